@@ -1,0 +1,85 @@
+/* election.c: the election timer, starting an election, deciding and counting votes (§5.2, §5.4.1).
+ */
+#include "raft_peer/core/state.h"
+
+/* splitmix64: the core's own seeded PRNG, so a seed replays exactly. */
+uint64_t prng_next(struct raft *r)
+{
+    uint64_t z = (r->prng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* §5.2: "election timeouts are chosen randomly from a fixed interval". */
+void election_reset_timer(struct raft *r)
+{
+    raft_time span = r->cfg.election_timeout_max - r->cfg.election_timeout_min + 1;
+    r->election_start = r->now;
+    r->election_deadline = r->now + r->cfg.election_timeout_min + prng_next(r) % span;
+}
+
+/* §5.4.1: "If the logs have last entries with different terms, then the log
+ * with the later term is more up-to-date. If the logs end with the same term,
+ * then whichever log is longer is more up-to-date." */
+bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term)
+{
+    raft_term our_term = log_last_term(&r->log);
+    if (last_term != our_term)
+        return last_term > our_term;
+    return last_index >= log_last_index(&r->log);
+}
+
+/* Figure 2, Candidates: "Send RequestVote RPCs to all other servers"; with
+ * pre_vote, the same question at term + 1 without changing anything (§9.6). */
+void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
+{
+    if (pre_vote)
+        convert_to_pre_candidate(r);
+    else
+        convert_to_candidate(r, leadership_transfer);
+    election_reset_timer(r);
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++)
+        r->votes[id] = 0;
+    r->votes[r->cfg.id] = 1;
+    raft_term term = pre_vote ? r->current_term + 1 : r->current_term;
+    trace_emit(r, RAFT_TRACE_ELECTION_START, RAFT_NOBODY, term, pre_vote, 0);
+
+    if (election_tally(r, NULL) >= majority(r)) {
+        /* A cluster of one wins at once. */
+        if (pre_vote)
+            election_start(r, false, leadership_transfer);
+        else
+            convert_to_leader(r);
+        return;
+    }
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        if (id == r->cfg.id)
+            continue;
+        struct raft_message m = {
+            .type = RAFT_MSG_REQUEST_VOTE,
+            .to = id,
+            .term = term,
+            .u.request_vote = {.last_log_index = log_last_index(&r->log),
+                               .last_log_term = log_last_term(&r->log),
+                               .pre_vote = pre_vote,
+                               .leadership_transfer = leadership_transfer},
+        };
+        outbox_push(r, &m);
+    }
+}
+
+/* Votes granted so far (and, through refused, votes refused). */
+int election_tally(const struct raft *r, int *refused)
+{
+    int granted = 0, denied = 0;
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        if (r->votes[id] > 0)
+            granted++;
+        else if (r->votes[id] < 0)
+            denied++;
+    }
+    if (refused)
+        *refused = denied;
+    return granted;
+}

@@ -1,0 +1,98 @@
+/* log.c: the in-memory Raft log, indexed from 1 (Figure 2: "log[]"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_peer/core/state.h"
+
+void log_init(struct raft_log *log)
+{
+    memset(log, 0, sizeof(*log));
+}
+
+void log_free(struct raft_log *log)
+{
+    for (size_t i = 0; i < log->n; i++)
+        free(log->entries[i].data);
+    free(log->entries);
+    memset(log, 0, sizeof(*log));
+}
+
+raft_index log_last_index(const struct raft_log *log)
+{
+    return log->offset + log->n;
+}
+
+raft_term log_last_term(const struct raft_log *log)
+{
+    return log->n > 0 ? log->entries[log->n - 1].term : log->offset_term;
+}
+
+struct raft_entry *log_entry_at(const struct raft_log *log, raft_index index)
+{
+    if (index <= log->offset || index > log->offset + log->n)
+        return NULL;
+    return &log->entries[index - log->offset - 1];
+}
+
+raft_term log_term_at(const struct raft_log *log, raft_index index)
+{
+    if (index == log->offset)
+        return log->offset_term;
+    const struct raft_entry *e = log_entry_at(log, index);
+    return e ? e->term : 0;
+}
+
+int log_append(struct raft_log *log, const struct raft_entry *e)
+{
+    if (log->n == log->cap) {
+        size_t cap = log->cap ? log->cap * 2 : 64;
+        struct raft_entry *grown = realloc(log->entries, cap * sizeof(*grown));
+        if (!grown)
+            return RAFT_ENOMEM;
+        log->entries = grown;
+        log->cap = cap;
+    }
+    struct raft_entry copy = *e;
+    copy.data = NULL;
+    if (e->len > 0) {
+        copy.data = malloc(e->len);
+        if (!copy.data)
+            return RAFT_ENOMEM;
+        memcpy(copy.data, e->data, e->len);
+    }
+    log->entries[log->n++] = copy;
+    return RAFT_OK;
+}
+
+void log_truncate(struct raft_log *log, raft_index from)
+{
+    if (from <= log->offset)
+        from = log->offset + 1;
+    while (log_last_index(log) >= from) {
+        log->n--;
+        free(log->entries[log->n].data);
+    }
+}
+
+/* §5.3: the first index of the term of the entry at index, so a follower's
+ * rejection lets the leader skip the whole conflicting term at once. */
+raft_index log_first_index_of_term(const struct raft_log *log, raft_index index)
+{
+    raft_term term = log_term_at(log, index);
+    while (index > log->offset + 1 && log_term_at(log, index - 1) == term)
+        index--;
+    return index;
+}
+
+/* The leader's side of §5.3: its last entry of term, or 0 when it has none. */
+raft_index log_last_index_of_term(const struct raft_log *log, raft_term term)
+{
+    for (size_t i = log->n; i > 0; i--) {
+        raft_term t = log->entries[i - 1].term;
+        if (t == term)
+            return log->offset + i;
+        if (t < term)
+            break;
+    }
+    return 0;
+}

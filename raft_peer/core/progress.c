@@ -1,0 +1,93 @@
+/* progress.c: the leader's view of each follower (Figure 2: nextIndex[], matchIndex[]),
+ * with etcd-style probe/replicate states and a bounded window of pipelined batches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_peer/core/state.h"
+
+/* Figure 2, "Volatile state on leaders (reinitialized after election)". */
+int progress_init_all(struct raft *r)
+{
+    raft_index next = log_last_index(&r->log) + 1;
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        struct progress *p = &r->progress[id];
+        raft_index *ring = p->inflight;
+        if (!ring) {
+            ring = calloc(r->cfg.max_inflight, sizeof(*ring));
+            if (!ring)
+                return RAFT_ENOMEM;
+        }
+        memset(p, 0, sizeof(*p));
+        p->inflight = ring;
+        p->next_index = next;
+        p->match_index = 0;
+        p->state = PROGRESS_PROBE;
+        p->recent_active = true;
+        p->active = true;
+        p->last_response = r->now;
+    }
+    return RAFT_OK;
+}
+
+void progress_free_all(struct raft *r)
+{
+    for (raft_id id = 0; id <= RAFT_MAX_PEERS; id++) {
+        free(r->progress[id].inflight);
+        r->progress[id].inflight = NULL;
+    }
+}
+
+/* Back to one-at-a-time: the follower's log may not match from next_index on. */
+void progress_become_probe(struct raft *r, struct progress *p)
+{
+    (void)r;
+    p->state = PROGRESS_PROBE;
+    p->probe_sent = false;
+    p->inflight_head = 0;
+    p->inflight_count = 0;
+    if (p->next_index <= p->match_index)
+        p->next_index = p->match_index + 1;
+}
+
+void progress_become_replicate(struct progress *p)
+{
+    p->state = PROGRESS_REPLICATE;
+    p->probe_sent = false;
+    p->next_index = p->match_index + 1;
+    p->inflight_head = 0;
+    p->inflight_count = 0;
+}
+
+bool progress_inflight_full(const struct raft *r, const struct progress *p)
+{
+    return p->inflight_count >= r->cfg.max_inflight;
+}
+
+void progress_inflight_add(const struct raft *r, struct progress *p, raft_index last)
+{
+    uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
+    p->inflight[slot] = last;
+    p->inflight_count++;
+}
+
+/* An acknowledgement up to index answers every batch that ended at or before it. */
+void progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index)
+{
+    while (p->inflight_count > 0 && p->inflight[p->inflight_head] <= index) {
+        p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
+        p->inflight_count--;
+    }
+}
+
+/* Any answer of the current term shows the follower still follows us: §6.2
+ * CheckQuorum counts it, and the trace says when a silent follower returns. */
+void progress_heard_from(struct raft *r, raft_id id)
+{
+    struct progress *p = &r->progress[id];
+    p->recent_active = true;
+    p->last_response = r->now;
+    if (!p->active) {
+        p->active = true;
+        trace_emit(r, RAFT_TRACE_PEER_ACTIVE, id, 0, 0, 0);
+    }
+}

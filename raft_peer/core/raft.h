@@ -1,0 +1,294 @@
+/* raft.h: the pure Raft core (Ongaro & Ousterhout 2014, Figure 2), driven by events.
+ *
+ * The core owns no socket, clock, file or random source. The caller feeds it
+ * time (raft_tick), messages (raft_step), commands (raft_propose) and the news
+ * that a write reached stable storage (raft_persisted). After any of these it
+ * takes a struct raft_ready that says what to do, in this order:
+ *
+ *   1. send every message with after_persist == false (the leader's
+ *      AppendEntries, sent while the leader writes its own log: §10.2.1 of
+ *      Ongaro's dissertation);
+ *   2. make durable: the hard state (term, voted_for) if hard_state_changed,
+ *      then the log: drop every stable entry at index >= persist_from and
+ *      append entries[0..n_entries);
+ *   3. send the messages with after_persist == true, and call
+ *      raft_persisted(r, ready.seq);
+ *   4. apply committed[0..n_committed) to the state machine, in order, and
+ *      serve the reads in reads[] once the state machine has applied their index.
+ *
+ * Persistence may also be asynchronous (the simulator does that): steps 1 to 4
+ * may interleave with further calls, as long as writes reach the disk in the
+ * order of their ready.seq and after_persist messages wait for their own write.
+ *
+ * Every pointer in a ready is borrowed from the core and valid until the next
+ * call to any raft_* function that takes a non-const struct raft.
+ */
+#ifndef RAFT_H
+#define RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t raft_term;
+typedef uint64_t raft_index;
+typedef uint64_t raft_time; /* milliseconds on any monotonic clock the caller likes */
+typedef int raft_id;        /* peers are numbered 1..n; 0 means nobody */
+
+#define RAFT_NOBODY    0
+#define RAFT_MAX_PEERS 16
+
+/* Error codes returned by the functions below. */
+enum raft_error {
+    RAFT_OK = 0,
+    RAFT_ENOMEM = -1,     /* out of memory: nothing changed */
+    RAFT_ENOTLEADER = -2, /* only the leader can do that */
+    RAFT_EINVAL = -3,     /* the arguments or the message are malformed */
+    RAFT_EBUSY = -4,      /* too many uncommitted entries: push back on clients */
+    RAFT_ESTOPPED = -5,   /* raft_stop() was called: no more acknowledgements */
+};
+const char *raft_strerror(int err);
+
+enum raft_role {
+    RAFT_FOLLOWER = 0,
+    RAFT_PRE_CANDIDATE = 1, /* dissertation §9.6: asking whether an election could win */
+    RAFT_CANDIDATE = 2,
+    RAFT_LEADER = 3,
+};
+const char *raft_role_name(enum raft_role role);
+
+enum raft_entry_type {
+    RAFT_ENTRY_COMMAND = 1, /* opaque bytes for the state machine */
+    RAFT_ENTRY_NOOP = 2,    /* appended by each new leader (§8: commit an entry of its term) */
+};
+
+/* One log entry. In a ready the bytes are borrowed; the core copies what it keeps. */
+struct raft_entry {
+    raft_term term;
+    uint8_t type;  /* enum raft_entry_type */
+    uint32_t len;  /* bytes in data */
+    uint8_t *data; /* may be NULL when len == 0 */
+};
+
+enum raft_message_type {
+    RAFT_MSG_REQUEST_VOTE = 1,
+    RAFT_MSG_REQUEST_VOTE_RESULT = 2,
+    RAFT_MSG_APPEND_ENTRIES = 3,
+    RAFT_MSG_APPEND_ENTRIES_RESULT = 4,
+    RAFT_MSG_TIMEOUT_NOW = 5, /* dissertation §3.10: leadership transfer */
+};
+const char *raft_message_type_name(enum raft_message_type type);
+
+/* Figure 2, RequestVote RPC arguments. */
+struct raft_request_vote {
+    raft_index last_log_index;
+    raft_term last_log_term;
+    bool pre_vote;            /* §9.6: term is candidate's term + 1, nothing changes on receipt */
+    bool leadership_transfer; /* §3.10: ignore the leader-lease check */
+};
+
+/* Figure 2, RequestVote RPC results. */
+struct raft_request_vote_result {
+    bool vote_granted;
+    bool pre_vote; /* answers a pre-vote */
+};
+
+/* Figure 2, AppendEntries RPC arguments (leader_id is the message's from). */
+struct raft_append_entries {
+    raft_index prev_log_index;
+    raft_term prev_log_term;
+    raft_index leader_commit;
+    uint64_t read_round; /* §6.4 ReadIndex: echoed back so the leader knows it still leads */
+    uint32_t n_entries;
+    struct raft_entry *entries;
+};
+
+/* Figure 2, AppendEntries RPC results, with §5.3's hint for backing up nextIndex. */
+struct raft_append_entries_result {
+    bool success;
+    raft_index match_index;    /* success: last index known to match the leader's log */
+    raft_index rejected_index; /* failure: the prev_log_index that did not match */
+    raft_term conflict_term;   /* failure: term of the follower's entry there, 0 if none */
+    raft_index conflict_index; /* failure: first index of conflict_term, or last index + 1 */
+    raft_index last_log_index; /* the follower's last log index (for display and probing) */
+    uint64_t read_round;       /* echo of the request's read_round */
+};
+
+struct raft_message {
+    enum raft_message_type type;
+    raft_id from;
+    raft_id to;
+    raft_term term;
+    bool after_persist; /* send only once this ready's writes are durable */
+    union {
+        struct raft_request_vote request_vote;
+        struct raft_request_vote_result request_vote_result;
+        struct raft_append_entries append_entries;
+        struct raft_append_entries_result append_entries_result;
+    } u;
+};
+
+/* A linearizable read whose read index is known (dissertation §6.4). */
+struct raft_read {
+    uint64_t ctx;     /* the caller's handle, from raft_read_index() */
+    raft_index index; /* serve the read once the state machine has applied this index */
+};
+
+struct raft_ready {
+    uint64_t seq; /* give back to raft_persisted() once the writes below are durable */
+
+    bool hard_state_changed;
+    raft_term term;
+    raft_id voted_for;
+
+    bool log_changed;        /* persist_from and entries are meaningful */
+    raft_index persist_from; /* drop stable entries >= this index, then append entries */
+    const struct raft_entry *entries;
+    size_t n_entries;
+
+    const struct raft_message *messages;
+    size_t n_messages;
+
+    raft_index apply_from; /* index of committed[0] */
+    const struct raft_entry *committed;
+    size_t n_committed;
+
+    const struct raft_read *reads;
+    size_t n_reads;
+    const uint64_t *failed_reads; /* ctx of reads that can no longer be served (lost leadership) */
+    size_t n_failed_reads;
+};
+
+/* Structured trace events: the daemon turns them into log lines, tests observe them. */
+enum raft_trace_type {
+    RAFT_TRACE_ROLE,           /* role changed: a = new role, b = old role */
+    RAFT_TRACE_TERM,           /* term changed: a = new term, b = old term */
+    RAFT_TRACE_ELECTION_START, /* a = term campaigned for, b = 1 if pre-vote */
+    RAFT_TRACE_VOTE, /* peer = candidate, a = 1 granted / 0 refused, b = 1 if pre-vote, c = reason
+                      */
+    RAFT_TRACE_VOTE_RECEIVED, /* peer = voter, a = votes so far, b = 1 if pre-vote */
+    RAFT_TRACE_LEADER,        /* peer = leader now known (RAFT_NOBODY if none) */
+    RAFT_TRACE_COMMIT,        /* a = new commit index, b = old commit index */
+    RAFT_TRACE_TRUNCATE,      /* a = first index dropped, b = last index dropped */
+    RAFT_TRACE_STEP_DOWN,     /* a = reason (enum raft_step_down_reason) */
+    RAFT_TRACE_PEER_ACTIVE,   /* peer = follower that answered again after silence */
+    RAFT_TRACE_PEER_INACTIVE, /* peer = follower silent for an election timeout */
+    RAFT_TRACE_TRANSFER,      /* peer = transfer target, a = 1 started / 0 aborted */
+};
+
+enum raft_vote_reason {
+    RAFT_VOTE_OK = 0,
+    RAFT_VOTE_STALE_TERM = 1, /* candidate's term is older than ours */
+    RAFT_VOTE_ALREADY_VOTED = 2,
+    RAFT_VOTE_LOG_BEHIND = 3,   /* §5.4.1: candidate's log is not up to date */
+    RAFT_VOTE_LEADER_ALIVE = 4, /* §4.2.3: we heard from a leader within the minimum timeout */
+};
+
+enum raft_step_down_reason {
+    RAFT_STEP_DOWN_HIGHER_TERM = 1,
+    RAFT_STEP_DOWN_CHECK_QUORUM = 2, /* §6.2: no majority heard within an election timeout */
+    RAFT_STEP_DOWN_STOPPED = 3,      /* the caller stopped acknowledging (disk failure) */
+    RAFT_STEP_DOWN_TRANSFERRED = 4,
+};
+
+struct raft_trace {
+    enum raft_trace_type type;
+    raft_id peer;
+    raft_term term; /* current term when the event happened */
+    uint64_t a, b, c;
+};
+
+typedef void (*raft_trace_fn)(void *ctx, const struct raft_trace *trace);
+
+/* Deliberate bugs, compiled in only with -DRAFT_MUTATIONS so tests can prove the
+ * simulator catches them. */
+enum raft_mutation {
+    RAFT_MUTATE_NONE = 0,
+    RAFT_MUTATE_VOTE_IGNORES_LOG = 1 << 0,    /* grant votes without §5.4.1's check */
+    RAFT_MUTATE_COMMIT_OLD_TERM = 1 << 1,     /* count replicas of older-term entries (Figure 8) */
+    RAFT_MUTATE_VOTE_BEFORE_PERSIST = 1 << 2, /* reply to RequestVote before the vote is durable */
+    RAFT_MUTATE_ACK_BEFORE_PERSIST = 1 << 3,  /* acknowledge entries before they are durable */
+    RAFT_MUTATE_NO_TRUNCATE = 1 << 4,         /* skip conflict truncation; overwrite in place */
+};
+
+struct raft_config {
+    raft_id id;  /* this peer, 1..n_peers */
+    int n_peers; /* cluster is peers 1..n_peers */
+    raft_time election_timeout_min;
+    raft_time election_timeout_max;
+    raft_time heartbeat_interval;
+    uint64_t seed;     /* seeds the core's own PRNG (randomized timeouts) */
+    bool pre_vote;     /* §9.6 */
+    bool check_quorum; /* §6.2 leader steps down; §4.2.3 voters ignore disruptors */
+    uint32_t max_entries_per_message; /* batching bound for one AppendEntries */
+    uint32_t max_bytes_per_message;
+    uint32_t max_inflight;    /* pipelined AppendEntries per follower not yet answered */
+    uint32_t max_uncommitted; /* raft_propose answers RAFT_EBUSY past this many */
+    unsigned mutations;       /* enum raft_mutation bits; ignored unless RAFT_MUTATIONS */
+    raft_trace_fn trace;
+    void *trace_ctx;
+};
+
+/* Fills cfg with sensible defaults for everything except id and n_peers. */
+void raft_config_defaults(struct raft_config *cfg);
+
+/* What the caller recovered from stable storage. Entries are copied. */
+struct raft_boot_state {
+    raft_term term;
+    raft_id voted_for;
+    const struct raft_entry *entries; /* entries[0] is index 1 */
+    size_t n_entries;
+};
+
+struct raft;
+
+/* Creates a follower at time now from what was durable. NULL on bad config or no memory. */
+struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_state *boot,
+                      raft_time now);
+void raft_free(struct raft *r);
+
+/* Events. Each returns RAFT_OK or a negative enum raft_error. */
+int raft_tick(struct raft *r, raft_time now);
+int raft_step(struct raft *r, const struct raft_message *m, raft_time now);
+/* Appends a command entry on the leader; *index receives its log index. */
+int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
+/* Asks for a linearizable read; the answer comes in a later ready's reads or failed_reads. */
+int raft_read_index(struct raft *r, uint64_t ctx);
+/* Writes of every ready up to seq are durable. */
+int raft_persisted(struct raft *r, uint64_t seq);
+/* §3.10: hand leadership to target. */
+int raft_transfer_leadership(struct raft *r, raft_id target);
+/* The caller can no longer make writes durable (disk full, I/O error): step down
+ * and never again acknowledge anything. */
+void raft_stop(struct raft *r);
+
+/* True when there is something in the next ready. */
+bool raft_has_ready(const struct raft *r);
+/* Collects everything to do since the previous call. */
+void raft_take_ready(struct raft *r, struct raft_ready *ready);
+/* When raft_tick must be called next, at the latest. */
+raft_time raft_next_deadline(const struct raft *r);
+
+/* Read-only views, for the daemon's status and the simulator's invariants. */
+raft_id raft_id_of(const struct raft *r);
+int raft_n_peers(const struct raft *r);
+enum raft_role raft_role(const struct raft *r);
+raft_term raft_current_term(const struct raft *r);
+raft_id raft_voted_for(const struct raft *r);
+raft_id raft_leader(const struct raft *r);
+raft_index raft_commit_index(const struct raft *r);
+raft_index raft_last_applied(const struct raft *r);
+raft_index raft_persisted_index(const struct raft *r);
+raft_index raft_last_index(const struct raft *r);
+raft_term raft_last_term(const struct raft *r);
+raft_index raft_first_index(const struct raft *r);
+/* NULL when index is outside the log. */
+const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index);
+raft_term raft_term_at(const struct raft *r, raft_index index);
+/* Leader only: what it knows of follower id. False when not leader or id is self. */
+bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
+                   raft_index *match_index);
+/* Election timer: how far along it is, 0..1000 per mille (for the game). */
+unsigned raft_election_progress(const struct raft *r, raft_time now);
+
+#endif

@@ -1,0 +1,198 @@
+/* ready.c: what the core asks of its caller (persist, send, apply) and what it
+ * learns back (raft_persisted). etcd's Ready/Advance contract, with the order of
+ * the header comment in raft.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_peer/core/state.h"
+
+int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
+{
+    if (want <= *cap)
+        return 0;
+    size_t grown = *cap ? *cap * 2 : 16;
+    while (grown < want)
+        grown *= 2;
+    void *p = realloc(*items, grown * size);
+    if (!p)
+        return -1;
+    *items = p;
+    *cap = grown;
+    return 0;
+}
+
+int majority(const struct raft *r)
+{
+    return r->cfg.n_peers / 2 + 1;
+}
+
+void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
+                uint64_t c)
+{
+    if (!r->cfg.trace)
+        return;
+    struct raft_trace t = {
+        .type = type, .peer = peer, .term = r->current_term, .a = a, .b = b, .c = c};
+    r->cfg.trace(r->cfg.trace_ctx, &t);
+}
+
+static void message_free(struct raft_message *m)
+{
+    if (m->type != RAFT_MSG_APPEND_ENTRIES)
+        return;
+    for (uint32_t i = 0; i < m->u.append_entries.n_entries; i++)
+        free(m->u.append_entries.entries[i].data);
+    free(m->u.append_entries.entries);
+}
+
+/* Called at the top of every mutating entry point: what was handed out in the
+ * previous ready is no longer needed by the caller. */
+void ready_reset_if_taken(struct raft *r)
+{
+    r->oom = false;
+    if (!r->ready_taken)
+        return;
+    for (size_t i = 0; i < r->outbox.n; i++)
+        message_free(&r->outbox.items[i]);
+    r->outbox.n = 0;
+    r->reads_ready.n = 0;
+    r->reads_failed.n = 0;
+    r->ready_taken = false;
+}
+
+/* Queues a message. AppendEntries entries are deep-copied so later log changes
+ * in the same batch of calls can never alter a message already decided. */
+int outbox_push(struct raft *r, const struct raft_message *m)
+{
+    struct raft_message copy = *m;
+    copy.from = r->cfg.id;
+    if (m->type == RAFT_MSG_APPEND_ENTRIES && m->u.append_entries.n_entries > 0) {
+        uint32_t n = m->u.append_entries.n_entries;
+        struct raft_entry *entries = calloc(n, sizeof(*entries));
+        if (!entries)
+            goto oom;
+        for (uint32_t i = 0; i < n; i++) {
+            entries[i] = m->u.append_entries.entries[i];
+            entries[i].data = NULL;
+            if (entries[i].len > 0) {
+                entries[i].data = malloc(entries[i].len);
+                if (!entries[i].data) {
+                    copy.u.append_entries.entries = entries;
+                    copy.u.append_entries.n_entries = i;
+                    message_free(&copy);
+                    goto oom;
+                }
+                memcpy(entries[i].data, m->u.append_entries.entries[i].data, entries[i].len);
+            }
+        }
+        copy.u.append_entries.entries = entries;
+    }
+    /* The leader's AppendEntries may leave before its own log write (§10.2.1 of
+     * the dissertation), provided its term is durable; everything else that
+     * states our term, vote or log waits for the disk. */
+    if (copy.type == RAFT_MSG_APPEND_ENTRIES)
+        copy.after_persist = r->durable_term != r->current_term;
+    else if (copy.type == RAFT_MSG_REQUEST_VOTE && copy.u.request_vote.pre_vote)
+        copy.after_persist = false;
+    else if (copy.type == RAFT_MSG_REQUEST_VOTE_RESULT && copy.u.request_vote_result.pre_vote)
+        copy.after_persist = false;
+    else
+        copy.after_persist = true;
+    if (VEC_PUSH(r, r->outbox, copy) != 0) {
+        message_free(&copy);
+        return RAFT_ENOMEM;
+    }
+    return RAFT_OK;
+oom:
+    r->oom = true;
+    return RAFT_ENOMEM;
+}
+
+/* Every truncation makes a pending write cover less of the memory log than it
+ * did when it was handed out. */
+void raft_note_truncated(struct raft *r, raft_index from)
+{
+    raft_index keep = from - 1;
+    for (size_t i = 0; i < r->writes.n; i++)
+        if (r->writes.items[i].last_index > keep)
+            r->writes.items[i].last_index = keep;
+    if (r->persisted_index > keep)
+        r->persisted_index = keep;
+    if (r->unstable_from > from)
+        r->unstable_from = from;
+    r->truncated_unreported = true;
+}
+
+bool raft_has_ready(const struct raft *r)
+{
+    if (r->ready_taken)
+        return false;
+    return r->hard_state_dirty || r->unstable_from <= log_last_index(&r->log) ||
+           r->truncated_unreported || r->outbox.n > 0 || r->commit_index > r->last_applied ||
+           r->reads_ready.n > 0 || r->reads_failed.n > 0 || r->replicate_pending ||
+           r->read_broadcast_pending;
+}
+
+void raft_take_ready(struct raft *r, struct raft_ready *rd)
+{
+    ready_reset_if_taken(r);
+    replication_flush(r);
+    memset(rd, 0, sizeof(*rd));
+    rd->seq = ++r->ready_seq;
+
+    rd->hard_state_changed = r->hard_state_dirty;
+    rd->term = r->current_term;
+    rd->voted_for = r->voted_for;
+    r->hard_state_dirty = false;
+
+    raft_index last = log_last_index(&r->log);
+    if (r->unstable_from <= last || r->truncated_unreported) {
+        rd->log_changed = true;
+        rd->persist_from = r->unstable_from;
+        rd->entries = r->unstable_from <= last ? log_entry_at(&r->log, r->unstable_from) : NULL;
+        rd->n_entries = r->unstable_from <= last ? last - r->unstable_from + 1 : 0;
+    }
+    r->unstable_from = last + 1;
+    r->truncated_unreported = false;
+
+    struct pending_write w = {.seq = rd->seq, .last_index = last, .term = r->current_term};
+    VEC_PUSH(r, r->writes, w);
+
+    rd->messages = r->outbox.items;
+    rd->n_messages = r->outbox.n;
+
+    if (r->commit_index > r->last_applied) {
+        rd->apply_from = r->last_applied + 1;
+        rd->committed = log_entry_at(&r->log, rd->apply_from);
+        rd->n_committed = r->commit_index - r->last_applied;
+        r->last_applied = r->commit_index;
+    }
+
+    rd->reads = r->reads_ready.items;
+    rd->n_reads = r->reads_ready.n;
+    rd->failed_reads = r->reads_failed.items;
+    rd->n_failed_reads = r->reads_failed.n;
+    r->ready_taken = true;
+}
+
+int raft_persisted(struct raft *r, uint64_t seq)
+{
+    ready_reset_if_taken(r);
+    size_t done = 0;
+    while (done < r->writes.n && r->writes.items[done].seq <= seq) {
+        const struct pending_write *w = &r->writes.items[done];
+        if (w->last_index > r->persisted_index)
+            r->persisted_index = w->last_index;
+        if (w->term > r->durable_term)
+            r->durable_term = w->term;
+        done++;
+    }
+    if (done == 0)
+        return RAFT_OK;
+    memmove(r->writes.items, r->writes.items + done,
+            (r->writes.n - done) * sizeof(*r->writes.items));
+    r->writes.n -= done;
+    if (r->role == RAFT_LEADER)
+        replication_maybe_commit(r);
+    return r->oom ? RAFT_ENOMEM : RAFT_OK;
+}

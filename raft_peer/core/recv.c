@@ -1,0 +1,56 @@
+/* recv.c: receiving a message: the term rules every RPC shares, then dispatch. */
+#include "raft_peer/core/state.h"
+
+static bool valid(const struct raft *r, const struct raft_message *m)
+{
+    if (m->from < 1 || m->from > r->cfg.n_peers || m->from == r->cfg.id || m->to != r->cfg.id)
+        return false;
+    if (m->type == RAFT_MSG_APPEND_ENTRIES && m->u.append_entries.n_entries > 0 &&
+        !m->u.append_entries.entries)
+        return false;
+    return m->type >= RAFT_MSG_REQUEST_VOTE && m->type <= RAFT_MSG_TIMEOUT_NOW;
+}
+
+int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
+{
+    ready_reset_if_taken(r);
+    if (now > r->now)
+        r->now = now;
+    if (!valid(r, m))
+        return RAFT_EINVAL;
+    if (r->stopped)
+        return RAFT_ESTOPPED;
+
+    /* Pre-votes are asked at a term nobody holds yet; they move no term. */
+    bool pre_vote = (m->type == RAFT_MSG_REQUEST_VOTE && m->u.request_vote.pre_vote) ||
+                    (m->type == RAFT_MSG_REQUEST_VOTE_RESULT && m->u.request_vote_result.pre_vote);
+
+    /* Figure 2, All Servers: "If RPC request or response contains term T >
+     * currentTerm: set currentTerm = T, convert to follower (§5.1)". A
+     * RequestVote decides for itself, because of §4.2.3. */
+    if (!pre_vote && m->term > r->current_term && m->type != RAFT_MSG_REQUEST_VOTE) {
+        raft_id leader = m->type == RAFT_MSG_APPEND_ENTRIES ? m->from : RAFT_NOBODY;
+        if (r->role == RAFT_LEADER)
+            trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
+        convert_to_follower(r, m->term, leader);
+    }
+
+    switch (m->type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        recv_request_vote(r, m);
+        break;
+    case RAFT_MSG_REQUEST_VOTE_RESULT:
+        recv_request_vote_result(r, m);
+        break;
+    case RAFT_MSG_APPEND_ENTRIES:
+        recv_append_entries(r, m);
+        break;
+    case RAFT_MSG_APPEND_ENTRIES_RESULT:
+        recv_append_entries_result(r, m);
+        break;
+    case RAFT_MSG_TIMEOUT_NOW:
+        recv_timeout_now(r, m);
+        break;
+    }
+    return r->oom ? RAFT_ENOMEM : RAFT_OK;
+}

@@ -1,0 +1,74 @@
+/* recv_append_entries_result.c: the leader learns how a follower's log compares (§5.3). */
+#include "raft_peer/core/state.h"
+
+/* §5.3: "the leader can decrement nextIndex to bypass all of the conflicting
+ * entries in that term". */
+static raft_index next_after_conflict(const struct raft *r,
+                                      const struct raft_append_entries_result *res)
+{
+    if (res->conflict_term > 0) {
+        raft_index ours = log_last_index_of_term(&r->log, res->conflict_term);
+        if (ours > 0)
+            return ours + 1;
+    }
+    return res->conflict_index;
+}
+
+static void on_reject(struct raft *r, raft_id id, const struct raft_append_entries_result *res)
+{
+    struct progress *p = &r->progress[id];
+    if (p->state == PROGRESS_REPLICATE) {
+        if (res->rejected_index <= p->match_index)
+            return; /* a stale answer: we know more already */
+    } else if (res->rejected_index != p->next_index - 1) {
+        return; /* answers a probe we no longer wait for */
+    }
+    raft_index next = next_after_conflict(r, res);
+    if (next > res->rejected_index)
+        next = res->rejected_index;
+    if (next <= p->match_index)
+        next = p->match_index + 1;
+    if (next < 1)
+        next = 1;
+    progress_become_probe(r, p);
+    p->next_index = next;
+    replication_send_append(r, id, false);
+}
+
+void recv_append_entries_result(struct raft *r, const struct raft_message *m)
+{
+    const struct raft_append_entries_result *res = &m->u.append_entries_result;
+    if (r->role != RAFT_LEADER || m->term != r->current_term)
+        return;
+    raft_id id = m->from;
+    struct progress *p = &r->progress[id];
+    progress_heard_from(r, id);
+    if (res->read_round > p->read_round_acked)
+        p->read_round_acked = res->read_round;
+
+    if (!res->success) {
+        on_reject(r, id, res);
+        read_index_check(r);
+        return;
+    }
+    if (res->match_index > log_last_index(&r->log))
+        return; /* cannot be: we never sent that much */
+    if (res->match_index > p->match_index) {
+        p->match_index = res->match_index;
+        progress_inflight_free_to(r, p, res->match_index);
+        if (p->next_index <= p->match_index)
+            p->next_index = p->match_index + 1;
+        replication_maybe_commit(r);
+    }
+    /* A probe accepted where we asked: the logs match, so start streaming. */
+    if (p->state == PROGRESS_PROBE && res->match_index + 1 >= p->next_index)
+        progress_become_replicate(p);
+    read_index_check(r);
+
+    /* §3.10: once the target has everything, tell it to start its election now. */
+    if (r->transfer_target == id && p->match_index == log_last_index(&r->log)) {
+        struct raft_message now = {.type = RAFT_MSG_TIMEOUT_NOW, .to = id, .term = r->current_term};
+        outbox_push(r, &now);
+    }
+    replication_send_append(r, id, false);
+}

@@ -1,0 +1,80 @@
+/* recv_request_vote.c: Figure 2, RequestVote RPC, receiver implementation. */
+#include "raft_peer/core/state.h"
+
+/* §4.2.3 of the dissertation: a server that heard from a current leader within
+ * the minimum election timeout does not let a candidate disrupt it. */
+static bool leader_is_alive(const struct raft *r)
+{
+    if (!r->cfg.check_quorum)
+        return false;
+    if (r->role == RAFT_LEADER)
+        return true;
+    return r->leader_id != RAFT_NOBODY && r->heard_leader &&
+           r->now < r->last_heard_leader + r->cfg.election_timeout_min;
+}
+
+static void reply(struct raft *r, const struct raft_message *m, raft_term term, bool granted)
+{
+    struct raft_message out = {
+        .type = RAFT_MSG_REQUEST_VOTE_RESULT,
+        .to = m->from,
+        .term = term,
+        .u.request_vote_result = {.vote_granted = granted, .pre_vote = m->u.request_vote.pre_vote},
+    };
+    outbox_push(r, &out);
+    if (granted && !m->u.request_vote.pre_vote && MUTATED(r, RAFT_MUTATE_VOTE_BEFORE_PERSIST))
+        r->outbox.items[r->outbox.n - 1].after_persist = false;
+}
+
+void recv_request_vote(struct raft *r, const struct raft_message *m)
+{
+    const struct raft_request_vote *rv = &m->u.request_vote;
+    bool log_ok = election_log_up_to_date(r, rv->last_log_index, rv->last_log_term) ||
+                  MUTATED(r, RAFT_MUTATE_VOTE_IGNORES_LOG);
+    enum raft_vote_reason reason = RAFT_VOTE_OK;
+
+    if (rv->pre_vote) {
+        /* §9.6: grant when the candidate's proposed term is ahead of ours and its
+         * log is up to date; change nothing. The answer carries the asked term,
+         * so a refusal with our own, higher term makes the asker catch up. */
+        if (m->term <= r->current_term)
+            reason = RAFT_VOTE_STALE_TERM;
+        else if (leader_is_alive(r) && !rv->leadership_transfer)
+            reason = RAFT_VOTE_LEADER_ALIVE;
+        else if (!log_ok)
+            reason = RAFT_VOTE_LOG_BEHIND;
+        bool granted = reason == RAFT_VOTE_OK;
+        trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 1, reason);
+        reply(r, m, granted ? m->term : r->current_term, granted);
+        return;
+    }
+
+    if (m->term > r->current_term) {
+        if (leader_is_alive(r) && !rv->leadership_transfer) {
+            trace_emit(r, RAFT_TRACE_VOTE, m->from, 0, 0, RAFT_VOTE_LEADER_ALIVE);
+            return; /* ignore it entirely: our term does not move */
+        }
+        convert_to_follower(r, m->term, RAFT_NOBODY);
+    }
+
+    if (m->term < r->current_term)
+        reason = RAFT_VOTE_STALE_TERM;
+    else if (r->voted_for != RAFT_NOBODY && r->voted_for != m->from)
+        reason = RAFT_VOTE_ALREADY_VOTED;
+    else if (!log_ok)
+        reason = RAFT_VOTE_LOG_BEHIND;
+
+    bool granted = reason == RAFT_VOTE_OK;
+    if (granted) {
+        /* "If votedFor is null or candidateId, and candidate's log is at least as
+         * up-to-date as receiver's log, grant vote"; the vote is durable before the
+         * reply leaves (after_persist). */
+        if (r->voted_for != m->from) {
+            r->voted_for = m->from;
+            r->hard_state_dirty = true;
+        }
+        election_reset_timer(r);
+    }
+    trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 0, reason);
+    reply(r, m, r->current_term, granted);
+}

@@ -1,0 +1,143 @@
+/* replication.c: the leader's side of log replication (§5.3) and commitment (§5.4.2),
+ * with batching and pipelining. */
+#include <stdlib.h>
+
+#include "raft_peer/core/state.h"
+
+/* How many entries from next fit one message under both bounds (at least one). */
+static uint32_t batch_size(const struct raft *r, raft_index next)
+{
+    raft_index last = log_last_index(&r->log);
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    while (next + n <= last && n < r->cfg.max_entries_per_message) {
+        const struct raft_entry *e = log_entry_at(&r->log, next + n);
+        if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_message)
+            break;
+        bytes += e->len;
+        n++;
+    }
+    return n;
+}
+
+static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n)
+{
+    struct raft_message m = {
+        .type = RAFT_MSG_APPEND_ENTRIES,
+        .to = id,
+        .term = r->current_term,
+        .u.append_entries = {.prev_log_index = prev,
+                             .prev_log_term = log_term_at(&r->log, prev),
+                             .leader_commit = r->commit_index,
+                             .read_round = r->read_round,
+                             .n_entries = n,
+                             .entries = n > 0 ? log_entry_at(&r->log, prev + 1) : NULL},
+    };
+    outbox_push(r, &m);
+}
+
+/* Figure 2, Leaders: "If last log index >= nextIndex for a follower: send
+ * AppendEntries RPC with log entries starting at nextIndex"; an empty one is a
+ * heartbeat. In replicate state batches go out back to back, up to max_inflight
+ * unanswered; in probe state one at a time. */
+void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
+{
+    struct progress *p = &r->progress[id];
+    raft_index last = log_last_index(&r->log);
+
+    if (p->state == PROGRESS_PROBE) {
+        if (p->probe_sent && !heartbeat)
+            return;
+        send_entries(r, id, p->next_index - 1, batch_size(r, p->next_index));
+        p->probe_sent = true;
+        return;
+    }
+
+    bool sent = false;
+    while (p->next_index <= last && !progress_inflight_full(r, p)) {
+        uint32_t n = batch_size(r, p->next_index);
+        send_entries(r, id, p->next_index - 1, n);
+        p->next_index += n;
+        progress_inflight_add(r, p, p->next_index - 1);
+        sent = true;
+    }
+    if (heartbeat && !sent) {
+        /* What we know matches: carries the commit index and the read round,
+         * and cannot be refused for entries still in flight. */
+        send_entries(r, id, p->match_index, 0);
+    }
+}
+
+void replication_broadcast(struct raft *r, bool heartbeat)
+{
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        if (id == r->cfg.id)
+            continue;
+        struct progress *p = &r->progress[id];
+        /* A replicating follower whose acknowledgements stopped for a whole
+         * heartbeat interval lost a batch or its answer: probe from what matched. */
+        if (heartbeat && p->state == PROGRESS_REPLICATE && p->inflight_count > 0 &&
+            p->match_index == p->match_at_heartbeat)
+            progress_become_probe(r, p), p->next_index = p->match_index + 1;
+        if (heartbeat)
+            p->match_at_heartbeat = p->match_index;
+        replication_send_append(r, id, heartbeat);
+    }
+}
+
+/* Called before a ready is assembled: new entries and reads are sent in as few
+ * messages as possible, however many proposals came in since the last ready. */
+void replication_flush(struct raft *r)
+{
+    if (r->role != RAFT_LEADER) {
+        r->replicate_pending = false;
+        r->read_broadcast_pending = false;
+        return;
+    }
+    if (r->read_broadcast_pending) {
+        r->read_broadcast_pending = false;
+        r->replicate_pending = false;
+        replication_broadcast(r, true);
+    } else if (r->replicate_pending) {
+        r->replicate_pending = false;
+        replication_broadcast(r, false);
+    }
+    read_index_check(r); /* a cluster of one confirms reads alone */
+}
+
+void replication_set_commit(struct raft *r, raft_index commit)
+{
+    raft_index old = r->commit_index;
+    r->commit_index = commit;
+    trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, commit, old, 0);
+}
+
+static int compare_index_desc(const void *a, const void *b)
+{
+    raft_index x = *(const raft_index *)a, y = *(const raft_index *)b;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+/* Figure 2, Leaders: "If there exists an N such that N > commitIndex, a majority
+ * of matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N"
+ * (§5.4.2, Figure 8). The leader counts itself only for what it has made
+ * durable, since it writes its log in parallel with its followers. */
+void replication_maybe_commit(struct raft *r)
+{
+    if (r->role != RAFT_LEADER)
+        return;
+    raft_index matches[RAFT_MAX_PEERS];
+    int n = 0;
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++)
+        matches[n++] = id == r->cfg.id ? r->persisted_index : r->progress[id].match_index;
+    qsort(matches, (size_t)n, sizeof(matches[0]), compare_index_desc);
+    raft_index candidate = matches[majority(r) - 1];
+    if (candidate <= r->commit_index)
+        return;
+    if (log_term_at(&r->log, candidate) != r->current_term) {
+        if (!MUTATED(r, RAFT_MUTATE_COMMIT_OLD_TERM))
+            return;
+    }
+    replication_set_commit(r, candidate);
+    read_index_check(r);
+}

@@ -1,0 +1,191 @@
+/* state.h: the core's private state and the functions its files share. Never included by callers.
+ */
+#ifndef RAFT_STATE_H
+#define RAFT_STATE_H
+
+#include "raft_peer/core/raft.h"
+
+#ifdef RAFT_MUTATIONS
+#define MUTATED(r, bit) (((r)->cfg.mutations & (bit)) != 0)
+#else
+#define MUTATED(r, bit) 0
+#endif
+
+/* The in-memory log. entries[0] holds index offset + 1. */
+struct raft_log {
+    struct raft_entry *entries;
+    size_t n;
+    size_t cap;
+    raft_index offset;
+    raft_term offset_term;
+};
+
+enum progress_state {
+    PROGRESS_PROBE,     /* one AppendEntries at a time until we find where logs match */
+    PROGRESS_REPLICATE, /* logs match: stream batches without waiting (pipelining) */
+};
+
+/* Figure 2's nextIndex and matchIndex, plus what pipelining and CheckQuorum need. */
+struct progress {
+    raft_index next_index;
+    raft_index match_index;
+    enum progress_state state;
+    bool probe_sent;      /* probe: an AppendEntries is out; wait for a reply or heartbeat */
+    raft_index *inflight; /* ring of last indexes of unanswered batches (replicate) */
+    uint32_t inflight_head;
+    uint32_t inflight_count;
+    raft_index match_at_heartbeat; /* match_index when the last heartbeat went out */
+    bool recent_active;            /* answered since the last CheckQuorum round */
+    bool active;                   /* for tracing a follower going silent and coming back */
+    raft_time last_response;
+    uint64_t read_round_acked; /* §6.4: highest read_round echoed back this term */
+};
+
+struct pending_read {
+    uint64_t ctx;
+    raft_index index;
+    uint64_t round;
+};
+
+/* A ready taken but not yet reported durable by raft_persisted(). */
+struct pending_write {
+    uint64_t seq;
+    raft_index last_index; /* memory log prefix the write makes durable, clamped by truncations */
+    raft_term term;
+};
+
+/* A growable array of a given element type, used for the outbox and friends. */
+#define VEC(type)                                                                                  \
+    struct {                                                                                       \
+        type *items;                                                                               \
+        size_t n;                                                                                  \
+        size_t cap;                                                                                \
+    }
+int vec_reserve(void **items, size_t *cap, size_t want, size_t size);
+#define VEC_PUSH(r, vec, value)                                                                    \
+    (vec_reserve((void **)&(vec).items, &(vec).cap, (vec).n + 1, sizeof(*(vec).items)) == 0        \
+         ? ((vec).items[(vec).n++] = (value), 0)                                                   \
+         : ((r)->oom = true, -1))
+
+struct raft {
+    struct raft_config cfg;
+    raft_time now;
+    uint64_t prng;
+
+    /* Figure 2: persistent state on all servers. */
+    raft_term current_term;
+    raft_id voted_for;
+    struct raft_log log;
+
+    /* Figure 2: volatile state on all servers. */
+    raft_index commit_index;
+    raft_index last_applied;
+
+    enum raft_role role;
+    raft_id leader_id;
+    bool stopped;
+    bool oom; /* an allocation failed: report RAFT_ENOMEM from the current call */
+
+    /* Timers. */
+    raft_time election_start;
+    raft_time election_deadline;
+    raft_time heartbeat_deadline;
+    raft_time quorum_deadline;
+    raft_time last_heard_leader; /* §4.2.3: when a leader last proved itself */
+    bool heard_leader;
+
+    /* Elections: votes[id] is 1 granted, -1 refused, 0 unknown. */
+    int votes[RAFT_MAX_PEERS + 1];
+
+    /* Figure 2: volatile state on leaders. */
+    struct progress progress[RAFT_MAX_PEERS + 1];
+    raft_index leader_first_index; /* the no-op this leader appended (§8) */
+    bool replicate_pending;        /* new entries to stream at the next flush */
+    raft_id transfer_target;
+    raft_time transfer_deadline;
+
+    /* §6.4 ReadIndex. */
+    uint64_t read_round;
+    bool read_broadcast_pending;
+    VEC(struct pending_read) reads_pending;
+
+    /* Durability bookkeeping. */
+    bool hard_state_dirty;
+    raft_index unstable_from;  /* first memory entry that differs from what was handed out */
+    bool truncated_unreported; /* a truncation the next ready must pass on */
+    raft_index persisted_index;
+    raft_term durable_term;
+    uint64_t ready_seq;
+    VEC(struct pending_write) writes;
+
+    /* The outbox: what the next ready reports. Message entries are owned copies. */
+    bool ready_taken; /* the outbox was handed out and is cleared at the next call */
+    VEC(struct raft_message) outbox;
+    VEC(struct raft_read) reads_ready;
+    VEC(uint64_t) reads_failed;
+};
+
+/* ready.c */
+void ready_reset_if_taken(struct raft *r);
+int outbox_push(struct raft *r, const struct raft_message *m);
+void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
+                uint64_t c);
+int majority(const struct raft *r);
+
+/* log.c */
+void log_init(struct raft_log *log);
+void log_free(struct raft_log *log);
+raft_index log_last_index(const struct raft_log *log);
+raft_term log_last_term(const struct raft_log *log);
+raft_term log_term_at(const struct raft_log *log, raft_index index); /* 0 if absent */
+struct raft_entry *log_entry_at(const struct raft_log *log, raft_index index);
+int log_append(struct raft_log *log, const struct raft_entry *e); /* copies data */
+void log_truncate(struct raft_log *log, raft_index from);         /* drops from..last */
+raft_index log_first_index_of_term(const struct raft_log *log, raft_index index);
+raft_index log_last_index_of_term(const struct raft_log *log, raft_term term);
+void raft_note_truncated(struct raft *r, raft_index from);
+
+/* progress.c */
+int progress_init_all(struct raft *r);
+void progress_free_all(struct raft *r);
+void progress_become_probe(struct raft *r, struct progress *p);
+void progress_become_replicate(struct progress *p);
+bool progress_inflight_full(const struct raft *r, const struct progress *p);
+void progress_inflight_add(const struct raft *r, struct progress *p, raft_index last);
+void progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index);
+void progress_heard_from(struct raft *r, raft_id id);
+
+/* convert.c: role changes only (Figure 2, "Rules for Servers"). */
+void convert_to_follower(struct raft *r, raft_term term, raft_id leader);
+void convert_to_pre_candidate(struct raft *r);
+void convert_to_candidate(struct raft *r, bool leadership_transfer);
+void convert_to_leader(struct raft *r);
+void set_term(struct raft *r, raft_term term);
+void set_leader(struct raft *r, raft_id leader);
+
+/* election.c */
+void election_reset_timer(struct raft *r);
+void election_start(struct raft *r, bool pre_vote, bool leadership_transfer);
+bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term);
+int election_tally(const struct raft *r, int *refused);
+uint64_t prng_next(struct raft *r);
+
+/* replication.c */
+void replication_send_append(struct raft *r, raft_id id, bool heartbeat);
+void replication_broadcast(struct raft *r, bool heartbeat);
+void replication_flush(struct raft *r);
+void replication_maybe_commit(struct raft *r);
+void replication_set_commit(struct raft *r, raft_index commit);
+
+/* read_index.c */
+void read_index_check(struct raft *r);
+void read_index_fail_all(struct raft *r);
+
+/* recv_*.c: one handler per message type, called by recv.c after the term rules. */
+void recv_request_vote(struct raft *r, const struct raft_message *m);
+void recv_request_vote_result(struct raft *r, const struct raft_message *m);
+void recv_append_entries(struct raft *r, const struct raft_message *m);
+void recv_append_entries_result(struct raft *r, const struct raft_message *m);
+void recv_timeout_now(struct raft *r, const struct raft_message *m);
+
+#endif

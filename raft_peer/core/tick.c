@@ -1,0 +1,98 @@
+/* tick.c: time passing: election timeouts (§5.2), heartbeats (§5.2), CheckQuorum (§6.2),
+ * and giving up a leadership transfer that takes too long (§3.10). */
+#include "raft_peer/core/state.h"
+
+/* §6.2: "a leader steps down if an election timeout elapses without a
+ * successful round of heartbeats to a majority of its cluster". */
+static void check_quorum(struct raft *r)
+{
+    int active = 1;
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        if (id == r->cfg.id)
+            continue;
+        struct progress *p = &r->progress[id];
+        if (p->recent_active)
+            active++;
+        p->recent_active = false;
+    }
+    if (active < majority(r)) {
+        trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_CHECK_QUORUM, 0, 0);
+        convert_to_follower(r, r->current_term, RAFT_NOBODY);
+    }
+}
+
+static void trace_silent_followers(struct raft *r)
+{
+    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+        struct progress *p = &r->progress[id];
+        if (id == r->cfg.id || !p->active)
+            continue;
+        if (r->now >= p->last_response + r->cfg.election_timeout_max) {
+            p->active = false;
+            trace_emit(r, RAFT_TRACE_PEER_INACTIVE, id, 0, 0, 0);
+        }
+    }
+}
+
+static void tick_leader(struct raft *r)
+{
+    trace_silent_followers(r);
+    if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
+        r->quorum_deadline = r->now + r->cfg.election_timeout_min;
+        check_quorum(r);
+        if (r->role != RAFT_LEADER)
+            return;
+    }
+    if (r->transfer_target != RAFT_NOBODY && r->now >= r->transfer_deadline) {
+        trace_emit(r, RAFT_TRACE_TRANSFER, r->transfer_target, 0, 0, 0);
+        r->transfer_target = RAFT_NOBODY;
+    }
+    if (r->now >= r->heartbeat_deadline) {
+        r->heartbeat_deadline = r->now + r->cfg.heartbeat_interval;
+        replication_broadcast(r, true);
+    }
+}
+
+int raft_tick(struct raft *r, raft_time now)
+{
+    ready_reset_if_taken(r);
+    if (now > r->now)
+        r->now = now;
+    if (r->stopped)
+        return RAFT_ESTOPPED;
+    if (r->role == RAFT_LEADER) {
+        tick_leader(r);
+    } else if (r->now >= r->election_deadline) {
+        /* Figure 2, Followers: "If election timeout elapses without receiving
+         * AppendEntries RPC from current leader or granting vote to candidate:
+         * convert to candidate"; with PreVote, ask first (§9.6). */
+        election_start(r, r->cfg.pre_vote, false);
+    }
+    return r->oom ? RAFT_ENOMEM : RAFT_OK;
+}
+
+raft_time raft_next_deadline(const struct raft *r)
+{
+    if (r->stopped)
+        return r->now + 1000;
+    if (r->role != RAFT_LEADER)
+        return r->election_deadline;
+    raft_time next = r->heartbeat_deadline;
+    if (r->cfg.check_quorum && r->quorum_deadline < next)
+        next = r->quorum_deadline;
+    if (r->transfer_target != RAFT_NOBODY && r->transfer_deadline < next)
+        next = r->transfer_deadline;
+    return next;
+}
+
+unsigned raft_election_progress(const struct raft *r, raft_time now)
+{
+    if (r->role == RAFT_LEADER || r->election_deadline <= r->election_start)
+        return 0;
+    if (now >= r->election_deadline)
+        return 1000;
+    if (now <= r->election_start)
+        return 0;
+    return (unsigned)((now - r->election_start) * 1000 /
+                      (r->election_deadline - r->election_start));
+}
