@@ -1,0 +1,375 @@
+/* test_village_model.c: the game's model of the cluster, fed datagram by datagram. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "visualization/village_model.h"
+
+static struct village_model m;
+
+static void setup3(void)
+{
+    village_model_init(&m);
+    cr_assert_eq(village_model_add_peer(&m, 1, "peer1"), 0);
+    cr_assert_eq(village_model_add_peer(&m, 2, "peer2"), 0);
+    cr_assert_eq(village_model_add_peer(&m, 3, "peer3"), 0);
+}
+
+static int feed(const char *s, uint64_t now)
+{
+    char err[128];
+    return village_model_feed(&m, s, strlen(s), now, err, sizeof err);
+}
+
+static int feed_state(const char *peer, int id, const char *role, int term, uint64_t now)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"state\",\"peer\":\"%s\",\"id\":%d,\"n\":3,\"pid\":%d,\"role\":\"%s\","
+             "\"term\":%d,\"voted_for\":null,\"leader\":null}",
+             peer, id, 1000 + id, role, term);
+    return feed(buf, now);
+}
+
+TestSuite(village_model, .init = setup3);
+
+Test(village_model, file_names_the_villagers)
+{
+    cr_assert_eq(m.n, 3);
+    cr_assert_eq(village_model_find(&m, "peer2"), 1);
+    cr_assert_eq(village_model_find(&m, "nobody"), -1);
+    cr_assert_eq(m.peers[0].life, VILLAGE_ABSENT);
+    cr_assert_eq(village_model_add_peer(&m, 4, "peer1"), -1, "a name twice is refused");
+    cr_assert_eq(village_model_add_peer(&m, 4, "bad name"), -1);
+}
+
+Test(village_model, full_state_updates_the_peer)
+{
+    const char *s =
+        "{\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"n\":3,\"pid\":1234,\"time_ms\":5,"
+        "\"role\":\"leader\",\"term\":5,\"voted_for\":\"peer1\",\"leader\":\"peer1\","
+        "\"first_index\":1,\"last_index\":42,\"commit_index\":41,\"last_applied\":41,"
+        "\"persisted_index\":42,\"election_progress\":0,\"log_tail_start\":40,"
+        "\"log_tail_terms\":[4,5,5],\"vars\":{\"x\":100,\"y\":-3},\"n_vars\":2,"
+        "\"followers\":[{\"peer\":\"peer2\",\"next_index\":43,\"match_index\":42},"
+        "{\"peer\":\"peer3\",\"next_index\":40,\"match_index\":12}],\"stopped\":false}";
+    const struct village_peer *p = &m.peers[0];
+
+    cr_assert_eq(feed(s, 100), 0);
+    cr_assert_eq(p->life, VILLAGE_ALIVE);
+    cr_assert_eq(p->role, VILLAGE_LEADER);
+    cr_assert_eq(p->term, 5);
+    cr_assert_str_eq(p->voted_for, "peer1");
+    cr_assert_str_eq(p->leader, "peer1");
+    cr_assert_eq(p->last_index, 42);
+    cr_assert_eq(p->commit_index, 41);
+    cr_assert_eq(p->pid, 1234);
+    cr_assert_eq(p->n_log_tail, 3);
+    cr_assert_eq(p->log_tail_start, 40);
+    cr_assert_eq(p->log_tail_terms[2], 5);
+    cr_assert_eq(p->n_vars, 2);
+    cr_assert_str_eq(p->vars[0].name, "x");
+    cr_assert_eq(p->vars[0].value, 100);
+    cr_assert_eq(p->vars[1].value, -3);
+    cr_assert_eq(p->n_followers, 2);
+    cr_assert_str_eq(p->followers[1].peer, "peer3");
+    cr_assert_eq(p->followers[1].next_index, 40);
+    cr_assert_eq(p->followers[1].match_index, 12);
+    cr_assert_eq(village_model_leader(&m), 0);
+    cr_assert_eq(village_model_alive_count(&m), 1);
+    cr_assert_eq(m.n_datagrams, 1);
+}
+
+Test(village_model, null_vote_and_leader_clear_the_names)
+{
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer2\",\"id\":2,\"role\":\"follower\","
+                      "\"term\":3,\"voted_for\":\"peer1\",\"leader\":\"peer1\"}",
+                      10),
+                 0);
+    cr_assert_str_eq(m.peers[1].voted_for, "peer1");
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer2\",\"id\":2,\"role\":\"candidate\","
+                      "\"term\":4,\"voted_for\":null,\"leader\":null}",
+                      20),
+                 0);
+    cr_assert_str_eq(m.peers[1].voted_for, "");
+    cr_assert_str_eq(m.peers[1].leader, "");
+    cr_assert_eq(m.peers[1].role, VILLAGE_CANDIDATE);
+    cr_assert_eq(m.peers[1].role_since_ms, 20);
+}
+
+Test(village_model, n_follows_the_stream)
+{
+    village_model_init(&m);
+    for (int i = 1; i <= 7; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "peer%d", i);
+        village_model_add_peer(&m, i, name);
+    }
+    cr_assert_eq(m.n, 7, "before any state, the file's count");
+    cr_assert_eq(feed_state("peer1", 1, "follower", 1, 5), 0);
+    cr_assert_eq(m.n, 3, "then the largest n heard");
+    village_model_set_n(&m, 5);
+    cr_assert_eq(m.n, 5, "-n wins");
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer1\",\"n\":7,\"role\":\"follower\","
+                      "\"term\":1}",
+                      6),
+                 0);
+    cr_assert_eq(m.n, 5);
+}
+
+Test(village_model, unknown_peer_takes_its_id_slot)
+{
+    village_model_init(&m); /* no file at all */
+    cr_assert_eq(m.n, 0);
+    cr_assert_eq(feed_state("alpha", 2, "follower", 1, 5), 0);
+    cr_assert_eq(village_model_find(&m, "alpha"), 1);
+    cr_assert_eq(m.n, 3);
+    cr_assert_neq(feed_state("beta", 2, "follower", 1, 5), 0, "slot 2 is alpha's");
+    cr_assert_neq(feed_state("alpha", 3, "follower", 1, 5), 0, "alpha cannot move");
+    cr_assert_neq(feed_state("gamma", 12, "follower", 1, 5), 0, "no slot 12");
+}
+
+Test(village_model, msg_makes_a_flight_that_lands)
+{
+    feed_state("peer1", 1, "leader", 2, 0);
+    cr_assert_eq(feed("{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\","
+                      "\"rpc\":\"append_entries\",\"term\":2,\"n_entries\":3}",
+                      100),
+                 0);
+    cr_assert_eq(feed("{\"type\":\"msg\",\"from\":\"peer2\",\"to\":\"peer1\","
+                      "\"rpc\":\"request_vote_result\",\"term\":2,\"vote_granted\":true}",
+                      110),
+                 0);
+    cr_assert_eq(m.n_flights, 2);
+    const struct village_flight *f = village_model_flight(&m, 0);
+    cr_assert_eq(f->from, 0);
+    cr_assert_eq(f->to, 1);
+    cr_assert_eq(f->rpc, VILLAGE_RPC_APPEND_ENTRIES);
+    cr_assert_eq(f->n_entries, 3);
+    f = village_model_flight(&m, 1);
+    cr_assert_eq(f->rpc, VILLAGE_RPC_REQUEST_VOTE_RESULT);
+    cr_assert(f->ok);
+    village_model_tick(&m, 100 + VILLAGE_FLIGHT_MS + 255);
+    cr_assert_eq(m.n_flights, 1, "the first one landed");
+    village_model_tick(&m, 10000);
+    cr_assert_eq(m.n_flights, 0);
+}
+
+Test(village_model, flights_overflow_drops_the_oldest)
+{
+    for (int i = 0; i < VILLAGE_MAX_FLIGHTS + 10; i++) {
+        char buf[200];
+        snprintf(buf, sizeof buf,
+                 "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer3\",\"rpc\":"
+                 "\"append_entries\",\"term\":%d}",
+                 i);
+        cr_assert_eq(feed(buf, 5), 0);
+    }
+    cr_assert_eq(m.n_flights, VILLAGE_MAX_FLIGHTS);
+    cr_assert_eq(village_model_flight(&m, 0)->term, 10);
+}
+
+Test(village_model, event_goes_to_the_feed)
+{
+    cr_assert_eq(feed("{\"type\":\"event\",\"peer\":\"peer2\",\"term\":5,"
+                      "\"text\":\"timed out, starts election for term 5\"}",
+                      7),
+                 0);
+    cr_assert_eq(m.n_feed, 1);
+    const struct village_feed_line *l = village_model_feed_line(&m, 0);
+    cr_assert_eq(l->slot, 1);
+    cr_assert_eq(l->term, 5);
+    cr_assert_str_eq(l->text, "timed out, starts election for term 5");
+}
+
+Test(village_model, feed_keeps_the_newest_and_cleans_text)
+{
+    for (int i = 0; i < VILLAGE_FEED_LINES + 5; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "line %d", i);
+        village_model_feed_add(&m, -1, 0, (uint64_t)i, buf);
+    }
+    cr_assert_eq(m.n_feed, VILLAGE_FEED_LINES);
+    cr_assert_str_eq(village_model_feed_line(&m, 0)->text, "line 5");
+    village_model_feed_add(&m, -1, 0, 0, "a\tb\x1b[31mc");
+    cr_assert_str_eq(village_model_feed_line(&m, VILLAGE_FEED_LINES - 1)->text, "a b [31mc");
+
+    /* A long line of 3-byte characters is cut between characters, never inside one. */
+    char big[1000] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(big, "\xe2\x9c\x93"); /* U+2713 */
+    village_model_feed_add(&m, -1, 0, 0, big);
+    const char *t = village_model_feed_line(&m, VILLAGE_FEED_LINES - 1)->text;
+    cr_assert_lt(strlen(t), (size_t)VILLAGE_FEED_TEXT_MAX);
+    cr_assert_eq(strlen(t) % 3, 0);
+}
+
+Test(village_model, silent_peer_becomes_a_grave_and_rises)
+{
+    cr_assert_eq(feed_state("peer3", 3, "follower", 1, 1000), 0);
+    village_model_tick(&m, 1000 + VILLAGE_STALE_MS);
+    cr_assert_eq(m.peers[2].life, VILLAGE_ALIVE, "not yet");
+    village_model_tick(&m, 1001 + VILLAGE_STALE_MS);
+    cr_assert_eq(m.peers[2].life, VILLAGE_GRAVE);
+    cr_assert_eq(m.peers[2].life_since_ms, 1001 + VILLAGE_STALE_MS);
+    cr_assert_eq(village_model_alive_count(&m), 0);
+
+    cr_assert_eq(feed_state("peer3", 3, "follower", 1, 5000), 0);
+    cr_assert_eq(m.peers[2].life, VILLAGE_ALIVE, "it rose again");
+    cr_assert_eq(m.peers[2].life_since_ms, 5000);
+    int found = 0;
+    for (int i = 0; i < m.n_feed; i++)
+        found += strstr(village_model_feed_line(&m, i)->text, "rises") != NULL;
+    cr_assert_eq(found, 1);
+}
+
+Test(village_model, leader_grave_is_not_the_leader)
+{
+    feed_state("peer1", 1, "leader", 2, 0);
+    feed_state("peer2", 2, "follower", 2, 1000);
+    cr_assert_eq(village_model_leader(&m), 0);
+    village_model_tick(&m, 1600);
+    cr_assert_eq(village_model_leader(&m), -1);
+    feed_state("peer2", 2, "leader", 3, 1700);
+    cr_assert_eq(village_model_leader(&m), 1);
+}
+
+Test(village_model, killed_peer_is_a_grave_at_once_and_late_states_do_not_revive_it)
+{
+    feed_state("peer2", 2, "follower", 1, 1000);
+    village_model_mark_killed(&m, 1, 1010);
+    cr_assert_eq(m.peers[1].life, VILLAGE_GRAVE);
+    cr_assert_eq(feed_state("peer2", 2, "follower", 1, 1050), 0, "in flight before the crash");
+    cr_assert_eq(m.peers[1].life, VILLAGE_GRAVE);
+
+    /* A new process (new pid) is a real revival, even inside the grace. */
+    village_model_mark_reviving(&m, 1, 1100);
+    cr_assert(m.peers[1].reviving);
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer2\",\"id\":2,\"pid\":777,"
+                      "\"role\":\"follower\",\"term\":1}",
+                      1200),
+                 0);
+    cr_assert_eq(m.peers[1].life, VILLAGE_ALIVE);
+    cr_assert_not(m.peers[1].reviving);
+    cr_assert_eq(m.peers[1].pid, 777);
+}
+
+Test(village_model, kill_that_failed_shows_the_peer_alive_again)
+{
+    feed_state("peer2", 2, "follower", 1, 1000);
+    village_model_mark_killed(&m, 1, 1000);
+    feed_state("peer2", 2, "follower", 1, 1000 + VILLAGE_KILL_GRACE_MS + 1);
+    cr_assert_eq(m.peers[1].life, VILLAGE_ALIVE);
+}
+
+Test(village_model, revive_that_never_comes_gives_up)
+{
+    village_model_mark_reviving(&m, 0, 100);
+    village_model_tick(&m, 5000);
+    cr_assert(m.peers[0].reviving);
+    village_model_tick(&m, 20000);
+    cr_assert_not(m.peers[0].reviving);
+}
+
+/* Each of these must be refused and leave the model untouched. */
+static const char *const bad[] = {
+    "",
+    "not json",
+    "[1,2,3]",
+    "42",
+    "{}",
+    "{\"type\":7}",
+    "{\"type\":\"weather\"}",
+    "{\"type\":\"state\"}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\"}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"king\",\"term\":1}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":\"5\"}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":-1}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1.5}",
+    "{\"type\":\"state\",\"peer\":\"pe er\",\"role\":\"leader\",\"term\":1,\"id\":4}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"election_progress\":1001}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,\"vars\":[1]}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"vars\":{\"1x\":1}}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"vars\":{\"x\":\"1\"}}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"log_tail_start\":1,\"log_tail_terms\":[1,\"a\"]}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"log_tail_terms\":[1]}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"followers\":[{\"peer\":\"peer2\"}]}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,"
+    "\"followers\":{\"peer\":\"peer2\"}}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,\"stopped\":1}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1,\"voted_for\":5}",
+    "{\"type\":\"state\",\"peer\":\"peer1\",\"role\":\"leader\",\"term\":1} trailing",
+    "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"nobody\",\"rpc\":\"append_entries\"}",
+    "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer1\",\"rpc\":\"append_entries\"}",
+    "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\",\"rpc\":\"gossip\"}",
+    "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\"}",
+    "{\"type\":\"event\",\"peer\":\"peer1\"}",
+    "{\"type\":\"event\",\"peer\":\"stranger\",\"text\":\"hi\"}",
+    "{\"type\":\"event\",\"peer\":\"peer1\",\"text\":[\"hi\"]}",
+    "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}},\"type\":\"event\"}",
+};
+
+Test(village_model, bad_datagrams_are_ignored)
+{
+    struct village_model before;
+
+    feed_state("peer1", 1, "leader", 4, 0);
+    memcpy(&before, &m, sizeof m);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[128] = "";
+        int rc = village_model_feed(&m, bad[i], strlen(bad[i]), 10, err, sizeof err);
+        cr_assert_eq(rc, -1, "accepted: %s", bad[i]);
+        cr_assert_neq(err[0], '\0', "no reason for: %s", bad[i]);
+    }
+    cr_assert_eq(m.n_rejected, sizeof bad / sizeof bad[0]);
+    m.n_rejected = 0;
+    memset(m.last_reject, 0, sizeof m.last_reject);
+    memset(before.last_reject, 0, sizeof before.last_reject);
+    cr_assert_eq(memcmp(&before, &m, sizeof m), 0, "a bad datagram changed the model");
+}
+
+Test(village_model, binary_and_oversized_datagrams_are_ignored)
+{
+    char buf[VILLAGE_DATAGRAM_MAX + 100];
+    char err[128];
+
+    memset(buf, ' ', sizeof buf);
+    memcpy(buf, "{\"type\":\"event\"", 15);
+    cr_assert_eq(village_model_feed(&m, buf, sizeof buf, 0, err, sizeof err), -1);
+    const char nul[] = "{\"type\":\"event\",\"peer\":\"peer1\",\"text\":\"a\0b\"}";
+    cr_assert_eq(village_model_feed(&m, nul, sizeof nul - 1, 0, err, sizeof err), -1);
+    cr_assert_eq(village_model_feed(&m, NULL, 0, 0, err, sizeof err), -1);
+
+    /* Random bytes, many times: never a crash (ASan runs this too). */
+    unsigned seed = 12345;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % 300) + 1;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char)(rand_r(&seed) % 256);
+        if (round % 2 == 0)
+            memcpy(buf, "{\"type\":\"state\",\"peer\":\"peer1\",", n < 31 ? n : 31);
+        village_model_feed(&m, buf, n, 0, err, sizeof err);
+    }
+}
+
+Test(village_model, dump_is_json_with_every_villager)
+{
+    feed_state("peer1", 1, "leader", 4, 0);
+    feed_state("peer2", 2, "follower", 4, 0);
+    struct json_object *o = village_model_to_json(&m, 50);
+    cr_assert_not_null(o);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    cr_assert_not_null(strstr(s, "\"leader\":\"peer1\""), "%s", s);
+    cr_assert_not_null(strstr(s, "\"alive\":2"), "%s", s);
+    struct json_object *arr;
+    cr_assert(json_object_object_get_ex(o, "villagers", &arr));
+    cr_assert_eq(json_object_array_length(arr), 3);
+    json_object_put(o);
+}

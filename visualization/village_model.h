@@ -1,0 +1,180 @@
+/* village_model.h: what the game knows of the cluster, built only from the peers' UDP
+ * stream (docs/GAME_STREAM.md). No SDL here, and time is always passed in, so tests can
+ * drive it datagram by datagram. */
+#ifndef VILLAGE_MODEL_H
+#define VILLAGE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+#define VILLAGE_MAX_PEERS     9    /* one ring of villagers; more would not fit the screen */
+#define VILLAGE_NAME_MAX      33   /* peer names are at most 32 bytes (common/config.h) */
+#define VILLAGE_VAR_NAME_MAX  65   /* variable names are at most 64 bytes (SPEC) */
+#define VILLAGE_MAX_VARS      16   /* the stream sends at most 16 variables */
+#define VILLAGE_LOG_TAIL      32   /* terms of the last entries sent in each state */
+#define VILLAGE_MAX_FLIGHTS   256  /* messages drawn in the air at once; older ones drop */
+#define VILLAGE_FEED_LINES    64   /* lines of the event feed kept */
+#define VILLAGE_FEED_TEXT_MAX 160  /* bytes of one feed line, longer text is cut */
+#define VILLAGE_DATAGRAM_MAX  8192 /* a state is ~2 KiB; anything bigger is refused */
+
+/* A peer that sent nothing for this long is drawn as a grave. */
+#define VILLAGE_STALE_MS 1500
+/* After the game kills a peer, datagrams already on their way are not taken as a sign
+ * of life for this long. */
+#define VILLAGE_KILL_GRACE_MS 800
+/* How long a message takes to fly between villagers on screen. */
+#define VILLAGE_FLIGHT_MS 550
+
+enum village_role {
+    VILLAGE_ROLE_UNKNOWN = 0,
+    VILLAGE_FOLLOWER,
+    VILLAGE_PRE_CANDIDATE,
+    VILLAGE_CANDIDATE,
+    VILLAGE_LEADER,
+};
+
+/* Where a villager is in its life, as far as the stream tells. */
+enum village_life {
+    VILLAGE_ABSENT = 0, /* never heard from: an empty plot */
+    VILLAGE_ALIVE,
+    VILLAGE_GRAVE, /* silent for VILLAGE_STALE_MS, or killed by the game */
+};
+
+enum village_rpc {
+    VILLAGE_RPC_APPEND_ENTRIES = 0,
+    VILLAGE_RPC_APPEND_ENTRIES_RESULT,
+    VILLAGE_RPC_REQUEST_VOTE,
+    VILLAGE_RPC_REQUEST_VOTE_RESULT,
+    VILLAGE_RPC_TIMEOUT_NOW,
+};
+
+struct village_var {
+    char name[VILLAGE_VAR_NAME_MAX];
+    int64_t value;
+};
+
+/* The leader's view of one follower. */
+struct village_follower {
+    char peer[VILLAGE_NAME_MAX];
+    uint64_t next_index;
+    uint64_t match_index;
+};
+
+struct village_peer {
+    char name[VILLAGE_NAME_MAX]; /* "" while the slot is unused */
+    int id;                      /* 1..VILLAGE_MAX_PEERS: the slot is id - 1 */
+    long pid;                    /* of the process last heard, 0 if unknown */
+
+    enum village_life life;
+    uint64_t last_heard_ms; /* when the last state arrived */
+    uint64_t life_since_ms; /* when life last changed (grave or rise animations) */
+    uint64_t kill_grace_until_ms;
+    bool reviving;            /* the game started it again and waits for its first state */
+    uint64_t revive_asked_ms; /* when the game asked */
+
+    /* Straight from the latest state datagram. */
+    enum village_role role;
+    uint64_t role_since_ms;
+    uint64_t term;
+    char voted_for[VILLAGE_NAME_MAX]; /* "" for nobody */
+    char leader[VILLAGE_NAME_MAX];    /* "" when not known */
+    uint64_t first_index, last_index, commit_index, last_applied, persisted_index;
+    unsigned election_progress; /* 0..1000 */
+    uint64_t log_tail_start;    /* index of log_tail_terms[0] */
+    uint64_t log_tail_terms[VILLAGE_LOG_TAIL];
+    int n_log_tail;
+    struct village_var vars[VILLAGE_MAX_VARS];
+    int n_vars;       /* in vars[] */
+    int n_vars_total; /* in the peer's state machine; may exceed n_vars */
+    struct village_follower followers[VILLAGE_MAX_PEERS - 1];
+    int n_followers;
+    bool stopped; /* disk failure: the peer no longer acknowledges anything */
+};
+
+/* One message in the air. */
+struct village_flight {
+    int from, to; /* slots */
+    enum village_rpc rpc;
+    uint64_t term;
+    uint32_t n_entries;
+    bool ok; /* success / vote_granted for results */
+    bool pre_vote;
+    uint64_t start_ms;
+};
+
+struct village_feed_line {
+    uint64_t time_ms;
+    int slot; /* the peer the line is about, -1 for the game itself */
+    uint64_t term;
+    char text[VILLAGE_FEED_TEXT_MAX];
+};
+
+struct village_model {
+    struct village_peer peers[VILLAGE_MAX_PEERS];
+    int n;           /* villagers shown: slots 0..n-1 */
+    bool n_fixed;    /* -n was given: datagrams do not change n */
+    int n_from_file; /* peers in the ini, capped at VILLAGE_MAX_PEERS */
+    int n_heard;     /* the largest "n" heard in a state, 0 if none */
+
+    struct village_flight flights[VILLAGE_MAX_FLIGHTS]; /* ring buffer */
+    int flight_head, n_flights;
+
+    struct village_feed_line feed[VILLAGE_FEED_LINES]; /* ring buffer, oldest first */
+    int feed_head, n_feed;
+    uint64_t feed_total; /* lines ever added, so the view can tell something is new */
+
+    uint64_t n_datagrams; /* accepted */
+    uint64_t n_rejected;  /* ignored as malformed */
+    char last_reject[128];
+};
+
+void village_model_init(struct village_model *m);
+
+/* Names a slot from the ini (id is the peer's position in the file, 1-based). Peers past
+ * VILLAGE_MAX_PEERS are not shown. Returns 0, or -1 on a bad id or name. */
+int village_model_add_peer(struct village_model *m, int id, const char *name);
+
+/* Fixes the number of villagers (-n), or 0 to follow the file and the stream. */
+void village_model_set_n(struct village_model *m, int n);
+
+/* Takes one datagram. Returns 0 if it was used, -1 if it was ignored as malformed (the
+ * reason goes to err); the model is never left half-updated. */
+int village_model_feed(struct village_model *m, const char *data, size_t len, uint64_t now_ms,
+                       char *err, size_t errlen);
+
+/* Advances time: silent peers become graves, landed messages leave the air. */
+void village_model_tick(struct village_model *m, uint64_t now_ms);
+
+/* The game killed slot (click or monster): a grave at once. */
+void village_model_mark_killed(struct village_model *m, int slot, uint64_t now_ms);
+/* The game started slot's process again: it rises when its first state arrives. */
+void village_model_mark_reviving(struct village_model *m, int slot, uint64_t now_ms);
+
+/* Slot of the peer called name among the shown ones, or -1. */
+int village_model_find(const struct village_model *m, const char *name);
+/* Slot of the living leader with the highest term, or -1. */
+int village_model_leader(const struct village_model *m);
+/* Living villagers among the shown ones. */
+int village_model_alive_count(const struct village_model *m);
+
+/* Adds a line to the feed (slot -1 for the game's own news). */
+void village_model_feed_add(struct village_model *m, int slot, uint64_t term, uint64_t now_ms,
+                            const char *text);
+
+/* Feed line i, 0 being the oldest kept, or NULL. */
+const struct village_feed_line *village_model_feed_line(const struct village_model *m, int i);
+/* Flight i, 0 being the oldest in the air, or NULL. */
+const struct village_flight *village_model_flight(const struct village_model *m, int i);
+
+/* The model as a new json-c object, for --dump-state and tests (the caller may add
+ * fields, then puts it). NULL when out of memory. */
+struct json_object *village_model_to_json(const struct village_model *m, uint64_t now_ms);
+
+const char *village_role_name(enum village_role role);
+const char *village_life_name(enum village_life life);
+const char *village_rpc_name(enum village_rpc rpc);
+
+#endif /* VILLAGE_MODEL_H */
