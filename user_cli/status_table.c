@@ -1,0 +1,224 @@
+/* status_table.c: status fetch, parse and the cluster table. */
+#include "user_cli/status_table.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Copies a JSON string field, replacing control bytes so a hostile peer cannot
+ * drive the user's terminal. Missing or non-string fields give "". */
+static void get_str(json_object *o, const char *key, char *out, size_t outlen)
+{
+    json_object *v;
+    out[0] = '\0';
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return;
+    const char *s = json_object_get_string(v);
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < outlen; i++)
+        out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    out[i] = '\0';
+}
+
+static long long get_num(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+        return -1;
+    long long n = (long long)json_object_get_int64(v);
+    return n < 0 ? -1 : n;
+}
+
+static void parse_followers(json_object *o, struct peer_status *st)
+{
+    json_object *arr;
+    st->n_followers = 0;
+    if (!json_object_object_get_ex(o, "followers", &arr) ||
+        !json_object_is_type(arr, json_type_array))
+        return;
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n && st->n_followers < CLUSTER_MAX_PEERS; i++) {
+        json_object *f = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(f, json_type_object))
+            continue;
+        struct peer_follower *pf = &st->followers[st->n_followers++];
+        get_str(f, "name", pf->name, sizeof(pf->name));
+        pf->match_index = get_num(f, "match_index");
+        pf->next_index = get_num(f, "next_index");
+    }
+}
+
+int status_parse(const char *line, size_t len, struct peer_status *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof(*st));
+    st->term = st->commit_index = st->last_applied = -1;
+    st->log_length = st->first_index = st->snapshot_index = -1;
+
+    json_tokener *tok = json_tokener_new_ex(16);
+    if (tok == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_object *o = json_tokener_parse_ex(tok, line, (int)(len > 65536 ? 65536 : len));
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (o == NULL || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+        snprintf(err, errlen, "the status reply is not a JSON object");
+        json_object_put(o);
+        return -1;
+    }
+    get_str(o, "name", st->name, sizeof(st->name));
+    get_str(o, "role", st->role, sizeof(st->role));
+    get_str(o, "leader", st->leader, sizeof(st->leader));
+    get_str(o, "voted_for", st->voted_for, sizeof(st->voted_for));
+    st->term = get_num(o, "term");
+    st->commit_index = get_num(o, "commit_index");
+    st->last_applied = get_num(o, "last_applied");
+    st->log_length = get_num(o, "log_length");
+    st->first_index = get_num(o, "first_index");
+    st->snapshot_index = get_num(o, "snapshot_index");
+    parse_followers(o, st);
+    json_object_put(o);
+    st->reachable = true;
+    return 0;
+}
+
+void status_fetch(const struct cluster_peer *peer, int timeout_ms, struct peer_status *st,
+                  char *raw, size_t rawlen)
+{
+    static const char request[] = "{\"type\":\"status\"}\n";
+    char e[160];
+    const char *line;
+    size_t len;
+
+    memset(st, 0, sizeof(*st));
+    if (raw != NULL && rawlen > 0)
+        raw[0] = '\0';
+    struct line_conn *c = malloc(sizeof(*c));
+    if (c == NULL) {
+        snprintf(st->problem, sizeof(st->problem), "out of memory");
+        return;
+    }
+    line_conn_init(c);
+    if (line_conn_open(c, peer->host, peer->port, timeout_ms, e, sizeof(e)) != 0 ||
+        line_conn_send(c, request, sizeof(request) - 1, timeout_ms, e, sizeof(e)) != 0 ||
+        line_conn_read_line(c, &line, &len, timeout_ms, e, sizeof(e)) != 0) {
+        snprintf(st->problem, sizeof(st->problem), "%s", e);
+        goto out;
+    }
+    if (raw != NULL && rawlen > 0)
+        snprintf(raw, rawlen, "%s", line);
+    if (status_parse(line, len, st, e, sizeof(e)) != 0)
+        snprintf(st->problem, sizeof(st->problem), "%s", e);
+out:
+    line_conn_close(c);
+    free(c);
+}
+
+int status_find_leader(const struct peer_status *st, int n)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!st[i].reachable || strcmp(st[i].role, "leader") != 0)
+            continue;
+        if (best < 0 || st[i].term > st[best].term)
+            best = i;
+    }
+    return best;
+}
+
+enum {
+    COL_NAME,
+    COL_ADDR,
+    COL_STATE,
+    COL_ROLE,
+    COL_TERM,
+    COL_LEADER,
+    COL_COMMIT,
+    COL_APPLIED,
+    COL_LOG,
+    N_COLS
+};
+
+static const char *const headers[N_COLS] = {"NAME",   "ADDRESS", "STATE",   "ROLE", "TERM",
+                                            "LEADER", "COMMIT",  "APPLIED", "LOG"};
+
+static void num_cell(char *cell, size_t len, long long v)
+{
+    if (v < 0)
+        snprintf(cell, len, "-");
+    else
+        snprintf(cell, len, "%lld", v);
+}
+
+static void fill_row(char cells[N_COLS][300], const struct cluster_peer *p,
+                     const struct peer_status *s)
+{
+    snprintf(cells[COL_NAME], 300, "%s", p->name);
+    snprintf(cells[COL_ADDR], 300, "%s:%d", p->host, p->port);
+    snprintf(cells[COL_STATE], 300, "%s", s->reachable ? "up" : "DOWN");
+    snprintf(cells[COL_ROLE], 300, "%s", s->reachable && s->role[0] ? s->role : "-");
+    snprintf(cells[COL_LEADER], 300, "%s", s->reachable && s->leader[0] ? s->leader : "-");
+    num_cell(cells[COL_TERM], 300, s->reachable ? s->term : -1);
+    num_cell(cells[COL_COMMIT], 300, s->reachable ? s->commit_index : -1);
+    num_cell(cells[COL_APPLIED], 300, s->reachable ? s->last_applied : -1);
+    num_cell(cells[COL_LOG], 300, s->reachable ? s->log_length : -1);
+}
+
+static void print_row(FILE *out, char cells[N_COLS][300], const int *width)
+{
+    for (int col = 0; col < N_COLS; col++) {
+        bool numeric = col == COL_TERM || col >= COL_COMMIT;
+        const char *sep = col + 1 < N_COLS ? "  " : "";
+        if (numeric)
+            fprintf(out, "%*s%s", width[col], cells[col], sep);
+        else if (col + 1 < N_COLS)
+            fprintf(out, "%-*s%s", width[col], cells[col], sep);
+        else
+            fprintf(out, "%s", cells[col]);
+    }
+    fputc('\n', out);
+}
+
+void status_table_print(FILE *out, const struct cluster_peer *peers, const struct peer_status *st,
+                        int n)
+{
+    int width[N_COLS];
+    char(*cells)[N_COLS][300] = calloc((size_t)n + 1, sizeof(*cells));
+    if (cells == NULL) {
+        fprintf(out, "out of memory\n");
+        return;
+    }
+    for (int col = 0; col < N_COLS; col++) {
+        snprintf(cells[0][col], 300, "%s", headers[col]);
+        width[col] = (int)strlen(headers[col]);
+    }
+    for (int i = 0; i < n; i++) {
+        fill_row(cells[i + 1], &peers[i], &st[i]);
+        for (int col = 0; col < N_COLS; col++) {
+            int w = (int)strlen(cells[i + 1][col]);
+            if (w > width[col])
+                width[col] = w;
+        }
+    }
+    for (int i = 0; i <= n; i++)
+        print_row(out, cells[i], width);
+    free(cells);
+
+    for (int i = 0; i < n; i++)
+        if (!st[i].reachable)
+            fprintf(out, "%s is unreachable: %s\n", peers[i].name,
+                    st[i].problem[0] ? st[i].problem : "no answer");
+    int lead = status_find_leader(st, n);
+    if (lead >= 0 && st[lead].n_followers > 0) {
+        fprintf(out, "replication seen by %s:", peers[lead].name);
+        for (int f = 0; f < st[lead].n_followers; f++) {
+            const struct peer_follower *pf = &st[lead].followers[f];
+            fprintf(out, "%s %s match %lld next %lld", f ? "," : "", pf->name[0] ? pf->name : "?",
+                    pf->match_index, pf->next_index);
+        }
+        fputc('\n', out);
+    } else if (lead < 0) {
+        fprintf(out, "no peer claims to be the leader\n");
+    }
+}
