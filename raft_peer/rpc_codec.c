@@ -1,0 +1,420 @@
+/* rpc_codec.c: Raft RPCs as JSON lines. Encoding is hand-written into a buffer (it is
+ * on the leader's hot path); decoding reads a json-c object. */
+#include "raft_peer/rpc_codec.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static bool data_ok(const uint8_t *data, uint32_t len)
+{
+    if (len > RPC_MAX_ENTRY_DATA || (len > 0 && !data))
+        return false;
+    for (uint32_t i = 0; i < len; i++)
+        if (data[i] < ' ' || data[i] > '~')
+            return false;
+    return true;
+}
+
+static int put(struct buffer *b, const char *s)
+{
+    return buffer_append(b, s, strlen(s));
+}
+
+static int put_u64(struct buffer *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return buffer_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* ,"key":value for an unsigned field. */
+static int put_key_u64(struct buffer *b, const char *key, uint64_t v)
+{
+    if (buffer_append(b, ",\"", 2) || put(b, key) || buffer_append(b, "\":", 2))
+        return -1;
+    return put_u64(b, v);
+}
+
+static int put_key_bool(struct buffer *b, const char *key, bool v)
+{
+    if (buffer_append(b, ",\"", 2) || put(b, key) || buffer_append(b, "\":", 2))
+        return -1;
+    return put(b, v ? "true" : "false");
+}
+
+/* A JSON string. Bytes below 0x20 become \u00XX; everything else is copied, so the
+ * caller checks that what it passes is text. */
+static int put_json_string(struct buffer *b, const char *s, size_t len)
+{
+    if (buffer_reserve(b, len + 2) != 0 || buffer_append(b, "\"", 1) != 0)
+        return -1;
+    size_t run = 0; /* bytes copied in one go between escapes */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (buffer_append(b, s + run, i - run) != 0)
+            return -1;
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof(esc), "\\%c", c);
+        else
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+        if (put(b, esc) != 0)
+            return -1;
+        run = i + 1;
+    }
+    if (buffer_append(b, s + run, len - run) != 0)
+        return -1;
+    return buffer_append(b, "\"", 1);
+}
+
+static int put_key_name(struct buffer *b, const char *key, const char *name)
+{
+    if (buffer_append(b, ",\"", 2) || put(b, key) || buffer_append(b, "\":", 2))
+        return -1;
+    return put_json_string(b, name, strlen(name));
+}
+
+static const char *type_name(enum raft_message_type t)
+{
+    switch (t) {
+    case RAFT_MSG_REQUEST_VOTE:
+        return "request_vote";
+    case RAFT_MSG_REQUEST_VOTE_RESULT:
+        return "request_vote_result";
+    case RAFT_MSG_APPEND_ENTRIES:
+        return "append_entries";
+    case RAFT_MSG_APPEND_ENTRIES_RESULT:
+        return "append_entries_result";
+    case RAFT_MSG_TIMEOUT_NOW:
+        return "timeout_now";
+    }
+    return NULL;
+}
+
+/* Everything the decoder would refuse, checked before a byte is written. */
+static bool encodable(const struct raft_message *m, const char *const *names, int n)
+{
+    if (!type_name(m->type) || m->from < 1 || m->from > n || m->to < 1 || m->to > n ||
+        !names[m->from - 1] || !names[m->to - 1] || m->term > JSON_UINT_MAX)
+        return false;
+    if (m->type == RAFT_MSG_REQUEST_VOTE) {
+        const struct raft_request_vote *rv = &m->u.request_vote;
+        return rv->last_log_index <= JSON_UINT_MAX && rv->last_log_term <= JSON_UINT_MAX;
+    }
+    if (m->type == RAFT_MSG_APPEND_ENTRIES) {
+        const struct raft_append_entries *ae = &m->u.append_entries;
+        if (ae->prev_log_index > JSON_UINT_MAX || ae->prev_log_term > JSON_UINT_MAX ||
+            ae->leader_commit > JSON_UINT_MAX || ae->read_round > JSON_UINT_MAX ||
+            ae->n_entries > RPC_MAX_ENTRIES || (ae->n_entries > 0 && !ae->entries))
+            return false;
+        for (uint32_t i = 0; i < ae->n_entries; i++) {
+            const struct raft_entry *e = &ae->entries[i];
+            if (e->term > JSON_UINT_MAX || !data_ok(e->data, e->len) ||
+                (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP))
+                return false;
+        }
+    }
+    if (m->type == RAFT_MSG_APPEND_ENTRIES_RESULT) {
+        const struct raft_append_entries_result *r = &m->u.append_entries_result;
+        return r->match_index <= JSON_UINT_MAX && r->rejected_index <= JSON_UINT_MAX &&
+               r->conflict_term <= JSON_UINT_MAX && r->conflict_index <= JSON_UINT_MAX &&
+               r->last_log_index <= JSON_UINT_MAX && r->read_round <= JSON_UINT_MAX;
+    }
+    return true;
+}
+
+static int put_entries(struct buffer *b, const struct raft_append_entries *ae)
+{
+    if (put(b, ",\"entries\":[") != 0)
+        return -1;
+    for (uint32_t i = 0; i < ae->n_entries; i++) {
+        const struct raft_entry *e = &ae->entries[i];
+        if (put(b, i ? ",{\"term\":" : "{\"term\":") || put_u64(b, e->term) ||
+            put(b, e->type == RAFT_ENTRY_NOOP ? ",\"type\":\"noop\",\"data\":"
+                                              : ",\"type\":\"command\",\"data\":") ||
+            put_json_string(b, (const char *)e->data, e->len) || put(b, "}"))
+            return -1;
+    }
+    return put(b, "]");
+}
+
+static int put_body(struct buffer *b, const struct raft_message *m, const char *const *names)
+{
+    const char *from = names[m->from - 1];
+    switch (m->type) {
+    case RAFT_MSG_REQUEST_VOTE: {
+        const struct raft_request_vote *rv = &m->u.request_vote;
+        return put_key_name(b, "candidate_id", from) ||
+               put_key_u64(b, "last_log_index", rv->last_log_index) ||
+               put_key_u64(b, "last_log_term", rv->last_log_term) ||
+               put_key_bool(b, "pre_vote", rv->pre_vote) ||
+               put_key_bool(b, "leadership_transfer", rv->leadership_transfer);
+    }
+    case RAFT_MSG_REQUEST_VOTE_RESULT: {
+        const struct raft_request_vote_result *r = &m->u.request_vote_result;
+        return put_key_bool(b, "vote_granted", r->vote_granted) ||
+               put_key_bool(b, "pre_vote", r->pre_vote);
+    }
+    case RAFT_MSG_APPEND_ENTRIES: {
+        const struct raft_append_entries *ae = &m->u.append_entries;
+        return put_key_name(b, "leader_id", from) ||
+               put_key_u64(b, "prev_log_index", ae->prev_log_index) ||
+               put_key_u64(b, "prev_log_term", ae->prev_log_term) ||
+               put_key_u64(b, "leader_commit", ae->leader_commit) ||
+               put_key_u64(b, "read_round", ae->read_round) || put_entries(b, ae);
+    }
+    case RAFT_MSG_APPEND_ENTRIES_RESULT: {
+        const struct raft_append_entries_result *r = &m->u.append_entries_result;
+        return put_key_bool(b, "success", r->success) ||
+               put_key_u64(b, "match_index", r->match_index) ||
+               put_key_u64(b, "rejected_index", r->rejected_index) ||
+               put_key_u64(b, "conflict_term", r->conflict_term) ||
+               put_key_u64(b, "conflict_index", r->conflict_index) ||
+               put_key_u64(b, "last_log_index", r->last_log_index) ||
+               put_key_u64(b, "read_round", r->read_round);
+    }
+    case RAFT_MSG_TIMEOUT_NOW:
+        return 0;
+    }
+    return -1;
+}
+
+int rpc_encode(const struct raft_message *m, const char *const *names, int n, struct buffer *out)
+{
+    if (!encodable(m, names, n))
+        return -1;
+    size_t mark = buffer_len(out);
+    /* One reservation up front for the common case; put_* still grow on demand. */
+    size_t guess = 256;
+    if (m->type == RAFT_MSG_APPEND_ENTRIES)
+        for (uint32_t i = 0; i < m->u.append_entries.n_entries; i++)
+            guess += 48 + m->u.append_entries.entries[i].len;
+    if (buffer_reserve(out, guess) != 0 || put(out, "{\"type\":\"") ||
+        put(out, type_name(m->type)) || put(out, "\"") || put_key_u64(out, "term", m->term) ||
+        put_body(out, m, names) || put_key_name(out, "from", names[m->from - 1]) ||
+        put_key_name(out, "to", names[m->to - 1]) || put(out, "}\n")) {
+        buffer_truncate(out, mark);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Copies at most 32 bytes of untrusted text for an error message, masking anything
+ * that is not printable so a hostile peer cannot forge lines in our log. */
+static void sanitize(char *dst, size_t dstlen, const char *s, size_t len)
+{
+    size_t n = len < dstlen - 1 ? len : dstlen - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (s[i] >= ' ' && s[i] <= '~') ? s[i] : '?';
+    dst[n] = '\0';
+}
+
+/* A field naming a peer: 1..n, or -1 with err. */
+static int get_peer(struct json_object *obj, const char *key, const char *const *names, int n,
+                    char *err, size_t errlen)
+{
+    const char *s;
+    size_t len;
+    if (json_get_string(obj, key, &s, &len, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (names[i] && strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+            return i + 1;
+    char shown[33];
+    sanitize(shown, sizeof(shown), s, len);
+    set_err(err, errlen, "field \"%s\": unknown peer \"%s\"", key, shown);
+    return -1;
+}
+
+static int get_type(struct json_object *obj, enum raft_message_type *t, char *err, size_t errlen)
+{
+    const char *s;
+    size_t len;
+    if (json_get_string(obj, "type", &s, &len, err, errlen) != 0)
+        return -1;
+    for (int i = RAFT_MSG_REQUEST_VOTE; i <= RAFT_MSG_TIMEOUT_NOW; i++) {
+        const char *name = type_name((enum raft_message_type)i);
+        if (strlen(name) == len && memcmp(name, s, len) == 0) {
+            *t = (enum raft_message_type)i;
+            return 0;
+        }
+    }
+    char shown[33];
+    sanitize(shown, sizeof(shown), s, len);
+    set_err(err, errlen, "unknown message type \"%s\"", shown);
+    return -1;
+}
+
+static int get_entry(struct json_object *eobj, size_t i, struct raft_entry *e, char *err,
+                     size_t errlen)
+{
+    char ferr[128]; /* the field error, prefixed with the entry's position below */
+    const char *s;
+    size_t len;
+    if (!json_object_is_type(eobj, json_type_object)) {
+        set_err(err, errlen, "entry %zu is not an object", i);
+        return -1;
+    }
+    if (json_get_u64(eobj, "term", &e->term, ferr, sizeof(ferr)) != 0 ||
+        json_get_string(eobj, "type", &s, &len, ferr, sizeof(ferr)) != 0)
+        goto bad;
+    if (len == 7 && memcmp(s, "command", 7) == 0) {
+        e->type = RAFT_ENTRY_COMMAND;
+    } else if (len == 4 && memcmp(s, "noop", 4) == 0) {
+        e->type = RAFT_ENTRY_NOOP;
+    } else {
+        snprintf(ferr, sizeof(ferr), "type must be \"command\" or \"noop\"");
+        goto bad;
+    }
+    if (json_get_string(eobj, "data", &s, &len, ferr, sizeof(ferr)) != 0)
+        goto bad;
+    if (len > RPC_MAX_ENTRY_DATA || !data_ok((const uint8_t *)s, (uint32_t)len)) {
+        snprintf(ferr, sizeof(ferr), "data must be at most %d bytes of printable ASCII",
+                 RPC_MAX_ENTRY_DATA);
+        goto bad;
+    }
+    e->len = (uint32_t)len;
+    /* Borrowed from obj: raft_entry's data is not const, but nobody writes through it. */
+    e->data = len ? (uint8_t *)s : NULL;
+    return 0;
+bad:
+    set_err(err, errlen, "entry %zu: %s", i, ferr);
+    return -1;
+}
+
+static int get_entries(struct json_object *obj, struct raft_append_entries *ae,
+                       struct raft_entry *space, size_t space_len, char *err, size_t errlen)
+{
+    struct json_object *arr = NULL;
+    if (!json_object_object_get_ex(obj, "entries", &arr) || !arr) {
+        set_err(err, errlen, "missing field \"entries\"");
+        return -1;
+    }
+    if (!json_object_is_type(arr, json_type_array)) {
+        set_err(err, errlen, "field \"entries\" must be an array");
+        return -1;
+    }
+    size_t count = json_object_array_length(arr);
+    size_t limit = space_len < RPC_MAX_ENTRIES ? space_len : RPC_MAX_ENTRIES;
+    if (count > limit) {
+        set_err(err, errlen, "too many entries (%zu, at most %zu)", count, limit);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (get_entry(json_object_array_get_idx(arr, i), i, &space[i], err, errlen) != 0)
+            return -1;
+    ae->n_entries = (uint32_t)count;
+    ae->entries = count ? space : NULL;
+    return 0;
+}
+
+/* candidate_id and leader_id repeat from; a mismatch means a confused or forged sender. */
+static int check_sender(struct json_object *obj, const char *key, raft_id from,
+                        const char *const *names, int n, char *err, size_t errlen)
+{
+    int id = get_peer(obj, key, names, n, err, errlen);
+    if (id < 0)
+        return -1;
+    if (id != from) {
+        set_err(err, errlen, "field \"%s\" differs from \"from\"", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int get_body(struct json_object *obj, const char *const *names, int n,
+                    struct raft_message *m, struct raft_entry *space, size_t space_len, char *err,
+                    size_t errlen)
+{
+    switch (m->type) {
+    case RAFT_MSG_REQUEST_VOTE: {
+        struct raft_request_vote *rv = &m->u.request_vote;
+        return (check_sender(obj, "candidate_id", m->from, names, n, err, errlen) ||
+                json_get_u64(obj, "last_log_index", &rv->last_log_index, err, errlen) ||
+                json_get_u64(obj, "last_log_term", &rv->last_log_term, err, errlen) ||
+                json_get_bool(obj, "pre_vote", &rv->pre_vote, err, errlen) ||
+                json_get_bool(obj, "leadership_transfer", &rv->leadership_transfer, err, errlen))
+                   ? -1
+                   : 0;
+    }
+    case RAFT_MSG_REQUEST_VOTE_RESULT: {
+        struct raft_request_vote_result *r = &m->u.request_vote_result;
+        return (json_get_bool(obj, "vote_granted", &r->vote_granted, err, errlen) ||
+                json_get_bool(obj, "pre_vote", &r->pre_vote, err, errlen))
+                   ? -1
+                   : 0;
+    }
+    case RAFT_MSG_APPEND_ENTRIES: {
+        struct raft_append_entries *ae = &m->u.append_entries;
+        return (check_sender(obj, "leader_id", m->from, names, n, err, errlen) ||
+                json_get_u64(obj, "prev_log_index", &ae->prev_log_index, err, errlen) ||
+                json_get_u64(obj, "prev_log_term", &ae->prev_log_term, err, errlen) ||
+                json_get_u64(obj, "leader_commit", &ae->leader_commit, err, errlen) ||
+                json_get_u64(obj, "read_round", &ae->read_round, err, errlen) ||
+                get_entries(obj, ae, space, space_len, err, errlen))
+                   ? -1
+                   : 0;
+    }
+    case RAFT_MSG_APPEND_ENTRIES_RESULT: {
+        struct raft_append_entries_result *r = &m->u.append_entries_result;
+        return (json_get_bool(obj, "success", &r->success, err, errlen) ||
+                json_get_u64(obj, "match_index", &r->match_index, err, errlen) ||
+                json_get_u64(obj, "rejected_index", &r->rejected_index, err, errlen) ||
+                json_get_u64(obj, "conflict_term", &r->conflict_term, err, errlen) ||
+                json_get_u64(obj, "conflict_index", &r->conflict_index, err, errlen) ||
+                json_get_u64(obj, "last_log_index", &r->last_log_index, err, errlen) ||
+                json_get_u64(obj, "read_round", &r->read_round, err, errlen))
+                   ? -1
+                   : 0;
+    }
+    case RAFT_MSG_TIMEOUT_NOW:
+        return 0;
+    }
+    return -1;
+}
+
+int rpc_decode(struct json_object *obj, const char *const *names, int n, struct raft_message *m,
+               struct raft_entry *entry_space, size_t entry_space_len, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    if (!obj || !json_object_is_type(obj, json_type_object)) {
+        set_err(err, errlen, "not a JSON object");
+        return -1;
+    }
+    if (get_type(obj, &m->type, err, errlen) != 0 ||
+        json_get_u64(obj, "term", &m->term, err, errlen) != 0)
+        goto fail;
+    if ((m->from = get_peer(obj, "from", names, n, err, errlen)) < 0 ||
+        (m->to = get_peer(obj, "to", names, n, err, errlen)) < 0)
+        goto fail;
+    if (get_body(obj, names, n, m, entry_space, entry_space_len, err, errlen) != 0)
+        goto fail;
+    return 0;
+fail:
+    /* Leave nothing half-decoded that a careless caller could act on. */
+    memset(m, 0, sizeof(*m));
+    return -1;
+}

@@ -1,0 +1,42 @@
+/* rpc_codec.h: peer-to-peer Raft RPCs (struct raft_message) <-> JSON lines; see docs/PROTOCOL.md.
+ */
+#ifndef RAFT_PEER_RPC_CODEC_H
+#define RAFT_PEER_RPC_CODEC_H
+
+#include <stddef.h>
+
+#include "common/buffer.h"
+#include "common/client_protocol.h"
+#include "raft_peer/core/raft.h"
+
+struct json_object;
+
+/* Entries in one append_entries; configure the core's max_entries_per_message at most this. */
+#define RPC_MAX_ENTRIES 4096
+/* Bytes of data in one entry: a client command plus its "client_id seq " prefix. */
+#define RPC_MAX_ENTRY_DATA (CLIENT_COMMAND_MAX + 128)
+/* Longest line a peer accepts: RPC_MAX_ENTRIES entries of RPC_MAX_ENTRY_DATA bytes, every
+ * byte escaped, fit with room to spare. */
+#define RPC_LINE_MAX (4u << 20)
+
+/* Peers are named on the wire (names[0..n) from the ini file) and numbered 1..n inside:
+ * peer id i is names[i - 1]. */
+
+/* Appends m as one JSON line ending in "\n". Refuses (-1, out unchanged) an unknown
+ * type, a from/to outside 1..n, a number above JSON_UINT_MAX, more than
+ * RPC_MAX_ENTRIES entries, or entry data the decoder would refuse, so a bad message
+ * is caught at the sender. */
+int rpc_encode(const struct raft_message *m, const char *const *names, int n, struct buffer *out);
+
+/* Fills m from a parsed line (json_line_parse with RPC_LINE_MAX). m->after_persist is
+ * false. Entries are written to entry_space[0..entry_space_len) and m->u.append_entries
+ * .entries points there; each entry's data points INTO obj's strings, so the message
+ * is valid while both entry_space and obj live (the core copies what it keeps in
+ * raft_step, so release obj right after). Nothing is allocated. Every field is
+ * required and type-checked; names must be known; candidate_id / leader_id must equal
+ * from; entry data must be printable ASCII of at most RPC_MAX_ENTRY_DATA bytes.
+ * 0, or -1 with a message in err. */
+int rpc_decode(struct json_object *obj, const char *const *names, int n, struct raft_message *m,
+               struct raft_entry *entry_space, size_t entry_space_len, char *err, size_t errlen);
+
+#endif
