@@ -68,8 +68,7 @@ unsigned long event_log_write_errors(const struct event_log *log);
 /* Builds one line, "2026-11-22T23:41:07.123 INFO  peer2 term=5 <msg>\n", in buf: local
  * time of *when, control characters in msg escaped (\n, \t, \xNN) so one event stays one
  * line, cut to fit cap. Returns the line's length (buf is NUL-terminated), or 0 when cap
- * is below EVENT_LOG_FORMAT_MIN. Pure, apart from reading the time zone: the tests use it directly.
- */
+ * is below EVENT_LOG_FORMAT_MIN. Pure apart from the time zone, so tests call it directly. */
 size_t event_log_format_line(char *buf, size_t cap, const struct timespec *when,
                              enum event_log_level level, const char *peer, uint64_t term,
                              const char *msg);
