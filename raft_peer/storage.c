@@ -1,0 +1,289 @@
+/* storage.c: opening the data directory (create, lock, load) and the public calls. */
+#include "raft_peer/storage_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOCK_NAME "LOCK"
+
+/* A directory we just created exists after a crash only once its parent is synced. */
+static int fsync_parent(const char *path)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL)
+        strcpy(parent, ".");
+    else if (slash == parent)
+        parent[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* mkdir -p, syncing each new directory into its parent. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(dir);
+    struct stat st;
+
+    if (len == 0 || len >= sizeof path) {
+        storage_errf(err, errlen, "data directory path is empty or too long");
+        return STORAGE_EINVAL;
+    }
+    memcpy(path, dir, len + 1);
+    while (len > 1 && path[len - 1] == '/')
+        path[--len] = '\0';
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) == 0) {
+            if (fsync_parent(path) < 0) {
+                storage_errf(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
+                return STORAGE_EIO;
+            }
+        } else if (errno != EEXIST) {
+            storage_errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            return STORAGE_EIO;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        storage_errf(err, errlen, "%s is not a directory", dir);
+        return STORAGE_EIO;
+    }
+    return STORAGE_OK;
+}
+
+/* flock, not fcntl locks: they belong to the open file, so even a second open in the
+ * same process is refused, and the kernel drops them when the process dies. */
+static int take_lock(struct storage *s, char *err, size_t errlen)
+{
+    char pid[32] = "";
+
+    s->lock_fd = openat(s->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, LOCK_NAME, strerror(errno));
+        return STORAGE_EIO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK) {
+            storage_errf(err, errlen, "%s/%s: cannot lock: %s", s->dir, LOCK_NAME, strerror(errno));
+            return STORAGE_EIO;
+        }
+        ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        storage_errf(err, errlen,
+                     "%s is in use by another process%s%s (%s/%s is locked); two peers must "
+                     "never share a data directory",
+                     s->dir, pid[0] ? " with pid " : "", pid, s->dir, LOCK_NAME);
+        return STORAGE_ELOCKED;
+    }
+    /* The pid is only for the message above; it need not be durable. */
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t)len, 0) != len) {
+        /* harmless: only the message of a refused second open loses the pid */
+    }
+    return STORAGE_OK;
+}
+
+static void release(struct storage *s)
+{
+    if (s->tail_fd >= 0)
+        close(s->tail_fd);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* drops the flock */
+    if (s->dir_fd >= 0)
+        close(s->dir_fd);
+    free(s->offsets);
+    free(s->seg_first);
+    free(s->buf);
+    free(s->dir);
+    free(s);
+}
+
+int storage_open(const char *dir, struct storage **out, struct storage_boot *boot, char *err,
+                 size_t errlen)
+{
+    int rc;
+    struct storage *s = NULL;
+
+    if (out != NULL)
+        *out = NULL;
+    if (boot != NULL)
+        memset(boot, 0, sizeof *boot);
+    if (dir == NULL || out == NULL || boot == NULL) {
+        storage_errf(err, errlen, "storage_open: NULL argument");
+        return STORAGE_EINVAL;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+        free(s);
+        storage_errf(err, errlen, "storage_open: out of memory");
+        return STORAGE_EIO;
+    }
+    s->dir_fd = s->lock_fd = s->tail_fd = -1;
+    s->io.fail_after = -1;
+    s->meta_newest = -1;
+    s->segment_bytes = STORAGE_SEGMENT_BYTES;
+    s->first_index = 1;
+
+    rc = make_dirs(dir, err, errlen);
+    if (rc != STORAGE_OK)
+        goto fail;
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0) {
+        storage_errf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+        rc = STORAGE_EIO;
+        goto fail;
+    }
+    rc = take_lock(s, err, errlen);
+    if (rc != STORAGE_OK)
+        goto fail;
+    rc = storage_meta_load(s, err, errlen);
+    if (rc != STORAGE_OK)
+        goto fail;
+    rc = storage_log_load(s, boot, err, errlen);
+    if (rc != STORAGE_OK)
+        goto fail;
+    boot->term = s->term;
+    boot->voted_for = s->voted_for;
+    boot->first_index = s->first_index;
+    *out = s;
+    return STORAGE_OK;
+fail:
+    release(s);
+    storage_boot_free(boot);
+    return rc;
+}
+
+void storage_boot_free(struct storage_boot *boot)
+{
+    if (boot == NULL)
+        return;
+    for (size_t i = 0; i < boot->n_chunks; i++)
+        free(boot->chunks[i]);
+    free(boot->chunks);
+    free(boot->entries);
+    memset(boot, 0, sizeof *boot);
+}
+
+/* Refuses calls on a failed storage: after a failed write or fsync we no longer know
+ * what the kernel will put on disk, so nothing more may be acknowledged. */
+static int usable(const struct storage *s, char *err, size_t errlen)
+{
+    if (s == NULL) {
+        storage_errf(err, errlen, "storage: NULL handle");
+        return STORAGE_EINVAL;
+    }
+    if (s->failed) {
+        storage_errf(err, errlen, "storage failed earlier: %s", s->failed_msg);
+        return STORAGE_EIO;
+    }
+    return STORAGE_OK;
+}
+
+int storage_save_hard_state(struct storage *s, raft_term term, raft_id voted_for, char *err,
+                            size_t errlen)
+{
+    int rc = usable(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    if (voted_for < 0 || voted_for > RAFT_MAX_PEERS) {
+        storage_errf(err, errlen, "storage_save_hard_state: voted_for %d out of range", voted_for);
+        return STORAGE_EINVAL;
+    }
+    if (term < s->term) {
+        storage_errf(err, errlen,
+                     "storage_save_hard_state: term %" PRIu64 " below the saved term %" PRIu64,
+                     term, s->term);
+        return STORAGE_EINVAL;
+    }
+    if (term == s->term && s->voted_for != RAFT_NOBODY && voted_for != s->voted_for) {
+        storage_errf(err, errlen,
+                     "storage_save_hard_state: term %" PRIu64 " already has a vote for %d, not %d",
+                     term, s->voted_for, voted_for);
+        return STORAGE_EINVAL;
+    }
+    if (term == s->term && voted_for == s->voted_for)
+        return STORAGE_OK; /* already durable */
+    return storage_meta_save(s, term, voted_for, err, errlen);
+}
+
+int storage_append(struct storage *s, raft_index first, const struct raft_entry *entries, size_t n,
+                   char *err, size_t errlen)
+{
+    int rc = usable(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    return storage_log_append(s, first, entries, n, err, errlen);
+}
+
+int storage_sync(struct storage *s, char *err, size_t errlen)
+{
+    int rc = usable(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    return storage_log_sync(s, err, errlen);
+}
+
+raft_index storage_first_index(const struct storage *s)
+{
+    return s->first_index;
+}
+
+raft_index storage_last_index(const struct storage *s)
+{
+    return s->first_index + s->n_entries - 1;
+}
+
+bool storage_failed(const struct storage *s)
+{
+    return s->failed;
+}
+
+void storage_close(struct storage *s)
+{
+    if (s == NULL)
+        return;
+    if (!s->failed && s->tail_fd >= 0)
+        (void)storage_log_flush(s, NULL, 0);
+    release(s);
+}
+
+void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes)
+{
+    s->segment_bytes = bytes < 64 ? 64 : bytes;
+}
+
+void storage_test_fail_io(struct storage *s, long after, int err)
+{
+    s->io.fail_after = after;
+    s->io.fail_errno = err;
+}
+
+int storage_test_log_fd(const struct storage *s)
+{
+    return s->tail_fd;
+}

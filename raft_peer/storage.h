@@ -1,0 +1,109 @@
+/* storage.h: the peer's durable state in data/<peer>/: term, vote and the Raft log.
+ *
+ * The byte format and the recovery rules are in docs/STORAGE.md. In short: the hard
+ * state alternates between two checksummed files; the log is a row of segment files
+ * named by their first index, each record carrying its length and CRC-32C.
+ *
+ * Durability contract (what the daemon must do before it replies):
+ *   - storage_save_hard_state() is durable when it returns 0;
+ *   - storage_append() only queues records (group commit); they are durable once a
+ *     later storage_sync() returns 0. Only then may they be acknowledged.
+ * After any I/O error the storage is "failed": every later call that writes returns
+ * STORAGE_EIO, because after a failed write or fsync the kernel's view of the file
+ * can no longer be trusted. The daemon should then call raft_stop(). What is on disk
+ * still opens as the last acknowledged state (or a state the caller was moving to).
+ *
+ * Not thread-safe: one owner calls everything.
+ */
+#ifndef RAFT_PEER_STORAGE_H
+#define RAFT_PEER_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raft_peer/core/raft.h"
+
+/* Largest entry payload accepted and loaded; a record claiming more is damage. */
+#define STORAGE_MAX_ENTRY_BYTES (16u << 20)
+/* A segment is closed, and the next one started, once it holds this many bytes. */
+#define STORAGE_SEGMENT_BYTES (8u << 20)
+/* Size of storage_boot.notice, NUL included. */
+#define STORAGE_NOTICE_MAX 512
+
+enum storage_error {
+    STORAGE_OK = 0,
+    STORAGE_EIO = -1,      /* I/O error, out of memory, or failed earlier: stop acknowledging */
+    STORAGE_EINVAL = -2,   /* bad arguments (a caller bug): nothing changed */
+    STORAGE_ECORRUPT = -3, /* open: the directory holds a state that cannot be trusted */
+    STORAGE_ELOCKED = -4,  /* open: another process has the directory open */
+};
+
+struct storage;
+
+/* Everything recovered by storage_open(). */
+struct storage_boot {
+    raft_term term;
+    raft_id voted_for;
+    raft_index first_index;     /* index of entries[0]; 1 until compaction exists */
+    struct raft_entry *entries; /* data points into the chunks below */
+    size_t n_entries;
+    char notice[STORAGE_NOTICE_MAX]; /* non-empty when recovery repaired a torn tail: log it */
+
+    /* Private: the file contents that entries[].data points into. */
+    uint8_t **chunks;
+    size_t n_chunks;
+    size_t entries_cap;
+};
+
+/* Opens (creating it and its parents if missing) the data directory, takes its lock,
+ * and loads the hard state and the whole log into boot. A torn last record is cut off
+ * the file and described in boot->notice; any other damage fails with STORAGE_ECORRUPT
+ * and a message naming the file and byte offset. On failure *out is NULL and boot is
+ * empty (storage_boot_free is still safe to call). */
+int storage_open(const char *dir, struct storage **out, struct storage_boot *boot, char *err,
+                 size_t errlen);
+
+/* Frees what storage_open() put in boot; boot is left empty. */
+void storage_boot_free(struct storage_boot *boot);
+
+/* Makes term and voted_for durable before returning 0. The term never decreases and a
+ * vote once cast in a term never changes (STORAGE_EINVAL otherwise). */
+int storage_save_hard_state(struct storage *s, raft_term term, raft_id voted_for, char *err,
+                            size_t errlen);
+
+/* Drops every stored entry with index >= first, then queues entries[0..n) as indexes
+ * first, first + 1, ...; first must lie in [first_index, last_index + 1]. Entry terms
+ * must be >= 1, non-decreasing, and at most the saved term (the hard state goes to disk
+ * first). Not durable until storage_sync(). Dropping entries is made durable at once
+ * (it is rare: only after a leader change), and so is each segment as it fills. */
+int storage_append(struct storage *s, raft_index first, const struct raft_entry *entries, size_t n,
+                   char *err, size_t errlen);
+
+/* Makes everything appended so far durable. */
+int storage_sync(struct storage *s, char *err, size_t errlen);
+
+/* Index of the first stored entry (1 until compaction exists). */
+raft_index storage_first_index(const struct storage *s);
+/* Index of the last entry appended (durable or not); first_index - 1 when empty. */
+raft_index storage_last_index(const struct storage *s);
+/* True once an I/O error made the storage refuse further writes. */
+bool storage_failed(const struct storage *s);
+
+/* Hands queued records to the kernel (without fsync: what was never synced was never
+ * acknowledged), closes the files and releases the lock. NULL is fine. */
+void storage_close(struct storage *s);
+
+/* ---- test hooks: never called by the daemon ---- */
+
+/* Closes segments at this size instead of STORAGE_SEGMENT_BYTES (minimum 64). */
+void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes);
+/* Lets `after` more writing I/O calls (write, fsync, ftruncate, create, unlink) succeed,
+ * then fails the next one with errno err; a failing write first writes half its bytes,
+ * as a full disk would. after < 0 switches injection off. */
+void storage_test_fail_io(struct storage *s, long after, int err);
+/* The descriptor of the segment being appended to, -1 when none, so a test can dup2()
+ * /dev/full onto it and see a real ENOSPC. */
+int storage_test_log_fd(const struct storage *s);
+
+#endif

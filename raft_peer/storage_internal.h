@@ -1,0 +1,140 @@
+/* storage_internal.h: what the storage_*.c files share: the struct, the on-disk
+ * layout constants and the fault-injectable I/O calls. Not for other modules. */
+#ifndef RAFT_PEER_STORAGE_INTERNAL_H
+#define RAFT_PEER_STORAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "raft_peer/storage.h"
+
+/* ---- on-disk layout (docs/STORAGE.md), all integers little-endian ---- */
+
+#define META_MAGIC      "RVMETA01"
+#define META_SIZE       36u /* magic 8, version 8, term 8, vote 4, reserved 4, crc 4 */
+#define META_CRC_AT     32u
+#define SEG_MAGIC       "RVLOG001"
+#define SEG_HDR_SIZE    24u /* magic 8, first index 8, reserved 4, crc 4 */
+#define REC_HDR_SIZE    24u /* len 4, type 1, reserved 3, term 8, data crc 4, header crc 4 */
+#define SEG_NAME_MAX    32u /* "log-" + 20 digits + NUL, rounded up */
+#define SEG_NAME_DIGITS 20
+
+/* Bytes queued in memory before they are handed to the kernel in one write. */
+#define STORAGE_FLUSH_BYTES (1u << 20)
+/* A segment file larger than this is refused at open: our own segments stay below
+ * STORAGE_SEGMENT_BYTES plus one record. */
+#define STORAGE_MAX_SEGMENT_FILE (256u << 20)
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* ---- fault-injectable system calls ---- */
+
+struct storage_io {
+    long fail_after; /* calls left before the injected failure; < 0: none */
+    int fail_errno;
+};
+
+/* Each returns 0 (openat: the fd) or -1 with errno set, retrying EINTR and short writes. */
+int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off);
+int sio_fdatasync(struct storage_io *io, int fd);
+int sio_fsync(struct storage_io *io, int fd);
+int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
+int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags);
+int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
+/* Reads exactly len bytes at off (no injection: reading never changes the disk). */
+int sio_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
+/* ---- the storage ---- */
+
+struct storage {
+    char *dir; /* the path as given, for messages */
+    int dir_fd;
+    int lock_fd;
+    struct storage_io io;
+    bool failed;
+    char failed_msg[256];
+
+    /* hard state */
+    raft_term term;
+    raft_id voted_for;
+    uint64_t meta_version; /* version of the newest valid copy, 0 when none */
+    int meta_newest;       /* 0 or 1: the file holding it; -1 when none */
+    bool meta_present[2];  /* the file exists (its directory entry may need an fsync) */
+
+    /* log: entry first_index + i lives in segment seg_of(i) at byte offsets[i] */
+    raft_index first_index;
+    size_t n_entries;
+    size_t cap_entries;
+    uint64_t *offsets;
+    raft_index *seg_first; /* first index of each segment, ascending; also its name */
+    size_t n_segs;
+    size_t cap_segs;
+    uint64_t segment_bytes;
+
+    /* the last segment, the only one ever written to */
+    int tail_fd;           /* -1 when there is no segment */
+    uint64_t tail_written; /* bytes handed to the kernel */
+    uint8_t *buf;          /* encoded records not yet handed to the kernel */
+    size_t buf_len;
+    size_t buf_cap;
+    bool tail_dirty; /* written since the last fdatasync */
+    bool dir_dirty;  /* a file was created or removed since the last directory fsync */
+};
+
+/* Writes a formatted message into err (if any). */
+void storage_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Marks s failed with the formatted message (plus strerror(errno) when errnum != 0),
+ * copies it to err and returns STORAGE_EIO. */
+int storage_fail(struct storage *s, int errnum, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Appends "; msg" (or msg) to boot->notice. */
+void storage_notice(struct storage_boot *boot, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "log-" + first index in 20 digits. */
+void storage_seg_name(char name[SEG_NAME_MAX], raft_index first);
+/* Parses such a name; false for anything else. */
+bool storage_parse_seg_name(const char *name, raft_index *first);
+
+/* storage_meta.c */
+int storage_meta_load(struct storage *s, char *err, size_t errlen);
+int storage_meta_save(struct storage *s, raft_term term, raft_id voted_for, char *err,
+                      size_t errlen);
+
+/* storage_load.c: reads every segment into boot and sets up the tail for appending. */
+int storage_log_load(struct storage *s, struct storage_boot *boot, char *err, size_t errlen);
+
+/* storage_log.c */
+int storage_log_append(struct storage *s, raft_index first, const struct raft_entry *entries,
+                       size_t n, char *err, size_t errlen);
+int storage_log_sync(struct storage *s, char *err, size_t errlen);
+/* Hands the queued bytes to the kernel. */
+int storage_log_flush(struct storage *s, char *err, size_t errlen);
+/* Grows the offset and segment tables to hold `more` entries / segments. */
+int storage_reserve_entries(struct storage *s, size_t more);
+int storage_reserve_segs(struct storage *s, size_t more);
+
+#endif

@@ -1,0 +1,348 @@
+/* storage_load.c: reads the log segments at open, checks every record, and cuts off a
+ * torn tail.
+ *
+ * Recovery rule (docs/STORAGE.md): only the last segment can end in a torn write,
+ * because a segment is fsynced before the next one is created. In the last segment,
+ * the first damaged record is a torn tail when no valid record follows it anywhere in
+ * the file: a crash can only cut the bytes written after the last fsync, and those
+ * were never acknowledged. Damage followed by a valid record, or damage in any other
+ * segment, means acknowledged data is lost: open fails, naming the file and offset. */
+#include "raft_peer/storage_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "raft_peer/crc32c.h"
+
+enum rec_status {
+    REC_OK,
+    REC_SHORT,      /* fewer bytes left than a header */
+    REC_BAD_HEADER, /* header checksum or fields wrong: its length cannot be trusted */
+    REC_CUT,        /* a good header whose data runs past the end of the file */
+    REC_BAD_DATA,   /* a good header, the data checksum does not match */
+};
+
+static const char *const rec_status_text[] = {
+    [REC_OK] = "valid",
+    [REC_SHORT] = "incomplete header",
+    [REC_BAD_HEADER] = "header checksum mismatch",
+    [REC_CUT] = "data cut short by the end of the file",
+    [REC_BAD_DATA] = "data checksum mismatch",
+};
+
+/* Checks the record at off; on REC_OK, REC_CUT and REC_BAD_DATA *len is its data size. */
+static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t off, uint32_t *len)
+{
+    if (size - off < REC_HDR_SIZE)
+        return REC_SHORT;
+    const uint8_t *h = p + off;
+    if (get_le32(h + 20) != crc32c(0, h, 20))
+        return REC_BAD_HEADER;
+    *len = get_le32(h);
+    if (h[4] == 0 || h[5] != 0 || h[6] != 0 || h[7] != 0 || *len > STORAGE_MAX_ENTRY_BYTES ||
+        get_le64(h + 8) == 0)
+        return REC_BAD_HEADER; /* checksummed, yet never written by us */
+    if (size - off - REC_HDR_SIZE < *len)
+        return REC_CUT;
+    if (get_le32(h + 16) != crc32c(0, h + REC_HDR_SIZE, *len))
+        return REC_BAD_DATA;
+    return REC_OK;
+}
+
+/* True when a whole valid record starts at any byte offset in [from, size). Only run
+ * on damage, so the byte-by-byte search costs nothing in normal operation. */
+static bool valid_record_after(const uint8_t *p, uint64_t size, uint64_t from)
+{
+    uint32_t len;
+    for (uint64_t off = from; off + REC_HDR_SIZE <= size; off++)
+        if (check_record(p, size, off, &len) == REC_OK)
+            return true;
+    return false;
+}
+
+static int add_chunk(struct storage_boot *boot, uint8_t *chunk)
+{
+    uint8_t **grown = realloc(boot->chunks, (boot->n_chunks + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    boot->chunks = grown;
+    boot->chunks[boot->n_chunks++] = chunk;
+    return 0;
+}
+
+static int add_entry(struct storage *s, struct storage_boot *boot, const uint8_t *rec, uint64_t off)
+{
+    if (storage_reserve_entries(s, 1) < 0)
+        return -1;
+    if (boot->n_entries == boot->entries_cap) {
+        size_t cap = boot->entries_cap ? boot->entries_cap * 2 : 1024;
+        struct raft_entry *grown = realloc(boot->entries, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        boot->entries = grown;
+        boot->entries_cap = cap;
+    }
+    struct raft_entry *e = &boot->entries[boot->n_entries++];
+    e->len = get_le32(rec);
+    e->type = rec[4];
+    e->term = get_le64(rec + 8);
+    e->data = e->len > 0 ? (uint8_t *)rec + REC_HDR_SIZE : NULL;
+    s->offsets[s->n_entries++] = off;
+    return 0;
+}
+
+/* Cuts the last segment back to its valid prefix, durably, before anything is appended
+ * after it. */
+static int cut_tail(struct storage *s, const char *name, uint64_t keep, char *err, size_t errlen)
+{
+    int fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)keep) < 0 || fdatasync(fd) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot cut the torn tail at byte offset %" PRIu64 ": %s",
+                     s->dir, name, keep, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return STORAGE_EIO;
+    }
+    close(fd);
+    return STORAGE_OK;
+}
+
+/* Reads the whole segment file into a fresh buffer kept by boot. */
+static int read_segment(struct storage *s, struct storage_boot *boot, const char *name,
+                        uint8_t **data, uint64_t *size, char *err, size_t errlen)
+{
+    struct stat st;
+    int rc = STORAGE_EIO;
+    uint8_t *buf = NULL;
+    int fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, name, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)STORAGE_MAX_SEGMENT_FILE) {
+        storage_errf(err, errlen, "%s/%s: not a segment file (%lld bytes, limit %u)", s->dir, name,
+                     (long long)st.st_size, STORAGE_MAX_SEGMENT_FILE);
+        rc = STORAGE_ECORRUPT;
+        goto out;
+    }
+    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    if (buf == NULL || add_chunk(boot, buf) < 0) {
+        storage_errf(err, errlen, "%s/%s: out of memory for %lld bytes", s->dir, name,
+                     (long long)st.st_size);
+        free(buf);
+        goto out;
+    }
+    if (sio_pread_all(fd, buf, (size_t)st.st_size, 0) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot read: %s", s->dir, name, strerror(errno));
+        goto out;
+    }
+    *data = buf;
+    *size = (uint64_t)st.st_size;
+    rc = STORAGE_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Loads one segment whose name says it starts at `first`, which must be the next index. */
+static int load_segment(struct storage *s, struct storage_boot *boot, raft_index first,
+                        bool is_last, raft_term *last_term, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    uint8_t *p;
+    uint64_t size;
+    uint32_t len = 0;
+
+    storage_seg_name(name, first);
+    int rc = read_segment(s, boot, name, &p, &size, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+
+    bool hdr_ok = size >= SEG_HDR_SIZE && memcmp(p, SEG_MAGIC, 8) == 0 &&
+                  get_le32(p + 20) == crc32c(0, p, 20) && get_le32(p + 16) == 0;
+    if (hdr_ok && get_le64(p + 8) != first) {
+        storage_errf(err, errlen, "%s/%s: header says first index %" PRIu64, s->dir, name,
+                     get_le64(p + 8));
+        return STORAGE_ECORRUPT;
+    }
+    if (!hdr_ok) {
+        if (!is_last || valid_record_after(p, size, 0)) {
+            storage_errf(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir,
+                         name, is_last ? " with valid records after it" : "");
+            return STORAGE_ECORRUPT;
+        }
+        /* The crash hit while the segment was being started: it holds nothing. */
+        if (unlinkat(s->dir_fd, name, 0) < 0 || fsync(s->dir_fd) < 0) {
+            storage_errf(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
+                         strerror(errno));
+            return STORAGE_EIO;
+        }
+        storage_notice(boot,
+                       "removed %s/%s: its header was never completely written (%" PRIu64
+                       " bytes, no valid record)",
+                       s->dir, name, size);
+        return STORAGE_OK;
+    }
+
+    if (storage_reserve_segs(s, 1) < 0) {
+        storage_errf(err, errlen, "out of memory");
+        return STORAGE_EIO;
+    }
+    s->seg_first[s->n_segs++] = first;
+    uint64_t off = SEG_HDR_SIZE;
+    while (off < size) {
+        enum rec_status st = check_record(p, size, off, &len);
+        if (st == REC_OK) {
+            raft_term term = get_le64(p + off + 8);
+            if (term < *last_term) {
+                storage_errf(err, errlen,
+                             "%s/%s: record at byte offset %" PRIu64 " has term %" PRIu64
+                             ", below the previous entry's term %" PRIu64,
+                             s->dir, name, off, term, *last_term);
+                return STORAGE_ECORRUPT;
+            }
+            if (add_entry(s, boot, p + off, off) < 0) {
+                storage_errf(err, errlen, "out of memory loading %s/%s", s->dir, name);
+                return STORAGE_EIO;
+            }
+            *last_term = term;
+            off += REC_HDR_SIZE + len;
+            continue;
+        }
+        uint64_t resume = st == REC_BAD_DATA ? off + REC_HDR_SIZE + len : off + 1;
+        bool torn =
+            is_last && (st == REC_SHORT || st == REC_CUT || !valid_record_after(p, size, resume));
+        if (!torn) {
+            storage_errf(err, errlen,
+                         "%s/%s: damaged record at byte offset %" PRIu64
+                         " (%s) with valid data after it; refusing to guess",
+                         s->dir, name, off, rec_status_text[st]);
+            return STORAGE_ECORRUPT;
+        }
+        rc = cut_tail(s, name, off, err, errlen);
+        if (rc != STORAGE_OK)
+            return rc;
+        storage_notice(boot,
+                       "dropped a torn write at the end of %s/%s: bytes %" PRIu64 "..%" PRIu64
+                       " (%s; never acknowledged)",
+                       s->dir, name, off, size, rec_status_text[st]);
+        size = off;
+    }
+    if (is_last)
+        s->tail_written = size;
+    return STORAGE_OK;
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+    raft_index x = *(const raft_index *)a, y = *(const raft_index *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Lists the segment names in the directory, sorted by first index. */
+static int list_segments(struct storage *s, raft_index **out, size_t *n, char *err, size_t errlen)
+{
+    size_t cap = 0;
+    raft_index *firsts = NULL;
+    int fd = dup(s->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+    *n = 0;
+    if (d == NULL) {
+        storage_errf(err, errlen, "%s: cannot list: %s", s->dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return STORAGE_EIO;
+    }
+    rewinddir(d);
+    struct dirent *de;
+    raft_index first;
+    while ((de = readdir(d)) != NULL) {
+        if (!storage_parse_seg_name(de->d_name, &first))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            raft_index *grown = realloc(firsts, cap * sizeof *grown);
+            if (grown == NULL) {
+                storage_errf(err, errlen, "out of memory listing %s", s->dir);
+                free(firsts);
+                closedir(d);
+                return STORAGE_EIO;
+            }
+            firsts = grown;
+        }
+        firsts[(*n)++] = first;
+    }
+    closedir(d);
+    qsort(firsts, *n, sizeof *firsts, cmp_index);
+    *out = firsts;
+    return STORAGE_OK;
+}
+
+int storage_log_load(struct storage *s, struct storage_boot *boot, char *err, size_t errlen)
+{
+    raft_index *firsts = NULL;
+    size_t n;
+    raft_term last_term = 0;
+    int rc = list_segments(s, &firsts, &n, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+
+    s->first_index = n > 0 ? firsts[0] : 1;
+    for (size_t i = 0; i < n; i++) {
+        raft_index expected = s->first_index + s->n_entries;
+        if (firsts[i] != expected) {
+            char name[SEG_NAME_MAX];
+            storage_seg_name(name, firsts[i]);
+            storage_errf(err, errlen,
+                         "%s/%s: segment starts at index %" PRIu64
+                         " but the log before it ends at %" PRIu64 " (a segment is missing)",
+                         s->dir, name, firsts[i], expected - 1);
+            rc = STORAGE_ECORRUPT;
+            goto out;
+        }
+        rc = load_segment(s, boot, firsts[i], i + 1 == n, &last_term, err, errlen);
+        if (rc != STORAGE_OK)
+            goto out;
+    }
+    if (s->n_segs > 0) {
+        char name[SEG_NAME_MAX];
+        storage_seg_name(name, s->seg_first[s->n_segs - 1]);
+        s->tail_fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+        if (s->tail_fd < 0) {
+            storage_errf(err, errlen, "%s/%s: cannot open for appending: %s", s->dir, name,
+                         strerror(errno));
+            rc = STORAGE_EIO;
+            goto out;
+        }
+        /* A torn last segment was removed: the one before it is the tail now. */
+        if (s->seg_first[s->n_segs - 1] != firsts[n - 1]) {
+            struct stat st;
+            if (fstat(s->tail_fd, &st) < 0) {
+                storage_errf(err, errlen, "%s/%s: %s", s->dir, name, strerror(errno));
+                rc = STORAGE_EIO;
+                goto out;
+            }
+            s->tail_written = (uint64_t)st.st_size;
+        }
+    }
+    boot->first_index = s->first_index;
+    if (last_term > s->term) {
+        storage_errf(err, errlen,
+                     "%s: the log holds entries of term %" PRIu64 " but the saved term is %" PRIu64
+                     "; the term is always saved first, so meta1/meta2 lost a save",
+                     s->dir, last_term, s->term);
+        rc = STORAGE_ECORRUPT;
+    }
+out:
+    free(firsts);
+    return rc;
+}

@@ -1,0 +1,293 @@
+/* storage_log.c: appending to the log, conflict truncation, segment rolling, sync.
+ *
+ * Records are encoded into one memory buffer and handed to the kernel in large
+ * writes; only storage_log_sync() waits for the disk, so a batch of entries costs one
+ * fdatasync (group commit). Two rare events sync by themselves, because recovery
+ * relies on them: closing a full segment (so only the last segment can be torn) and
+ * dropping entries (so stale records can never reappear behind new ones). */
+#include "raft_peer/storage_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "raft_peer/crc32c.h"
+
+int storage_reserve_entries(struct storage *s, size_t more)
+{
+    if (s->cap_entries - s->n_entries >= more)
+        return 0;
+    size_t cap = s->cap_entries ? s->cap_entries : 1024;
+    while (cap - s->n_entries < more) {
+        if (cap > SIZE_MAX / 2 / sizeof *s->offsets)
+            return -1;
+        cap *= 2;
+    }
+    uint64_t *grown = realloc(s->offsets, cap * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    s->offsets = grown;
+    s->cap_entries = cap;
+    return 0;
+}
+
+int storage_reserve_segs(struct storage *s, size_t more)
+{
+    if (s->cap_segs - s->n_segs >= more)
+        return 0;
+    size_t cap = s->cap_segs ? s->cap_segs * 2 : 16;
+    while (cap - s->n_segs < more)
+        cap *= 2;
+    raft_index *grown = realloc(s->seg_first, cap * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    s->seg_first = grown;
+    s->cap_segs = cap;
+    return 0;
+}
+
+static int reserve_buf(struct storage *s, size_t more)
+{
+    if (s->buf_cap - s->buf_len >= more)
+        return 0;
+    size_t cap = s->buf_cap ? s->buf_cap : STORAGE_FLUSH_BYTES + 4096;
+    while (cap - s->buf_len < more)
+        cap *= 2;
+    uint8_t *grown = realloc(s->buf, cap);
+    if (grown == NULL)
+        return -1;
+    s->buf = grown;
+    s->buf_cap = cap;
+    return 0;
+}
+
+static void tail_name(const struct storage *s, char name[SEG_NAME_MAX])
+{
+    storage_seg_name(name, s->seg_first[s->n_segs - 1]);
+}
+
+/* Bytes of the last segment, queued ones included. */
+static uint64_t tail_size(const struct storage *s)
+{
+    return s->tail_written + s->buf_len;
+}
+
+int storage_log_flush(struct storage *s, char *err, size_t errlen)
+{
+    if (s->buf_len == 0)
+        return STORAGE_OK;
+    if (sio_pwrite_all(&s->io, s->tail_fd, s->buf, s->buf_len, s->tail_written) < 0) {
+        char name[SEG_NAME_MAX];
+        tail_name(s, name);
+        return storage_fail(s, errno, err, errlen,
+                            "%s/%s: cannot write %zu bytes at offset %" PRIu64, s->dir, name,
+                            s->buf_len, s->tail_written);
+    }
+    s->tail_written += s->buf_len;
+    s->buf_len = 0;
+    s->tail_dirty = true;
+    return STORAGE_OK;
+}
+
+int storage_log_sync(struct storage *s, char *err, size_t errlen)
+{
+    int rc = storage_log_flush(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    if (s->tail_dirty) {
+        if (sio_fdatasync(&s->io, s->tail_fd) < 0) {
+            char name[SEG_NAME_MAX];
+            tail_name(s, name);
+            return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
+        }
+        s->tail_dirty = false;
+    }
+    if (s->dir_dirty) {
+        if (sio_fsync(&s->io, s->dir_fd) < 0)
+            return storage_fail(s, errno, err, errlen, "%s: cannot fsync the directory", s->dir);
+        s->dir_dirty = false;
+    }
+    return STORAGE_OK;
+}
+
+/* Starts a new last segment whose first record will be `first`. Its header is queued
+ * with the records, so it reaches the file in the same write. */
+static int start_segment(struct storage *s, raft_index first, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+
+    if (s->n_segs > 0) {
+        /* Close the full segment durably: recovery then only has to expect a torn
+         * write in the last segment. */
+        int rc = storage_log_sync(s, err, errlen);
+        if (rc != STORAGE_OK)
+            return rc;
+        close(s->tail_fd);
+        s->tail_fd = -1;
+    }
+    if (storage_reserve_segs(s, 1) < 0 || reserve_buf(s, SEG_HDR_SIZE) < 0)
+        return storage_fail(s, ENOMEM, err, errlen, "%s: cannot start a segment", s->dir);
+    storage_seg_name(name, first);
+    /* O_TRUNC: a file of that name can only be a leftover of a removed suffix. */
+    int fd = sio_create(&s->io, s->dir_fd, name, O_RDWR | O_TRUNC);
+    if (fd < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot create", s->dir, name);
+    s->tail_fd = fd;
+    s->seg_first[s->n_segs++] = first;
+    s->tail_written = 0;
+    s->tail_dirty = false;
+    s->dir_dirty = true;
+
+    uint8_t *h = s->buf + s->buf_len;
+    memset(h, 0, SEG_HDR_SIZE);
+    memcpy(h, SEG_MAGIC, 8);
+    put_le64(h + 8, first);
+    put_le32(h + 20, crc32c(0, h, 20));
+    s->buf_len += SEG_HDR_SIZE;
+    return STORAGE_OK;
+}
+
+/* Largest segment position whose first index is <= index. */
+static size_t segment_of(const struct storage *s, raft_index index)
+{
+    size_t lo = 0, hi = s->n_segs; /* answer in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->seg_first[mid] <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Drops every entry >= first (first_index <= first <= last index), durably. */
+static int truncate_from(struct storage *s, raft_index first, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    size_t keep = segment_of(s, first);
+    int rc = storage_log_flush(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+
+    if (keep + 1 < s->n_segs) {
+        close(s->tail_fd);
+        s->tail_fd = -1;
+        /* Newest first: a crash in between leaves a shorter log, never a gap. */
+        while (s->n_segs > keep + 1) {
+            storage_seg_name(name, s->seg_first[s->n_segs - 1]);
+            if (sio_unlink(&s->io, s->dir_fd, name) < 0)
+                return storage_fail(s, errno, err, errlen, "%s/%s: cannot remove", s->dir, name);
+            s->n_segs--;
+        }
+        /* The removals must be durable before new records follow the kept ones, or a
+         * crash could bring back stale segments behind new entries. */
+        if (sio_fsync(&s->io, s->dir_fd) < 0)
+            return storage_fail(s, errno, err, errlen, "%s: cannot fsync the directory", s->dir);
+        s->dir_dirty = false;
+        tail_name(s, name);
+        s->tail_fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+        if (s->tail_fd < 0)
+            return storage_fail(s, errno, err, errlen, "%s/%s: cannot open", s->dir, name);
+    }
+    uint64_t off = s->offsets[first - s->first_index];
+    tail_name(s, name);
+    if (sio_ftruncate(&s->io, s->tail_fd, off) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot truncate to %" PRIu64, s->dir,
+                            name, off);
+    if (sio_fdatasync(&s->io, s->tail_fd) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
+    s->tail_written = off;
+    s->tail_dirty = false;
+    s->n_entries = (size_t)(first - s->first_index);
+    return STORAGE_OK;
+}
+
+static int check_entries(const struct storage *s, const struct raft_entry *entries, size_t n,
+                         char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct raft_entry *e = &entries[i];
+        const char *why = NULL;
+        if (e->type == 0)
+            why = "type 0";
+        else if (e->len > STORAGE_MAX_ENTRY_BYTES)
+            why = "larger than STORAGE_MAX_ENTRY_BYTES";
+        else if (e->len > 0 && e->data == NULL)
+            why = "NULL data";
+        else if (e->term == 0)
+            why = "term 0";
+        else if (i > 0 && e->term < entries[i - 1].term)
+            why = "term below the previous entry's";
+        else if (e->term > s->term)
+            why = "term above the saved term (save the hard state first)";
+        if (why != NULL) {
+            storage_errf(err, errlen, "storage_append: entry %zu of %zu: %s", i, n, why);
+            return STORAGE_EINVAL;
+        }
+    }
+    return STORAGE_OK;
+}
+
+int storage_log_append(struct storage *s, raft_index first, const struct raft_entry *entries,
+                       size_t n, char *err, size_t errlen)
+{
+    raft_index next = s->first_index + s->n_entries;
+    if (first < s->first_index || first > next) {
+        storage_errf(err, errlen,
+                     "storage_append: index %" PRIu64 " outside the log [%" PRIu64 ", %" PRIu64 "]",
+                     first, s->first_index, next);
+        return STORAGE_EINVAL;
+    }
+    if (n > 0 && entries == NULL) {
+        storage_errf(err, errlen, "storage_append: NULL entries");
+        return STORAGE_EINVAL;
+    }
+    int rc = check_entries(s, entries, n, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    size_t needed = (size_t)(first - s->first_index) + n;
+    if (needed > s->n_entries && storage_reserve_entries(s, needed - s->n_entries) < 0) {
+        storage_errf(err, errlen, "storage_append: out of memory for %zu entries", n);
+        return STORAGE_EIO; /* nothing changed, but the caller cannot go on either */
+    }
+    if (first < next) {
+        rc = truncate_from(s, first, err, errlen);
+        if (rc != STORAGE_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct raft_entry *e = &entries[i];
+        raft_index index = s->first_index + s->n_entries;
+        if (s->n_segs == 0 ||
+            (tail_size(s) >= s->segment_bytes && s->seg_first[s->n_segs - 1] < index)) {
+            rc = start_segment(s, index, err, errlen);
+            if (rc != STORAGE_OK)
+                return rc;
+        }
+        if (reserve_buf(s, REC_HDR_SIZE + (size_t)e->len) < 0)
+            return storage_fail(s, ENOMEM, err, errlen, "%s: cannot queue a record", s->dir);
+        s->offsets[s->n_entries] = tail_size(s);
+
+        uint8_t *h = s->buf + s->buf_len;
+        put_le32(h, e->len);
+        h[4] = e->type;
+        h[5] = h[6] = h[7] = 0;
+        put_le64(h + 8, e->term);
+        put_le32(h + 16, crc32c(0, e->data, e->len));
+        put_le32(h + 20, crc32c(0, h, 20));
+        if (e->len > 0)
+            memcpy(h + REC_HDR_SIZE, e->data, e->len);
+        s->buf_len += REC_HDR_SIZE + e->len;
+        s->n_entries++;
+        if (s->buf_len >= STORAGE_FLUSH_BYTES) {
+            rc = storage_log_flush(s, err, errlen);
+            if (rc != STORAGE_OK)
+                return rc;
+        }
+    }
+    return STORAGE_OK;
+}
