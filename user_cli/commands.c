@@ -162,6 +162,11 @@ static int run_status(struct cli_session *s)
     int lead = status_find_leader(st, c->n_peers);
     if (lead >= 0)
         cluster_client_set_leader(c, lead);
+    int up = 0;
+    for (int i = 0; i < c->n_peers; i++)
+        up += st[i].reachable;
+    if (up == 0)
+        res = CLI_UNREACHABLE; /* the table still shows why, peer by peer */
     if (s->json) {
         for (int i = 0; i < c->n_peers; i++)
             if (raw[i][0] != '\0')

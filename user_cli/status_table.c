@@ -1,6 +1,8 @@
 /* status_table.c: status fetch, parse and the cluster table. */
 #include "user_cli/status_table.h"
 
+#include "common/client_protocol.h"
+
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +56,9 @@ int status_parse(const char *line, size_t len, struct peer_status *st, char *err
     st->term = st->commit_index = st->last_applied = -1;
     st->log_length = st->first_index = st->snapshot_index = -1;
 
-    json_tokener *tok = json_tokener_new_ex(16);
-    if (tok == NULL) {
-        snprintf(err, errlen, "out of memory");
+    json_object *o = NULL;
+    if (json_line_parse(line, len, LINE_CONN_MAX, &o, err, errlen) != 0)
         return -1;
-    }
-    json_object *o = json_tokener_parse_ex(tok, line, (int)(len > 65536 ? 65536 : len));
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    if (o == NULL || jerr != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-        snprintf(err, errlen, "the status reply is not a JSON object");
-        json_object_put(o);
-        return -1;
-    }
     get_str(o, "name", st->name, sizeof(st->name));
     get_str(o, "role", st->role, sizeof(st->role));
     get_str(o, "leader", st->leader, sizeof(st->leader));

@@ -1,0 +1,415 @@
+/* Unit tests for user_cli/cluster_client.c against scripted fake peers in a
+ * child process: redirects, exactly-once retries (same seq), backoff and the
+ * deadline. */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/net.h"
+#include "user_cli/cluster_client.h"
+
+#define N_FAKE 3
+
+/* What fake peer `peer` answers to its `nth` request (0-based): a reply line
+ * (without newline), "" to stay silent, or NULL to hang up. */
+typedef const char *(*reply_fn)(int peer, int nth, const char *line);
+
+struct fake {
+    struct cluster_peer peers[N_FAKE];
+    pid_t pid;
+    char log[64]; /* every request received: "<peer> <line>\n" */
+};
+
+static void serve(int *lfd, const char *logpath, reply_fn fn)
+{
+    struct pollfd p[N_FAKE + 32];
+    int owner[N_FAKE + 32];
+    char buf[N_FAKE + 32][4096];
+    size_t len[N_FAKE + 32];
+    int count[N_FAKE] = {0};
+    int n = N_FAKE;
+    for (int i = 0; i < N_FAKE; i++) {
+        p[i] = (struct pollfd){.fd = lfd[i], .events = POLLIN};
+        owner[i] = i;
+    }
+    FILE *log = fopen(logpath, "a");
+    for (;;) {
+        if (poll(p, (nfds_t)n, -1) < 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (i < N_FAKE) {
+                char e[64];
+                int fd = tcp_accept(e, sizeof(e), p[i].fd, NULL, 0, NULL);
+                if (fd >= 0 && n < N_FAKE + 32) {
+                    set_nonblock(e, sizeof(e), fd, false);
+                    p[n] = (struct pollfd){.fd = fd, .events = POLLIN};
+                    owner[n] = owner[i];
+                    len[n] = 0;
+                    n++;
+                }
+                continue;
+            }
+            ssize_t r = read(p[i].fd, buf[i] + len[i], sizeof(buf[i]) - 1 - len[i]);
+            if (r <= 0) {
+                close(p[i].fd);
+                p[i].fd = -1;
+                continue;
+            }
+            len[i] += (size_t)r;
+            char *nl;
+            while (p[i].fd >= 0 && (nl = memchr(buf[i], '\n', len[i])) != NULL) {
+                *nl = '\0';
+                fprintf(log, "%d %s\n", owner[i], buf[i]);
+                fflush(log);
+                const char *reply = fn(owner[i], count[owner[i]]++, buf[i]);
+                size_t used = (size_t)(nl - buf[i]) + 1;
+                memmove(buf[i], buf[i] + used, len[i] - used);
+                len[i] -= used;
+                if (reply == NULL) {
+                    close(p[i].fd);
+                    p[i].fd = -1;
+                } else if (reply[0] != '\0') {
+                    dprintf(p[i].fd, "%s\n", reply);
+                }
+            }
+        }
+    }
+}
+
+static void fake_start(struct fake *f, reply_fn fn)
+{
+    int lfd[N_FAKE];
+    char err[128];
+    for (int i = 0; i < N_FAKE; i++) {
+        lfd[i] = tcp_listen(err, sizeof(err), "127.0.0.1", 0, 16);
+        cr_assert(lfd[i] >= 0, "%s", err);
+        snprintf(f->peers[i].name, sizeof(f->peers[i].name), "peer%d", i + 1);
+        snprintf(f->peers[i].host, sizeof(f->peers[i].host), "127.0.0.1");
+        f->peers[i].port = tcp_local_port(err, sizeof(err), lfd[i]);
+    }
+    snprintf(f->log, sizeof(f->log), "/tmp/cli_fake_XXXXXX");
+    int lf = mkstemp(f->log);
+    cr_assert(lf >= 0);
+    close(lf);
+    f->pid = fork();
+    cr_assert(f->pid >= 0);
+    if (f->pid == 0) {
+        serve(lfd, f->log, fn);
+        _exit(0);
+    }
+    for (int i = 0; i < N_FAKE; i++)
+        close(lfd[i]);
+}
+
+/* Stops the fake and returns its request log (caller frees). */
+static char *fake_stop(struct fake *f)
+{
+    kill(f->pid, SIGKILL);
+    waitpid(f->pid, NULL, 0);
+    FILE *in = fopen(f->log, "r");
+    char *text = calloc(1, 65536);
+    size_t n = in ? fread(text, 1, 65535, in) : 0;
+    text[n] = '\0';
+    if (in)
+        fclose(in);
+    unlink(f->log);
+    return text;
+}
+
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static const char OK100[] =
+    "{\"type\":\"client_response\",\"ok\":true,\"result\":100,\"index\":5,\"leader\":\"peer2\"}";
+
+static const char *redirect_to_peer2(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    if (peer == 1)
+        return OK100;
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+           "\"leader\":\"peer2\",\"host\":\"127.0.0.1\",\"port\":1,\"message\":\"ask peer2\"}";
+}
+
+Test(cli_client, follows_redirect_and_remembers_leader)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, redirect_to_peer2);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 3000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    const char *raw;
+    cr_assert_eq(cluster_client_submit(c, "x add 100", &resp, &raw, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    cr_assert(resp.ok);
+    cr_assert_eq(resp.result, 100);
+    cr_assert_str_eq(raw, OK100);
+    cr_assert_str_eq(cluster_client_leader(c), "peer2");
+    /* The second command goes straight to the remembered leader. */
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "0 {"), 1, "%s", log);
+    cr_assert_eq(count_lines(log, "1 {"), 2, "%s", log);
+    cr_assert(strstr(log, "\"seq\":1") && strstr(log, "\"seq\":2"), "%s", log);
+    cr_assert(strstr(log, "\"command\":\"x add 100\""), "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+/* peer1 drops the connection on its first request; everyone else answers. */
+static const char *hang_up_first_then_ok(int peer, int nth, const char *line)
+{
+    (void)line;
+    return (peer == 0 && nth == 0) ? NULL : OK100;
+}
+
+Test(cli_client, lost_connection_retries_with_same_seq)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, hang_up_first_then_ok);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 3000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x add 100", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    char *log = fake_stop(&f);
+    /* Two requests reached fake peers; both carry the same client_id and seq 1. */
+    cr_assert_eq(count_lines(log, "\"seq\":1"), 2, "%s", log);
+    cr_assert_eq(count_lines(log, "\"seq\":2"), 0, "%s", log);
+    char id[80];
+    snprintf(id, sizeof(id), "\"client_id\":\"%s\"", c->client_id);
+    cr_assert_eq(count_lines(log, id), 2, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *unavailable_twice(int peer, int nth, const char *line)
+{
+    (void)line;
+    if (peer != 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+               "\"leader\":\"peer1\"}";
+    if (nth < 2)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"unavailable\","
+               "\"message\":\"lost quorum\"}";
+    return OK100;
+}
+
+Test(cli_client, unavailable_is_retried_after_backoff)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, unavailable_twice);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 3000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    long long t0 = line_conn_now_ms();
+    cr_assert_eq(cluster_client_submit(c, "y set 1", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    long long spent = line_conn_now_ms() - t0;
+    cr_assert(resp.ok);
+    /* Backoff 10 ms then 20 ms: at least 30 ms, far below the cap. */
+    cr_assert(spent >= 30 && spent < 1000, "spent %lld ms", spent);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "0 {"), 3, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *cas_fails(int peer, int nth, const char *line)
+{
+    (void)peer;
+    (void)nth;
+    (void)line;
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"cas_failed\",\"result\":7}";
+}
+
+Test(cli_client, definitive_error_is_not_retried)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, cas_fails);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 3000, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x cas 5 6", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert(!resp.ok);
+    cr_assert_str_eq(resp.error, "cas_failed");
+    cr_assert(resp.has_result);
+    cr_assert_eq(resp.result, 7);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "{"), 1, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *nobody_knows(int peer, int nth, const char *line)
+{
+    (void)peer;
+    (void)nth;
+    (void)line;
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+           "\"leader\":null,\"host\":null,\"port\":null}";
+}
+
+Test(cli_client, no_leader_known_gives_up_at_deadline)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, nobody_knows);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 400, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    long long t0 = line_conn_now_ms();
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)),
+                 CLUSTER_UNREACHABLE);
+    long long spent = line_conn_now_ms() - t0;
+    cr_assert(spent >= 390 && spent < 900, "spent %lld ms", spent);
+    cr_assert(strstr(err, "no leader reachable within 0.4 s (tried peer1, peer2, peer3)") == err,
+              "%s", err);
+    cr_assert(strstr(err, "does not know the leader"), "%s", err);
+    char *log = fake_stop(&f);
+    /* Backoff doubles up to 200 ms: a handful of tries, not a busy loop. */
+    int tries = count_lines(log, "{");
+    cr_assert(tries >= 3 && tries <= 12, "%d tries: %s", tries, log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *point_at_each_other(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    return peer == 0 ? "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+                       "\"leader\":\"peer2\"}"
+                     : "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+                       "\"leader\":\"peer1\"}";
+}
+
+Test(cli_client, redirect_loop_does_not_spin)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, point_at_each_other);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 300, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)),
+                 CLUSTER_UNREACHABLE);
+    char *log = fake_stop(&f);
+    int tries = count_lines(log, "{");
+    cr_assert(tries < 60, "%d tries", tries);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *garbage_then_silence(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    if (peer == 0)
+        return "this is not json";
+    if (peer == 1)
+        return ""; /* hangs: the client must give up on it and move on */
+    return OK100;
+}
+
+Test(cli_client, garbage_and_silence_move_on_to_a_working_peer)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, garbage_then_silence);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 4000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK, "%s",
+                 err);
+    cr_assert(resp.ok);
+    cr_assert_str_eq(cluster_client_leader(c), "peer3");
+    free(fake_stop(&f));
+    cluster_client_destroy(c);
+}
+
+Test(cli_client, all_ports_closed)
+{
+    struct cluster_peer peers[2] = {{"a", "127.0.0.1", 1}, {"b", "127.0.0.1", 2}};
+    char err[256];
+    struct cluster_client *c = cluster_client_create(peers, 2, 250, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)),
+                 CLUSTER_UNREACHABLE);
+    cr_assert(strstr(err, "no leader reachable within 0.25 s (tried a, b)") == err, "%s", err);
+    cr_assert(strstr(err, "refused"), "%s", err);
+    cluster_client_destroy(c);
+}
+
+Test(cli_client, ids_and_bounds)
+{
+    struct cluster_peer peers[1] = {{"a", "127.0.0.1", 1}};
+    char err[256];
+    char id1[65], id2[65];
+    cluster_client_new_id(id1, sizeof(id1));
+    cluster_client_new_id(id2, sizeof(id2));
+    cr_assert_eq(strlen(id1), 12);
+    cr_assert(strncmp(id1, "cli-", 4) == 0);
+    cr_assert_eq(strspn(id1 + 4, "0123456789abcdef"), 8);
+    cr_assert_str_neq(id1, id2);
+
+    cr_assert_null(cluster_client_create(peers, 0, 100, err, sizeof(err)));
+    cr_assert_null(cluster_client_create(peers, CLUSTER_MAX_PEERS + 1, 100, err, sizeof(err)));
+    struct cluster_client *c = cluster_client_create(peers, 1, 100, err, sizeof(err));
+    cr_assert_not_null(c);
+    cr_assert_eq(c->next_seq, 1);
+    char big[400];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, big, &resp, NULL, err, sizeof(err)), CLUSTER_EINVAL);
+    cr_assert_eq(cluster_client_transfer(c, "zz", &resp, NULL, err, sizeof(err)), CLUSTER_EINVAL);
+    cr_assert(strstr(err, "unknown peer 'zz'"), "%s", err);
+    cluster_client_destroy(c);
+}
+
+static const char *transfer_ok(int peer, int nth, const char *line)
+{
+    (void)peer;
+    (void)nth;
+    if (strstr(line, "\"type\":\"transfer\"") && strstr(line, "\"target\":\"peer3\""))
+        return "{\"type\":\"client_response\",\"ok\":true,\"leader\":\"peer3\"}";
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"bad_request\"}";
+}
+
+Test(cli_client, transfer_sends_target)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, transfer_ok);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 2000, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_transfer(c, "peer3", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    cr_assert(resp.ok, "%s", resp.error);
+    free(fake_stop(&f));
+    cluster_client_destroy(c);
+}
