@@ -1,0 +1,329 @@
+/* test_event_loop.c: timers, file events, the pre-sleep hook and stopping. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "raft_peer/event_loop.h"
+
+static char err[128];
+
+struct trace {
+    int order[16];
+    int n;
+    int stop_after; /* stop the loop once this many timers fired */
+};
+
+static int64_t record(struct event_loop *el, int64_t id, void *data)
+{
+    struct trace *t = data;
+    (void)id;
+    if (t->n < 16)
+        t->order[t->n] = (int)t->n;
+    t->n++;
+    if (t->n >= t->stop_after)
+        el_stop(el);
+    return -1;
+}
+
+/* Each of these timers writes its own tag, so the firing order is visible. */
+struct tagged {
+    struct trace *t;
+    int tag;
+};
+
+static int64_t record_tag(struct event_loop *el, int64_t id, void *data)
+{
+    struct tagged *tg = data;
+    (void)id;
+    tg->t->order[tg->t->n++] = tg->tag;
+    if (tg->t->n >= tg->t->stop_after)
+        el_stop(el);
+    return -1;
+}
+
+static struct event_loop *new_loop(void)
+{
+    struct event_loop *el = el_create(8, err, sizeof(err));
+    cr_assert_not_null(el, "el_create: %s", err);
+    return el;
+}
+
+Test(event_loop, timers_fire_in_deadline_order)
+{
+    struct event_loop *el = new_loop();
+    struct trace t = {.stop_after = 3};
+    struct tagged a = {&t, 30}, b = {&t, 10}, c = {&t, 20};
+    uint64_t start = el_now_ms();
+    cr_assert_gt(el_add_timer(el, 30, record_tag, &a), 0);
+    cr_assert_gt(el_add_timer(el, 10, record_tag, &b), 0);
+    cr_assert_gt(el_add_timer(el, 20, record_tag, &c), 0);
+    cr_assert_eq(el_run(el), 0);
+    uint64_t took = el_now_ms() - start;
+    cr_assert_eq(t.n, 3);
+    cr_assert_eq(t.order[0], 10);
+    cr_assert_eq(t.order[1], 20);
+    cr_assert_eq(t.order[2], 30);
+    cr_assert_geq(took, 30);
+    cr_assert_lt(took, 1000, "took %llu ms", (unsigned long long)took);
+    el_free(el);
+}
+
+Test(event_loop, due_timers_in_one_round_still_fire_in_order)
+{
+    struct event_loop *el = new_loop();
+    struct trace t = {.stop_after = 3};
+    struct tagged a = {&t, 3}, b = {&t, 1}, c = {&t, 2};
+    el_add_timer(el, 3, record_tag, &a);
+    el_add_timer(el, 1, record_tag, &b);
+    el_add_timer(el, 2, record_tag, &c);
+    usleep(20 * 1000); /* all three are due before the loop looks */
+    cr_assert_eq(el_run_once(el, 1), 3);
+    cr_assert_eq(t.order[0], 1);
+    cr_assert_eq(t.order[1], 2);
+    cr_assert_eq(t.order[2], 3);
+    el_free(el);
+}
+
+struct periodic {
+    int fired;
+    int64_t victim; /* a timer to delete on the first firing */
+};
+
+static int64_t every_5ms(struct event_loop *el, int64_t id, void *data)
+{
+    struct periodic *p = data;
+    (void)id;
+    if (p->fired++ == 0 && p->victim > 0)
+        cr_assert_eq(el_del_timer(el, p->victim), 0);
+    if (p->fired == 4) {
+        el_stop(el);
+        return -1;
+    }
+    return 5;
+}
+
+static int64_t must_not_fire(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    (void)data;
+    cr_assert_fail("a deleted timer fired");
+    return -1;
+}
+
+Test(event_loop, periodic_timer_and_deletion)
+{
+    struct event_loop *el = new_loop();
+    struct periodic p = {0};
+    int64_t gone = el_add_timer(el, 1, must_not_fire, NULL);
+    cr_assert_eq(el_del_timer(el, gone), 0);
+    cr_assert_eq(el_del_timer(el, gone), -1, "deleting twice must fail");
+    cr_assert_eq(el_del_timer(el, 9999), -1);
+    p.victim = el_add_timer(el, 40, must_not_fire, NULL);
+    uint64_t start = el_now_ms();
+    el_add_timer(el, 0, every_5ms, &p);
+    cr_assert_eq(el_run(el), 0);
+    cr_assert_eq(p.fired, 4);
+    cr_assert_geq(el_now_ms() - start, 15);
+    /* The victim's deadline passes: it must stay dead. */
+    usleep(50 * 1000);
+    el_run_once(el, 1);
+    el_free(el);
+}
+
+static int64_t delete_self(struct event_loop *el, int64_t id, void *data)
+{
+    int *count = data;
+    (*count)++;
+    cr_assert_eq(el_del_timer(el, id), 0);
+    return 1; /* ignored: the timer deleted itself */
+}
+
+Test(event_loop, timer_can_delete_itself)
+{
+    struct event_loop *el = new_loop();
+    int count = 0;
+    el_add_timer(el, 0, delete_self, &count);
+    for (int i = 0; i < 5; i++) {
+        el_run_once(el, 1);
+        usleep(2000);
+    }
+    cr_assert_eq(count, 1);
+    el_free(el);
+}
+
+static int64_t zero_forever(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    (*(int *)data)++;
+    return 0;
+}
+
+Test(event_loop, zero_interval_timer_fires_once_per_round)
+{
+    struct event_loop *el = new_loop();
+    int count = 0;
+    el_add_timer(el, 0, zero_forever, &count);
+    el_run_once(el, 1);
+    cr_assert_eq(count, 1);
+    el_run_once(el, 1);
+    cr_assert_eq(count, 2);
+    el_free(el);
+}
+
+struct pipe_ctx {
+    int reads;
+    int writes;
+    char got[16];
+};
+
+static void on_pipe(struct event_loop *el, int fd, void *data, int mask)
+{
+    struct pipe_ctx *c = data;
+    if (mask & EL_READABLE) {
+        ssize_t n = read(fd, c->got, sizeof(c->got) - 1);
+        cr_assert_gt(n, 0);
+        c->reads++;
+        el_stop(el);
+    }
+    if (mask & EL_WRITABLE) {
+        c->writes++;
+        el_del_file(el, fd, EL_WRITABLE);
+    }
+}
+
+static int64_t write_later(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    cr_assert_eq(write(*(int *)data, "hi", 2), 2);
+    return -1;
+}
+
+Test(event_loop, file_events_fire_and_can_be_removed)
+{
+    struct event_loop *el = new_loop();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct pipe_ctx c = {0};
+    cr_assert_eq(el_add_file(el, p[0], EL_READABLE, on_pipe, &c), 0);
+    cr_assert_eq(el_add_file(el, p[1], EL_WRITABLE, on_pipe, &c), 0);
+    cr_assert_eq(el_file_mask(el, p[0]), EL_READABLE);
+    el_add_timer(el, 10, write_later, &p[1]);
+    cr_assert_eq(el_run(el), 0);
+    cr_assert_eq(c.reads, 1);
+    cr_assert_str_eq(c.got, "hi");
+    cr_assert_eq(c.writes, 1, "writable should fire once, then be removed");
+    cr_assert_eq(el_file_mask(el, p[1]), EL_NONE);
+
+    el_del_file(el, p[0], EL_READABLE);
+    cr_assert_eq(el_file_mask(el, p[0]), EL_NONE);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(el_run_once(el, 1), 0, "a removed fd must not fire");
+    cr_assert_eq(c.reads, 1);
+
+    cr_assert_eq(el_add_file(el, -1, EL_READABLE, on_pipe, &c), -1);
+    cr_assert_eq(el_add_file(el, p[0], 8, on_pipe, &c), -1);
+    cr_assert_eq(el_add_file(el, EL_MAX_FDS, EL_READABLE, on_pipe, &c), -1);
+    el_del_file(el, 12345, EL_READABLE); /* unknown fds are ignored */
+    close(p[0]);
+    close(p[1]);
+    el_free(el);
+}
+
+Test(event_loop, high_fd_grows_the_table)
+{
+    struct event_loop *el = new_loop();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int high = fcntl(p[0], F_DUPFD, 200);
+    cr_assert_geq(high, 200);
+    struct pipe_ctx c = {0};
+    cr_assert_eq(el_add_file(el, high, EL_READABLE, on_pipe, &c), 0);
+    cr_assert_eq(write(p[1], "z", 1), 1);
+    cr_assert_eq(el_run_once(el, 0), 1);
+    cr_assert_eq(c.reads, 1);
+    close(high);
+    close(p[0]);
+    close(p[1]);
+    el_free(el);
+}
+
+struct hook_ctx {
+    int calls;
+};
+
+static void before_sleep(struct event_loop *el, void *data)
+{
+    struct hook_ctx *h = data;
+    if (++h->calls == 3)
+        el_stop(el);
+}
+
+static int64_t tick(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    (void)data;
+    return 1;
+}
+
+Test(event_loop, before_sleep_runs_every_round_and_can_stop)
+{
+    struct event_loop *el = new_loop();
+    struct hook_ctx h = {0};
+    el_set_before_sleep(el, before_sleep, &h);
+    el_add_timer(el, 1, tick, NULL);
+    cr_assert_eq(el_run(el), 0);
+    cr_assert_eq(h.calls, 3);
+    el_free(el);
+}
+
+Test(event_loop, stop_before_run_returns_at_once)
+{
+    struct event_loop *el = new_loop();
+    struct trace t = {.stop_after = 100};
+    el_add_timer(el, 5000, record, &t);
+    el_stop(el);
+    uint64_t start = el_now_ms();
+    cr_assert_eq(el_run(el), 0);
+    cr_assert_lt(el_now_ms() - start, 1000);
+    cr_assert_eq(t.n, 0);
+    el_free(el);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+Test(event_loop, signal_during_sleep_is_not_an_error)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm; /* no SA_RESTART: epoll_wait sees EINTR */
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    struct event_loop *el = new_loop();
+    struct trace t = {.stop_after = 1};
+    el_add_timer(el, 120, record, &t);
+    struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 20 * 1000}};
+    cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    uint64_t start = el_now_ms();
+    cr_assert_eq(el_run(el), 0);
+    cr_assert_eq(t.n, 1);
+    cr_assert_geq(el_now_ms() - start, 120);
+    el_free(el);
+}
+
+Test(event_loop, clock_is_monotonic)
+{
+    uint64_t a = el_now_ms();
+    usleep(5000);
+    uint64_t b = el_now_ms();
+    cr_assert_geq(b, a + 4);
+}
