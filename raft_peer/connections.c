@@ -1,0 +1,305 @@
+/* connections.c: accepted connections. Each carries newline-delimited JSON: a client's
+ * requests, another peer's RPCs, or the game's control messages. Every line is bounded,
+ * parsed once, and dispatched on its "type"; bad input gets bad_request, never a crash. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/client_protocol.h"
+#include "common/net.h"
+#include "raft_peer/event_log.h"
+#include "raft_peer/event_loop.h"
+#include "raft_peer/peer.h"
+#include "raft_peer/rpc_codec.h"
+
+#define READ_CHUNK (256u << 10)
+
+static void conn_close(struct peer *p, struct conn *c)
+{
+    el_del_file(p->el, c->fd, EL_READABLE | EL_WRITABLE);
+    close(c->fd);
+    if (c->fd < p->conns_cap)
+        p->conns[c->fd] = NULL;
+    buffer_free(&c->in);
+    buffer_free(&c->out);
+    free(c);
+}
+
+struct conn *conn_lookup(struct peer *p, int fd, uint64_t id)
+{
+    if (fd < 0 || fd >= p->conns_cap || !p->conns[fd] || p->conns[fd]->id != id)
+        return NULL;
+    return p->conns[fd];
+}
+
+static void on_conn_event(struct event_loop *el, int fd, void *data, int mask);
+
+/* Writes what is queued; returns -1 when the connection was closed. */
+static int conn_flush(struct peer *p, struct conn *c)
+{
+    while (buffer_len(&c->out) > 0) {
+        ssize_t n = write(c->fd, buffer_peek(&c->out), buffer_len(&c->out));
+        if (n > 0) {
+            buffer_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            el_add_file(p->el, c->fd, EL_WRITABLE, on_conn_event, p);
+            return 0;
+        }
+        conn_close(p, c);
+        return -1;
+    }
+    if (el_file_mask(p->el, c->fd) & EL_WRITABLE)
+        el_del_file(p->el, c->fd, EL_WRITABLE);
+    if (c->closing) {
+        conn_close(p, c);
+        return -1;
+    }
+    return 0;
+}
+
+void conn_send(struct peer *p, struct conn *c, const char *data, size_t len)
+{
+    if (buffer_len(&c->out) + len > CONN_OUT_MAX) {
+        /* A client that does not read its answers is not worth unbounded memory. */
+        conn_close(p, c);
+        return;
+    }
+    if (buffer_append(&c->out, data, len) != 0) {
+        conn_close(p, c);
+        return;
+    }
+    conn_flush(p, c);
+}
+
+static bool is_rpc_type(const char *type)
+{
+    return !strcmp(type, "request_vote") || !strcmp(type, "request_vote_result") ||
+           !strcmp(type, "append_entries") || !strcmp(type, "append_entries_result") ||
+           !strcmp(type, "timeout_now");
+}
+
+static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    struct raft_message m;
+    char err[256];
+    if (rpc_decode(obj, p->names, p->n, &m, p->entry_space, RPC_MAX_ENTRIES, err, sizeof(err)) !=
+        0) {
+        event_log_write(p->log, EVENT_LOG_WARN, "bad RPC from %s: %s", c->addr, err);
+        client_send_error(p, c, "bad_request", err);
+        return;
+    }
+    if (m.to != p->self) {
+        client_send_error(p, c, "bad_request", "RPC addressed to another peer");
+        return;
+    }
+    int rc = raft_step(p->raft, &m, peer_now());
+    if (rc == RAFT_ENOMEM)
+        event_log_write(p->log, EVENT_LOG_ERROR, "out of memory handling %s",
+                        raft_message_type_name(m.type));
+}
+
+static void handle_control(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    char out[512];
+    if (!p->visual || !c->loopback) {
+        int n = snprintf(out, sizeof(out),
+                         "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
+                         "\"message\":\"control messages are accepted only by a peer started "
+                         "with -v, from a loopback address\"}\n");
+        conn_send(p, c, out, (size_t)n);
+        return;
+    }
+    struct json_object *action;
+    const char *a = json_object_object_get_ex(obj, "action", &action) &&
+                            json_object_is_type(action, json_type_string)
+                        ? json_object_get_string(action)
+                        : "";
+    if (!strcmp(a, "crash")) {
+        /* As after a power cut: nothing is flushed, nothing is said. */
+        event_log_write(p->log, EVENT_LOG_WARN, "killed by the game (control: crash)");
+        _exit(137);
+    }
+    if (!strcmp(a, "transfer")) {
+        client_handle_transfer(p, c, obj, true);
+        return;
+    }
+    int n = snprintf(out, sizeof(out),
+                     "{\"type\":\"control_response\",\"ok\":false,\"error\":\"bad_request\","
+                     "\"message\":\"unknown control action; expected crash or transfer\"}\n");
+    conn_send(p, c, out, (size_t)n);
+}
+
+static void handle_line(struct peer *p, struct conn *c, const char *line, size_t len)
+{
+    struct json_object *obj = NULL;
+    char err[256];
+    if (json_line_parse(line, len, RPC_LINE_MAX, &obj, err, sizeof(err)) != 0) {
+        client_send_error(p, c, "bad_request", err);
+        return;
+    }
+    struct json_object *t;
+    if (!json_object_object_get_ex(obj, "type", &t) || !json_object_is_type(t, json_type_string)) {
+        client_send_error(p, c, "bad_request", "missing string field \"type\"");
+        json_object_put(obj);
+        return;
+    }
+    const char *type = json_object_get_string(t);
+    if (is_rpc_type(type)) {
+        handle_rpc(p, c, obj);
+    } else if (len > CLIENT_LINE_MAX) {
+        client_send_error(p, c, "bad_request", "line longer than 65536 bytes");
+    } else if (!strcmp(type, "client_request")) {
+        client_handle_request(p, c, obj);
+    } else if (!strcmp(type, "status")) {
+        status_send(p, c);
+    } else if (!strcmp(type, "transfer")) {
+        client_handle_transfer(p, c, obj, false);
+    } else if (!strcmp(type, "control")) {
+        handle_control(p, c, obj);
+    } else {
+        client_send_error(p, c, "bad_request",
+                          "unknown type; expected client_request, status, transfer or control");
+    }
+    json_object_put(obj);
+}
+
+/* Reads what is there and handles every whole line. Returns -1 if c was closed. */
+static int conn_read(struct peer *p, struct conn *c)
+{
+    for (int rounds = 0; rounds < 16; rounds++) {
+        if (buffer_reserve(&c->in, READ_CHUNK) != 0) {
+            conn_close(p, c);
+            return -1;
+        }
+        ssize_t n = read(c->fd, buffer_tail(&c->in), buffer_space(&c->in));
+        if (n == 0) {
+            conn_close(p, c);
+            return -1;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            conn_close(p, c);
+            return -1;
+        }
+        buffer_commit(&c->in, (size_t)n);
+        uint64_t id = c->id;
+        int fd = c->fd;
+        for (;;) {
+            const char *start = buffer_peek(&c->in);
+            const char *nl = memchr(start, '\n', buffer_len(&c->in));
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - start);
+            handle_line(p, c, start, len);
+            if (!conn_lookup(p, fd, id))
+                return -1; /* handling closed it */
+            buffer_consume(&c->in, len + 1);
+        }
+        if (buffer_len(&c->in) > RPC_LINE_MAX) {
+            client_send_error(p, c, "bad_request", "line too long; closing the connection");
+            if (conn_lookup(p, fd, id)) {
+                c->closing = true;
+                conn_flush(p, c);
+            }
+            return -1;
+        }
+        if ((size_t)n < READ_CHUNK)
+            break;
+    }
+    return 0;
+}
+
+static void on_conn_event(struct event_loop *el, int fd, void *data, int mask)
+{
+    (void)el;
+    struct peer *p = data;
+    struct conn *c = fd < p->conns_cap ? p->conns[fd] : NULL;
+    if (!c)
+        return;
+    if ((mask & EL_READABLE) && conn_read(p, c) != 0)
+        return;
+    if (mask & EL_WRITABLE)
+        conn_flush(p, c);
+}
+
+static int conns_track(struct peer *p, struct conn *c)
+{
+    if (c->fd >= p->conns_cap) {
+        int cap = p->conns_cap ? p->conns_cap : 64;
+        while (cap <= c->fd)
+            cap *= 2;
+        struct conn **grown = realloc(p->conns, (size_t)cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        memset(grown + p->conns_cap, 0, (size_t)(cap - p->conns_cap) * sizeof(*grown));
+        p->conns = grown;
+        p->conns_cap = cap;
+    }
+    p->conns[c->fd] = c;
+    return 0;
+}
+
+static void on_accept(struct event_loop *el, int lfd, void *data, int mask)
+{
+    (void)mask;
+    struct peer *p = data;
+    for (int i = 0; i < 64; i++) {
+        char ip[64];
+        int port = 0;
+        int fd = tcp_accept(p->err, sizeof(p->err), lfd, ip, sizeof(ip), &port);
+        if (fd < 0)
+            return;
+        struct conn *c = calloc(1, sizeof(*c));
+        if (!c || conns_track(p, (c->fd = fd, c)) != 0 ||
+            el_add_file(el, fd, EL_READABLE, on_conn_event, p) != 0) {
+            if (c && c->fd < p->conns_cap && p->conns[c->fd] == c)
+                p->conns[c->fd] = NULL;
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->id = ++p->next_conn_id;
+        c->loopback = peer_is_loopback(p->err, sizeof(p->err), fd) == 1;
+        snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
+        buffer_init(&c->in);
+        buffer_init(&c->out);
+        set_nodelay(p->err, sizeof(p->err), fd);
+    }
+}
+
+int conns_listen(struct peer *p, char *err, size_t errlen)
+{
+    const struct config_peer *me = &p->cfg.peers[p->self - 1];
+    p->listen_fd = tcp_listen(err, errlen, me->host, me->port, 511);
+    if (p->listen_fd < 0)
+        return -1;
+    if (el_add_file(p->el, p->listen_fd, EL_READABLE, on_accept, p) != 0) {
+        snprintf(err, errlen, "cannot watch the listening socket");
+        return -1;
+    }
+    return 0;
+}
+
+void conns_free(struct peer *p)
+{
+    for (int fd = 0; fd < p->conns_cap; fd++)
+        if (p->conns[fd])
+            conn_close(p, p->conns[fd]);
+    free(p->conns);
+    p->conns = NULL;
+    p->conns_cap = 0;
+    if (p->listen_fd >= 0)
+        close(p->listen_fd);
+    p->listen_fd = -1;
+}

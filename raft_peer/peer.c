@@ -1,0 +1,281 @@
+/* peer.c: starting a peer, and the heart of the daemon: carrying out what the core asks,
+ * in the order raft.h prescribes (send what may go early, persist, send the rest, apply). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "raft_peer/event_log.h"
+#include "raft_peer/event_loop.h"
+#include "raft_peer/peer.h"
+#include "raft_peer/rpc_codec.h"
+#include "raft_peer/state_machine.h"
+#include "raft_peer/storage.h"
+
+uint64_t peer_now(void)
+{
+    return el_now_ms();
+}
+
+static void on_storage_failure(struct peer *p, const char *what)
+{
+    event_log_write(p->log, EVENT_LOG_ERROR,
+                    "storage failed (%s): stops acknowledging anything; state on disk is kept "
+                    "as last acknowledged; restart once the disk is fixed",
+                    what);
+    p->stopped = true;
+    raft_stop(p->raft);
+    client_fail_all(p, "this peer's disk failed; it no longer accepts writes");
+}
+
+/* Makes the ready's hard state and entries durable: one fsync covers every entry
+ * that arrived since the previous ready (group commit). */
+static int persist(struct peer *p, const struct raft_ready *rd)
+{
+    if (rd->hard_state_changed &&
+        storage_save_hard_state(p->storage, rd->term, rd->voted_for, p->err, sizeof(p->err)) != 0)
+        return -1;
+    if (rd->log_changed) {
+        if (storage_append(p->storage, rd->persist_from, rd->entries, rd->n_entries, p->err,
+                           sizeof(p->err)) != 0)
+            return -1;
+        if (storage_sync(p->storage, p->err, sizeof(p->err)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void apply_committed(struct peer *p, const struct raft_ready *rd)
+{
+    for (size_t i = 0; i < rd->n_committed; i++) {
+        raft_index index = rd->apply_from + i;
+        const struct raft_entry *e = &rd->committed[i];
+        client_on_applied(p, index, e);
+    }
+}
+
+static void notice_role_changes(struct peer *p)
+{
+    enum raft_role role = raft_role(p->raft);
+    raft_id leader = raft_leader(p->raft);
+    if (p->last_role == RAFT_LEADER && role != RAFT_LEADER)
+        client_fail_all(p, "the leader stepped down before the command committed; retry");
+    p->last_role = role;
+    p->last_leader = leader;
+    p->last_term = raft_current_term(p->raft);
+}
+
+void peer_process_ready(struct peer *p)
+{
+    for (int rounds = 0; rounds < 64 && raft_has_ready(p->raft); rounds++) {
+        struct raft_ready rd;
+        raft_take_ready(p->raft, &rd);
+
+        /* 1. The leader's AppendEntries leave while it writes its own log (§10.2.1). */
+        for (size_t i = 0; i < rd.n_messages; i++)
+            if (!rd.messages[i].after_persist)
+                links_send(p, &rd.messages[i]);
+
+        /* 2. Durable before anything that depends on it is said. */
+        bool durable = !p->stopped && persist(p, &rd) == 0;
+        if (!p->stopped && !durable) {
+            on_storage_failure(p, p->err);
+            return;
+        }
+
+        /* 3. Votes and acknowledgements, now that they are true on disk. */
+        if (durable) {
+            for (size_t i = 0; i < rd.n_messages; i++)
+                if (rd.messages[i].after_persist)
+                    links_send(p, &rd.messages[i]);
+        }
+        /* 4. Apply and answer. Committed entries are on a majority's disks. */
+        apply_committed(p, &rd);
+        client_on_reads(p, &rd);
+        raft_persisted(p->raft, rd.seq);
+        notice_role_changes(p);
+    }
+    if (p->visual)
+        game_send_state(p, false);
+}
+
+/* The core's clock: fire at its next deadline, re-armed after every round. */
+static int64_t on_tick(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    struct peer *p = data;
+    p->tick_timer = 0;
+    raft_tick(p->raft, peer_now());
+    peer_process_ready(p);
+    return -1;
+}
+
+static void arm_tick(struct peer *p)
+{
+    raft_time due = raft_next_deadline(p->raft);
+    if (p->tick_timer && due == p->tick_due)
+        return;
+    if (p->tick_timer)
+        el_del_timer(p->el, p->tick_timer);
+    uint64_t now = peer_now();
+    int64_t ms = due > now ? (int64_t)(due - now) : 0;
+    p->tick_due = due;
+    p->tick_timer = el_add_timer(p->el, ms, on_tick, p);
+}
+
+static int64_t on_housekeeping(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    struct peer *p = data;
+    links_maintain(p);
+    if (p->visual)
+        game_send_state(p, true);
+    return p->cfg.heartbeat_interval;
+}
+
+static void before_sleep(struct event_loop *el, void *data)
+{
+    (void)el;
+    struct peer *p = data;
+    peer_process_ready(p);
+    arm_tick(p);
+}
+
+static int boot_core(struct peer *p, const struct storage_boot *boot, char *err, size_t errlen)
+{
+    struct raft_config rc;
+    raft_config_defaults(&rc);
+    rc.id = p->self;
+    rc.n_peers = p->n;
+    rc.election_timeout_min = (raft_time)p->cfg.election_timeout_min;
+    rc.election_timeout_max = (raft_time)p->cfg.election_timeout_max;
+    rc.heartbeat_interval = (raft_time)p->cfg.heartbeat_interval;
+    rc.pre_vote = p->cfg.pre_vote != 0;
+    rc.check_quorum = p->cfg.check_quorum != 0;
+    rc.max_entries_per_message = 512;
+    rc.seed = peer_now() ^ ((uint64_t)getpid() << 20);
+    rc.trace = trace_to_log;
+    rc.trace_ctx = p;
+    struct raft_boot_state bs = {
+        .term = boot->term,
+        .voted_for = boot->voted_for,
+        .entries = boot->entries,
+        .n_entries = boot->n_entries,
+    };
+    if (boot->first_index != 1 && boot->n_entries > 0) {
+        snprintf(err, errlen, "%s/%s: log starts at index %llu, but snapshots are not supported",
+                 p->cfg.data_dir, p->names[p->self - 1], (unsigned long long)boot->first_index);
+        return -1;
+    }
+    if (boot->voted_for > p->n) {
+        snprintf(err, errlen, "%s/%s: voted for peer %d, outside this %d-peer cluster",
+                 p->cfg.data_dir, p->names[p->self - 1], boot->voted_for, p->n);
+        return -1;
+    }
+    p->raft = raft_new(&rc, &bs, peer_now());
+    if (!p->raft) {
+        snprintf(err, errlen, "cannot create the Raft core (out of memory?)");
+        return -1;
+    }
+    p->last_role = RAFT_FOLLOWER;
+    p->last_term = boot->term;
+    return 0;
+}
+
+int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, bool visual,
+               const char *log_level, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof(*p));
+    p->cfg = *cfg;
+    p->n = n;
+    p->self = self_index + 1;
+    p->visual = visual;
+    p->listen_fd = -1;
+    p->game_fd = -1;
+    for (int i = 0; i < n; i++)
+        p->names[i] = p->cfg.peers[i].name;
+    const char *name = p->names[self_index];
+
+    p->log =
+        event_log_open(cfg->log_dir, name, log_level ? log_level : cfg->log_level, err, errlen);
+    if (!p->log)
+        return -1;
+    if (visual) {
+        game_open(p);
+        event_log_set_sink(p->log, game_send_event, p);
+    }
+
+    char dir[CONFIG_PATH_MAX + 80];
+    snprintf(dir, sizeof(dir), "%s/%s", cfg->data_dir, name);
+    struct storage_boot boot;
+    if (storage_open(dir, &p->storage, &boot, err, errlen) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
+        storage_boot_free(&boot);
+        return -1;
+    }
+    if (boot.notice[0])
+        event_log_write(p->log, EVENT_LOG_WARN, "recovery: %s", boot.notice);
+    event_log_set_term(p->log, boot.term);
+    int rc = boot_core(p, &boot, err, errlen);
+    size_t n_entries = boot.n_entries;
+    storage_boot_free(&boot);
+    if (rc != 0)
+        return -1;
+
+    p->sm = sm_new();
+    p->entry_space = calloc(RPC_MAX_ENTRIES, sizeof(*p->entry_space));
+    p->el = el_create(1024, err, errlen);
+    if (!p->sm || !p->el || !p->entry_space) {
+        if (p->el)
+            snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (conns_listen(p, err, errlen) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
+        return -1;
+    }
+    links_init(p);
+    el_set_before_sleep(p->el, before_sleep, p);
+    el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);
+    event_log_write(p->log, EVENT_LOG_INFO,
+                    "started (pid %d) as peer %d of %d on %s:%d; recovered term %llu, vote %s, "
+                    "%zu log entries from %s",
+                    (int)getpid(), p->self, n, cfg->peers[self_index].host,
+                    cfg->peers[self_index].port, (unsigned long long)raft_current_term(p->raft),
+                    raft_voted_for(p->raft) ? p->names[raft_voted_for(p->raft) - 1] : "none",
+                    n_entries, dir);
+    return 0;
+}
+
+int peer_run(struct peer *p)
+{
+    return el_run(p->el);
+}
+
+void peer_request_exit(struct peer *p)
+{
+    p->exiting = true;
+    if (p->el)
+        el_stop(p->el);
+}
+
+void peer_free(struct peer *p)
+{
+    if (p->log && p->raft)
+        event_log_write(p->log, EVENT_LOG_INFO, "shutting down");
+    client_free(p);
+    conns_free(p);
+    links_free(p);
+    game_close(p);
+    if (p->el)
+        el_free(p->el);
+    raft_free(p->raft);
+    sm_free(p->sm);
+    free(p->entry_space);
+    storage_close(p->storage);
+    event_log_close(p->log);
+    memset(p, 0, sizeof(*p));
+}

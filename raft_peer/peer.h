@@ -1,0 +1,153 @@
+/* peer.h: one Raft peer process: the core, its storage, state machine, sockets and logs, glued. */
+#ifndef RAFT_PEER_PEER_H
+#define RAFT_PEER_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buffer.h"
+#include "common/config.h"
+#include "raft_peer/core/raft.h"
+#include "raft_peer/event_log.h"
+
+struct event_loop;
+struct storage;
+struct state_machine;
+struct json_object;
+
+/* Bounds that keep a slow or hostile party from growing our memory. */
+#define PEER_LINK_QUEUE_MAX        (64u << 20) /* bytes queued to one peer before we drop messages */
+#define CONN_OUT_MAX               (64u << 20) /* bytes queued to one client before we hang up */
+#define PEER_MAX_PENDING_PROPOSALS 65536       /* client commands awaiting commit */
+#define PEER_MAX_PENDING_READS     65536
+
+/* Our outbound connection to another peer; every message we send it goes here. */
+struct peer_link {
+    int fd;
+    bool connecting;
+    bool connected;
+    bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
+    bool ever_tried;
+    uint64_t next_attempt_ms;
+    uint64_t backoff_ms;
+    struct buffer out;
+};
+
+/* An accepted connection: a client, a peer sending us RPCs, or the game. */
+struct conn {
+    int fd;
+    uint64_t id; /* unique for the process lifetime: pending requests name it */
+    bool loopback;
+    bool closing; /* close once out is flushed */
+    char addr[96];
+    struct buffer in;
+    struct buffer out;
+};
+
+struct pending_proposal {
+    raft_index index;
+    raft_term term;
+    int fd;
+    uint64_t conn_id;
+};
+
+struct pending_read {
+    uint64_t ctx;
+    raft_index index; /* known once the core confirmed the read; 0 before */
+    int fd;
+    uint64_t conn_id;
+    char name[65];
+};
+
+struct peer {
+    struct config cfg;
+    int n;        /* cluster size: peers 1..n of the file */
+    raft_id self; /* 1..n */
+    const char *names[CONFIG_MAX_PEERS];
+    bool visual; /* -v: stream to the game and obey its control messages */
+
+    struct event_loop *el;
+    struct event_log *log;
+    struct storage *storage;
+    struct state_machine *sm;
+    struct raft *raft;
+    bool stopped; /* storage failed: never acknowledge again */
+    bool exiting;
+
+    int listen_fd;
+    struct peer_link links[CONFIG_MAX_PEERS + 1];
+    struct conn **conns; /* by fd */
+    int conns_cap;
+    uint64_t next_conn_id;
+
+    /* Client commands in index order, and reads in arrival order. */
+    struct pending_proposal *proposals;
+    size_t n_proposals, cap_proposals, first_proposal;
+    struct pending_read *reads;
+    size_t n_reads, cap_reads;
+    uint64_t next_read_ctx;
+
+    int64_t tick_timer;
+    raft_time tick_due;
+    enum raft_role last_role;
+    raft_term last_term;
+    raft_id last_leader;
+
+    /* Game stream (-v). */
+    int game_fd;
+    uint64_t last_state_ms;
+    uint64_t state_digest;
+    uint64_t msg_window_ms;
+    unsigned msg_in_window;
+
+    struct raft_entry *entry_space; /* RPC_MAX_ENTRIES, where decoded RPCs put their entries */
+    char err[512];                  /* scratch for helpers' messages */
+};
+
+/* Loads everything and opens the port. On failure returns -1 with a one-line
+ * message in err (the caller prints it and exits non-zero). */
+int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, bool visual,
+               const char *log_level, char *err, size_t errlen);
+/* Runs the event loop until peer_request_exit. */
+int peer_run(struct peer *p);
+void peer_request_exit(struct peer *p);
+void peer_free(struct peer *p);
+
+/* peer.c: after any input, carry out everything the core asks. */
+void peer_process_ready(struct peer *p);
+uint64_t peer_now(void);
+
+/* peer_links.c: outbound connections to the other peers. */
+void links_init(struct peer *p);
+void links_send(struct peer *p, const struct raft_message *m);
+void links_maintain(struct peer *p);
+void links_free(struct peer *p);
+
+/* connections.c: inbound connections. */
+int conns_listen(struct peer *p, char *err, size_t errlen);
+void conn_send(struct peer *p, struct conn *c, const char *data, size_t len);
+struct conn *conn_lookup(struct peer *p, int fd, uint64_t id);
+void conns_free(struct peer *p);
+
+/* client_service.c: client requests, their answers, status and control. */
+void client_handle_request(struct peer *p, struct conn *c, struct json_object *obj);
+void client_handle_transfer(struct peer *p, struct conn *c, struct json_object *obj, bool control);
+void client_send_error(struct peer *p, struct conn *c, const char *code, const char *message);
+void client_send_not_leader(struct peer *p, struct conn *c);
+void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e);
+void client_on_reads(struct peer *p, const struct raft_ready *rd);
+void client_fail_all(struct peer *p, const char *why);
+void client_free(struct peer *p);
+void status_send(struct peer *p, struct conn *c);
+
+/* trace_log.c: the core's trace callback, turned into log lines. */
+void trace_to_log(void *ctx, const struct raft_trace *t);
+
+/* game_stream.c: UDP datagrams for raft_game. */
+void game_open(struct peer *p);
+void game_send_state(struct peer *p, bool force);
+void game_send_msg(struct peer *p, const struct raft_message *m);
+void game_send_event(void *ctx, enum event_log_level level, const char *line, size_t len);
+void game_close(struct peer *p);
+
+#endif

@@ -1,0 +1,188 @@
+/* peer_links.c: our outbound TCP connection to each other peer. Every RPC we send to a
+ * peer travels on it; its answers come back on the connection it opened to us. A peer
+ * that cannot be reached is retried with exponential backoff and logged once when it
+ * goes and once when it comes back. Raft tolerates lost messages, so a message for a
+ * peer that is down is dropped rather than queued without bound. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/net.h"
+#include "raft_peer/event_log.h"
+#include "raft_peer/event_loop.h"
+#include "raft_peer/peer.h"
+#include "raft_peer/rpc_codec.h"
+
+#define BACKOFF_MIN_MS 20
+#define BACKOFF_MAX_MS 1000
+
+static void on_link_event(struct event_loop *el, int fd, void *data, int mask);
+
+static void link_close(struct peer *p, raft_id id, const char *why)
+{
+    struct peer_link *l = &p->links[id];
+    if (l->fd >= 0) {
+        el_del_file(p->el, l->fd, EL_READABLE | EL_WRITABLE);
+        close(l->fd);
+    }
+    bool was_up = l->connected;
+    l->fd = -1;
+    l->connected = false;
+    l->connecting = false;
+    buffer_clear(&l->out);
+    uint64_t now = peer_now();
+    l->next_attempt_ms = now + l->backoff_ms;
+    l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
+    if (!l->down_reported) {
+        l->down_reported = true;
+        event_log_write(p->log, EVENT_LOG_WARN, "%s is unreachable (%s); retrying with backoff",
+                        p->names[id - 1], why);
+    } else if (was_up) {
+        event_log_write(p->log, EVENT_LOG_DEBUG, "lost connection to %s (%s)", p->names[id - 1],
+                        why);
+    }
+}
+
+static void link_flush(struct peer *p, raft_id id)
+{
+    struct peer_link *l = &p->links[id];
+    while (buffer_len(&l->out) > 0) {
+        ssize_t n = write(l->fd, buffer_peek(&l->out), buffer_len(&l->out));
+        if (n > 0) {
+            buffer_consume(&l->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            el_add_file(p->el, l->fd, EL_WRITABLE, on_link_event, p);
+            return;
+        }
+        link_close(p, id, n < 0 ? strerror(errno) : "write returned 0");
+        return;
+    }
+    if (el_file_mask(p->el, l->fd) & EL_WRITABLE)
+        el_del_file(p->el, l->fd, EL_WRITABLE);
+}
+
+static void link_connected(struct peer *p, raft_id id)
+{
+    struct peer_link *l = &p->links[id];
+    l->connecting = false;
+    l->connected = true;
+    l->backoff_ms = BACKOFF_MIN_MS;
+    set_nodelay(p->err, sizeof(p->err), l->fd);
+    if (l->down_reported) {
+        l->down_reported = false;
+        event_log_write(p->log, EVENT_LOG_INFO, "%s is reachable again", p->names[id - 1]);
+    } else {
+        event_log_write(p->log, EVENT_LOG_DEBUG, "connected to %s", p->names[id - 1]);
+    }
+}
+
+static void on_link_event(struct event_loop *el, int fd, void *data, int mask)
+{
+    (void)el;
+    struct peer *p = data;
+    raft_id id = 0;
+    for (raft_id i = 1; i <= p->n; i++)
+        if (p->links[i].fd == fd)
+            id = i;
+    if (!id)
+        return;
+    struct peer_link *l = &p->links[id];
+    if (l->connecting && (mask & EL_WRITABLE)) {
+        if (tcp_connect_finish(p->err, sizeof(p->err), fd) != 0) {
+            link_close(p, id, p->err);
+            return;
+        }
+        link_connected(p, id);
+    }
+    if (mask & EL_READABLE) {
+        /* The other side never writes on this connection: readable means closed. */
+        char scratch[512];
+        ssize_t n = read(fd, scratch, sizeof(scratch));
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            link_close(p, id, n == 0 ? "connection closed" : strerror(errno));
+            return;
+        }
+    }
+    if (l->connected)
+        link_flush(p, id);
+}
+
+static void link_connect(struct peer *p, raft_id id)
+{
+    struct peer_link *l = &p->links[id];
+    const struct config_peer *cp = &p->cfg.peers[id - 1];
+    l->ever_tried = true;
+    int fd = tcp_connect_nonblock(p->err, sizeof(p->err), cp->host, cp->port);
+    if (fd < 0) {
+        l->fd = -1;
+        link_close(p, id, p->err);
+        return;
+    }
+    l->fd = fd;
+    l->connecting = true;
+    if (el_add_file(p->el, fd, EL_READABLE | EL_WRITABLE, on_link_event, p) != 0)
+        link_close(p, id, "event loop full");
+}
+
+void links_init(struct peer *p)
+{
+    for (raft_id id = 1; id <= p->n; id++) {
+        struct peer_link *l = &p->links[id];
+        memset(l, 0, sizeof(*l));
+        l->fd = -1;
+        l->backoff_ms = BACKOFF_MIN_MS;
+        buffer_init(&l->out);
+        if (id != p->self)
+            link_connect(p, id);
+    }
+}
+
+/* Retries links that are due; called every heartbeat interval. */
+void links_maintain(struct peer *p)
+{
+    uint64_t now = peer_now();
+    for (raft_id id = 1; id <= p->n; id++) {
+        struct peer_link *l = &p->links[id];
+        if (id != p->self && l->fd < 0 && now >= l->next_attempt_ms)
+            link_connect(p, id);
+    }
+}
+
+void links_send(struct peer *p, const struct raft_message *m)
+{
+    if (m->to < 1 || m->to > p->n || m->to == p->self)
+        return;
+    if (p->visual)
+        game_send_msg(p, m);
+    struct peer_link *l = &p->links[m->to];
+    if (l->fd < 0) {
+        if (peer_now() >= l->next_attempt_ms)
+            link_connect(p, m->to);
+        if (l->fd < 0)
+            return;
+    }
+    if (buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
+        return; /* the peer is not keeping up: drop, Raft will resend */
+    if (rpc_encode(m, p->names, p->n, &l->out) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode %s for %s",
+                        raft_message_type_name(m->type), p->names[m->to - 1]);
+        return;
+    }
+    if (l->connected)
+        link_flush(p, m->to);
+}
+
+void links_free(struct peer *p)
+{
+    for (raft_id id = 1; id <= p->n; id++) {
+        struct peer_link *l = &p->links[id];
+        if (l->fd >= 0)
+            close(l->fd);
+        buffer_free(&l->out);
+        l->fd = -1;
+    }
+}

@@ -1,0 +1,55 @@
+/* status.c: {"type":"status"}: this peer's own view, for user_cli's table and for tests. */
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "raft_peer/peer.h"
+#include "raft_peer/state_machine.h"
+#include "raft_peer/storage.h"
+
+static struct json_object *name_or_null(const struct peer *p, raft_id id)
+{
+    return id >= 1 && id <= p->n ? json_object_new_string(p->names[id - 1]) : NULL;
+}
+
+void status_send(struct peer *p, struct conn *c)
+{
+    const struct raft *r = p->raft;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("status"));
+    json_object_object_add(o, "name", json_object_new_string(p->names[p->self - 1]));
+    json_object_object_add(o, "id", json_object_new_int(p->self));
+    json_object_object_add(o, "n", json_object_new_int(p->n));
+    json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+    json_object_object_add(o, "role", json_object_new_string(raft_role_name(raft_role(r))));
+    json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(r)));
+    json_object_object_add(o, "leader", name_or_null(p, raft_leader(r)));
+    json_object_object_add(o, "voted_for", name_or_null(p, raft_voted_for(r)));
+    json_object_object_add(o, "commit_index", json_object_new_uint64(raft_commit_index(r)));
+    json_object_object_add(o, "last_applied", json_object_new_uint64(sm_last_applied(p->sm)));
+    json_object_object_add(o, "log_length", json_object_new_uint64(raft_last_index(r)));
+    json_object_object_add(o, "first_index", json_object_new_uint64(raft_first_index(r)));
+    json_object_object_add(o, "snapshot_index", json_object_new_uint64(raft_first_index(r) - 1));
+    json_object_object_add(o, "persisted_index", json_object_new_uint64(raft_persisted_index(r)));
+    json_object_object_add(o, "variables", json_object_new_uint64(sm_count(p->sm)));
+    json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
+    if (raft_role(r) == RAFT_LEADER) {
+        struct json_object *followers = json_object_new_array();
+        for (raft_id id = 1; id <= p->n; id++) {
+            raft_index next, match;
+            if (!raft_progress(r, id, &next, &match))
+                continue;
+            struct json_object *f = json_object_new_object();
+            json_object_object_add(f, "name", json_object_new_string(p->names[id - 1]));
+            json_object_object_add(f, "next_index", json_object_new_uint64(next));
+            json_object_object_add(f, "match_index", json_object_new_uint64(match));
+            json_object_array_add(followers, f);
+        }
+        json_object_object_add(o, "followers", followers);
+    }
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    conn_send(p, c, s, len);
+    conn_send(p, c, "\n", 1);
+    json_object_put(o);
+}
