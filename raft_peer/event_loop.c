@@ -143,7 +143,15 @@ int el_add_file(struct event_loop *el, int fd, int mask, el_file_proc *proc, voi
     ee.events = epoll_bits(newmask);
     ee.data.fd = fd;
     int op = fe->mask == EL_NONE ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-    if (epoll_ctl(el->epfd, op, fd, &ee) == -1)
+    int rc = epoll_ctl(el->epfd, op, fd, &ee);
+    /* A caller that closed an fd without el_del_file leaves a stale slot; the new file
+     * behind the same number is not in the epoll set yet, so add it instead. */
+    if (rc == -1 && op == EPOLL_CTL_MOD && errno == ENOENT) {
+        newmask = mask;
+        ee.events = epoll_bits(newmask);
+        rc = epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ee);
+    }
+    if (rc == -1)
         return -1;
     fe->mask = newmask;
     fe->proc = proc;

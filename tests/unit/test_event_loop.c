@@ -254,6 +254,26 @@ Test(event_loop, high_fd_grows_the_table)
     el_free(el);
 }
 
+Test(event_loop, fd_closed_without_del_can_be_reused)
+{
+    struct event_loop *el = new_loop();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct pipe_ctx c = {0};
+    cr_assert_eq(el_add_file(el, p[0], EL_READABLE | EL_WRITABLE, on_pipe, &c), 0);
+    int old = p[0];
+    close(p[0]); /* forgot el_del_file */
+    int again = fcntl(p[1], F_DUPFD, old);
+    cr_assert_eq(again, old, "the number should be reused");
+    /* The new fd (a pipe write end) is watched for readable only: the stale writable bit
+     * must not survive into the new registration. */
+    cr_assert_eq(el_add_file(el, again, EL_READABLE, on_pipe, &c), 0);
+    cr_assert_eq(el_file_mask(el, again), EL_READABLE);
+    close(again);
+    close(p[1]);
+    el_free(el);
+}
+
 struct hook_ctx {
     int calls;
 };
