@@ -1,0 +1,383 @@
+/* sm_snapshot.c: snapshot bytes, little-endian throughout:
+ *
+ *   "RVSM" | version u32 | total length u64 | last_applied u64
+ *   | n_vars u32 | n_vars x (name_len u8 | name | value i64)        names strictly increasing
+ *   | n_sessions u32 | n_sessions x (id_len u8 | id | last_seq u64 | last_index u64
+ *                                    | ok u8 | result i64 | error u8 | msg_len u8 | msg)
+ *                                                                    last_index strictly increasing
+ *   | crc32 u32 of everything before it
+ */
+#include "raft_peer/sm_snapshot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/command.h"
+
+static const uint8_t MAGIC[4] = {'R', 'V', 'S', 'M'};
+#define HEADER_LEN      24 /* magic, version, total length, last_applied */
+#define TRAILER_LEN     4  /* crc32 */
+#define VAR_MIN_LEN     10
+#define SESSION_MIN_LEN 29
+#define MSG_MAX         (sizeof(((struct sm_result *)0)->message) - 1)
+
+/* A cached response's error, stored as its index here. */
+static const char *const ERROR_CODES[] = {
+    "", "overflow", "cas_failed", "div_by_zero", "bad_command", "stale_seq"};
+#define N_ERROR_CODES (sizeof(ERROR_CODES) / sizeof(ERROR_CODES[0]))
+
+uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) {
+        c ^= data[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+/* Writes past cap are counted but dropped, so a sizing mistake shows as off != cap. */
+struct writer {
+    uint8_t *p;
+    size_t off;
+    size_t cap;
+};
+
+static void put_u8(struct writer *w, uint8_t v)
+{
+    if (w->off < w->cap)
+        w->p[w->off] = v;
+    w->off++;
+}
+
+static void put_u32(struct writer *w, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        put_u8(w, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_u64(struct writer *w, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        put_u8(w, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_bytes(struct writer *w, const void *src, size_t n)
+{
+    const uint8_t *s = src;
+    for (size_t i = 0; i < n; i++)
+        put_u8(w, s[i]);
+}
+
+static void size_var(void *ctx, const char *name, int64_t value)
+{
+    (void)value;
+    *(size_t *)ctx += 1 + strlen(name) + 8;
+}
+
+static void write_var(void *ctx, const char *name, int64_t value)
+{
+    struct writer *w = ctx;
+    size_t len = strlen(name);
+    put_u8(w, (uint8_t)len);
+    put_bytes(w, name, len);
+    put_u64(w, (uint64_t)value);
+}
+
+static int error_code(const char *error)
+{
+    for (size_t i = 0; i < N_ERROR_CODES; i++)
+        if (strcmp(error, ERROR_CODES[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+int sm_snapshot_write(const struct kv_store *kv, const struct sessions *ss, uint64_t last_applied,
+                      uint8_t **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (kv_count(kv) > UINT32_MAX)
+        return -1;
+
+    size_t size = HEADER_LEN + 4 + 4 + TRAILER_LEN;
+    kv_foreach(kv, size_var, &size);
+    for (const struct session *s = sessions_oldest(ss); s != NULL; s = s->newer)
+        size += SESSION_MIN_LEN - 1 + strlen(s->client_id) + strnlen(s->response.message, MSG_MAX);
+
+    struct writer w = {.p = malloc(size), .cap = size};
+    if (w.p == NULL)
+        return -1;
+    put_bytes(&w, MAGIC, sizeof(MAGIC));
+    put_u32(&w, SM_SNAPSHOT_VERSION);
+    put_u64(&w, (uint64_t)size);
+    put_u64(&w, last_applied);
+    put_u32(&w, (uint32_t)kv_count(kv));
+    if (kv_foreach_sorted(kv, write_var, &w) != 0)
+        goto fail;
+    put_u32(&w, (uint32_t)sessions_count(ss));
+    for (const struct session *s = sessions_oldest(ss); s != NULL; s = s->newer) {
+        int code = error_code(s->response.error);
+        if (code < 0)
+            goto fail;
+        size_t id_len = strlen(s->client_id);
+        size_t msg_len = strnlen(s->response.message, MSG_MAX);
+        put_u8(&w, (uint8_t)id_len);
+        put_bytes(&w, s->client_id, id_len);
+        put_u64(&w, s->last_seq);
+        put_u64(&w, s->last_index);
+        put_u8(&w, s->response.ok ? 1 : 0);
+        put_u64(&w, (uint64_t)s->response.result);
+        put_u8(&w, (uint8_t)code);
+        put_u8(&w, (uint8_t)msg_len);
+        put_bytes(&w, s->response.message, msg_len);
+    }
+    if (w.off != size - TRAILER_LEN)
+        goto fail;
+    put_u32(&w, sm_snapshot_crc32(w.p, size - TRAILER_LEN));
+    *out = w.p;
+    *outlen = size;
+    return 0;
+fail:
+    free(w.p);
+    return -1;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+/* Reads past the end yield zeros and set bad, so checks can be batched. */
+struct reader {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+    bool bad;
+};
+
+static uint8_t get_u8(struct reader *r)
+{
+    if (r->off >= r->len) {
+        r->bad = true;
+        return 0;
+    }
+    return r->p[r->off++];
+}
+
+static uint32_t get_u32(struct reader *r)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)get_u8(r) << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(struct reader *r)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)get_u8(r) << (8 * i);
+    return v;
+}
+
+/* Copies n bytes into dst and NUL-terminates it (dst holds n + 1). */
+static bool get_string(struct reader *r, char *dst, size_t n)
+{
+    if (r->bad || n > r->len - r->off) {
+        r->bad = true;
+        return false;
+    }
+    memcpy(dst, r->p + r->off, n);
+    dst[n] = '\0';
+    r->off += n;
+    return true;
+}
+
+static size_t remaining(const struct reader *r)
+{
+    return r->len - r->off;
+}
+
+static bool all_in(const char *s, size_t n, unsigned char lo, unsigned char hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < lo || (unsigned char)s[i] > hi)
+            return false;
+    return true;
+}
+
+int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
+                     struct sessions **ss_out, uint64_t *last_applied, char *err, size_t errlen)
+{
+    struct kv_store *kv = NULL;
+    struct sessions *ss = NULL;
+
+    if (data == NULL || len < HEADER_LEN + 4 + 4 + TRAILER_LEN) {
+        set_err(err, errlen, "snapshot is too short: %zu bytes", data == NULL ? 0 : len);
+        return -1;
+    }
+    if (memcmp(data, MAGIC, sizeof(MAGIC)) != 0) {
+        set_err(err, errlen, "not a state machine snapshot: bad magic");
+        return -1;
+    }
+    struct reader r = {.p = data, .len = len - TRAILER_LEN, .off = sizeof(MAGIC)};
+    uint32_t version = get_u32(&r);
+    if (version != SM_SNAPSHOT_VERSION) {
+        set_err(err, errlen, "snapshot format version %u is not supported (expected %d)",
+                (unsigned)version, SM_SNAPSHOT_VERSION);
+        return -1;
+    }
+    uint64_t total = get_u64(&r);
+    if (total != len) {
+        set_err(err, errlen, "snapshot is %zu bytes but says %llu: truncated or padded", len,
+                (unsigned long long)total);
+        return -1;
+    }
+    const uint8_t *t = data + len - TRAILER_LEN;
+    uint32_t stored =
+        (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    if (stored != sm_snapshot_crc32(data, len - TRAILER_LEN)) {
+        set_err(err, errlen, "snapshot checksum mismatch: the bytes are damaged");
+        return -1;
+    }
+    uint64_t applied = get_u64(&r);
+
+    kv = kv_new();
+    ss = sessions_new(SM_MAX_SESSIONS);
+    if (kv == NULL || ss == NULL) {
+        set_err(err, errlen, "out of memory reading the snapshot");
+        goto fail;
+    }
+
+    uint32_t n_vars = get_u32(&r);
+    if (n_vars > remaining(&r) / VAR_MIN_LEN) {
+        set_err(err, errlen, "snapshot claims %u variables, more than its bytes can hold",
+                (unsigned)n_vars);
+        goto fail;
+    }
+    char prev[COMMAND_NAME_MAX + 1] = "";
+    for (uint32_t i = 0; i < n_vars; i++) {
+        char name[COMMAND_NAME_MAX + 1];
+        uint8_t name_len = get_u8(&r);
+        if (name_len == 0 || name_len > COMMAND_NAME_MAX) {
+            set_err(err, errlen, "variable %u: name length %u is out of range", (unsigned)i,
+                    (unsigned)name_len);
+            goto fail;
+        }
+        if (!get_string(&r, name, name_len))
+            goto truncated;
+        if (strlen(name) != name_len || !command_name_valid(name)) {
+            set_err(err, errlen, "variable %u: invalid name", (unsigned)i);
+            goto fail;
+        }
+        /* One canonical encoding: sorted, hence also free of duplicates. */
+        if (i > 0 && strcmp(prev, name) >= 0) {
+            set_err(err, errlen, "variable %u: '%s' is out of order or repeated", (unsigned)i,
+                    name);
+            goto fail;
+        }
+        int64_t value = (int64_t)get_u64(&r);
+        if (r.bad)
+            goto truncated;
+        if (kv_set(kv, name, value) != 0) {
+            set_err(err, errlen, "out of memory reading the snapshot");
+            goto fail;
+        }
+        memcpy(prev, name, (size_t)name_len + 1);
+    }
+
+    uint32_t n_sessions = get_u32(&r);
+    if (n_sessions > SM_MAX_SESSIONS || n_sessions > remaining(&r) / SESSION_MIN_LEN) {
+        set_err(err, errlen, "snapshot claims %u sessions, more than %s", (unsigned)n_sessions,
+                n_sessions > SM_MAX_SESSIONS ? "the bound" : "its bytes can hold");
+        goto fail;
+    }
+    uint64_t prev_index = 0;
+    for (uint32_t i = 0; i < n_sessions; i++) {
+        char id[SM_CLIENT_ID_MAX + 1];
+        char msg[MSG_MAX + 1];
+        uint8_t id_len = get_u8(&r);
+        if (id_len == 0 || id_len > SM_CLIENT_ID_MAX) {
+            set_err(err, errlen, "session %u: client id length %u is out of range", (unsigned)i,
+                    (unsigned)id_len);
+            goto fail;
+        }
+        if (!get_string(&r, id, id_len))
+            goto truncated;
+        if (!all_in(id, id_len, '!', '~')) {
+            set_err(err, errlen, "session %u: invalid client id", (unsigned)i);
+            goto fail;
+        }
+        if (sessions_find(ss, id) != NULL) {
+            set_err(err, errlen, "session %u: client %s appears twice", (unsigned)i, id);
+            goto fail;
+        }
+        uint64_t last_seq = get_u64(&r);
+        uint64_t last_index = get_u64(&r);
+        uint8_t ok = get_u8(&r);
+        int64_t result = (int64_t)get_u64(&r);
+        uint8_t code = get_u8(&r);
+        uint8_t msg_len = get_u8(&r);
+        if (r.bad)
+            goto truncated;
+        /* Sessions come oldest first, and none can be newer than the snapshot. */
+        if (last_index <= prev_index || last_index > applied) {
+            set_err(err, errlen, "session %u: index %llu is out of order", (unsigned)i,
+                    (unsigned long long)last_index);
+            goto fail;
+        }
+        if (ok > 1 || code >= N_ERROR_CODES || (ok == 1) != (code == 0) || msg_len > MSG_MAX) {
+            set_err(err, errlen, "session %u: inconsistent cached response", (unsigned)i);
+            goto fail;
+        }
+        if (!get_string(&r, msg, msg_len))
+            goto truncated;
+        if (!all_in(msg, msg_len, ' ', '~')) {
+            set_err(err, errlen, "session %u: unprintable message", (unsigned)i);
+            goto fail;
+        }
+        struct session *s = session_alloc(id);
+        if (s == NULL) {
+            set_err(err, errlen, "out of memory reading the snapshot");
+            goto fail;
+        }
+        s->last_seq = last_seq;
+        s->response.ok = ok == 1;
+        s->response.result = result;
+        snprintf(s->response.error, sizeof(s->response.error), "%s", ERROR_CODES[code]);
+        memcpy(s->response.message, msg, (size_t)msg_len + 1);
+        sessions_insert(ss, s, last_index);
+        prev_index = last_index;
+    }
+    if (r.off != r.len) {
+        set_err(err, errlen, "snapshot has %zu unexpected bytes after the sessions", remaining(&r));
+        goto fail;
+    }
+    *kv_out = kv;
+    *ss_out = ss;
+    *last_applied = applied;
+    return 0;
+
+truncated:
+    set_err(err, errlen, "snapshot ends in the middle of a record");
+fail:
+    kv_free(kv);
+    sessions_free(ss);
+    return -1;
+}
