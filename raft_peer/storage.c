@@ -116,7 +116,7 @@ static void release(struct storage *s)
         close(s->lock_fd); /* drops the flock */
     if (s->dir_fd >= 0)
         close(s->dir_fd);
-    free(s->offsets);
+    free(s->slots);
     free(s->seg_first);
     free(s->buf);
     free(s->dir);

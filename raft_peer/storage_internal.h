@@ -68,6 +68,12 @@ int sio_pread_all(int fd, void *buf, size_t len, uint64_t off);
 
 /* ---- the storage ---- */
 
+/* Where one entry is, and its term (terms never decrease along the log). */
+struct storage_slot {
+    uint64_t offset; /* of its record in its segment file */
+    raft_term term;
+};
+
 struct storage {
     char *dir; /* the path as given, for messages */
     int dir_fd;
@@ -83,11 +89,12 @@ struct storage {
     int meta_newest;       /* 0 or 1: the file holding it; -1 when none */
     bool meta_present[2];  /* the file exists (its directory entry may need an fsync) */
 
-    /* log: entry first_index + i lives in segment seg_of(i) at byte offsets[i] */
+    /* log: entry first_index + i lives at byte slots[i].offset of the last segment whose
+     * first index is <= first_index + i */
     raft_index first_index;
     size_t n_entries;
     size_t cap_entries;
-    uint64_t *offsets;
+    struct storage_slot *slots;
     raft_index *seg_first; /* first index of each segment, ascending; also its name */
     size_t n_segs;
     size_t cap_segs;

@@ -93,7 +93,7 @@ static int add_entry(struct storage *s, struct storage_boot *boot, const uint8_t
     e->type = rec[4];
     e->term = get_le64(rec + 8);
     e->data = e->len > 0 ? (uint8_t *)rec + REC_HDR_SIZE : NULL;
-    s->offsets[s->n_entries++] = off;
+    s->slots[s->n_entries++] = (struct storage_slot){.offset = off, .term = e->term};
     return 0;
 }
 
@@ -282,7 +282,8 @@ static int list_segments(struct storage *s, raft_index **out, size_t *n, char *e
         firsts[(*n)++] = first;
     }
     closedir(d);
-    qsort(firsts, *n, sizeof *firsts, cmp_index);
+    if (*n > 1)
+        qsort(firsts, *n, sizeof *firsts, cmp_index);
     *out = firsts;
     return STORAGE_OK;
 }

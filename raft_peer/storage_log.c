@@ -22,14 +22,14 @@ int storage_reserve_entries(struct storage *s, size_t more)
         return 0;
     size_t cap = s->cap_entries ? s->cap_entries : 1024;
     while (cap - s->n_entries < more) {
-        if (cap > SIZE_MAX / 2 / sizeof *s->offsets)
+        if (cap > SIZE_MAX / 2 / sizeof *s->slots)
             return -1;
         cap *= 2;
     }
-    uint64_t *grown = realloc(s->offsets, cap * sizeof *grown);
+    struct storage_slot *grown = realloc(s->slots, cap * sizeof *grown);
     if (grown == NULL)
         return -1;
-    s->offsets = grown;
+    s->slots = grown;
     s->cap_entries = cap;
     return 0;
 }
@@ -193,7 +193,7 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
         if (s->tail_fd < 0)
             return storage_fail(s, errno, err, errlen, "%s/%s: cannot open", s->dir, name);
     }
-    uint64_t off = s->offsets[first - s->first_index];
+    uint64_t off = s->slots[first - s->first_index].offset;
     tail_name(s, name);
     if (sio_ftruncate(&s->io, s->tail_fd, off) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot truncate to %" PRIu64, s->dir,
@@ -206,9 +206,11 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
     return STORAGE_OK;
 }
 
-static int check_entries(const struct storage *s, const struct raft_entry *entries, size_t n,
-                         char *err, size_t errlen)
+static int check_entries(const struct storage *s, raft_index first,
+                         const struct raft_entry *entries, size_t n, char *err, size_t errlen)
 {
+    /* The entry just before the new ones bounds their terms from below. */
+    raft_term prev = first > s->first_index ? s->slots[first - 1 - s->first_index].term : 0;
     for (size_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
         const char *why = NULL;
@@ -220,7 +222,7 @@ static int check_entries(const struct storage *s, const struct raft_entry *entri
             why = "NULL data";
         else if (e->term == 0)
             why = "term 0";
-        else if (i > 0 && e->term < entries[i - 1].term)
+        else if (e->term < (i > 0 ? entries[i - 1].term : prev))
             why = "term below the previous entry's";
         else if (e->term > s->term)
             why = "term above the saved term (save the hard state first)";
@@ -246,7 +248,7 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
         storage_errf(err, errlen, "storage_append: NULL entries");
         return STORAGE_EINVAL;
     }
-    int rc = check_entries(s, entries, n, err, errlen);
+    int rc = check_entries(s, first, entries, n, err, errlen);
     if (rc != STORAGE_OK)
         return rc;
     size_t needed = (size_t)(first - s->first_index) + n;
@@ -270,7 +272,7 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
         }
         if (reserve_buf(s, REC_HDR_SIZE + (size_t)e->len) < 0)
             return storage_fail(s, ENOMEM, err, errlen, "%s: cannot queue a record", s->dir);
-        s->offsets[s->n_entries] = tail_size(s);
+        s->slots[s->n_entries] = (struct storage_slot){.offset = tail_size(s), .term = e->term};
 
         uint8_t *h = s->buf + s->buf_len;
         put_le32(h, e->len);

@@ -1,0 +1,809 @@
+/* test_storage.c: the peer's durable storage: round trips, truncation, torn tails,
+ * damage, alternating metadata, the lock, restart speed and I/O failure at every point. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "raft_peer/storage.h"
+
+#define SEG1 "log-00000000000000000001"
+
+static char root[64];
+static char dir[128];
+static char err[512];
+
+static void setup(void)
+{
+    strcpy(root, "/tmp/storage_test.XXXXXX");
+    cr_assert_not_null(mkdtemp(root));
+    /* Two levels that do not exist yet: open must create them. */
+    snprintf(dir, sizeof dir, "%s/data/peer1", root);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void)
+{
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(storage, .init = setup, .fini = teardown);
+
+/* ---- helpers ---- */
+
+/* Entry contents follow from (index, term), so a log is checked by its terms alone. */
+static uint32_t entry_text(char *buf, size_t size, raft_index index, raft_term term)
+{
+    int n = snprintf(buf, size, "x add %" PRIu64 " t%" PRIu64 "%.*s", index, term, (int)(index % 5),
+                     "#####");
+    return (uint32_t)n;
+}
+
+static uint32_t record_size(raft_index index, raft_term term)
+{
+    char buf[64];
+    return 24 + entry_text(buf, sizeof buf, index, term);
+}
+
+static int append_range(struct storage *s, raft_index first, size_t n, raft_term term)
+{
+    struct raft_entry *e = calloc(n ? n : 1, sizeof *e);
+    char(*text)[64] = calloc(n ? n : 1, sizeof *text);
+    cr_assert(e != NULL && text != NULL);
+    for (size_t i = 0; i < n; i++) {
+        e[i].term = term;
+        e[i].type = RAFT_ENTRY_COMMAND;
+        e[i].len = entry_text(text[i], sizeof text[i], first + i, term);
+        e[i].data = (uint8_t *)text[i];
+    }
+    int rc = storage_append(s, first, e, n, err, sizeof err);
+    free(e);
+    free(text);
+    return rc;
+}
+
+static void assert_entry(const struct storage_boot *b, raft_index index, raft_term term)
+{
+    char want[64];
+    uint32_t len = entry_text(want, sizeof want, index, term);
+    cr_assert(index >= b->first_index && index - b->first_index < b->n_entries, "index %" PRIu64,
+              index);
+    const struct raft_entry *e = &b->entries[index - b->first_index];
+    cr_assert_eq(e->term, term, "index %" PRIu64 ": term %" PRIu64 " != %" PRIu64, index, e->term,
+                 term);
+    cr_assert_eq(e->type, RAFT_ENTRY_COMMAND);
+    cr_assert_eq(e->len, len, "index %" PRIu64, index);
+    cr_assert(memcmp(e->data, want, len) == 0, "index %" PRIu64, index);
+}
+
+static struct storage *open_ok(struct storage_boot *boot)
+{
+    struct storage *s = NULL;
+    int rc = storage_open(dir, &s, boot, err, sizeof err);
+    cr_assert_eq(rc, STORAGE_OK, "open: %d %s", rc, err);
+    cr_assert_not_null(s);
+    return s;
+}
+
+static void must(int rc)
+{
+    cr_assert_eq(rc, STORAGE_OK, "rc %d: %s", rc, err);
+}
+
+static void path_of(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", dir, name);
+}
+
+static off_t file_size(const char *name)
+{
+    char p[256];
+    struct stat st;
+    path_of(p, sizeof p, name);
+    cr_assert_eq(stat(p, &st), 0, "%s", p);
+    return st.st_size;
+}
+
+static void flip_byte(const char *name, off_t off)
+{
+    char p[256];
+    uint8_t c;
+    path_of(p, sizeof p, name);
+    int fd = open(p, O_RDWR);
+    cr_assert(fd >= 0);
+    cr_assert_eq(pread(fd, &c, 1, off), 1);
+    c ^= 0x10;
+    cr_assert_eq(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+static void cut_file(const char *name, off_t size)
+{
+    char p[256];
+    path_of(p, sizeof p, name);
+    cr_assert_eq(truncate(p, size), 0);
+}
+
+static int count_segments(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '^log-'", dir);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    cr_assert_eq(fscanf(f, "%d", &n), 1);
+    pclose(f);
+    return n;
+}
+
+/* Writes 10 entries of term 1 to a fresh directory and closes it. */
+static void write_ten(void)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 10, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* Byte offset of record `index` in a single-segment log of term-1 entries. */
+static off_t offset_of(raft_index index)
+{
+    off_t off = 24;
+    for (raft_index i = 1; i < index; i++)
+        off += record_size(i, 1);
+    return off;
+}
+
+/* ---- round trips ---- */
+
+Test(storage, fresh_directory_is_empty)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.term, 0);
+    cr_assert_eq(b.voted_for, RAFT_NOBODY);
+    cr_assert_eq(b.first_index, 1);
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert_str_empty(b.notice);
+    cr_assert_eq(storage_first_index(s), 1);
+    cr_assert_eq(storage_last_index(s), 0);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, hard_state_and_entries_survive_close_and_open)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 3, 2, err, sizeof err));
+    must(append_range(s, 1, 40, 2));
+    struct raft_entry noop = {.term = 3, .type = RAFT_ENTRY_NOOP, .len = 0, .data = NULL};
+    must(storage_append(s, 41, &noop, 1, err, sizeof err));
+    must(append_range(s, 42, 59, 3));
+    cr_assert_eq(storage_last_index(s), 100);
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 3);
+    cr_assert_eq(b.voted_for, 2);
+    cr_assert_eq(b.n_entries, 100);
+    cr_assert_str_empty(b.notice);
+    for (raft_index i = 1; i <= 40; i++)
+        assert_entry(&b, i, 2);
+    cr_assert_eq(b.entries[40].type, RAFT_ENTRY_NOOP);
+    cr_assert_eq(b.entries[40].len, 0);
+    cr_assert_eq(b.entries[40].term, 3);
+    for (raft_index i = 42; i <= 100; i++)
+        assert_entry(&b, i, 3);
+    cr_assert_eq(storage_last_index(s), 100);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, hard_state_rules)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 5, 0, err, sizeof err));
+    must(storage_save_hard_state(s, 5, 3, err, sizeof err));
+    must(storage_save_hard_state(s, 5, 3, err, sizeof err));
+    cr_assert_eq(storage_save_hard_state(s, 5, 2, err, sizeof err), STORAGE_EINVAL);
+    cr_assert_eq(storage_save_hard_state(s, 5, 0, err, sizeof err), STORAGE_EINVAL);
+    cr_assert_eq(storage_save_hard_state(s, 4, 3, err, sizeof err), STORAGE_EINVAL);
+    cr_assert_eq(storage_save_hard_state(s, 6, -1, err, sizeof err), STORAGE_EINVAL);
+    cr_assert_eq(storage_save_hard_state(s, 6, RAFT_MAX_PEERS + 1, err, sizeof err),
+                 STORAGE_EINVAL);
+    must(storage_save_hard_state(s, 7, 0, err, sizeof err));
+    cr_assert(!storage_failed(s));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 7);
+    cr_assert_eq(b.voted_for, 0);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, append_refuses_bad_arguments_and_changes_nothing)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 1, err, sizeof err));
+    must(append_range(s, 1, 5, 2));
+    cr_assert_eq(append_range(s, 7, 1, 2), STORAGE_EINVAL); /* gap */
+    cr_assert_eq(append_range(s, 6, 1, 1), STORAGE_EINVAL); /* term below entry 5's */
+    cr_assert_eq(append_range(s, 3, 1, 1), STORAGE_EINVAL); /* below entry 2's, even truncating */
+    cr_assert_eq(append_range(s, 0, 1, 2), STORAGE_EINVAL); /* before the log */
+    cr_assert_eq(append_range(s, 6, 1, 3), STORAGE_EINVAL); /* term not saved yet */
+    cr_assert_eq(append_range(s, 6, 1, 0), STORAGE_EINVAL); /* term 0 */
+    struct raft_entry e[2] = {{.term = 2, .type = 1, .len = 3, .data = NULL}};
+    cr_assert_eq(storage_append(s, 6, e, 1, err, sizeof err), STORAGE_EINVAL);
+    uint8_t x = 'x';
+    e[0] = (struct raft_entry){.term = 2, .type = 1, .len = 1, .data = &x};
+    e[1] = (struct raft_entry){.term = 1, .type = 1, .len = 1, .data = &x};
+    cr_assert_eq(storage_append(s, 6, e, 2, err, sizeof err), STORAGE_EINVAL); /* term drops */
+    cr_assert(!storage_failed(s));
+    cr_assert_eq(storage_last_index(s), 5);
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 5);
+    assert_entry(&b, 5, 2);
+    /* Replacing the whole log may lower the terms: nothing comes before it. */
+    must(append_range(s, 1, 1, 1));
+    cr_assert_eq(storage_last_index(s), 1);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* ---- truncation ---- */
+
+Test(storage, truncation_then_append)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 1, err, sizeof err));
+    must(append_range(s, 1, 50, 1));
+    must(storage_sync(s, err, sizeof err));
+    must(append_range(s, 30, 11, 2)); /* drops 30..50, writes 30..40 */
+    cr_assert_eq(storage_last_index(s), 40);
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 40);
+    for (raft_index i = 1; i < 30; i++)
+        assert_entry(&b, i, 1);
+    for (raft_index i = 30; i <= 40; i++)
+        assert_entry(&b, i, 2);
+    /* A pure truncation (no entries) down to 10, then one more entry. */
+    must(storage_append(s, 11, NULL, 0, err, sizeof err));
+    cr_assert_eq(storage_last_index(s), 10);
+    must(append_range(s, 11, 1, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 11);
+    assert_entry(&b, 10, 1);
+    assert_entry(&b, 11, 2);
+    cr_assert_eq(file_size(SEG1), offset_of(11) + record_size(11, 2));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, segments_roll_and_truncation_removes_later_ones)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    storage_test_set_segment_bytes(s, 400); /* about 10 records per segment */
+    must(storage_save_hard_state(s, 2, 1, err, sizeof err));
+    must(append_range(s, 1, 100, 1));
+    must(storage_sync(s, err, sizeof err));
+    int before = count_segments();
+    cr_assert_geq(before, 8, "only %d segments", before);
+    must(append_range(s, 15, 3, 2));
+    must(storage_sync(s, err, sizeof err));
+    cr_assert_leq(count_segments(), 3);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 17);
+    for (raft_index i = 1; i < 15; i++)
+        assert_entry(&b, i, 1);
+    for (raft_index i = 15; i <= 17; i++)
+        assert_entry(&b, i, 2);
+    /* Truncating to the very first index keeps an empty first segment. */
+    must(storage_append(s, 1, NULL, 0, err, sizeof err));
+    cr_assert_eq(storage_last_index(s), 0);
+    must(append_range(s, 1, 2, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 2);
+    assert_entry(&b, 1, 2);
+    assert_entry(&b, 2, 2);
+    cr_assert_eq(count_segments(), 1);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* ---- recovery ---- */
+
+Test(storage, torn_last_record_is_dropped)
+{
+    write_ten();
+    off_t end = offset_of(11);
+    cr_assert_eq(file_size(SEG1), end);
+    cut_file(SEG1, end - 3);
+
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 9);
+    for (raft_index i = 1; i <= 9; i++)
+        assert_entry(&b, i, 1);
+    cr_assert(strstr(b.notice, "torn") != NULL, "notice: %s", b.notice);
+    cr_assert(strstr(b.notice, SEG1) != NULL, "notice: %s", b.notice);
+    cr_assert_eq(file_size(SEG1), offset_of(10), "the torn bytes are cut off the file");
+    /* Appending goes on right after the valid prefix. */
+    must(append_range(s, 10, 1, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 10);
+    cr_assert_str_empty(b.notice);
+    assert_entry(&b, 10, 1);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, torn_header_and_zero_fill_are_dropped)
+{
+    write_ten();
+    /* Only 10 bytes of the last record's header made it. */
+    cut_file(SEG1, offset_of(10) + 10);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 9);
+    cr_assert_str_not_empty(b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* The file grew but the data never arrived (zeros after a power cut). */
+    cut_file(SEG1, offset_of(10) + 300);
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 9);
+    cr_assert_str_not_empty(b.notice);
+    cr_assert_eq(file_size(SEG1), offset_of(10));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, damaged_last_record_counts_as_torn)
+{
+    /* Nothing follows it, so it cannot be told apart from a write cut by a crash. */
+    write_ten();
+    flip_byte(SEG1, offset_of(10) + 30);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 9);
+    cr_assert(strstr(b.notice, "checksum") != NULL, "notice: %s", b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+static void assert_open_refused_at(off_t off)
+{
+    struct storage_boot b;
+    struct storage *s = (struct storage *)1;
+    char want[64];
+    int rc = storage_open(dir, &s, &b, err, sizeof err);
+    cr_assert_eq(rc, STORAGE_ECORRUPT, "rc %d: %s", rc, err);
+    cr_assert_null(s);
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert(strstr(err, SEG1) != NULL, "message: %s", err);
+    snprintf(want, sizeof want, "byte offset %lld ", (long long)off);
+    cr_assert(strstr(err, want) != NULL, "message lacks '%s': %s", want, err);
+    storage_boot_free(&b);
+}
+
+Test(storage, flipped_byte_in_middle_record_data_refuses_open)
+{
+    write_ten();
+    flip_byte(SEG1, offset_of(5) + 26);
+    assert_open_refused_at(offset_of(5));
+    /* Refusing must not have "repaired" anything. */
+    cr_assert_eq(file_size(SEG1), offset_of(11));
+}
+
+Test(storage, flipped_byte_in_middle_record_header_refuses_open)
+{
+    write_ten();
+    flip_byte(SEG1, offset_of(5)); /* the length field */
+    assert_open_refused_at(offset_of(5));
+}
+
+Test(storage, damage_in_an_earlier_segment_refuses_open)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    storage_test_set_segment_bytes(s, 400);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 30, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    /* Cut the last record of the first segment: in the last segment that would be a
+     * torn write, here it is lost acknowledged data. */
+    off_t off = 24, last = 24;
+    for (raft_index i = 1; off < 400; i++) {
+        last = off;
+        off += record_size(i, 1);
+    }
+    cr_assert_eq(file_size(SEG1), off);
+    cut_file(SEG1, off - 2);
+    assert_open_refused_at(last);
+}
+
+/* ---- alternating metadata ---- */
+
+static void save_three(void)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err)); /* meta1, version 1 */
+    must(storage_save_hard_state(s, 2, 1, err, sizeof err)); /* meta2, version 2 */
+    must(storage_save_hard_state(s, 3, 2, err, sizeof err)); /* meta1, version 3 */
+    must(append_range(s, 1, 3, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, damaged_newest_meta_falls_back_to_the_older_copy)
+{
+    /* meta1 holds the newest save. If it is damaged, that save was in progress at the
+     * crash and never acknowledged, so meta2 is the last acknowledged state. */
+    save_three();
+    cr_assert_eq(file_size("meta1"), 36);
+    flip_byte("meta1", 17);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.term, 2);
+    cr_assert_eq(b.voted_for, 1);
+    cr_assert_eq(b.n_entries, 3);
+    /* The next save overwrites the damaged copy and wins from then on. */
+    must(storage_save_hard_state(s, 4, 0, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 4);
+    cr_assert_eq(b.voted_for, 0);
+    storage_close(s);
+    storage_boot_free(&b);
+    /* And meta2 (version 2) is untouched, so damaging meta1 again gives term 2 again. */
+    flip_byte("meta1", 3);
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 2);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, meta_fallback_refused_when_the_log_proves_it_stale)
+{
+    /* Entries of term 3 exist, so term 3 was durable once: a fallback to term 2 would
+     * let this peer vote twice in term 3. Only rot, not a crash, can cause this. */
+    save_three();
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(append_range(s, 4, 2, 3));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    flip_byte("meta1", 20);
+    s = NULL;
+    cr_assert_eq(storage_open(dir, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    cr_assert(strstr(err, "saved term is 2") != NULL, "message: %s", err);
+    cr_assert_null(s);
+}
+
+Test(storage, both_meta_copies_damaged_refuses_open)
+{
+    save_three();
+    flip_byte("meta1", 9);
+    cut_file("meta2", 20);
+    struct storage_boot b;
+    struct storage *s = NULL;
+    cr_assert_eq(storage_open(dir, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    cr_assert(strstr(err, "meta1") && strstr(err, "meta2"), "message: %s", err);
+}
+
+Test(storage, torn_first_meta_write_means_nothing_was_saved)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    cut_file("meta1", 12);
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 0);
+    cr_assert_eq(b.voted_for, RAFT_NOBODY);
+    must(storage_save_hard_state(s, 1, 2, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 1);
+    cr_assert_eq(b.voted_for, 2);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* ---- the lock ---- */
+
+Test(storage, lock_refuses_a_second_open)
+{
+    struct storage_boot b, b2;
+    struct storage *s = open_ok(&b);
+    struct storage *s2 = (struct storage *)1;
+    cr_assert_eq(storage_open(dir, &s2, &b2, err, sizeof err), STORAGE_ELOCKED);
+    cr_assert_null(s2);
+    cr_assert(strstr(err, "in use by another process") != NULL, "message: %s", err);
+    cr_assert(strstr(err, "LOCK") != NULL, "message: %s", err);
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* A process that dies without closing leaves no lock behind. */
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        struct storage *c = NULL;
+        _exit(storage_open(dir, &c, &b, NULL, 0) == STORAGE_OK ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s = open_ok(&b);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* ---- speed ---- */
+
+Test(storage, million_entries_load_quickly, .timeout = 300)
+{
+    enum { TOTAL = 1000000, BATCH = 10000 };
+    static struct raft_entry e[BATCH];
+    static char text[BATCH][21];
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 0, err, sizeof err));
+    for (unsigned first = 1; first <= TOTAL; first += BATCH) {
+        for (unsigned i = 0; i < BATCH; i++) {
+            snprintf(text[i], sizeof text[i], "cmd%017u", first + i);
+            e[i] = (struct raft_entry){.term = 1, .type = 1, .len = 20, .data = (uint8_t *)text[i]};
+        }
+        must(storage_append(s, first, e, BATCH, err, sizeof err));
+    }
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = open_ok(&b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("storage: opened a log of %zu entries in %.3f s (%d segments)\n", b.n_entries, secs,
+           count_segments());
+    fflush(stdout);
+    cr_assert_eq(b.n_entries, TOTAL);
+    for (unsigned i = 1; i <= TOTAL; i += 99999) {
+        char want[21];
+        snprintf(want, sizeof want, "cmd%017u", i);
+        cr_assert(b.entries[i - 1].len == 20 && memcmp(b.entries[i - 1].data, want, 20) == 0);
+    }
+    cr_assert_eq(storage_last_index(s), TOTAL);
+    cr_assert_lt(secs, 5.0, "open took %.3f s", secs);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* ---- I/O errors ---- */
+
+Test(storage, disk_full_is_reported_and_sticks)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 5, 1));
+    must(storage_sync(s, err, sizeof err));
+
+    /* From now on the segment's writes land on /dev/full: a real ENOSPC. */
+    int full = open("/dev/full", O_WRONLY);
+    cr_assert(full >= 0);
+    cr_assert(dup2(full, storage_test_log_fd(s)) >= 0);
+    close(full);
+    must(append_range(s, 6, 5, 1)); /* only queued */
+    cr_assert_eq(storage_sync(s, err, sizeof err), STORAGE_EIO);
+    cr_assert(strstr(err, strerror(ENOSPC)) != NULL, "message: %s", err);
+    cr_assert(strstr(err, SEG1) != NULL, "message: %s", err);
+    cr_assert(storage_failed(s));
+    cr_assert_eq(append_range(s, 11, 1, 1), STORAGE_EIO);
+    cr_assert(strstr(err, "failed earlier") != NULL, "message: %s", err);
+    cr_assert_eq(storage_save_hard_state(s, 2, 0, err, sizeof err), STORAGE_EIO);
+    cr_assert_eq(storage_sync(s, err, sizeof err), STORAGE_EIO);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.term, 1);
+    cr_assert_eq(b.n_entries, 5);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* What the fault-injection run below does after the baseline (term 1, entries 1..5). */
+enum op_kind { OP_SAVE, OP_APPEND, OP_SYNC };
+struct op {
+    enum op_kind kind;
+    raft_term term;
+    raft_id vote;
+    raft_index first;
+    size_t n;
+};
+static const struct op script[] = {
+    {OP_SAVE, 2, 1, 0, 0},    {OP_APPEND, 2, 0, 6, 8},   {OP_SYNC, 0, 0, 0, 0},
+    {OP_APPEND, 2, 0, 14, 8}, {OP_APPEND, 2, 0, 22, 4},  {OP_SYNC, 0, 0, 0, 0},
+    {OP_SAVE, 3, 0, 0, 0},    {OP_SAVE, 3, 2, 0, 0},     {OP_APPEND, 3, 0, 8, 6},
+    {OP_SYNC, 0, 0, 0, 0},    {OP_APPEND, 3, 0, 14, 10}, {OP_SYNC, 0, 0, 0, 0},
+    {OP_APPEND, 3, 0, 20, 0}, {OP_SYNC, 0, 0, 0, 0},     {OP_APPEND, 3, 0, 20, 3},
+    {OP_SYNC, 0, 0, 0, 0},
+};
+
+/* A log as the terms of entries 1..n (contents follow from index and term). */
+struct model {
+    raft_term terms[64];
+    size_t n;
+};
+
+static void model_append(struct model *m, raft_index first, size_t n, raft_term term)
+{
+    m->n = first - 1;
+    for (size_t i = 0; i < n; i++)
+        m->terms[m->n++] = term;
+}
+
+static bool is_prefix(const struct storage_boot *b, const struct model *m)
+{
+    if (b->n_entries > m->n)
+        return false;
+    for (size_t i = 0; i < b->n_entries; i++)
+        if (b->entries[i].term != m->terms[i])
+            return false;
+    return true;
+}
+
+/* Runs the script with the k-th writing I/O call failing; returns false when the script
+ * made fewer calls than that (so every point has been tried). */
+static bool run_with_fault(long k)
+{
+    struct storage_boot b;
+    struct model acked = {.n = 0}, pending;
+    raft_term hs_term = 1, try_term = 1;
+    raft_id hs_vote = 1, try_vote = 1;
+    bool failed = false;
+
+    snprintf(dir, sizeof dir, "%s/fault%ld", root, k);
+    struct storage *s = open_ok(&b);
+    storage_test_set_segment_bytes(s, 256);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 5, 1));
+    must(storage_sync(s, err, sizeof err));
+    model_append(&acked, 1, 5, 1);
+    pending = acked;
+
+    storage_test_fail_io(s, k, k % 2 ? ENOSPC : EIO);
+    for (size_t i = 0; i < sizeof script / sizeof script[0]; i++) {
+        const struct op *op = &script[i];
+        int rc;
+        if (op->kind == OP_SAVE) {
+            if (!failed) {
+                try_term = op->term;
+                try_vote = op->vote;
+            }
+            rc = storage_save_hard_state(s, op->term, op->vote, err, sizeof err);
+            if (rc == STORAGE_OK) {
+                hs_term = op->term;
+                hs_vote = op->vote;
+            }
+        } else if (op->kind == OP_APPEND) {
+            if (!failed)
+                model_append(&pending, op->first, op->n, op->term);
+            rc = append_range(s, op->first, op->n, op->term);
+        } else {
+            rc = storage_sync(s, err, sizeof err);
+            if (rc == STORAGE_OK)
+                acked = pending;
+        }
+        if (failed) {
+            cr_assert_eq(rc, STORAGE_EIO, "fault %ld op %zu: a failed storage went on", k, i);
+        } else if (rc != STORAGE_OK) {
+            cr_assert_eq(rc, STORAGE_EIO, "fault %ld op %zu: rc %d %s", k, i, rc, err);
+            cr_assert(storage_failed(s));
+            failed = true;
+        }
+    }
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* Restart: the state is the acknowledged one, or the one being written. */
+    s = open_ok(&b);
+    cr_assert((b.term == hs_term && b.voted_for == hs_vote) ||
+                  (b.term == try_term && b.voted_for == try_vote),
+              "fault %ld: hard state %" PRIu64 "/%d", k, b.term, b.voted_for);
+    size_t common = 0;
+    while (common < acked.n && common < pending.n && acked.terms[common] == pending.terms[common])
+        common++;
+    cr_assert(is_prefix(&b, &acked) || is_prefix(&b, &pending),
+              "fault %ld: loaded log of %zu entries is neither old nor new", k, b.n_entries);
+    cr_assert_geq(b.n_entries, common, "fault %ld: acknowledged entries lost", k);
+    for (size_t i = 0; i < b.n_entries; i++)
+        assert_entry(&b, i + 1, b.entries[i].term);
+
+    /* And it accepts writes again. */
+    size_t n = b.n_entries;
+    must(storage_save_hard_state(s, b.term + 1, 0, err, sizeof err));
+    must(append_range(s, n + 1, 2, b.term + 1));
+    must(storage_sync(s, err, sizeof err));
+    raft_term last_term = b.term + 1;
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, n + 2);
+    assert_entry(&b, n + 2, last_term);
+    storage_close(s);
+    storage_boot_free(&b);
+    return failed;
+}
+
+Test(storage, every_io_failure_point_leaves_a_state_that_opens, .timeout = 120)
+{
+    long k = 0;
+    while (run_with_fault(k))
+        k++;
+    printf("storage: injected an I/O failure at each of %ld points\n", k);
+    fflush(stdout);
+    cr_assert_geq(k, 20, "the script should reach many I/O calls, got %ld", k);
+}
