@@ -216,9 +216,9 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
         storage_boot_free(&boot);
         return -1;
     }
+    event_log_set_term(p->log, boot.term);
     if (boot.notice[0])
         event_log_write(p->log, EVENT_LOG_WARN, "recovery: %s", boot.notice);
-    event_log_set_term(p->log, boot.term);
     int rc = boot_core(p, &boot, err, errlen);
     size_t n_entries = boot.n_entries;
     storage_boot_free(&boot);

@@ -18,8 +18,13 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
 {
     struct progress *p = &r->progress[id];
     if (p->state == PROGRESS_REPLICATE) {
-        if (res->rejected_index <= p->match_index)
+        if (res->rejected_index <= p->match_index && res->last_log_index >= p->match_index)
             return; /* a stale answer: we know more already */
+        if (res->last_log_index < p->match_index) {
+            /* Raft assumes acknowledged entries stay on disk. A follower whose disk
+             * lost some anyway would otherwise be stuck: start again from what it has. */
+            p->match_index = res->last_log_index;
+        }
     } else if (res->rejected_index != p->next_index - 1) {
         return; /* answers a probe we no longer wait for */
     }

@@ -1,0 +1,369 @@
+/* cluster.c: see cluster.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/net.h"
+#include "tests/lib/cluster.h"
+
+uint64_t harness_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+const char *harness_bin_dir(void)
+{
+    const char *d = getenv("RAFT_BIN_DIR");
+    return d && *d ? d : "bin";
+}
+
+/* A port nobody listens on now: bind to 0 and ask. */
+static int free_port(int type)
+{
+    int fd = socket(AF_INET, type, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
+{
+    memset(c, 0, sizeof(*c));
+    if (n < 1 || n > CLUSTER_MAX_PEERS)
+        return -1;
+    c->n = n;
+    if (opt)
+        c->opt = *opt;
+    snprintf(c->bin_dir, sizeof(c->bin_dir), "%s", harness_bin_dir());
+    snprintf(c->dir, sizeof(c->dir), "/tmp/raftvillage-test-XXXXXX");
+    if (!mkdtemp(c->dir))
+        return -1;
+    snprintf(c->ini, sizeof(c->ini), "%s/raft.ini", c->dir);
+    snprintf(c->client_id, sizeof(c->client_id), "test-%d-%lu", (int)getpid(),
+             (unsigned long)(harness_now_ms() % 100000));
+    FILE *f = fopen(c->ini, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "[raft]\nelection_timeout_min = %d\nelection_timeout_max = %d\n"
+            "heartbeat_interval = %d\ndata_dir = %s/data\nlog_dir = %s/logs\n",
+            c->opt.election_timeout_min ? c->opt.election_timeout_min : 150,
+            c->opt.election_timeout_max ? c->opt.election_timeout_max : 300,
+            c->opt.heartbeat_interval ? c->opt.heartbeat_interval : 50, c->dir, c->dir);
+    if (c->opt.log_level)
+        fprintf(f, "log_level = %s\n", c->opt.log_level);
+    if (c->opt.extra_raft)
+        fprintf(f, "%s\n", c->opt.extra_raft);
+    c->game_port = free_port(SOCK_DGRAM);
+    fprintf(f, "\n[game]\nhost = 127.0.0.1\nport = %d\n", c->game_port);
+    for (int i = 1; i <= n; i++) {
+        int port;
+        bool dup;
+        do { /* distinct ports, even if the kernel hands one out twice */
+            port = free_port(SOCK_STREAM);
+            dup = false;
+            for (int j = 1; j < i; j++)
+                dup |= c->ports[j] == port;
+        } while (dup);
+        c->ports[i] = port;
+        fprintf(f, "\n[peer%d]\nhost = 127.0.0.1\nport = %d\n", i, port);
+    }
+    fclose(f);
+    return 0;
+}
+
+int cluster_start_peer(struct cluster *c, int i)
+{
+    if (i < 1 || i > c->n)
+        return -1;
+    if (c->pids[i] > 0)
+        return 0;
+    char prog[1100], name[16], count[16], out[400];
+    snprintf(prog, sizeof(prog), "%s/raft_peer", c->bin_dir);
+    snprintf(name, sizeof(name), "peer%d", i);
+    snprintf(count, sizeof(count), "%d", c->n);
+    snprintf(out, sizeof(out), "%s/peer%d.stderr", c->dir, i);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (c->opt.visual)
+            execl(prog, prog, name, count, "-v", "-c", c->ini, (char *)NULL);
+        else
+            execl(prog, prog, name, count, "-c", c->ini, (char *)NULL);
+        _exit(127);
+    }
+    c->pids[i] = pid;
+    /* Wait until it listens, so tests do not race its start. */
+    for (int t = 0; t < 200; t++) {
+        char err[128];
+        int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[i], 100);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            c->pids[i] = 0;
+            return -1;
+        }
+        harness_sleep_ms(10);
+    }
+    return -1;
+}
+
+int cluster_start(struct cluster *c, int n, const struct cluster_options *opt)
+{
+    if (cluster_prepare(c, n, opt) != 0)
+        return -1;
+    for (int i = 1; i <= n; i++)
+        if (cluster_start_peer(c, i) != 0)
+            return -1;
+    return 0;
+}
+
+void cluster_kill_peer(struct cluster *c, int i, int sig)
+{
+    if (i < 1 || i > c->n || c->pids[i] <= 0)
+        return;
+    kill(c->pids[i], sig);
+    if (sig == SIGTERM || sig == SIGINT) {
+        /* A clean stop gets a few seconds before it becomes a kill. */
+        for (int t = 0; t < 300; t++) {
+            if (waitpid(c->pids[i], NULL, WNOHANG) == c->pids[i]) {
+                c->pids[i] = 0;
+                return;
+            }
+            harness_sleep_ms(10);
+        }
+        kill(c->pids[i], SIGKILL);
+    }
+    waitpid(c->pids[i], NULL, 0);
+    c->pids[i] = 0;
+}
+
+void cluster_signal_peer(struct cluster *c, int i, int sig)
+{
+    if (i >= 1 && i <= c->n && c->pids[i] > 0)
+        kill(c->pids[i], sig);
+}
+
+bool cluster_peer_alive(struct cluster *c, int i)
+{
+    if (i < 1 || i > c->n || c->pids[i] <= 0)
+        return false;
+    if (waitpid(c->pids[i], NULL, WNOHANG) == c->pids[i]) {
+        c->pids[i] = 0;
+        return false;
+    }
+    return true;
+}
+
+void cluster_stop(struct cluster *c)
+{
+    for (int i = 1; i <= c->n; i++) {
+        if (c->pids[i] > 0) {
+            kill(c->pids[i], SIGCONT);
+            cluster_kill_peer(c, i, SIGKILL);
+        }
+    }
+    if (c->dir[0] && !getenv("RAFT_KEEP_TEST_DIRS")) {
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", c->dir);
+    }
+    c->dir[0] = 0;
+}
+
+static int read_line(int fd, char *out, size_t outlen, int timeout_ms)
+{
+    size_t used = 0;
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    while (used + 1 < outlen) {
+        uint64_t now = harness_now_ms();
+        if (now >= deadline)
+            return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+            return -1;
+        ssize_t n = read(fd, out + used, 1);
+        if (n <= 0)
+            return -1;
+        if (out[used] == '\n') {
+            out[used] = 0;
+            return 0;
+        }
+        used++;
+    }
+    return -1;
+}
+
+int peer_exchange(struct cluster *c, int i, const char *line, char *out, size_t outlen,
+                  int timeout_ms)
+{
+    char err[128];
+    int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[i], timeout_ms);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(line);
+    int rc = -1;
+    if (write(fd, line, len) == (ssize_t)len)
+        rc = read_line(fd, out, outlen, timeout_ms);
+    close(fd);
+    return rc;
+}
+
+static int peer_number(const char *name)
+{
+    if (!name || strncmp(name, "peer", 4) != 0)
+        return 0;
+    return atoi(name + 4);
+}
+
+int cluster_status(struct cluster *c, int i, struct peer_status *st)
+{
+    char line[8192];
+    memset(st, 0, sizeof(*st));
+    if (peer_exchange(c, i, "{\"type\":\"status\"}\n", line, sizeof(line), 1000) != 0)
+        return -1;
+    struct json_object *o = json_tokener_parse(line), *v;
+    if (!o)
+        return -1;
+    if (json_object_object_get_ex(o, "role", &v))
+        snprintf(st->role, sizeof(st->role), "%s", json_object_get_string(v));
+    if (json_object_object_get_ex(o, "term", &v))
+        st->term = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "leader", &v))
+        st->leader = peer_number(json_object_get_string(v));
+    if (json_object_object_get_ex(o, "commit_index", &v))
+        st->commit_index = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "last_applied", &v))
+        st->last_applied = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "log_length", &v))
+        st->log_length = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "stopped", &v))
+        st->stopped = json_object_get_boolean(v);
+    json_object_put(o);
+    return 0;
+}
+
+int cluster_wait_leader(struct cluster *c, int timeout_ms)
+{
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    while (harness_now_ms() < deadline) {
+        int leader = -1, leaders = 0;
+        uint64_t term = 0;
+        for (int i = 1; i <= c->n; i++) {
+            struct peer_status st;
+            if (c->pids[i] <= 0 || cluster_status(c, i, &st) != 0)
+                continue;
+            if (!strcmp(st.role, "leader") && st.term >= term) {
+                if (st.term > term)
+                    leaders = 0;
+                term = st.term;
+                leader = i;
+                leaders++;
+            }
+        }
+        if (leaders == 1) {
+            c->leader_hint = leader;
+            return leader;
+        }
+        harness_sleep_ms(20);
+    }
+    return -1;
+}
+
+int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms)
+{
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    while (harness_now_ms() < deadline) {
+        bool all = true;
+        for (int i = 1; i <= c->n; i++) {
+            struct peer_status st;
+            if (c->pids[i] <= 0)
+                continue;
+            if (cluster_status(c, i, &st) != 0 || st.last_applied < index)
+                all = false;
+        }
+        if (all)
+            return 0;
+        harness_sleep_ms(20);
+    }
+    return -1;
+}
+
+int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
+                       struct client_response *resp, int timeout_ms)
+{
+    struct client_request req = {.seq = seq};
+    snprintf(req.client_id, sizeof(req.client_id), "%s", client_id);
+    snprintf(req.command, sizeof(req.command), "%s", command);
+    char line[1024], answer[4096], err[256];
+    if (client_request_encode(&req, line, sizeof(line)) < 0)
+        return -1;
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    int target = c->leader_hint >= 1 && c->leader_hint <= c->n ? c->leader_hint : 1;
+    int backoff = 10;
+    while (harness_now_ms() < deadline) {
+        if (peer_exchange(c, target, line, answer, sizeof(answer), 2000) == 0 &&
+            client_response_decode(answer, strlen(answer), resp, err, sizeof(err)) == 0) {
+            if (resp->ok ||
+                (strcmp(resp->error, "not_leader") && strcmp(resp->error, "unavailable"))) {
+                c->leader_hint = target;
+                return 0;
+            }
+            if (!strcmp(resp->error, "not_leader") && peer_number(resp->leader) >= 1) {
+                target = peer_number(resp->leader);
+                continue;
+            }
+        }
+        target = target % c->n + 1;
+        harness_sleep_ms(backoff);
+        backoff = backoff * 2 > 200 ? 200 : backoff * 2;
+    }
+    return -1;
+}
+
+int cluster_command(struct cluster *c, const char *command, uint64_t seq,
+                    struct client_response *resp, int timeout_ms)
+{
+    if (seq == 0)
+        seq = ++c->seq;
+    return cluster_command_as(c, c->client_id, seq, command, resp, timeout_ms);
+}

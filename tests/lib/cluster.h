@@ -1,0 +1,89 @@
+/* cluster.h: real raft_peer processes on loopback for integration tests and tools:
+ * a temporary directory with its own ini, data and logs, free ports, start/kill/restart,
+ * status queries and client requests that find the leader. */
+#ifndef TESTS_CLUSTER_H
+#define TESTS_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/client_protocol.h"
+
+#define CLUSTER_MAX_PEERS 9
+
+struct cluster_options {
+    int election_timeout_min; /* 0 = 150 */
+    int election_timeout_max; /* 0 = 300 */
+    int heartbeat_interval;   /* 0 = 50 */
+    bool visual;              /* start peers with -v */
+    const char *log_level;    /* NULL = info */
+    const char *extra_raft;   /* extra lines for [raft], may be NULL */
+};
+
+struct cluster {
+    int n;
+    char dir[256]; /* temporary directory holding raft.ini, data/, logs/ */
+    char ini[320];
+    char bin_dir[1024];
+    int ports[CLUSTER_MAX_PEERS + 1]; /* by peer number 1..n */
+    int game_port;
+    pid_t pids[CLUSTER_MAX_PEERS + 1];
+    struct cluster_options opt;
+    char client_id[32];
+    uint64_t seq;
+    int leader_hint;
+};
+
+/* The directory holding the programs: $RAFT_BIN_DIR, else ./bin. */
+const char *harness_bin_dir(void);
+
+/* Creates the directory and ini, and starts peers 1..n. 0 or -1. */
+int cluster_start(struct cluster *c, int n, const struct cluster_options *opt);
+/* Writes the ini only (no peer started), for tests that start programs themselves. */
+int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt);
+/* (Re)starts peer i (1..n) and waits until it listens. 0 or -1. */
+int cluster_start_peer(struct cluster *c, int i);
+/* Sends sig to peer i and reaps it. SIGKILL is a crash; SIGTERM a clean stop. */
+void cluster_kill_peer(struct cluster *c, int i, int sig);
+/* Sends sig without reaping (SIGSTOP / SIGCONT). */
+void cluster_signal_peer(struct cluster *c, int i, int sig);
+/* Kills every peer and removes the directory (kept when RAFT_KEEP_TEST_DIRS is set). */
+void cluster_stop(struct cluster *c);
+bool cluster_peer_alive(struct cluster *c, int i);
+
+/* One line to peer i, one line back (without its newline). 0 or -1 (no answer). */
+int peer_exchange(struct cluster *c, int i, const char *line, char *out, size_t outlen,
+                  int timeout_ms);
+
+struct peer_status {
+    char role[24];
+    uint64_t term;
+    int leader; /* peer number, 0 if none */
+    uint64_t commit_index;
+    uint64_t last_applied;
+    uint64_t log_length;
+    bool stopped;
+};
+int cluster_status(struct cluster *c, int i, struct peer_status *st);
+
+/* Waits until exactly one live peer of the highest term says it leads; its number or -1. */
+int cluster_wait_leader(struct cluster *c, int timeout_ms);
+/* Waits until every live peer has applied at least index. 0 or -1. */
+int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms);
+
+/* Runs one command with the cluster's own client id and the next seq (or the given
+ * seq when seq != 0), following redirects and retrying unavailable answers and lost
+ * connections until timeout_ms. 0 with the final response, -1 when none came. */
+int cluster_command(struct cluster *c, const char *command, uint64_t seq,
+                    struct client_response *resp, int timeout_ms);
+/* The same with an explicit client id. */
+int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
+                       struct client_response *resp, int timeout_ms);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t harness_now_ms(void);
+void harness_sleep_ms(int ms);
+
+#endif
