@@ -72,6 +72,12 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         storage_errf(err, errlen, "%s is not a directory", dir);
         return STORAGE_EIO;
     }
+    /* Someone else (a launcher's mkdir -p) may have created it without a sync; one
+     * fsync at start makes sure the directory itself survives a power cut. */
+    if (fsync_parent(path) < 0) {
+        storage_errf(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
+        return STORAGE_EIO;
+    }
     return STORAGE_OK;
 }
 
