@@ -266,43 +266,59 @@ static int pty_wait_exit(pid_t pid, int fd)
     return -1;
 }
 
+/* What the terminal showed so far; each expectation only looks at what came
+ * after the keys it typed. */
+static char screen[65536];
+static size_t screen_len;
+
+static void type_and_expect(int fd, const char *keys, const char *needle, int timeout_ms)
+{
+    size_t mark = screen_len, len = 0;
+    if (keys[0] != '\0')
+        cr_assert_eq(write(fd, keys, strlen(keys)), (ssize_t)strlen(keys));
+    int rc =
+        subprocess_read_until(fd, screen + mark, sizeof(screen) - mark, &len, needle, timeout_ms);
+    screen_len = mark + len;
+    cr_assert_eq(rc, 0, "after typing '%s' no '%s' in: %s", keys, needle, screen + mark);
+}
+
+/* Runs one line at the prompt: waits for the next prompt, so keys typed later
+ * reach libedit and not the terminal's cooked mode, then checks the output. */
+static void run_line(int fd, const char *keys, const char *expected)
+{
+    size_t mark = screen_len;
+    type_and_expect(fd, keys, expected, 15000);
+    const char *after = strstr(screen + mark, expected) + strlen(expected);
+    if (strstr(after, "> ") == NULL)
+        type_and_expect(fd, "", "> ", 15000);
+}
+
 Test(user_cli, interactive_prompt_editing_completion_history)
 {
     char hist[400];
     snprintf(hist, sizeof(hist), "%s/history", h.dir);
     int fd;
-    char buf[16384];
-    size_t len = 0;
     pid_t pid = pty_start(&fd, hist);
 
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "> ", 10000), 0, "%s", buf);
-    cr_assert(strstr(buf, "help"), "greeting: %s", buf);
-    cr_assert_eq(write(fd, "z set 7\r", 8), 8);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "\n7\r\n", 15000), 0, "%s", buf);
-    /* Tab completes the operation; backspace edits the number before it is sent. */
-    cr_assert_eq(write(fd, "z ad\t", 5), 5);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "dd ", 5000), 0, "%s", buf);
-    cr_assert_eq(write(fd, "59\x7f\r", 4), 4);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "\n12\r\n", 15000), 0, "%s",
-                 buf);
-    cr_assert_eq(write(fd, "z mod 1\r", 8), 8);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "unknown operation 'mod'", 5000),
-                 0, "%s", buf);
-    cr_assert_eq(write(fd, "status\r", 7), 7);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "APPLIED", 10000), 0, "%s", buf);
+    type_and_expect(fd, "", "> ", 10000);
+    cr_assert(strstr(screen, "Type help"), "greeting: %s", screen);
+    run_line(fd, "z set 7\r", "\n7\r\n");
+    /* Tab completes the operation ("ad" -> "add "); backspace edits the number. */
+    type_and_expect(fd, "z ad\t", "d ", 5000);
+    run_line(fd, "59\x7f\r", "\n12\r\n");
+    run_line(fd, "z mod 1\r", "unknown operation 'mod'");
+    run_line(fd, "status\r", "APPLIED");
     cr_assert_eq(write(fd, "\x04", 1), 1); /* Ctrl-D leaves */
     int status = pty_wait_exit(pid, fd);
     close(fd);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 
-    /* History survives the run: Up twice recalls "z mod 1"'s predecessor... */
-    len = 0;
+    /* History survives the run: Up three times from an empty line gives
+     * status, z mod 1, then z add 5, which runs again. */
     pid = pty_start(&fd, hist);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "> ", 10000), 0, "%s", buf);
-    /* ...Up three times from an empty line: status, z mod 1, z add 5. */
-    cr_assert_eq(write(fd, "\x1b[A\x1b[A\x1b[A\r", 10), 10);
-    cr_assert_eq(subprocess_read_until(fd, buf, sizeof(buf), &len, "\n17\r\n", 15000), 0, "%s",
-                 buf);
+    screen_len = 0;
+    type_and_expect(fd, "", "> ", 10000);
+    run_line(fd, "\x1b[A\x1b[A\x1b[A\r", "\n17\r\n");
     cr_assert_eq(write(fd, "quit\r", 5), 5);
     status = pty_wait_exit(pid, fd);
     close(fd);
