@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,6 +129,21 @@ struct read_req {
     enum read_state state;
 };
 
+/* A ready whose writes wait for `sync` (manual disk): its own copies, since the
+ * ready itself is only borrowed. */
+struct held_write {
+    uint64_t seq;
+    bool hard_state_changed;
+    raft_term term;
+    raft_id vote;
+    bool log_changed;
+    raft_index persist_from;
+    struct raft_entry *entries;
+    size_t n_entries;
+    struct raft_message *after; /* messages that may leave only once this is durable */
+    size_t n_after;
+};
+
 struct cluster;
 
 struct peer {
@@ -142,6 +158,9 @@ struct peer {
     unsigned elections; /* ELECTION_START traces seen, to tell `campaign` it fired */
     struct read_req reads[SC_MAX_READS];
     size_t n_reads;
+    bool manual_disk;        /* writes wait for `sync` and die in a crash */
+    struct held_write *held; /* oldest first */
+    size_t n_held;
 };
 
 struct queued {
@@ -635,8 +654,121 @@ static int record_reads(struct peer *p, const struct raft_ready *rd)
     return 0;
 }
 
-/* Handles readies until the core is quiet, in the order raft.h prescribes, with
- * persistence done on the spot: send early messages, write, send the rest, apply. */
+/* Step 2 of raft.h's order: the hard state, then the log. */
+static int disk_write(struct peer *p, bool hs, raft_term term, raft_id vote, bool log_changed,
+                      raft_index from, const struct raft_entry *es, size_t n)
+{
+    if (hs) {
+        p->disk.term = term;
+        p->disk.vote = vote;
+    }
+    if (!log_changed)
+        return 0;
+    if (from < 1 || from > p->disk.n + 1)
+        return fail(p->c, "peer %d: persist_from %" PRIu64 " with %zu entries on disk", p->id, from,
+                    p->disk.n);
+    disk_truncate(&p->disk, (size_t)from - 1);
+    for (size_t i = 0; i < n; i++)
+        if (disk_append(&p->disk, &es[i]) != 0)
+            return fail(p->c, "peer %d: bad entry to persist", p->id);
+    return 0;
+}
+
+static void held_free(struct held_write *h)
+{
+    for (size_t i = 0; i < h->n_entries; i++)
+        entry_free(&h->entries[i]);
+    free(h->entries);
+    for (size_t i = 0; i < h->n_after; i++)
+        message_free(&h->after[i]);
+    free(h->after);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Manual disk: keeps a copy of the ready's writes and late messages for `sync`. */
+static int hold_write(struct peer *p, const struct raft_ready *rd)
+{
+    if (p->n_held >= SC_GUARD)
+        return fail(p->c, "peer %d: too many writes waiting for sync", p->id);
+    struct held_write *hs = realloc(p->held, (p->n_held + 1) * sizeof(*hs));
+    if (!hs)
+        abort();
+    p->held = hs;
+    struct held_write *h = &hs[p->n_held];
+    memset(h, 0, sizeof(*h));
+    p->n_held++; /* counted at once, so a failure below still frees it */
+    h->seq = rd->seq;
+    h->hard_state_changed = rd->hard_state_changed;
+    h->term = rd->term;
+    h->vote = rd->voted_for;
+    h->log_changed = rd->log_changed;
+    h->persist_from = rd->persist_from;
+    if (rd->log_changed && rd->n_entries > 0) {
+        if (rd->n_entries > SC_MAX_LOG || !rd->entries)
+            return fail(p->c, "peer %d: bad entries to persist", p->id);
+        h->entries = calloc(rd->n_entries, sizeof(*h->entries));
+        if (!h->entries)
+            abort();
+        for (size_t i = 0; i < rd->n_entries; i++, h->n_entries++)
+            if (entry_copy(&h->entries[i], &rd->entries[i]) != 0)
+                return fail(p->c, "peer %d: bad entry to persist", p->id);
+    }
+    h->after = calloc(rd->n_messages + 1, sizeof(*h->after));
+    if (!h->after)
+        abort();
+    for (size_t i = 0; i < rd->n_messages; i++) {
+        if (!rd->messages[i].after_persist)
+            continue;
+        if (message_copy(&h->after[h->n_after], &rd->messages[i]) != 0)
+            return fail(p->c, "peer %d sent a malformed message", p->id);
+        h->n_after++;
+    }
+    return 0;
+}
+
+static int peer_settle(struct peer *p);
+
+/* Manual disk: every held write reaches the disk, in order; then its late
+ * messages leave and the core hears about it. */
+static int peer_sync(struct peer *p)
+{
+    if (p->n_held == 0)
+        return 0;
+    uint64_t seq = 0;
+    int rc = 0;
+    for (size_t k = 0; k < p->n_held; k++) {
+        struct held_write *h = &p->held[k];
+        if (rc == 0)
+            rc = disk_write(p, h->hard_state_changed, h->term, h->vote, h->log_changed,
+                            h->persist_from, h->entries, h->n_entries);
+        for (size_t i = 0; rc == 0 && i < h->n_after; i++)
+            rc = net_send(p->c, &h->after[i], p->id);
+        seq = h->seq;
+        held_free(h);
+    }
+    p->n_held = 0;
+    if (rc != 0)
+        return rc;
+    rc = raft_persisted(p->r, seq);
+    if (rc != RAFT_OK)
+        return fail(p->c, "peer %d: raft_persisted: %s", p->id, raft_strerror(rc));
+    return peer_settle(p);
+}
+
+/* A crash loses whatever had not reached the disk. */
+static void drop_held(struct peer *p)
+{
+    if (p->n_held > 0)
+        text_printf(p->c->out, "%d crashes with %zu write%s not on disk\n", p->id, p->n_held,
+                    p->n_held == 1 ? "" : "s");
+    for (size_t k = 0; k < p->n_held; k++)
+        held_free(&p->held[k]);
+    p->n_held = 0;
+}
+
+/* Handles readies until the core is quiet, in the order raft.h prescribes: send the
+ * early messages, write (at once, or held for `sync` on a manual disk), send the
+ * rest, apply. */
 static int peer_settle(struct peer *p)
 {
     struct cluster *c = p->c;
@@ -648,28 +780,25 @@ static int peer_settle(struct peer *p)
         for (size_t i = 0; i < rd.n_messages; i++)
             if (!rd.messages[i].after_persist && net_send(c, &rd.messages[i], p->id) != 0)
                 return -1;
-        if (rd.hard_state_changed) {
-            p->disk.term = rd.term;
-            p->disk.vote = rd.voted_for;
-        }
-        if (rd.log_changed) {
-            if (rd.persist_from < 1 || rd.persist_from > p->disk.n + 1)
-                return fail(c, "peer %d: persist_from %" PRIu64 " with %zu entries on disk", p->id,
-                            rd.persist_from, p->disk.n);
-            disk_truncate(&p->disk, (size_t)rd.persist_from - 1);
-            for (size_t i = 0; i < rd.n_entries; i++)
-                if (disk_append(&p->disk, &rd.entries[i]) != 0)
-                    return fail(c, "peer %d: bad entry to persist", p->id);
-        }
-        for (size_t i = 0; i < rd.n_messages; i++)
-            if (rd.messages[i].after_persist && net_send(c, &rd.messages[i], p->id) != 0)
+        if (p->manual_disk) {
+            if (hold_write(p, &rd) != 0)
                 return -1;
+        } else {
+            if (disk_write(p, rd.hard_state_changed, rd.term, rd.voted_for, rd.log_changed,
+                           rd.persist_from, rd.entries, rd.n_entries) != 0)
+                return -1;
+            for (size_t i = 0; i < rd.n_messages; i++)
+                if (rd.messages[i].after_persist && net_send(c, &rd.messages[i], p->id) != 0)
+                    return -1;
+        }
         if (apply_committed(p, &rd) != 0 || record_reads(p, &rd) != 0)
             return -1;
         serve_reads(p);
-        int rc = raft_persisted(p->r, rd.seq);
-        if (rc != RAFT_OK)
-            return fail(c, "peer %d: raft_persisted: %s", p->id, raft_strerror(rc));
+        if (!p->manual_disk) {
+            int rc = raft_persisted(p->r, rd.seq);
+            if (rc != RAFT_OK)
+                return fail(c, "peer %d: raft_persisted: %s", p->id, raft_strerror(rc));
+        }
         if (check_invariants(c) != 0)
             return -1;
     }
@@ -724,6 +853,9 @@ static void cluster_free(struct cluster *c)
         disk_truncate(&p->disk, 0);
         free(p->disk.entries);
         text_free(&p->cmds);
+        for (size_t k = 0; k < p->n_held; k++)
+            held_free(&p->held[k]);
+        free(p->held);
     }
     for (size_t i = 0; i < c->qlen; i++)
         message_free(&c->queue[i].m);
@@ -919,6 +1051,13 @@ static int cmd_cluster(struct cluster *c, char **tok, int ntok)
     c->base.heartbeat_interval = SC_DEFAULT_HEARTBEAT;
     c->base.pre_vote = false;
     c->base.check_quorum = false;
+    /* Only a core built with -DRAFT_MUTATIONS obeys this: a way to check that the
+     * scenarios catch the deliberate bugs raft.h lists. */
+    const char *mut = getenv("RAFT_SCENARIO_MUTATIONS");
+    uint64_t bits = 0;
+    if (mut && *mut && (parse_u64(mut, &bits) != 0 || bits > UINT_MAX))
+        return fail(c, "RAFT_SCENARIO_MUTATIONS must be a number");
+    c->base.mutations = (unsigned)bits;
     raft_time election = SC_DEFAULT_ELECTION;
     for (int i = 2; i < ntok; i++) {
         const char *eq = strchr(tok[i], '=');
@@ -1025,6 +1164,7 @@ static int cmd_crash(struct cluster *c, struct peer *p)
 {
     raft_free(p->r);
     p->r = NULL;
+    drop_held(p);
     /* Messages already on the wire to it are lost; those it sent may still arrive. */
     struct filter f = {.from = 0, .to = p->id};
     net_drop(c, &f);
@@ -1041,6 +1181,20 @@ static int cmd_isolate(struct cluster *c, raft_id id)
     struct filter from = {.from = id, .to = 0}, to = {.from = 0, .to = id};
     net_drop(c, &from);
     net_drop(c, &to);
+    return 0;
+}
+
+/* Cuts the link between a and b both ways; messages already on it are lost. */
+static int cmd_cut(struct cluster *c, char **tok, int ntok)
+{
+    raft_id a, b;
+    if (ntok != 3 || parse_peer(c, tok[1], false, &a) != 0 ||
+        parse_peer(c, tok[2], false, &b) != 0 || a == b)
+        return fail(c, "usage: cut A B (two different peers)");
+    c->cut[a][b] = c->cut[b][a] = true;
+    struct filter ab = {.from = a, .to = b}, ba = {.from = b, .to = a};
+    net_drop(c, &ab);
+    net_drop(c, &ba);
     return 0;
 }
 
@@ -1334,6 +1488,20 @@ static int run_command(struct cluster *c, char **tok, int ntok)
         if (rc != RAFT_OK)
             text_printf(c->out, "%d refuses transfer to %d: %s\n", id, target, raft_strerror(rc));
         return peer_settle(p);
+    }
+    if (strcmp(cmd, "cut") == 0)
+        return cmd_cut(c, tok, ntok);
+    if (strcmp(cmd, "disk") == 0 || strcmp(cmd, "sync") == 0) {
+        bool is_sync = strcmp(cmd, "sync") == 0;
+        if (is_sync ? ntok != 2
+                    : ntok != 3 || (strcmp(tok[2], "manual") != 0 && strcmp(tok[2], "auto") != 0))
+            return fail(c, "usage: disk P manual|auto, sync P");
+        struct peer *p = running_peer(c, tok[1]);
+        if (!p)
+            return -1;
+        if (!is_sync)
+            p->manual_disk = strcmp(tok[2], "manual") == 0;
+        return p->manual_disk && !is_sync ? 0 : peer_sync(p);
     }
     if (strcmp(cmd, "heal") == 0) {
         memset(c->cut, 0, sizeof(c->cut));
@@ -1681,7 +1849,8 @@ static void run_scenario(const char *name)
     X(log_conflict)                                                                                \
     X(figure7)                                                                                     \
     X(figure8_d)                                                                                   \
-    X(figure8_e)
+    X(figure8_e)                                                                                   \
+    X(durability)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
