@@ -26,6 +26,8 @@ static void link_close(struct peer *p, raft_id id, const char *why)
         close(l->fd);
     }
     bool was_up = l->connected;
+    if (was_up)
+        raft_peer_disconnected(p->raft, id); /* fast failover when the leader died */
     l->fd = -1;
     l->connected = false;
     l->connecting = false;

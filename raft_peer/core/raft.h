@@ -258,6 +258,12 @@ int raft_read_index(struct raft *r, uint64_t ctx);
 int raft_persisted(struct raft *r, uint64_t seq);
 /* §3.10: hand leadership to target. */
 int raft_transfer_leadership(struct raft *r, raft_id target);
+/* The caller saw its connection to peer id closed (the peer's process died and its
+ * kernel closed the socket). A follower that loses its leader this way stops counting
+ * on it (§4.2.3's lease no longer holds) and, with PreVote, campaigns after a short
+ * random delay instead of a whole election timeout. Only timing changes: a leader that
+ * is in fact alive still wins, because the other followers refuse the pre-vote. */
+void raft_peer_disconnected(struct raft *r, raft_id id);
 /* The caller can no longer make writes durable (disk full, I/O error): step down
  * and never again acknowledge anything. */
 void raft_stop(struct raft *r);

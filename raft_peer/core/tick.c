@@ -96,3 +96,18 @@ unsigned raft_election_progress(const struct raft *r, raft_time now)
     return (unsigned)((now - r->election_start) * 1000 /
                       (r->election_deadline - r->election_start));
 }
+
+void raft_peer_disconnected(struct raft *r, raft_id id)
+{
+    ready_reset_if_taken(r);
+    if (r->stopped || r->role != RAFT_FOLLOWER || id != r->leader_id || id == RAFT_NOBODY)
+        return;
+    r->heard_leader = false;
+    if (!r->cfg.pre_vote)
+        return; /* without PreVote an early election could depose a live leader */
+    /* Spread the followers over a window wide enough that one usually wins alone. */
+    raft_time window = r->cfg.election_timeout_min / 8 + 1;
+    raft_time deadline = r->now + prng_next(r) % window;
+    if (deadline < r->election_deadline)
+        r->election_deadline = deadline;
+}
