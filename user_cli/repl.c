@@ -110,9 +110,15 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, next_candidate);
 }
 
-static bool blank_line(const char *line)
+/* History keeps the line without surrounding blanks, so "status " and
+ * "status" are one entry. Returns NULL for a blank line. */
+static char *history_text(const char *line)
 {
-    return line[strspn(line, " \t\r\n")] == '\0';
+    line += strspn(line, " \t\r\n");
+    size_t n = strlen(line);
+    while (n > 0 && strchr(" \t\r\n", line[n - 1]) != NULL)
+        n--;
+    return n == 0 ? NULL : strndup(line, n);
 }
 
 int repl_run(struct cli_session *s)
@@ -146,8 +152,10 @@ int repl_run(struct cli_session *s)
             fputc('\n', s->out);
             break;
         }
-        if (!blank_line(line)) {
-            add_history(line);
+        char *entry = history_text(line);
+        if (entry != NULL) {
+            add_history(entry);
+            free(entry);
             if (have_hist && write_history(hist) != 0 && !hist_warned) {
                 fprintf(s->errout, "warning: cannot write history to %s\n", hist);
                 hist_warned = true;
