@@ -2,8 +2,9 @@
  *
  * A scenario file is a list of commands run against an in-memory cluster of real
  * raft cores: every peer has its own manual clock, messages wait in one queue until
- * a command delivers or drops them, and each ready is persisted synchronously to an
- * in-memory "disk" that survives `crash`/`restart`. Indented lines under a command are
+ * a command delivers or drops them, and each ready is persisted at once to an
+ * in-memory "disk" that survives `crash`/`restart` (or, for a peer on a manual disk,
+ * held until `sync`, and lost in a crash). Indented lines under a command are
  * the exact output that command must print (messages sent, role changes, commits...);
  * a mismatch fails the test with a diff. docs/SCENARIOS.md describes the language.
  *
@@ -13,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -26,9 +28,10 @@
 
 #define SC_MAX_FILE          (1u << 20) /* a scenario file is hand-written: 1 MiB is plenty */
 #define SC_MAX_TOKENS        64
-#define SC_MAX_LOG           100000 /* entries in one log, on disk or in a message */
-#define SC_MAX_READS         64     /* read requests remembered per peer */
-#define SC_GUARD             100000 /* bound on loops that wait for the core to settle */
+#define SC_MAX_LOG           100000      /* entries in one log, on disk or in a message */
+#define SC_MAX_READS         64          /* read requests remembered per peer */
+#define SC_GUARD             100000      /* bound on loops that wait for the core to settle */
+#define SC_MAX_MS            1000000000u /* a bound on any duration, so clocks cannot overflow */
 #define SC_DEFAULT_ELECTION  1000
 #define SC_DEFAULT_HEARTBEAT 100
 
@@ -957,8 +960,9 @@ static int parse_u64(const char *s, uint64_t *out)
     if (!s || !isdigit((unsigned char)*s))
         return -1;
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0')
+    if (*end != '\0' || errno == ERANGE)
         return -1;
     *out = v;
     return 0;
@@ -1013,7 +1017,7 @@ static struct peer *running_peer(struct cluster *c, const char *s)
     return &c->peers[id];
 }
 
-/* Terms of a log, one per entry, after an optional leading ':'-suffixed peer. */
+/* A log written as the term of each entry, index 1 first. */
 static int parse_terms(struct cluster *c, char **tok, int ntok, raft_term **out, size_t *n)
 {
     raft_term *ts = calloc((size_t)ntok + 1, sizeof(*ts));
@@ -1062,7 +1066,7 @@ static int cmd_cluster(struct cluster *c, char **tok, int ntok)
     for (int i = 2; i < ntok; i++) {
         const char *eq = strchr(tok[i], '=');
         uint64_t v = 0;
-        if (eq && parse_u64(eq + 1, &v) != 0)
+        if (eq && (parse_u64(eq + 1, &v) != 0 || v > SC_MAX_MS))
             return fail(c, "bad value in '%s'", tok[i]);
         size_t klen = eq ? (size_t)(eq - tok[i]) : strlen(tok[i]);
 #define KEY(k) (klen == strlen(k) && strncmp(tok[i], k, klen) == 0)
@@ -1135,8 +1139,8 @@ static int cmd_setup(struct cluster *c, char **tok, int ntok)
             return fail(c, "vote for unknown peer %" PRIu64, v);
         p->disk.vote = (raft_id)v;
     } else { /* timeout */
-        if (v == 0)
-            return fail(c, "timeout must be positive");
+        if (v == 0 || v > SC_MAX_MS)
+            return fail(c, "timeout must be 1..%u", SC_MAX_MS);
         p->timeout = v;
     }
     return 0;
@@ -1146,8 +1150,9 @@ static int cmd_tick(struct cluster *c, char **tok, int ntok)
 {
     raft_id id;
     uint64_t ms;
-    if (ntok != 3 || parse_peer(c, tok[1], true, &id) != 0 || parse_u64(tok[2], &ms) != 0)
-        return fail(c, "usage: tick P|all MS");
+    if (ntok != 3 || parse_peer(c, tok[1], true, &id) != 0 || parse_u64(tok[2], &ms) != 0 ||
+        ms > SC_MAX_MS)
+        return fail(c, "usage: tick P|all MS (MS at most %u)", SC_MAX_MS);
     for (int i = 1; i <= c->n; i++) {
         struct peer *p = &c->peers[i];
         if ((id != 0 && i != id) || !p->r)
@@ -1850,7 +1855,8 @@ static void run_scenario(const char *name)
     X(figure7)                                                                                     \
     X(figure8_d)                                                                                   \
     X(figure8_e)                                                                                   \
-    X(durability)
+    X(durability)                                                                                  \
+    X(transfer)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
@@ -1880,28 +1886,74 @@ Test(scenario_files, every_file_has_a_test)
     closedir(d);
 }
 
-/* The interpreter itself must fail loudly on a wrong expectation, or every green
- * scenario above would prove nothing. */
-Test(scenario_files, a_wrong_expectation_fails)
+/* Runs a scenario given as a string from a scratch directory. */
+static int run_text(const char *body, struct text *err)
 {
     char dir[] = "/tmp/raft_scenario_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char path[600];
-    snprintf(path, sizeof(path), "%s/wrong.txt", dir);
+    snprintf(path, sizeof(path), "%s/t.txt", dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs("cluster 3\ncampaign 1\n  1->2 request_vote term=9 last=0/0\n", f);
+    fputs(body, f);
     fclose(f);
     setenv("RAFT_SCENARIO_DIR", dir, 1);
-    struct text err = {0};
-    int rc = run_file("wrong", false, &err);
+    int rc = run_file("t", false, err);
     unsetenv("RAFT_SCENARIO_DIR");
+    remove(path);
+    rmdir(dir);
+    return rc;
+}
+
+/* Bad scenario lines fail with the file and line, never crash the harness. */
+Test(scenario_files, malformed_lines_fail_cleanly)
+{
+    static const char *const bad[] = {
+        "tick 1 100\n",            /* no cluster */
+        "cluster 0\n",             /* no peers */
+        "cluster 99\n",            /* too many */
+        "cluster 3 bogus\n",       /* unknown option */
+        "cluster 3\ncluster 3\n",  /* twice */
+        "cluster 3\nlog 1: 3 2\n", /* terms decrease */
+        "cluster 3\nlog 4: 1\n",   /* no such peer */
+        "cluster 3\nterm 1 99999999999999999999999\n",
+        "cluster 3\ntick 1 99999999999\n", /* clock overflow bound */
+        "cluster 3\ntick\n",
+        "cluster 3\ndeliver 1-2\n",
+        "cluster 3\ndeliver 1->9\n",
+        "cluster 3\ncampaign\n",
+        "cluster 3\nexpect\n",
+        "cluster 3\nexpect role 1\n",
+        "cluster 3\nexpect role 1 leader\n", /* a false expectation */
+        "cluster 3\nexpect nonsense 1 2\n",
+        "cluster 3\ncrash 1\ncrash 1\n",
+        "cluster 3\nrestart 1\n",
+        "cluster 3\ncampaign 1\nstabilize\ncampaign 1\n", /* a leader's timer never fires */
+        "cluster 3\nfrobnicate\n",
+        "  1->2 output before any command\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct text err = {0};
+        int rc = run_text(bad[i], &err);
+        cr_expect_eq(rc, -1, "should fail: %s", bad[i]);
+        cr_expect(err.buf && strstr(err.buf, "t.txt"), "error names the file: %s",
+                  err.buf ? err.buf : "(none)");
+        text_free(&err);
+    }
+}
+
+/* The interpreter itself must fail loudly on a wrong expectation, or every green
+ * scenario above would prove nothing. */
+Test(scenario_files, a_wrong_expectation_fails)
+{
+    struct text err = {0};
+    int rc = run_text("cluster 3\ncampaign 1\n  1->2 request_vote term=9 last=0/0\n", &err);
     cr_expect_eq(rc, -1);
+    cr_expect(err.buf && strstr(err.buf, "t.txt:2: output of `campaign 1` differs"),
+              "the diff should name the line: %s", err.buf ? err.buf : "");
     cr_expect(err.buf && strstr(err.buf, "  - 1->2 request_vote term=9 last=0/0"),
               "the diff should show the expected line: %s", err.buf ? err.buf : "");
     cr_expect(err.buf && strstr(err.buf, "  + 1->2 request_vote term=1 last=0/0"),
               "the diff should show the actual line: %s", err.buf ? err.buf : "");
     text_free(&err);
-    remove(path);
-    rmdir(dir);
 }
