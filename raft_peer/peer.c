@@ -114,7 +114,8 @@ static int64_t on_tick(struct event_loop *el, int64_t id, void *data)
 
 static void arm_tick(struct peer *p)
 {
-    raft_time due = raft_next_deadline(p->raft);
+    /* Work left over from a long burst is picked up at once, not at the next deadline. */
+    raft_time due = raft_has_ready(p->raft) ? peer_now() : raft_next_deadline(p->raft);
     if (p->tick_timer && due == p->tick_due)
         return;
     if (p->tick_timer)

@@ -96,3 +96,20 @@ raft_index log_last_index_of_term(const struct raft_log *log, raft_term term)
     }
     return 0;
 }
+
+/* §7: the entries up to upto live on in a snapshot; upto may lie past the end of the
+ * log (a follower installing a leader's snapshot), which empties it. */
+void log_compact(struct raft_log *log, raft_index upto, raft_term term)
+{
+    if (upto <= log->offset)
+        return;
+    size_t drop = upto - log->offset;
+    if (drop > log->n)
+        drop = log->n;
+    for (size_t i = 0; i < drop; i++)
+        free(log->entries[i].data);
+    memmove(log->entries, log->entries + drop, (log->n - drop) * sizeof(*log->entries));
+    log->n -= drop;
+    log->offset = upto;
+    log->offset_term = term;
+}

@@ -43,6 +43,7 @@ void progress_become_probe(struct raft *r, struct progress *p)
     (void)r;
     p->state = PROGRESS_PROBE;
     p->probe_sent = false;
+    p->pending_snapshot = 0;
     p->inflight_head = 0;
     p->inflight_count = 0;
     if (p->next_index <= p->match_index)

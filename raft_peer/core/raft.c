@@ -16,7 +16,7 @@ const char *raft_strerror(int err)
     case RAFT_EINVAL:
         return "invalid argument or message";
     case RAFT_EBUSY:
-        return "too many uncommitted entries";
+        return "busy: too many uncommitted entries, or leadership is being handed over";
     case RAFT_ESTOPPED:
         return "stopped: storage failed";
     }
@@ -94,6 +94,11 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
     if (boot) {
         r->current_term = boot->term;
         r->voted_for = boot->voted_for;
+        /* The state machine was loaded from the snapshot: it is committed and applied. */
+        r->log.offset = boot->snapshot_index;
+        r->log.offset_term = boot->snapshot_term;
+        r->commit_index = boot->snapshot_index;
+        r->last_applied = boot->snapshot_index;
         for (size_t i = 0; i < boot->n_entries; i++) {
             if (log_append(&r->log, &boot->entries[i]) != RAFT_OK) {
                 raft_free(r);
@@ -122,6 +127,7 @@ void raft_free(struct raft *r)
     free(r->reads_failed.items);
     free(r->reads_pending.items);
     free(r->writes.items);
+    free(r->snapshot_requests.items);
     free(r);
 }
 
@@ -228,6 +234,14 @@ raft_index raft_last_index(const struct raft *r)
 raft_term raft_last_term(const struct raft *r)
 {
     return log_last_term(&r->log);
+}
+raft_index raft_snapshot_index(const struct raft *r)
+{
+    return r->log.offset;
+}
+raft_term raft_snapshot_term(const struct raft *r)
+{
+    return r->log.offset_term;
 }
 raft_index raft_first_index(const struct raft *r)
 {

@@ -134,8 +134,22 @@ struct raft_read {
     raft_index index; /* serve the read once the state machine has applied this index */
 };
 
+/* The leader needs its snapshot sent to a follower whose next entries were compacted
+ * away (Figure 13's InstallSnapshot, done in chunks by the caller). */
+struct raft_snapshot_request {
+    raft_id to;
+    raft_index index; /* the snapshot's last included index */
+    raft_term term;   /* the term of that entry */
+};
+
 struct raft_ready {
     uint64_t seq; /* give back to raft_persisted() once the writes below are durable */
+
+    /* A snapshot was installed (raft_install_snapshot): drop every stable entry with
+     * index <= snapshot_index before the log changes below. */
+    bool snapshot_installed;
+    raft_index snapshot_index;
+    raft_term snapshot_term;
 
     bool hard_state_changed;
     raft_term term;
@@ -152,6 +166,9 @@ struct raft_ready {
     raft_index apply_from; /* index of committed[0] */
     const struct raft_entry *committed;
     size_t n_committed;
+
+    const struct raft_snapshot_request *snapshot_requests;
+    size_t n_snapshot_requests;
 
     const struct raft_read *reads;
     size_t n_reads;
@@ -236,7 +253,9 @@ void raft_config_defaults(struct raft_config *cfg);
 struct raft_boot_state {
     raft_term term;
     raft_id voted_for;
-    const struct raft_entry *entries; /* entries[0] is index 1 */
+    raft_index snapshot_index; /* 0 when there is no snapshot; the state machine holds it */
+    raft_term snapshot_term;
+    const struct raft_entry *entries; /* entries[0] is index snapshot_index + 1 */
     size_t n_entries;
 };
 
@@ -258,6 +277,22 @@ int raft_read_index(struct raft *r, uint64_t ctx);
 int raft_persisted(struct raft *r, uint64_t seq);
 /* §3.10: hand leadership to target. */
 int raft_transfer_leadership(struct raft *r, raft_id target);
+/* Log compaction (§7): the caller saved a snapshot of the state machine covering
+ * every entry up to index (at most raft_last_applied) and the core drops them. */
+int raft_compact(struct raft *r, raft_index index);
+/* Leader: the transfer of the snapshot asked for in a ready ended. On failure the
+ * core asks again later; on success it waits for the follower's acknowledgement. */
+void raft_snapshot_sent(struct raft *r, raft_id id, bool ok);
+/* Follower: a chunk of a snapshot arrived from leader in term. Applies the same term
+ * rules as AppendEntries (recognise the leader, reset the election timer). RAFT_OK to
+ * accept the chunk; RAFT_EINVAL when term is stale (answer with raft_current_term). */
+int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_time now);
+/* Follower: the whole snapshot (last included index and term) is durable and loaded
+ * into the state machine. The core rebuilds its log around it and acknowledges it. */
+int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_index index,
+                          raft_term last_term, raft_time now);
+/* An answer outside the core's own messages (a snapshot chunk's) carried term. */
+void raft_observe_term(struct raft *r, raft_id from, raft_term term);
 /* The caller saw its connection to peer id closed (the peer's process died and its
  * kernel closed the socket). A follower that loses its leader this way stops counting
  * on it (§4.2.3's lease no longer holds) and, with PreVote, campaigns after a short
@@ -288,6 +323,8 @@ raft_index raft_persisted_index(const struct raft *r);
 raft_index raft_last_index(const struct raft *r);
 raft_term raft_last_term(const struct raft *r);
 raft_index raft_first_index(const struct raft *r);
+raft_index raft_snapshot_index(const struct raft *r);
+raft_term raft_snapshot_term(const struct raft *r);
 /* NULL when index is outside the log. */
 const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index);
 raft_term raft_term_at(const struct raft *r, raft_index index);

@@ -57,6 +57,7 @@ void ready_reset_if_taken(struct raft *r)
     r->outbox.n = 0;
     r->reads_ready.n = 0;
     r->reads_failed.n = 0;
+    r->snapshot_requests.n = 0;
     r->ready_taken = false;
 }
 
@@ -128,9 +129,9 @@ bool raft_has_ready(const struct raft *r)
     if (r->ready_taken)
         return false;
     return r->hard_state_dirty || r->unstable_from <= log_last_index(&r->log) ||
-           r->truncated_unreported || r->outbox.n > 0 || r->commit_index > r->last_applied ||
-           r->reads_ready.n > 0 || r->reads_failed.n > 0 || r->replicate_pending ||
-           r->read_broadcast_pending;
+           r->truncated_unreported || r->snapshot_installed || r->snapshot_requests.n > 0 ||
+           r->outbox.n > 0 || r->commit_index > r->last_applied || r->reads_ready.n > 0 ||
+           r->reads_failed.n > 0 || r->replicate_pending || r->read_broadcast_pending;
 }
 
 void raft_take_ready(struct raft *r, struct raft_ready *rd)
@@ -139,6 +140,11 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
     replication_flush(r);
     memset(rd, 0, sizeof(*rd));
     rd->seq = ++r->ready_seq;
+
+    rd->snapshot_installed = r->snapshot_installed;
+    rd->snapshot_index = r->log.offset;
+    rd->snapshot_term = r->log.offset_term;
+    r->snapshot_installed = false;
 
     rd->hard_state_changed = r->hard_state_dirty;
     rd->term = r->current_term;
@@ -167,6 +173,9 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
         rd->n_committed = r->commit_index - r->last_applied;
         r->last_applied = r->commit_index;
     }
+
+    rd->snapshot_requests = r->snapshot_requests.items;
+    rd->n_snapshot_requests = r->snapshot_requests.n;
 
     rd->reads = r->reads_ready.items;
     rd->n_reads = r->reads_ready.n;

@@ -17,6 +17,8 @@ static raft_index next_after_conflict(const struct raft *r,
 static void on_reject(struct raft *r, raft_id id, const struct raft_append_entries_result *res)
 {
     struct progress *p = &r->progress[id];
+    if (p->state == PROGRESS_SNAPSHOT)
+        return; /* the snapshot being sent will answer it */
     if (p->state == PROGRESS_REPLICATE) {
         if (res->rejected_index <= p->match_index && res->last_log_index >= p->match_index)
             return; /* a stale answer: we know more already */
@@ -65,8 +67,11 @@ void recv_append_entries_result(struct raft *r, const struct raft_message *m)
             p->next_index = p->match_index + 1;
         replication_maybe_commit(r);
     }
-    /* A probe accepted where we asked: the logs match, so start streaming. */
+    /* A probe accepted where we asked, or the snapshot installed: the logs match,
+     * so start streaming. */
     if (p->state == PROGRESS_PROBE && res->match_index + 1 >= p->next_index)
+        progress_become_replicate(p);
+    else if (p->state == PROGRESS_SNAPSHOT && p->match_index >= p->pending_snapshot)
         progress_become_replicate(p);
     read_index_check(r);
 

@@ -54,6 +54,11 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
             trace_emit(r, RAFT_TRACE_VOTE, m->from, 0, 0, RAFT_VOTE_LEADER_ALIVE);
             return; /* ignore it entirely: our term does not move */
         }
+        if (r->role == RAFT_LEADER)
+            trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from,
+                       rv->leadership_transfer ? RAFT_STEP_DOWN_TRANSFERRED
+                                               : RAFT_STEP_DOWN_HIGHER_TERM,
+                       0, 0);
         convert_to_follower(r, m->term, RAFT_NOBODY);
     }
 

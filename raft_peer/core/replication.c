@@ -45,6 +45,23 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     struct progress *p = &r->progress[id];
     raft_index last = log_last_index(&r->log);
 
+    if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset) {
+        /* §7: the entries it needs are compacted away; only our snapshot will do. */
+        struct raft_snapshot_request req = {
+            .to = id, .index = r->log.offset, .term = r->log.offset_term};
+        p->state = PROGRESS_SNAPSHOT;
+        p->pending_snapshot = r->log.offset;
+        p->inflight_head = p->inflight_count = 0;
+        VEC_PUSH(r, r->snapshot_requests, req);
+        return;
+    }
+    if (p->state == PROGRESS_SNAPSHOT) {
+        /* Keep it following us while the caller streams the snapshot; the answer to
+         * this heartbeat also ends the state once the snapshot is installed. */
+        if (heartbeat)
+            send_entries(r, id, r->log.offset, 0);
+        return;
+    }
     if (p->state == PROGRESS_PROBE) {
         if (p->probe_sent && !heartbeat)
             return;

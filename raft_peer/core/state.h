@@ -23,6 +23,7 @@ struct raft_log {
 enum progress_state {
     PROGRESS_PROBE,     /* one AppendEntries at a time until we find where logs match */
     PROGRESS_REPLICATE, /* logs match: stream batches without waiting (pipelining) */
+    PROGRESS_SNAPSHOT,  /* what it needs was compacted: the caller is sending our snapshot */
 };
 
 /* Figure 2's nextIndex and matchIndex, plus what pipelining and CheckQuorum need. */
@@ -35,6 +36,7 @@ struct progress {
     uint32_t inflight_head;
     uint32_t inflight_count;
     raft_index match_at_heartbeat; /* match_index when the last heartbeat went out */
+    raft_index pending_snapshot;   /* snapshot state: the index being sent */
     bool recent_active;            /* answered since the last CheckQuorum round */
     bool active;                   /* for tracing a follower going silent and coming back */
     raft_time last_response;
@@ -123,6 +125,8 @@ struct raft {
     VEC(struct raft_message) outbox;
     VEC(struct raft_read) reads_ready;
     VEC(uint64_t) reads_failed;
+    VEC(struct raft_snapshot_request) snapshot_requests;
+    bool snapshot_installed; /* the next ready tells the caller to drop its stable prefix */
 };
 
 /* ready.c */
@@ -139,8 +143,9 @@ raft_index log_last_index(const struct raft_log *log);
 raft_term log_last_term(const struct raft_log *log);
 raft_term log_term_at(const struct raft_log *log, raft_index index); /* 0 if absent */
 struct raft_entry *log_entry_at(const struct raft_log *log, raft_index index);
-int log_append(struct raft_log *log, const struct raft_entry *e); /* copies data */
-void log_truncate(struct raft_log *log, raft_index from);         /* drops from..last */
+int log_append(struct raft_log *log, const struct raft_entry *e);        /* copies data */
+void log_truncate(struct raft_log *log, raft_index from);                /* drops from..last */
+void log_compact(struct raft_log *log, raft_index upto, raft_term term); /* drops ..upto */
 raft_index log_first_index_of_term(const struct raft_log *log, raft_index index);
 raft_index log_last_index_of_term(const struct raft_log *log, raft_term term);
 void raft_note_truncated(struct raft *r, raft_index from);

@@ -1,0 +1,103 @@
+/* snapshot.c: log compaction and InstallSnapshot (§7, Figure 13). The core never holds
+ * snapshot bytes: the caller takes, stores, sends and loads them, and tells the core
+ * where the log now starts. The transfer itself travels in chunks the caller frames;
+ * the core applies the term rules to each chunk, like an AppendEntries. */
+#include "raft_peer/core/state.h"
+
+/* §7: "each server takes snapshots independently, covering just the committed
+ * entries in its log". The caller's snapshot covers the applied prefix. */
+int raft_compact(struct raft *r, raft_index index)
+{
+    ready_reset_if_taken(r);
+    if (index > r->last_applied || index > log_last_index(&r->log))
+        return RAFT_EINVAL;
+    if (index <= r->log.offset)
+        return RAFT_OK;
+    log_compact(&r->log, index, log_term_at(&r->log, index));
+    return RAFT_OK;
+}
+
+void raft_snapshot_sent(struct raft *r, raft_id id, bool ok)
+{
+    ready_reset_if_taken(r);
+    if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+        return;
+    struct progress *p = &r->progress[id];
+    if (p->state != PROGRESS_SNAPSHOT || ok)
+        return; /* on success the follower's acknowledgement moves it on */
+    /* Try again from what it has: the next heartbeat asks for the snapshot anew. */
+    progress_become_probe(r, p);
+    p->probe_sent = true;
+}
+
+/* Figure 13, receiver steps 1 and the term rules every RPC shares (Figure 2). */
+int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_time now)
+{
+    ready_reset_if_taken(r);
+    if (now > r->now)
+        r->now = now;
+    if (r->stopped)
+        return RAFT_ESTOPPED;
+    if (leader < 1 || leader > r->cfg.n_peers || leader == r->cfg.id)
+        return RAFT_EINVAL;
+    if (term < r->current_term)
+        return RAFT_EINVAL; /* "Reply immediately if term < currentTerm" */
+    if (term > r->current_term || r->role != RAFT_FOLLOWER)
+        convert_to_follower(r, term, leader);
+    set_leader(r, leader);
+    r->heard_leader = true;
+    r->last_heard_leader = r->now;
+    election_reset_timer(r);
+    return RAFT_OK;
+}
+
+/* Figure 13, receiver steps 6 to 8: "If existing log entry has same index and term
+ * as snapshot's last included entry, retain log entries following it and reply.
+ * Discard the entire log. Reset state machine using snapshot contents." */
+int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_index index,
+                          raft_term last_term, raft_time now)
+{
+    int rc = raft_snapshot_chunk(r, leader, term, now);
+    if (rc != RAFT_OK)
+        return rc;
+    if (index > r->commit_index) {
+        if (index <= log_last_index(&r->log) && log_term_at(&r->log, index) == last_term) {
+            log_compact(&r->log, index, last_term);
+        } else {
+            raft_note_truncated(r, r->log.offset + 1);
+            log_truncate(&r->log, r->log.offset + 1);
+            log_compact(&r->log, index, last_term);
+            r->unstable_from = index + 1;
+        }
+        if (r->persisted_index < index)
+            r->persisted_index = index; /* the snapshot itself is durable */
+        for (size_t i = 0; i < r->writes.n; i++)
+            if (r->writes.items[i].last_index < index)
+                r->writes.items[i].last_index = index;
+        raft_index old = r->commit_index;
+        r->commit_index = index;
+        r->last_applied = index; /* the caller loaded the state machine from it */
+        r->snapshot_installed = true;
+        trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, index, old, 0);
+    }
+    struct raft_message out = {
+        .type = RAFT_MSG_APPEND_ENTRIES_RESULT,
+        .to = leader,
+        .term = r->current_term,
+        .u.append_entries_result = {.success = true,
+                                    .match_index = index,
+                                    .last_log_index = log_last_index(&r->log)},
+    };
+    outbox_push(r, &out);
+    return r->oom ? RAFT_ENOMEM : RAFT_OK;
+}
+
+void raft_observe_term(struct raft *r, raft_id from, raft_term term)
+{
+    ready_reset_if_taken(r);
+    if (r->stopped || term <= r->current_term)
+        return;
+    if (r->role == RAFT_LEADER)
+        trace_emit(r, RAFT_TRACE_STEP_DOWN, from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
+    convert_to_follower(r, term, RAFT_NOBODY);
+}
