@@ -89,6 +89,7 @@ struct peer {
 
     int64_t tick_timer;
     raft_time tick_due;
+    int votes_granted; /* in the current election, for the log line that ends it */
     enum raft_role last_role;
     raft_term last_term;
     raft_id last_leader;

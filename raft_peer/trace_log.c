@@ -43,12 +43,17 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
     event_log_set_term(log, t->term);
     switch (t->type) {
     case RAFT_TRACE_ROLE:
-        event_log_write(log, EVENT_LOG_INFO, "became %s (was %s)",
-                        raft_role_name((enum raft_role)t->a), raft_role_name((enum raft_role)t->b));
+        /* Elections and leadership have sentences of their own; say the rest. */
+        if (t->a == RAFT_FOLLOWER)
+            event_log_write(log, EVENT_LOG_INFO, "becomes follower (was %s)",
+                            raft_role_name((enum raft_role)t->b));
+        else
+            event_log_write(log, EVENT_LOG_DEBUG, "becomes %s",
+                            raft_role_name((enum raft_role)t->a));
         break;
     case RAFT_TRACE_TERM:
-        event_log_write(log, EVENT_LOG_INFO, "term %llu -> %llu", (unsigned long long)t->b,
-                        (unsigned long long)t->a);
+        event_log_write(log, EVENT_LOG_INFO, "enters term %llu (was %llu)",
+                        (unsigned long long)t->a, (unsigned long long)t->b);
         break;
     case RAFT_TRACE_ELECTION_START:
         if (t->b)
@@ -58,6 +63,7 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
         else
             event_log_write(log, EVENT_LOG_INFO, "starts election for term %llu",
                             (unsigned long long)t->a);
+        p->votes_granted = 1;
         break;
     case RAFT_TRACE_VOTE:
         if (t->a)
@@ -68,14 +74,16 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
                             name_of(p, t->peer), vote_reason(t->c));
         break;
     case RAFT_TRACE_VOTE_RECEIVED:
+        if (!t->b)
+            p->votes_granted = (int)t->a;
         event_log_write(log, EVENT_LOG_DEBUG, "%s from %s %s (%llu of %d granted)",
                         t->b ? "pre-vote" : "vote", name_of(p, t->peer),
                         t->c ? "granted" : "refused", (unsigned long long)t->a, p->n);
         break;
     case RAFT_TRACE_LEADER:
         if (t->peer == p->self)
-            event_log_write(log, EVENT_LOG_INFO, "is leader of term %llu",
-                            (unsigned long long)t->term);
+            event_log_write(log, EVENT_LOG_INFO, "became leader of term %llu (%d of %d votes)",
+                            (unsigned long long)t->term, p->n == 1 ? 1 : p->votes_granted, p->n);
         else if (t->peer)
             event_log_write(log, EVENT_LOG_INFO, "follows %s, leader of term %llu",
                             name_of(p, t->peer), (unsigned long long)t->term);
