@@ -1,0 +1,31 @@
+/* control.h: the game's hands on the real cluster: control messages to a peer (crash,
+ * transfer leadership) and starting a peer's process again. */
+#ifndef GAME_CONTROL_H
+#define GAME_CONTROL_H
+
+#include <stddef.h>
+
+/* How long one control exchange may take: the game's frame waits for it, and on
+ * loopback a live peer answers in well under a millisecond. */
+#define CONTROL_TIMEOUT_MS 300
+
+/* Sends {"type":"control","action":"crash"}. The peer exits at once, so no answer is
+ * awaited beyond a refusal already on its way. Returns 0, or -1 with err (connection
+ * refused, or the peer's "forbidden" message). */
+int control_crash(const char *host, int port, char *err, size_t errlen);
+
+/* Asks the leader at host:port to hand leadership to target. 0 when it agreed. */
+int control_transfer(const char *host, int port, const char *target, char *err, size_t errlen);
+
+/* The directory holding the game's own executable (via /proc/self/exe), where
+ * raft_peer lives too. 0, or -1 with err. */
+int control_bin_dir(char *out, size_t outlen, char *err, size_t errlen);
+
+/* Starts "BIN_DIR/raft_peer NAME N -v -c CONFIG" in its own session, with stdin, stdout
+ * and stderr on /dev/null, in the current directory, and does not wait for it: the
+ * grandchild is handed to init, so no zombie is left behind. 0 once the process
+ * exists, or -1 with err. */
+int control_spawn_peer(const char *bin_dir, const char *name, int n, const char *config_path,
+                       char *err, size_t errlen);
+
+#endif /* GAME_CONTROL_H */

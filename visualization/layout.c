@@ -1,0 +1,107 @@
+/* layout.c: window geometry for the village. */
+#include "visualization/layout.h"
+
+#include <math.h>
+
+#define TOP_H_REF      36.0f
+#define BUTTON_W_REF   150.0f
+#define BUTTON_H_REF   30.0f
+#define HIT_RADIUS_REF 46.0f
+#define REF_SIZE       760.0f /* village height at which scale is 1 */
+
+static float clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void layout_ring_unit(int n, int i, float *ux, float *uy)
+{
+    float a;
+
+    if (n <= 0) {
+        *ux = *uy = 0;
+        return;
+    }
+    a = (float)(-M_PI / 2 + 2 * M_PI * i / n);
+    *ux = cosf(a);
+    *uy = sinf(a);
+}
+
+void layout_compute(struct layout *l, int w, int h, int n)
+{
+    float s, panel_w, top_h;
+
+    if (w < 320)
+        w = 320;
+    if (h < 240)
+        h = 240;
+    l->win_w = w;
+    l->win_h = h;
+    l->n = n < 0 ? 0 : n > VILLAGE_MAX_PEERS ? VILLAGE_MAX_PEERS : n;
+
+    s = clampf((float)h / REF_SIZE, 0.55f, 2.0f);
+    if ((float)w / 1280.0f < s)
+        s = clampf((float)w / 1280.0f, 0.55f, 2.0f);
+    l->scale = s;
+    top_h = TOP_H_REF * s;
+    panel_w = clampf((float)w * 0.27f, 230.0f * s, 420.0f * s);
+
+    l->top = (struct layout_rect){0, 0, w, (int)top_h};
+    l->panel = (struct layout_rect){w - (int)panel_w, (int)top_h, (int)panel_w, h - (int)top_h};
+    l->village = (struct layout_rect){0, (int)top_h, w - (int)panel_w, h - (int)top_h};
+
+    /* Buttons along the bottom of the village, from the left. */
+    for (int b = 0; b < LAYOUT_N_BUTTONS; b++) {
+        int bw = (int)(BUTTON_W_REF * s), bh = (int)(BUTTON_H_REF * s);
+        l->buttons[b] =
+            (struct layout_rect){(int)(12 * s) + b * (bw + (int)(10 * s)),
+                                 l->village.y + l->village.h - bh - (int)(10 * s), bw, bh};
+    }
+
+    l->cx = (float)l->village.x + (float)l->village.w / 2.0f;
+    /* A little above the middle: the buttons and the log tiles below need the room. */
+    l->cy = (float)l->village.y + (float)l->village.h * 0.47f;
+    l->radius = fminf((float)l->village.w * 0.36f, (float)l->village.h * 0.33f);
+    if (l->n == 1)
+        l->radius = 0; /* one villager stands in the square */
+    for (int i = 0; i < l->n; i++) {
+        float ux, uy;
+        layout_ring_unit(l->n, i, &ux, &uy);
+        layout_to_px(l, ux, uy, &l->vx[i], &l->vy[i]);
+    }
+}
+
+void layout_to_px(const struct layout *l, float ux, float uy, float *px, float *py)
+{
+    /* With one villager the ring has no radius; keep the village's size for the rest. */
+    float r = l->radius > 0 ? l->radius : fminf(l->village.w * 0.36f, l->village.h * 0.33f);
+    *px = l->cx + ux * r;
+    *py = l->cy + uy * r;
+}
+
+int layout_hit_villager(const struct layout *l, int x, int y)
+{
+    float best = HIT_RADIUS_REF * l->scale;
+    int hit = -1;
+
+    best *= best;
+    for (int i = 0; i < l->n; i++) {
+        float dx = (float)x - l->vx[i], dy = (float)y - l->vy[i];
+        float d = dx * dx + dy * dy;
+        if (d <= best) {
+            best = d;
+            hit = i;
+        }
+    }
+    return hit;
+}
+
+int layout_hit_button(const struct layout *l, int x, int y)
+{
+    for (int b = 0; b < LAYOUT_N_BUTTONS; b++) {
+        const struct layout_rect *r = &l->buttons[b];
+        if (x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h)
+            return b;
+    }
+    return -1;
+}

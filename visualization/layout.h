@@ -1,0 +1,47 @@
+/* layout.h: where everything sits in the window, as pure arithmetic (no SDL), so hit
+ * tests and drawing agree and can be tested. */
+#ifndef GAME_LAYOUT_H
+#define GAME_LAYOUT_H
+
+#include "visualization/village_model.h"
+
+struct layout_rect {
+    int x, y, w, h;
+};
+
+enum layout_button {
+    LAYOUT_BUTTON_SUBMIT = 0,
+    LAYOUT_BUTTON_MONSTER,
+    LAYOUT_BUTTON_HELP,
+    LAYOUT_N_BUTTONS,
+};
+
+struct layout {
+    int win_w, win_h;
+    struct layout_rect top;     /* status bar */
+    struct layout_rect village; /* the ground */
+    struct layout_rect panel;   /* event feed, on the right */
+    struct layout_rect buttons[LAYOUT_N_BUTTONS];
+    float cx, cy; /* centre of the ring, pixels */
+    float radius; /* of the ring: one "unit" of village coordinates, pixels */
+    float scale;  /* 1.0 at the reference size; every drawing size is multiplied by it */
+    int n;        /* villagers on the ring */
+    float vx[VILLAGE_MAX_PEERS], vy[VILLAGE_MAX_PEERS]; /* villager centres, pixels */
+};
+
+/* Lays out a window of w x h pixels holding n villagers. */
+void layout_compute(struct layout *l, int w, int h, int n);
+
+/* Villager i of n on the unit ring: the first at the top, then clockwise. */
+void layout_ring_unit(int n, int i, float *ux, float *uy);
+
+/* Village coordinates (the ring has radius 1 around 0,0) to pixels. */
+void layout_to_px(const struct layout *l, float ux, float uy, float *px, float *py);
+
+/* The villager under pixel x,y, or -1. */
+int layout_hit_villager(const struct layout *l, int x, int y);
+
+/* The button under pixel x,y, or -1. */
+int layout_hit_button(const struct layout *l, int x, int y);
+
+#endif /* GAME_LAYOUT_H */

@@ -1,0 +1,45 @@
+/* options.h: raft_game's command line. */
+#ifndef GAME_OPTIONS_H
+#define GAME_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GAME_USAGE                                                                                 \
+    "usage: raft_game [-c FILE] [-n N] [--demo] [--no-monster] [--screenshot FILE --after-ms "     \
+    "MS]\n"                                                                                        \
+    "                 [--dump-state] [--kill PEER --at-ms MS] [--quit-after-ms MS]\n"              \
+    "  -c FILE            cluster configuration (default raft_peer.ini)\n"                         \
+    "  -n N               villagers to show, 1..9 (default: the largest n the peers send,\n"       \
+    "                     else the number of peers in FILE)\n"                                     \
+    "  --demo             no real peers: a built-in make-believe cluster feeds the village\n"      \
+    "  --no-monster       start with the monster stopped (s lets it loose)\n"                      \
+    "  --screenshot FILE  save the window as a BMP after --after-ms MS, then exit 0\n"             \
+    "  --after-ms MS      when to take the screenshot (and --dump-state once), then exit\n"        \
+    "  --dump-state       print the model as JSON lines on stdout, every second\n"                 \
+    "                     (or once, at exit, with --after-ms)\n"                                   \
+    "  --kill PEER        test hook: kill villager PEER (or \"leader\") at --at-ms MS,\n"          \
+    "                     through the same path as a click\n"                                      \
+    "  --quit-after-ms MS exit 0 after MS milliseconds\n"                                          \
+    "  -h, --help         this help\n"                                                             \
+    "keys in the game: h help, s stop/resume the monster, c submit a command, q/Esc quit\n"
+
+struct game_options {
+    const char *config_path; /* never NULL */
+    int n;                   /* 0 = not given */
+    bool demo;
+    bool no_monster;
+    const char *screenshot; /* NULL = none */
+    int64_t after_ms;       /* -1 = not given */
+    bool dump_state;
+    const char *kill_peer; /* NULL = none */
+    int64_t kill_at_ms;    /* -1 = not given */
+    int64_t quit_after_ms; /* -1 = not given */
+};
+
+/* Parses argv. Returns 0 to run, 1 when help was asked for, -1 on a bad usage (the reason
+ * in err). */
+int game_options_parse(int argc, char **argv, struct game_options *o, char *err, size_t errlen);
+
+#endif /* GAME_OPTIONS_H */
