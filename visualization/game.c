@@ -553,11 +553,11 @@ static int loop(struct game *g)
 {
     uint64_t start = SDL_GetTicks64(), last = 0;
     Uint64 freq = SDL_GetPerformanceFrequency();
+    Uint64 next_frame = SDL_GetPerformanceCounter();
     int exit_code = 0;
 
     g->cpu_at_mark = cpu_seconds();
     while (!g->quit) {
-        Uint64 frame_start = SDL_GetPerformanceCounter();
         struct game_view view;
         SDL_Event e;
         char line[VILLAGE_FEED_TEXT_MAX];
@@ -601,12 +601,17 @@ static int loop(struct game *g)
         if (final)
             break;
 
-        /* Vsync may already have waited; sleep only what is left of the frame. */
+        /* Frames are due on a fixed grid, so oversleeping one frame is made up in the
+         * next; vsync, when there is one, may already have waited. */
         {
-            double spent =
-                (double)(SDL_GetPerformanceCounter() - frame_start) * 1000.0 / (double)freq;
-            if (spent < FRAME_MS - 1)
-                SDL_Delay((Uint32)(FRAME_MS - spent));
+            Uint64 now_pc = SDL_GetPerformanceCounter();
+            next_frame += (Uint64)((double)freq / 60.0);
+            if (now_pc >= next_frame) {
+                if (now_pc - next_frame > freq / 10)
+                    next_frame = now_pc; /* far behind (a stall): do not race to catch up */
+            } else {
+                SDL_Delay((Uint32)((next_frame - now_pc) * 1000 / freq));
+            }
         }
     }
     return exit_code;
