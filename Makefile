@@ -91,9 +91,10 @@ $(BIN)/user_cli: $(call obj,user_cli/main.c) $(CLI_LIB) $(COMMON_LIB)
 $(BIN)/raft_game: $(call obj,visualization/main.c) $(GAME_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
-$(BIN)/raft_bench: $(call obj,$(wildcard bench/*.c)) $(TEST_LIB) $(COMMON_LIB)
+# raft_bench's limits and restart modes write with the peer's own storage module.
+$(BIN)/raft_bench: $(call obj,$(wildcard bench/*.c)) $(TEST_LIB) $(PEER_LIB) $(COMMON_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) -pthread
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,204 @@
+/* mode_limits.c: this machine's floor, measured through the project's own code paths:
+ * one small entry appended and synced with raft_peer/storage.h, and one JSON line
+ * echoed over TCP loopback with TCP_NODELAY through common/net.h. A 3-peer write can
+ * not beat 2 round trips (client to leader, leader to follower) plus 1 fsync. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "bench/latency.h"
+#include "bench/modes.h"
+#include "bench/report.h"
+#include "common/net.h"
+#include "raft_peer/storage.h"
+
+/* Stop sampling after this long even if fewer samples were taken: a slow disk must not
+ * hold `make bench` hostage. */
+#define LIMIT_BUDGET_US 8000000u
+
+static int remove_tree(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+/* Append + sync of one ~40-byte entry per sample, exactly as the leader persists a lone
+ * command, in a fresh data directory on the filesystem that holds the clusters (/tmp). */
+static int measure_fsync(int samples, struct latency *lat, char *err, size_t errlen)
+{
+    char dir[64] = "/tmp/raftvillage-limits-XXXXXX";
+    if (!mkdtemp(dir)) {
+        snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+        return -1;
+    }
+    char data_dir[96];
+    snprintf(data_dir, sizeof(data_dir), "%s/peer1", dir);
+    struct storage *s = NULL;
+    struct storage_boot boot;
+    int rc = -1;
+    if (storage_open(data_dir, 0, &s, &boot, err, errlen) != 0)
+        goto out;
+    storage_boot_free(&boot);
+    if (storage_save_hard_state(s, 1, 0, err, errlen) != 0)
+        goto out;
+    char payload[64];
+    uint64_t budget_end = bench_now_us() + LIMIT_BUDGET_US;
+    for (int i = 0; i < samples && bench_now_us() < budget_end; i++) {
+        int len = snprintf(payload, sizeof(payload), "bench-limits-0 %08d k1 add 1", i + 1);
+        struct raft_entry e = {.term = 1,
+                               .type = RAFT_ENTRY_COMMAND,
+                               .len = (uint32_t)len,
+                               .data = (uint8_t *)payload};
+        uint64_t t0 = bench_now_us();
+        if (storage_append(s, storage_last_index(s) + 1, &e, 1, err, errlen) != 0 ||
+            storage_sync(s, err, errlen) != 0)
+            goto out;
+        latency_add(lat, bench_now_us() - t0);
+    }
+    rc = 0;
+out:
+    storage_close(s);
+    remove_tree(dir);
+    return rc;
+}
+
+/* The echo side: one connection, lines back as they come, until the other end closes. */
+static void echo_child(int listen_fd)
+{
+    char err[160], buf[4096];
+    set_nonblock(err, sizeof(err), listen_fd, false);
+    int fd = tcp_accept(err, sizeof(err), listen_fd, NULL, 0, NULL);
+    if (fd < 0)
+        _exit(1);
+    set_nonblock(err, sizeof(err), fd, false);
+    set_nodelay(err, sizeof(err), fd);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            _exit(0);
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            if (w <= 0)
+                _exit(1);
+            off += w;
+        }
+    }
+}
+
+static int read_line(int fd, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    while (used < buflen) {
+        ssize_t n = read(fd, buf + used, buflen - used);
+        if (n <= 0)
+            return -1;
+        used += (size_t)n;
+        if (buf[used - 1] == '\n')
+            return 0;
+    }
+    return -1;
+}
+
+/* One client_request-sized JSON line to a separate process and back, per sample. */
+static int measure_rtt(int samples, struct latency *lat, char *err, size_t errlen)
+{
+    int lfd = tcp_listen(err, errlen, "127.0.0.1", 0, 4);
+    if (lfd < 0)
+        return -1;
+    int port = tcp_local_port(err, errlen, lfd);
+    if (port < 0) {
+        close(lfd);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(lfd);
+        return -1;
+    }
+    if (pid == 0)
+        echo_child(lfd);
+    close(lfd);
+    int rc = -1;
+    int fd = tcp_connect_timeout(err, errlen, "127.0.0.1", port, 2000);
+    if (fd < 0)
+        goto out;
+    if (set_nodelay(err, errlen, fd) != 0 || set_io_timeout(err, errlen, fd, 2000) != 0)
+        goto out;
+    const char *line = "{\"type\":\"client_request\",\"client_id\":\"bench-limits-0\","
+                       "\"seq\":12345,\"command\":\"k1 add 1\"}\n";
+    size_t len = strlen(line);
+    char buf[512];
+    uint64_t budget_end = bench_now_us() + LIMIT_BUDGET_US;
+    for (int i = 0; i < samples && bench_now_us() < budget_end; i++) {
+        uint64_t t0 = bench_now_us();
+        if (write(fd, line, len) != (ssize_t)len || read_line(fd, buf, sizeof(buf)) != 0) {
+            snprintf(err, errlen, "echo over loopback failed: %s", strerror(errno));
+            goto out;
+        }
+        latency_add(lat, bench_now_us() - t0);
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return rc;
+}
+
+static void row(const char *what, struct latency *l)
+{
+    char a[32], b[32], c[32], d[32], e[32];
+    printf("%-22s %7zu %8s %8s %8s %8s %8s\n", what, l->n,
+           report_ms(a, (double)latency_percentile(l, 50)),
+           report_ms(b, (double)latency_percentile(l, 99)),
+           report_ms(c, (double)latency_percentile(l, 99.9)), report_ms(d, (double)latency_max(l)),
+           report_ms(e, latency_mean(l)));
+}
+
+int mode_limits(const struct bench_options *o)
+{
+    char err[512];
+    struct latency fs, rtt;
+    latency_init(&fs);
+    latency_init(&rtt);
+    int status = 2;
+    if (measure_fsync(o->samples, &fs, err, sizeof(err)) != 0 ||
+        measure_rtt(o->samples, &rtt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_bench: limits: %s\n", err);
+        goto out;
+    }
+    double floor_us =
+        2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs, 50);
+    if (!o->json) {
+        if (!o->no_header)
+            printf("%-22s %7s %8s %8s %8s %8s %8s\n", "limit", "samples", "p50ms", "p99ms",
+                   "p99.9ms", "maxms", "meanms");
+        row("append+fsync (storage)", &fs);
+        row("tcp loopback rtt", &rtt);
+        char a[32];
+        printf("floor of a 1-client 3-peer write, 2 rtt + 1 fsync (p50s): %s ms\n",
+               report_ms(a, floor_us));
+    }
+    struct json_object *obj = report_new(o);
+    if (obj) {
+        json_object_object_add(obj, "fsync_us", report_latency(&fs));
+        json_object_object_add(obj, "rtt_us", report_latency(&rtt));
+        json_object_object_add(obj, "write_floor_us", json_object_new_double(floor_us));
+        if (report_emit(o, obj, err, sizeof(err)) != 0)
+            fprintf(stderr, "raft_bench: %s\n", err);
+    }
+    status = 0;
+out:
+    latency_free(&fs);
+    latency_free(&rtt);
+    return status;
+}

@@ -1,0 +1,119 @@
+/* mode_run.c: the throughput and latency benchmark: C closed-loop clients for T seconds. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "bench/load.h"
+#include "bench/modes.h"
+#include "bench/report.h"
+#include "bench/setup.h"
+
+static void print_table(const struct bench_options *o, struct load_result *r, double ops_per_s)
+{
+    char a[32], b[32], c[32], d[32], w[32], rd[32];
+    if (!o->no_header)
+        printf("%-5s %-7s %-16s %-5s %10s %8s %8s %8s %8s %8s %8s %6s %5s\n", "peers", "clients",
+               "mix", "log", "ops/s", "p50ms", "p99ms", "p99.9ms", "maxms", "w.p50", "r.p50",
+               "errors", "tmo");
+    printf("%-5d %-7d %-16s %-5s %10.1f %8s %8s %8s %8s %8s %8s %6llu %5llu\n", o->peers,
+           o->clients, o->mix.text, o->config ? "-" : o->log_level, ops_per_s,
+           report_ms(a, (double)latency_percentile(&r->all, 50)),
+           report_ms(b, (double)latency_percentile(&r->all, 99)),
+           report_ms(c, (double)latency_percentile(&r->all, 99.9)),
+           report_ms(d, (double)latency_max(&r->all)),
+           r->writes.n ? report_ms(w, (double)latency_percentile(&r->writes, 50)) : "-",
+           r->reads.n ? report_ms(rd, (double)latency_percentile(&r->reads, 50)) : "-",
+           (unsigned long long)r->bad, (unsigned long long)r->timeouts);
+    if (r->first_bad[0])
+        printf("      first unexpected answer: %s\n", r->first_bad);
+}
+
+int mode_run(const struct bench_options *o)
+{
+    char err[512];
+    struct bench_cluster bc;
+    if (bench_cluster_open(&bc, o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_bench: %s\n", err);
+        bench_cluster_close(&bc);
+        return 2;
+    }
+    int status = 2;
+    int leader = bench_cluster_leader(&bc, 10000);
+    if (leader < 0) {
+        fprintf(stderr, "raft_bench: no leader within 10 s\n");
+        goto out;
+    }
+    char prefix[48];
+    snprintf(prefix, sizeof(prefix), "bench-%d-%llu", (int)getpid(),
+             (unsigned long long)(o->seed % 1000000u));
+    struct load_options lo = {
+        .targets = bc.targets,
+        .n_targets = bc.n,
+        .first_target = leader,
+        .clients = o->clients,
+        .warmup_us = (uint64_t)(o->warmup * 1e6),
+        .duration_us = (uint64_t)(o->seconds * 1e6),
+        .mix = &o->mix,
+        .keys = o->keys,
+        .seed = o->seed,
+        .request_timeout_ms = o->request_timeout_ms,
+        .retry_delay_ms = o->retry_delay_ms,
+        .suspect_ms = o->timeout_max * 2,
+        .id_prefix = prefix,
+    };
+    struct load_result r;
+    if (load_run(&lo, &r, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_bench: %s\n", err);
+        goto out;
+    }
+    double secs = (double)r.window_us / 1e6;
+    double ops_per_s = secs > 0 ? (double)r.ops / secs : 0;
+
+    struct json_object *obj = report_new(o);
+    if (obj) {
+        json_object_object_add(obj, "clients", json_object_new_int(o->clients));
+        json_object_object_add(obj, "seconds", json_object_new_double(secs));
+        json_object_object_add(obj, "warmup", json_object_new_double(o->warmup));
+        json_object_object_add(obj, "mix", json_object_new_string(o->mix.text));
+        json_object_object_add(obj, "keys", json_object_new_int64(o->keys));
+        json_object_object_add(obj, "seed", json_object_new_uint64(o->seed));
+        json_object_object_add(obj, "ops", json_object_new_uint64(r.ops));
+        json_object_object_add(obj, "ok", json_object_new_uint64(r.ok));
+        json_object_object_add(obj, "app_errors", json_object_new_uint64(r.app_errors));
+        json_object_object_add(obj, "bad", json_object_new_uint64(r.bad));
+        json_object_object_add(obj, "ops_per_s", json_object_new_double(ops_per_s));
+        json_object_object_add(obj, "latency_us", report_latency(&r.all));
+        json_object_object_add(obj, "write_latency_us", report_latency(&r.writes));
+        json_object_object_add(obj, "read_latency_us", report_latency(&r.reads));
+        json_object_object_add(obj, "redirects", json_object_new_uint64(r.redirects));
+        json_object_object_add(obj, "unavailable", json_object_new_uint64(r.unavailable));
+        json_object_object_add(obj, "timeouts", json_object_new_uint64(r.timeouts));
+        json_object_object_add(obj, "conn_lost", json_object_new_uint64(r.conn_lost));
+        if (r.first_bad[0])
+            json_object_object_add(obj, "first_bad", json_object_new_string(r.first_bad));
+        if (bc.own) {
+            /* Memory after the load: the log is kept in memory until compaction exists. */
+            struct json_object *rss = json_object_new_array();
+            for (int i = 1; i <= bc.n && rss; i++) {
+                long kib = -1, hwm = -1;
+                if (bc.c.pids[i] > 0)
+                    bench_read_rss(bc.c.pids[i], &kib, &hwm);
+                json_object_array_add(rss, json_object_new_int64(kib));
+            }
+            json_object_object_add(obj, "rss_kib_after", rss);
+        }
+    }
+    if (!o->json)
+        print_table(o, &r, ops_per_s);
+    if (obj && report_emit(o, obj, err, sizeof(err)) != 0)
+        fprintf(stderr, "raft_bench: %s\n", err);
+    status = r.ops > 0 && r.bad == 0 ? 0 : 1;
+    if (r.ops == 0)
+        fprintf(stderr, "raft_bench: no command completed in the window\n");
+    load_result_free(&r);
+out:
+    bench_cluster_close(&bc);
+    return status;
+}

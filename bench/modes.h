@@ -1,0 +1,15 @@
+/* modes.h: raft_bench's modes; each runs, prints its table (or JSON) and returns the
+ * exit status: 0 when the measurement is complete, 1 when it ran but something went
+ * wrong (reported), 2 when it could not run at all. */
+#ifndef BENCH_MODES_H
+#define BENCH_MODES_H
+
+#include "bench/options.h"
+
+int mode_run(const struct bench_options *o);
+int mode_failover(const struct bench_options *o);
+int mode_limits(const struct bench_options *o);
+int mode_memory(const struct bench_options *o);
+int mode_restart(const struct bench_options *o);
+
+#endif

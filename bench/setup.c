@@ -1,0 +1,93 @@
+/* setup.c: see setup.h. */
+#include "bench/setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+
+int bench_cluster_open(struct bench_cluster *bc, const struct bench_options *o, char *err,
+                       size_t errlen)
+{
+    memset(bc, 0, sizeof(*bc));
+    if (o->config) {
+        struct config *cfg = malloc(sizeof(*cfg)); /* about 100 KB: not for the stack */
+        if (!cfg) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        int rc = -1;
+        if (config_load(o->config, cfg, err, errlen) != 0 ||
+            config_check_cluster(cfg, o->peers, NULL, err, errlen) != 0)
+            goto out;
+        for (int i = 0; i < o->peers; i++) {
+            snprintf(bc->targets[i].name, sizeof(bc->targets[i].name), "%s", cfg->peers[i].name);
+            snprintf(bc->targets[i].host, sizeof(bc->targets[i].host), "%s", cfg->peers[i].host);
+            bc->targets[i].port = cfg->peers[i].port;
+        }
+        bc->n = o->peers;
+        rc = 0;
+    out:
+        free(cfg);
+        return rc;
+    }
+    if (o->peers > CLUSTER_MAX_PEERS) {
+        snprintf(err, errlen, "the bench starts at most %d peers", CLUSTER_MAX_PEERS);
+        return -1;
+    }
+    struct cluster_options copt = {
+        .election_timeout_min = o->timeout_min,
+        .election_timeout_max = o->timeout_max,
+        .heartbeat_interval = o->heartbeat,
+        .log_level = o->log_level,
+    };
+    bc->own = true;
+    if (cluster_start(&bc->c, o->peers, &copt) != 0) {
+        snprintf(err, errlen, "cannot start a %d-peer cluster from %s/raft_peer (see %s)", o->peers,
+                 harness_bin_dir(), bc->c.dir[0] ? bc->c.dir : "/tmp");
+        return -1;
+    }
+    for (int i = 0; i < o->peers; i++) {
+        snprintf(bc->targets[i].name, sizeof(bc->targets[i].name), "peer%d", i + 1);
+        snprintf(bc->targets[i].host, sizeof(bc->targets[i].host), "127.0.0.1");
+        bc->targets[i].port = bc->c.ports[i + 1];
+    }
+    bc->n = o->peers;
+    return 0;
+}
+
+int bench_cluster_leader(struct bench_cluster *bc, int timeout_ms)
+{
+    if (!bc->own)
+        return 0;
+    int leader = cluster_wait_leader(&bc->c, timeout_ms);
+    return leader > 0 ? leader - 1 : -1;
+}
+
+void bench_cluster_close(struct bench_cluster *bc)
+{
+    if (bc->own)
+        cluster_stop(&bc->c);
+    bc->own = false;
+}
+
+int bench_read_rss(int pid, long *rss_kib, long *hwm_kib)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    *rss_kib = -1;
+    *hwm_kib = -1;
+    while (fgets(line, sizeof(line), f)) {
+        long v;
+        if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+            *rss_kib = v;
+        else if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
+            *hwm_kib = v;
+    }
+    fclose(f);
+    return *rss_kib >= 0 ? 0 : -1;
+}
