@@ -124,6 +124,57 @@ integration: all $(ITEST_BINS)
 bench: all
 	@sh scripts/bench.sh
 
+# --- fuzzing (libFuzzer + ASan + UBSan; docs/FUZZING.md) ----------------
+# `make fuzz` runs every target for FUZZ_SECONDS (FUZZ_TARGETS picks some), keeping
+# what it learns in build/fuzz/corpus/ and crashes in build/fuzz/artifacts/;
+# `make fuzz-smoke` replays the seed corpora plus a few seconds each (CI);
+# `make fuzz-seeds` regenerates tests/fuzz/corpus/ from the real code.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_DIR     := build/fuzz
+FUZZ_PKGS    := json-c inih
+# Only the modules under test, so a half-written daemon file elsewhere cannot break it.
+FUZZ_SRC     := common/buffer.c common/client_protocol.c common/command.c common/config.c \
+                raft_peer/rpc_codec.c raft_peer/state_machine.c raft_peer/kv_store.c \
+                raft_peer/client_sessions.c raft_peer/sm_snapshot.c raft_peer/crc32c.c \
+                $(wildcard raft_peer/storage*.c)
+FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+               $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
+FUZZ_LIBS    = $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -lm
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    = $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_LIB     := $(FUZZ_DIR)/libfuzzed.a
+# One target $$t: its learnt corpus first (new inputs go there), then the seeds.
+FUZZ_RUN = mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t && \
+           UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_DIR)/fuzz_$$t -timeout=10 -print_final_stats=1 \
+           -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t
+
+.PHONY: fuzz fuzz-smoke fuzz-seeds
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRC)); $(archive)
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
+$(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) $(WARN) -O1 -g -fsanitize=address,undefined -I. \
+	  $(shell pkg-config --cflags $(FUZZ_PKGS)) -o $@ $^ $(FUZZ_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS); done
+# Quiet unless it fails: the last lines say how many runs and what coverage.
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do log=$(FUZZ_DIR)/smoke-$$t.log; \
+	  echo "== fuzz_$$t: seeds + $(FUZZ_SMOKE_SECONDS) s"; \
+	  if ! ( $(FUZZ_RUN) -max_total_time=$(FUZZ_SMOKE_SECONDS) ) >$$log 2>&1; then \
+	    cat $$log; exit 1; fi; grep -E '^(Done|stat::number_of_executed_units)' $$log; done
+fuzz-seeds: $(FUZZ_DIR)/make_seeds
+	$(FUZZ_DIR)/make_seeds tests/fuzz/corpus
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 check-format:

@@ -65,6 +65,10 @@ static int put_key_bool(struct buffer *b, const char *key, bool v)
  * caller checks that what it passes is text. */
 static int put_json_string(struct buffer *b, const char *s, size_t len)
 {
+    /* An empty entry (a leader's noop) may have data == NULL, and NULL + 0 below would be
+     * undefined behaviour (found by tests/fuzz/fuzz_rpc_decode). */
+    if (len == 0)
+        return buffer_append(b, "\"\"", 2);
     if (buffer_reserve(b, len + 2) != 0 || buffer_append(b, "\"", 1) != 0)
         return -1;
     size_t run = 0; /* bytes copied in one go between escapes */

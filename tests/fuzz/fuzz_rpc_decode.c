@@ -1,0 +1,113 @@
+/* fuzz_rpc_decode.c: libFuzzer target for the peer RPC decoder (raft_peer/rpc_codec.h).
+ *
+ * Bytes -> json_line_parse -> rpc_decode, as a peer's connection does. Whatever the
+ * decoder accepts must survive rpc_encode and decode back to the same message: a peer
+ * forwards nothing it decoded, but the leader's encoder and every follower's decoder
+ * must agree on every message the decoder calls valid. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/buffer.h"
+#include "common/client_protocol.h"
+#include "raft_peer/rpc_codec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const names[] = {"peer1", "peer2", "peer3", "peer4", "peer5"};
+#define N_NAMES 5
+
+/* Two decodes live at once; RPC_MAX_ENTRIES entries each is too much for the stack.
+ * Static, because the fuzzer calls us millions of times and reuse costs nothing. */
+static struct raft_entry space1[RPC_MAX_ENTRIES];
+static struct raft_entry space2[RPC_MAX_ENTRIES];
+
+static int entries_equal(const struct raft_append_entries *a, const struct raft_append_entries *b)
+{
+    if (a->n_entries != b->n_entries)
+        return 0;
+    for (uint32_t i = 0; i < a->n_entries; i++) {
+        const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
+        if (x->term != y->term || x->type != y->type || x->len != y->len)
+            return 0;
+        if (x->len > 0 && memcmp(x->data, y->data, x->len) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Field by field: the union holds padding and unused members that memcmp would see. */
+static int messages_equal(const struct raft_message *a, const struct raft_message *b)
+{
+    if (a->type != b->type || a->from != b->from || a->to != b->to || a->term != b->term ||
+        a->after_persist != b->after_persist)
+        return 0;
+    switch (a->type) {
+    case RAFT_MSG_REQUEST_VOTE: {
+        const struct raft_request_vote *x = &a->u.request_vote, *y = &b->u.request_vote;
+        return x->last_log_index == y->last_log_index && x->last_log_term == y->last_log_term &&
+               x->pre_vote == y->pre_vote && x->leadership_transfer == y->leadership_transfer;
+    }
+    case RAFT_MSG_REQUEST_VOTE_RESULT: {
+        const struct raft_request_vote_result *x = &a->u.request_vote_result,
+                                              *y = &b->u.request_vote_result;
+        return x->vote_granted == y->vote_granted && x->pre_vote == y->pre_vote;
+    }
+    case RAFT_MSG_APPEND_ENTRIES: {
+        const struct raft_append_entries *x = &a->u.append_entries, *y = &b->u.append_entries;
+        return x->prev_log_index == y->prev_log_index && x->prev_log_term == y->prev_log_term &&
+               x->leader_commit == y->leader_commit && x->read_round == y->read_round &&
+               entries_equal(x, y);
+    }
+    case RAFT_MSG_APPEND_ENTRIES_RESULT: {
+        const struct raft_append_entries_result *x = &a->u.append_entries_result,
+                                                *y = &b->u.append_entries_result;
+        return x->success == y->success && x->match_index == y->match_index &&
+               x->rejected_index == y->rejected_index && x->conflict_term == y->conflict_term &&
+               x->conflict_index == y->conflict_index && x->last_log_index == y->last_log_index &&
+               x->read_round == y->read_round;
+    }
+    case RAFT_MSG_TIMEOUT_NOW:
+        return 1;
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct json_object *obj = NULL, *obj2 = NULL;
+    struct raft_message m, m2;
+    struct buffer out;
+    char err[256];
+
+    buffer_init(&out);
+    if (json_line_parse((const char *)data, size, RPC_LINE_MAX, &obj, err, sizeof(err)) != 0)
+        goto done;
+    if (rpc_decode(obj, names, N_NAMES, &m, space1, RPC_MAX_ENTRIES, err, sizeof(err)) != 0) {
+        /* A refusal must leave nothing half-decoded behind. */
+        static const struct raft_message zero;
+        if (memcmp(&m, &zero, sizeof(m)) != 0)
+            __builtin_trap();
+        goto done;
+    }
+    if (m.from < 1 || m.from > N_NAMES || m.to < 1 || m.to > N_NAMES || m.after_persist)
+        __builtin_trap();
+    /* Everything the decoder accepts the encoder must accept too. */
+    if (rpc_encode(&m, names, N_NAMES, &out) != 0)
+        __builtin_trap();
+    const char *line = buffer_peek(&out);
+    size_t len = buffer_len(&out);
+    if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1) != NULL)
+        __builtin_trap(); /* exactly one line */
+    if (json_line_parse(line, len, RPC_LINE_MAX, &obj2, err, sizeof(err)) != 0)
+        __builtin_trap();
+    if (rpc_decode(obj2, names, N_NAMES, &m2, space2, RPC_MAX_ENTRIES, err, sizeof(err)) != 0)
+        __builtin_trap();
+    if (!messages_equal(&m, &m2))
+        __builtin_trap();
+done:
+    json_object_put(obj2);
+    json_object_put(obj);
+    buffer_free(&out);
+    return 0;
+}

@@ -1,0 +1,359 @@
+/* fuzz_storage_recovery.c: libFuzzer target for recovering data/<peer>/ at start
+ * (raft_peer/storage.h, format in docs/STORAGE.md).
+ *
+ * The input describes a data directory (layout below, written by make_seeds.c too);
+ * the files are written to a fresh directory on tmpfs and storage_open must either
+ * refuse it as damaged, with a message, or load a consistent state. A loaded state
+ * must then load again identically (recovery repairs at most once), and must take
+ * a new entry and a truncation and load them back.
+ *
+ * Input layout, integers little-endian:
+ *   u8 flags: bit 0 meta1 present, bit 1 meta2 present, bits 2-3 number of log
+ *             segments (0..3), bit 4 fix meta CRCs, bit 5 fix segment and record
+ *             CRCs (so the fuzzer reaches the checks behind them), bit 6 write
+ *             with 64-byte segments in the append phase
+ *   meta1, meta2 when present: u8 length, then the bytes
+ *   each segment: u64 first index (its file name), u32 length, then the bytes
+ * Lengths are cut to what is left of the input.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "raft_peer/crc32c.h"
+#include "raft_peer/storage.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            __builtin_trap();                                                                      \
+    } while (0)
+
+#define F_META1     0x01
+#define F_META2     0x02
+#define F_SEGS(f)   (((f) >> 2) & 3)
+#define F_FIX_META  0x10
+#define F_FIX_LOG   0x20
+#define F_SMALL_SEG 0x40
+
+/* The scratch directory: one per process, emptied before every input. */
+static char root[128];
+static char dir[160];
+
+static void remove_root(void)
+{
+    char path[256];
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(dir);
+    rmdir(root);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    /* tmpfs: fsync is free there, so the fuzzer measures parsing, not the disk. */
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(root, sizeof(root), "%s/fuzz_storage.XXXXXX", base);
+    CHECK(mkdtemp(root) != NULL);
+    snprintf(dir, sizeof(dir), "%s/peer1", root);
+    atexit(remove_root);
+    return 0;
+}
+
+static void empty_dir(void)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        CHECK(errno == ENOENT);
+        CHECK(mkdir(dir, 0755) == 0);
+        return;
+    }
+    DIR *d = fdopendir(fd);
+    CHECK(d != NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            CHECK(unlinkat(fd, de->d_name, 0) == 0);
+    closedir(d);
+}
+
+struct input {
+    const uint8_t *p;
+    size_t len;
+};
+
+static uint64_t take_le(struct input *in, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes && in->len > 0; i++, in->p++, in->len--)
+        v |= (uint64_t)*in->p << (8 * i);
+    return v;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void write_file(const char *name, const uint8_t *p, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK(len == 0 || write(fd, p, len) == (ssize_t)len);
+    close(fd);
+}
+
+/* Makes the CRCs right, so mutations of lengths, terms and types get past them. */
+static void fix_meta(uint8_t *p, size_t len)
+{
+    if (len == 36)
+        put_le32(p + 32, crc32c(0, p, 32));
+}
+
+static void fix_segment(uint8_t *p, size_t len)
+{
+    if (len < 24)
+        return;
+    put_le32(p + 20, crc32c(0, p, 20));
+    for (size_t off = 24; len - off >= 24;) {
+        uint32_t dlen = get_le32(p + off);
+        if (dlen <= len - off - 24)
+            put_le32(p + off + 16, crc32c(0, p + off + 24, dlen));
+        put_le32(p + off + 20, crc32c(0, p + off, 20));
+        if (dlen > len - off - 24)
+            break;
+        off += 24 + dlen;
+    }
+}
+
+/* Lays the directory out as the input says. Returns the flags. */
+static uint8_t build_dir(struct input *in)
+{
+    static uint8_t buf[1 << 16];
+    uint8_t flags = (uint8_t)take_le(in, 1);
+
+    for (int m = 0; m < 2; m++) {
+        if (!(flags & (m ? F_META2 : F_META1)))
+            continue;
+        size_t len = take_le(in, 1);
+        if (len > in->len)
+            len = in->len;
+        memcpy(buf, in->p, len);
+        in->p += len;
+        in->len -= len;
+        if (flags & F_FIX_META)
+            fix_meta(buf, len);
+        write_file(m ? "meta2" : "meta1", buf, len);
+    }
+    for (int i = 0; i < F_SEGS(flags); i++) {
+        char name[40];
+        uint64_t first = take_le(in, 8);
+        size_t len = take_le(in, 4);
+        if (len > in->len)
+            len = in->len;
+        if (len > sizeof(buf))
+            len = sizeof(buf);
+        memcpy(buf, in->p, len);
+        in->p += len;
+        in->len -= len;
+        if (flags & F_FIX_LOG)
+            fix_segment(buf, len);
+        snprintf(name, sizeof(name), "log-%020llu", (unsigned long long)first);
+        write_file(name, buf, len);
+    }
+    return flags;
+}
+
+/* What a successful open recovered, in a form that outlives the boot struct. */
+struct state {
+    raft_term term;
+    raft_id vote;
+    raft_index first;
+    size_t n;
+    raft_term *terms;
+    uint8_t *types;
+    uint32_t *lens;
+    uint64_t *sums;
+};
+
+/* Reads every byte of the data, so ASan sees any entry pointing outside its chunk. */
+static uint64_t fnv(const uint8_t *p, uint32_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void capture(const struct storage *s, const struct storage_boot *b, struct state *st)
+{
+    CHECK(b->voted_for >= 0 && b->voted_for <= 16);
+    CHECK(storage_first_index(s) == b->first_index);
+    CHECK(storage_last_index(s) == b->first_index + b->n_entries - 1);
+    CHECK(b->n_entries == 0 || b->entries != NULL);
+    CHECK(strnlen(b->notice, sizeof(b->notice)) < sizeof(b->notice));
+    st->term = b->term;
+    st->vote = b->voted_for;
+    st->first = b->first_index;
+    st->n = b->n_entries;
+    st->terms = calloc(b->n_entries + 1, sizeof(*st->terms));
+    st->types = calloc(b->n_entries + 1, sizeof(*st->types));
+    st->lens = calloc(b->n_entries + 1, sizeof(*st->lens));
+    st->sums = calloc(b->n_entries + 1, sizeof(*st->sums));
+    CHECK(st->terms && st->types && st->lens && st->sums);
+    raft_term prev = 0;
+    for (size_t i = 0; i < b->n_entries; i++) {
+        const struct raft_entry *e = &b->entries[i];
+        /* docs/STORAGE.md: terms at least 1, never decreasing, never above the saved
+         * term; type 1 or 2 (reserved bytes are checked, so any nonzero type loads) */
+        CHECK(e->term >= 1 && e->term >= prev && e->term <= b->term);
+        CHECK(e->type != 0);
+        CHECK(e->len <= STORAGE_MAX_ENTRY_BYTES);
+        CHECK(e->len == 0 || e->data != NULL);
+        prev = e->term;
+        st->terms[i] = e->term;
+        st->types[i] = e->type;
+        st->lens[i] = e->len;
+        st->sums[i] = e->len ? fnv(e->data, e->len) : 0;
+    }
+}
+
+static void release_state(struct state *st)
+{
+    free(st->terms);
+    free(st->types);
+    free(st->lens);
+    free(st->sums);
+    memset(st, 0, sizeof(*st));
+}
+
+static bool same_prefix(const struct state *a, const struct state *b, size_t n)
+{
+    if (a->first != b->first || a->n < n || b->n < n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (a->terms[i] != b->terms[i] || a->types[i] != b->types[i] || a->lens[i] != b->lens[i] ||
+            a->sums[i] != b->sums[i])
+            return false;
+    return true;
+}
+
+static struct storage *open_ok(struct storage_boot *boot, struct state *st)
+{
+    char err[1024];
+    struct storage *s = NULL;
+    int rc = storage_open(dir, &s, boot, err, sizeof(err));
+    CHECK(rc == STORAGE_OK && s != NULL);
+    capture(s, boot, st);
+    return s;
+}
+
+/* Appends one entry and truncates back into the loaded log, then loads it again. */
+static void write_and_reload(const struct state *was, bool small_segments)
+{
+    char err[1024];
+    struct storage_boot boot;
+    struct state now;
+    static uint8_t text1[] = "c1 1 x set 1", text2[] = "c1 2 x add 2";
+
+    /* Near 2^64 the next index would not exist; a hostile name can put us there. */
+    if (was->first > UINT64_MAX / 2)
+        return;
+    struct storage *s = open_ok(&boot, &now);
+    CHECK(same_prefix(was, &now, was->n) && now.n == was->n);
+    if (small_segments)
+        storage_test_set_segment_bytes(s, 64);
+    raft_term term = was->term ? was->term : 1;
+    if (was->term == 0)
+        CHECK(storage_save_hard_state(s, term, RAFT_NOBODY, err, sizeof(err)) == STORAGE_OK);
+    struct raft_entry e1 = {term, RAFT_ENTRY_COMMAND, sizeof(text1) - 1, text1};
+    struct raft_entry e2 = {term, RAFT_ENTRY_COMMAND, sizeof(text2) - 1, text2};
+    raft_index last = was->first + was->n - 1;
+    CHECK(storage_append(s, last + 1, &e1, 1, err, sizeof(err)) == STORAGE_OK);
+    CHECK(storage_sync(s, err, sizeof(err)) == STORAGE_OK);
+    CHECK(storage_last_index(s) == last + 1);
+    /* Raft's conflict truncation: drop from the middle of what was loaded, then append. */
+    size_t keep = was->n / 2;
+    CHECK(storage_append(s, was->first + keep, &e2, 1, err, sizeof(err)) == STORAGE_OK);
+    CHECK(storage_sync(s, err, sizeof(err)) == STORAGE_OK);
+    CHECK(storage_last_index(s) == was->first + keep);
+    storage_close(s);
+    storage_boot_free(&boot);
+    release_state(&now);
+
+    s = open_ok(&boot, &now);
+    CHECK(boot.notice[0] == '\0');
+    CHECK(now.term == term && now.vote == (was->term ? was->vote : RAFT_NOBODY));
+    CHECK(now.n == keep + 1 && same_prefix(was, &now, keep));
+    CHECK(now.terms[keep] == term && now.types[keep] == RAFT_ENTRY_COMMAND &&
+          now.lens[keep] == e2.len && now.sums[keep] == fnv(text2, e2.len));
+    storage_close(s);
+    storage_boot_free(&boot);
+    release_state(&now);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct input in = {data, size};
+    struct storage_boot boot;
+    struct storage *s = NULL;
+    struct state first, again;
+    char err[1024];
+
+    empty_dir();
+    uint8_t flags = build_dir(&in);
+
+    err[0] = '\0';
+    int rc = storage_open(dir, &s, &boot, err, sizeof(err));
+    if (rc != STORAGE_OK) {
+        /* Refused: only as damage, with a message, and nothing handed out. */
+        CHECK(rc == STORAGE_ECORRUPT);
+        CHECK(s == NULL && err[0] != '\0');
+        CHECK(boot.entries == NULL && boot.n_entries == 0 && boot.chunks == NULL);
+        storage_boot_free(&boot);
+        return 0;
+    }
+    capture(s, &boot, &first);
+    storage_close(s);
+    storage_boot_free(&boot);
+
+    /* Whatever the first open repaired is durable: the second sees the same state and
+     * has nothing left to repair. */
+    s = open_ok(&boot, &again);
+    CHECK(boot.notice[0] == '\0');
+    CHECK(again.term == first.term && again.vote == first.vote && again.n == first.n &&
+          same_prefix(&first, &again, first.n));
+    storage_close(s);
+    storage_boot_free(&boot);
+    release_state(&again);
+
+    write_and_reload(&first, flags & F_SMALL_SEG);
+    release_state(&first);
+    return 0;
+}
