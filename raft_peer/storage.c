@@ -129,8 +129,33 @@ static void release(struct storage *s)
     free(s);
 }
 
-int storage_open(const char *dir, struct storage **out, struct storage_boot *boot, char *err,
-                 size_t errlen)
+/* Figure 13: a log entry at the snapshot's index with another term, or an entry after
+ * it with a lower term, does not follow the snapshot, and neither does anything after
+ * it. Such a suffix is what a crash left of an install that was replacing the log. */
+static int drop_stale_suffix(struct storage *s, raft_index snapshot_index, raft_term snapshot_term,
+                             struct storage_boot *boot, char *err, size_t errlen)
+{
+    bool stale = (s->prefix_term != 0 && s->prefix_term != snapshot_term) ||
+                 (s->n_entries > 0 && s->slots[0].term < snapshot_term);
+    s->prefix_term = snapshot_term;
+    if (!stale || s->n_entries == 0)
+        return STORAGE_OK;
+    raft_index last = storage_last_index(s);
+    int rc = storage_log_append(s, s->first_index, NULL, 0, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    boot->n_entries = 0;
+    storage_notice(boot,
+                   "dropped entries %" PRIu64 "..%" PRIu64
+                   ": they do not follow the snapshot at index %" PRIu64 " of term %" PRIu64
+                   " (left by an interrupted snapshot install)",
+                   snapshot_index + 1, last, snapshot_index, snapshot_term);
+    return STORAGE_OK;
+}
+
+int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft_term snapshot_term,
+                                struct storage **out, struct storage_boot *boot, char *err,
+                                size_t errlen)
 {
     int rc;
     struct storage *s = NULL;
@@ -141,6 +166,11 @@ int storage_open(const char *dir, struct storage **out, struct storage_boot *boo
         memset(boot, 0, sizeof *boot);
     if (dir == NULL || out == NULL || boot == NULL) {
         storage_errf(err, errlen, "storage_open: NULL argument");
+        return STORAGE_EINVAL;
+    }
+    if (snapshot_index > UINT64_MAX / 2 || (snapshot_index == 0 && snapshot_term != 0)) {
+        storage_errf(err, errlen, "storage_open: snapshot index %" PRIu64 " / term %" PRIu64,
+                     snapshot_index, snapshot_term);
         return STORAGE_EINVAL;
     }
     s = calloc(1, sizeof *s);
@@ -170,9 +200,14 @@ int storage_open(const char *dir, struct storage **out, struct storage_boot *boo
     rc = storage_meta_load(s, err, errlen);
     if (rc != STORAGE_OK)
         goto fail;
-    rc = storage_log_load(s, boot, err, errlen);
+    rc = storage_log_load(s, snapshot_index, boot, err, errlen);
     if (rc != STORAGE_OK)
         goto fail;
+    if (snapshot_term != 0) {
+        rc = drop_stale_suffix(s, snapshot_index, snapshot_term, boot, err, errlen);
+        if (rc != STORAGE_OK)
+            goto fail;
+    }
     boot->term = s->term;
     boot->voted_for = s->voted_for;
     boot->first_index = s->first_index;
@@ -182,6 +217,12 @@ fail:
     release(s);
     storage_boot_free(boot);
     return rc;
+}
+
+int storage_open(const char *dir, raft_index snapshot_index, struct storage **out,
+                 struct storage_boot *boot, char *err, size_t errlen)
+{
+    return storage_open_after_snapshot(dir, snapshot_index, 0, out, boot, err, errlen);
 }
 
 void storage_boot_free(struct storage_boot *boot)
@@ -244,6 +285,19 @@ int storage_append(struct storage *s, raft_index first, const struct raft_entry 
     if (rc != STORAGE_OK)
         return rc;
     return storage_log_append(s, first, entries, n, err, errlen);
+}
+
+int storage_compact(struct storage *s, raft_index index, raft_term term, char *err, size_t errlen)
+{
+    int rc = usable(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    if (index == 0 || term == 0 || index > UINT64_MAX / 2) {
+        storage_errf(err, errlen, "storage_compact: index %" PRIu64 " / term %" PRIu64, index,
+                     term);
+        return STORAGE_EINVAL;
+    }
+    return storage_log_compact(s, index, term, err, errlen);
 }
 
 int storage_sync(struct storage *s, char *err, size_t errlen)

@@ -45,7 +45,7 @@ struct storage;
 struct storage_boot {
     raft_term term;
     raft_id voted_for;
-    raft_index first_index;     /* index of entries[0]; 1 until compaction exists */
+    raft_index first_index;     /* index of entries[0]: the snapshot index + 1 */
     struct raft_entry *entries; /* data points into the chunks below */
     size_t n_entries;
     char notice[STORAGE_NOTICE_MAX]; /* non-empty when recovery repaired a torn tail: log it */
@@ -57,12 +57,27 @@ struct storage_boot {
 };
 
 /* Opens (creating it and its parents if missing) the data directory, takes its lock,
- * and loads the hard state and the whole log into boot. A torn last record is cut off
- * the file and described in boot->notice; any other damage fails with STORAGE_ECORRUPT
- * and a message naming the file and byte offset. On failure *out is NULL and boot is
- * empty (storage_boot_free is still safe to call). */
-int storage_open(const char *dir, struct storage **out, struct storage_boot *boot, char *err,
-                 size_t errlen);
+ * and loads the hard state and the log after snapshot_index into boot (0: no snapshot).
+ * Entries with index <= snapshot_index are covered by the snapshot and skipped:
+ * boot->first_index is snapshot_index + 1 and boot->entries start there; segments
+ * holding nothing else are deleted (a compaction a crash interrupted). A log whose
+ * first entry lies above snapshot_index + 1 has lost entries: STORAGE_ECORRUPT.
+ * A torn last record is cut off the file and described in boot->notice; any other
+ * damage fails with STORAGE_ECORRUPT and a message naming the file and byte offset.
+ * On failure *out is NULL and boot is empty (storage_boot_free is still safe to call).
+ * So the snapshot (raft_peer/snapshot_store.h) is loaded first, then the log. */
+int storage_open(const char *dir, raft_index snapshot_index, struct storage **out,
+                 struct storage_boot *boot, char *err, size_t errlen);
+
+/* storage_open() that also knows the snapshot's term (snapshot_term 0 = unknown, as in
+ * storage_open). Figure 13: entries after a log entry that disagrees with the snapshot
+ * cannot be trusted, so when the entry at snapshot_index is still on disk with another
+ * term, or the first entry after it has a lower term, the entries after the snapshot are
+ * dropped (durably, and said in boot->notice): they are what a crash left of an install
+ * that was replacing them. The term also bounds the terms of later appends. */
+int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft_term snapshot_term,
+                                struct storage **out, struct storage_boot *boot, char *err,
+                                size_t errlen);
 
 /* Frees what storage_open() put in boot; boot is left empty. */
 void storage_boot_free(struct storage_boot *boot);
@@ -83,7 +98,17 @@ int storage_append(struct storage *s, raft_index first, const struct raft_entry 
 /* Makes everything appended so far durable. */
 int storage_sync(struct storage *s, char *err, size_t errlen);
 
-/* Index of the first stored entry (1 until compaction exists). */
+/* Drops every stored entry with index <= index (a snapshot now covers them): whole
+ * segments are deleted, oldest first; the first remaining segment may still hold older
+ * records, which open() skips. Durable on return. index may be past the last entry:
+ * then the log is empty and the next append must be at index + 1. term is the term of
+ * entry index; the first entry appended after the prefix must not have a lower one.
+ * When the stored entry index has another term, the entries after it are dropped too
+ * (Figure 13: they do not follow the snapshot). An index below the first stored entry
+ * changes nothing. The snapshot itself must be durable before this is called. */
+int storage_compact(struct storage *s, raft_index index, raft_term term, char *err, size_t errlen);
+
+/* Index of the first stored entry (the last compacted index + 1). */
 raft_index storage_first_index(const struct storage *s);
 /* Index of the last entry appended (durable or not); first_index - 1 when empty. */
 raft_index storage_last_index(const struct storage *s);

@@ -90,8 +90,10 @@ struct storage {
     bool meta_present[2];  /* the file exists (its directory entry may need an fsync) */
 
     /* log: entry first_index + i lives at byte slots[i].offset of the last segment whose
-     * first index is <= first_index + i */
+     * first index is <= first_index + i. After compaction the first segment may start
+     * below first_index: its older records are covered by the snapshot. */
     raft_index first_index;
+    raft_term prefix_term; /* term of entry first_index - 1 (compacted) when known, else 0 */
     size_t n_entries;
     size_t cap_entries;
     struct storage_slot *slots;
@@ -131,13 +133,17 @@ int storage_meta_load(struct storage *s, char *err, size_t errlen);
 int storage_meta_save(struct storage *s, raft_term term, raft_id voted_for, char *err,
                       size_t errlen);
 
-/* storage_load.c: reads every segment into boot and sets up the tail for appending. */
-int storage_log_load(struct storage *s, struct storage_boot *boot, char *err, size_t errlen);
+/* storage_load.c: reads the segments after snapshot_index into boot and sets up the
+ * tail for appending. */
+int storage_log_load(struct storage *s, raft_index snapshot_index, struct storage_boot *boot,
+                     char *err, size_t errlen);
 
 /* storage_log.c */
 int storage_log_append(struct storage *s, raft_index first, const struct raft_entry *entries,
                        size_t n, char *err, size_t errlen);
 int storage_log_sync(struct storage *s, char *err, size_t errlen);
+int storage_log_compact(struct storage *s, raft_index index, raft_term term, char *err,
+                        size_t errlen);
 /* Hands the queued bytes to the kernel. */
 int storage_log_flush(struct storage *s, char *err, size_t errlen);
 /* Grows the offset and segment tables to hold `more` entries / segments. */

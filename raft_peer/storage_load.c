@@ -36,8 +36,11 @@ static const char *const rec_status_text[] = {
     [REC_BAD_DATA] = "data checksum mismatch",
 };
 
-/* Checks the record at off; on REC_OK, REC_CUT and REC_BAD_DATA *len is its data size. */
-static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t off, uint32_t *len)
+/* Checks the record at off; on REC_OK, REC_CUT and REC_BAD_DATA *len is its data size.
+ * Without check_data the data checksum is not computed (a record the snapshot covers is
+ * only walked over, and its header alone says how far). */
+static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t off, uint32_t *len,
+                                    bool check_data)
 {
     if (size - off < REC_HDR_SIZE)
         return REC_SHORT;
@@ -50,7 +53,7 @@ static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t of
         return REC_BAD_HEADER; /* checksummed, yet never written by us */
     if (size - off - REC_HDR_SIZE < *len)
         return REC_CUT;
-    if (get_le32(h + 16) != crc32c(0, h + REC_HDR_SIZE, *len))
+    if (check_data && get_le32(h + 16) != crc32c(0, h + REC_HDR_SIZE, *len))
         return REC_BAD_DATA;
     return REC_OK;
 }
@@ -61,7 +64,7 @@ static bool valid_record_after(const uint8_t *p, uint64_t size, uint64_t from)
 {
     uint32_t len;
     for (uint64_t off = from; off + REC_HDR_SIZE <= size; off++)
-        if (check_record(p, size, off, &len) == REC_OK)
+        if (check_record(p, size, off, &len, true) == REC_OK)
             return true;
     return false;
 }
@@ -152,9 +155,16 @@ out:
     return rc;
 }
 
-/* Loads one segment whose name says it starts at `first`, which must be the next index. */
+/* Where loading stands between segments. */
+struct load_pos {
+    raft_index snapshot_index; /* records up to here are skipped */
+    raft_index next;           /* index of the next record */
+    raft_term last_term;       /* of the last entry kept (or the snapshot's, when read) */
+};
+
+/* Loads one segment whose name says it starts at `first`, which must be pos->next. */
 static int load_segment(struct storage *s, struct storage_boot *boot, raft_index first,
-                        bool is_last, raft_term *last_term, char *err, size_t errlen)
+                        bool is_last, struct load_pos *pos, char *err, size_t errlen)
 {
     char name[SEG_NAME_MAX];
     uint8_t *p;
@@ -199,21 +209,28 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
     s->seg_first[s->n_segs++] = first;
     uint64_t off = SEG_HDR_SIZE;
     while (off < size) {
-        enum rec_status st = check_record(p, size, off, &len);
+        bool covered = pos->next <= pos->snapshot_index;
+        enum rec_status st = check_record(p, size, off, &len, !covered);
         if (st == REC_OK) {
             raft_term term = get_le64(p + off + 8);
-            if (term < *last_term) {
-                storage_errf(err, errlen,
-                             "%s/%s: record at byte offset %" PRIu64 " has term %" PRIu64
-                             ", below the previous entry's term %" PRIu64,
-                             s->dir, name, off, term, *last_term);
-                return STORAGE_ECORRUPT;
+            if (covered) {
+                if (pos->next == pos->snapshot_index)
+                    s->prefix_term = pos->last_term = term;
+            } else {
+                if (term < pos->last_term) {
+                    storage_errf(err, errlen,
+                                 "%s/%s: record at byte offset %" PRIu64 " has term %" PRIu64
+                                 ", below the previous entry's term %" PRIu64,
+                                 s->dir, name, off, term, pos->last_term);
+                    return STORAGE_ECORRUPT;
+                }
+                if (add_entry(s, boot, p + off, off) < 0) {
+                    storage_errf(err, errlen, "out of memory loading %s/%s", s->dir, name);
+                    return STORAGE_EIO;
+                }
+                pos->last_term = term;
             }
-            if (add_entry(s, boot, p + off, off) < 0) {
-                storage_errf(err, errlen, "out of memory loading %s/%s", s->dir, name);
-                return STORAGE_EIO;
-            }
-            *last_term = term;
+            pos->next++;
             off += REC_HDR_SIZE + len;
             continue;
         }
@@ -288,34 +305,95 @@ static int list_segments(struct storage *s, raft_index **out, size_t *n, char *e
     return STORAGE_OK;
 }
 
-int storage_log_load(struct storage *s, struct storage_boot *boot, char *err, size_t errlen)
+/* Deletes segments firsts[from..to) oldest first, so that a crash in between leaves a
+ * contiguous run, then syncs the directory. Only called for segments the snapshot
+ * covers entirely: finishing a compaction the previous run did not complete. */
+static int remove_covered(struct storage *s, const raft_index *firsts, size_t from, size_t to,
+                          char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    for (size_t i = from; i < to; i++) {
+        storage_seg_name(name, firsts[i]);
+        if (unlinkat(s->dir_fd, name, 0) < 0) {
+            storage_errf(err, errlen, "%s/%s: cannot remove: %s", s->dir, name, strerror(errno));
+            return STORAGE_EIO;
+        }
+    }
+    if (to > from && fsync(s->dir_fd) < 0) {
+        storage_errf(err, errlen, "%s: cannot fsync the directory: %s", s->dir, strerror(errno));
+        return STORAGE_EIO;
+    }
+    return STORAGE_OK;
+}
+
+int storage_log_load(struct storage *s, raft_index snapshot_index, struct storage_boot *boot,
+                     char *err, size_t errlen)
 {
     raft_index *firsts = NULL;
     size_t n;
-    raft_term last_term = 0;
+    struct load_pos pos = {.snapshot_index = snapshot_index};
+    char name[SEG_NAME_MAX];
     int rc = list_segments(s, &firsts, &n, err, errlen);
     if (rc != STORAGE_OK)
         return rc;
 
-    s->first_index = n > 0 ? firsts[0] : 1;
-    for (size_t i = 0; i < n; i++) {
-        raft_index expected = s->first_index + s->n_entries;
-        if (firsts[i] != expected) {
-            char name[SEG_NAME_MAX];
+    /* A segment followed by one that starts at or before snapshot_index + 1 holds only
+     * covered records: its name and the next one's say so without reading it. */
+    size_t skip = 0;
+    while (skip + 1 < n && firsts[skip + 1] <= snapshot_index + 1)
+        skip++;
+    rc = remove_covered(s, firsts, 0, skip, err, errlen);
+    if (rc != STORAGE_OK)
+        goto out;
+    if (skip > 0)
+        storage_notice(boot,
+                       "removed %zu log segment%s before %s/log-%020" PRIu64
+                       ": the snapshot at index %" PRIu64 " covers them (unfinished compaction)",
+                       skip, skip == 1 ? "" : "s", s->dir, firsts[skip], snapshot_index);
+
+    s->first_index = snapshot_index + 1;
+    if (skip < n && firsts[skip] > snapshot_index + 1) {
+        storage_seg_name(name, firsts[skip]);
+        storage_errf(err, errlen,
+                     "%s/%s: the log starts with the record at byte offset %u, index %" PRIu64
+                     ", but the snapshot ends at index %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+                     " are missing",
+                     s->dir, name, SEG_HDR_SIZE, firsts[skip], snapshot_index, snapshot_index + 1,
+                     firsts[skip] - 1);
+        rc = STORAGE_ECORRUPT;
+        goto out;
+    }
+    pos.next = skip < n ? firsts[skip] : s->first_index;
+    for (size_t i = skip; i < n; i++) {
+        if (firsts[i] != pos.next) {
             storage_seg_name(name, firsts[i]);
             storage_errf(err, errlen,
                          "%s/%s: segment starts at index %" PRIu64
                          " but the log before it ends at %" PRIu64 " (a segment is missing)",
-                         s->dir, name, firsts[i], expected - 1);
+                         s->dir, name, firsts[i], pos.next - 1);
             rc = STORAGE_ECORRUPT;
             goto out;
         }
-        rc = load_segment(s, boot, firsts[i], i + 1 == n, &last_term, err, errlen);
+        rc = load_segment(s, boot, firsts[i], i + 1 == n, &pos, err, errlen);
         if (rc != STORAGE_OK)
             goto out;
     }
+    /* Every record left lies at or before the snapshot (a compaction past the end of
+     * the log, or a crash before it): nothing can be appended to those segments, since
+     * a record's index is its position, so they go too. Only the last can be in this
+     * state: any earlier one is followed by a segment starting after the snapshot. */
+    if (s->n_segs > 0 && pos.next <= snapshot_index + 1) {
+        rc = remove_covered(s, s->seg_first, 0, s->n_segs, err, errlen);
+        if (rc != STORAGE_OK)
+            goto out;
+        storage_notice(boot,
+                       "removed %s/log-%020" PRIu64 ": the snapshot at index %" PRIu64
+                       " covers all of it (unfinished compaction)",
+                       s->dir, s->seg_first[0], snapshot_index);
+        s->n_segs = 0;
+        s->tail_written = 0;
+    }
     if (s->n_segs > 0) {
-        char name[SEG_NAME_MAX];
         storage_seg_name(name, s->seg_first[s->n_segs - 1]);
         s->tail_fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
         if (s->tail_fd < 0) {
@@ -336,11 +414,11 @@ int storage_log_load(struct storage *s, struct storage_boot *boot, char *err, si
         }
     }
     boot->first_index = s->first_index;
-    if (last_term > s->term) {
+    if (s->n_entries > 0 && pos.last_term > s->term) {
         storage_errf(err, errlen,
                      "%s: the log holds entries of term %" PRIu64 " but the saved term is %" PRIu64
                      "; the term is always saved first, so meta1/meta2 lost a save",
-                     s->dir, last_term, s->term);
+                     s->dir, pos.last_term, s->term);
         rc = STORAGE_ECORRUPT;
     }
 out:

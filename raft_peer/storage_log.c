@@ -4,7 +4,8 @@
  * writes; only storage_log_sync() waits for the disk, so a batch of entries costs one
  * fdatasync (group commit). Two rare events sync by themselves, because recovery
  * relies on them: closing a full segment (so only the last segment can be torn) and
- * dropping entries (so stale records can never reappear behind new ones). */
+ * dropping entries (so stale records can never reappear behind new ones). Compaction
+ * deletes whole segments that a snapshot covers. */
 #include "raft_peer/storage_internal.h"
 
 #include <errno.h>
@@ -210,7 +211,8 @@ static int check_entries(const struct storage *s, raft_index first,
                          const struct raft_entry *entries, size_t n, char *err, size_t errlen)
 {
     /* The entry just before the new ones bounds their terms from below. */
-    raft_term prev = first > s->first_index ? s->slots[first - 1 - s->first_index].term : 0;
+    raft_term prev =
+        first > s->first_index ? s->slots[first - 1 - s->first_index].term : s->prefix_term;
     for (size_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
         const char *why = NULL;
@@ -291,5 +293,70 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
                 return rc;
         }
     }
+    return STORAGE_OK;
+}
+
+/* True when every record of segment i has an index <= index. */
+static bool segment_covered(const struct storage *s, size_t i, raft_index index)
+{
+    if (i + 1 < s->n_segs)
+        return s->seg_first[i + 1] <= index + 1;
+    return storage_last_index(s) <= index;
+}
+
+int storage_log_compact(struct storage *s, raft_index index, raft_term term, char *err,
+                        size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    int rc;
+
+    if (index < s->first_index) {
+        if (index + 1 == s->first_index)
+            s->prefix_term = term;
+        return STORAGE_OK; /* already compacted that far */
+    }
+    /* Figure 13: if the entry at index has another term, nothing after it follows the
+     * snapshot. Dropping it first (durably) means a crash can never leave that suffix
+     * behind the snapshot. */
+    raft_index last = storage_last_index(s);
+    if (index < last && s->slots[index - s->first_index].term != term) {
+        rc = truncate_from(s, index + 1, err, errlen);
+        if (rc != STORAGE_OK)
+            return rc;
+        last = index;
+    }
+
+    size_t del = 0;
+    while (del < s->n_segs && segment_covered(s, del, index))
+        del++;
+    if (del > 0 && del == s->n_segs) {
+        /* The tail goes too; what is queued for it is covered as well. The next append
+         * starts a new segment at index + 1. */
+        close(s->tail_fd);
+        s->tail_fd = -1;
+        s->buf_len = 0;
+        s->tail_written = 0;
+        s->tail_dirty = false;
+    }
+    /* Oldest first: a crash in between leaves a contiguous run of segments, whose
+     * covered head the next open removes. */
+    for (size_t i = 0; i < del; i++) {
+        storage_seg_name(name, s->seg_first[i]);
+        if (sio_unlink(&s->io, s->dir_fd, name) < 0)
+            return storage_fail(s, errno, err, errlen, "%s/%s: cannot remove", s->dir, name);
+    }
+    if (del > 0) {
+        memmove(s->seg_first, s->seg_first + del, (s->n_segs - del) * sizeof *s->seg_first);
+        s->n_segs -= del;
+        if (sio_fsync(&s->io, s->dir_fd) < 0)
+            return storage_fail(s, errno, err, errlen, "%s: cannot fsync the directory", s->dir);
+        s->dir_dirty = false;
+    }
+
+    size_t drop = index >= last ? s->n_entries : (size_t)(index + 1 - s->first_index);
+    memmove(s->slots, s->slots + drop, (s->n_entries - drop) * sizeof *s->slots);
+    s->n_entries -= drop;
+    s->first_index = index + 1;
+    s->prefix_term = term;
     return STORAGE_OK;
 }

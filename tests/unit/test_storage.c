@@ -95,7 +95,7 @@ static void assert_entry(const struct storage_boot *b, raft_index index, raft_te
 static struct storage *open_ok(struct storage_boot *boot)
 {
     struct storage *s = NULL;
-    int rc = storage_open(dir, &s, boot, err, sizeof err);
+    int rc = storage_open(dir, 0, &s, boot, err, sizeof err);
     cr_assert_eq(rc, STORAGE_OK, "open: %d %s", rc, err);
     cr_assert_not_null(s);
     return s;
@@ -425,7 +425,7 @@ static void assert_open_refused_at(off_t off)
     struct storage_boot b;
     struct storage *s = (struct storage *)1;
     char want[64];
-    int rc = storage_open(dir, &s, &b, err, sizeof err);
+    int rc = storage_open(dir, 0, &s, &b, err, sizeof err);
     cr_assert_eq(rc, STORAGE_ECORRUPT, "rc %d: %s", rc, err);
     cr_assert_null(s);
     cr_assert_eq(b.n_entries, 0);
@@ -530,7 +530,7 @@ Test(storage, meta_fallback_refused_when_the_log_proves_it_stale)
     storage_boot_free(&b);
     flip_byte("meta1", 20);
     s = NULL;
-    cr_assert_eq(storage_open(dir, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    cr_assert_eq(storage_open(dir, 0, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
     cr_assert(strstr(err, "saved term is 2") != NULL, "message: %s", err);
     cr_assert_null(s);
 }
@@ -542,7 +542,7 @@ Test(storage, both_meta_copies_damaged_refuses_open)
     cut_file("meta2", 20);
     struct storage_boot b;
     struct storage *s = NULL;
-    cr_assert_eq(storage_open(dir, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    cr_assert_eq(storage_open(dir, 0, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
     cr_assert(strstr(err, "meta1") && strstr(err, "meta2"), "message: %s", err);
 }
 
@@ -574,7 +574,7 @@ Test(storage, lock_refuses_a_second_open)
     struct storage_boot b, b2;
     struct storage *s = open_ok(&b);
     struct storage *s2 = (struct storage *)1;
-    cr_assert_eq(storage_open(dir, &s2, &b2, err, sizeof err), STORAGE_ELOCKED);
+    cr_assert_eq(storage_open(dir, 0, &s2, &b2, err, sizeof err), STORAGE_ELOCKED);
     cr_assert_null(s2);
     cr_assert(strstr(err, "in use by another process") != NULL, "message: %s", err);
     cr_assert(strstr(err, "LOCK") != NULL, "message: %s", err);
@@ -589,7 +589,7 @@ Test(storage, lock_refuses_a_second_open)
     cr_assert(pid >= 0);
     if (pid == 0) {
         struct storage *c = NULL;
-        _exit(storage_open(dir, &c, &b, NULL, 0) == STORAGE_OK ? 0 : 1);
+        _exit(storage_open(dir, 0, &c, &b, NULL, 0) == STORAGE_OK ? 0 : 1);
     }
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -806,4 +806,429 @@ Test(storage, every_io_failure_point_leaves_a_state_that_opens, .timeout = 120)
     printf("storage: injected an I/O failure at each of %ld points\n", k);
     fflush(stdout);
     cr_assert_geq(k, 20, "the script should reach many I/O calls, got %ld", k);
+}
+
+/* ---- compaction ---- */
+
+static struct storage *open_at(raft_index snapshot_index, struct storage_boot *boot)
+{
+    struct storage *s = NULL;
+    int rc = storage_open(dir, snapshot_index, &s, boot, err, sizeof err);
+    cr_assert_eq(rc, STORAGE_OK, "open at %" PRIu64 ": %d %s", snapshot_index, rc, err);
+    cr_assert_eq(boot->first_index, snapshot_index + 1);
+    cr_assert_eq(storage_first_index(s), snapshot_index + 1);
+    return s;
+}
+
+/* First index of the oldest segment on disk, 0 when there is none. */
+static raft_index oldest_segment(void)
+{
+    char cmd[256];
+    unsigned long long first = 0;
+    snprintf(cmd, sizeof cmd, "ls %s | grep '^log-' | sort | head -1 | cut -c5-", dir);
+    FILE *f = popen(cmd, "r");
+    if (fscanf(f, "%llu", &first) != 1)
+        first = 0;
+    pclose(f);
+    return first;
+}
+
+/* 100 entries of term 1 in segments of about 10 records; returns the open storage. */
+static struct storage *write_hundred_small(struct storage_boot *b)
+{
+    struct storage *s = open_ok(b);
+    storage_test_set_segment_bytes(s, 400);
+    must(storage_save_hard_state(s, 3, 1, err, sizeof err));
+    must(append_range(s, 1, 100, 1));
+    must(storage_sync(s, err, sizeof err));
+    return s;
+}
+
+Test(storage, compact_deletes_whole_segments_and_open_skips_older_records)
+{
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    int before = count_segments();
+    must(storage_compact(s, 55, 1, err, sizeof err));
+    cr_assert_eq(storage_first_index(s), 56);
+    cr_assert_eq(storage_last_index(s), 100);
+    int after = count_segments();
+    raft_index oldest = oldest_segment();
+    cr_assert_lt(after, before);
+    cr_assert(oldest > 1 && oldest <= 56, "oldest segment starts at %" PRIu64, oldest);
+    cr_assert_geq(before - after, 4, "only %d of %d segments deleted", before - after, before);
+    /* Compacting again below the first index changes nothing. */
+    must(storage_compact(s, 30, 1, err, sizeof err));
+    cr_assert_eq(storage_first_index(s), 56);
+    cr_assert_eq(count_segments(), after);
+    must(append_range(s, 101, 5, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_at(55, &b);
+    cr_assert_eq(b.n_entries, 50);
+    cr_assert_str_empty(b.notice);
+    for (raft_index i = 56; i <= 100; i++)
+        assert_entry(&b, i, 1);
+    for (raft_index i = 101; i <= 105; i++)
+        assert_entry(&b, i, 2);
+    cr_assert_eq(oldest_segment(), oldest, "open must not delete a partly covered segment");
+    /* Dropping every entry after the snapshot keeps the older records in that segment;
+     * new entries follow them, and the next open still skips them. */
+    must(storage_append(s, 56, NULL, 0, err, sizeof err));
+    cr_assert_eq(storage_last_index(s), 55);
+    must(append_range(s, 56, 3, 3));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_at(55, &b);
+    cr_assert_eq(b.n_entries, 3);
+    for (raft_index i = 56; i <= 58; i++)
+        assert_entry(&b, i, 3);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, compacted_prefix_bounds_the_terms_of_appends)
+{
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    must(append_range(s, 101, 10, 2));
+    must(storage_compact(s, 105, 2, err, sizeof err));
+    /* Replacing every entry after the snapshot: not below the snapshot's term. */
+    cr_assert_eq(append_range(s, 106, 1, 1), STORAGE_EINVAL);
+    cr_assert(!storage_failed(s));
+    must(append_range(s, 106, 1, 3));
+    cr_assert_eq(append_range(s, 105, 1, 3), STORAGE_EINVAL); /* inside the snapshot */
+    cr_assert_eq(storage_last_index(s), 106);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, compact_past_the_end_then_append_at_index_plus_one)
+{
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    must(append_range(s, 101, 3, 1)); /* queued only: covered as well */
+    must(storage_compact(s, 200, 2, err, sizeof err));
+    cr_assert_eq(count_segments(), 0);
+    cr_assert_eq(storage_first_index(s), 201);
+    cr_assert_eq(storage_last_index(s), 200);
+    cr_assert_eq(append_range(s, 202, 1, 2), STORAGE_EINVAL); /* a gap */
+    cr_assert_eq(append_range(s, 201, 1, 1), STORAGE_EINVAL); /* below the snapshot's term */
+    must(append_range(s, 201, 30, 2));
+    must(storage_sync(s, err, sizeof err));
+    cr_assert_eq(oldest_segment(), 201);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    s = open_at(200, &b);
+    cr_assert_eq(b.n_entries, 30);
+    for (raft_index i = 201; i <= 230; i++)
+        assert_entry(&b, i, 2);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* Compacting exactly to the last entry empties the log too. */
+    s = open_at(200, &b);
+    must(storage_compact(s, 230, 2, err, sizeof err));
+    cr_assert_eq(count_segments(), 0);
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_at(230, &b);
+    cr_assert_eq(b.n_entries, 0);
+    must(append_range(s, 231, 1, 3));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_at(230, &b);
+    cr_assert_eq(b.n_entries, 1);
+    assert_entry(&b, 231, 3);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, gap_between_snapshot_and_log_refuses_open)
+{
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    must(storage_compact(s, 55, 1, err, sizeof err));
+    raft_index oldest = oldest_segment();
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* Without the snapshot (index 0), entries 1..oldest-1 are missing. */
+    char want[64];
+    snprintf(want, sizeof want, "log-%020" PRIu64, oldest);
+    s = (struct storage *)1;
+    cr_assert_eq(storage_open(dir, 0, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    cr_assert_null(s);
+    cr_assert(strstr(err, want) != NULL, "message: %s", err);
+    cr_assert(strstr(err, "byte offset 24") != NULL, "message: %s", err);
+    cr_assert(strstr(err, "missing") != NULL, "message: %s", err);
+    cr_assert_eq(count_segments() > 0, true, "a refused open deletes nothing");
+    storage_boot_free(&b);
+
+    /* An older snapshot than the log's start: the same. */
+    cr_assert_eq(storage_open(dir, oldest - 2, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    storage_boot_free(&b);
+    /* Exactly adjacent is fine. */
+    s = open_at(oldest - 1, &b);
+    cr_assert_eq(b.n_entries, 100 - (oldest - 1));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, open_finishes_an_interrupted_compaction)
+{
+    /* The snapshot was saved but the crash came before storage_compact. */
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    storage_close(s);
+    storage_boot_free(&b);
+    int before = count_segments();
+
+    s = open_at(55, &b);
+    cr_assert(strstr(b.notice, "covers them") != NULL, "notice: %s", b.notice);
+    cr_assert_lt(count_segments(), before);
+    cr_assert_eq(b.n_entries, 45);
+    for (raft_index i = 56; i <= 100; i++)
+        assert_entry(&b, i, 1);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* A snapshot past the end: nothing is left, and appends start after it. */
+    s = open_at(120, &b);
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert_eq(count_segments(), 0, "notice: %s", b.notice);
+    cr_assert_str_not_empty(b.notice);
+    must(append_range(s, 121, 2, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_at(120, &b);
+    cr_assert_eq(b.n_entries, 2);
+    assert_entry(&b, 122, 2);
+    cr_assert_str_empty(b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, covered_records_are_skipped_unchecked_but_later_damage_is_not)
+{
+    write_ten();
+    /* Rotten data in a record the snapshot covers does not matter. */
+    flip_byte(SEG1, offset_of(3) + 26);
+    struct storage_boot b;
+    struct storage *s = open_at(5, &b);
+    cr_assert_eq(b.n_entries, 5);
+    for (raft_index i = 6; i <= 10; i++)
+        assert_entry(&b, i, 1);
+    cr_assert_str_empty(b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+    /* Damage after the snapshot is still refused, with file and offset. */
+    flip_byte(SEG1, offset_of(7) + 26);
+    s = (struct storage *)1;
+    cr_assert_eq(storage_open(dir, 5, &s, &b, err, sizeof err), STORAGE_ECORRUPT);
+    char want[64];
+    snprintf(want, sizeof want, "byte offset %lld ", (long long)offset_of(7));
+    cr_assert(strstr(err, want) != NULL && strstr(err, SEG1) != NULL, "message: %s", err);
+    storage_boot_free(&b);
+}
+
+Test(storage, torn_tail_inside_the_covered_part_is_cut_and_the_segment_removed)
+{
+    write_ten();
+    cut_file(SEG1, offset_of(10) + 7);
+    struct storage_boot b;
+    struct storage *s = open_at(12, &b);
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert_eq(count_segments(), 0);
+    must(append_range(s, 13, 1, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_at(12, &b);
+    assert_entry(&b, 13, 1);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, compact_with_another_term_drops_the_entries_after_it)
+{
+    /* Figure 13: the entry at the snapshot's index has another term, so nothing after
+     * it follows the snapshot. */
+    struct storage_boot b;
+    struct storage *s = write_hundred_small(&b);
+    must(storage_compact(s, 40, 2, err, sizeof err));
+    cr_assert_eq(storage_first_index(s), 41);
+    cr_assert_eq(storage_last_index(s), 40);
+    cr_assert_eq(count_segments(), 0);
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_at(40, &b);
+    cr_assert_eq(b.n_entries, 0);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, open_with_the_snapshot_term_drops_a_stale_suffix)
+{
+    /* A crash between saving an installed snapshot (index 5, term 2) and compacting
+     * left entries of term 1 after it. */
+    write_ten();
+    struct storage_boot b;
+    struct storage *s = NULL;
+    must(storage_open_after_snapshot(dir, 5, 2, &s, &b, err, sizeof err));
+    cr_assert_eq(b.first_index, 6);
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert(strstr(b.notice, "dropped entries 6..10") != NULL, "notice: %s", b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+    /* Durably: even without the term, the next open sees nothing after 5. */
+    s = open_at(5, &b);
+    cr_assert_eq(b.n_entries, 0);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    /* With the matching term nothing is dropped. */
+    snprintf(dir, sizeof dir, "%s/other", root);
+    write_ten();
+    must(storage_open_after_snapshot(dir, 5, 1, &s, &b, err, sizeof err));
+    cr_assert_eq(b.n_entries, 5);
+    cr_assert_str_empty(b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
+    /* The entry at the snapshot's index is gone (the log starts right after it): a
+     * first entry of a lower term than the snapshot's is stale too. */
+    s = open_at(5, &b);
+    must(storage_compact(s, 20, 1, err, sizeof err));
+    must(append_range(s, 21, 3, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    cr_assert_eq(oldest_segment(), 21);
+    must(storage_open_after_snapshot(dir, 20, 1, &s, &b, err, sizeof err));
+    cr_assert_eq(b.n_entries, 3);
+    storage_close(s);
+    storage_boot_free(&b);
+    must(storage_open_after_snapshot(dir, 20, 2, &s, &b, err, sizeof err));
+    cr_assert_eq(b.n_entries, 0);
+    cr_assert(strstr(b.notice, "dropped entries 21..23") != NULL, "notice: %s", b.notice);
+    /* And the snapshot's term bounds what comes next. */
+    cr_assert_eq(append_range(s, 21, 1, 1), STORAGE_EINVAL);
+    storage_close(s);
+    storage_boot_free(&b);
+    cr_assert_eq(storage_open_after_snapshot(dir, 0, 1, &s, &b, err, sizeof err), STORAGE_EINVAL);
+}
+
+Test(storage, million_entries_compacted_to_a_hundred_reopen_fast, .timeout = 300)
+{
+    enum { TOTAL = 1000000, BATCH = 10000, KEEP = 100 };
+    static struct raft_entry e[BATCH];
+    static char text[BATCH][21];
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 0, err, sizeof err));
+    for (unsigned first = 1; first <= TOTAL; first += BATCH) {
+        for (unsigned i = 0; i < BATCH; i++) {
+            snprintf(text[i], sizeof text[i], "cmd%017u", first + i);
+            e[i] = (struct raft_entry){.term = 1, .type = 1, .len = 20, .data = (uint8_t *)text[i]};
+        }
+        must(storage_append(s, first, e, BATCH, err, sizeof err));
+    }
+    must(storage_sync(s, err, sizeof err));
+    int before = count_segments();
+    must(storage_compact(s, TOTAL - KEEP, 1, err, sizeof err));
+    int after = count_segments();
+    cr_assert_eq(after, 1, "%d of %d segments left", after, before);
+    storage_close(s);
+    storage_boot_free(&b);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = open_at(TOTAL - KEEP, &b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("storage: reopened a log compacted to %zu of %d entries in %.3f s\n", b.n_entries, TOTAL,
+           secs);
+    fflush(stdout);
+    cr_assert_eq(b.n_entries, KEEP);
+    for (unsigned i = 0; i < KEEP; i++) {
+        char want[21];
+        snprintf(want, sizeof want, "cmd%017u", TOTAL - KEEP + 1 + i);
+        cr_assert(b.entries[i].len == 20 && memcmp(b.entries[i].data, want, 20) == 0);
+    }
+    cr_assert_lt(secs, 1.0, "open took %.3f s", secs);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+/* Runs appends and a compaction to 20 with the k-th writing I/O call failing, then
+ * reopens as the daemon would after a crash: the snapshot at 20 is durable. */
+static bool run_compaction_with_fault(long k)
+{
+    struct storage_boot b;
+    bool failed = false;
+    size_t acked = 30; /* entries 1..acked (term 1) are durable */
+
+    snprintf(dir, sizeof dir, "%s/cfault%ld", root, k);
+    struct storage *s = open_ok(&b);
+    storage_test_set_segment_bytes(s, 256);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 30, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_test_fail_io(s, k, k % 2 ? ENOSPC : EIO);
+    int rc = storage_compact(s, 20, 1, err, sizeof err);
+    if (rc == STORAGE_OK)
+        rc = append_range(s, 31, 5, 1);
+    if (rc == STORAGE_OK)
+        rc = storage_sync(s, err, sizeof err);
+    if (rc == STORAGE_OK)
+        acked = 35;
+    if (rc == STORAGE_OK)
+        rc = storage_compact(s, 40, 1, err, sizeof err); /* past the end */
+    if (rc == STORAGE_OK)
+        rc = append_range(s, 41, 2, 1);
+    if (rc == STORAGE_OK)
+        rc = storage_sync(s, err, sizeof err);
+    if (rc != STORAGE_OK) {
+        cr_assert_eq(rc, STORAGE_EIO, "fault %ld: rc %d %s", k, rc, err);
+        cr_assert(storage_failed(s));
+        failed = true;
+    }
+    storage_close(s);
+    storage_boot_free(&b);
+
+    raft_index snap = acked == 35 ? 40 : 20;
+    if (!failed) {
+        s = open_at(snap, &b);
+        cr_assert_eq(b.n_entries, 2);
+        assert_entry(&b, 42, 1);
+    } else {
+        /* The last snapshot that may have been saved: 20, or 40 once 35 was acked. */
+        s = open_at(snap, &b);
+        for (size_t i = 0; i < b.n_entries; i++)
+            assert_entry(&b, snap + 1 + i, 1);
+        if (snap == 20)
+            cr_assert_geq(b.n_entries, acked - 20, "fault %ld: acknowledged entries lost", k);
+        must(append_range(s, snap + 1 + b.n_entries, 1, 1));
+        must(storage_sync(s, err, sizeof err));
+    }
+    storage_close(s);
+    storage_boot_free(&b);
+    return failed;
+}
+
+Test(storage, every_io_failure_point_of_compaction_leaves_a_state_that_opens, .timeout = 120)
+{
+    long k = 0;
+    while (run_compaction_with_fault(k))
+        k++;
+    printf("storage: injected an I/O failure at each of %ld compaction points\n", k);
+    fflush(stdout);
+    cr_assert_geq(k, 8, "the run should reach several I/O calls, got %ld", k);
 }
