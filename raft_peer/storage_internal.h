@@ -1,5 +1,6 @@
-/* storage_internal.h: what the storage_*.c files share: the struct, the on-disk
- * layout constants and the fault-injectable I/O calls. Not for other modules. */
+/* storage_internal.h: what the storage_*.c files (and snapshot_store.c) share: the
+ * struct, the on-disk layout constants and the fault-injectable I/O calls. Not for
+ * other modules. */
 #ifndef RAFT_PEER_STORAGE_INTERNAL_H
 #define RAFT_PEER_STORAGE_INTERNAL_H
 
@@ -56,13 +57,15 @@ struct storage_io {
     int fail_errno;
 };
 
-/* Each returns 0 (openat: the fd) or -1 with errno set, retrying EINTR and short writes. */
+/* Each returns 0 (sio_create: the fd) or -1 with errno set, retrying EINTR and short
+ * writes. */
 int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off);
 int sio_fdatasync(struct storage_io *io, int fd);
 int sio_fsync(struct storage_io *io, int fd);
 int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
 int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags);
 int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
+int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to);
 /* Reads exactly len bytes at off (no injection: reading never changes the disk). */
 int sio_pread_all(int fd, void *buf, size_t len, uint64_t off);
 

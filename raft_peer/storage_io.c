@@ -99,6 +99,13 @@ int sio_unlink(struct storage_io *io, int dir_fd, const char *name)
     return unlinkat(dir_fd, name, 0);
 }
 
+int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to)
+{
+    if (injected(io))
+        return -1;
+    return renameat(dir_fd, from, dir_fd, to);
+}
+
 int sio_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
     uint8_t *p = buf;

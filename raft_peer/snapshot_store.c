@@ -1,0 +1,619 @@
+/* snapshot_store.c: the snapshot files in data/<peer>/ (docs/STORAGE.md).
+ *
+ * "snapshot" only ever changes by rename(2) of a complete, fsynced file, so a crash
+ * leaves the old or the new one; damage found in it is rot, and is refused. A received
+ * snapshot is written in place into "snapshot.partial", laid out as the final file plus
+ * two progress slots behind it; finishing cuts the slots off and renames. */
+#include "raft_peer/snapshot_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "raft_peer/crc32c.h"
+#include "raft_peer/storage_internal.h"
+
+#define SNAP_NAME    "snapshot"
+#define SNAP_TMP     "snapshot.tmp"
+#define SNAP_PARTIAL "snapshot.partial"
+#define SNAP_MAGIC   "RVSNAP01"
+#define SNAP_HDR     40u /* magic 8, index 8, term 8, size 8, data crc 4, header crc 4 */
+#define SNAP_HDR_CRC 36u
+#define SLOT_SIZE    16u /* have 8, crc of data[0, have) 4, slot crc 4 */
+#define VERIFY_CHUNK (1u << 20)
+
+static void encode_header(uint8_t h[SNAP_HDR], const struct snapshot_meta *m)
+{
+    memcpy(h, SNAP_MAGIC, 8);
+    put_le64(h + 8, m->index);
+    put_le64(h + 16, m->term);
+    put_le64(h + 24, m->size);
+    put_le32(h + 32, m->crc);
+    put_le32(h + SNAP_HDR_CRC, crc32c(0, h, SNAP_HDR_CRC));
+}
+
+/* NULL when h is a header we could have written, else why not. */
+static const char *decode_header(const uint8_t h[SNAP_HDR], struct snapshot_meta *m)
+{
+    if (memcmp(h, SNAP_MAGIC, 8) != 0)
+        return "bad magic";
+    if (get_le32(h + SNAP_HDR_CRC) != crc32c(0, h, SNAP_HDR_CRC))
+        return "header checksum mismatch";
+    m->index = get_le64(h + 8);
+    m->term = get_le64(h + 16);
+    m->size = get_le64(h + 24);
+    m->crc = get_le32(h + 32);
+    if (m->index == 0 || m->term == 0)
+        return "index or term 0";
+    if (m->size > SNAPSHOT_MAX_BYTES)
+        return "size over SNAPSHOT_MAX_BYTES";
+    return NULL;
+}
+
+static bool same_meta(const struct snapshot_meta *a, const struct snapshot_meta *b)
+{
+    return a->index == b->index && a->term == b->term && a->size == b->size && a->crc == b->crc;
+}
+
+static const char *check_meta(const struct snapshot_meta *m)
+{
+    if (m->index == 0 || m->term == 0)
+        return "index or term 0";
+    if (m->size > SNAPSHOT_MAX_BYTES)
+        return "larger than SNAPSHOT_MAX_BYTES";
+    return NULL;
+}
+
+/* Extends *crc over bytes [from, to) of the data area of fd. */
+static int crc_range(int fd, uint64_t from, uint64_t to, uint32_t *crc)
+{
+    uint8_t *buf = malloc(VERIFY_CHUNK);
+    if (buf == NULL)
+        return -1;
+    while (from < to) {
+        size_t n = to - from < VERIFY_CHUNK ? (size_t)(to - from) : VERIFY_CHUNK;
+        if (sio_pread_all(fd, buf, n, SNAP_HDR + from) < 0) {
+            free(buf);
+            return -1;
+        }
+        *crc = crc32c(*crc, buf, n);
+        from += n;
+    }
+    free(buf);
+    return 0;
+}
+
+/* Opens "<dir>/<name>" for reading and checks its header and length. 1 with the fd and
+ * meta, 0 when the file does not exist, -1 (message in err) otherwise. */
+static int open_snapshot(const char *dir, int *fd_out, struct snapshot_meta *m, char *err,
+                         size_t errlen)
+{
+    char path[PATH_MAX];
+    uint8_t h[SNAP_HDR];
+    struct stat st;
+    const char *why;
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, SNAP_NAME) >= (int)sizeof path) {
+        storage_errf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        storage_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        storage_errf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SNAP_HDR) {
+        storage_errf(err, errlen, "%s: damaged snapshot: %lld bytes, shorter than its header", path,
+                     (long long)st.st_size);
+        goto fail;
+    }
+    if (sio_pread_all(fd, h, SNAP_HDR, 0) < 0) {
+        storage_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        goto fail;
+    }
+    if ((why = decode_header(h, m)) != NULL) {
+        storage_errf(err, errlen, "%s: damaged snapshot header (%s)", path, why);
+        goto fail;
+    }
+    if ((uint64_t)st.st_size != SNAP_HDR + m->size) {
+        storage_errf(err, errlen,
+                     "%s: damaged snapshot: the header says %" PRIu64
+                     " bytes of data but the file holds %lld",
+                     path, m->size, (long long)st.st_size - SNAP_HDR);
+        goto fail;
+    }
+    *fd_out = fd;
+    return 1;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* ---- saving, loading, reading ---- */
+
+static int save(const char *dir, const struct snapshot_meta *m, const uint8_t *data,
+                struct storage_io *io, char *err, size_t errlen)
+{
+    uint8_t h[SNAP_HDR];
+    const char *step = "create";
+    int fd = -1;
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+        return -1;
+    }
+    /* O_TRUNC: a leftover tmp file is a save that a crash interrupted. */
+    fd = sio_create(io, dir_fd, SNAP_TMP, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        goto fail;
+    encode_header(h, m);
+    step = "write";
+    if (sio_pwrite_all(io, fd, h, SNAP_HDR, 0) < 0 ||
+        (m->size > 0 && sio_pwrite_all(io, fd, data, (size_t)m->size, SNAP_HDR) < 0))
+        goto fail;
+    step = "fsync";
+    if (sio_fdatasync(io, fd) < 0)
+        goto fail;
+    close(fd);
+    fd = -1;
+    step = "rename to " SNAP_NAME;
+    if (sio_rename(io, dir_fd, SNAP_TMP, SNAP_NAME) < 0)
+        goto fail;
+    /* The rename is the commit point, and it is durable only with the directory. */
+    if (sio_fsync(io, dir_fd) < 0) {
+        storage_errf(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", dir,
+                     SNAP_NAME, strerror(errno));
+        close(dir_fd);
+        return -1;
+    }
+    close(dir_fd);
+    return 0;
+fail:
+    storage_errf(err, errlen, "%s/%s: cannot %s: %s", dir, SNAP_TMP, step, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    (void)unlinkat(dir_fd, SNAP_TMP, 0); /* best effort: the next save truncates it anyway */
+    close(dir_fd);
+    return -1;
+}
+
+static int save_checked(const char *dir, raft_index index, raft_term term, const uint8_t *data,
+                        size_t len, struct storage_io *io, char *err, size_t errlen)
+{
+    struct snapshot_meta m = {.index = index, .term = term, .size = len};
+    const char *why = check_meta(&m);
+    if (dir == NULL || (len > 0 && data == NULL))
+        why = "NULL argument";
+    if (why != NULL) {
+        storage_errf(err, errlen, "snapshot_save: %s", why);
+        return -1;
+    }
+    m.crc = crc32c(0, data, len);
+    return save(dir, &m, data, io, err, errlen);
+}
+
+int snapshot_save(const char *dir, raft_index index, raft_term term, const uint8_t *data,
+                  size_t len, char *err, size_t errlen)
+{
+    struct storage_io io = {.fail_after = -1};
+    return save_checked(dir, index, term, data, len, &io, err, errlen);
+}
+
+int snapshot_test_save_with_fault(const char *dir, raft_index index, raft_term term,
+                                  const uint8_t *data, size_t len, long after, int errnum,
+                                  char *err, size_t errlen)
+{
+    struct storage_io io = {.fail_after = after, .fail_errno = errnum};
+    return save_checked(dir, index, term, data, len, &io, err, errlen);
+}
+
+int snapshot_load(const char *dir, struct snapshot_meta *m, uint8_t **data, char *err,
+                  size_t errlen)
+{
+    int fd = -1;
+    uint8_t *buf = NULL;
+
+    if (m != NULL)
+        memset(m, 0, sizeof *m);
+    if (data != NULL)
+        *data = NULL;
+    if (dir == NULL || m == NULL || data == NULL) {
+        storage_errf(err, errlen, "snapshot_load: NULL argument");
+        return -1;
+    }
+    struct snapshot_meta got;
+    int rc = open_snapshot(dir, &fd, &got, err, errlen);
+    if (rc <= 0)
+        return rc;
+    buf = malloc(got.size > 0 ? (size_t)got.size : 1);
+    if (buf == NULL) {
+        storage_errf(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", dir, SNAP_NAME,
+                     got.size);
+        goto fail;
+    }
+    if (sio_pread_all(fd, buf, (size_t)got.size, SNAP_HDR) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
+        goto fail;
+    }
+    if (crc32c(0, buf, (size_t)got.size) != got.crc) {
+        storage_errf(err, errlen, "%s/%s: damaged snapshot: data checksum mismatch", dir,
+                     SNAP_NAME);
+        goto fail;
+    }
+    close(fd);
+    *m = got;
+    *data = buf;
+    return 0;
+fail:
+    free(buf);
+    close(fd);
+    return -1;
+}
+
+int snapshot_read_at(const char *dir, const struct snapshot_meta *m, uint64_t offset, uint8_t *buf,
+                     size_t len, size_t *got, char *err, size_t errlen)
+{
+    int fd = -1;
+    struct snapshot_meta on_disk;
+
+    if (got != NULL)
+        *got = 0;
+    if (dir == NULL || m == NULL || got == NULL || (len > 0 && buf == NULL)) {
+        storage_errf(err, errlen, "snapshot_read_at: NULL argument");
+        return -1;
+    }
+    int rc = open_snapshot(dir, &fd, &on_disk, err, errlen);
+    if (rc == 0)
+        storage_errf(err, errlen, "%s/%s: no snapshot to send", dir, SNAP_NAME);
+    if (rc <= 0)
+        return -1;
+    if (!same_meta(&on_disk, m)) {
+        storage_errf(err, errlen,
+                     "%s/%s: holds the snapshot at index %" PRIu64 " (term %" PRIu64
+                     "), not the one at index %" PRIu64 " being sent",
+                     dir, SNAP_NAME, on_disk.index, on_disk.term, m->index);
+        close(fd);
+        return -1;
+    }
+    if (offset > m->size) {
+        storage_errf(err, errlen, "%s/%s: offset %" PRIu64 " past the end (%" PRIu64 " bytes)", dir,
+                     SNAP_NAME, offset, m->size);
+        close(fd);
+        return -1;
+    }
+    size_t n = m->size - offset < len ? (size_t)(m->size - offset) : len;
+    if (n > 0 && sio_pread_all(fd, buf, n, SNAP_HDR + offset) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    *got = n;
+    return 0;
+}
+
+/* ---- receiving ---- */
+
+struct snapshot_receiver {
+    char *dir; /* for messages */
+    int dir_fd;
+    int fd; /* snapshot.partial */
+    struct snapshot_meta m;
+    uint64_t have; /* bytes durable in the partial file */
+    uint32_t crc;  /* crc32c of those bytes */
+    int next_slot; /* the progress slot the next chunk records itself in; the other one
+                      holds the durable fallback */
+    bool failed;   /* an I/O error: nothing more may be trusted from this handle */
+    bool done;     /* finished (renamed) or refused: the partial is gone */
+    struct storage_io io;
+};
+
+static uint64_t slot_offset(const struct snapshot_receiver *r, int slot)
+{
+    return SNAP_HDR + r->m.size + (uint64_t)slot * SLOT_SIZE;
+}
+
+struct slot {
+    bool valid;
+    uint64_t have;
+    uint32_t crc;
+};
+
+static struct slot decode_slot(const struct snapshot_receiver *r, const uint8_t *p)
+{
+    struct slot s = {.have = get_le64(p), .crc = get_le32(p + 8)};
+    s.valid = get_le32(p + 12) == crc32c(0, p, 12) && s.have > 0 && s.have <= r->m.size;
+    return s;
+}
+
+/* Finds how much of an existing partial for r->m can be trusted: the largest progress
+ * slot whose claimed prefix checksum matches the bytes on disk. A chunk cut by a crash
+ * fails that check (its slot may be on disk before its data), and the other slot,
+ * written one fdatasync earlier, is then right. A file already cut to its final length
+ * (a crash inside finish) is trusted whole if its checksum matches. 1 when resumed, 0
+ * when the partial must be started again, -1 on a read error. */
+static int resume(struct snapshot_receiver *r, char *err, size_t errlen)
+{
+    uint8_t h[SNAP_HDR], raw[2 * SLOT_SIZE];
+    struct snapshot_meta on_disk;
+    struct stat st;
+
+    if (fstat(r->fd, &st) < 0 || st.st_size < (off_t)SNAP_HDR)
+        return 0;
+    if (sio_pread_all(r->fd, h, SNAP_HDR, 0) < 0)
+        goto read_error;
+    if (decode_header(h, &on_disk) != NULL || !same_meta(&on_disk, &r->m))
+        return 0;
+    uint32_t running = 0;
+    if ((uint64_t)st.st_size == SNAP_HDR + r->m.size) {
+        if (crc_range(r->fd, 0, r->m.size, &running) < 0)
+            goto read_error;
+        if (running != r->m.crc)
+            return 0;
+        r->have = r->m.size;
+        r->crc = running;
+        return 1;
+    }
+    if ((uint64_t)st.st_size != SNAP_HDR + r->m.size + 2 * SLOT_SIZE)
+        return 0;
+    if (sio_pread_all(r->fd, raw, sizeof raw, slot_offset(r, 0)) < 0)
+        goto read_error;
+    struct slot s[2] = {decode_slot(r, raw), decode_slot(r, raw + SLOT_SIZE)};
+    int order[2] = {0, 1}; /* check the smaller claim first: one pass over the data */
+    if (s[1].have < s[0].have) {
+        order[0] = 1;
+        order[1] = 0;
+    }
+    uint64_t pos = 0;
+    int best = -1;
+    for (int k = 0; k < 2; k++) {
+        struct slot *c = &s[order[k]];
+        if (!c->valid)
+            continue;
+        if (crc_range(r->fd, pos, c->have, &running) < 0)
+            goto read_error;
+        pos = c->have;
+        if (running == c->crc)
+            best = order[k];
+    }
+    if (best < 0)
+        return 0;
+    r->have = s[best].have;
+    r->crc = s[best].crc;
+    r->next_slot = 1 - best;
+    return 1;
+read_error:
+    storage_errf(err, errlen, "%s/%s: cannot read: %s", r->dir, SNAP_PARTIAL, strerror(errno));
+    return -1;
+}
+
+/* Starts an empty partial for r->m: header, room for the data, zeroed slots. Its
+ * directory entry is synced so that what is written next survives a crash. */
+static int start_partial(struct snapshot_receiver *r, char *err, size_t errlen)
+{
+    uint8_t h[SNAP_HDR];
+    const char *step = "create";
+
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = sio_create(&r->io, r->dir_fd, SNAP_PARTIAL, O_RDWR | O_TRUNC);
+    if (r->fd < 0)
+        goto fail;
+    encode_header(h, &r->m);
+    step = "write";
+    if (sio_pwrite_all(&r->io, r->fd, h, SNAP_HDR, 0) < 0)
+        goto fail;
+    step = "size";
+    if (sio_ftruncate(&r->io, r->fd, SNAP_HDR + r->m.size + 2 * SLOT_SIZE) < 0)
+        goto fail;
+    step = "fsync";
+    if (sio_fdatasync(&r->io, r->fd) < 0 || sio_fsync(&r->io, r->dir_fd) < 0)
+        goto fail;
+    r->have = 0;
+    r->crc = 0;
+    r->next_slot = 0;
+    return 0;
+fail:
+    storage_errf(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
+    r->failed = true;
+    return -1;
+}
+
+int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
+                           struct snapshot_receiver **out, uint64_t *have, char *err, size_t errlen)
+{
+    struct snapshot_receiver *r = NULL;
+
+    if (out != NULL)
+        *out = NULL;
+    if (have != NULL)
+        *have = 0;
+    if (dir == NULL || m == NULL || out == NULL || have == NULL) {
+        storage_errf(err, errlen, "snapshot_receiver_open: NULL argument");
+        return -1;
+    }
+    const char *why = check_meta(m);
+    if (why != NULL) {
+        storage_errf(err, errlen,
+                     "snapshot_receiver_open: refusing a snapshot at index %" PRIu64
+                     " of term %" PRIu64 " and %" PRIu64 " bytes: %s",
+                     m->index, m->term, m->size, why);
+        return -1;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL || (r->dir = strdup(dir)) == NULL) {
+        free(r);
+        storage_errf(err, errlen, "snapshot_receiver_open: out of memory");
+        return -1;
+    }
+    r->m = *m;
+    r->fd = r->dir_fd = -1;
+    r->io.fail_after = -1;
+    r->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->dir_fd < 0) {
+        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+        goto fail;
+    }
+    r->fd = openat(r->dir_fd, SNAP_PARTIAL, O_RDWR | O_CLOEXEC);
+    int rc = 0;
+    if (r->fd >= 0)
+        rc = resume(r, err, errlen);
+    else if (errno != ENOENT) {
+        storage_errf(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_PARTIAL, strerror(errno));
+        goto fail;
+    }
+    if (rc < 0)
+        goto fail;
+    if (rc == 0 && start_partial(r, err, errlen) < 0)
+        goto fail;
+    *have = r->have;
+    *out = r;
+    return 0;
+fail:
+    snapshot_receiver_close(r);
+    return -1;
+}
+
+/* After a failed write or fsync, Linux may have marked the unwritten pages clean: they
+ * read back fine (so resume() would trust them) yet never reach the disk, and later
+ * fsyncs do not retry them. The partial is removed so the transfer starts over; the
+ * handle refuses everything. If even the removal fails, a resume may trust such pages;
+ * snapshot_load() checks the whole file's CRC at the next start, so the damage is then
+ * refused, never used. */
+static void discard_partial(struct snapshot_receiver *r)
+{
+    r->failed = true;
+    if (sio_unlink(&r->io, r->dir_fd, SNAP_PARTIAL) == 0)
+        (void)sio_fsync(&r->io, r->dir_fd);
+}
+
+/* Refuses calls on a receiver that can no longer be trusted or is finished. */
+static int receiver_usable(const struct snapshot_receiver *r, const char *what, char *err,
+                           size_t errlen)
+{
+    if (r == NULL) {
+        storage_errf(err, errlen, "%s: NULL receiver", what);
+        return -1;
+    }
+    if (r->failed || r->done) {
+        storage_errf(err, errlen, "%s: %s/%s %s", what, r->dir, SNAP_PARTIAL,
+                     r->failed ? "failed earlier: close and open it again"
+                               : "is finished or was refused");
+        return -1;
+    }
+    return 0;
+}
+
+int snapshot_receiver_write(struct snapshot_receiver *r, uint64_t offset, const uint8_t *data,
+                            size_t len, char *err, size_t errlen)
+{
+    uint8_t slot[SLOT_SIZE];
+
+    if (receiver_usable(r, "snapshot_receiver_write", err, errlen) < 0)
+        return -1;
+    if (offset != r->have || len > r->m.size - r->have || (len > 0 && data == NULL)) {
+        storage_errf(err, errlen,
+                     "%s/%s: chunk of %zu bytes at offset %" PRIu64 " refused: %" PRIu64
+                     " of %" PRIu64 " bytes are there",
+                     r->dir, SNAP_PARTIAL, len, offset, r->have, r->m.size);
+        return -1;
+    }
+    if (len == 0)
+        return 0;
+    uint32_t crc = crc32c(r->crc, data, len);
+    put_le64(slot, r->have + len);
+    put_le32(slot + 8, crc);
+    put_le32(slot + 12, crc32c(0, slot, 12));
+    /* Data and slot under one fdatasync: if the crash lands before it, resume() sees
+     * the slot's checksum disagree with the data and falls back to the other slot. */
+    const char *step = "write";
+    if (sio_pwrite_all(&r->io, r->fd, data, len, SNAP_HDR + offset) < 0 ||
+        sio_pwrite_all(&r->io, r->fd, slot, SLOT_SIZE, slot_offset(r, r->next_slot)) < 0)
+        goto fail;
+    step = "fsync";
+    if (sio_fdatasync(&r->io, r->fd) < 0)
+        goto fail;
+    r->have += len;
+    r->crc = crc;
+    r->next_slot = 1 - r->next_slot;
+    return 0;
+fail:
+    storage_errf(err, errlen, "%s/%s: cannot %s %zu bytes at offset %" PRIu64 ": %s", r->dir,
+                 SNAP_PARTIAL, step, len, offset, strerror(errno));
+    discard_partial(r);
+    return -1;
+}
+
+int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errlen)
+{
+    if (receiver_usable(r, "snapshot_receiver_finish", err, errlen) < 0)
+        return -1;
+    if (r->have != r->m.size) {
+        storage_errf(err, errlen, "%s/%s: only %" PRIu64 " of %" PRIu64 " bytes received", r->dir,
+                     SNAP_PARTIAL, r->have, r->m.size);
+        return -1;
+    }
+    if (r->crc != r->m.crc) {
+        storage_errf(err, errlen,
+                     "%s/%s: data checksum 0x%08" PRIx32 " differs from the leader's 0x%08" PRIx32
+                     "; discarded, the current snapshot is unchanged",
+                     r->dir, SNAP_PARTIAL, r->crc, r->m.crc);
+        r->done = true;
+        /* Resuming it would only fail again; best effort, a leftover is replaced. */
+        if (sio_unlink(&r->io, r->dir_fd, SNAP_PARTIAL) == 0)
+            (void)sio_fsync(&r->io, r->dir_fd);
+        return -1;
+    }
+    const char *step = "cut the progress slots off";
+    if (sio_ftruncate(&r->io, r->fd, SNAP_HDR + r->m.size) < 0)
+        goto fail;
+    step = "fsync";
+    if (sio_fdatasync(&r->io, r->fd) < 0)
+        goto fail;
+    step = "rename to " SNAP_NAME;
+    if (sio_rename(&r->io, r->dir_fd, SNAP_PARTIAL, SNAP_NAME) < 0)
+        goto fail;
+    r->done = true;
+    if (sio_fsync(&r->io, r->dir_fd) < 0) {
+        r->failed = true;
+        storage_errf(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", r->dir,
+                     SNAP_NAME, strerror(errno));
+        return -1;
+    }
+    return 0;
+fail:
+    storage_errf(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
+    discard_partial(r);
+    return -1;
+}
+
+void snapshot_receiver_close(struct snapshot_receiver *r)
+{
+    if (r == NULL)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->dir_fd >= 0)
+        close(r->dir_fd);
+    free(r->dir);
+    free(r);
+}
+
+void snapshot_receiver_test_fail_io(struct snapshot_receiver *r, long after, int err)
+{
+    r->io.fail_after = after;
+    r->io.fail_errno = err;
+}
