@@ -538,7 +538,7 @@ static void fill_view(struct game *g, struct game_view *v)
 static void count_frame(struct game *g)
 {
     g->frames_this_second++;
-    if (g->now - g->fps_since_ms >= 1000) {
+    if (g->now - g->fps_since_ms >= 500) {
         double cpu = cpu_seconds();
         double secs = (double)(g->now - g->fps_since_ms) / 1000.0;
         g->fps = (float)(g->frames_this_second / secs);

@@ -4,7 +4,7 @@
 #include <math.h>
 
 #define TOP_H_REF      36.0f
-#define BUTTON_W_REF   150.0f
+#define BUTTON_W_REF   172.0f
 #define BUTTON_H_REF   30.0f
 #define HIT_RADIUS_REF 46.0f
 #define REF_SIZE       760.0f /* village height at which scale is 1 */

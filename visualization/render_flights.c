@@ -119,9 +119,20 @@ void render_flights(struct render_ctx *rc, const struct game_view *v)
         age = v->now_ms - f->start_ms;
         t = (float)age / VILLAGE_FLIGHT_MS;
         x0 = l->vx[f->from];
-        y0 = l->vy[f->from] - 6 * s;
+        y0 = l->vy[f->from];
         x1 = l->vx[f->to];
-        y1 = l->vy[f->to] - 6 * s;
+        y1 = l->vy[f->to];
+        /* Messages leave and land on the timer rings, not on the villagers' faces. */
+        dx = x1 - x0;
+        dy = y1 - y0;
+        len = sqrtf(dx * dx + dy * dy);
+        if (len > 80 * s) {
+            float edge = 32 * s / len;
+            x0 += dx * edge;
+            y0 += dy * edge;
+            x1 -= dx * edge;
+            y1 -= dy * edge;
+        }
         if (t >= 1) {
             /* Landed: an answer bursts where it arrived, then fades. */
             float k = (t - 1) * VILLAGE_FLIGHT_MS / 250.0f;

@@ -243,16 +243,17 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
 void render_help(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
-    float s = l->scale, w = 640 * s, h = 470 * s, x = (float)l->win_w / 2 - w / 2;
+    float s = l->scale, w = 640 * s, h = 480 * s, x = (float)l->win_w / 2 - w / 2;
     float y = (float)l->win_h / 2 - h / 2, ly;
     int lh = text_line_height(rc->tc, FONT_NORMAL);
-    static const char *const keys[] = {
-        "click a villager      kill it (its raft_peer crashes for real)",
-        "click a grave         revive it (raft_peer starts again)",
-        "right-click           hand leadership to that villager",
-        "c                     submit a random command through the leader",
-        "s                     stop or resume the monster",
-        "h                     this help          q / Esc   quit",
+    static const char *const keys[][2] = {
+        {"click a villager", "kill it: its raft_peer crashes for real"},
+        {"click a grave", "revive it: raft_peer starts again and recovers"},
+        {"right-click", "hand leadership to that villager"},
+        {"c", "submit a random command through the leader"},
+        {"s", "stop or resume the monster"},
+        {"h", "this help"},
+        {"q, Esc", "quit"},
     };
     static const struct {
         enum village_rpc rpc;
@@ -277,8 +278,10 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
     text_draw(rc->tc, FONT_TITLE, "Raft Village: how to play", x + 20 * s, y + 14 * s,
               prim_rgb(0xf2c14e), TEXT_LEFT);
     ly = y + 48 * s;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++, ly += (float)lh)
-        text_draw(rc->tc, FONT_NORMAL, keys[i], x + 20 * s, ly, ink, TEXT_LEFT);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++, ly += (float)lh) {
+        text_draw(rc->tc, FONT_BOLD, keys[i][0], x + 20 * s, ly, prim_rgb(0xf2c14e), TEXT_LEFT);
+        text_draw(rc->tc, FONT_NORMAL, keys[i][1], x + 170 * s, ly, ink, TEXT_LEFT);
+    }
     ly += (float)lh * 0.6f;
     text_draw(rc->tc, FONT_BOLD, "Messages in the air", x + 20 * s, ly, ink, TEXT_LEFT);
     ly += (float)lh * 1.3f;

@@ -649,6 +649,29 @@ static int feed_msg(struct village_model *m, struct json_object *obj, uint64_t n
     f.ok = f.rpc == VILLAGE_RPC_REQUEST_VOTE_RESULT ? granted : success;
     f.start_ms = now_ms;
 
+    /* Thin out repetitive traffic: empty heartbeats, their successful answers, and
+     * entries sent again and again; votes and refusals are always drawn. */
+    {
+        int kind = -1;
+        uint64_t gap = VILLAGE_ROUTINE_GAP_MS;
+        if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES && f.n_entries == 0)
+            kind = 0;
+        else if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES_RESULT && f.ok)
+            kind = 1;
+        else if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES) {
+            kind = 2;
+            gap = VILLAGE_ENTRIES_GAP_MS;
+        }
+        if (kind >= 0) {
+            uint64_t *last = &m->shown_ms[f.from][f.to][kind];
+            if (*last != 0 && now_ms < *last + gap) {
+                m->n_thinned++;
+                return 0;
+            }
+            *last = now_ms;
+        }
+    }
+
     if (m->n_flights < VILLAGE_MAX_FLIGHTS) {
         idx = (m->flight_head + m->n_flights) % VILLAGE_MAX_FLIGHTS;
         m->n_flights++;
@@ -867,6 +890,7 @@ struct json_object *village_model_to_json(const struct village_model *m, uint64_
     json_object_object_add(o, "datagrams", json_object_new_int64((int64_t)m->n_datagrams));
     json_object_object_add(o, "rejected", json_object_new_int64((int64_t)m->n_rejected));
     json_object_object_add(o, "flights", json_object_new_int(m->n_flights));
+    json_object_object_add(o, "thinned", json_object_new_int64((int64_t)m->n_thinned));
     arr = json_object_new_array();
     for (int i = 0; arr && i < m->n; i++) {
         struct json_object *p = peer_to_json(&m->peers[i]);

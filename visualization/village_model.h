@@ -27,6 +27,13 @@ struct json_object;
 #define VILLAGE_KILL_GRACE_MS 800
 /* How long a message takes to fly between villagers on screen. */
 #define VILLAGE_FLIGHT_MS 550
+/* Routine traffic (empty heartbeats and their successful answers) is shown at most
+ * this often per sender, receiver and kind: a real leader sends twenty heartbeats a
+ * second to each follower, which on screen would be a blur. */
+#define VILLAGE_ROUTINE_GAP_MS 400
+/* AppendEntries carrying entries are news, but a leader retrying a dead follower sends
+ * them back to back; one per this gap per pair is drawn. */
+#define VILLAGE_ENTRIES_GAP_MS 150
 
 enum village_role {
     VILLAGE_ROLE_UNKNOWN = 0,
@@ -125,6 +132,9 @@ struct village_model {
     struct village_feed_line feed[VILLAGE_FEED_LINES]; /* ring buffer, oldest first */
     int feed_head, n_feed;
     uint64_t feed_total; /* lines ever added, so the view can tell something is new */
+
+    uint64_t shown_ms[VILLAGE_MAX_PEERS][VILLAGE_MAX_PEERS][3]; /* [from][to][kind] */
+    uint64_t n_thinned; /* messages accepted but not drawn, see above */
 
     uint64_t n_datagrams; /* accepted */
     uint64_t n_rejected;  /* ignored as malformed */

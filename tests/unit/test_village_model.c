@@ -156,13 +156,48 @@ Test(village_model, msg_makes_a_flight_that_lands)
     cr_assert_eq(m.n_flights, 0);
 }
 
+Test(village_model, heartbeats_are_thinned_but_news_is_not)
+{
+    const char *hb = "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\","
+                     "\"rpc\":\"append_entries\",\"term\":2,\"n_entries\":0}";
+    const char *ok = "{\"type\":\"msg\",\"from\":\"peer2\",\"to\":\"peer1\","
+                     "\"rpc\":\"append_entries_result\",\"term\":2,\"success\":true}";
+    const char *no = "{\"type\":\"msg\",\"from\":\"peer2\",\"to\":\"peer1\","
+                     "\"rpc\":\"append_entries_result\",\"term\":2,\"success\":false}";
+    const char *full = "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\","
+                       "\"rpc\":\"append_entries\",\"term\":2,\"n_entries\":1}";
+
+    for (int t = 0; t < 400; t += 50) { /* eight heartbeats and answers in 400 ms */
+        cr_assert_eq(feed(hb, 1000 + (uint64_t)t), 0);
+        cr_assert_eq(feed(ok, 1001 + (uint64_t)t), 0);
+    }
+    cr_assert_eq(m.n_flights, 2, "one heartbeat and one answer drawn");
+    cr_assert_eq(m.n_thinned, 14);
+    cr_assert_eq(feed(hb, 1000 + VILLAGE_ROUTINE_GAP_MS), 0);
+    cr_assert_eq(m.n_flights, 3, "the next one after the gap");
+    /* Refusals always fly; entries at most every VILLAGE_ENTRIES_GAP_MS. */
+    cr_assert_eq(feed(full, 1410), 0);
+    cr_assert_eq(feed(full, 1420), 0);
+    cr_assert_eq(feed(no, 1421), 0);
+    cr_assert_eq(feed(no, 1422), 0);
+    cr_assert_eq(m.n_flights, 6);
+    cr_assert_eq(feed(full, 1410 + VILLAGE_ENTRIES_GAP_MS), 0);
+    cr_assert_eq(m.n_flights, 7);
+    /* Another follower has its own allowance. */
+    cr_assert_eq(feed("{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer3\","
+                      "\"rpc\":\"append_entries\",\"term\":2}",
+                      1423),
+                 0);
+    cr_assert_eq(m.n_flights, 8);
+}
+
 Test(village_model, flights_overflow_drops_the_oldest)
 {
     for (int i = 0; i < VILLAGE_MAX_FLIGHTS + 10; i++) {
         char buf[200];
         snprintf(buf, sizeof buf,
                  "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer3\",\"rpc\":"
-                 "\"append_entries\",\"term\":%d}",
+                 "\"append_entries_result\",\"term\":%d,\"success\":false}",
                  i);
         cr_assert_eq(feed(buf, 5), 0);
     }
