@@ -10,14 +10,15 @@
 #include "bench/report.h"
 #include "bench/setup.h"
 
-static void print_table(const struct bench_options *o, struct load_result *r, double ops_per_s)
+static void print_table(const struct bench_options *o, struct load_result *r, double ops_per_s,
+                        double wait_share)
 {
     char a[32], b[32], c[32], d[32], w[32], rd[32];
     if (!o->no_header)
-        printf("%-5s %-7s %-16s %-5s %10s %8s %8s %8s %8s %8s %8s %6s %5s\n", "peers", "clients",
-               "mix", "log", "ops/s", "p50ms", "p99ms", "p99.9ms", "maxms", "w.p50", "r.p50",
-               "errors", "tmo");
-    printf("%-5d %-7d %-16s %-5s %10.1f %8s %8s %8s %8s %8s %8s %6llu %5llu\n", o->peers,
+        printf("%-5s %-7s %-16s %-5s %10s %8s %8s %8s %8s %8s %8s %6s %5s %4s\n", "peers",
+               "clients", "mix", "log", "ops/s", "p50ms", "p99ms", "p99.9ms", "maxms", "w.p50",
+               "r.p50", "errors", "tmo", "rq%");
+    printf("%-5d %-7d %-16s %-5s %10.1f %8s %8s %8s %8s %8s %8s %6llu %5llu %4.0f\n", o->peers,
            o->clients, o->mix.text, o->config ? "-" : o->log_level, ops_per_s,
            report_ms(a, (double)latency_percentile(&r->all, 50)),
            report_ms(b, (double)latency_percentile(&r->all, 99)),
@@ -25,7 +26,7 @@ static void print_table(const struct bench_options *o, struct load_result *r, do
            report_ms(d, (double)latency_max(&r->all)),
            r->writes.n ? report_ms(w, (double)latency_percentile(&r->writes, 50)) : "-",
            r->reads.n ? report_ms(rd, (double)latency_percentile(&r->reads, 50)) : "-",
-           (unsigned long long)r->bad, (unsigned long long)r->timeouts);
+           (unsigned long long)r->bad, (unsigned long long)r->timeouts, wait_share * 100);
     if (r->first_bad[0])
         printf("      first unexpected answer: %s\n", r->first_bad);
 }
@@ -63,10 +64,39 @@ int mode_run(const struct bench_options *o)
         .suspect_ms = o->timeout_max * 2,
         .id_prefix = prefix,
     };
+    /* CPU time and run-queue wait of every process involved, over the whole run: on a
+     * shared machine they tell whether the peers or the neighbours set the pace. */
+    int pids[LOAD_MAX_TARGETS + 1];
+    uint64_t cpu0[LOAD_MAX_TARGETS + 1], wait0[LOAD_MAX_TARGETS + 1];
+    int n_pids = 0;
+    pids[n_pids++] = (int)getpid();
+    for (int i = 1; bc.own && i <= bc.n; i++)
+        pids[n_pids++] = (int)bc.c.pids[i];
+    for (int i = 0; i < n_pids; i++)
+        if (bench_read_schedstat(pids[i], &cpu0[i], &wait0[i]) != 0)
+            cpu0[i] = wait0[i] = 0;
+    uint64_t t0 = bench_now_us();
     struct load_result r;
     if (load_run(&lo, &r, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_bench: %s\n", err);
         goto out;
+    }
+    uint64_t run_us = bench_now_us() - t0;
+    struct json_object *sched = json_object_new_array();
+    double max_wait_share = 0;
+    for (int i = 0; i < n_pids && sched; i++) {
+        uint64_t cpu, wait;
+        if (bench_read_schedstat(pids[i], &cpu, &wait) != 0)
+            continue;
+        double cpu_ms = (double)(cpu - cpu0[i]) / 1e6, wait_ms = (double)(wait - wait0[i]) / 1e6;
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "process",
+                               json_object_new_string(i == 0 ? "bench" : bc.targets[i - 1].name));
+        json_object_object_add(e, "cpu_ms", json_object_new_double(cpu_ms));
+        json_object_object_add(e, "runq_wait_ms", json_object_new_double(wait_ms));
+        json_object_array_add(sched, e);
+        if (run_us && wait_ms * 1000.0 / (double)run_us > max_wait_share)
+            max_wait_share = wait_ms * 1000.0 / (double)run_us;
     }
     double secs = (double)r.window_us / 1e6;
     double ops_per_s = secs > 0 ? (double)r.ops / secs : 0;
@@ -93,6 +123,10 @@ int mode_run(const struct bench_options *o)
         json_object_object_add(obj, "conn_lost", json_object_new_uint64(r.conn_lost));
         if (r.first_bad[0])
             json_object_object_add(obj, "first_bad", json_object_new_string(r.first_bad));
+        json_object_object_add(obj, "run_ms", json_object_new_double((double)run_us / 1e3));
+        json_object_object_add(obj, "sched", sched);
+        sched = NULL;
+        json_object_object_add(obj, "max_runq_wait_share", json_object_new_double(max_wait_share));
         if (bc.own) {
             /* Memory after the load: the log is kept in memory until compaction exists. */
             struct json_object *rss = json_object_new_array();
@@ -105,8 +139,9 @@ int mode_run(const struct bench_options *o)
             json_object_object_add(obj, "rss_kib_after", rss);
         }
     }
+    json_object_put(sched); /* still ours when obj could not be made */
     if (!o->json)
-        print_table(o, &r, ops_per_s);
+        print_table(o, &r, ops_per_s, max_wait_share);
     if (obj && report_emit(o, obj, err, sizeof(err)) != 0)
         fprintf(stderr, "raft_bench: %s\n", err);
     status = r.ops > 0 && r.bad == 0 ? 0 : 1;

@@ -41,7 +41,7 @@ void options_usage(FILE *out)
         "  --mix SPEC             op=weight,... of set add sub mul div cas get del\n"
         "                         (default add=90,get=10)\n"
         "  --keys K               variables used (default 1000)\n"
-        "  --seed X               PRNG seed (default: from the clock, printed)\n"
+        "  --seed X               PRNG seed (default: from the clock; kept in the JSON)\n"
         "  --log-level L          log level of started peers (default warn)\n"
         "  --timeouts MIN-MAX     election timeouts of started peers, ms (default 150-300)\n"
         "  --heartbeat MS         heartbeat interval of started peers (default 50)\n"

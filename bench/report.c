@@ -29,6 +29,14 @@ struct json_object *report_new(const struct bench_options *o)
         put_int(obj, "heartbeat_interval", o->heartbeat);
         json_object_object_add(obj, "log_level", json_object_new_string(o->log_level));
     }
+    /* The machine is shared: its load says how much the figures can be trusted. */
+    FILE *la = fopen("/proc/loadavg", "r");
+    double load1;
+    if (la) {
+        if (fscanf(la, "%lf", &load1) == 1)
+            json_object_object_add(obj, "loadavg1", json_object_new_double(load1));
+        fclose(la);
+    }
     char when[32];
     time_t now = time(NULL);
     struct tm tm;

@@ -91,3 +91,20 @@ int bench_read_rss(int pid, long *rss_kib, long *hwm_kib)
     fclose(f);
     return *rss_kib >= 0 ? 0 : -1;
 }
+
+int bench_read_schedstat(int pid, uint64_t *cpu_ns, uint64_t *wait_ns)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    unsigned long long cpu, wait;
+    int n = fscanf(f, "%llu %llu", &cpu, &wait);
+    fclose(f);
+    if (n != 2)
+        return -1;
+    *cpu_ns = cpu;
+    *wait_ns = wait;
+    return 0;
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bench/load.h"
 #include "bench/options.h"
@@ -28,5 +29,8 @@ void bench_cluster_close(struct bench_cluster *bc);
 
 /* VmRSS and VmHWM of a process in KiB, from /proc/<pid>/status. 0 or -1. */
 int bench_read_rss(int pid, long *rss_kib, long *hwm_kib);
+/* Nanoseconds a process has run on a CPU and waited runnable for one, from
+ * /proc/<pid>/schedstat. A long wait means the machine, not the peer, set the pace. */
+int bench_read_schedstat(int pid, uint64_t *cpu_ns, uint64_t *wait_ns);
 
 #endif

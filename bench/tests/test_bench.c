@@ -1,0 +1,398 @@
+/* test_bench.c: raft_bench's own pieces: exact percentiles, the mix, the command line,
+ * and the load loop against fake peers that redirect, push back and stay silent.
+ * The Makefile builds every bench source into one program, so this test is built by
+ * hand: the command is in docs/PERFORMANCE.md ("Testing the bench"). */
+#include <criterion/criterion.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/latency.h"
+#include "bench/load.h"
+#include "bench/mix.h"
+#include "bench/options.h"
+#include "common/client_protocol.h"
+#include "common/net.h"
+
+/* ---- latency ---------------------------------------------------------------- */
+
+Test(latency, nearest_rank_percentiles_are_exact)
+{
+    struct latency l;
+    latency_init(&l);
+    for (uint64_t v = 1000; v >= 1; v--) /* reversed, so sorting matters */
+        latency_add(&l, v);
+    cr_assert_eq(latency_percentile(&l, 50), 500);
+    cr_assert_eq(latency_percentile(&l, 99), 990);
+    cr_assert_eq(latency_percentile(&l, 99.9), 999);
+    cr_assert_eq(latency_min(&l), 1);
+    cr_assert_eq(latency_max(&l), 1000);
+    cr_assert_float_eq(latency_mean(&l), 500.5, 1e-9);
+    latency_free(&l);
+}
+
+Test(latency, small_and_empty_sets)
+{
+    struct latency l;
+    latency_init(&l);
+    cr_assert_eq(latency_percentile(&l, 50), 0);
+    cr_assert_eq(latency_mean(&l), 0);
+    latency_add(&l, 7);
+    cr_assert_eq(latency_percentile(&l, 50), 7);
+    cr_assert_eq(latency_percentile(&l, 99.9), 7);
+    latency_add(&l, 3);
+    /* 2 samples: the median is the lower one (rank ceil(1) = 1). */
+    cr_assert_eq(latency_percentile(&l, 50), 3);
+    cr_assert_eq(latency_percentile(&l, 51), 7);
+    latency_free(&l);
+}
+
+Test(latency, merge_keeps_every_sample)
+{
+    struct latency a, b;
+    latency_init(&a);
+    latency_init(&b);
+    for (int i = 0; i < 10000; i++)
+        latency_add(i % 2 ? &a : &b, (uint64_t)i);
+    cr_assert_eq(latency_merge(&a, &b), 0);
+    cr_assert_eq(a.n, 10000);
+    cr_assert_eq(latency_percentile(&a, 100), 9999);
+    cr_assert_eq(latency_percentile(&a, 50), 4999);
+    latency_free(&a);
+    latency_free(&b);
+}
+
+/* ---- mix -------------------------------------------------------------------- */
+
+Test(mix, parses_and_canonicalises)
+{
+    struct mix m;
+    char err[200];
+    cr_assert_eq(mix_parse("get=10,add=90", &m, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(m.weight[MIX_ADD], 90);
+    cr_assert_eq(m.weight[MIX_GET], 10);
+    cr_assert_eq(m.total, 100);
+    cr_assert_str_eq(m.text, "add=90,get=10");
+    cr_assert_eq(mix_parse("set=1,add=1,sub=1,mul=1,div=1,cas=1,get=1,del=1", &m, err, sizeof(err)),
+                 0);
+    cr_assert_eq(m.total, 8);
+}
+
+Test(mix, refuses_bad_specs)
+{
+    static const char *const bad[] = {
+        "",       "add",    "add=",  "add=-1",       "add=+1",
+        "add=1x", "add=1,", "foo=1", "add=1,add=2",  "get=0",
+        " add=1", "add= 1", "=5",    "add=1,,get=1", "add=1000001",
+    };
+    struct mix m;
+    char err[200];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(mix_parse(bad[i], &m, err, sizeof(err)), -1, "accepted '%s'", bad[i]);
+    char longer[300];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = 0;
+    cr_assert_eq(mix_parse(longer, &m, err, sizeof(err)), -1);
+}
+
+Test(mix, draws_follow_the_weights)
+{
+    struct mix m;
+    char err[200], cmd[64];
+    cr_assert_eq(mix_parse("add=90,get=10", &m, err, sizeof(err)), 0);
+    uint64_t rng = 42;
+    int writes = 0;
+    for (int i = 0; i < 20000; i++) {
+        bool w;
+        enum mix_op op = mix_draw(&m, &rng, 5, cmd, sizeof(cmd), &w);
+        cr_assert(op == MIX_ADD || op == MIX_GET);
+        cr_assert_eq(w, op == MIX_ADD);
+        unsigned key;
+        char verb[8];
+        cr_assert_eq(sscanf(cmd, "k%u %7s", &key, verb), 2, "%s", cmd);
+        cr_assert_lt(key, 5);
+        cr_assert_str_eq(verb, op == MIX_ADD ? "add" : "get");
+        writes += w;
+    }
+    cr_assert(writes > 17600 && writes < 18400, "writes %d of 20000", writes);
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+static int parse(struct bench_options *o, const char *const *args, int n)
+{
+    char *argv[32];
+    char err[512];
+    argv[0] = "raft_bench";
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+    argv[n + 1] = NULL;
+    return options_parse(n + 1, argv, o, err, sizeof(err));
+}
+
+Test(options, defaults_and_modes)
+{
+    struct bench_options o;
+    cr_assert_eq(parse(&o, NULL, 0), 0);
+    cr_assert_eq(o.mode, MODE_RUN);
+    cr_assert_eq(o.peers, 3);
+    cr_assert_eq(o.clients, 1);
+    cr_assert_eq(o.request_timeout_ms, 1000);
+    cr_assert_str_eq(o.log_level, "warn");
+    const char *fo[] = {"failover", "--signal", "STOP", "--timeouts", "12-24", "--heartbeat", "4"};
+    cr_assert_eq(parse(&o, fo, 7), 0);
+    cr_assert_eq(o.mode, MODE_FAILOVER);
+    cr_assert_eq(o.signal, SIGSTOP);
+    cr_assert_eq(o.timeout_min, 12);
+    cr_assert_eq(o.timeout_max, 24);
+    cr_assert_eq(o.request_timeout_ms, 50);
+    const char *run[] = {"-n", "5", "-C", "64", "-T", "2.5", "--mix", "get=1", "run", "--json"};
+    cr_assert_eq(parse(&o, run, 10), 0);
+    cr_assert_eq(o.peers, 5);
+    cr_assert_eq(o.clients, 64);
+    cr_assert_float_eq(o.seconds, 2.5, 1e-9);
+    cr_assert(o.json);
+    const char *help[] = {"--help"};
+    cr_assert_eq(parse(&o, help, 1), 1);
+}
+
+Test(options, refuses_bad_usage)
+{
+    struct bench_options o;
+    const char *const cases[][4] = {
+        {"-C", "0"},
+        {"-C", "100000"},
+        {"-n", "x"},
+        {"-T", "nan"},
+        {"--timeouts", "300-150"},
+        {"--timeouts", "150"},
+        {"--heartbeat", "150"}, /* not below the default minimum timeout of 150 */
+        {"failover", "-c", "raft_peer.ini"},
+        {"failover", "-n", "2"},
+        {"bogus"},
+        {"run", "extra"},
+        {"--signal", "HUP"},
+        {"--log-level", "loud"},
+        {"--kills"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int n = 0;
+        while (n < 4 && cases[i][n])
+            n++;
+        cr_assert_eq(parse(&o, cases[i], n), -1, "case %zu (%s) accepted", i, cases[i][0]);
+    }
+}
+
+/* ---- the load loop against fake peers --------------------------------------- */
+
+/* Three fake peers on one thread: "a" redirects to "b"; "b" answers every other
+ * request with unavailable and the others with ok; "s" accepts and never answers. */
+struct fake {
+    int lfd[3];
+    int port[3];
+    int stop_pipe[2];
+    unsigned served_b;
+};
+
+static void answer(int fd, const struct client_response *resp)
+{
+    char line[1024];
+    int len = client_response_encode(resp, line, sizeof(line));
+    if (len > 0 && write(fd, line, (size_t)len) != len)
+        return;
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    struct pollfd pfd[64];
+    int kind[64];
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        pfd[n] = (struct pollfd){.fd = f->lfd[i], .events = POLLIN};
+        kind[n++] = 10 + i; /* listening socket of peer i */
+    }
+    pfd[n] = (struct pollfd){.fd = f->stop_pipe[0], .events = POLLIN};
+    kind[n++] = -1;
+    char err[128], buf[4096];
+    for (;;) {
+        if (poll(pfd, (nfds_t)n, 1000) < 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (kind[i] == -1)
+                goto done;
+            if (kind[i] >= 10) {
+                int fd = tcp_accept(err, sizeof(err), pfd[i].fd, NULL, 0, NULL);
+                if (fd >= 0 && n < 64) {
+                    set_nonblock(err, sizeof(err), fd, false);
+                    pfd[n] = (struct pollfd){.fd = fd, .events = POLLIN};
+                    kind[n++] = kind[i] - 10;
+                }
+                continue;
+            }
+            ssize_t got = read(pfd[i].fd, buf, sizeof(buf));
+            if (got <= 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1; /* poll ignores negative fds */
+                continue;
+            }
+            /* One request per read is what a closed-loop client sends. */
+            struct client_response resp = {0};
+            if (kind[i] == 0) {
+                snprintf(resp.error, sizeof(resp.error), "not_leader");
+                snprintf(resp.leader, sizeof(resp.leader), "b");
+                snprintf(resp.host, sizeof(resp.host), "127.0.0.1");
+                resp.port = f->port[1];
+                answer(pfd[i].fd, &resp);
+            } else if (kind[i] == 1) {
+                if (f->served_b++ % 2 == 0) {
+                    snprintf(resp.error, sizeof(resp.error), "unavailable");
+                } else {
+                    resp.ok = true;
+                    resp.has_result = true;
+                    resp.result = 1;
+                    resp.index = f->served_b;
+                    snprintf(resp.leader, sizeof(resp.leader), "b");
+                }
+                answer(pfd[i].fd, &resp);
+            }
+            /* kind 2 ("s") stays silent. */
+        }
+    }
+done:
+    for (int i = 0; i < n; i++)
+        if (pfd[i].fd >= 0 && kind[i] >= 0 && kind[i] < 10)
+            close(pfd[i].fd);
+    return NULL;
+}
+
+static void fake_start(struct fake *f, pthread_t *t, struct load_target targets[3])
+{
+    char err[128];
+    static const char *const names[] = {"a", "b", "s"};
+    for (int i = 0; i < 3; i++) {
+        f->lfd[i] = tcp_listen(err, sizeof(err), "127.0.0.1", 0, 16);
+        cr_assert_geq(f->lfd[i], 0, "%s", err);
+        f->port[i] = tcp_local_port(err, sizeof(err), f->lfd[i]);
+        snprintf(targets[i].name, sizeof(targets[i].name), "%s", names[i]);
+        snprintf(targets[i].host, sizeof(targets[i].host), "127.0.0.1");
+        targets[i].port = f->port[i];
+    }
+    cr_assert_eq(pipe(f->stop_pipe), 0);
+    cr_assert_eq(pthread_create(t, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f, pthread_t t)
+{
+    cr_assert_eq(write(f->stop_pipe[1], "x", 1), 1);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 3; i++)
+        close(f->lfd[i]);
+    close(f->stop_pipe[0]);
+    close(f->stop_pipe[1]);
+}
+
+Test(load, follows_redirects_and_retries_unavailable)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct fake f = {0};
+    pthread_t t;
+    struct load_target targets[3];
+    fake_start(&f, &t, targets);
+    struct mix m;
+    char err[256];
+    cr_assert_eq(mix_parse("add=3,get=1", &m, err, sizeof(err)), 0);
+    struct load_options o = {
+        .targets = targets,
+        .n_targets = 2, /* a and b only */
+        .first_target = 0,
+        .clients = 4,
+        .duration_us = 300000,
+        .mix = &m,
+        .keys = 10,
+        .seed = 1,
+        .request_timeout_ms = 1000,
+        .retry_delay_ms = 0,
+        .suspect_ms = 100,
+        .id_prefix = "t",
+    };
+    struct load_result r;
+    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    fake_stop(&f, t);
+    cr_assert_gt(r.ok, 10, "ok %llu", (unsigned long long)r.ok);
+    cr_assert_eq(r.bad, 0, "%s", r.first_bad);
+    cr_assert_geq(r.redirects, 4, "each client starts at a and is sent to b");
+    cr_assert_geq(r.unavailable, r.ok - 4, "b answers unavailable before each ok");
+    cr_assert_eq(r.all.n, r.ops);
+    cr_assert_eq(r.writes.n + r.reads.n, r.ops);
+    cr_assert_eq(r.timeouts, 0);
+    cr_assert_gt(r.window_us, 250000);
+    load_result_free(&r);
+}
+
+Test(load, gives_up_on_a_silent_peer)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct fake f = {0};
+    pthread_t t;
+    struct load_target targets[3];
+    fake_start(&f, &t, targets);
+    /* Order s, a, b: the silent one first, then a redirect, then the answering one. */
+    struct load_target order[3] = {targets[2], targets[0], targets[1]};
+    struct mix m;
+    char err[256];
+    cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_probe probe = {0};
+    struct load_options o = {
+        .targets = order,
+        .n_targets = 3,
+        .first_target = 0,
+        .clients = 1,
+        .duration_us = 300000,
+        .mix = &m,
+        .keys = 1,
+        .seed = 2,
+        .request_timeout_ms = 30,
+        .retry_delay_ms = 1,
+        .suspect_ms = 1000,
+        .id_prefix = "silent",
+        .probe = &probe,
+    };
+    struct load_result r;
+    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    fake_stop(&f, t);
+    /* At least the first request; more only when this machine stalls the fake for 30 ms. */
+    cr_assert_geq(r.timeouts, 1);
+    cr_assert_gt(r.ok, 10);
+    cr_assert_eq(atomic_load(&probe.ok_count), r.ok);
+    cr_assert_eq((int)(atomic_load(&probe.last_ok) & 0xff), 2, "answered by b");
+    /* The first command waited out the timeout, so the worst latency shows it. */
+    cr_assert_geq(latency_max(&r.all), 30000);
+    load_result_free(&r);
+}
+
+Test(load, refuses_bad_options)
+{
+    struct mix m;
+    char err[256];
+    cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_target t = {.name = "a", .host = "127.0.0.1", .port = 1};
+    struct load_options o = {.targets = &t,
+                             .n_targets = 1,
+                             .clients = 0,
+                             .duration_us = 1,
+                             .mix = &m,
+                             .keys = 1,
+                             .request_timeout_ms = 1,
+                             .id_prefix = "x"};
+    struct load_result r;
+    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), -1);
+    o.clients = 1;
+    o.duration_us = 0; /* no duration and no probe: would never stop */
+    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), -1);
+}

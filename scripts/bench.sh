@@ -1,0 +1,113 @@
+#!/bin/sh
+# bench.sh: what `make bench` runs (docs/PERFORMANCE.md explains every figure).
+#
+#   the machine's limits (storage append+fsync, TCP loopback round trip),
+#   throughput and latency: 3 and 5 peers x 1, 16, 64 clients, fsync on, log_level warn,
+#   the cost of log_level info, a read-only mix,
+#   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
+#   idle memory, and the restart of a peer with a 1,000,000-entry log.
+#
+# Results: build/bench/results-<time>.txt (the tables) and .jsonl (one JSON object per
+# run, the machine first); build/bench/latest.{txt,jsonl} point at the newest.
+# Knobs (environment): BENCH_SECONDS (10), BENCH_KILLS (20), BENCH_ENTRIES (1000000),
+# RAFT_BIN_DIR (bin). Takes about 4 minutes with the defaults.
+set -u
+
+BIN=${RAFT_BIN_DIR:-bin}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+KILLS=${BENCH_KILLS:-20}
+ENTRIES=${BENCH_ENTRIES:-1000000}
+OUT=build/bench
+BENCH="$BIN/raft_bench"
+
+if [ ! -x "$BENCH" ] || [ ! -x "$BIN/raft_peer" ]; then
+    echo "bench.sh: $BENCH or $BIN/raft_peer is missing; run make first" >&2
+    exit 2
+fi
+export RAFT_BIN_DIR="$BIN"
+mkdir -p "$OUT" || exit 2
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+TXT="$OUT/results-$stamp.txt"
+JSON="$OUT/results-$stamp.jsonl"
+TMP=$(mktemp) || exit 2
+trap 'rm -f "$TMP"' EXIT
+failures=0
+
+say() {
+    printf '%s\n' "$*" | tee -a "$TXT"
+}
+
+# Runs raft_bench with the given arguments, shows its table and keeps it. The output is
+# collected first so the exit status is raft_bench's, not tee's.
+bench() {
+    "$BENCH" --json-file "$JSON" "$@" >"$TMP" 2>&1
+    rc=$?
+    cat "$TMP"
+    cat "$TMP" >>"$TXT"
+    if [ "$rc" -ne 0 ]; then
+        say "  (raft_bench $* exited with $rc)"
+        failures=$((failures + 1))
+    fi
+}
+
+# The machine, as plain facts; JSON strings are kept to safe characters.
+clean() {
+    tr -d '"\\' | tr -s ' \t' ' ' | sed 's/^ //; s/ $//'
+}
+cpus=$(nproc 2>/dev/null || echo '?')
+model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | clean)
+kernel=$(uname -sr | clean)
+tmpfs=$(df -PT /tmp 2>/dev/null | awk 'NR==2 {print $1 " (" $2 ")"}' | clean)
+mem=$(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo 2>/dev/null)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+printf '{"mode":"machine","time":"%s","nproc":"%s","cpu":"%s","kernel":"%s","tmp_disk":"%s","memory":"%s","commit":"%s"}\n' \
+    "$stamp" "$cpus" "$model" "$kernel" "$tmpfs" "$mem" "$commit" >>"$JSON"
+
+say "Raft Village benchmark, $stamp, commit $commit"
+say "machine: $cpus CPUs, $model; $mem; kernel $kernel; /tmp on $tmpfs"
+say "peers log at warn unless said otherwise; every write is fsynced before it is acknowledged"
+say ""
+
+say "== limits of this machine"
+bench limits --samples 2000
+say ""
+
+say "== throughput and latency (mix add=90,get=10, ${SECONDS_PER_RUN} s after 1 s of warmup)"
+first=1
+for peers in 3 5; do
+    for clients in 1 16 64; do
+        if [ "$first" = 1 ]; then header=""; first=0; else header="--no-header"; fi
+        bench run -n "$peers" -C "$clients" -T "$SECONDS_PER_RUN" $header
+    done
+done
+say ""
+
+say "== the cost of logging every command (log_level info), and a read-only mix"
+bench run -n 3 -C 1 -T "$SECONDS_PER_RUN" --log-level info
+bench run -n 3 -C 64 -T "$SECONDS_PER_RUN" --log-level info --no-header
+bench run -n 3 -C 16 -T "$SECONDS_PER_RUN" --mix get=100 --no-header
+say ""
+
+say "== failover: the leader killed (KILL) or frozen (STOP) $KILLS times while a client writes"
+bench failover -n 3 --signal KILL --kills "$KILLS" --timeouts 150-300 --heartbeat 50
+bench failover -n 3 --signal KILL --kills "$KILLS" --timeouts 12-24 --heartbeat 4 --no-header
+bench failover -n 3 --signal STOP --kills "$KILLS" --timeouts 150-300 --heartbeat 50 --no-header
+bench failover -n 3 --signal STOP --kills "$KILLS" --timeouts 12-24 --heartbeat 4 --no-header
+say ""
+
+say "== memory of idle peers (3 peers, leader elected, 3 s quiet)"
+bench memory -n 3
+say ""
+
+say "== restart of a peer with a $ENTRIES-entry log"
+bench restart --entries "$ENTRIES" --restarts 3
+say ""
+
+ln -sf "results-$stamp.txt" "$OUT/latest.txt"
+ln -sf "results-$stamp.jsonl" "$OUT/latest.jsonl"
+say "results: $TXT and $JSON"
+if [ "$failures" -ne 0 ]; then
+    say "$failures run(s) failed"
+    exit 1
+fi
+exit 0
