@@ -162,6 +162,10 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
         status_send(p, c);
     } else if (!strcmp(type, "transfer")) {
         client_handle_transfer(p, c, obj, false);
+    } else if (!strcmp(type, "install_snapshot")) {
+        snapshot_handle_chunk(p, obj);
+    } else if (!strcmp(type, "install_snapshot_result")) {
+        snapshot_handle_result(p, obj);
     } else if (!strcmp(type, "control")) {
         handle_control(p, c, obj);
     } else {

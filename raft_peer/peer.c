@@ -59,8 +59,10 @@ static void notice_role_changes(struct peer *p)
 {
     enum raft_role role = raft_role(p->raft);
     raft_id leader = raft_leader(p->raft);
-    if (p->last_role == RAFT_LEADER && role != RAFT_LEADER)
+    if (p->last_role == RAFT_LEADER && role != RAFT_LEADER) {
         client_fail_all(p, "the leader stepped down before the command committed; retry");
+        snapshot_abort_sends(p);
+    }
     p->last_role = role;
     p->last_leader = leader;
     p->last_term = raft_current_term(p->raft);
@@ -76,6 +78,15 @@ void peer_process_ready(struct peer *p)
         for (size_t i = 0; i < rd.n_messages; i++)
             if (!rd.messages[i].after_persist)
                 links_send(p, &rd.messages[i]);
+
+        if (rd.n_snapshot_requests > 0)
+            snapshot_start_sends(p, &rd);
+        if (rd.snapshot_installed && !p->stopped &&
+            storage_compact(p->storage, rd.snapshot_index, rd.snapshot_term, p->err,
+                            sizeof(p->err)) != 0) {
+            on_storage_failure(p, p->err);
+            return;
+        }
 
         /* 2. Durable before anything that depends on it is said. */
         bool durable = !p->stopped && persist(p, &rd) == 0;
@@ -95,6 +106,7 @@ void peer_process_ready(struct peer *p)
         client_on_reads(p, &rd);
         raft_persisted(p->raft, rd.seq);
         notice_role_changes(p);
+        snapshot_maybe_take(p);
     }
     if (p->visual)
         game_send_state(p, false);
@@ -132,6 +144,7 @@ static int64_t on_housekeeping(struct event_loop *el, int64_t id, void *data)
     (void)id;
     struct peer *p = data;
     links_maintain(p);
+    snapshot_housekeeping(p);
     if (p->visual)
         game_send_state(p, true);
     return p->cfg.heartbeat_interval;
@@ -163,12 +176,15 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
     struct raft_boot_state bs = {
         .term = boot->term,
         .voted_for = boot->voted_for,
+        .snapshot_index = p->snapshot_index,
+        .snapshot_term = p->snapshot_term,
         .entries = boot->entries,
         .n_entries = boot->n_entries,
     };
-    if (boot->first_index != 1 && boot->n_entries > 0) {
-        snprintf(err, errlen, "%s/%s: log starts at index %llu, but snapshots are not supported",
-                 p->cfg.data_dir, p->names[p->self - 1], (unsigned long long)boot->first_index);
+    if (boot->n_entries > 0 && boot->first_index != p->snapshot_index + 1) {
+        snprintf(err, errlen, "%s: log starts at index %llu but the snapshot ends at %llu",
+                 p->data_dir, (unsigned long long)boot->first_index,
+                 (unsigned long long)p->snapshot_index);
         return -1;
     }
     if (boot->voted_for > p->n) {
@@ -209,10 +225,18 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
         event_log_set_sink(p->log, game_send_event, p);
     }
 
-    char dir[CONFIG_PATH_MAX + 80];
-    snprintf(dir, sizeof(dir), "%s/%s", cfg->data_dir, name);
+    const char *dir = p->data_dir;
+    snprintf(p->data_dir, sizeof(p->data_dir), "%s/%s", cfg->data_dir, name);
+    p->sm = sm_new();
+    if (!p->sm) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     struct storage_boot boot;
-    if (storage_open(dir, &p->storage, &boot, err, errlen) != 0) {
+    memset(&boot, 0, sizeof(boot));
+    if (snapshot_boot(p, err, errlen) != 0 ||
+        storage_open_after_snapshot(dir, p->snapshot_index, p->snapshot_term, &p->storage, &boot,
+                                    err, errlen) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         storage_boot_free(&boot);
         return -1;
@@ -226,10 +250,9 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     if (rc != 0)
         return -1;
 
-    p->sm = sm_new();
     p->entry_space = calloc(RPC_MAX_ENTRIES, sizeof(*p->entry_space));
     p->el = el_create(1024, err, errlen);
-    if (!p->sm || !p->el || !p->entry_space) {
+    if (!p->el || !p->entry_space) {
         if (p->el)
             snprintf(err, errlen, "out of memory");
         return -1;
@@ -268,6 +291,7 @@ void peer_free(struct peer *p)
     if (p->log && p->raft)
         event_log_write(p->log, EVENT_LOG_INFO, "shutting down");
     client_free(p);
+    snapshot_free(p);
     conns_free(p);
     links_free(p);
     game_close(p);

@@ -59,6 +59,17 @@ struct pending_read {
     char name[65];
 };
 
+/* Leader: one snapshot transfer in progress to a follower (chunked, one chunk in flight). */
+struct snapshot_send {
+    bool active;
+    raft_index index;
+    raft_term term;
+    uint64_t size;
+    uint32_t crc;
+    uint64_t offset;  /* the next byte the follower needs */
+    uint64_t sent_ms; /* when the chunk now in flight left */
+};
+
 struct peer {
     struct config cfg;
     int n;        /* cluster size: peers 1..n of the file */
@@ -86,6 +97,20 @@ struct peer {
     struct pending_read *reads;
     size_t n_reads, cap_reads;
     uint64_t next_read_ctx;
+
+    /* Snapshots (§7): ours on disk, transfers out (leader) and in (follower). */
+    char data_dir[CONFIG_PATH_MAX + 80]; /* data/<peer> */
+    raft_index snapshot_index;
+    raft_term snapshot_term;
+    uint64_t snapshot_size;
+    uint32_t snapshot_crc;
+    struct snapshot_send sends[CONFIG_MAX_PEERS + 1];
+    struct snapshot_receiver *receiver;
+    raft_index receiving_index;
+    raft_term receiving_term;
+    uint64_t receiving_size;
+    uint32_t receiving_crc;
+    uint64_t receiving_have; /* bytes of it durable so far */
 
     int64_t tick_timer;
     raft_time tick_due;
@@ -123,6 +148,18 @@ void links_init(struct peer *p);
 void links_send(struct peer *p, const struct raft_message *m);
 void links_maintain(struct peer *p);
 void links_free(struct peer *p);
+
+void links_send_line(struct peer *p, raft_id to, const char *line, size_t len);
+
+/* snapshot_service.c: taking, sending, receiving and loading snapshots. */
+int snapshot_boot(struct peer *p, char *err, size_t errlen);
+void snapshot_maybe_take(struct peer *p);
+void snapshot_start_sends(struct peer *p, const struct raft_ready *rd);
+void snapshot_handle_chunk(struct peer *p, struct json_object *obj);
+void snapshot_handle_result(struct peer *p, struct json_object *obj);
+void snapshot_housekeeping(struct peer *p);
+void snapshot_abort_sends(struct peer *p);
+void snapshot_free(struct peer *p);
 
 /* connections.c: inbound connections. */
 int conns_listen(struct peer *p, char *err, size_t errlen);

@@ -188,3 +188,17 @@ void links_free(struct peer *p)
         l->fd = -1;
     }
 }
+
+/* A line that is not a core message (snapshot transfer), on the same connection. */
+void links_send_line(struct peer *p, raft_id to, const char *line, size_t len)
+{
+    if (to < 1 || to > p->n || to == p->self)
+        return;
+    struct peer_link *l = &p->links[to];
+    if (l->fd < 0 || buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
+        return;
+    if (buffer_append(&l->out, line, len) != 0)
+        return;
+    if (l->connected)
+        link_flush(p, to);
+}

@@ -367,3 +367,38 @@ int cluster_command(struct cluster *c, const char *command, uint64_t seq,
         seq = ++c->seq;
     return cluster_command_as(c, c->client_id, seq, command, resp, timeout_ms);
 }
+
+int cluster_pipeline(struct cluster *c, const char *client_id, uint64_t first_seq, int count,
+                     const char *command, int window, int timeout_ms)
+{
+    int leader = cluster_wait_leader(c, timeout_ms);
+    if (leader < 0)
+        return -1;
+    char err[128];
+    int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[leader], timeout_ms);
+    if (fd < 0)
+        return -1;
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    int sent = 0, answered = 0, ok = 0;
+    char line[1024], answer[4096];
+    while (answered < count && harness_now_ms() < deadline) {
+        while (sent < count && sent - answered < window) {
+            struct client_request req = {.seq = first_seq + (uint64_t)sent};
+            snprintf(req.client_id, sizeof(req.client_id), "%s", client_id);
+            snprintf(req.command, sizeof(req.command), "%s", command);
+            int len = client_request_encode(&req, line, sizeof(line));
+            if (len < 0 || write(fd, line, (size_t)len) != len)
+                goto out;
+            sent++;
+        }
+        if (read_line(fd, answer, sizeof(answer), (int)(deadline - harness_now_ms())) != 0)
+            goto out;
+        struct client_response resp;
+        if (client_response_decode(answer, strlen(answer), &resp, err, sizeof(err)) == 0 && resp.ok)
+            ok++;
+        answered++;
+    }
+out:
+    close(fd);
+    return ok;
+}

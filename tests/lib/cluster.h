@@ -82,6 +82,12 @@ int cluster_command(struct cluster *c, const char *command, uint64_t seq,
 int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
                        struct client_response *resp, int timeout_ms);
 
+/* Sends count copies of command to the leader on one connection, keeping up to window
+ * requests in flight (seqs first_seq, first_seq + 1, ...), and waits for every answer.
+ * Returns how many succeeded, or -1 when the leader could not be reached. */
+int cluster_pipeline(struct cluster *c, const char *client_id, uint64_t first_seq, int count,
+                     const char *command, int window, int timeout_ms);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t harness_now_ms(void);
 void harness_sleep_ms(int ms);
