@@ -1,0 +1,212 @@
+/* sim.h: one simulated run: real Raft cores over a simulated network, disk and clock, all from one
+ * seed. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "raft_peer/core/raft.h"
+#include "sim_disk.h"
+#include "sim_invariants.h"
+#include "sim_log.h"
+#include "sim_network.h"
+#include "sim_queue.h"
+#include "sim_rng.h"
+#include "sim_trace.h"
+
+#define SIM_MAX_NODES     7
+#define SIM_LIVE_CMDS_MAX 8
+
+enum sim_ev_type {
+    SIM_EV_TICK = 1, /* node's election/heartbeat deadline */
+    SIM_EV_DELIVER,  /* ptr: the message; flags & SIM_EV_BAD: a deliberately malformed copy */
+    SIM_EV_DISK,     /* aux: serial of the write that completes */
+    SIM_EV_CRASH,
+    SIM_EV_RESTART,
+    SIM_EV_CHAOS,   /* the next fault action */
+    SIM_EV_PROPOSE, /* the client's command stream */
+    SIM_EV_READ,    /* the client's linearizable reads */
+    SIM_EV_HEAL,    /* end of the fault phase */
+    SIM_EV_LIVE,    /* the post-heal client: retries until everything is applied */
+    SIM_EV_DEADLINE,
+};
+#define SIM_EV_BAD 1
+
+/* What the command line fixes for every seed. */
+struct sim_options {
+    int peers;                 /* 3, 5 or 7; 0 rotates them by seed */
+    unsigned mutations;        /* enum raft_mutation bits */
+    bool live_trace;           /* print every step as it happens */
+    bool weak;                 /* skip the direct durability checks: only end-to-end properties */
+    const char *mutation_name; /* for the replay line */
+};
+
+/* Everything a seed varies, drawn before the run starts. */
+struct sim_params {
+    int n;
+    bool pre_vote, check_quorum;
+    raft_time et_min, et_max, hb;
+    uint32_t max_inflight, max_entries, max_bytes, max_uncommitted; /* 0: core default */
+    raft_time fault_ms;                                             /* length of the fault phase */
+    raft_time live_ms;    /* after it, the cluster must recover within this */
+    raft_time chaos_mean; /* mean gap between fault actions */
+    uint32_t w_crash, w_crash_leader, w_partition, w_net_heal, w_disk_fail,
+        w_transfer;     /* action weights */
+    raft_time down_max; /* longest downtime */
+    raft_time disk_min, disk_max, disk_slow_max;
+    uint32_t disk_slow_ppm;
+    uint32_t torn_ppm;             /* a crash tears the write in progress */
+    uint32_t crash_after_vote_ppm; /* crash soon after granting a vote */
+    uint32_t crash_after_ack_ppm;  /* crash soon after acknowledging entries */
+    uint32_t corrupt_ppm;          /* a malformed copy of a message is injected */
+    uint32_t tick_late_ppm;        /* a tick is delivered late (scheduling hiccup) */
+    raft_time propose_mean, read_mean;
+    uint32_t payload_max;
+    int live_cmds;
+    struct sim_net net; /* the fault-phase network */
+};
+
+struct sim;
+
+struct sim_node {
+    struct sim *sim;
+    int id;
+    bool up;
+    bool stopped; /* raft_stop() was called: nothing it writes becomes durable */
+    uint32_t inc; /* incarnation; events of older ones are ignored */
+    struct raft *r;
+    raft_time offset;  /* this incarnation's clock reads virtual time + offset */
+    raft_time tick_at; /* time of the live tick event, 0 when none */
+    uint64_t ready_seq;
+    struct sim_disk disk;
+    struct sim_log log; /* the core's in-memory log, as its readies describe it */
+    raft_term hs_term;  /* the in-memory hard state, as its readies describe it */
+    raft_id hs_vote;
+    enum raft_role role; /* as seen after the previous step */
+    raft_term term;
+    raft_index commit;
+    raft_index applied; /* the volatile state machine */
+    uint64_t *waiting;  /* ctx of reads waiting for their index to be applied */
+    size_t n_waiting, waiting_cap;
+};
+
+/* One proposal as the client made it; its payload starts with its serial. */
+struct sim_attempt {
+    uint32_t live;      /* post-heal command it serves, or UINT32_MAX */
+    uint8_t applied_on; /* bit i: node i applied it */
+    raft_index index;   /* where it was first applied, 0 before */
+};
+
+enum sim_read_state { SIM_READ_PENDING = 1, SIM_READ_WAIT_APPLY, SIM_READ_DONE, SIM_READ_GONE };
+
+struct sim_read {
+    raft_time issued;
+    raft_index need; /* highest index known committed anywhere when the read began */
+    raft_index index;
+    uint32_t inc;
+    uint8_t node;
+    uint8_t state;
+    bool live; /* issued after the heal */
+};
+
+struct sim_client {
+    int hint; /* node the client believes leads, 0: unknown */
+    struct sim_attempt *att;
+    size_t n_att, att_cap;
+    struct sim_read *reads; /* ctx is index + 1 */
+    size_t n_reads, reads_cap;
+    raft_time live_tried[SIM_LIVE_CMDS_MAX];
+    bool live_ok[SIM_LIVE_CMDS_MAX];
+    raft_time live_read_tried;
+    bool live_read_ok;
+};
+
+struct sim_stats {
+    uint64_t steps, delivered, dropped, crashes, disk_fails, elections, proposals, applied_cmds,
+        reads_served, reads_failed, partitions, writes;
+};
+
+enum sim_phase { SIM_FAULTS = 0, SIM_HEALED = 1 };
+
+struct sim {
+    uint64_t seed;
+    struct sim_options opt;
+    struct sim_params p;
+    struct sim_rng rng;       /* drives everything that happens */
+    struct sim_rng check_rng; /* spot checks only: checking never changes the run */
+    struct sim_queue q;
+    struct sim_net net; /* the network as it is now */
+    struct sim_trace trace;
+    struct sim_inv inv;
+    struct sim_node nodes[SIM_MAX_NODES + 1]; /* [1..n] */
+    struct sim_client client;
+    struct sim_stats st;
+    uint64_t *scratch; /* entry hashes of one ready */
+    size_t scratch_cap;
+    raft_time now;
+    enum sim_phase phase;
+    raft_time heal_at;
+    bool done;
+    bool failed;
+    char what[48];    /* the property that failed */
+    char detail[600]; /* how */
+};
+
+/* sim_run.c: the run itself. */
+struct sim *sim_new(uint64_t seed, const struct sim_options *opt);
+/* Runs to the end; 0 when every check passed, -1 when one failed. */
+int sim_run(struct sim *s);
+/* Prints the outcome: one line when passed; details, node states and the trace otherwise. */
+void sim_report(const struct sim *s, FILE *out, bool verbose);
+void sim_free(struct sim *s);
+/* Records the first failure (later ones are consequences and are ignored). */
+void sim_fail(struct sim *s, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sim_record(struct sim *s, struct sim_rec *r);
+void sim_schedule(struct sim *s, raft_time at, int type, int node, uint32_t inc, void *ptr,
+                  uint64_t aux, uint8_t flags);
+
+/* sim_cluster.c: nodes, their readies, and the per-step checks. */
+void sim_node_boot(struct sim *s, struct sim_node *n);
+void sim_node_crash(struct sim *s, struct sim_node *n);
+void sim_node_disk_fail(struct sim *s, struct sim_node *n);
+/* Takes and carries out every ready, checks the node, schedules its next tick. */
+void sim_node_settle(struct sim *s, struct sim_node *n);
+void sim_node_free(struct sim_node *n);
+void sim_on_tick(struct sim *s, const struct sim_event *ev);
+void sim_on_deliver(struct sim *s, struct sim_event *ev);
+void sim_on_disk(struct sim *s, const struct sim_event *ev);
+raft_time sim_node_now(const struct sim *s, const struct sim_node *n);
+/* At the end: every node holds the whole committed log. */
+void sim_check_final(struct sim *s);
+
+/* sim_client.c: commands, reads, and the liveness goal. */
+void sim_client_start(struct sim *s);
+void sim_on_propose(struct sim *s);
+void sim_on_read(struct sim *s);
+void sim_on_live(struct sim *s);
+void sim_on_deadline(struct sim *s);
+void sim_client_applied(struct sim *s, struct sim_node *n, raft_index index,
+                        const struct raft_entry *e);
+void sim_client_read_index(struct sim *s, struct sim_node *n, uint64_t ctx, raft_index index);
+void sim_client_read_failed(struct sim *s, struct sim_node *n, uint64_t ctx);
+/* Serves reads whose index the node has applied. */
+void sim_client_serve(struct sim *s, struct sim_node *n);
+void sim_client_node_down(struct sim *s, struct sim_node *n);
+void sim_client_free(struct sim *s);
+
+/* sim_faults.c: the seed's parameters and the fault schedule. */
+void sim_params_choose(struct sim *s);
+void sim_faults_start(struct sim *s);
+void sim_on_chaos(struct sim *s);
+void sim_on_heal(struct sim *s);
+void sim_on_crash(struct sim *s, const struct sim_event *ev);
+void sim_on_restart(struct sim *s, const struct sim_event *ev);
+/* Soon after a node grants a vote or acknowledges entries, maybe crash it. */
+void sim_maybe_crash_after(struct sim *s, struct sim_node *n, uint32_t ppm);
+raft_time sim_disk_latency(struct sim *s);
+
+#endif
