@@ -249,8 +249,11 @@ static int raft_value(struct parse_state *st, enum raft_key k, const char *v)
         return set_path(st, key, v, cfg->log_dir);
     case RK_TOKEN:
         for (size_t i = 0; v[i] != '\0'; i++)
-            if (!isgraph((unsigned char)v[i]) || (unsigned char)v[i] > 0x7f)
-                return fail(st, st->lineno, "token may only hold printable ASCII without spaces");
+            if (!isgraph((unsigned char)v[i]) || (unsigned char)v[i] > 0x7f || v[i] == '"' ||
+                v[i] == '\\')
+                return fail(st, st->lineno,
+                            "token may only hold printable ASCII without spaces, quotes or "
+                            "backslashes");
         if (strlen(v) >= sizeof(cfg->token))
             return fail(st, st->lineno, "token is longer than %zu characters",
                         sizeof(cfg->token) - 1);

@@ -86,6 +86,69 @@ static bool is_rpc_type(const char *type)
            !strcmp(type, "timeout_now");
 }
 
+/* Constant time, so a stray process cannot learn the token byte by byte. */
+static bool token_matches(const char *expected, const char *given, size_t given_len)
+{
+    size_t len = strlen(expected);
+    unsigned char diff = (unsigned char)(len != given_len);
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)(expected[i] ^ (i < given_len ? given[i] : 0));
+    return diff == 0;
+}
+
+static bool token_ok(struct peer *p, struct json_object *obj)
+{
+    if (!p->cfg.token[0])
+        return true;
+    const char *given;
+    size_t len;
+    char err[64];
+    return json_get_string(obj, "token", &given, &len, err, sizeof(err)) == 0 &&
+           token_matches(p->cfg.token, given, len);
+}
+
+/* {"type":"hello","from":"peer2","token":...}: the first line on a peer's connection
+ * to us, naming it. With a cluster token set, nothing else is taken from a peer
+ * connection that has not said hello with it (docs/SECURITY.md). */
+static void handle_hello(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    const char *from;
+    size_t len;
+    char err[64];
+    int index = json_get_string(obj, "from", &from, &len, err, sizeof(err)) == 0
+                    ? config_find_peer(&p->cfg, from)
+                    : -1;
+    if (index < 0 || index >= p->n || index + 1 == p->self || !token_ok(p, obj)) {
+        event_log_write(p->log, EVENT_LOG_WARN, "refused a peer hello from %s: %s", c->addr,
+                        index < 0 || index >= p->n ? "unknown peer name" : "wrong token");
+        client_send_error(p, c, "forbidden", "unknown peer or wrong cluster token");
+        c->closing = true;
+        return;
+    }
+    c->peer = index + 1;
+}
+
+/* Peer traffic must come from the peer it claims to be, over a connection that said
+ * hello (always required when a token is set). */
+static bool peer_traffic_allowed(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    if (c->peer == 0) {
+        if (!p->cfg.token[0])
+            return true;
+        client_send_error(p, c, "forbidden", "peer messages need a hello with the cluster token");
+        return false;
+    }
+    const char *from;
+    size_t len;
+    char err[64];
+    if (json_get_string(obj, "from", &from, &len, err, sizeof(err)) != 0 ||
+        config_find_peer(&p->cfg, from) + 1 != c->peer) {
+        client_send_error(p, c, "forbidden", "\"from\" is not the peer that said hello");
+        return false;
+    }
+    return true;
+}
+
 static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
 {
     struct raft_message m;
@@ -109,11 +172,11 @@ static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
 static void handle_control(struct peer *p, struct conn *c, struct json_object *obj)
 {
     char out[512];
-    if (!p->visual || !c->loopback) {
+    if (!p->visual || !c->loopback || !token_ok(p, obj)) {
         int n = snprintf(out, sizeof(out),
                          "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
                          "\"message\":\"control messages are accepted only by a peer started "
-                         "with -v, from a loopback address\"}\n");
+                         "with -v, from a loopback address, with the cluster token if one is set\"}\n");
         conn_send(p, c, out, (size_t)n);
         return;
     }
@@ -152,8 +215,19 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
         return;
     }
     const char *type = json_object_get_string(t);
-    if (is_rpc_type(type)) {
-        handle_rpc(p, c, obj);
+    if (!strcmp(type, "hello")) {
+        handle_hello(p, c, obj);
+    } else if (is_rpc_type(type) || !strncmp(type, "install_snapshot", 16)) {
+        if (!peer_traffic_allowed(p, c, obj))
+            ;
+        else if (is_rpc_type(type))
+            handle_rpc(p, c, obj);
+        else if (!strcmp(type, "install_snapshot"))
+            snapshot_handle_chunk(p, obj);
+        else if (!strcmp(type, "install_snapshot_result"))
+            snapshot_handle_result(p, obj);
+        else
+            client_send_error(p, c, "bad_request", "unknown type");
     } else if (len > CLIENT_LINE_MAX) {
         client_send_error(p, c, "bad_request", "line longer than 65536 bytes");
     } else if (!strcmp(type, "client_request")) {
@@ -162,10 +236,6 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
         status_send(p, c);
     } else if (!strcmp(type, "transfer")) {
         client_handle_transfer(p, c, obj, false);
-    } else if (!strcmp(type, "install_snapshot")) {
-        snapshot_handle_chunk(p, obj);
-    } else if (!strcmp(type, "install_snapshot_result")) {
-        snapshot_handle_result(p, obj);
     } else if (!strcmp(type, "control")) {
         handle_control(p, c, obj);
     } else {

@@ -39,6 +39,7 @@ struct conn {
     uint64_t id; /* unique for the process lifetime: pending requests name it */
     bool loopback;
     bool closing; /* close once out is flushed */
+    raft_id peer; /* the peer that said hello on it (with the token, if one is set) */
     char addr[96];
     struct buffer in;
     struct buffer out;

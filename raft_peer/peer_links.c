@@ -126,6 +126,9 @@ static void link_connect(struct peer *p, raft_id id)
     }
     l->fd = fd;
     l->connecting = true;
+    /* Say who we are first; every message queued after this follows it. */
+    buffer_appendf(&l->out, "{\"type\":\"hello\",\"from\":\"%s\",\"token\":\"%s\"}\n",
+                   p->names[p->self - 1], p->cfg.token);
     if (el_add_file(p->el, fd, EL_READABLE | EL_WRITABLE, on_link_event, p) != 0)
         link_close(p, id, "event loop full");
 }

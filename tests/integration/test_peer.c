@@ -369,3 +369,49 @@ Test(peer, usage_and_help, .timeout = 10)
     status = system(cmd);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
+
+Test(peer, cluster_token_keeps_strangers_out, .fini = teardown, .timeout = 60)
+{
+    struct cluster_options opt = {.extra_raft = "token = s3cret-village", .visual = true};
+    cr_assert_eq(cluster_start(&cl, 3, &opt), 0);
+    int leader = cluster_wait_leader(&cl, LEADER_WAIT_MS);
+    cr_assert_gt(leader, 0, "peers with a shared token elected no leader");
+    cr_assert_eq(run("s set 1"), 1);
+    int follower = leader % 3 + 1;
+    char answer[4096], line[512];
+    /* A stray process posing as the leader, without a hello. */
+    snprintf(line, sizeof(line),
+             "{\"type\":\"append_entries\",\"term\":99,\"leader_id\":\"peer%d\",\"from\":"
+             "\"peer%d\",\"to\":\"peer%d\",\"prev_log_index\":0,\"prev_log_term\":0,"
+             "\"leader_commit\":0,\"read_round\":0,\"entries\":[]}\n",
+             leader, leader, follower);
+    cr_assert_eq(peer_exchange(&cl, follower, line, answer, sizeof(answer), 2000), 0);
+    cr_assert(strstr(answer, "\"forbidden\""), "an RPC without hello was taken: %s", answer);
+    /* A hello with the wrong token. */
+    cr_assert_eq(peer_exchange(&cl, follower,
+                               "{\"type\":\"hello\",\"from\":\"peer1\",\"token\":\"guess\"}\n",
+                               answer, sizeof(answer), 2000),
+                 0);
+    cr_assert(strstr(answer, "\"forbidden\""), "a wrong token was accepted: %s", answer);
+    /* A control message without the token. */
+    cr_assert_eq(peer_exchange(&cl, follower, "{\"type\":\"control\",\"action\":\"crash\"}\n",
+                               answer, sizeof(answer), 2000),
+                 0);
+    cr_assert(strstr(answer, "\"forbidden\""), "control without the token: %s", answer);
+    cr_assert(cluster_peer_alive(&cl, follower));
+    struct peer_status st;
+    cr_assert_eq(cluster_status(&cl, follower, &st), 0);
+    cr_assert_lt(st.term, 99, "the stray RPC moved the follower's term");
+    cr_assert_eq(run("s add 1"), 2);
+}
+
+Test(peer, control_messages_need_visual_mode, .fini = teardown, .timeout = 60)
+{
+    start(3);
+    char answer[4096];
+    cr_assert_eq(peer_exchange(&cl, 1, "{\"type\":\"control\",\"action\":\"crash\"}\n", answer,
+                               sizeof(answer), 2000),
+                 0);
+    cr_assert(strstr(answer, "\"forbidden\""), "control accepted without -v: %s", answer);
+    cr_assert(cluster_peer_alive(&cl, 1));
+}

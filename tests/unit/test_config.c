@@ -254,7 +254,9 @@ Test(config, bad_values)
     expect_error("[raft]\nlog_level = loud\n" PEERS2, 2,
                  "log_level must be debug, info, warn or error, not 'loud'");
     expect_error("[raft]\ntoken = two words\n" PEERS2, 2,
-                 "token may only hold printable ASCII without spaces");
+                 "token may only hold printable ASCII without spaces, quotes or backslashes");
+    expect_error("[raft]\ntoken = a\"b\n" PEERS2, 2,
+                 "token may only hold printable ASCII without spaces, quotes or backslashes");
 }
 
 Test(config, bad_sections_and_lines)
