@@ -118,31 +118,49 @@ out:
     return rc;
 }
 
-int control_crash(const char *host, int port, char *err, size_t errlen)
-{
-    return exchange(host, port, "{\"type\":\"control\",\"action\":\"crash\"}\n", 0, err, errlen);
-}
-
-int control_transfer(const char *host, int port, const char *target, char *err, size_t errlen)
+/* One control line: {"type":"control","action":...[,"target":...][,"token":...]}. */
+static int control_line(const char *action, const char *target, const char *token, char *line,
+                        size_t cap, char *err, size_t errlen)
 {
     struct json_object *o = json_object_new_object();
-    char line[256];
-    int rc;
+    int n;
 
     if (o == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     json_object_object_add(o, "type", json_object_new_string("control"));
-    json_object_object_add(o, "action", json_object_new_string("transfer"));
-    json_object_object_add(o, "target", json_object_new_string(target));
-    rc = snprintf(line, sizeof line, "%s\n",
-                  json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_object_add(o, "action", json_object_new_string(action));
+    if (target != NULL)
+        json_object_object_add(o, "target", json_object_new_string(target));
+    /* With a cluster token set, peers take control messages only with it. */
+    if (token != NULL && token[0] != '\0')
+        json_object_object_add(o, "token", json_object_new_string(token));
+    n = snprintf(line, cap, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
-    if (rc < 0 || (size_t)rc >= sizeof line) {
-        snprintf(err, errlen, "target name too long");
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, errlen, "control message too long");
         return -1;
     }
+    return 0;
+}
+
+int control_crash(const char *host, int port, const char *token, char *err, size_t errlen)
+{
+    char line[512];
+
+    if (control_line("crash", NULL, token, line, sizeof line, err, errlen) < 0)
+        return -1;
+    return exchange(host, port, line, 0, err, errlen);
+}
+
+int control_transfer(const char *host, int port, const char *target, const char *token, char *err,
+                     size_t errlen)
+{
+    char line[512];
+
+    if (control_line("transfer", target, token, line, sizeof line, err, errlen) < 0)
+        return -1;
     return exchange(host, port, line, 1, err, errlen);
 }
 

@@ -9,13 +9,15 @@
  * loopback a live peer answers in well under a millisecond. */
 #define CONTROL_TIMEOUT_MS 300
 
-/* Sends {"type":"control","action":"crash"}. The peer exits at once, so no answer is
- * awaited beyond a refusal already on its way. Returns 0, or -1 with err (connection
- * refused, or the peer's "forbidden" message). */
-int control_crash(const char *host, int port, char *err, size_t errlen);
+/* Sends {"type":"control","action":"crash"} (with "token" when token is not empty: the
+ * cluster token of [raft], which peers then require). The peer exits at once, so no
+ * answer is awaited beyond a refusal already on its way. Returns 0, or -1 with err
+ * (connection refused, or the peer's "forbidden" message). */
+int control_crash(const char *host, int port, const char *token, char *err, size_t errlen);
 
 /* Asks the leader at host:port to hand leadership to target. 0 when it agreed. */
-int control_transfer(const char *host, int port, const char *target, char *err, size_t errlen);
+int control_transfer(const char *host, int port, const char *target, const char *token, char *err,
+                     size_t errlen);
 
 /* The directory holding the game's own executable (via /proc/self/exe), where
  * raft_peer lives too. 0, or -1 with err. */

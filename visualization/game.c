@@ -100,8 +100,8 @@ static void kill_villager(struct game *g, int slot, const char *by)
             news(g, "cannot reach %s: it is not in the configuration", p->name);
             return;
         }
-        if (control_crash(g->cfg->peers[slot].host, g->cfg->peers[slot].port, err, sizeof err) <
-            0) {
+        if (control_crash(g->cfg->peers[slot].host, g->cfg->peers[slot].port, g->cfg->token, err,
+                          sizeof err) < 0) {
             news(g, "%s could not kill %s: %s", by, p->name, err);
             return;
         }
@@ -168,7 +168,7 @@ static void transfer_to(struct game *g, int slot)
         demo_transfer(g->demo, slot, g->now);
     } else if (g->cfg == NULL || lead >= g->cfg->n_peers ||
                control_transfer(g->cfg->peers[lead].host, g->cfg->peers[lead].port,
-                                g->model.peers[slot].name, err, sizeof err) < 0) {
+                                g->model.peers[slot].name, g->cfg->token, err, sizeof err) < 0) {
         news(g, "%s would not hand over: %s", g->model.peers[lead].name,
              g->cfg == NULL ? "no configuration" : err);
         return;

@@ -1,5 +1,6 @@
-/* render.c: the order a frame is drawn in. Bodies go under the night, words and
- * messages over it, so the village darkens while staying readable. */
+/* render.c: the order a frame is drawn in: the ground (by day or night), villagers and
+ * the monster from the back of the scene to the front, then words, messages and the
+ * panels over everything. */
 #include "visualization/render.h"
 
 void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h)
@@ -15,6 +16,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
     SDL_RenderClear(rc->r);
 
     render_ground(rc, v);
+    render_night(rc, v);
     /* Villagers further down the screen stand in front. */
     {
         int order[VILLAGE_MAX_PEERS], n = m->n;
@@ -30,7 +32,6 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
             render_villager(rc, v, order[i]);
     }
     render_monster(rc, v);
-    render_night(rc, v);
     render_ledger(rc, v);
     for (int i = 0; i < m->n; i++)
         render_villager_labels(rc, v, i);
@@ -48,5 +49,7 @@ void render_free(struct render_ctx *rc)
 {
     if (rc->ground)
         SDL_DestroyTexture(rc->ground);
-    rc->ground = NULL;
+    if (rc->ground_night)
+        SDL_DestroyTexture(rc->ground_night);
+    rc->ground = rc->ground_night = NULL;
 }

@@ -34,7 +34,8 @@ struct render_ctx {
     SDL_Renderer *r;
     struct text_cache *tc;
     struct layout layout;
-    SDL_Texture *ground; /* the still parts of the village, redrawn only on resize */
+    SDL_Texture *ground;       /* the still parts of the village, redrawn only on resize */
+    SDL_Texture *ground_night; /* the same at night */
     int ground_w, ground_h, ground_n;
 };
 
@@ -44,6 +45,7 @@ void render_free(struct render_ctx *rc);
 
 /* render_scene.c */
 void render_ground(struct render_ctx *rc, const struct game_view *v);
+/* The lanterns' light on the ground, by night. */
 void render_night(struct render_ctx *rc, const struct game_view *v);
 
 /* render_villager.c */

@@ -102,43 +102,83 @@ static void draw_still_parts(struct render_ctx *rc)
     }
 }
 
-void render_ground(struct render_ctx *rc, const struct game_view *v)
+#define NIGHT_TINT ((SDL_Color){14, 22, 58, 150})
+
+static void night_overlay(struct render_ctx *rc, Uint8 alpha)
 {
     const struct layout *l = &rc->layout;
-    SDL_Rect dst = {0, 0, l->win_w, l->win_h};
-    (void)v;
+    SDL_Color c = NIGHT_TINT;
 
-    if (rc->ground && rc->ground_w == l->win_w && rc->ground_h == l->win_h &&
-        rc->ground_n == l->n) {
-        SDL_RenderCopy(rc->r, rc->ground, NULL, &dst);
-        return;
-    }
-    if (rc->ground) {
-        SDL_DestroyTexture(rc->ground);
-        rc->ground = NULL;
-    }
-    if (SDL_RenderTargetSupported(rc->r))
-        rc->ground = SDL_CreateTexture(rc->r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET,
+    c.a = alpha;
+    prim_fill_rect(rc->r, (float)l->village.x, (float)l->village.y, (float)l->village.w,
+                   (float)l->village.h, c);
+}
+
+static SDL_Texture *bake(struct render_ctx *rc, bool night)
+{
+    const struct layout *l = &rc->layout;
+    SDL_Texture *t = SDL_CreateTexture(rc->r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET,
                                        l->win_w, l->win_h);
-    if (rc->ground == NULL || SDL_SetRenderTarget(rc->r, rc->ground) != 0) {
-        /* No render targets: draw the still parts every frame instead. */
-        if (rc->ground)
-            SDL_DestroyTexture(rc->ground);
-        rc->ground = NULL;
-        draw_still_parts(rc);
-        return;
+
+    if (t == NULL || SDL_SetRenderTarget(rc->r, t) != 0) {
+        if (t)
+            SDL_DestroyTexture(t);
+        return NULL;
     }
     SDL_SetRenderDrawBlendMode(rc->r, SDL_BLENDMODE_BLEND);
     SDL_SetRenderDrawColor(rc->r, 20, 24, 32, 255);
     SDL_RenderClear(rc->r);
     draw_still_parts(rc);
+    if (night)
+        night_overlay(rc, NIGHT_TINT.a);
     SDL_SetRenderTarget(rc->r, NULL);
-    rc->ground_w = l->win_w;
-    rc->ground_h = l->win_h;
-    rc->ground_n = l->n;
-    SDL_RenderCopy(rc->r, rc->ground, NULL, &dst);
+    return t;
 }
 
+/* The ground is drawn once by day and once by night per window size; a frame copies
+ * one (or, at dusk and dawn, fades one into the other). Copying an opaque texture is
+ * far cheaper for the software renderer than darkening the village each frame. */
+void render_ground(struct render_ctx *rc, const struct game_view *v)
+{
+    const struct layout *l = &rc->layout;
+    SDL_Rect dst = {0, 0, l->win_w, l->win_h};
+    float dark = 1.0f - monster_daylight(v->now_ms);
+
+    if (!(rc->ground && rc->ground_night && rc->ground_w == l->win_w && rc->ground_h == l->win_h &&
+          rc->ground_n == l->n)) {
+        render_free(rc);
+        if (SDL_RenderTargetSupported(rc->r)) {
+            rc->ground = bake(rc, false);
+            rc->ground_night = bake(rc, true);
+        }
+        if (rc->ground == NULL || rc->ground_night == NULL) {
+            /* No render targets: draw the still parts every frame instead. */
+            render_free(rc);
+            draw_still_parts(rc);
+            if (dark > 0.01f)
+                night_overlay(rc, (Uint8)(NIGHT_TINT.a * dark));
+            return;
+        }
+        rc->ground_w = l->win_w;
+        rc->ground_h = l->win_h;
+        rc->ground_n = l->n;
+    }
+    if (dark >= 0.99f) {
+        SDL_RenderCopy(rc->r, rc->ground_night, NULL, &dst);
+        return;
+    }
+    SDL_RenderCopy(rc->r, rc->ground, NULL, &dst);
+    if (dark > 0.01f) {
+        SDL_SetTextureBlendMode(rc->ground_night, SDL_BLENDMODE_BLEND);
+        SDL_SetTextureAlphaMod(rc->ground_night, (Uint8)(255 * dark));
+        SDL_RenderCopy(rc->r, rc->ground_night, NULL, &dst);
+        SDL_SetTextureAlphaMod(rc->ground_night, 255);
+        SDL_SetTextureBlendMode(rc->ground_night, SDL_BLENDMODE_NONE);
+    }
+}
+
+/* At night each living villager carries a lantern: a warm pool of light on the ground
+ * (villagers themselves are drawn over it, lit). */
 void render_night(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
@@ -147,14 +187,10 @@ void render_night(struct render_ctx *rc, const struct game_view *v)
 
     if (dark <= 0.01f)
         return;
-    prim_fill_rect(rc->r, (float)l->village.x, (float)l->village.y, (float)l->village.w,
-                   (float)l->village.h, (SDL_Color){14, 22, 58, (Uint8)(125 * dark)});
-    /* Each living villager carries a lantern. */
     for (int i = 0; i < v->model->n; i++) {
         if (v->model->peers[i].life != VILLAGE_ALIVE)
             continue;
-        for (int k = 3; k >= 1; k--)
-            prim_fill_circle(rc->r, l->vx[i], l->vy[i], (22.0f + 14.0f * k) * s,
-                             (SDL_Color){255, 214, 130, (Uint8)(16 * dark)});
+        prim_fill_ellipse(rc->r, l->vx[i], l->vy[i] + 8 * s, 50 * s, 34 * s,
+                          (SDL_Color){255, 214, 130, (Uint8)(34 * dark)});
     }
 }
