@@ -107,8 +107,11 @@ $(SIM_BIN): $(call obj,$(SIM_SRC)) $(MUT_LIB)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 
 # --- tests ---------------------------------------------------------------
-SEEDS ?= 2000
-SIM_ARGS = $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
+# The simulator (docs/SIMULATOR.md). Sanitized builds run about 10x slower: fewer seeds.
+SEEDS ?= $(if $(filter 1,$(SANITIZE)),300,2000)
+SIM_JOBS ?= 2
+SIM_MUTANT_SEEDS ?= 5000
+SIM_ARGS = $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --jobs $(SIM_JOBS))$(if $(MUTATION), --mutation $(MUTATION))
 export RAFT_BIN_DIR := $(abspath $(BIN))
 
 test: all purity unit sim integration
@@ -116,8 +119,15 @@ purity:
 	@sh tests/check_core_purity.sh
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+# make sim: SEEDS seeds, then every deliberately broken core must be caught, by the
+# direct checks and by the end-to-end properties alone (--weak).
+# make sim SEED=S [MUTATION=name]: replays one seed, nothing else.
 sim: $(SIM_BIN)
 	$(SIM_BIN) $(SIM_ARGS)
+ifeq ($(SEED)$(MUTATION),)
+	$(SIM_BIN) --mutants --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
+	$(SIM_BIN) --mutants --weak --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
+endif
 integration: all $(ITEST_BINS)
 	@set -e; for t in $(ITEST_BINS); do echo "== $$t"; $$t; done
 

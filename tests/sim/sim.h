@@ -58,11 +58,12 @@ struct sim_params {
     raft_time down_max; /* longest downtime */
     raft_time disk_min, disk_max, disk_slow_max;
     uint32_t disk_slow_ppm;
-    uint32_t torn_ppm;             /* a crash tears the write in progress */
-    uint32_t crash_after_vote_ppm; /* crash soon after granting a vote */
-    uint32_t crash_after_ack_ppm;  /* crash soon after acknowledging entries */
-    uint32_t corrupt_ppm;          /* a malformed copy of a message is injected */
-    uint32_t tick_late_ppm;        /* a tick is delivered late (scheduling hiccup) */
+    uint32_t torn_ppm;               /* a crash tears the write in progress */
+    uint32_t crash_after_vote_ppm;   /* crash soon after granting a vote */
+    uint32_t crash_after_ack_ppm;    /* crash soon after acknowledging entries */
+    uint32_t crash_after_commit_ppm; /* a leader crashes soon after its commit index moves */
+    uint32_t corrupt_ppm;            /* a malformed copy of a message is injected */
+    uint32_t tick_late_ppm;          /* a tick is delivered late (scheduling hiccup) */
     raft_time propose_mean, read_mean;
     uint32_t payload_max;
     int live_cmds;

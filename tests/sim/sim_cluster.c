@@ -240,6 +240,8 @@ static void track_commit(struct sim *s, struct sim_node *n)
         return;
     }
     n->commit = c;
+    if (s->phase == SIM_FAULTS && raft_role(n->r) == RAFT_LEADER)
+        sim_maybe_crash_after(s, n, s->p.crash_after_commit_ppm);
     if (!grew)
         return;
     /* Newly committed entries are on a majority of disks (acknowledged only once

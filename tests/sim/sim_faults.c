@@ -43,7 +43,7 @@ void sim_params_choose(struct sim *s)
             p->max_inflight = 8;
     }
 
-    p->fault_ms = sim_rng_range(g, 20000, 40000);
+    p->fault_ms = sim_rng_range(g, 20000, 60000);
     p->live_ms = SIM_LIVE_MS;
     p->chaos_mean = sim_rng_range(g, 150, 1500);
     p->w_crash = (uint32_t)sim_rng_range(g, 1, 10);
@@ -61,6 +61,7 @@ void sim_params_choose(struct sim *s)
     p->torn_ppm = (uint32_t)sim_rng_range(g, 0, 500000);
     p->crash_after_vote_ppm = (uint32_t)sim_rng_range(g, 0, 100000);
     p->crash_after_ack_ppm = (uint32_t)sim_rng_range(g, 0, 3000);
+    p->crash_after_commit_ppm = (uint32_t)sim_rng_range(g, 0, 20000);
     p->corrupt_ppm = (uint32_t)sim_rng_range(g, 0, 2000);
     p->tick_late_ppm = (uint32_t)sim_rng_range(g, 0, 50000);
 
