@@ -303,6 +303,10 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
     }
 
     uint32_t n_sessions = get_u32(&r);
+    /* A snapshot that ends right after its variables has no session count at all; the
+     * reader would read it as 0 and accept it (found by tests/fuzz/fuzz_command_apply). */
+    if (r.bad)
+        goto truncated;
     if (n_sessions > SM_MAX_SESSIONS || n_sessions > remaining(&r) / SESSION_MIN_LEN) {
         set_err(err, errlen, "snapshot claims %u sessions, more than %s", (unsigned)n_sessions,
                 n_sessions > SM_MAX_SESSIONS ? "the bound" : "its bytes can hold");

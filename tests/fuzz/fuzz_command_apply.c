@@ -308,7 +308,7 @@ static void run_program(struct input *in)
 
     while (in->len > 0) {
         uint8_t op = next(in);
-        if ((op & 7) != 7)
+        if ((op & 7) < 6) /* ops 6 and 7 apply nothing */
             run.index += 1 + ((op >> 3) & 3);
         switch (op & 7) {
         case 0:
