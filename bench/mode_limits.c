@@ -15,6 +15,7 @@
 #include "bench/latency.h"
 #include "bench/modes.h"
 #include "bench/report.h"
+#include "bench/setup.h"
 #include "common/net.h"
 #include "raft_peer/storage.h"
 
@@ -171,11 +172,19 @@ int mode_limits(const struct bench_options *o)
     latency_init(&fs);
     latency_init(&rtt);
     int status = 2;
+    uint64_t cpu0 = 0, wait0 = 0, cpu1 = 0, wait1 = 0;
+    bench_read_schedstat((int)getpid(), &cpu0, &wait0);
+    uint64_t t0 = bench_now_us();
     if (measure_fsync(o->samples, &fs, err, sizeof(err)) != 0 ||
         measure_rtt(o->samples, &rtt, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_bench: limits: %s\n", err);
         goto out;
     }
+    /* On a busy machine a process woken by the disk or the network waits for a CPU, and
+     * that wait lands in every sample: say how much of the time went there. */
+    bench_read_schedstat((int)getpid(), &cpu1, &wait1);
+    double elapsed_us = (double)(bench_now_us() - t0);
+    double wait_share = elapsed_us > 0 ? (double)(wait1 - wait0) / 1e3 / elapsed_us : 0;
     double floor_us =
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs, 50);
     if (!o->json) {
@@ -187,12 +196,14 @@ int mode_limits(const struct bench_options *o)
         char a[32];
         printf("floor of a 1-client 3-peer write, 2 rtt + 1 fsync (p50s): %s ms\n",
                report_ms(a, floor_us));
+        printf("time spent waiting for a CPU while measuring: %.0f%%\n", wait_share * 100);
     }
     struct json_object *obj = report_new(o);
     if (obj) {
         json_object_object_add(obj, "fsync_us", report_latency(&fs));
         json_object_object_add(obj, "rtt_us", report_latency(&rtt));
         json_object_object_add(obj, "write_floor_us", json_object_new_double(floor_us));
+        json_object_object_add(obj, "runq_wait_share", json_object_new_double(wait_share));
         if (report_emit(o, obj, err, sizeof(err)) != 0)
             fprintf(stderr, "raft_bench: %s\n", err);
     }

@@ -327,7 +327,9 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
             "peers");
     if (o->mode == MODE_FAILOVER && o->peers < 3)
         BAD("failover needs at least 3 peers, so a majority survives the leader");
+    /* A client cannot hear of a new leader before an election timeout has passed, so
+     * in failover it gives up on a silent peer after the minimum one. */
     if (o->request_timeout_ms < 0)
-        o->request_timeout_ms = o->mode == MODE_FAILOVER ? 50 : 1000;
+        o->request_timeout_ms = o->mode == MODE_FAILOVER ? o->timeout_min : 1000;
     return 0;
 }

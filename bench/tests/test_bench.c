@@ -148,7 +148,7 @@ Test(options, defaults_and_modes)
     cr_assert_eq(o.signal, SIGSTOP);
     cr_assert_eq(o.timeout_min, 12);
     cr_assert_eq(o.timeout_max, 24);
-    cr_assert_eq(o.request_timeout_ms, 50);
+    cr_assert_eq(o.request_timeout_ms, 12);
     const char *run[] = {"-n", "5", "-C", "64", "-T", "2.5", "--mix", "get=1", "run", "--json"};
     cr_assert_eq(parse(&o, run, 10), 0);
     cr_assert_eq(o.peers, 5);
