@@ -1,19 +1,22 @@
 /* fuzz_storage_recovery.c: libFuzzer target for recovering data/<peer>/ at start
  * (raft_peer/storage.h, format in docs/STORAGE.md).
  *
- * The input describes a data directory (layout below, written by make_seeds.c too);
- * the files are written to a fresh directory on tmpfs and storage_open must either
- * refuse it as damaged, with a message, or load a consistent state. A loaded state
- * must then load again identically (recovery repairs at most once), and must take
- * a new entry and a truncation and load them back.
+ * The input describes a data directory and, optionally, the snapshot the daemon would
+ * have loaded before it (layout below, written by make_seeds.c too). The files are
+ * written to a fresh directory on tmpfs and storage_open must either refuse it as
+ * damaged, with a message, or load a consistent state. A loaded state must then load
+ * again identically (recovery repairs at most once), and must take a new entry, a
+ * truncation and a compaction and load them back.
  *
  * Input layout, integers little-endian:
  *   u8 flags: bit 0 meta1 present, bit 1 meta2 present, bits 2-3 number of log
  *             segments (0..3), bit 4 fix meta CRCs, bit 5 fix segment and record
  *             CRCs (so the fuzzer reaches the checks behind them), bit 6 write
- *             with 64-byte segments in the append phase
+ *             with 64-byte segments in the write phase, bit 7 a snapshot exists
+ *   with bit 7: u64 snapshot index, u64 snapshot term (0 = unknown: storage_open)
  *   meta1, meta2 when present: u8 length, then the bytes
  *   each segment: u64 first index (its file name), u32 length, then the bytes
+ *   u8 where the write phase compacts (optional)
  * Lengths are cut to what is left of the input.
  */
 #include <dirent.h>
@@ -45,6 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define F_FIX_META  0x10
 #define F_FIX_LOG   0x20
 #define F_SMALL_SEG 0x40
+#define F_SNAPSHOT  0x80
 
 /* The scratch directory: one per process, emptied before every input. */
 static char root[128];
@@ -152,12 +156,23 @@ static void fix_segment(uint8_t *p, size_t len)
     }
 }
 
+/* The snapshot the daemon loaded before the log: index 0 when there is none. */
+struct snap {
+    raft_index index;
+    raft_term term;
+};
+
 /* Lays the directory out as the input says. Returns the flags. */
-static uint8_t build_dir(struct input *in)
+static uint8_t build_dir(struct input *in, struct snap *snap)
 {
     static uint8_t buf[1 << 16];
     uint8_t flags = (uint8_t)take_le(in, 1);
 
+    snap->index = snap->term = 0;
+    if (flags & F_SNAPSHOT) {
+        snap->index = take_le(in, 8);
+        snap->term = take_le(in, 8);
+    }
     for (int m = 0; m < 2; m++) {
         if (!(flags & (m ? F_META2 : F_META1)))
             continue;
@@ -211,9 +226,11 @@ static uint64_t fnv(const uint8_t *p, uint32_t len)
     return h;
 }
 
-static void capture(const struct storage *s, const struct storage_boot *b, struct state *st)
+static void capture(const struct storage *s, const struct storage_boot *b, const struct snap *snap,
+                    struct state *st)
 {
     CHECK(b->voted_for >= 0 && b->voted_for <= 16);
+    CHECK(b->first_index == snap->index + 1); /* entries start right after the snapshot */
     CHECK(storage_first_index(s) == b->first_index);
     CHECK(storage_last_index(s) == b->first_index + b->n_entries - 1);
     CHECK(b->n_entries == 0 || b->entries != NULL);
@@ -227,11 +244,12 @@ static void capture(const struct storage *s, const struct storage_boot *b, struc
     st->lens = calloc(b->n_entries + 1, sizeof(*st->lens));
     st->sums = calloc(b->n_entries + 1, sizeof(*st->sums));
     CHECK(st->terms && st->types && st->lens && st->sums);
-    raft_term prev = 0;
+    /* Figure 13: what follows a snapshot of known term never has a lower term. */
+    raft_term prev = snap->term;
     for (size_t i = 0; i < b->n_entries; i++) {
         const struct raft_entry *e = &b->entries[i];
         /* docs/STORAGE.md: terms at least 1, never decreasing, never above the saved
-         * term; type 1 or 2 (reserved bytes are checked, so any nonzero type loads) */
+         * term; the type is never 0 */
         CHECK(e->term >= 1 && e->term >= prev && e->term <= b->term);
         CHECK(e->type != 0);
         CHECK(e->len <= STORAGE_MAX_ENTRY_BYTES);
@@ -253,29 +271,40 @@ static void release_state(struct state *st)
     memset(st, 0, sizeof(*st));
 }
 
-static bool same_prefix(const struct state *a, const struct state *b, size_t n)
+/* b's entries [0, n) are a's entries [skip, skip + n). */
+static bool same_run(const struct state *a, size_t skip, const struct state *b, size_t n)
 {
-    if (a->first != b->first || a->n < n || b->n < n)
+    if (a->n < skip + n || b->n < n)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (a->terms[i] != b->terms[i] || a->types[i] != b->types[i] || a->lens[i] != b->lens[i] ||
-            a->sums[i] != b->sums[i])
+        if (a->terms[skip + i] != b->terms[i] || a->types[skip + i] != b->types[i] ||
+            a->lens[skip + i] != b->lens[i] || a->sums[skip + i] != b->sums[i])
             return false;
     return true;
 }
 
-static struct storage *open_ok(struct storage_boot *boot, struct state *st)
+static int open_snap(const struct snap *snap, struct storage **s, struct storage_boot *boot,
+                     char *err, size_t errlen)
+{
+    if (snap->term == 0)
+        return storage_open(dir, snap->index, s, boot, err, errlen);
+    return storage_open_after_snapshot(dir, snap->index, snap->term, s, boot, err, errlen);
+}
+
+static struct storage *open_ok(const struct snap *snap, struct storage_boot *boot, struct state *st)
 {
     char err[1024];
     struct storage *s = NULL;
-    int rc = storage_open(dir, &s, boot, err, sizeof(err));
+    int rc = open_snap(snap, &s, boot, err, sizeof(err));
     CHECK(rc == STORAGE_OK && s != NULL);
-    capture(s, boot, st);
+    capture(s, boot, snap, st);
     return s;
 }
 
-/* Appends one entry and truncates back into the loaded log, then loads it again. */
-static void write_and_reload(const struct state *was, bool small_segments)
+/* Appends one entry, truncates back into the loaded log and appends another (Raft's
+ * conflict handling), compacts a prefix, then loads it all again. */
+static void write_and_reload(const struct state *was, const struct snap *snap, uint8_t compact_at,
+                             bool small_segments)
 {
     char err[1024];
     struct storage_boot boot;
@@ -285,12 +314,15 @@ static void write_and_reload(const struct state *was, bool small_segments)
     /* Near 2^64 the next index would not exist; a hostile name can put us there. */
     if (was->first > UINT64_MAX / 2)
         return;
-    struct storage *s = open_ok(&boot, &now);
-    CHECK(same_prefix(was, &now, was->n) && now.n == was->n);
+    struct storage *s = open_ok(snap, &boot, &now);
+    CHECK(boot.notice[0] == '\0');
+    CHECK(now.n == was->n && same_run(was, 0, &now, was->n));
     if (small_segments)
         storage_test_set_segment_bytes(s, 64);
-    raft_term term = was->term ? was->term : 1;
-    if (was->term == 0)
+    raft_term term = was->term > snap->term ? was->term : snap->term;
+    if (term == 0)
+        term = 1;
+    if (term != was->term)
         CHECK(storage_save_hard_state(s, term, RAFT_NOBODY, err, sizeof(err)) == STORAGE_OK);
     struct raft_entry e1 = {term, RAFT_ENTRY_COMMAND, sizeof(text1) - 1, text1};
     struct raft_entry e2 = {term, RAFT_ENTRY_COMMAND, sizeof(text2) - 1, text2};
@@ -298,21 +330,35 @@ static void write_and_reload(const struct state *was, bool small_segments)
     CHECK(storage_append(s, last + 1, &e1, 1, err, sizeof(err)) == STORAGE_OK);
     CHECK(storage_sync(s, err, sizeof(err)) == STORAGE_OK);
     CHECK(storage_last_index(s) == last + 1);
-    /* Raft's conflict truncation: drop from the middle of what was loaded, then append. */
     size_t keep = was->n / 2;
     CHECK(storage_append(s, was->first + keep, &e2, 1, err, sizeof(err)) == STORAGE_OK);
     CHECK(storage_sync(s, err, sizeof(err)) == STORAGE_OK);
     CHECK(storage_last_index(s) == was->first + keep);
+
+    /* The log is now was[0, keep) then e2. A snapshot covers its first k entries
+     * (k == keep + 1: all of them, so the log ends up empty). */
+    size_t k = compact_at % (keep + 2);
+    struct snap after = *snap;
+    if (k > 0) {
+        after.index = was->first - 1 + k;
+        after.term = k <= keep ? was->terms[k - 1] : term;
+        CHECK(storage_compact(s, after.index, after.term, err, sizeof(err)) == STORAGE_OK);
+        CHECK(storage_first_index(s) == after.index + 1);
+        CHECK(storage_last_index(s) == was->first + keep);
+    }
     storage_close(s);
     storage_boot_free(&boot);
     release_state(&now);
 
-    s = open_ok(&boot, &now);
+    s = open_ok(&after, &boot, &now);
     CHECK(boot.notice[0] == '\0');
-    CHECK(now.term == term && now.vote == (was->term ? was->vote : RAFT_NOBODY));
-    CHECK(now.n == keep + 1 && same_prefix(was, &now, keep));
-    CHECK(now.terms[keep] == term && now.types[keep] == RAFT_ENTRY_COMMAND &&
-          now.lens[keep] == e2.len && now.sums[keep] == fnv(text2, e2.len));
+    CHECK(now.term == term && now.vote == (term == was->term ? was->vote : RAFT_NOBODY));
+    size_t kept = k <= keep ? keep - k : 0; /* entries of was still there */
+    CHECK(now.n == kept + (k <= keep));
+    CHECK(same_run(was, k, &now, kept));
+    if (k <= keep)
+        CHECK(now.terms[kept] == term && now.types[kept] == RAFT_ENTRY_COMMAND &&
+              now.lens[kept] == e2.len && now.sums[kept] == fnv(text2, e2.len));
     storage_close(s);
     storage_boot_free(&boot);
     release_state(&now);
@@ -324,13 +370,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct storage_boot boot;
     struct storage *s = NULL;
     struct state first, again;
+    struct snap snap;
     char err[1024];
 
     empty_dir();
-    uint8_t flags = build_dir(&in);
+    uint8_t flags = build_dir(&in, &snap);
+    uint8_t compact_at = (uint8_t)take_le(&in, 1);
 
     err[0] = '\0';
-    int rc = storage_open(dir, &s, &boot, err, sizeof(err));
+    int rc = open_snap(&snap, &s, &boot, err, sizeof(err));
     if (rc != STORAGE_OK) {
         /* Refused: only as damage, with a message, and nothing handed out. */
         CHECK(rc == STORAGE_ECORRUPT);
@@ -339,21 +387,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         storage_boot_free(&boot);
         return 0;
     }
-    capture(s, &boot, &first);
+    capture(s, &boot, &snap, &first);
+    bool repaired = boot.notice[0] != '\0';
     storage_close(s);
     storage_boot_free(&boot);
 
-    /* Whatever the first open repaired is durable: the second sees the same state and
-     * has nothing left to repair. */
-    s = open_ok(&boot, &again);
-    CHECK(boot.notice[0] == '\0');
+    /* Whatever the first open repaired is durable: the second sees the same state. It
+     * may still finish a repair (dropping a stale suffix can leave a segment that only
+     * the snapshot covers, which the next open removes), but a third open, the one in
+     * write_and_reload, must find nothing left to do. */
+    s = open_ok(&snap, &boot, &again);
+    CHECK(boot.notice[0] == '\0' || repaired);
     CHECK(again.term == first.term && again.vote == first.vote && again.n == first.n &&
-          same_prefix(&first, &again, first.n));
+          same_run(&first, 0, &again, first.n));
     storage_close(s);
     storage_boot_free(&boot);
     release_state(&again);
 
-    write_and_reload(&first, flags & F_SMALL_SEG);
+    write_and_reload(&first, &snap, compact_at, flags & F_SMALL_SEG);
     release_state(&first);
     return 0;
 }

@@ -341,6 +341,7 @@ static void config_seeds(void)
 #define F_FIX_META 0x10
 #define F_FIX_LOG  0x20
 #define F_SMALL    0x40
+#define F_SNAP     0x80
 
 static char scratch[256];
 
@@ -378,9 +379,19 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void put_u64(struct buffer *b, uint64_t v)
+{
+    uint8_t le[8];
+    for (int k = 0; k < 8; k++)
+        le[k] = (uint8_t)(v >> (8 * k));
+    buffer_append(b, le, 8);
+}
+
 /* Packs the directory in the fuzzer's layout; cut drops that many bytes from the end
- * of the last segment (a torn write). */
-static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t cut)
+ * of the last segment (a torn write). With F_SNAP in extra_flags, snap_index and
+ * snap_term say which snapshot the daemon loaded before the log. */
+static void pack_snap(const char *dir, const char *name, uint8_t extra_flags, size_t cut,
+                      raft_index snap_index, raft_term snap_term)
 {
     struct buffer b;
     char path[512];
@@ -411,6 +422,10 @@ static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t 
             flags |= i ? F_META2 : F_META1;
     }
     buffer_append(&b, &flags, 1);
+    if (flags & F_SNAP) {
+        put_u64(&b, snap_index);
+        put_u64(&b, snap_term);
+    }
     for (int i = 0; i < 2; i++) {
         if (meta[i] == NULL)
             continue;
@@ -422,16 +437,14 @@ static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t 
     for (size_t i = 0; i < n_segs; i++) {
         size_t len;
         uint64_t first = strtoull(segs[i] + 4, NULL, 10);
-        uint8_t le[8];
+        uint8_t le[4];
         snprintf(path, sizeof(path), "%s/%s", dir, segs[i]);
         uint8_t *data = slurp(path, &len);
         if (data == NULL)
             die("cannot read %s", path);
         if (i + 1 == n_segs)
             len = cut < len ? len - cut : 0;
-        for (int k = 0; k < 8; k++)
-            le[k] = (uint8_t)(first >> (8 * k));
-        buffer_append(&b, le, 8);
+        put_u64(&b, first);
         for (int k = 0; k < 4; k++)
             le[k] = (uint8_t)(len >> (8 * k));
         buffer_append(&b, le, 4);
@@ -443,17 +456,23 @@ static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t 
     buffer_free(&b);
 }
 
+static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t cut)
+{
+    pack_snap(dir, name, extra_flags, cut, 0, 0);
+}
+
 /* Writes a directory with the real storage module: saves of (term, vote), then
- * entries of the given terms, with segments closed at seg_bytes. */
+ * entries of the given terms, with segments closed at seg_bytes; then, unless
+ * compact_at is 0, a compaction of the entries up to compact_at. */
 static void make_dir(const char *dir, int saves, const raft_term *terms, size_t n,
-                     uint64_t seg_bytes)
+                     uint64_t seg_bytes, raft_index compact_at)
 {
     struct storage *s;
     struct storage_boot boot;
     char err[512];
 
     rm_dir(dir);
-    if (storage_open(dir, &s, &boot, err, sizeof(err)) != 0)
+    if (storage_open(dir, 0, &s, &boot, err, sizeof(err)) != 0)
         die("storage_open: %s", err);
     storage_boot_free(&boot);
     if (seg_bytes)
@@ -473,6 +492,9 @@ static void make_dir(const char *dir, int saves, const raft_term *terms, size_t 
     }
     if (storage_sync(s, err, sizeof(err)) != 0)
         die("storage_sync: %s", err);
+    if (compact_at > 0 &&
+        storage_compact(s, compact_at, terms[compact_at - 1], err, sizeof(err)) != 0)
+        die("storage_compact: %s", err);
     storage_close(s);
     unlink(strcat(strcpy(err, dir), "/LOCK"));
 }
@@ -490,20 +512,30 @@ static void storage_seeds(void)
     static const uint8_t empty = 0;
     seed("storage_recovery", "empty-dir", &empty, 1);
 
-    make_dir(dir, 1, NULL, 0, 0);
+    make_dir(dir, 1, NULL, 0, 0, 0);
     pack(dir, "one-save", 0, 0);
-    make_dir(dir, 2, NULL, 0, 0);
+    make_dir(dir, 2, NULL, 0, 0, 0);
     pack(dir, "two-saves", F_FIX_META, 0);
-    make_dir(dir, 3, terms, 9, 0);
+    make_dir(dir, 3, terms, 9, 0, 0);
     pack(dir, "log-one-segment", 0, 0);
     pack(dir, "log-one-segment-fixed", F_FIX_META | F_FIX_LOG, 0);
     pack(dir, "log-torn-tail", 0, 7);
     pack(dir, "log-torn-header", 0, 30);
+    /* A snapshot up to index 5 (term 2) covers the first records of the segment. */
+    pack_snap(dir, "snapshot-inside-segment", F_SNAP | F_FIX_LOG, 0, 5, 2);
+    /* A snapshot whose term disagrees with the entry at its index: the suffix goes. */
+    pack_snap(dir, "snapshot-stale-suffix", F_SNAP, 0, 5, 3);
     /* 64-byte segments: a segment closes after each record or two. */
-    make_dir(dir, 3, terms, 3, 64);
+    make_dir(dir, 3, terms, 3, 64, 0);
     pack(dir, "log-three-segments", F_SMALL, 0);
     pack(dir, "log-three-segments-fixed", F_SMALL | F_FIX_LOG, 0);
     pack(dir, "log-three-segments-torn", 0, 3);
+    /* What a compaction up to 2 leaves, and the same compaction interrupted before it
+     * removed the covered segments. */
+    pack_snap(dir, "snapshot-compaction-interrupted", F_SNAP | F_SMALL, 0, 2, 1);
+    make_dir(dir, 3, terms, 3, 64, 2);
+    pack_snap(dir, "snapshot-compacted", F_SNAP | F_SMALL, 0, 2, 1);
+    pack_snap(dir, "snapshot-compacted-unknown-term", F_SNAP, 0, 2, 0);
     rm_dir(dir);
     rmdir(scratch);
 }
