@@ -144,6 +144,15 @@ void prim_rect_outline(SDL_Renderer *r, float x, float y, float w, float h, floa
 
 void prim_round_rect(SDL_Renderer *r, float x, float y, float w, float h, float rad, SDL_Color c)
 {
+    enum { CORNER_SEGS = 6, N = 4 * (CORNER_SEGS + 1) };
+    /* Corner centres, clockwise from the top left, and where each corner's arc starts. */
+    float cx[4], cy[4];
+    const float start[4] = {(float)M_PI, (float)(1.5 * M_PI), 0, (float)(0.5 * M_PI)};
+    SDL_Vertex v[N + 1];
+    int idx[N * 3];
+
+    if (w <= 0 || h <= 0 || c.a == 0)
+        return;
     if (rad * 2 > w)
         rad = w / 2;
     if (rad * 2 > h)
@@ -152,15 +161,25 @@ void prim_round_rect(SDL_Renderer *r, float x, float y, float w, float h, float 
         prim_fill_rect(r, x, y, w, h, c);
         return;
     }
-    /* A cross of two rects and four quarter discs; the overlaps would double the alpha,
-     * so the pieces are cut to meet edge to edge. */
-    prim_fill_rect(r, x + rad, y, w - 2 * rad, h, c);
-    prim_fill_rect(r, x, y + rad, rad, h - 2 * rad, c);
-    prim_fill_rect(r, x + w - rad, y + rad, rad, h - 2 * rad, c);
-    prim_arc(r, x + rad, y + rad, 0, rad, 0.75f, 1.0f, c);
-    prim_arc(r, x + w - rad, y + rad, 0, rad, 0.0f, 0.25f, c);
-    prim_arc(r, x + w - rad, y + h - rad, 0, rad, 0.25f, 0.5f, c);
-    prim_arc(r, x + rad, y + h - rad, 0, rad, 0.5f, 0.75f, c);
+    cx[0] = cx[3] = x + rad;
+    cx[1] = cx[2] = x + w - rad;
+    cy[0] = cy[1] = y + rad;
+    cy[2] = cy[3] = y + h - rad;
+    /* One convex outline fanned from the centre: no seams and no overlaps, so
+     * translucent boxes stay even. */
+    v[0] = vtx(x + w / 2, y + h / 2, c);
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; i <= CORNER_SEGS; i++) {
+            float a = start[k] + (float)(M_PI / 2) * (float)i / CORNER_SEGS;
+            v[1 + k * (CORNER_SEGS + 1) + i] = vtx(cx[k] + cosf(a) * rad, cy[k] + sinf(a) * rad, c);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        idx[i * 3] = 0;
+        idx[i * 3 + 1] = 1 + i;
+        idx[i * 3 + 2] = 1 + (i + 1) % N;
+    }
+    SDL_RenderGeometry(r, NULL, v, N + 1, idx, N * 3);
 }
 
 void prim_triangle(SDL_Renderer *r, float x1, float y1, float x2, float y2, float x3, float y3,
