@@ -1,0 +1,80 @@
+/* village_dump.c: the model as JSON, for --dump-state and the tests. */
+#include "visualization/village_model.h"
+
+#include <json-c/json.h>
+
+static struct json_object *name_or_null(const char *s)
+{
+    return s[0] ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *peer_to_json(const struct village_peer *p)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *vars, *fol;
+
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, "peer", json_object_new_string(p->name));
+    json_object_object_add(o, "id", json_object_new_int(p->id));
+    json_object_object_add(o, "life", json_object_new_string(village_life_name(p->life)));
+    json_object_object_add(o, "reviving", json_object_new_boolean(p->reviving));
+    json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+    json_object_object_add(o, "role", json_object_new_string(village_role_name(p->role)));
+    json_object_object_add(o, "term", json_object_new_int64((int64_t)p->term));
+    json_object_object_add(o, "voted_for", name_or_null(p->voted_for));
+    json_object_object_add(o, "leader", name_or_null(p->leader));
+    json_object_object_add(o, "last_index", json_object_new_int64((int64_t)p->last_index));
+    json_object_object_add(o, "commit_index", json_object_new_int64((int64_t)p->commit_index));
+    json_object_object_add(o, "last_applied", json_object_new_int64((int64_t)p->last_applied));
+    json_object_object_add(o, "election_progress", json_object_new_int((int)p->election_progress));
+    json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
+    vars = json_object_new_object();
+    for (int i = 0; vars && i < p->n_vars; i++)
+        json_object_object_add(vars, p->vars[i].name, json_object_new_int64(p->vars[i].value));
+    json_object_object_add(o, "vars", vars);
+    fol = json_object_new_array();
+    for (int i = 0; fol && i < p->n_followers; i++) {
+        struct json_object *f = json_object_new_object();
+        if (f == NULL)
+            break;
+        json_object_object_add(f, "peer", json_object_new_string(p->followers[i].peer));
+        json_object_object_add(f, "next_index",
+                               json_object_new_int64((int64_t)p->followers[i].next_index));
+        json_object_object_add(f, "match_index",
+                               json_object_new_int64((int64_t)p->followers[i].match_index));
+        json_object_array_add(fol, f);
+    }
+    json_object_object_add(o, "followers", fol);
+    return o;
+}
+
+struct json_object *village_model_to_json(const struct village_model *m, uint64_t now_ms)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *arr;
+    int leader = village_model_leader(m);
+
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, "type", json_object_new_string("village"));
+    json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)now_ms));
+    json_object_object_add(o, "n", json_object_new_int(m->n));
+    json_object_object_add(o, "alive", json_object_new_int(village_model_alive_count(m)));
+    json_object_object_add(o, "leader",
+                           leader >= 0 ? json_object_new_string(m->peers[leader].name) : NULL);
+    json_object_object_add(o, "term",
+                           json_object_new_int64(leader >= 0 ? (int64_t)m->peers[leader].term : 0));
+    json_object_object_add(o, "datagrams", json_object_new_int64((int64_t)m->n_datagrams));
+    json_object_object_add(o, "rejected", json_object_new_int64((int64_t)m->n_rejected));
+    json_object_object_add(o, "flights", json_object_new_int(m->n_flights));
+    json_object_object_add(o, "thinned", json_object_new_int64((int64_t)m->n_thinned));
+    arr = json_object_new_array();
+    for (int i = 0; arr && i < m->n; i++) {
+        struct json_object *p = peer_to_json(&m->peers[i]);
+        if (p)
+            json_object_array_add(arr, p);
+    }
+    json_object_object_add(o, "villagers", arr);
+    return o;
+}
