@@ -105,9 +105,13 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
     r->heard_leader = false;
     if (!r->cfg.pre_vote)
         return; /* without PreVote an early election could depose a live leader */
-    /* Spread the followers over a window wide enough that one usually wins alone. */
-    raft_time window = r->cfg.election_timeout_min / 8 + 1;
-    raft_time deadline = r->now + prng_next(r) % window;
+    /* Stagger the followers in ring order after the dead leader, one slot apart, so
+     * that one usually wins alone instead of all splitting the vote at once; a little
+     * jitter inside the slot, and the next one tries if the first cannot win. */
+    raft_time slot = r->cfg.election_timeout_min / 16 + 2;
+    int order = (r->cfg.id - id + r->cfg.n_peers) % r->cfg.n_peers; /* 1..n-1 */
+    raft_time deadline =
+        r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)
         r->election_deadline = deadline;
 }
