@@ -1,0 +1,96 @@
+/* test_disk_full.c: a leader whose disk fills up stops acknowledging, steps down, says so
+ * in its log, keeps answering status, and loses no acknowledged write. The full disk is
+ * real: a 256 KiB tmpfs mounted on the peer's data directory (needs root; skipped
+ * otherwise, with a message). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/lib/cluster.h"
+
+#define WAIT_MS 8000
+
+static struct cluster cl;
+static char mounted[600];
+
+static void teardown(void)
+{
+    for (int i = 1; i <= cl.n; i++)
+        cluster_kill_peer(&cl, i, SIGKILL);
+    if (mounted[0])
+        umount2(mounted, MNT_DETACH);
+    mounted[0] = 0;
+    cluster_stop(&cl);
+}
+
+static bool log_mentions(int peer, const char *needle)
+{
+    char path[600], line[2048];
+    snprintf(path, sizeof(path), "%s/logs/peer%d.log", cl.dir, peer);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+Test(disk_full, leader_with_a_full_disk_steps_down_and_loses_nothing, .fini = teardown,
+     .timeout = 120)
+{
+    cr_assert_eq(cluster_prepare(&cl, 3, NULL), 0);
+    char data[400];
+    snprintf(data, sizeof(data), "%s/data", cl.dir);
+    mkdir(data, 0755);
+    snprintf(mounted, sizeof(mounted), "%s/data/peer1", cl.dir);
+    mkdir(mounted, 0755);
+    if (mount("tmpfs", mounted, "tmpfs", 0, "size=256k") != 0) {
+        int e = errno;
+        mounted[0] = 0;
+        cr_skip_test("cannot mount a small tmpfs (%s); run as root to test a full disk",
+                     strerror(e));
+    }
+    for (int i = 1; i <= 3; i++)
+        cr_assert_eq(cluster_start_peer(&cl, i), 0);
+    int leader = cluster_wait_leader(&cl, WAIT_MS);
+    cr_assert_gt(leader, 0);
+    if (leader != 1) {
+        char answer[1024];
+        cr_assert_eq(peer_exchange(&cl, leader, "{\"type\":\"transfer\",\"target\":\"peer1\"}\n",
+                                   answer, sizeof(answer), 2000),
+                     0);
+        uint64_t deadline = harness_now_ms() + 5000;
+        while (harness_now_ms() < deadline && cluster_wait_leader(&cl, 500) != 1)
+            harness_sleep_ms(20);
+    }
+    cr_assert_eq(cluster_wait_leader(&cl, WAIT_MS), 1, "could not make peer1 the leader");
+
+    /* Far more than 256 KiB of log: peer1's disk fills while it leads. */
+    int acked = cluster_pipeline(&cl, "filler", 1, 12000, "x add 1", 32, 60000);
+    cr_assert_gt(acked, 0);
+
+    struct peer_status st;
+    cr_assert_eq(cluster_status(&cl, 1, &st), 0, "peer1 stopped answering status");
+    cr_assert(st.stopped, "peer1 does not report its storage failure");
+    cr_assert_str_neq(st.role, "leader", "peer1 still leads with a full disk");
+    cr_assert(log_mentions(1, "storage failed"), "peer1's log does not say its disk failed");
+
+    /* Another leader carries on, with every acknowledged write. */
+    int next = cluster_wait_leader(&cl, WAIT_MS);
+    cr_assert(next == 2 || next == 3, "no new leader (got %d)", next);
+    struct client_response resp;
+    cr_assert_eq(cluster_command(&cl, "x get", 0, &resp, WAIT_MS), 0);
+    cr_assert(resp.ok);
+    cr_assert_geq(resp.result, acked, "acknowledged writes lost: %d acked, x = %lld", acked,
+                  (long long)resp.result);
+    cr_assert_leq(resp.result, 12000);
+    cr_assert_eq(cluster_command(&cl, "x add 1", 0, &resp, WAIT_MS), 0);
+    cr_assert(resp.ok, "the cluster stopped taking writes: %s", resp.message);
+}
