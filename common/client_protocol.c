@@ -1,4 +1,5 @@
 /* client_protocol.c: client requests and responses <-> JSON lines, with json-c. */
+#include "common/error_message.h"
 #include "common/client_protocol.h"
 
 #include <json-c/json.h>
@@ -7,17 +8,6 @@
 #include <string.h>
 
 #define JSON_LINE_DEPTH 16 /* our messages nest 3 deep; deeper input is refused early */
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool is_json_space(char c)
 {

@@ -1,4 +1,5 @@
 /* command.c: parser and printer for the state machine's commands (SPEC.md, "Commands"). */
+#include "common/error_message.h"
 #include "common/command.h"
 
 #include <stdarg.h>
@@ -30,19 +31,6 @@ static const struct op_info {
     [CMD_GET] = {"get", 0, ""},   [CMD_DEL] = {"del", 0, ""},
 };
 #define N_OPS (sizeof(OPS) / sizeof(OPS[0]))
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Splits on spaces and tabs. Returns the number of words, of which the first
  * `max` are stored. */

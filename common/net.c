@@ -1,4 +1,5 @@
 /* net.c: socket helpers in the spirit of redis's anet: report, never log or exit. */
+#include "common/error_message.h"
 #include "common/net.h"
 
 #include <arpa/inet.h>
@@ -16,17 +17,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Closes fd without letting close() clobber the errno the caller reports. */
 static void close_keep_errno(int fd)

@@ -113,20 +113,8 @@ void game_send_state(struct peer *p, bool force)
     json_object_object_add(o, "vars", v.vars);
     json_object_object_add(o, "n_vars", json_object_new_int64((int64_t)sm_count(p->sm)));
 
-    if (raft_role(r) == RAFT_LEADER) {
-        struct json_object *followers = json_object_new_array();
-        for (raft_id id = 1; id <= p->n; id++) {
-            raft_index next, match;
-            if (!raft_progress(r, id, &next, &match))
-                continue;
-            struct json_object *f = json_object_new_object();
-            json_object_object_add(f, "peer", json_object_new_string(p->names[id - 1]));
-            json_object_object_add(f, "next_index", json_object_new_uint64(next));
-            json_object_object_add(f, "match_index", json_object_new_uint64(match));
-            json_object_array_add(followers, f);
-        }
-        json_object_object_add(o, "followers", followers);
-    }
+    if (raft_role(r) == RAFT_LEADER)
+        json_object_object_add(o, "followers", status_followers_json(p, "peer"));
     send_json(p, o);
 }
 

@@ -178,6 +178,7 @@ void client_on_reads(struct peer *p, const struct raft_ready *rd);
 void client_fail_all(struct peer *p, const char *why);
 void client_free(struct peer *p);
 void status_send(struct peer *p, struct conn *c);
+struct json_object *status_followers_json(const struct peer *p, const char *name_key);
 
 /* trace_log.c: the core's trace callback, turned into log lines. */
 void trace_to_log(void *ctx, const struct raft_trace *t);

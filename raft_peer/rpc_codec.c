@@ -1,22 +1,12 @@
 /* rpc_codec.c: Raft RPCs as JSON lines. Encoding is hand-written into a buffer (it is
  * on the leader's hot path); decoding reads a json-c object. */
+#include "common/error_message.h"
 #include "raft_peer/rpc_codec.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -99,21 +89,12 @@ static int put_key_name(struct buffer *b, const char *key, const char *name)
     return put_json_string(b, name, strlen(name));
 }
 
+/* The core's own names are the wire's; NULL for a type the wire does not carry. */
 static const char *type_name(enum raft_message_type t)
 {
-    switch (t) {
-    case RAFT_MSG_REQUEST_VOTE:
-        return "request_vote";
-    case RAFT_MSG_REQUEST_VOTE_RESULT:
-        return "request_vote_result";
-    case RAFT_MSG_APPEND_ENTRIES:
-        return "append_entries";
-    case RAFT_MSG_APPEND_ENTRIES_RESULT:
-        return "append_entries_result";
-    case RAFT_MSG_TIMEOUT_NOW:
-        return "timeout_now";
-    }
-    return NULL;
+    if (t < RAFT_MSG_REQUEST_VOTE || t > RAFT_MSG_TIMEOUT_NOW)
+        return NULL;
+    return raft_message_type_name(t);
 }
 
 /* Everything the decoder would refuse, checked before a byte is written. */

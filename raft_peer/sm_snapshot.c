@@ -7,6 +7,7 @@
  *                                                                    last_index strictly increasing
  *   | crc32 u32 of everything before it
  */
+#include "common/error_message.h"
 #include "raft_peer/sm_snapshot.h"
 
 #include <stdarg.h>
@@ -37,19 +38,6 @@ uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
             c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
     }
     return ~c;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- writing ----------------------------------------------------------------- */

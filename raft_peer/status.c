@@ -12,6 +12,24 @@ static struct json_object *name_or_null(const struct peer *p, raft_id id)
     return id >= 1 && id <= p->n ? json_object_new_string(p->names[id - 1]) : NULL;
 }
 
+/* The leader's view of each follower (Figure 2's nextIndex and matchIndex), each named
+ * under name_key; shared by status answers and the game stream. */
+struct json_object *status_followers_json(const struct peer *p, const char *name_key)
+{
+    struct json_object *followers = json_object_new_array();
+    for (raft_id id = 1; id <= p->n; id++) {
+        raft_index next, match;
+        if (!raft_progress(p->raft, id, &next, &match))
+            continue;
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, name_key, json_object_new_string(p->names[id - 1]));
+        json_object_object_add(f, "next_index", json_object_new_uint64(next));
+        json_object_object_add(f, "match_index", json_object_new_uint64(match));
+        json_object_array_add(followers, f);
+    }
+    return followers;
+}
+
 void status_send(struct peer *p, struct conn *c)
 {
     const struct raft *r = p->raft;
@@ -33,20 +51,8 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "persisted_index", json_object_new_uint64(raft_persisted_index(r)));
     json_object_object_add(o, "variables", json_object_new_uint64(sm_count(p->sm)));
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
-    if (raft_role(r) == RAFT_LEADER) {
-        struct json_object *followers = json_object_new_array();
-        for (raft_id id = 1; id <= p->n; id++) {
-            raft_index next, match;
-            if (!raft_progress(r, id, &next, &match))
-                continue;
-            struct json_object *f = json_object_new_object();
-            json_object_object_add(f, "name", json_object_new_string(p->names[id - 1]));
-            json_object_object_add(f, "next_index", json_object_new_uint64(next));
-            json_object_object_add(f, "match_index", json_object_new_uint64(match));
-            json_object_array_add(followers, f);
-        }
-        json_object_object_add(o, "followers", followers);
-    }
+    if (raft_role(r) == RAFT_LEADER)
+        json_object_object_add(o, "followers", status_followers_json(p, "name"));
     size_t len;
     const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
     conn_send(p, c, s, len);

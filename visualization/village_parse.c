@@ -3,6 +3,7 @@
  * Every datagram is untrusted: it is parsed in full into a scratch copy and only
  * applied when every field has the right type and fits its bound, so a bad one
  * leaves the model exactly as it was. */
+#include "common/error_message.h"
 #include "visualization/village_model.h"
 #include "visualization/village_model_internal.h"
 
@@ -14,20 +15,6 @@
 
 #define JSON_MAX_DEPTH 6 /* state > followers > object > field is the deepest */
 #define MAX_STREAM_N   16
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Variable names follow SPEC: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 static bool valid_var_name(const char *s)
