@@ -32,6 +32,9 @@ enum sim_ev_type {
     SIM_EV_HEAL,    /* end of the fault phase */
     SIM_EV_LIVE,    /* the post-heal client: retries until everything is applied */
     SIM_EV_DEADLINE,
+    SIM_EV_SNAP_CHUNK, /* ptr: struct sim_xfer, a snapshot chunk reaching the follower */
+    SIM_EV_SNAP_REPLY, /* ptr: struct sim_xfer, the answer (or the leader giving up) */
+    SIM_EV_DISCONNECT, /* node learns that peer aux's connection closed (it crashed) */
 };
 #define SIM_EV_BAD 1
 
@@ -64,6 +67,8 @@ struct sim_params {
     uint32_t crash_after_commit_ppm; /* a leader crashes soon after its commit index moves */
     uint32_t corrupt_ppm;            /* a malformed copy of a message is injected */
     uint32_t tick_late_ppm;          /* a tick is delivered late (scheduling hiccup) */
+    uint32_t disconnect_ppm;         /* peers learn at once that a crashed node's socket closed */
+    raft_index snap_every;           /* snapshot after this many applied entries; 0: never */
     raft_time propose_mean, read_mean;
     uint32_t payload_max;
     int live_cmds;
@@ -89,16 +94,30 @@ struct sim_node {
     enum raft_role role; /* as seen after the previous step */
     raft_term term;
     raft_index commit;
-    raft_index applied; /* the volatile state machine */
-    uint64_t *waiting;  /* ctx of reads waiting for their index to be applied */
+    raft_index applied;              /* the volatile state machine: index applied last */
+    uint64_t sm_chain;               /* and a hash of its state: the log chain at `applied` */
+    bool sending[SIM_MAX_NODES + 1]; /* a snapshot transfer to that node is under way */
+    uint64_t *waiting;               /* ctx of reads waiting for their index to be applied */
     size_t n_waiting, waiting_cap;
 };
 
 /* One proposal as the client made it; its payload starts with its serial. */
 struct sim_attempt {
-    uint32_t live;      /* post-heal command it serves, or UINT32_MAX */
-    uint8_t applied_on; /* bit i: node i applied it */
-    raft_index index;   /* where it was first applied, 0 before */
+    uint32_t live;    /* post-heal command it serves, or UINT32_MAX */
+    raft_index index; /* where it was first applied, 0 before */
+};
+
+/* A snapshot on its way from a leader to a follower, chunk by chunk, and the answer. */
+struct sim_xfer {
+    int leader, to;
+    uint32_t leader_inc;
+    raft_term term; /* the leader's term when it started */
+    raft_index index;
+    raft_term snap_term;
+    uint64_t chain;
+    int chunk, chunks;
+    bool ok;              /* the follower's answer */
+    raft_term reply_term; /* its term, when it refused a stale leader */
 };
 
 enum sim_read_state { SIM_READ_PENDING = 1, SIM_READ_WAIT_APPLY, SIM_READ_DONE, SIM_READ_GONE };
@@ -127,7 +146,7 @@ struct sim_client {
 
 struct sim_stats {
     uint64_t steps, delivered, dropped, crashes, disk_fails, elections, proposals, applied_cmds,
-        reads_served, reads_failed, partitions, writes;
+        reads_served, reads_failed, partitions, writes, snapshots, installs;
 };
 
 enum sim_phase { SIM_FAULTS = 0, SIM_HEALED = 1 };
@@ -198,6 +217,15 @@ void sim_client_read_failed(struct sim *s, struct sim_node *n, uint64_t ctx);
 void sim_client_serve(struct sim *s, struct sim_node *n);
 void sim_client_node_down(struct sim *s, struct sim_node *n);
 void sim_client_free(struct sim *s);
+
+/* sim_snapshot.c: log compaction and snapshot transfers. */
+/* After a ready: take a snapshot and compact when enough was applied (like the daemon). */
+void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n);
+/* The leader's ready asks for snapshots to be sent. */
+void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_ready *rd);
+void sim_on_snap_chunk(struct sim *s, struct sim_event *ev);
+void sim_on_snap_reply(struct sim *s, struct sim_event *ev);
+void sim_on_disconnect(struct sim *s, const struct sim_event *ev);
 
 /* sim_faults.c: the seed's parameters and the fault schedule. */
 void sim_params_choose(struct sim *s);

@@ -210,6 +210,35 @@ static void change_log(struct sim *s, struct sim_node *n, raft_index from,
     }
 }
 
+/* An installed snapshot stands for the committed log up to index: the node's log now
+ * starts with that prefix (Figure 13: entries after it survive only if they agree). */
+static void install_prefix(struct sim *s, struct sim_node *n, raft_index index, raft_term term)
+{
+    char err[240];
+    const struct sim_log *c = &s->inv.committed;
+    if (index > c->len || sim_log_at(c, index)->term != term) {
+        sim_fail(s, "State Machine Safety",
+                 "node %d installs a snapshot at %llu (term %llu) that is not of the committed "
+                 "log (committed up to %llu)",
+                 n->id, (unsigned long long)index, (unsigned long long)term,
+                 (unsigned long long)c->len);
+        return;
+    }
+    if (n->log.len >= index && sim_log_chain(&n->log, index) == sim_log_chain(c, index))
+        return;
+    raft_index p = 1;
+    while (p <= index && p <= n->log.len && n->log.m[p - 1].term == c->m[p - 1].term &&
+           n->log.m[p - 1].dhash == c->m[p - 1].dhash)
+        p++;
+    if (p <= n->log.len && sim_inv_keeps_committed(&s->inv, &n->log, p, err, sizeof(err)) != 0) {
+        sim_fail(s, "Committed entry lost", "node %d's log: %s", n->id, err);
+        return;
+    }
+    sim_log_truncate(&n->log, p - 1);
+    for (raft_index i = p; i <= index; i++)
+        sim_log_push(&n->log, c->m[i - 1].term, c->m[i - 1].dhash);
+}
+
 /* A node's commit index moved: record it, and check what follows from it. */
 static void track_commit(struct sim *s, struct sim_node *n)
 {
@@ -303,6 +332,7 @@ static void apply_committed(struct sim *s, struct sim_node *n, const struct raft
             return;
         }
         n->applied = idx;
+        n->sm_chain = sim_hash_mix(n->sm_chain, sim_hash_mix(e->term, h));
         sim_client_applied(s, n, idx, e);
     }
 }
@@ -318,11 +348,6 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
         return false;
     }
     n->ready_seq = rd->seq;
-    if (rd->snapshot_installed || rd->n_snapshot_requests > 0) {
-        sim_fail(s, "Contract", "node %d: ready %s, but no log was ever compacted", n->id,
-                 rd->snapshot_installed ? "installs a snapshot" : "asks for a snapshot transfer");
-        return false;
-    }
     if (rd->hard_state_changed) {
         if (rd->term < n->hs_term) {
             sim_fail(s, "Contract", "node %d's term goes back from %llu to %llu", n->id,
@@ -337,7 +362,9 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
         n->hs_term = rd->term;
         n->hs_vote = rd->voted_for;
     }
-    if (rd->log_changed)
+    if (rd->snapshot_installed)
+        install_prefix(s, n, rd->snapshot_index, rd->snapshot_term);
+    if (rd->log_changed && !s->failed)
         change_log(s, n, rd->persist_from, rd->entries, rd->n_entries);
     if (s->failed)
         return false;
@@ -347,7 +374,7 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
 
     /* raft_persisted(seq) vouches for every ready up to seq, so even a ready with no
      * writes must queue behind earlier writes still in flight. */
-    bool writes = rd->hard_state_changed || rd->log_changed;
+    bool writes = rd->hard_state_changed || rd->log_changed || rd->snapshot_installed;
     struct sim_job *job = NULL;
     if (!n->stopped && (writes || n->disk.head))
         job = sim_disk_job_new(rd);
@@ -389,6 +416,8 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
     if (s->failed)
         return false;
 
+    if (rd->n_snapshot_requests > 0 && !s->failed)
+        sim_snapshot_requests(s, n, rd);
     /* Step 4: apply, then serve the reads whose index is applied. */
     apply_committed(s, n, rd);
     for (size_t i = 0; i < rd->n_reads && !s->failed; i++)
@@ -532,6 +561,8 @@ void sim_node_settle(struct sim *s, struct sim_node *n)
                 sim_fail(s, "Contract", "node %d: raft_persisted(%llu) answers %s", n->id,
                          (unsigned long long)rd.seq, raft_strerror(rc));
         }
+        if (!s->failed)
+            sim_snapshot_maybe_take(s, n);
     }
     if (s->failed || !n->up)
         return;
@@ -680,6 +711,7 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     /* Each incarnation has its own monotonic clock origin, as after a reboot. */
     n->offset = sim_rng_range(&s->rng, 0, 1000000000000ULL);
     struct raft_boot_state boot;
+    sim_disk_recover(&n->disk);
     struct raft_entry *ents = sim_disk_boot(&n->disk, &boot);
     n->sim = s;
     n->r = raft_new(&cfg, &boot, sim_node_now(s, n));
@@ -697,7 +729,9 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     n->hs_term = n->disk.term;
     n->hs_vote = n->disk.vote;
     n->commit = 0;
-    n->applied = 0;
+    n->applied = n->disk.snap_index; /* the state machine is loaded from the snapshot */
+    n->sm_chain = n->disk.snap_chain;
+    memset(n->sending, 0, sizeof(n->sending));
     sim_log_copy(&n->log, &n->disk.meta);
     for (raft_index i = 1; i <= n->log.len; i++)
         if (sim_inv_log_entry(&s->inv, i, sim_log_at(&n->log, i), err, sizeof(err)) != 0) {
@@ -707,7 +741,8 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     struct raft *r = n->r;
     if (raft_current_term(r) != n->disk.term || raft_voted_for(r) != n->disk.vote ||
         raft_last_index(r) != n->disk.meta.len || raft_role(r) != RAFT_FOLLOWER ||
-        raft_last_applied(r) != 0 || raft_commit_index(r) > n->disk.meta.len) {
+        raft_last_applied(r) != n->disk.snap_index ||
+        raft_snapshot_index(r) != n->disk.snap_index || raft_commit_index(r) > n->disk.meta.len) {
         sim_fail(s, "Contract",
                  "node %d boots as %s term %llu vote %d last %llu applied %llu from a disk with "
                  "term %llu vote %d and %llu entries",
@@ -753,8 +788,18 @@ void sim_node_crash(struct sim *s, struct sim_node *n)
     n->commit = 0;
     n->applied = 0;
     n->role = RAFT_FOLLOWER;
+    n->sm_chain = 0;
+    memset(n->sending, 0, sizeof(n->sending));
     sim_client_node_down(s, n);
     s->st.crashes++;
+    /* The dead process's sockets close: peers that were talking to it may notice. */
+    for (int i = 1; i <= s->p.n; i++) {
+        struct sim_node *m = &s->nodes[i];
+        if (m != n && m->up && sim_net_connected(&s->net, n->id, m->id) &&
+            sim_rng_chance(&s->rng, s->p.disconnect_ppm))
+            sim_schedule(s, s->now + sim_rng_range(&s->rng, 0, 3), SIM_EV_DISCONNECT, m->id, m->inc,
+                         NULL, (uint64_t)n->id, 0);
+    }
 }
 
 void sim_node_disk_fail(struct sim *s, struct sim_node *n)
@@ -786,7 +831,7 @@ void sim_node_free(struct sim_node *n)
 
 void sim_check_final(struct sim *s)
 {
-    raft_index c = s->inv.n_committed;
+    raft_index c = sim_inv_committed_index(&s->inv);
     for (int i = 1; i <= s->p.n && !s->failed; i++) {
         struct sim_node *n = &s->nodes[i];
         if (!n->up) {

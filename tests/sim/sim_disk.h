@@ -34,6 +34,9 @@ struct sim_job {
     bool hard;         /* hard state to write */
     raft_term term;
     raft_id vote;
+    bool snap; /* an installed snapshot: drop the stable prefix it covers first */
+    raft_index snap_index;
+    raft_term snap_term;
     bool log; /* log change to write */
     raft_index from;
     struct sim_disk_entry *ents;
@@ -42,12 +45,20 @@ struct sim_job {
     size_t n_held;
 };
 
+/* Durable state: hard state, the latest snapshot of the state machine, and the log.
+ * Like the daemon's storage (docs/STORAGE.md), a reboot recovers the snapshot and the
+ * entries after it, provided the log agrees with the snapshot at its index (Figure 13:
+ * otherwise the whole log is discarded). */
 struct sim_disk {
-    raft_term term; /* durable hard state */
+    raft_term term;
     raft_id vote;
-    struct sim_disk_entry *e; /* durable log, e[0] is index 1; meta.len entries */
-    size_t cap;
-    struct sim_log meta;         /* the same log as hashes */
+    raft_index snap_index; /* 0: no snapshot */
+    raft_term snap_term;
+    uint64_t snap_chain;      /* hash of the state it holds: the log chain at snap_index */
+    raft_index base;          /* e[0] is index base + 1 (entries up to base were compacted) */
+    struct sim_disk_entry *e; /* the stored log */
+    size_t n_e, cap;
+    struct sim_log meta;         /* the log a reboot recovers, as hashes, snapshot included */
     struct sim_job *head, *tail; /* writes not yet durable, oldest first */
     raft_time busy_until;        /* when the newest queued write completes */
     uint64_t next_serial;
@@ -72,12 +83,20 @@ void sim_disk_push(struct sim_disk *d, struct sim_job *job, raft_time done_at);
 /* Detaches the oldest job if its serial is serial, else NULL (a stale event). */
 struct sim_job *sim_disk_pop(struct sim_disk *d, uint64_t serial);
 
-/* First index whose durable content the job would change (0: none). */
+/* First index whose recoverable content the job would change (0: none). */
 raft_index sim_disk_change_point(const struct sim_disk *d, const struct sim_job *job);
-/* Makes the job durable: hard state, then drop entries >= from and append. Refuses,
- * with a message, what no correct core asks for (a term going back, a second vote in
- * one term, a gap in the log). Moves the entries out of the job. */
+/* Makes the job durable: hard state, the snapshot's compaction, then drop entries >= from
+ * and append. Refuses, with a message, what no correct core asks for (a term going back,
+ * a second vote in one term, a hole in the log). Moves the entries out of the job. */
 int sim_disk_write(struct sim_disk *d, struct sim_job *job, char *err, size_t errlen);
+
+/* A snapshot of the state after index (term, chain) is durable from now on. prefix holds
+ * at least 1..index of the log it covers (the committed log). Older snapshots are kept. */
+void sim_disk_snapshot(struct sim_disk *d, raft_index index, raft_term term, uint64_t chain,
+                       const struct sim_log *prefix);
+/* The stored log drops its prefix up to index, whose term is term (the daemon's
+ * storage_compact; an entry of another term there takes what follows with it). */
+void sim_disk_compact(struct sim_disk *d, raft_index index, raft_term term);
 
 /* Power cut: the write in progress may be torn (with probability torn_ppm), every later
  * write is lost, and held messages are dropped. Returns what happened to the disk. */
@@ -85,6 +104,9 @@ enum sim_torn sim_disk_crash(struct sim_disk *d, struct sim_rng *rng, uint32_t t
 /* Drops every pending write without tearing anything (the disk stopped accepting). */
 void sim_disk_drop_pending(struct sim_disk *d);
 
+/* What storage does when it opens after a crash: entries the snapshot covers, or that
+ * do not follow it, are dropped, so the next append goes right after what boot holds. */
+void sim_disk_recover(struct sim_disk *d);
 /* Fills boot from the durable state; returns the entries array to free() afterwards. */
 struct raft_entry *sim_disk_boot(const struct sim_disk *d, struct raft_boot_state *boot);
 

@@ -17,6 +17,8 @@ void sim_params_choose(struct sim *s)
     static const uint32_t bytes[] = {128, 1024, 1u << 20};
     static const uint32_t uncommitted[] = {0, 64, 1024};
     static const uint32_t payloads[] = {8, 24, 64};
+    static const raft_index snapshots[] = {0, 25, 100, 400};
+    static const uint32_t disconnects[] = {0, 500000, 1000000};
     struct sim_params *p = &s->p;
     struct sim_rng *g = &s->rng;
     memset(p, 0, sizeof(*p));
@@ -64,6 +66,8 @@ void sim_params_choose(struct sim *s)
     p->crash_after_commit_ppm = (uint32_t)sim_rng_range(g, 0, 20000);
     p->corrupt_ppm = (uint32_t)sim_rng_range(g, 0, 2000);
     p->tick_late_ppm = (uint32_t)sim_rng_range(g, 0, 50000);
+    p->disconnect_ppm = PICK(g, disconnects);
+    p->snap_every = PICK(g, snapshots);
 
     p->propose_mean = sim_rng_range(g, 20, 150);
     p->read_mean = sim_rng_range(g, 50, 800);

@@ -19,7 +19,8 @@ void sim_inv_free(struct sim_inv *inv)
     for (int i = 0; i < SIM_INV_MAX_NODES; i++)
         free(inv->vote_of[i]);
     free(inv->map);
-    free(inv->committed);
+    sim_log_free(&inv->committed);
+    free(inv->known_in);
     free(inv->applied);
     memset(inv, 0, sizeof(*inv));
 }
@@ -122,18 +123,18 @@ int sim_inv_log_entry(struct sim_inv *inv, raft_index index, const struct sim_me
     }
 }
 
-static const struct sim_committed *committed_at(const struct sim_inv *inv, raft_index i)
+raft_index sim_inv_committed_index(const struct sim_inv *inv)
 {
-    return &inv->committed[i - 1];
+    return inv->committed.len;
 }
 
 bool sim_inv_holds(const struct sim_inv *inv, const struct sim_log *log, raft_index upto)
 {
     if (upto == 0)
         return true;
-    if (upto > inv->n_committed || log->len < upto)
+    if (upto > inv->committed.len || log->len < upto)
         return false;
-    return sim_log_chain(log, upto) == committed_at(inv, upto)->chain;
+    return sim_log_chain(log, upto) == sim_log_chain(&inv->committed, upto);
 }
 
 /* The first committed index at which log differs from the record (for messages). */
@@ -142,7 +143,7 @@ static raft_index first_difference(const struct sim_inv *inv, const struct sim_l
 {
     for (raft_index i = 1; i <= upto; i++) {
         const struct sim_meta *m = sim_log_at(log, i);
-        const struct sim_committed *c = committed_at(inv, i);
+        const struct sim_meta *c = sim_log_at(&inv->committed, i);
         if (!m || m->term != c->term || m->dhash != c->dhash)
             return i;
     }
@@ -158,33 +159,48 @@ int sim_inv_commit(struct sim_inv *inv, const struct sim_log *log, raft_index co
                  (unsigned long long)commit, (unsigned long long)log->len);
         return -1;
     }
-    raft_index known = inv->n_committed;
+    raft_index known = inv->committed.len;
     raft_index check = commit < known ? commit : known;
     if (!sim_inv_holds(inv, log, check)) {
         raft_index at = first_difference(inv, log, check);
-        const struct sim_committed *c = committed_at(inv, at);
         const struct sim_meta *m = sim_log_at(log, at);
         snprintf(err, errlen,
                  "index %llu is committed as a term-%llu entry elsewhere, but this node "
                  "commits a term-%llu entry there",
-                 (unsigned long long)at, (unsigned long long)c->term,
+                 (unsigned long long)at, (unsigned long long)sim_log_at(&inv->committed, at)->term,
                  (unsigned long long)(m ? m->term : 0));
         return -1;
     }
     if (commit <= known)
         return 0;
-    sim_grow((void **)&inv->committed, &inv->committed_cap, (size_t)commit,
-             sizeof(*inv->committed));
+    sim_grow((void **)&inv->known_in, &inv->known_cap, (size_t)commit, sizeof(*inv->known_in));
     for (raft_index i = known + 1; i <= commit; i++) {
         const struct sim_meta *m = sim_log_at(log, i);
-        struct sim_committed *c = &inv->committed[i - 1];
-        c->term = m->term;
-        c->dhash = m->dhash;
-        c->chain = m->chain;
-        c->known_in = term;
+        sim_log_push(&inv->committed, m->term, m->dhash);
+        inv->known_in[i - 1] = term;
     }
-    inv->n_committed = commit;
     *grew = true;
+    return 0;
+}
+
+int sim_inv_snapshot(const struct sim_inv *inv, raft_index index, raft_term term, uint64_t chain,
+                     char *err, size_t errlen)
+{
+    if (index == 0)
+        return 0;
+    if (index > inv->committed.len) {
+        snprintf(err, errlen, "a snapshot covers index %llu, which nobody has committed",
+                 (unsigned long long)index);
+        return -1;
+    }
+    const struct sim_meta *c = sim_log_at(&inv->committed, index);
+    if (c->term != term || c->chain != chain) {
+        snprintf(err, errlen,
+                 "a snapshot at index %llu (term %llu) holds another state than the committed "
+                 "log up to there (term %llu)",
+                 (unsigned long long)index, (unsigned long long)term, (unsigned long long)c->term);
+        return -1;
+    }
     return 0;
 }
 
@@ -193,8 +209,8 @@ int sim_inv_leader_complete(const struct sim_inv *inv, const struct sim_log *log
 {
     /* If index k was known committed in an earlier term, so was everything before it:
      * checking the chain at the highest such k covers the whole prefix. */
-    raft_index k = inv->n_committed;
-    while (k > 0 && committed_at(inv, k)->known_in >= leader_term)
+    raft_index k = inv->committed.len;
+    while (k > 0 && inv->known_in[k - 1] >= leader_term)
         k--;
     if (sim_inv_holds(inv, log, k))
         return 0;
@@ -208,7 +224,7 @@ int sim_inv_leader_complete(const struct sim_inv *inv, const struct sim_log *log
                  "leader of term %llu has a term-%llu entry at index %llu where a term-%llu "
                  "entry was committed",
                  (unsigned long long)leader_term, (unsigned long long)sim_log_at(log, at)->term,
-                 (unsigned long long)at, (unsigned long long)committed_at(inv, at)->term);
+                 (unsigned long long)at, (unsigned long long)sim_log_at(&inv->committed, at)->term);
     }
     return -1;
 }
@@ -216,27 +232,27 @@ int sim_inv_leader_complete(const struct sim_inv *inv, const struct sim_log *log
 int sim_inv_keeps_committed(const struct sim_inv *inv, const struct sim_log *log, raft_index from,
                             char *err, size_t errlen)
 {
-    if (from == 0 || from > log->len || from > inv->n_committed)
+    if (from == 0 || from > log->len || from > inv->committed.len)
         return 0;
     /* Chains are prefix hashes: the entry at `from` equals the committed one, prefix
      * included, exactly when the chains agree; later indexes then cannot agree unless
      * this one does. */
-    if (sim_log_chain(log, from) != committed_at(inv, from)->chain)
+    if (sim_log_chain(log, from) != sim_log_chain(&inv->committed, from))
         return 0;
     snprintf(err, errlen, "committed entry %llu (term %llu) is removed or overwritten",
-             (unsigned long long)from, (unsigned long long)committed_at(inv, from)->term);
+             (unsigned long long)from, (unsigned long long)sim_log_at(&inv->committed, from)->term);
     return -1;
 }
 
 int sim_inv_apply(struct sim_inv *inv, raft_index index, raft_term term, uint64_t dhash, char *err,
                   size_t errlen)
 {
-    if (index > inv->n_committed) {
+    if (index > inv->committed.len) {
         snprintf(err, errlen, "applies index %llu, which nobody has committed (highest %llu)",
-                 (unsigned long long)index, (unsigned long long)inv->n_committed);
+                 (unsigned long long)index, (unsigned long long)inv->committed.len);
         return -1;
     }
-    const struct sim_committed *c = committed_at(inv, index);
+    const struct sim_meta *c = sim_log_at(&inv->committed, index);
     if (c->term != term || c->dhash != dhash) {
         snprintf(err, errlen,
                  "applies a term-%llu entry at index %llu where a term-%llu entry was committed",

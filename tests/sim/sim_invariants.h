@@ -13,15 +13,6 @@
 /* Terms above this mean a runaway core: the records below are arrays indexed by term. */
 #define SIM_INV_MAX_TERM (1u << 22)
 
-/* An entry known committed: content, prefix, and the term in which some node knew it. */
-struct sim_committed {
-    raft_term term;
-    uint64_t dhash;
-    uint64_t chain;
-    raft_term known_in; /* current term of the first node that reported it committed; the
-                         * entry was committed in this term or an earlier one */
-};
-
 struct sim_applied {
     raft_term term;
     uint64_t dhash;
@@ -40,9 +31,10 @@ struct sim_inv {
     size_t vote_cap[SIM_INV_MAX_NODES];
     struct sim_chain_slot *map; /* Log Matching: (index, term) -> chain, first seen */
     size_t map_cap, map_len;
-    struct sim_committed *committed; /* committed[i - 1] for i in 1..n_committed */
-    raft_index n_committed;
-    size_t committed_cap;
+    struct sim_log committed; /* every entry known committed, as a hashed log */
+    raft_term *known_in;      /* known_in[i - 1]: current term of the first node that reported
+                               * index i committed; it was committed in that term or before */
+    size_t known_cap;
     struct sim_applied *applied; /* State Machine Safety: applied[i - 1] */
     raft_index n_applied;
     size_t applied_cap;
@@ -77,7 +69,14 @@ int sim_inv_keeps_committed(const struct sim_inv *inv, const struct sim_log *log
 int sim_inv_apply(struct sim_inv *inv, raft_index index, raft_term term, uint64_t dhash, char *err,
                   size_t errlen);
 
-/* True when log holds the committed prefix 1..upto (upto <= n_committed). */
+/* State Machine Safety for snapshots: a snapshot of the state after applying 1..index
+ * (chain is the hash of that prefix) must be a snapshot of the committed log. */
+int sim_inv_snapshot(const struct sim_inv *inv, raft_index index, raft_term term, uint64_t chain,
+                     char *err, size_t errlen);
+
+/* True when log holds the committed prefix 1..upto (upto <= committed length). */
 bool sim_inv_holds(const struct sim_inv *inv, const struct sim_log *log, raft_index upto);
+/* Highest index known committed anywhere. */
+raft_index sim_inv_committed_index(const struct sim_inv *inv);
 
 #endif

@@ -99,6 +99,15 @@ static void dispatch(struct sim *s, struct sim_event *ev)
     case SIM_EV_DEADLINE:
         sim_on_deadline(s);
         break;
+    case SIM_EV_SNAP_CHUNK:
+        sim_on_snap_chunk(s, ev);
+        break;
+    case SIM_EV_SNAP_REPLY:
+        sim_on_snap_reply(s, ev);
+        break;
+    case SIM_EV_DISCONNECT:
+        sim_on_disconnect(s, ev);
+        break;
     default:
         break;
     }
@@ -149,10 +158,11 @@ static void describe(const struct sim *s, char *buf, size_t len)
     const struct sim_params *p = &s->p;
     snprintf(buf, len,
              "peers=%d pre_vote=%d check_quorum=%d timeout=%llu-%llu/%llu inflight=%u "
-             "batch=%u/%uB uncommitted=%u faults=%llu.%01llus loss=%u%% dup=%u%%",
+             "batch=%u/%uB uncommitted=%u snapshot_every=%llu faults=%llu.%01llus loss=%u%% "
+             "dup=%u%%",
              p->n, p->pre_vote, p->check_quorum, (unsigned long long)p->et_min,
              (unsigned long long)p->et_max, (unsigned long long)p->hb, p->max_inflight,
-             p->max_entries, p->max_bytes, p->max_uncommitted,
+             p->max_entries, p->max_bytes, p->max_uncommitted, (unsigned long long)p->snap_every,
              (unsigned long long)(p->fault_ms / 1000),
              (unsigned long long)(p->fault_ms % 1000 / 100), p->net.loss_ppm / 10000,
              p->net.dup_ppm / 10000);
@@ -163,11 +173,12 @@ static void describe_stats(const struct sim *s, char *buf, size_t len)
     const struct sim_stats *t = &s->st;
     snprintf(buf, len,
              "%llu steps, %llu msgs, %llu elections, %llu committed, %llu crashes, %llu disk "
-             "failures, %llu partitions, %llu/%llu reads served",
+             "failures, %llu partitions, %llu snapshots, %llu installed, %llu/%llu reads served",
              (unsigned long long)t->steps, (unsigned long long)t->delivered,
-             (unsigned long long)t->elections, (unsigned long long)s->inv.n_committed,
+             (unsigned long long)t->elections, (unsigned long long)sim_inv_committed_index(&s->inv),
              (unsigned long long)t->crashes, (unsigned long long)t->disk_fails,
-             (unsigned long long)t->partitions, (unsigned long long)t->reads_served,
+             (unsigned long long)t->partitions, (unsigned long long)t->snapshots,
+             (unsigned long long)t->installs, (unsigned long long)t->reads_served,
              (unsigned long long)s->client.n_reads);
 }
 

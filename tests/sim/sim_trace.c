@@ -259,6 +259,32 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
             snprintf(p, rest, "read ctx %llu on node %d: %s %llu (needs >= %llu)", a, r->node,
                      r->sub == SIM_READ_INDEX ? "read index" : "served, applied", b, c);
         break;
+    case SIM_REC_SNAPSHOT:
+        switch (r->sub) {
+        case SIM_SNAP_TAKEN:
+            snprintf(p, rest, "node %d snapshots at %llu, log compacted up to %llu", r->node, a, b);
+            break;
+        case SIM_SNAP_SEND:
+            snprintf(p, rest, "node %d sends its snapshot at %llu to %d in %llu chunks", r->node, a,
+                     r->peer, b);
+            break;
+        case SIM_SNAP_CHUNK:
+            snprintf(p, rest, "%d->%d snapshot %llu chunk %llu/%llu: %s", r->peer, r->node, a, b, c,
+                     raft_strerror((int)(int64_t)d));
+            break;
+        case SIM_SNAP_INSTALL:
+            snprintf(p, rest, "node %d installs snapshot %llu from %d: %s%s", r->node, a, r->peer,
+                     raft_strerror((int)(int64_t)d), b ? "" : " (already had it)");
+            break;
+        default:
+            snprintf(p, rest, "node %d: snapshot transfer to %d %s", r->node, r->peer,
+                     a ? "done" : "failed");
+            break;
+        }
+        break;
+    case SIM_REC_DISCONNECT:
+        snprintf(p, rest, "node %d sees its connection to %d close", r->node, r->peer);
+        break;
     case SIM_REC_TRANSFER:
         snprintf(p, rest, "node %d asked to transfer leadership to %d: %s", r->node, r->peer,
                  raft_strerror((int)(int64_t)a));

@@ -20,10 +20,20 @@ enum sim_rec_kind {
     SIM_REC_PERSIST,     /* a = ready seq, b = term (0: no hard state), c = from, d = n */
     SIM_REC_PARTITION,   /* sub = sim_part_kind, a, b = nodes, c = mask */
     SIM_REC_NET_HEAL,
-    SIM_REC_HEAL,     /* end of the fault phase */
-    SIM_REC_PROPOSE,  /* a = serial, b = index, c = result */
-    SIM_REC_READ,     /* sub = enum sim_read_event, a = ctx, b = index, c = needed index */
-    SIM_REC_TRANSFER, /* peer = target, a = result */
+    SIM_REC_HEAL,       /* end of the fault phase */
+    SIM_REC_PROPOSE,    /* a = serial, b = index, c = result */
+    SIM_REC_READ,       /* sub = enum sim_read_event, a = ctx, b = index, c = needed index */
+    SIM_REC_TRANSFER,   /* peer = target, a = result */
+    SIM_REC_SNAPSHOT,   /* sub = enum sim_snap_event */
+    SIM_REC_DISCONNECT, /* node hears that peer's connection closed */
+};
+
+enum sim_snap_event {
+    SIM_SNAP_TAKEN = 1, /* a = index, b = log compacted up to */
+    SIM_SNAP_SEND,      /* peer = follower, a = index, b = chunks */
+    SIM_SNAP_CHUNK,     /* peer = leader, a = index, b = chunk, c = chunks, d = result */
+    SIM_SNAP_INSTALL,   /* peer = leader, a = index, d = result, b = 1 if the core installed it */
+    SIM_SNAP_DONE,      /* peer = follower, a = 1 ok */
 };
 
 enum sim_drop_reason {
