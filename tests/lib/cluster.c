@@ -1,6 +1,7 @@
 /* cluster.c: see cluster.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,57 @@ const char *harness_bin_dir(void)
     return d && *d ? d : "bin";
 }
 
+int harness_timeout_scale(void)
+{
+    const char *s = getenv("RAFT_TEST_TIMEOUT_SCALE");
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 1 || v > 100)
+        return 1;
+    return (int)v;
+}
+
+int harness_scaled_ms(int ms)
+{
+    long long v = (long long)ms * harness_timeout_scale();
+    return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+const char *harness_peer_wrapper(void)
+{
+    const char *w = getenv("RAFT_PEER_WRAPPER");
+    return w ? w : "";
+}
+
+#define WRAPPER_MAX_ARGS 48
+
+/* Splits the wrapper command line on blanks into argv (pointers into buf). No quoting:
+ * valgrind options need none. The count, or -1 when it does not fit. */
+static int split_wrapper(const char *wrapper, char *buf, size_t buflen, char **argv, int max)
+{
+    if (strlen(wrapper) >= buflen)
+        return -1;
+    snprintf(buf, buflen, "%s", wrapper);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, " \t", &save); tok;
+         tok = strtok_r(NULL, " \t", &save)) {
+        if (n >= max)
+            return -1;
+        argv[n++] = tok;
+    }
+    return n;
+}
+
+/* A clean stop of a wrapped peer waits for valgrind's leak check: give it longer. */
+static int stop_grace_ms(void)
+{
+    int ms = harness_scaled_ms(3000);
+    return harness_peer_wrapper()[0] && ms < 30000 ? 30000 : ms;
+}
+
 /* A port nobody listens on now: bind to 0 and ask. */
 static int free_port(int type)
 {
@@ -73,12 +125,14 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
     FILE *f = fopen(c->ini, "w");
     if (!f)
         return -1;
+    /* Scaled together, so their order (heartbeat < min <= max) holds. */
     fprintf(f,
             "[raft]\nelection_timeout_min = %d\nelection_timeout_max = %d\n"
             "heartbeat_interval = %d\ndata_dir = %s/data\nlog_dir = %s/logs\n",
-            c->opt.election_timeout_min ? c->opt.election_timeout_min : 150,
-            c->opt.election_timeout_max ? c->opt.election_timeout_max : 300,
-            c->opt.heartbeat_interval ? c->opt.heartbeat_interval : 50, c->dir, c->dir);
+            harness_scaled_ms(c->opt.election_timeout_min ? c->opt.election_timeout_min : 150),
+            harness_scaled_ms(c->opt.election_timeout_max ? c->opt.election_timeout_max : 300),
+            harness_scaled_ms(c->opt.heartbeat_interval ? c->opt.heartbeat_interval : 50), c->dir,
+            c->dir);
     if (c->opt.log_level)
         fprintf(f, "log_level = %s\n", c->opt.log_level);
     if (c->opt.extra_raft)
@@ -107,11 +161,28 @@ int cluster_start_peer(struct cluster *c, int i)
         return -1;
     if (c->pids[i] > 0)
         return 0;
-    char prog[1100], name[16], count[16], out[400];
+    char prog[1100], name[16], count[16], out[400], wrap[2048];
     snprintf(prog, sizeof(prog), "%s/raft_peer", c->bin_dir);
     snprintf(name, sizeof(name), "peer%d", i);
     snprintf(count, sizeof(count), "%d", c->n);
     snprintf(out, sizeof(out), "%s/peer%d.stderr", c->dir, i);
+    /* argv is built before fork, so the child only dups and execs. */
+    char *argv[WRAPPER_MAX_ARGS + 8];
+    int argc = split_wrapper(harness_peer_wrapper(), wrap, sizeof(wrap), argv, WRAPPER_MAX_ARGS);
+    if (argc < 0) {
+        fprintf(stderr, "RAFT_PEER_WRAPPER is too long (at most %d words, %zu bytes)\n",
+                WRAPPER_MAX_ARGS, sizeof(wrap) - 1);
+        return -1;
+    }
+    bool wrapped = argc > 0;
+    argv[argc++] = prog;
+    argv[argc++] = name;
+    argv[argc++] = count;
+    if (c->opt.visual)
+        argv[argc++] = "-v";
+    argv[argc++] = "-c";
+    argv[argc++] = c->ini;
+    argv[argc] = NULL;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -121,15 +192,15 @@ int cluster_start_peer(struct cluster *c, int i)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        if (c->opt.visual)
-            execl(prog, prog, name, count, "-v", "-c", c->ini, (char *)NULL);
+        if (wrapped)
+            execvp(argv[0], argv); /* the wrapper is looked up in PATH */
         else
-            execl(prog, prog, name, count, "-c", c->ini, (char *)NULL);
+            execv(prog, argv);
         _exit(127);
     }
     c->pids[i] = pid;
     /* Wait until it listens, so tests do not race its start. */
-    for (int t = 0; t < 200; t++) {
+    for (int t = 0, tries = 200 * harness_timeout_scale(); t < tries; t++) {
         char err[128];
         int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[i], 100);
         if (fd >= 0) {
@@ -156,24 +227,33 @@ int cluster_start(struct cluster *c, int n, const struct cluster_options *opt)
     return 0;
 }
 
+/* Reaps peer i, already signalled: after grace_ms it is killed; grace_ms < 0 waits. */
+static void reap_peer(struct cluster *c, int i, int grace_ms)
+{
+    if (grace_ms < 0) {
+        waitpid(c->pids[i], NULL, 0);
+        c->pids[i] = 0;
+        return;
+    }
+    for (int t = 0; t < grace_ms / 10; t++) {
+        if (waitpid(c->pids[i], NULL, WNOHANG) == c->pids[i]) {
+            c->pids[i] = 0;
+            return;
+        }
+        harness_sleep_ms(10);
+    }
+    kill(c->pids[i], SIGKILL);
+    waitpid(c->pids[i], NULL, 0);
+    c->pids[i] = 0;
+}
+
 void cluster_kill_peer(struct cluster *c, int i, int sig)
 {
     if (i < 1 || i > c->n || c->pids[i] <= 0)
         return;
     kill(c->pids[i], sig);
-    if (sig == SIGTERM || sig == SIGINT) {
-        /* A clean stop gets a few seconds before it becomes a kill. */
-        for (int t = 0; t < 300; t++) {
-            if (waitpid(c->pids[i], NULL, WNOHANG) == c->pids[i]) {
-                c->pids[i] = 0;
-                return;
-            }
-            harness_sleep_ms(10);
-        }
-        kill(c->pids[i], SIGKILL);
-    }
-    waitpid(c->pids[i], NULL, 0);
-    c->pids[i] = 0;
+    /* A clean stop gets a few seconds before it becomes a kill. */
+    reap_peer(c, i, sig == SIGTERM || sig == SIGINT ? stop_grace_ms() : -1);
 }
 
 void cluster_signal_peer(struct cluster *c, int i, int sig)
@@ -195,12 +275,17 @@ bool cluster_peer_alive(struct cluster *c, int i)
 
 void cluster_stop(struct cluster *c)
 {
+    /* Wrapped peers all get SIGTERM first, so their leak checks run side by side. */
+    bool clean = harness_peer_wrapper()[0] != 0;
     for (int i = 1; i <= c->n; i++) {
         if (c->pids[i] > 0) {
             kill(c->pids[i], SIGCONT);
-            cluster_kill_peer(c, i, SIGKILL);
+            kill(c->pids[i], clean ? SIGTERM : SIGKILL);
         }
     }
+    for (int i = 1; i <= c->n; i++)
+        if (c->pids[i] > 0)
+            reap_peer(c, i, clean ? stop_grace_ms() : -1);
     if (c->dir[0] && !getenv("RAFT_KEEP_TEST_DIRS")) {
         char cmd[400];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
@@ -237,6 +322,7 @@ int peer_exchange(struct cluster *c, int i, const char *line, char *out, size_t 
                   int timeout_ms)
 {
     char err[128];
+    timeout_ms = harness_scaled_ms(timeout_ms);
     int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[i], timeout_ms);
     if (fd < 0)
         return -1;
@@ -284,7 +370,7 @@ int cluster_status(struct cluster *c, int i, struct peer_status *st)
 
 int cluster_wait_leader(struct cluster *c, int timeout_ms)
 {
-    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(timeout_ms);
     while (harness_now_ms() < deadline) {
         int leader = -1, leaders = 0;
         uint64_t term = 0;
@@ -311,7 +397,7 @@ int cluster_wait_leader(struct cluster *c, int timeout_ms)
 
 int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms)
 {
-    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(timeout_ms);
     while (harness_now_ms() < deadline) {
         bool all = true;
         for (int i = 1; i <= c->n; i++) {
@@ -337,7 +423,7 @@ int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, c
     char line[1024], answer[4096], err[256];
     if (client_request_encode(&req, line, sizeof(line)) < 0)
         return -1;
-    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(timeout_ms);
     int target = c->leader_hint >= 1 && c->leader_hint <= c->n ? c->leader_hint : 1;
     int backoff = 10;
     while (harness_now_ms() < deadline) {
@@ -375,6 +461,7 @@ int cluster_pipeline(struct cluster *c, const char *client_id, uint64_t first_se
     if (leader < 0)
         return -1;
     char err[128];
+    timeout_ms = harness_scaled_ms(timeout_ms); /* after cluster_wait_leader, which scales */
     int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[leader], timeout_ms);
     if (fd < 0)
         return -1;

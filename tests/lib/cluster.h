@@ -39,17 +39,34 @@ struct cluster {
 /* The directory holding the programs: $RAFT_BIN_DIR, else ./bin. */
 const char *harness_bin_dir(void);
 
+/* Slow runs (valgrind, see docs/TESTING.md) set two environment variables:
+ *   RAFT_PEER_WRAPPER       a command line (split on blanks) that peers are exec'd
+ *                           through, e.g. "valgrind --log-file=/tmp/vg/%p.vg";
+ *   RAFT_TEST_TIMEOUT_SCALE an integer 1..100 (default 1) that multiplies the election
+ *                           timeouts and heartbeat written into the ini, and every
+ *                           timeout the functions below are given or use themselves.
+ * With neither set, nothing changes. */
+int harness_timeout_scale(void);
+/* ms times the scale, saturating at INT_MAX. */
+int harness_scaled_ms(int ms);
+/* $RAFT_PEER_WRAPPER, or "" when peers run directly. */
+const char *harness_peer_wrapper(void);
+
 /* Creates the directory and ini, and starts peers 1..n. 0 or -1. */
 int cluster_start(struct cluster *c, int n, const struct cluster_options *opt);
 /* Writes the ini only (no peer started), for tests that start programs themselves. */
 int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt);
 /* (Re)starts peer i (1..n) and waits until it listens. 0 or -1. */
 int cluster_start_peer(struct cluster *c, int i);
-/* Sends sig to peer i and reaps it. SIGKILL is a crash; SIGTERM a clean stop. */
+/* Sends sig to peer i and reaps it. SIGKILL is a crash; SIGTERM a clean stop, which
+ * becomes a kill if the peer has not exited after 3 s (scaled; at least 30 s when
+ * wrapped, since valgrind checks for leaks on its way out). */
 void cluster_kill_peer(struct cluster *c, int i, int sig);
 /* Sends sig without reaping (SIGSTOP / SIGCONT). */
 void cluster_signal_peer(struct cluster *c, int i, int sig);
-/* Kills every peer and removes the directory (kept when RAFT_KEEP_TEST_DIRS is set). */
+/* Kills every peer and removes the directory (kept when RAFT_KEEP_TEST_DIRS is set).
+ * Wrapped peers are stopped with SIGTERM instead, so that each one exits normally and
+ * its wrapper (valgrind) can report leaks. */
 void cluster_stop(struct cluster *c);
 bool cluster_peer_alive(struct cluster *c, int i);
 
