@@ -144,11 +144,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_DIR     := build/fuzz
 FUZZ_PKGS    := json-c inih
-# Only the modules under test, so a half-written daemon file elsewhere cannot break it.
-FUZZ_SRC     := common/buffer.c common/client_protocol.c common/command.c common/config.c \
-                raft_peer/rpc_codec.c raft_peer/state_machine.c raft_peer/kv_store.c \
-                raft_peer/client_sessions.c raft_peer/sm_snapshot.c raft_peer/crc32c.c \
-                $(wildcard raft_peer/storage*.c)
+# The shared code, the core, and of the daemon only the modules under test (so a
+# half-written daemon file cannot break it); the archive links what is used.
+FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/rpc_codec.c raft_peer/state_machine.c \
+                raft_peer/kv_store.c raft_peer/client_sessions.c raft_peer/sm_snapshot.c \
+                raft_peer/crc32c.c $(wildcard raft_peer/storage*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)

@@ -266,8 +266,13 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
     for (size_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
         raft_index index = s->first_index + s->n_entries;
-        if (s->n_segs == 0 ||
-            (tail_size(s) >= s->segment_bytes && s->seg_first[s->n_segs - 1] < index)) {
+        /* Close the tail only once it holds an entry the snapshot does not cover. A tail
+         * of covered records only, closed here, would be removed by the next open as
+         * "an unfinished compaction", a false warning (found by fuzz_storage_recovery). */
+        raft_index tail_live = s->n_segs > 0 && s->seg_first[s->n_segs - 1] > s->first_index
+                                   ? s->seg_first[s->n_segs - 1]
+                                   : s->first_index;
+        if (s->n_segs == 0 || (tail_size(s) >= s->segment_bytes && tail_live < index)) {
             rc = start_segment(s, index, err, errlen);
             if (rc != STORAGE_OK)
                 return rc;
