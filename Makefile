@@ -106,6 +106,14 @@ $(SIM_BIN): $(call obj,$(SIM_SRC)) $(MUT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 
+# --- chaos: tests/chaos/ (real peers under faults, linearizability checker) ---
+CHAOS_SRC := $(filter-out tests/chaos/main.c,$(wildcard tests/chaos/*.c))
+CHAOS_LIB := $(BUILD)/libchaos.a
+$(CHAOS_LIB): $(call obj,$(CHAOS_SRC)); $(archive)
+$(BUILD)/tests/test_linearizability: $(call obj,tests/unit/test_linearizability.c) $(CHAOS_LIB) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
+
 # --- tests ---------------------------------------------------------------
 # The simulator (docs/SIMULATOR.md). Sanitized builds run about 10x slower: fewer seeds.
 SEEDS ?= $(if $(filter 1,$(SANITIZE)),300,2000)
