@@ -142,6 +142,12 @@ integration: all $(ITEST_BINS)
 bench: all
 	@sh scripts/bench.sh
 
+# The test suite under valgrind memcheck with leak checks, every peer included
+# (build/valgrind/, docs/TESTING.md). VG_SEEDS, VG_SCALE, VG_ONLY: see the script.
+.PHONY: valgrind
+valgrind:
+	@sh scripts/valgrind.sh
+
 # --- fuzzing (libFuzzer + ASan + UBSan; docs/FUZZING.md) ----------------
 # `make fuzz` runs every target for FUZZ_SECONDS (FUZZ_TARGETS picks some), keeping
 # what it learns in build/fuzz/corpus/ and crashes in build/fuzz/artifacts/;
