@@ -319,7 +319,8 @@ void sim_on_deadline(struct sim *s)
 {
     if (s->done || s->failed)
         return;
-    int missing = 0;
+    int missing = 0, lagging = 0;
+    raft_index committed = sim_inv_committed_index(&s->inv);
     for (int i = 0; i < s->p.live_cmds; i++)
         missing += !s->client.live_ok[i];
     char nodes[320];
@@ -327,23 +328,26 @@ void sim_on_deadline(struct sim *s)
     for (int i = 1; i <= s->p.n && off < sizeof(nodes); i++) {
         struct sim_node *n = &s->nodes[i];
         int k;
-        if (n->up)
+        if (n->up) {
+            lagging += n->applied < committed;
             k = snprintf(nodes + off, sizeof(nodes) - off, " %d:%s/t%llu/c%llu/a%llu", i,
                          raft_role_name(raft_role(n->r)),
                          (unsigned long long)raft_current_term(n->r), (unsigned long long)n->commit,
                          (unsigned long long)n->applied);
-        else
+        } else {
+            lagging++;
             k = snprintf(nodes + off, sizeof(nodes) - off, " %d:down", i);
+        }
         if (k < 0)
             break;
         off += (size_t)k;
     }
     sim_fail(s, "Liveness",
-             "%llu ms after the faults ended, %d of %d new commands are not applied on every "
-             "node%s (%llu committed); nodes:%s",
+             "%llu ms after the faults ended: %d of %d new commands not committed, %s, %d "
+             "node(s) behind the committed index %llu; nodes (role/term/commit/applied):%s",
              (unsigned long long)s->p.live_ms, missing, s->p.live_cmds,
-             s->client.live_read_ok ? "" : " and no read was served",
-             (unsigned long long)sim_inv_committed_index(&s->inv), nodes);
+             s->client.live_read_ok ? "a read served" : "no read served", lagging,
+             (unsigned long long)committed, nodes);
 }
 
 void sim_client_free(struct sim *s)

@@ -19,6 +19,9 @@
 #define SIM_MAX_JOBS 64
 /* Wall-clock bound on one seed: a core that loops forever must not hang the suite. */
 #define SIM_SEED_WALL_SECONDS 120
+/* A seed's child exits 0 when it passed and with this when it failed and said why;
+ * anything else (a signal, a sanitizer's exit 1) means it died before reporting. */
+#define SIM_EXIT_FAILED 42
 
 static const struct {
     const char *name;
@@ -233,7 +236,7 @@ static void seed_child(const struct cli *c, const struct sim_options *opt, uint6
     if (!quiet || c->verbose)
         locked_print(sh, text, len);
     free(text);
-    _exit(rc);
+    _exit(rc == 0 ? 0 : SIM_EXIT_FAILED);
 }
 
 static void note_failure(struct shared *sh, uint64_t seed)
@@ -268,12 +271,14 @@ static void worker(const struct cli *c, const struct sim_options *opt, uint64_t 
             continue;
         }
         atomic_fetch_add(&sh->failed, 1);
-        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 1)) {
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == SIM_EXIT_FAILED)) {
             char line[200];
             int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            int n = snprintf(line, sizeof(line), "seed %" PRIu64 " FAILED: %s (%s %d)\n", seed,
-                             sig == SIGALRM ? "timed out" : "the simulator process died",
-                             sig ? "signal" : "exit code", sig ? sig : WEXITSTATUS(status));
+            int n =
+                snprintf(line, sizeof(line),
+                         "seed %" PRIu64 " FAILED: %s (%s %d); replay it with --seed %" PRIu64 "\n",
+                         seed, sig == SIGALRM ? "timed out" : "the simulator process died",
+                         sig ? "signal" : "exit code", sig ? sig : WEXITSTATUS(status), seed);
             sh->fail_seed[w] = seed;
             snprintf(sh->reason[w], sizeof(sh->reason[w]), "%s",
                      sig == SIGALRM ? "timed out" : "process died");
