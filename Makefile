@@ -130,11 +130,16 @@ unit: $(UNIT_BINS)
 # make sim: SEEDS seeds, then every deliberately broken core must be caught, by the
 # direct checks and by the end-to-end properties alone (--weak).
 # make sim SEED=S [MUTATION=name]: replays one seed, nothing else.
+SIM_MUTANTS = $(SIM_BIN) --mutants --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
 sim: $(SIM_BIN)
-	$(SIM_BIN) $(SIM_ARGS)
 ifeq ($(SEED)$(MUTATION),)
-	$(SIM_BIN) --mutants --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
-	$(SIM_BIN) --mutants --weak --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
+	@st=0; \
+	echo "$(SIM_BIN) $(SIM_ARGS)"; $(SIM_BIN) $(SIM_ARGS) || st=1; \
+	echo "$(SIM_MUTANTS)"; $(SIM_MUTANTS) || st=1; \
+	echo "$(SIM_MUTANTS) --weak"; $(SIM_MUTANTS) --weak || st=1; \
+	exit $$st
+else
+	$(SIM_BIN) $(SIM_ARGS)
 endif
 integration: all $(ITEST_BINS)
 	@set -e; for t in $(ITEST_BINS); do echo "== $$t"; $$t; done

@@ -375,8 +375,27 @@ static int run_mutants(const struct cli *c)
         for (int w = 0; w < SIM_MAX_JOBS; w++)
             if (sh->fail_seed[w] == s)
                 why = sh->reason[w];
-        printf("mutation %s caught after %" PRIu64 " seeds (seed %" PRIu64 ": %s) [%.1f s]\n",
-               mutations[i].name, s - c->first + 1, s, why, seconds_since(&t0));
+        /* A seed that fails without the mutation too proves nothing about it. */
+        struct sim_options plain = c->opt;
+        plain.mutations = 0;
+        plain.mutation_name = NULL;
+        struct shared *ps = shared_new();
+        struct cli one = *c;
+        one.verbose = false;
+        run_range(&one, &plain, s, 1, true, ps);
+        char plain_why[160];
+        snprintf(plain_why, sizeof(plain_why), "%s", ps->reason[0]);
+        /* The same verdict without the mutation: the seed found something else. */
+        bool plain_fails = atomic_load(&ps->failed) > 0 && strcmp(plain_why, why) == 0;
+        munmap(ps, sizeof(*ps));
+        printf("mutation %s caught after %" PRIu64 " seeds (seed %" PRIu64 ": %s) [%.1f s]%s%s%s\n",
+               mutations[i].name, s - c->first + 1, s, why, seconds_since(&t0),
+               plain_fails ? " BUT the seed fails the same way without the mutation (" : "",
+               plain_fails ? plain_why : "", plain_fails ? ")" : "");
+        if (plain_fails) {
+            missed++;
+            continue;
+        }
         caught++;
         fflush(stdout);
     }
