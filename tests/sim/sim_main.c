@@ -73,8 +73,8 @@ static void usage(FILE *out)
         fprintf(out, "%s%s", mutations[i].name, i + 1 < N_MUTATIONS ? ", " : "\n");
     fprintf(out, "  --mutants      for each mutation, run seeds until one fails; exit 1 if one\n"
                  "                 survives --max-seeds seeds (default 5000)\n"
-                 "  --weak         drop the direct durability checks (persist before reply,\n"
-                 "                 committed on a majority of disks): only end-to-end properties\n"
+                 "  --weak         drop the direct checks (persist before reply, leader commit\n"
+                 "                 rule, committed on a majority of disks): end-to-end only\n"
                  "  --verbose      one line per passing seed as well\n");
 }
 
