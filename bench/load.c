@@ -71,9 +71,16 @@ static void drop_connection(struct engine *e, struct client *c)
     buffer_clear(&c->in);
 }
 
-static int next_target(const struct engine *e, int from)
+/* The next peer after from that is not suspect; from's successor when all are. */
+static int next_target(const struct engine *e, int from, uint64_t now)
 {
-    return (from + 1) % e->o->n_targets;
+    int n = e->o->n_targets;
+    for (int step = 1; step <= n; step++) {
+        int t = (from + step) % n;
+        if (t != from && now >= e->suspect_until[t])
+            return t;
+    }
+    return (from + 1) % n;
 }
 
 /* The connection failed us (refused, reset, silent): try the next peer after a pause.
@@ -84,7 +91,7 @@ static void fail_over(struct engine *e, struct client *c, bool suspect, uint64_t
     drop_connection(e, c);
     if (suspect)
         e->suspect_until[c->target] = now + (uint64_t)e->o->suspect_ms * 1000u;
-    c->target = next_target(e, c->target);
+    c->target = next_target(e, c->target, now);
     c->st = C_IDLE;
     c->deadline_us = now + (uint64_t)e->o->retry_delay_ms * 1000u;
 }
@@ -216,7 +223,7 @@ static void on_answer(struct engine *e, struct client *c, const char *line, size
             c->target = to;
             c->deadline_us = now; /* a known leader: go at once */
         } else {
-            c->target = next_target(e, c->target);
+            c->target = next_target(e, c->target, now);
             c->deadline_us = now + (uint64_t)e->o->retry_delay_ms * 1000u;
         }
         return;

@@ -188,11 +188,13 @@ Test(options, refuses_bad_usage)
 
 /* ---- the load loop against fake peers --------------------------------------- */
 
-/* Three fake peers on one thread: "a" redirects to "b"; "b" answers every other
- * request with unavailable and the others with ok; "s" accepts and never answers. */
+/* Four fake peers on one thread: "a" redirects to "b"; "b" answers every other
+ * request with unavailable and the others with ok; "s" accepts and never answers;
+ * "u" names "s" as the leader, as followers do for a while after a leader froze. */
+#define FAKES 4
 struct fake {
-    int lfd[3];
-    int port[3];
+    int lfd[FAKES];
+    int port[FAKES];
     int stop_pipe[2];
     unsigned served_b;
 };
@@ -211,7 +213,7 @@ static void *fake_main(void *arg)
     struct pollfd pfd[64];
     int kind[64];
     int n = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < FAKES; i++) {
         pfd[n] = (struct pollfd){.fd = f->lfd[i], .events = POLLIN};
         kind[n++] = 10 + i; /* listening socket of peer i */
     }
@@ -228,11 +230,20 @@ static void *fake_main(void *arg)
                 goto done;
             if (kind[i] >= 10) {
                 int fd = tcp_accept(err, sizeof(err), pfd[i].fd, NULL, 0, NULL);
-                if (fd >= 0 && n < 64) {
-                    set_nonblock(err, sizeof(err), fd, false);
-                    pfd[n] = (struct pollfd){.fd = fd, .events = POLLIN};
-                    kind[n++] = kind[i] - 10;
+                if (fd < 0)
+                    continue;
+                int slot = 0; /* reuse the slot of a closed connection: clients reconnect a lot */
+                while (slot < n && pfd[slot].fd >= 0)
+                    slot++;
+                if (slot == 64) {
+                    close(fd);
+                    continue;
                 }
+                set_nonblock(err, sizeof(err), fd, false);
+                pfd[slot] = (struct pollfd){.fd = fd, .events = POLLIN};
+                kind[slot] = kind[i] - 10;
+                if (slot == n)
+                    n++;
                 continue;
             }
             ssize_t got = read(pfd[i].fd, buf, sizeof(buf));
@@ -260,6 +271,12 @@ static void *fake_main(void *arg)
                     snprintf(resp.leader, sizeof(resp.leader), "b");
                 }
                 answer(pfd[i].fd, &resp);
+            } else if (kind[i] == 3) {
+                snprintf(resp.error, sizeof(resp.error), "not_leader");
+                snprintf(resp.leader, sizeof(resp.leader), "s");
+                snprintf(resp.host, sizeof(resp.host), "127.0.0.1");
+                resp.port = f->port[2];
+                answer(pfd[i].fd, &resp);
             }
             /* kind 2 ("s") stays silent. */
         }
@@ -271,11 +288,11 @@ done:
     return NULL;
 }
 
-static void fake_start(struct fake *f, pthread_t *t, struct load_target targets[3])
+static void fake_start(struct fake *f, pthread_t *t, struct load_target targets[FAKES])
 {
     char err[128];
-    static const char *const names[] = {"a", "b", "s"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"a", "b", "s", "u"};
+    for (int i = 0; i < FAKES; i++) {
         f->lfd[i] = tcp_listen(err, sizeof(err), "127.0.0.1", 0, 16);
         cr_assert_geq(f->lfd[i], 0, "%s", err);
         f->port[i] = tcp_local_port(err, sizeof(err), f->lfd[i]);
@@ -291,7 +308,7 @@ static void fake_stop(struct fake *f, pthread_t t)
 {
     cr_assert_eq(write(f->stop_pipe[1], "x", 1), 1);
     pthread_join(t, NULL);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < FAKES; i++)
         close(f->lfd[i]);
     close(f->stop_pipe[0]);
     close(f->stop_pipe[1]);
@@ -302,7 +319,7 @@ Test(load, follows_redirects_and_retries_unavailable)
     signal(SIGPIPE, SIG_IGN);
     struct fake f = {0};
     pthread_t t;
-    struct load_target targets[3];
+    struct load_target targets[FAKES];
     fake_start(&f, &t, targets);
     struct mix m;
     char err[256];
@@ -340,7 +357,7 @@ Test(load, gives_up_on_a_silent_peer)
     signal(SIGPIPE, SIG_IGN);
     struct fake f = {0};
     pthread_t t;
-    struct load_target targets[3];
+    struct load_target targets[FAKES];
     fake_start(&f, &t, targets);
     /* Order s, a, b: the silent one first, then a redirect, then the answering one. */
     struct load_target order[3] = {targets[2], targets[0], targets[1]};
@@ -395,4 +412,40 @@ Test(load, refuses_bad_options)
     o.clients = 1;
     o.duration_us = 0; /* no duration and no probe: would never stop */
     cr_assert_eq(load_run(&o, &r, err, sizeof(err)), -1);
+}
+
+Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct fake f = {0};
+    pthread_t t;
+    struct load_target targets[FAKES];
+    fake_start(&f, &t, targets);
+    /* s, then two followers that both still name s: plain round robin would come back
+     * to s after every pair of redirects and wait out a timeout each time. */
+    struct load_target order[3] = {targets[2], targets[3], targets[3]};
+    struct mix m;
+    char err[256];
+    cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_options o = {
+        .targets = order,
+        .n_targets = 3,
+        .first_target = 0,
+        .clients = 1,
+        .duration_us = 400000,
+        .mix = &m,
+        .keys = 1,
+        .seed = 3,
+        .request_timeout_ms = 20,
+        .retry_delay_ms = 1,
+        .suspect_ms = 10000,
+        .id_prefix = "suspect",
+    };
+    struct load_result r;
+    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    fake_stop(&f, t);
+    cr_assert_eq(r.timeouts, 1, "timeouts %llu", (unsigned long long)r.timeouts);
+    cr_assert_gt(r.redirects, 20);
+    cr_assert_eq(r.ok, 0);
+    load_result_free(&r);
 }
