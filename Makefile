@@ -113,6 +113,17 @@ $(CHAOS_LIB): $(call obj,$(CHAOS_SRC)); $(archive)
 $(BUILD)/tests/test_linearizability: $(call obj,tests/unit/test_linearizability.c) $(CHAOS_LIB) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
+CHAOS_BIN := $(BUILD)/tests/raft_chaos
+CHAOS_SECONDS ?= 600
+export RAFT_CHAOS_BIN := $(abspath $(CHAOS_BIN))
+$(CHAOS_BIN): $(call obj,tests/chaos/main.c) $(CHAOS_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) -pthread
+# tests/integration/test_chaos.c runs a short $(CHAOS_BIN); `make chaos` a long one.
+integration: $(CHAOS_BIN)
+.PHONY: chaos
+chaos: $(BIN)/raft_peer $(CHAOS_BIN)
+	$(CHAOS_BIN) --seconds $(CHAOS_SECONDS)
 
 # --- tests ---------------------------------------------------------------
 # The simulator (docs/SIMULATOR.md). Sanitized builds run about 10x slower: fewer seeds.

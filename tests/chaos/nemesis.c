@@ -1,0 +1,290 @@
+/* nemesis.c: see nemesis.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "tests/chaos/nemesis.h"
+
+static const char *const kind_names[FAULT_KINDS] = {
+    "kill", "kill-minority", "freeze", "isolate", "split", "bridge", "one-way", "transfer"};
+
+const char *nemesis_kind_name(enum fault_kind kind)
+{
+    return (unsigned)kind < FAULT_KINDS ? kind_names[kind] : "?";
+}
+
+static uint64_t next_rand(struct nemesis *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng;
+}
+
+static int pick(struct nemesis *m, int n)
+{
+    return (int)(next_rand(m) % (uint64_t)n);
+}
+
+void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf, uint64_t seed,
+                  FILE *timeline)
+{
+    memset(m, 0, sizeof(*m));
+    m->cluster = c;
+    m->nf = nf;
+    m->rng = (seed * 0x2545f4914f6cdd1dULL) | 1;
+    m->t0_ms = chaos_now_ms();
+    m->timeline = timeline;
+}
+
+static void note(struct nemesis *m, const char *fmt, ...)
+{
+    if (!m->timeline)
+        return;
+    uint64_t t = chaos_now_ms() - m->t0_ms;
+    fprintf(m->timeline, "%7.3f ", (double)t / 1000.0);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(m->timeline, fmt, ap);
+    va_end(ap);
+    fputc('\n', m->timeline);
+    fflush(m->timeline);
+}
+
+int nemesis_total(const struct nemesis *m)
+{
+    int total = 0;
+    for (int k = 0; k < FAULT_KINDS; k++)
+        total += m->counts[k];
+    return total;
+}
+
+void nemesis_watch(struct nemesis *m, int ms)
+{
+    uint64_t end = chaos_now_ms() + (uint64_t)(ms > 0 ? ms : 0);
+    do {
+        for (int i = 1; i <= m->cluster->n; i++) {
+            int status;
+            if (!chaos_cluster_exited(m->cluster, i, &status))
+                continue;
+            char what[200];
+            if (WIFSIGNALED(status))
+                snprintf(what, sizeof(what), "%s died of signal %d", m->cluster->peer[i].name,
+                         WTERMSIG(status));
+            else
+                snprintf(what, sizeof(what), "%s exited with status %d", m->cluster->peer[i].name,
+                         WEXITSTATUS(status));
+            if (m->unexpected_exits++ == 0)
+                snprintf(m->first_exit, sizeof(m->first_exit), "%s after %.1f s", what,
+                         (double)(chaos_now_ms() - m->t0_ms) / 1000.0);
+            note(m, "UNEXPECTED: %s; restarting it", what);
+            char err[256];
+            if (chaos_cluster_start(m->cluster, i, err, sizeof(err)) != 0)
+                note(m, "restart of %s failed: %s", m->cluster->peer[i].name, err);
+        }
+        uint64_t now = chaos_now_ms();
+        if (now >= end)
+            break;
+        chaos_sleep_ms((int)(end - now < 50 ? end - now : 50));
+    } while (1);
+}
+
+/* The leader half the time (when there is one), else anyone. */
+static int victim(struct nemesis *m)
+{
+    if (pick(m, 2) == 0) {
+        int leader = chaos_cluster_find_leader(m->cluster, 0);
+        if (leader > 0)
+            return leader;
+    }
+    return 1 + pick(m, m->cluster->n);
+}
+
+static void shuffle(struct nemesis *m, int *order, int n)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i + 1;
+    for (int i = n - 1; i > 0; i--) {
+        int j = pick(m, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+/* Cuts both ways every link between a peer of side a and one of side b. */
+static int cut_between(struct nemesis *m, const int *side, int a, int b, char *err, size_t errlen)
+{
+    for (int i = 1; i <= m->cluster->n; i++)
+        for (int j = 1; j <= m->cluster->n; j++)
+            if (side[i] == a && side[j] == b &&
+                netfault_set_cut2(m->nf, i, j, true, err, errlen) != 0)
+                return -1;
+    return 0;
+}
+
+static void describe_sides(struct nemesis *m, const int *side, int sides, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (int s = 0; s < sides; s++) {
+        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s{", s ? " | " : "");
+        bool first = true;
+        for (int i = 1; i <= m->cluster->n; i++) {
+            if (side[i] != s)
+                continue;
+            used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%d",
+                                     first ? "" : ",", i);
+            first = false;
+        }
+        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "}");
+    }
+}
+
+static int transfer(struct nemesis *m)
+{
+    int leader = chaos_cluster_find_leader(m->cluster, 0);
+    if (leader <= 0) {
+        note(m, "transfer: no leader to ask");
+        return 0;
+    }
+    int to = 1 + pick(m, m->cluster->n - 1);
+    if (to >= leader)
+        to++;
+    char line[128], answer[1024];
+    snprintf(line, sizeof(line), "{\"type\":\"transfer\",\"target\":\"%s\"}\n",
+             m->cluster->peer[to].name);
+    const struct chaos_peer *p = &m->cluster->peer[leader];
+    int rc = chaos_exchange(p->host, p->port, line, answer, sizeof(answer), 1000);
+    note(m, "transfer %d -> %d: %s", leader, to, rc == 0 ? answer : "no answer");
+    return 0;
+}
+
+int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen)
+{
+    struct chaos_cluster *c = m->cluster;
+    int n = c->n;
+    enum fault_kind kind;
+    if (m->nf->isolated) {
+        kind = (enum fault_kind)pick(m, FAULT_KINDS);
+    } else {
+        static const enum fault_kind process_only[] = {FAULT_KILL, FAULT_KILL_MINORITY,
+                                                       FAULT_FREEZE, FAULT_TRANSFER};
+        kind = process_only[pick(m, 4)];
+    }
+    m->counts[kind]++;
+    int side[CHAOS_MAX_PEERS + 1] = {0}, order[CHAOS_MAX_PEERS];
+    bool killed[CHAOS_MAX_PEERS + 1] = {false};
+    char desc[128];
+    int rc = 0;
+    switch (kind) {
+    case FAULT_KILL: {
+        int v = victim(m);
+        note(m, "kill %d", v);
+        chaos_cluster_kill(c, v);
+        killed[v] = true;
+        break;
+    }
+    case FAULT_KILL_MINORITY: {
+        shuffle(m, order, n);
+        int count = (n - 1) / 2 ? (n - 1) / 2 : 1;
+        for (int k = 0; k < count; k++) {
+            note(m, "kill %d (minority)", order[k]);
+            chaos_cluster_kill(c, order[k]);
+            killed[order[k]] = true;
+        }
+        break;
+    }
+    case FAULT_FREEZE: {
+        int v = victim(m);
+        note(m, "freeze %d", v);
+        chaos_cluster_freeze(c, v, true);
+        break;
+    }
+    case FAULT_ISOLATE: {
+        int v = victim(m);
+        for (int i = 1; i <= n; i++)
+            side[i] = i == v;
+        describe_sides(m, side, 2, desc, sizeof(desc));
+        note(m, "isolate %d: %s", v, desc);
+        rc = cut_between(m, side, 0, 1, err, errlen);
+        break;
+    }
+    case FAULT_SPLIT: {
+        shuffle(m, order, n);
+        for (int k = 0; k < n; k++)
+            side[order[k]] = k < n / 2 ? 0 : 1;
+        describe_sides(m, side, 2, desc, sizeof(desc));
+        note(m, "split %s", desc);
+        rc = cut_between(m, side, 0, 1, err, errlen);
+        break;
+    }
+    case FAULT_BRIDGE: {
+        /* Sides 0 and 2 cannot talk; side 1 (one peer) talks to both. */
+        shuffle(m, order, n);
+        for (int k = 0; k < n; k++)
+            side[order[k]] = k == 0 ? 1 : (k % 2 ? 0 : 2);
+        describe_sides(m, side, 3, desc, sizeof(desc));
+        note(m, "bridge %s", desc);
+        rc = cut_between(m, side, 0, 2, err, errlen);
+        break;
+    }
+    case FAULT_ONE_WAY: {
+        int links = 1 + pick(m, n);
+        for (int k = 0; k < links && rc == 0; k++) {
+            int from = 1 + pick(m, n), to = 1 + pick(m, n - 1);
+            if (to >= from)
+                to++;
+            note(m, "cut %d -> %d (one way)", from, to);
+            rc = netfault_set_cut(m->nf, from, to, true, err, errlen);
+        }
+        break;
+    }
+    case FAULT_TRANSFER:
+        rc = transfer(m);
+        break;
+    case FAULT_KINDS:
+        break;
+    }
+    if (rc == 0 && kind != FAULT_TRANSFER)
+        nemesis_watch(m, hold_ms);
+    /* Heal what this round did (and anything else, which costs nothing). */
+    for (int i = 1; i <= n; i++) {
+        if (killed[i] && rc == 0) {
+            rc = chaos_cluster_start(c, i, err, errlen);
+            note(m, "restart %d%s", i, rc == 0 ? "" : " FAILED");
+        }
+    }
+    int healed = netfault_cut_count(m->nf);
+    char herr[256];
+    if (netfault_heal_all(m->nf, herr, sizeof(herr)) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s", herr);
+        rc = -1;
+    }
+    if (healed)
+        note(m, "heal %d cut links", healed);
+    for (int i = 1; i <= n; i++) {
+        if (c->peer[i].frozen) {
+            note(m, "thaw %d", i);
+            chaos_cluster_freeze(c, i, false);
+        }
+    }
+    return rc;
+}
+
+int nemesis_heal_all(struct nemesis *m, char *err, size_t errlen)
+{
+    int rc = netfault_heal_all(m->nf, err, errlen);
+    for (int i = 1; i <= m->cluster->n; i++) {
+        chaos_cluster_freeze(m->cluster, i, false);
+        if (m->cluster->peer[i].pid <= 0) {
+            char e[256];
+            if (chaos_cluster_start(m->cluster, i, e, sizeof(e)) != 0 && rc == 0) {
+                snprintf(err, errlen, "%s", e);
+                rc = -1;
+            }
+        }
+    }
+    note(m, "healed everything");
+    return rc;
+}

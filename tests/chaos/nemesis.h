@@ -1,0 +1,55 @@
+/* nemesis.h: the chaos run's fault injector: crashes, freezes, partitions of several shapes
+ * and leadership transfers, one at a time from a seeded schedule, each healed after a
+ * while; it also notices peers that die without being asked to. */
+#ifndef TESTS_CHAOS_NEMESIS_H
+#define TESTS_CHAOS_NEMESIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tests/chaos/chaos_cluster.h"
+#include "tests/chaos/netfault.h"
+
+enum fault_kind {
+    FAULT_KILL,          /* SIGKILL one peer (the leader half the time), restart it at heal */
+    FAULT_KILL_MINORITY, /* SIGKILL a minority at once */
+    FAULT_FREEZE,        /* SIGSTOP one peer (the leader half the time), SIGCONT at heal */
+    FAULT_ISOLATE,       /* cut one peer (the leader half the time) from every other */
+    FAULT_SPLIT,         /* a random minority | majority partition */
+    FAULT_BRIDGE,        /* two halves that only one peer connects (Jepsen's "bridge") */
+    FAULT_ONE_WAY,       /* a few links cut in one direction only */
+    FAULT_TRANSFER,      /* ask the leader to hand over to a random peer */
+    FAULT_KINDS
+};
+
+struct nemesis {
+    struct chaos_cluster *cluster;
+    struct netfault *nf;
+    uint64_t rng;
+    uint64_t t0_ms;          /* the run's start, for the timeline */
+    FILE *timeline;          /* one line per action; may be NULL */
+    int counts[FAULT_KINDS]; /* faults injected, by kind */
+    int unexpected_exits;    /* peers that died on their own */
+    char first_exit[256];    /* what the first one was */
+};
+
+const char *nemesis_kind_name(enum fault_kind kind);
+
+void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf, uint64_t seed,
+                  FILE *timeline);
+
+/* Waits ms while checking every 50 ms for peers that exited on their own: each one is
+ * recorded and restarted. */
+void nemesis_watch(struct nemesis *m, int ms);
+
+/* Injects one fault chosen from the seed, holds it for hold_ms (watching), and heals it.
+ * 0, or -1 with err when the network or a restart failed. */
+int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen);
+
+/* Every link restored, every frozen peer resumed, every dead peer restarted. 0 or -1. */
+int nemesis_heal_all(struct nemesis *m, char *err, size_t errlen);
+
+int nemesis_total(const struct nemesis *m);
+
+#endif

@@ -1,0 +1,341 @@
+/* netfault.c: see netfault.h.
+ *
+ * Layout (all inside a network namespace private to the chaos program, so nothing on
+ * the machine changes and nothing is left behind):
+ *
+ *   chaos program: bridge rvbr0 10.99.0.254/24 --- veth rvI <-> rvpI --- peer I's
+ *   namespace, 10.99.0.I/24 on rvpI, its own loopback
+ *
+ * A peer binds its own address from the ini, so the ini needs nothing special. A cut
+ * from I to J is `ip route add blackhole 10.99.0.J/32` in I's namespace: the kernel
+ * drops what I sends J, both on new and on established connections (the route change
+ * invalidates cached routes). The chaos program (the clients) reaches every peer
+ * through the bridge and is never cut off. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/chaos/netfault.h"
+
+#define BRIDGE "rvbr0"
+#define SUBNET "10.99.0"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The loopback of the calling process's namespace, without needing `ip`. */
+static int loopback_up(char *err, size_t errlen)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        set_err(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    if (rc != 0)
+        set_err(err, errlen, "bringing lo up: %s", strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Runs `ip ARGS...` (space-separated, no quoting needed for what we pass) in the
+ * namespace nsfd (-1: ours). 0, or -1 with ip's first line of complaint in err. */
+static int run_ip(const struct netfault *nf, int nsfd, char *err, size_t errlen, const char *fmt,
+                  ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    char shown[256];
+    snprintf(shown, sizeof(shown), "%s", line);
+    char *argv[24];
+    int argc = 0;
+    argv[argc++] = (char *)nf->ip_prog;
+    for (char *save = NULL, *t = strtok_r(line, " ", &save); t && argc < 23;
+         t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        set_err(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_err(err, errlen, "fork: %s", strerror(errno));
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls: the parent may have threads. */
+        dup2(pipefd[1], 2);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0)
+            _exit(126);
+        execv(nf->ip_prog, argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    char msg[256];
+    size_t used = 0;
+    ssize_t r;
+    while ((r = read(pipefd[0], msg + used, sizeof(msg) - 1 - used)) > 0 ||
+           (r < 0 && errno == EINTR))
+        if (r > 0)
+            used += (size_t)r;
+    msg[used] = 0;
+    close(pipefd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    char *nl = strchr(msg, '\n');
+    if (nl)
+        *nl = 0;
+    set_err(err, errlen, "ip %s: %s", shown,
+            used                                              ? msg
+            : WIFEXITED(status) && WEXITSTATUS(status) == 126 ? "setns failed"
+                                                              : "failed");
+    return -1;
+}
+
+/* A namespace for peer i: a child unshares one, we open it, the child goes away and
+ * the open descriptor keeps the namespace alive. */
+static int new_namespace(int *nsfd, pid_t *holder, char *err, size_t errlen)
+{
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) != 0) {
+        set_err(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_err(err, errlen, "fork: %s", strerror(errno));
+        close(sync[0]);
+        close(sync[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+        if (write(sync[1], &ok, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(sync[1]);
+    char ok = 'n';
+    ssize_t r;
+    while ((r = read(sync[0], &ok, 1)) < 0 && errno == EINTR) {
+    }
+    close(sync[0]);
+    int rc = -1;
+    if (r == 1 && ok == 'y') {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+        *nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (*nsfd >= 0)
+            rc = 0;
+        else
+            set_err(err, errlen, "open %s: %s", path, strerror(errno));
+    } else {
+        set_err(err, errlen, "unshare(CLONE_NEWNET) failed in a child");
+    }
+    *holder = pid;
+    return rc;
+}
+
+static void reap_holder(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
+static int find_ip(struct netfault *nf)
+{
+    static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (access(paths[i], X_OK) == 0) {
+            snprintf(nf->ip_prog, sizeof(nf->ip_prog), "%s", paths[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int setup_peer(struct netfault *nf, int i, char *err, size_t errlen)
+{
+    pid_t holder = -1;
+    int rc = new_namespace(&nf->nsfd[i], &holder, err, errlen);
+    if (rc == 0)
+        rc = run_ip(nf, -1, err, errlen, "link add rv%d type veth peer name rvp%d netns %d", i, i,
+                    (int)holder);
+    if (holder > 0)
+        reap_holder(holder);
+    if (rc == 0)
+        rc = run_ip(nf, -1, err, errlen, "link set rv%d master " BRIDGE " up", i);
+    if (rc == 0)
+        rc = run_ip(nf, nf->nsfd[i], err, errlen, "link set lo up");
+    if (rc == 0)
+        rc = run_ip(nf, nf->nsfd[i], err, errlen, "addr add " SUBNET ".%d/24 dev rvp%d", i, i);
+    if (rc == 0)
+        rc = run_ip(nf, nf->nsfd[i], err, errlen, "link set rvp%d up", i);
+    return rc;
+}
+
+int netfault_setup(struct netfault *nf, int n, char *err, size_t errlen)
+{
+    memset(nf, 0, sizeof(*nf));
+    nf->n = n;
+    for (int i = 0; i <= NETFAULT_MAX_PEERS; i++)
+        nf->nsfd[i] = -1;
+    if (n < 1 || n > NETFAULT_MAX_PEERS) {
+        set_err(err, errlen, "cluster size %d out of 1..%d", n, NETFAULT_MAX_PEERS);
+        return -1;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+        snprintf(nf->reason, sizeof(nf->reason),
+                 "cannot make a network namespace (%s): needs root; no network faults",
+                 strerror(errno));
+        return 0;
+    }
+    nf->private_ns = true;
+    if (loopback_up(err, errlen) != 0)
+        return -1;
+    if (find_ip(nf) != 0) {
+        snprintf(nf->reason, sizeof(nf->reason),
+                 "iproute2's ip not found; peers share one loopback, no network faults");
+        return 0;
+    }
+    char why[200] = "";
+    int rc = run_ip(nf, -1, why, sizeof(why), "link add " BRIDGE " type bridge");
+    if (rc == 0)
+        rc = run_ip(nf, -1, why, sizeof(why), "addr add " SUBNET ".254/24 dev " BRIDGE);
+    if (rc == 0)
+        rc = run_ip(nf, -1, why, sizeof(why), "link set " BRIDGE " up");
+    for (int i = 1; rc == 0 && i <= n; i++)
+        rc = setup_peer(nf, i, why, sizeof(why));
+    if (rc != 0) {
+        /* Namespaces half made are unusable; peers will share our loopback instead. */
+        for (int i = 1; i <= n; i++) {
+            if (nf->nsfd[i] >= 0)
+                close(nf->nsfd[i]);
+            nf->nsfd[i] = -1;
+        }
+        snprintf(nf->reason, sizeof(nf->reason), "network setup failed (%.180s); no network faults",
+                 why);
+        return 0;
+    }
+    nf->isolated = true;
+    return 0;
+}
+
+void netfault_host(const struct netfault *nf, int i, char *out, size_t outlen)
+{
+    if (nf->isolated)
+        snprintf(out, outlen, SUBNET ".%d", i);
+    else
+        snprintf(out, outlen, "127.0.0.1");
+}
+
+int netfault_enter(const struct netfault *nf, int i)
+{
+    if (!nf->isolated)
+        return 0;
+    return setns(nf->nsfd[i], CLONE_NEWNET);
+}
+
+int netfault_set_cut(struct netfault *nf, int from, int to, bool cut, char *err, size_t errlen)
+{
+    if (!nf->isolated) {
+        set_err(err, errlen, "no network faults: %s", nf->reason);
+        return -1;
+    }
+    if (from < 1 || from > nf->n || to < 1 || to > nf->n || from == to) {
+        set_err(err, errlen, "bad link %d -> %d", from, to);
+        return -1;
+    }
+    if (nf->cut[from][to] == cut)
+        return 0;
+    int rc = run_ip(nf, nf->nsfd[from], err, errlen, "route %s blackhole " SUBNET ".%d/32",
+                    cut ? "add" : "del", to);
+    if (rc == 0)
+        nf->cut[from][to] = cut;
+    return rc;
+}
+
+int netfault_set_cut2(struct netfault *nf, int a, int b, bool cut, char *err, size_t errlen)
+{
+    int rc = netfault_set_cut(nf, a, b, cut, err, errlen);
+    if (rc == 0)
+        rc = netfault_set_cut(nf, b, a, cut, err, errlen);
+    return rc;
+}
+
+int netfault_heal_all(struct netfault *nf, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (int i = 1; i <= nf->n; i++) {
+        for (int j = 1; j <= nf->n; j++) {
+            if (!nf->cut[i][j])
+                continue;
+            char e[200];
+            if (netfault_set_cut(nf, i, j, false, e, sizeof(e)) != 0 && rc == 0) {
+                set_err(err, errlen, "%s", e);
+                rc = -1;
+            }
+        }
+    }
+    return rc;
+}
+
+int netfault_cut_count(const struct netfault *nf)
+{
+    int count = 0;
+    for (int i = 1; i <= nf->n; i++)
+        for (int j = 1; j <= nf->n; j++)
+            count += nf->cut[i][j];
+    return count;
+}
+
+void netfault_close(struct netfault *nf)
+{
+    for (int i = 0; i <= NETFAULT_MAX_PEERS; i++) {
+        if (nf->nsfd[i] >= 0)
+            close(nf->nsfd[i]);
+        nf->nsfd[i] = -1;
+    }
+    nf->isolated = false;
+}
