@@ -71,16 +71,20 @@ static void drop_connection(struct engine *e, struct client *c)
     buffer_clear(&c->in);
 }
 
-/* The next peer after from that is not suspect; from's successor when all are. */
+/* The next peer after from that is not suspect; when every other one is, the one whose
+ * suspicion ends first (it failed longest ago). */
 static int next_target(const struct engine *e, int from, uint64_t now)
 {
     int n = e->o->n_targets;
-    for (int step = 1; step <= n; step++) {
+    int best = (from + 1) % n;
+    for (int step = 1; step < n; step++) {
         int t = (from + step) % n;
-        if (t != from && now >= e->suspect_until[t])
+        if (now >= e->suspect_until[t])
             return t;
+        if (e->suspect_until[t] < e->suspect_until[best])
+            best = t;
     }
-    return (from + 1) % n;
+    return best;
 }
 
 /* The connection failed us (refused, reset, silent): try the next peer after a pause.
@@ -214,6 +218,7 @@ static void on_answer(struct engine *e, struct client *c, const char *line, size
         fail_over(e, c, false, now);
         return;
     }
+    e->suspect_until[c->target] = 0; /* it answered: alive, whatever it said */
     if (!resp.ok && !strcmp(resp.error, "not_leader")) {
         e->r->redirects++;
         int to = find_target(e, &resp);
