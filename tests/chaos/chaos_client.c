@@ -139,6 +139,11 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
     command_text(req.command, sizeof(req.command), key, kind, a, b);
     char line[512], answer[sizeof(c->buf)], err[128];
     int len = client_request_encode(&req, line, sizeof(line));
+    /* A quarter of the operations start at a random peer, as a client that knows nothing
+     * would: a correct peer redirects it, a peer that answers on its own (a deposed
+     * leader, a lagging follower) shows in the history. */
+    if (!c->pinned && next_rand(c) % 4 == 0)
+        move_to(c, 1 + (int)(next_rand(c) % (uint64_t)c->cluster->n));
     op.call_us = chaos_now_us();
     uint64_t deadline = op.call_us / 1000 + (uint64_t)c->give_up_ms;
     bool maybe_sent = false, done = false;
