@@ -66,7 +66,8 @@ static void snapshot_loaded_from_disk(struct peer *p)
 void snapshot_maybe_take(struct peer *p)
 {
     uint64_t applied = sm_last_applied(p->sm);
-    if (p->stopped || applied < p->snapshot_index + p->cfg.snapshot_threshold)
+    if (p->stopped || applied < p->snapshot_index + p->cfg.snapshot_threshold ||
+        applied > raft_persisted_index(p->raft))
         return;
     raft_term term = raft_term_at(p->raft, applied);
     uint8_t *data = NULL;
@@ -132,7 +133,7 @@ static void send_chunk(struct peer *p, raft_id to)
         free(raw);
         free(coded);
         t->active = false;
-        raft_snapshot_sent(p->raft, to, false);
+        raft_snapshot_sent(p->raft, to, t->index, false);
         return;
     }
     base64_encode(raw, want, coded);
@@ -167,7 +168,7 @@ void snapshot_start_sends(struct peer *p, const struct raft_ready *rd)
             event_log_write(p->log, EVENT_LOG_ERROR,
                             "%s needs a snapshot at %llu but ours is at %llu", p->names[to - 1],
                             (unsigned long long)req->index, (unsigned long long)p->snapshot_index);
-            raft_snapshot_sent(p->raft, to, false);
+            raft_snapshot_sent(p->raft, to, req->index, false);
             continue;
         }
         struct snapshot_send *t = &p->sends[to];
@@ -358,14 +359,14 @@ void snapshot_handle_result(struct peer *p, struct json_object *obj)
         return;
     if (done) {
         t->active = false;
-        raft_snapshot_sent(p->raft, from, true);
+        raft_snapshot_sent(p->raft, from, t->index, true);
         event_log_write(p->log, EVENT_LOG_INFO, "%s installed our snapshot at index %llu",
                         p->names[from - 1], (unsigned long long)index);
         return;
     }
     if (next > t->size) {
         t->active = false;
-        raft_snapshot_sent(p->raft, from, false);
+        raft_snapshot_sent(p->raft, from, t->index, false);
         return;
     }
     t->offset = next;

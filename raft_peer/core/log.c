@@ -108,7 +108,8 @@ void log_compact(struct raft_log *log, raft_index upto, raft_term term)
         drop = log->n;
     for (size_t i = 0; i < drop; i++)
         free(log->entries[i].data);
-    memmove(log->entries, log->entries + drop, (log->n - drop) * sizeof(*log->entries));
+    if (log->n > drop) /* memmove with a NULL array is undefined, even for 0 bytes */
+        memmove(log->entries, log->entries + drop, (log->n - drop) * sizeof(*log->entries));
     log->n -= drop;
     log->offset = upto;
     log->offset_term = term;

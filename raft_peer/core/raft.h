@@ -278,11 +278,13 @@ int raft_persisted(struct raft *r, uint64_t seq);
 /* §3.10: hand leadership to target. */
 int raft_transfer_leadership(struct raft *r, raft_id target);
 /* Log compaction (§7): the caller saved a snapshot of the state machine covering
- * every entry up to index (at most raft_last_applied) and the core drops them. */
+ * every entry up to index (at most raft_last_applied and raft_persisted_index) and
+ * the core drops them. */
 int raft_compact(struct raft *r, raft_index index);
-/* Leader: the transfer of the snapshot asked for in a ready ended. On failure the
- * core asks again later; on success it waits for the follower's acknowledgement. */
-void raft_snapshot_sent(struct raft *r, raft_id id, bool ok);
+/* Leader: the transfer of the snapshot at index, asked for in a ready, ended. On failure
+ * the core asks again later; on success it waits for the follower's acknowledgement,
+ * unless the log was compacted past index meanwhile: then it asks for the newer one. */
+void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok);
 /* Follower: a chunk of a snapshot arrived from leader in term. Applies the same term
  * rules as AppendEntries (recognise the leader, reset the election timer). RAFT_OK to
  * accept the chunk; RAFT_EINVAL when term is stale (answer with raft_current_term). */

@@ -2,7 +2,7 @@
 #include "raft_peer/core/state.h"
 
 static void reply(struct raft *r, const struct raft_message *m,
-                  const struct raft_append_entries_result *res)
+                  const struct raft_append_entries_result *res, bool stale_term)
 {
     struct raft_message out = {
         .type = RAFT_MSG_APPEND_ENTRIES_RESULT,
@@ -11,7 +11,13 @@ static void reply(struct raft *r, const struct raft_message *m,
         .u.append_entries_result = *res,
     };
     out.u.append_entries_result.last_log_index = log_last_index(&r->log);
-    out.u.append_entries_result.read_round = m->u.append_entries.read_round;
+    /* An answer to an older term only carries our term. Echoing the read round or the
+     * rejected index could fool the sender if it later leads the term we are in now:
+     * it would count a stale answer as proof that it still leads (a stale read). */
+    if (!stale_term)
+        out.u.append_entries_result.read_round = m->u.append_entries.read_round;
+    else
+        out.u.append_entries_result.rejected_index = 0;
     outbox_push(r, &out);
     if (res->success && MUTATED(r, RAFT_MUTATE_ACK_BEFORE_PERSIST))
         r->outbox.items[r->outbox.n - 1].after_persist = false;
@@ -81,7 +87,7 @@ void recv_append_entries(struct raft *r, const struct raft_message *m)
 
     /* Step 1: "Reply false if term < currentTerm"; our term tells the sender to step down. */
     if (m->term < r->current_term) {
-        reply(r, m, &res);
+        reply(r, m, &res, true);
         return;
     }
     /* recv.c made us a follower of m->term already if it was newer; a candidate
@@ -94,7 +100,7 @@ void recv_append_entries(struct raft *r, const struct raft_message *m)
     election_reset_timer(r);
 
     if (!consistency_check(r, ae, &res)) {
-        reply(r, m, &res);
+        reply(r, m, &res, false);
         return;
     }
     int rc = append_new_entries(r, ae);
@@ -111,5 +117,5 @@ void recv_append_entries(struct raft *r, const struct raft_message *m)
         replication_set_commit(r, commit);
     res.success = true;
     res.match_index = matched;
-    reply(r, m, &res);
+    reply(r, m, &res, false);
 }

@@ -17,8 +17,18 @@ static raft_index next_after_conflict(const struct raft *r,
 static void on_reject(struct raft *r, raft_id id, const struct raft_append_entries_result *res)
 {
     struct progress *p = &r->progress[id];
-    if (p->state == PROGRESS_SNAPSHOT)
-        return; /* the snapshot being sent will answer it */
+    if (p->state == PROGRESS_SNAPSHOT) {
+        /* Still waiting for the snapshot, unless the follower already holds as much as
+         * it covers (its acknowledgement was lost): then probe from there, which asks
+         * for a newer snapshot if we have compacted further meanwhile. */
+        if (res->last_log_index < p->pending_snapshot)
+            return;
+        progress_become_probe(r, p);
+        if (res->last_log_index + 1 > p->match_index)
+            p->next_index = res->last_log_index + 1;
+        replication_send_append(r, id, false);
+        return;
+    }
     if (p->state == PROGRESS_REPLICATE) {
         if (res->rejected_index <= p->match_index && res->last_log_index >= p->match_index)
             return; /* a stale answer: we know more already */
@@ -49,6 +59,10 @@ void recv_append_entries_result(struct raft *r, const struct raft_message *m)
         return;
     raft_id id = m->from;
     struct progress *p = &r->progress[id];
+    /* A rejection of an older term's message (no conflict_index) says only that its
+     * sender was behind; it is no answer to anything we sent in this term. */
+    if (!res->success && res->conflict_index == 0)
+        return;
     progress_heard_from(r, id);
     if (res->read_round > p->read_round_acked)
         p->read_round_acked = res->read_round;

@@ -9,7 +9,9 @@
 int raft_compact(struct raft *r, raft_index index)
 {
     ready_reset_if_taken(r);
-    if (index > r->last_applied || index > log_last_index(&r->log))
+    /* Only what is applied and durable in the log: a write still queued for an entry
+     * at or below index would otherwise land behind the cut. */
+    if (index > r->last_applied || index > r->persisted_index || index > log_last_index(&r->log))
         return RAFT_EINVAL;
     if (index <= r->log.offset)
         return RAFT_OK;
@@ -17,14 +19,25 @@ int raft_compact(struct raft *r, raft_index index)
     return RAFT_OK;
 }
 
-void raft_snapshot_sent(struct raft *r, raft_id id, bool ok)
+void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok)
 {
     ready_reset_if_taken(r);
     if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
         return;
     struct progress *p = &r->progress[id];
-    if (p->state != PROGRESS_SNAPSHOT || ok)
-        return; /* on success the follower's acknowledgement moves it on */
+    if (p->state != PROGRESS_SNAPSHOT)
+        return;
+    if (ok && p->pending_snapshot > index) {
+        /* We compacted further while it was sent: what it got is no longer enough, and
+         * the caller ignored our request for the newer one while busy with this one. */
+        struct raft_snapshot_request req = {
+            .to = id, .index = r->log.offset, .term = r->log.offset_term};
+        p->pending_snapshot = r->log.offset;
+        VEC_PUSH(r, r->snapshot_requests, req);
+        return;
+    }
+    if (ok)
+        return; /* the follower's acknowledgement moves it on */
     /* Try again from what it has: the next heartbeat asks for the snapshot anew. */
     progress_become_probe(r, p);
     p->probe_sent = true;

@@ -110,8 +110,7 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
      * jitter inside the slot, and the next one tries if the first cannot win. */
     raft_time slot = r->cfg.election_timeout_min / 16 + 2;
     int order = (r->cfg.id - id + r->cfg.n_peers) % r->cfg.n_peers; /* 1..n-1 */
-    raft_time deadline =
-        r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
+    raft_time deadline = r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)
         r->election_deadline = deadline;
 }

@@ -32,6 +32,10 @@ void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n)
     if (!s->p.snap_every || !n->up || n->stopped ||
         n->applied < n->disk.snap_index + s->p.snap_every)
         return;
+    /* As the daemon: only a prefix the log has made durable may be snapshotted and
+     * compacted, or writes still queued could land behind a log the snapshot cut. */
+    if (n->applied > raft_persisted_index(n->r))
+        return;
     raft_index at = n->applied;
     const struct sim_meta *m = sim_log_at(&n->log, at);
     /* The state machine's own state, not the log's: what a snapshot really holds. */
@@ -213,7 +217,7 @@ void sim_on_snap_reply(struct sim *s, struct sim_event *ev)
     l->sending[x->to] = false;
     if (x->reply_term)
         raft_observe_term(l->r, x->to, x->reply_term);
-    raft_snapshot_sent(l->r, x->to, x->ok);
+    raft_snapshot_sent(l->r, x->to, x->index, x->ok);
     record(s, SIM_SNAP_DONE, l->id, x->to, x->ok, 0, 0, 0);
     free(x);
     sim_node_settle(s, l);
