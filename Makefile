@@ -106,6 +106,13 @@ $(SIM_BIN): $(call obj,$(SIM_SRC)) $(MUT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 
+# raft_bench's own unit tests link its load generator.
+BENCH_LIB := $(BUILD)/libbench.a
+$(BENCH_LIB): $(call obj,$(filter-out bench/main.c,$(wildcard bench/*.c))); $(archive)
+$(BUILD)/tests/test_bench: $(call obj,tests/unit/test_bench.c) $(BENCH_LIB) $(TEST_LIB) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS) -pthread
+
 # --- chaos: tests/chaos/ (real peers under faults, linearizability checker) ---
 CHAOS_SRC := $(filter-out tests/chaos/main.c,$(wildcard tests/chaos/*.c))
 CHAOS_LIB := $(BUILD)/libchaos.a
