@@ -258,7 +258,7 @@ static int pty_exit_with(pid_t pid, int fd, const char *keys)
 {
     char sink[4096];
     int status = -1;
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 300; i++) { /* 30 s: a generous bound on a loaded machine */
         if (i % 10 == 0 && write(fd, keys, strlen(keys)) < 0)
             usleep(10000);
         if (waitpid(pid, &status, WNOHANG) == pid)
