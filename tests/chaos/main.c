@@ -60,7 +60,7 @@ static int parse_u64_arg(const char *s, uint64_t *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     const char *env = getenv("CHAOS_SECONDS");
-    *o = (struct options){.seconds = 30, .peers = 5, .clients = 5, .max_steps = 50000000};
+    *o = (struct options){.seconds = 30, .peers = 5, .clients = 5, .max_steps = 20000000};
     uint64_t v;
     if (env && *env && parse_u64_arg(env, &v) == 0 && v > 0 && v <= 86400)
         o->seconds = (int)v;
@@ -333,7 +333,8 @@ static int setup(struct run *r)
     printf("raft_chaos: seed %" PRIu64 ", %d peers, %d clients, %d s of faults, directory %s\n",
            o->seed, o->peers, o->clients, o->seconds, r->cluster.dir);
     if (r->nf.isolated)
-        printf("network: one namespace per peer, links cut with blackhole routes\n");
+        printf("network: one namespace per peer, links cut with blackhole routes%s\n",
+               r->nf.user_ns ? " (in a user namespace: not root)" : "");
     else
         printf("network: WITHOUT network faults (%s)\n", r->nf.reason);
     fflush(stdout);

@@ -183,6 +183,34 @@ static void reap_holder(pid_t pid)
     }
 }
 
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t len = (ssize_t)strlen(text);
+    int rc = write(fd, text, (size_t)len) == len ? 0 : -1;
+    close(fd);
+    return rc;
+}
+
+/* A user namespace in which we are root (uid and gid 0 mapped to ours). */
+static int enter_user_namespace(void)
+{
+    char map[64];
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER) != 0)
+        return -1;
+    snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+    if (write_file("/proc/self/uid_map", map) != 0)
+        return -1;
+    if (write_file("/proc/self/setgroups", "deny") != 0)
+        return -1;
+    snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+    return write_file("/proc/self/gid_map", map);
+}
+
 static int find_ip(struct netfault *nf)
 {
     static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
@@ -226,10 +254,17 @@ int netfault_setup(struct netfault *nf, int n, char *err, size_t errlen)
         return -1;
     }
     if (unshare(CLONE_NEWNET) != 0) {
-        snprintf(nf->reason, sizeof(nf->reason),
-                 "cannot make a network namespace (%s): needs root; no network faults",
-                 strerror(errno));
-        return 0;
+        int e = errno;
+        /* Not root: a user namespace of our own makes us root over namespaces we create,
+         * where unprivileged user namespaces are allowed. */
+        if (enter_user_namespace() != 0 || unshare(CLONE_NEWNET) != 0) {
+            snprintf(nf->reason, sizeof(nf->reason),
+                     "cannot make a network namespace (%s), nor a user namespace to make one "
+                     "in; no network faults",
+                     strerror(e));
+            return 0;
+        }
+        nf->user_ns = true;
     }
     nf->private_ns = true;
     if (loopback_up(err, errlen) != 0)

@@ -1,6 +1,6 @@
 /* netfault.h: real network faults between peers: each peer in its own network namespace,
  * all joined by a bridge in the chaos program's private namespace, and links cut with
- * blackhole routes. Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and iproute2's `ip`;
+ * blackhole routes. Needs root, or unprivileged user namespaces, and iproute2's `ip`;
  * without them it falls back to one loopback and no network faults. */
 #ifndef TESTS_CHAOS_NETFAULT_H
 #define TESTS_CHAOS_NETFAULT_H
@@ -12,7 +12,8 @@
 
 struct netfault {
     int n;                            /* peers 1..n */
-    bool private_ns;                  /* we live in a namespace of our own */
+    bool private_ns;                  /* we live in a network namespace of our own */
+    bool user_ns;                     /* ...inside a user namespace of our own (we are not root) */
     bool isolated;                    /* each peer has a namespace: cuts are possible */
     int nsfd[NETFAULT_MAX_PEERS + 1]; /* peer i's namespace, held open (-1 = none) */
     bool cut[NETFAULT_MAX_PEERS + 1][NETFAULT_MAX_PEERS + 1]; /* cut[i][j]: i -> j dropped */
