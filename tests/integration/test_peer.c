@@ -232,10 +232,12 @@ static void segment_path(int peer, char *out, size_t outlen)
 
 static int start_and_capture(int peer, char *out, size_t outlen)
 {
-    char prog[1100], name[16], cmd[2400];
+    char prog[1100], name[16], cmd[4600];
     snprintf(prog, sizeof(prog), "%s/raft_peer", harness_bin_dir());
     snprintf(name, sizeof(name), "peer%d", peer);
-    snprintf(cmd, sizeof(cmd), "timeout 5 %s %s %d -c %s 2>&1", prog, name, cl.n, cl.ini);
+    /* Through the wrapper too (make valgrind checks this failing start). */
+    snprintf(cmd, sizeof(cmd), "timeout %d %s %s %s %d -c %s 2>&1", 5 * harness_timeout_scale(),
+             harness_peer_wrapper(), prog, name, cl.n, cl.ini);
     FILE *f = popen(cmd, "r");
     cr_assert(f);
     size_t n = fread(out, 1, outlen - 1, f);
@@ -341,9 +343,9 @@ Test(peer, bad_ini_files_are_refused_with_exit_code_2, .timeout = 30)
         if (!peers_first)
             fputs(peers, f);
         fclose(f);
-        char cmd[1400], out[2048];
-        snprintf(cmd, sizeof(cmd), "%s/raft_peer %s %d -c %s 2>&1", harness_bin_dir(),
-                 cases[i].name, cases[i].n, path);
+        char cmd[3500], out[2048];
+        snprintf(cmd, sizeof(cmd), "%s %s/raft_peer %s %d -c %s 2>&1", harness_peer_wrapper(),
+                 harness_bin_dir(), cases[i].name, cases[i].n, path);
         FILE *pf = popen(cmd, "r");
         size_t n = fread(out, 1, sizeof(out) - 1, pf);
         out[n] = 0;
@@ -361,11 +363,13 @@ Test(peer, bad_ini_files_are_refused_with_exit_code_2, .timeout = 30)
 
 Test(peer, usage_and_help, .timeout = 10)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "%s/raft_peer --help >/dev/null", harness_bin_dir());
+    char cmd[3400];
+    snprintf(cmd, sizeof(cmd), "%s %s/raft_peer --help >/dev/null", harness_peer_wrapper(),
+             harness_bin_dir());
     int status = system(cmd);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    snprintf(cmd, sizeof(cmd), "%s/raft_peer 2>/dev/null", harness_bin_dir());
+    snprintf(cmd, sizeof(cmd), "%s %s/raft_peer 2>/dev/null", harness_peer_wrapper(),
+             harness_bin_dir());
     status = system(cmd);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }

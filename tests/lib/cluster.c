@@ -19,6 +19,7 @@
 
 #include "common/net.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/time_scale.h"
 
 uint64_t harness_now_ms(void)
 {
@@ -42,15 +43,7 @@ const char *harness_bin_dir(void)
 
 int harness_timeout_scale(void)
 {
-    const char *s = getenv("RAFT_TEST_TIMEOUT_SCALE");
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < 1 || v > 100)
-        return 1;
-    return (int)v;
+    return test_time_scale();
 }
 
 int harness_scaled_ms(int ms)

@@ -157,7 +157,9 @@ Test(layout, ring_and_hit_tests)
 
 static int parse(struct game_options *o, const char *line)
 {
-    char buf[512], *argv[32];
+    /* Static: game_options keeps pointers into argv, as into main's, so the words must
+     * outlive this call (valgrind caught the test reading them from a dead frame). */
+    static char buf[512], *argv[32];
     int argc = 0;
     char err[200];
 
