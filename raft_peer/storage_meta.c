@@ -141,6 +141,12 @@ int storage_meta_save(struct storage *s, raft_term term, raft_id voted_for, char
     int target = s->meta_newest == 0 ? 1 : 0;
     const char *name = meta_names[target];
 
+    /* Version 2^64 - 1 comes only from a forged or rotten file that still passes its
+     * CRC; the next version would wrap to 0, which load rejects, so this save would be
+     * acknowledged and then lost (found by tests/fuzz/fuzz_storage_recovery). */
+    if (s->meta_version == UINT64_MAX)
+        return storage_fail(s, 0, err, errlen, "%s/%s: version %" PRIu64 " cannot be followed",
+                            s->dir, meta_names[s->meta_newest], s->meta_version);
     meta_encode(raw, s->meta_version + 1, term, voted_for);
     int fd = sio_create(&s->io, s->dir_fd, name, O_WRONLY | O_TRUNC);
     if (fd < 0)

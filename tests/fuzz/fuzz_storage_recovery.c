@@ -322,8 +322,16 @@ static void write_and_reload(const struct state *was, const struct snap *snap, u
     raft_term term = was->term > snap->term ? was->term : snap->term;
     if (term == 0)
         term = 1;
-    if (term != was->term)
-        CHECK(storage_save_hard_state(s, term, RAFT_NOBODY, err, sizeof(err)) == STORAGE_OK);
+    if (term != was->term &&
+        storage_save_hard_state(s, term, RAFT_NOBODY, err, sizeof(err)) != STORAGE_OK) {
+        /* On tmpfs only a version counter at 2^64 - 1 (a forged meta file) makes a save
+         * fail; the storage then refuses everything, as after any I/O error. */
+        CHECK(storage_failed(s));
+        storage_close(s);
+        storage_boot_free(&boot);
+        release_state(&now);
+        return;
+    }
     struct raft_entry e1 = {term, RAFT_ENTRY_COMMAND, sizeof(text1) - 1, text1};
     struct raft_entry e2 = {term, RAFT_ENTRY_COMMAND, sizeof(text2) - 1, text2};
     raft_index last = was->first + was->n - 1;

@@ -11,6 +11,7 @@
 
 #include "common/buffer.h"
 #include "common/client_protocol.h"
+#include "raft_peer/crc32c.h"
 #include "raft_peer/rpc_codec.h"
 #include "raft_peer/sm_snapshot.h"
 #include "raft_peer/state_machine.h"
@@ -166,6 +167,49 @@ Test(fuzz_regressions, storage_tail_of_covered_records_takes_the_next_entry)
     snprintf(path, sizeof(path), "%s/log-00000000000000000006", dir);
     cr_assert_neq(access(path, F_OK), 0, "no segment of covered records only was closed");
 
+    remove_dir(dir);
+    rmdir(root);
+}
+
+/* fuzz_storage_recovery, crash-meta-version-max.bin: a meta file with version 2^64 - 1
+ * and a valid CRC loads (only a forged or rotten file can hold it). The next save wrote
+ * version 0, which load rejects as damage, yet returned success: the term and vote it
+ * acknowledged were gone at the next start. The save must fail instead. */
+Test(fuzz_regressions, storage_meta_version_that_cannot_be_followed)
+{
+    char root[] = "/tmp/fuzz_regressions.XXXXXX", dir[64], err[512], path[128];
+    struct storage *s;
+    struct storage_boot boot;
+    uint8_t meta[36] = "RVMETA01";
+
+    cr_assert_not_null(mkdtemp(root));
+    snprintf(dir, sizeof(dir), "%s/peer1", root);
+    cr_assert_eq(storage_open(dir, 0, &s, &boot, err, sizeof(err)), STORAGE_OK, "%s", err);
+    storage_boot_free(&boot);
+    storage_close(s);
+    put_le(meta + 8, UINT64_MAX, 8); /* version */
+    put_le(meta + 16, 5, 8);         /* term */
+    put_le(meta + 32, crc32c(0, meta, 32), 4);
+    snprintf(path, sizeof(path), "%s/meta1", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(meta, 1, sizeof(meta), f), sizeof(meta));
+    fclose(f);
+
+    cr_assert_eq(storage_open(dir, 0, &s, &boot, err, sizeof(err)), STORAGE_OK, "%s", err);
+    cr_assert_eq(boot.term, 5);
+    storage_boot_free(&boot);
+    cr_assert_neq(storage_save_hard_state(s, 6, 1, err, sizeof(err)), STORAGE_OK,
+                  "a save that cannot be loaded back was acknowledged");
+    cr_assert(storage_failed(s));
+    storage_close(s);
+
+    /* What is on disk is still the last state that was acknowledged. */
+    cr_assert_eq(storage_open(dir, 0, &s, &boot, err, sizeof(err)), STORAGE_OK, "%s", err);
+    cr_assert_eq(boot.term, 5);
+    cr_assert_eq(boot.voted_for, 0);
+    storage_boot_free(&boot);
+    storage_close(s);
     remove_dir(dir);
     rmdir(root);
 }
