@@ -70,7 +70,11 @@ static void notice_role_changes(struct peer *p)
 
 void peer_process_ready(struct peer *p)
 {
-    for (int rounds = 0; rounds < 64 && raft_has_ready(p->raft); rounds++) {
+    for (int rounds = 0; rounds < 64; rounds++) {
+        /* Links lost while the previous ready was sent, or in event callbacks. */
+        links_report_lost(p);
+        if (!raft_has_ready(p->raft))
+            break;
         struct raft_ready rd;
         raft_take_ready(p->raft, &rd);
 

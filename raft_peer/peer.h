@@ -28,6 +28,7 @@ struct peer_link {
     bool connected;
     bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
     bool ever_tried;
+    bool lost_unreported; /* the connection dropped; the core has not been told yet */
     uint64_t next_attempt_ms;
     uint64_t backoff_ms;
     struct buffer out;
@@ -149,6 +150,9 @@ void links_init(struct peer *p);
 void links_send(struct peer *p, const struct raft_message *m);
 void links_maintain(struct peer *p);
 void links_free(struct peer *p);
+/* Tells the core about links lost since the last call. Only between readies: any core
+ * call frees the ready being worked through (raft.h). */
+void links_report_lost(struct peer *p);
 
 void links_send_line(struct peer *p, raft_id to, const char *line, size_t len);
 

@@ -26,8 +26,11 @@ static void link_close(struct peer *p, raft_id id, const char *why)
         close(l->fd);
     }
     bool was_up = l->connected;
+    /* Fast failover when the leader died, but told to the core later: a send failing
+     * here may be one of a ready's messages, which a core call now would free under the
+     * loop still sending them (valgrind caught that use after free). */
     if (was_up)
-        raft_peer_disconnected(p->raft, id); /* fast failover when the leader died */
+        l->lost_unreported = true;
     l->fd = -1;
     l->connected = false;
     l->connecting = false;
@@ -179,6 +182,16 @@ void links_send(struct peer *p, const struct raft_message *m)
     }
     if (l->connected)
         link_flush(p, m->to);
+}
+
+void links_report_lost(struct peer *p)
+{
+    for (raft_id id = 1; id <= p->n; id++) {
+        if (p->links[id].lost_unreported) {
+            p->links[id].lost_unreported = false;
+            raft_peer_disconnected(p->raft, id);
+        }
+    }
 }
 
 void links_free(struct peer *p)
