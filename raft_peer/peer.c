@@ -83,8 +83,12 @@ void peer_process_ready(struct peer *p)
             if (!rd.messages[i].after_persist)
                 links_send(p, &rd.messages[i]);
 
-        if (rd.n_snapshot_requests > 0)
-            snapshot_start_sends(p, &rd);
+        /* Snapshot transfers start after this ready: starting one may call the core,
+         * which would free the ready under us. */
+        struct raft_snapshot_request wanted[CONFIG_MAX_PEERS];
+        size_t n_wanted = 0;
+        for (size_t i = 0; i < rd.n_snapshot_requests && n_wanted < CONFIG_MAX_PEERS; i++)
+            wanted[n_wanted++] = rd.snapshot_requests[i];
         if (rd.snapshot_installed && !p->stopped &&
             storage_compact(p->storage, rd.snapshot_index, rd.snapshot_term, p->err,
                             sizeof(p->err)) != 0) {
@@ -110,6 +114,7 @@ void peer_process_ready(struct peer *p)
         client_on_reads(p, &rd);
         raft_persisted(p->raft, rd.seq);
         notice_role_changes(p);
+        snapshot_start_sends(p, wanted, n_wanted);
         snapshot_maybe_take(p);
     }
     if (p->visual)

@@ -159,7 +159,7 @@ void links_send_line(struct peer *p, raft_id to, const char *line, size_t len);
 /* snapshot_service.c: taking, sending, receiving and loading snapshots. */
 int snapshot_boot(struct peer *p, char *err, size_t errlen);
 void snapshot_maybe_take(struct peer *p);
-void snapshot_start_sends(struct peer *p, const struct raft_ready *rd);
+void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n);
 void snapshot_handle_chunk(struct peer *p, struct json_object *obj);
 void snapshot_handle_result(struct peer *p, struct json_object *obj);
 void snapshot_housekeeping(struct peer *p);

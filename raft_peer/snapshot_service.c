@@ -156,10 +156,10 @@ static void send_chunk(struct peer *p, raft_id to)
     send_json_line(p, to, o);
 }
 
-void snapshot_start_sends(struct peer *p, const struct raft_ready *rd)
+void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n)
 {
-    for (size_t i = 0; i < rd->n_snapshot_requests; i++) {
-        const struct raft_snapshot_request *req = &rd->snapshot_requests[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct raft_snapshot_request *req = &reqs[i];
         raft_id to = req->to;
         if (to < 1 || to > p->n || p->sends[to].active)
             continue;
