@@ -228,7 +228,13 @@ static void apply_structured(struct run *run, struct input *in)
     snprintf(id, sizeof(id), "c%u", (unsigned)(who % N_CLIENTS));
     uint8_t shape = next(in);
     c.op = (enum command_op)(shape % 8);
-    snprintf(c.name, sizeof(c.name), "%s", var_names[(shape >> 3) % 4]);
+    /* Four fixed names (the longest legal one among them), or one of 256 more, so the
+     * variable table grows and deletes leave holes. */
+    unsigned which = (shape >> 3) & 7;
+    if (which < 4)
+        snprintf(c.name, sizeof(c.name), "%s", var_names[which]);
+    else
+        snprintf(c.name, sizeof(c.name), "v%u", (unsigned)next(in));
     if (c.op != CMD_GET && c.op != CMD_DEL)
         c.arg1 = pick_value(in);
     if (c.op == CMD_CAS)
