@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "raft_peer/event_loop.h"
+#include "tests/lib/time_scale.h"
 
 static char err[128];
 
@@ -77,10 +78,13 @@ Test(event_loop, due_timers_in_one_round_still_fire_in_order)
     struct event_loop *el = new_loop();
     struct trace t = {.stop_after = 3};
     struct tagged a = {&t, 3}, b = {&t, 1}, c = {&t, 2};
-    el_add_timer(el, 3, record_tag, &a);
-    el_add_timer(el, 1, record_tag, &b);
-    el_add_timer(el, 2, record_tag, &c);
-    usleep(20 * 1000); /* all three are due before the loop looks */
+    /* Deadlines k ms apart, k well above the time the three adds take (under valgrind
+     * the first calls alone take milliseconds: make valgrind scales k). */
+    int k = 10 * test_time_scale();
+    el_add_timer(el, 3 * k, record_tag, &a);
+    el_add_timer(el, 1 * k, record_tag, &b);
+    el_add_timer(el, 2 * k, record_tag, &c);
+    usleep((useconds_t)(4 * k) * 1000); /* all three are due before the loop looks */
     cr_assert_eq(el_run_once(el, 1), 3);
     cr_assert_eq(t.order[0], 1);
     cr_assert_eq(t.order[1], 2);
