@@ -198,7 +198,9 @@ static void answer_proposal(struct peer *p, const struct pending_proposal *pp,
     resp.index = pp->index;
     fill_leader(p, &resp, p->self);
     if (!res->ok) {
-        snprintf(resp.error, sizeof(resp.error), "%s", res->error);
+        /* SPEC's codes: an older seq whose answer is no longer kept is a bad request. */
+        snprintf(resp.error, sizeof(resp.error), "%s",
+                 strcmp(res->error, "stale_seq") ? res->error : "bad_request");
         snprintf(resp.message, sizeof(resp.message), "%s", res->message);
     }
     send_response(p, c, &resp);
@@ -237,8 +239,9 @@ void client_on_applied(struct peer *p, raft_index index, const struct raft_entry
         event_log_write(p->log, EVENT_LOG_ERROR,
                         "cannot apply entry %llu (out of memory or out of order); stopping",
                         (unsigned long long)index);
+        /* Stop without calling the core now: the ready being applied belongs to it. */
         p->stopped = true;
-        raft_stop(p->raft);
+        p->stop_after_ready = true;
         return;
     }
     while (p->first_proposal < p->n_proposals) {
@@ -330,11 +333,7 @@ static void send_control_response(struct peer *p, struct conn *c, bool ok, const
     if (!ok)
         json_object_object_add(o, "error", json_object_new_string(error));
     json_object_object_add(o, "message", json_object_new_string(message));
-    size_t len;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    conn_send(p, c, s, len);
-    conn_send(p, c, "\n", 1);
-    json_object_put(o);
+    conn_send_json(p, c, o);
 }
 
 /* Dissertation §3.10, asked for by user_cli's `transfer peerX` or the game. */

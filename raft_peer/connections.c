@@ -22,8 +22,10 @@ static void conn_close(struct peer *p, struct conn *c)
 {
     el_del_file(p->el, c->fd, EL_READABLE | EL_WRITABLE);
     close(c->fd);
-    if (c->fd < p->conns_cap)
+    if (c->fd < p->conns_cap && p->conns[c->fd] == c) {
         p->conns[c->fd] = NULL;
+        p->n_conns--;
+    }
     buffer_free(&c->in);
     buffer_free(&c->out);
     free(c);
@@ -65,18 +67,34 @@ static int conn_flush(struct peer *p, struct conn *c)
     return 0;
 }
 
-void conn_send(struct peer *p, struct conn *c, const char *data, size_t len)
+int conn_send(struct peer *p, struct conn *c, const char *data, size_t len)
 {
     if (buffer_len(&c->out) + len > CONN_OUT_MAX) {
         /* A client that does not read its answers is not worth unbounded memory. */
         conn_close(p, c);
-        return;
+        return -1;
     }
     if (buffer_append(&c->out, data, len) != 0) {
         conn_close(p, c);
-        return;
+        return -1;
     }
-    conn_flush(p, c);
+    return conn_flush(p, c);
+}
+
+int conn_send_json(struct peer *p, struct conn *c, struct json_object *o)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    int rc = -1;
+    char *line = malloc(len + 1);
+    if (line) {
+        memcpy(line, s, len);
+        line[len] = '\n'; /* one call: a failed first send may have freed c */
+        rc = conn_send(p, c, line, len + 1);
+        free(line);
+    }
+    json_object_put(o);
+    return rc;
 }
 
 static bool is_rpc_type(const char *type)
@@ -121,8 +139,8 @@ static void handle_hello(struct peer *p, struct conn *c, struct json_object *obj
     if (index < 0 || index >= p->n || index + 1 == p->self || !token_ok(p, obj)) {
         event_log_write(p->log, EVENT_LOG_WARN, "refused a peer hello from %s: %s", c->addr,
                         index < 0 || index >= p->n ? "unknown peer name" : "wrong token");
+        c->closing = true; /* before the answer, whose send may free c */
         client_send_error(p, c, "forbidden", "unknown peer or wrong cluster token");
-        c->closing = true;
         return;
     }
     c->peer = index + 1;
@@ -173,10 +191,11 @@ static void handle_control(struct peer *p, struct conn *c, struct json_object *o
 {
     char out[512];
     if (!p->visual || !c->loopback || !token_ok(p, obj)) {
-        int n = snprintf(out, sizeof(out),
-                         "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
-                         "\"message\":\"control messages are accepted only by a peer started "
-                         "with -v, from a loopback address, with the cluster token if one is set\"}\n");
+        int n =
+            snprintf(out, sizeof(out),
+                     "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
+                     "\"message\":\"control messages are accepted only by a peer started "
+                     "with -v, from a loopback address, with the cluster token if one is set\"}\n");
         conn_send(p, c, out, (size_t)n);
         return;
     }
@@ -204,7 +223,10 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
 {
     struct json_object *obj = NULL;
     char err[256];
-    if (json_line_parse(line, len, RPC_LINE_MAX, &obj, err, sizeof(err)) != 0) {
+    /* Only a peer that said hello may send the long lines replication needs; anyone
+     * else is held to the client limit before json-c builds anything. */
+    size_t max = c->peer ? RPC_LINE_MAX : CLIENT_LINE_MAX;
+    if (json_line_parse(line, len, max, &obj, err, sizeof(err)) != 0) {
         client_send_error(p, c, "bad_request", err);
         return;
     }
@@ -279,8 +301,10 @@ static int conn_read(struct peer *p, struct conn *c)
             if (!conn_lookup(p, fd, id))
                 return -1; /* handling closed it */
             buffer_consume(&c->in, len + 1);
+            if (c->closing)
+                return conn_flush(p, c) == 0 && conn_lookup(p, fd, id) ? 0 : -1;
         }
-        if (buffer_len(&c->in) > RPC_LINE_MAX) {
+        if (buffer_len(&c->in) > (c->peer ? RPC_LINE_MAX : CLIENT_LINE_MAX)) {
             client_send_error(p, c, "bad_request", "line too long; closing the connection");
             if (conn_lookup(p, fd, id)) {
                 c->closing = true;
@@ -334,6 +358,10 @@ static void on_accept(struct event_loop *el, int lfd, void *data, int mask)
         int fd = tcp_accept(p->err, sizeof(p->err), lfd, ip, sizeof(ip), &port);
         if (fd < 0)
             return;
+        if (p->n_conns >= PEER_MAX_CONNS) {
+            close(fd); /* bounded memory: each connection may buffer a line */
+            continue;
+        }
         struct conn *c = calloc(1, sizeof(*c));
         if (!c || conns_track(p, (c->fd = fd, c)) != 0 ||
             el_add_file(el, fd, EL_READABLE, on_conn_event, p) != 0) {
@@ -344,6 +372,7 @@ static void on_accept(struct event_loop *el, int lfd, void *data, int mask)
             continue;
         }
         c->id = ++p->next_conn_id;
+        p->n_conns++;
         c->loopback = peer_is_loopback(p->err, sizeof(p->err), fd) == 1;
         snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
         buffer_init(&c->in);

@@ -48,7 +48,7 @@ static int persist(struct peer *p, const struct raft_ready *rd)
 
 static void apply_committed(struct peer *p, const struct raft_ready *rd)
 {
-    for (size_t i = 0; i < rd->n_committed; i++) {
+    for (size_t i = 0; i < rd->n_committed && !p->stop_after_ready; i++) {
         raft_index index = rd->apply_from + i;
         const struct raft_entry *e = &rd->committed[i];
         client_on_applied(p, index, e);
@@ -112,7 +112,14 @@ void peer_process_ready(struct peer *p)
         /* 4. Apply and answer. Committed entries are on a majority's disks. */
         apply_committed(p, &rd);
         client_on_reads(p, &rd);
-        raft_persisted(p->raft, rd.seq);
+        if (p->stop_after_ready) {
+            p->stop_after_ready = false;
+            raft_stop(p->raft);
+            client_fail_all(p, "this peer could not apply a committed entry; it stopped");
+            return;
+        }
+        if (durable) /* never claim writes that did not happen */
+            raft_persisted(p->raft, rd.seq);
         notice_role_changes(p);
         snapshot_start_sends(p, wanted, n_wanted);
         snapshot_maybe_take(p);

@@ -20,6 +20,7 @@ struct json_object;
 #define CONN_OUT_MAX               (64u << 20) /* bytes queued to one client before we hang up */
 #define PEER_MAX_PENDING_PROPOSALS 65536       /* client commands awaiting commit */
 #define PEER_MAX_PENDING_READS     65536
+#define PEER_MAX_CONNS             1024 /* accepted connections at once; more are closed at once */
 
 /* Our outbound connection to another peer; every message we send it goes here. */
 struct peer_link {
@@ -86,12 +87,14 @@ struct peer {
     struct raft *raft;
     bool stopped; /* storage failed: never acknowledge again */
     bool exiting;
+    bool stop_after_ready; /* apply failed: raft_stop() once the ready is done */
 
     int listen_fd;
     struct peer_link links[CONFIG_MAX_PEERS + 1];
     struct conn **conns; /* by fd */
     int conns_cap;
     uint64_t next_conn_id;
+    int n_conns;
 
     /* Client commands in index order, and reads in arrival order. */
     struct pending_proposal *proposals;
@@ -168,7 +171,10 @@ void snapshot_free(struct peer *p);
 
 /* connections.c: inbound connections. */
 int conns_listen(struct peer *p, char *err, size_t errlen);
-void conn_send(struct peer *p, struct conn *c, const char *data, size_t len);
+/* Queues and writes; -1 when c was closed (and freed) meanwhile. */
+int conn_send(struct peer *p, struct conn *c, const char *data, size_t len);
+/* One JSON object and its newline, then puts o. Same return as conn_send. */
+int conn_send_json(struct peer *p, struct conn *c, struct json_object *o);
 struct conn *conn_lookup(struct peer *p, int fd, uint64_t id);
 void conns_free(struct peer *p);
 

@@ -233,7 +233,7 @@ static void reply(struct peer *p, raft_id leader, raft_index index, uint64_t nex
 }
 
 /* The whole snapshot is durable: load it, and let the core rebuild its log around it. */
-static void install(struct peer *p, raft_id leader, raft_term term)
+static int install(struct peer *p, raft_id leader, raft_term term)
 {
     struct snapshot_meta m;
     uint8_t *data = NULL;
@@ -242,7 +242,7 @@ static void install(struct peer *p, raft_id leader, raft_term term)
         sm_snapshot_decode(p->sm, data, m.size, p->err, sizeof(p->err)) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
         free(data);
-        return;
+        return -1;
     }
     free(data);
     p->snapshot_index = m.index;
@@ -254,6 +254,14 @@ static void install(struct peer *p, raft_id leader, raft_term term)
                     "installed snapshot from %s at index %llu (term %llu, %llu bytes)",
                     p->names[leader - 1], (unsigned long long)m.index, (unsigned long long)m.term,
                     (unsigned long long)m.size);
+    return 0;
+}
+
+/* A next_offset past the end tells the leader this transfer failed for good: it gives
+ * up (raft_snapshot_sent false) and the core asks again at its own pace. */
+static void reply_failed(struct peer *p, raft_id leader, raft_index index, uint64_t size)
+{
+    reply(p, leader, index, size + 1, false);
 }
 
 /* Follower side of Figure 13, one chunk at a time. */
@@ -278,10 +286,13 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
         event_log_write(p->log, EVENT_LOG_WARN, "bad install_snapshot message");
         return;
     }
-    if (raft_snapshot_chunk(p->raft, leader, term, peer_now()) != RAFT_OK) {
+    int rc = raft_snapshot_chunk(p->raft, leader, term, peer_now());
+    if (rc == RAFT_EINVAL) {
         reply(p, leader, index, 0, false); /* our newer term tells it to step down */
         return;
     }
+    if (rc != RAFT_OK)
+        return; /* stopped: silence, so the leader paces its retries instead of bouncing */
     if (index <= raft_commit_index(p->raft)) {
         reply(p, leader, index, size, true); /* we have all of it already */
         raft_install_snapshot(p->raft, leader, term, index, last_term, peer_now());
@@ -318,7 +329,9 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
             event_log_write(p->log, EVENT_LOG_WARN, "snapshot chunk at %llu refused: %s",
                             (unsigned long long)offset, n < 0 ? "bad base64" : p->err);
             free(raw);
-            reply(p, leader, index, p->receiving_have, false);
+            snapshot_receiver_close(p->receiver);
+            p->receiver = NULL;
+            reply_failed(p, leader, index, size);
             return;
         }
         free(raw);
@@ -330,12 +343,15 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
             event_log_write(p->log, EVENT_LOG_ERROR, "received snapshot is bad: %s", p->err);
             snapshot_receiver_close(p->receiver);
             p->receiver = NULL;
-            reply(p, leader, index, 0, false);
+            reply_failed(p, leader, index, size);
             return;
         }
         snapshot_receiver_close(p->receiver);
         p->receiver = NULL;
-        install(p, leader, term);
+        if (install(p, leader, term) != 0) {
+            reply_failed(p, leader, index, size);
+            return;
+        }
     }
     reply(p, leader, index, p->receiving_have, complete);
 }

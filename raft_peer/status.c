@@ -53,9 +53,5 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
     if (raft_role(r) == RAFT_LEADER)
         json_object_object_add(o, "followers", status_followers_json(p, "name"));
-    size_t len;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    conn_send(p, c, s, len);
-    conn_send(p, c, "\n", 1);
-    json_object_put(o);
+    conn_send_json(p, c, o);
 }

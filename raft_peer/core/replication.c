@@ -81,7 +81,8 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     if (heartbeat && !sent) {
         /* What we know matches: carries the commit index and the read round,
          * and cannot be refused for entries still in flight. */
-        send_entries(r, id, p->match_index, 0);
+        /* Below the compacted prefix the term is unknown: the offset's is not. */
+        send_entries(r, id, p->match_index > r->log.offset ? p->match_index : r->log.offset, 0);
     }
 }
 

@@ -76,6 +76,9 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
     if (index > r->commit_index) {
         if (index <= log_last_index(&r->log) && log_term_at(&r->log, index) == last_term) {
             log_compact(&r->log, index, last_term);
+            /* Entries not yet handed out that the snapshot now covers are gone. */
+            if (r->unstable_from <= index)
+                r->unstable_from = index + 1;
         } else {
             raft_note_truncated(r, r->log.offset + 1);
             log_truncate(&r->log, r->log.offset + 1);
