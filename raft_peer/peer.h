@@ -69,6 +69,8 @@ struct snapshot_send {
     raft_term term;
     uint64_t size;
     uint32_t crc;
+    uint8_t *data;    /* the snapshot as it was when the transfer began: a newer one may
+                         replace the file meanwhile without restarting the transfer */
     uint64_t offset;  /* the next byte the follower needs */
     uint64_t sent_ms; /* when the chunk now in flight left */
 };

@@ -116,26 +116,27 @@ static void send_json_line(struct peer *p, raft_id to, struct json_object *o)
     json_object_put(o);
 }
 
+static void send_end(struct peer *p, raft_id to)
+{
+    struct snapshot_send *t = &p->sends[to];
+    free(t->data);
+    t->data = NULL;
+    t->active = false;
+}
+
 static void send_chunk(struct peer *p, raft_id to)
 {
     struct snapshot_send *t = &p->sends[to];
     uint64_t left = t->size - t->offset;
     size_t want = left < CHUNK_BYTES ? (size_t)left : CHUNK_BYTES;
-    uint8_t *raw = malloc(want ? want : 1);
     char *coded = malloc(base64_encoded_len(want) + 1);
-    size_t got = 0;
-    if (!raw || !coded ||
-        snapshot_read_at(p->data_dir, &(struct snapshot_meta){t->index, t->term, t->size, t->crc},
-                         t->offset, raw, want, &got, p->err, sizeof(p->err)) != 0 ||
-        got != want) {
-        event_log_write(p->log, EVENT_LOG_WARN, "cannot read our snapshot for %s: %s",
-                        p->names[to - 1], p->err);
-        free(raw);
-        free(coded);
-        t->active = false;
-        raft_snapshot_sent(p->raft, to, t->index, false);
+    if (!coded) {
+        raft_index index = t->index;
+        send_end(p, to);
+        raft_snapshot_sent(p->raft, to, index, false);
         return;
     }
+    const uint8_t *raw = t->data + t->offset;
     base64_encode(raw, want, coded);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("install_snapshot"));
@@ -150,7 +151,6 @@ static void send_chunk(struct peer *p, raft_id to)
     json_object_object_add(o, "offset", json_object_new_uint64(t->offset));
     json_object_object_add(o, "data", json_object_new_string(coded));
     json_object_object_add(o, "done", json_object_new_boolean(t->offset + want == t->size));
-    free(raw);
     free(coded);
     t->sent_ms = peer_now();
     send_json_line(p, to, o);
@@ -171,12 +171,23 @@ void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *re
             raft_snapshot_sent(p->raft, to, req->index, false);
             continue;
         }
+        struct snapshot_meta m;
+        uint8_t *data = NULL;
+        if (snapshot_load(p->data_dir, &m, &data, p->err, sizeof(p->err)) != 0 ||
+            m.index < req->index) {
+            event_log_write(p->log, EVENT_LOG_ERROR, "cannot read our snapshot for %s: %s",
+                            p->names[to - 1], p->err);
+            free(data);
+            raft_snapshot_sent(p->raft, to, req->index, false);
+            continue;
+        }
         struct snapshot_send *t = &p->sends[to];
         *t = (struct snapshot_send){.active = true,
-                                    .index = p->snapshot_index,
-                                    .term = p->snapshot_term,
-                                    .size = p->snapshot_size,
-                                    .crc = p->snapshot_crc};
+                                    .index = m.index,
+                                    .term = m.term,
+                                    .size = m.size,
+                                    .crc = m.crc,
+                                    .data = data};
         event_log_write(
             p->log, EVENT_LOG_INFO,
             "%s is behind our compacted log: sending snapshot at index %llu (%llu bytes)",
@@ -188,7 +199,7 @@ void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *re
 void snapshot_abort_sends(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++)
-        p->sends[id].active = false;
+        send_end(p, id);
 }
 
 /* Resends a chunk nobody answered (the connection dropped, or the follower restarted). */
@@ -200,7 +211,7 @@ void snapshot_housekeeping(struct peer *p)
         if (!t->active)
             continue;
         if (raft_role(p->raft) != RAFT_LEADER) {
-            t->active = false;
+            send_end(p, id);
             continue;
         }
         if (now >= t->sent_ms + CHUNK_RESEND_MS)
@@ -374,15 +385,17 @@ void snapshot_handle_result(struct peer *p, struct json_object *obj)
     if (!t->active || index != t->index || raft_role(p->raft) != RAFT_LEADER)
         return;
     if (done) {
-        t->active = false;
-        raft_snapshot_sent(p->raft, from, t->index, true);
+        raft_index sent = t->index;
+        send_end(p, from);
+        raft_snapshot_sent(p->raft, from, sent, true);
         event_log_write(p->log, EVENT_LOG_INFO, "%s installed our snapshot at index %llu",
                         p->names[from - 1], (unsigned long long)index);
         return;
     }
     if (next > t->size) {
-        t->active = false;
-        raft_snapshot_sent(p->raft, from, t->index, false);
+        raft_index sent = t->index;
+        send_end(p, from);
+        raft_snapshot_sent(p->raft, from, sent, false);
         return;
     }
     t->offset = next;
@@ -391,6 +404,7 @@ void snapshot_handle_result(struct peer *p, struct json_object *obj)
 
 void snapshot_free(struct peer *p)
 {
+    snapshot_abort_sends(p);
     snapshot_receiver_close(p->receiver);
     p->receiver = NULL;
 }
