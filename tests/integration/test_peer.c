@@ -94,6 +94,13 @@ Test(peer, commands_sent_to_any_peer_are_redirected_and_applied_everywhere, .fin
 {
     int leader = start(3);
     int follower = leader % 3 + 1;
+    /* A follower names the leader once it has heard from it, which under valgrind can
+     * come well after the leader knows it won. */
+    struct peer_status st;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(LEADER_WAIT_MS);
+    while ((cluster_status(&cl, follower, &st) != 0 || st.leader != leader) &&
+           harness_now_ms() < deadline)
+        harness_sleep_ms(20);
     char line[4096];
     cr_assert_eq(peer_exchange(&cl, follower,
                                "{\"type\":\"client_request\",\"client_id\":\"redir\",\"seq\":1,"
