@@ -359,7 +359,10 @@ int storage_log_compact(struct storage *s, raft_index index, raft_term term, cha
     }
 
     size_t drop = index >= last ? s->n_entries : (size_t)(index + 1 - s->first_index);
-    memmove(s->slots, s->slots + drop, (s->n_entries - drop) * sizeof *s->slots);
+    /* Not when nothing is left: slots is NULL in an empty log (a wiped follower
+     * installing its first snapshot), and memmove(NULL, ...) is undefined even for 0. */
+    if (drop < s->n_entries)
+        memmove(s->slots, s->slots + drop, (s->n_entries - drop) * sizeof *s->slots);
     s->n_entries -= drop;
     s->first_index = index + 1;
     s->prefix_term = term;
