@@ -26,6 +26,16 @@ else
   SAN   :=
 endif
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -I. $(CFLAGS)
+# On a fresh machine the first `make` (or `make test`, or ./launch_raft_peer.sh) installs
+# the Debian packages it needs, so the README's two commands are the whole set-up.
+ifeq ($(filter clean format check-format,$(MAKECMDGOALS)),)
+ifeq ($(shell pkg-config --exists $(PKGS) criterion 2>/dev/null && command -v clang >/dev/null && echo ok),)
+$(info Build dependencies are missing: running scripts/install-deps.sh (uses sudo when not root))
+ifneq ($(shell bash scripts/install-deps.sh >&2 && echo ok),ok)
+$(error scripts/install-deps.sh failed: run it by hand to see why)
+endif
+endif
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
