@@ -68,6 +68,8 @@ SIM_BIN := $(BUILD)/tests/raft_sim
 EXTRA_PROGRAMS := $(if $(wildcard bench/*.c),$(BIN)/raft_bench)
 
 .PHONY: all test unit sim integration purity clean format check-format bench
+# Keep objects built through pattern rules: make would delete them as intermediates.
+.SECONDARY:
 all: $(PROGRAMS) $(EXTRA_PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
