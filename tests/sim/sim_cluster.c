@@ -410,6 +410,7 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
             return false;
         }
         raft_time lat = writes ? sim_disk_latency(s) : 0;
+        job->committed_when_made = s->inv.committed.len;
         sim_disk_push(&n->disk, job, s->now + lat);
         sim_schedule(s, job->done_at, SIM_EV_DISK, n->id, n->inc, NULL, job->serial, 0);
     }
@@ -645,7 +646,12 @@ void sim_on_disk(struct sim *s, const struct sim_event *ev)
     if (!job)
         return;
     raft_index p = sim_disk_change_point(&n->disk, job);
-    if (p && sim_inv_keeps_committed(&s->inv, &n->disk.meta, p, err, sizeof(err)) != 0) {
+    /* A write decided before an entry was committed may still drop that entry from this
+     * disk (a follower's truncation, queued while another leader had not yet committed
+     * it): a majority elsewhere holds it. What the write may never drop is an entry that
+     * was committed when the write was decided. */
+    if (p && p <= job->committed_when_made &&
+        sim_inv_keeps_committed(&s->inv, &n->disk.meta, p, err, sizeof(err)) != 0) {
         sim_fail(s, "Committed entry lost", "node %d's disk: %s", n->id, err);
         sim_disk_job_free(job);
         return;

@@ -43,6 +43,8 @@ struct sim_job {
     size_t n_ents;
     struct sim_held *held;
     size_t n_held;
+    raft_index committed_when_made; /* the cluster's committed length when the ready was
+                                       taken: a write may only drop what was uncommitted then */
 };
 
 /* Durable state: hard state, the latest snapshot of the state machine, and the log.
