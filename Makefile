@@ -151,6 +151,8 @@ SIM_JOBS ?= 2
 SIM_MUTANT_SEEDS ?= 5000
 SIM_ARGS = $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --jobs $(SIM_JOBS))$(if $(MUTATION), --mutation $(MUTATION))
 export RAFT_BIN_DIR := $(abspath $(BIN))
+# Leaks inside third-party libraries are not ours to fix: tests/lsan.supp names them.
+export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 
 test: all purity unit sim integration
 purity:
