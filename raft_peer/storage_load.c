@@ -167,8 +167,8 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
                         bool is_last, struct load_pos *pos, char *err, size_t errlen)
 {
     char name[SEG_NAME_MAX];
-    uint8_t *p;
-    uint64_t size;
+    uint8_t *p = NULL; /* set by the read below; initialised for -O1 flow analysis */
+    uint64_t size = 0;
     uint32_t len = 0;
 
     storage_seg_name(name, first);
