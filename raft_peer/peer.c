@@ -277,6 +277,7 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         return -1;
     }
+    p->started_ms = peer_now();
     links_init(p);
     el_set_before_sleep(p->el, before_sleep, p);
     el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);

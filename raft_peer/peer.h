@@ -29,6 +29,7 @@ struct peer_link {
     bool connected;
     bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
     bool ever_tried;
+    bool ever_connected;
     bool lost_unreported; /* the connection dropped; the core has not been told yet */
     uint64_t next_attempt_ms;
     uint64_t backoff_ms;
@@ -77,7 +78,8 @@ struct snapshot_send {
 
 struct peer {
     struct config cfg;
-    int n;        /* cluster size: peers 1..n of the file */
+    int n; /* cluster size: peers 1..n of the file */
+    uint64_t started_ms;
     raft_id self; /* 1..n */
     const char *names[CONFIG_MAX_PEERS];
     bool visual; /* -v: stream to the game and obey its control messages */

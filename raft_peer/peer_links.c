@@ -13,8 +13,9 @@
 #include "raft_peer/peer.h"
 #include "raft_peer/rpc_codec.h"
 
-#define BACKOFF_MIN_MS 20
-#define BACKOFF_MAX_MS 1000
+#define BACKOFF_MIN_MS   20
+#define BACKOFF_MAX_MS   1000
+#define STARTUP_QUIET_MS 3000
 
 static void on_link_event(struct event_loop *el, int fd, void *data, int mask);
 
@@ -38,7 +39,9 @@ static void link_close(struct peer *p, raft_id id, const char *why)
     uint64_t now = peer_now();
     l->next_attempt_ms = now + l->backoff_ms;
     l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
-    if (!l->down_reported) {
+    /* At start-up the others are often still starting: not worth a warning yet. */
+    bool starting = !l->ever_connected && now < p->started_ms + STARTUP_QUIET_MS;
+    if (!l->down_reported && !starting) {
         l->down_reported = true;
         event_log_write(p->log, EVENT_LOG_WARN, "%s is unreachable (%s); retrying with backoff",
                         p->names[id - 1], why);
@@ -75,6 +78,7 @@ static void link_connected(struct peer *p, raft_id id)
     struct peer_link *l = &p->links[id];
     l->connecting = false;
     l->connected = true;
+    l->ever_connected = true;
     l->backoff_ms = BACKOFF_MIN_MS;
     set_nodelay(p->err, sizeof(p->err), l->fd);
     if (l->down_reported) {
