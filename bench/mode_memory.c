@@ -16,17 +16,10 @@ int mode_memory(const struct bench_options *o)
 {
     char err[512];
     struct bench_cluster bc;
-    if (bench_cluster_open(&bc, o, err, sizeof(err)) != 0) {
-        fprintf(stderr, "raft_bench: %s\n", err);
-        bench_cluster_close(&bc);
+    int leader = bench_cluster_ready(&bc, o);
+    if (leader < 0)
         return 2;
-    }
     int status = 2;
-    int leader = bench_cluster_leader(&bc, 10000);
-    if (leader < 0) {
-        fprintf(stderr, "raft_bench: no leader within 10 s\n");
-        goto out;
-    }
     harness_sleep_ms(IDLE_MS);
     long rss[LOAD_MAX_TARGETS], hwm[LOAD_MAX_TARGETS], max_rss = 0;
     for (int i = 0; i < bc.n; i++) {

@@ -35,17 +35,10 @@ int mode_run(const struct bench_options *o)
 {
     char err[512];
     struct bench_cluster bc;
-    if (bench_cluster_open(&bc, o, err, sizeof(err)) != 0) {
-        fprintf(stderr, "raft_bench: %s\n", err);
-        bench_cluster_close(&bc);
+    int leader = bench_cluster_ready(&bc, o);
+    if (leader < 0)
         return 2;
-    }
     int status = 2;
-    int leader = bench_cluster_leader(&bc, 10000);
-    if (leader < 0) {
-        fprintf(stderr, "raft_bench: no leader within 10 s\n");
-        goto out;
-    }
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "bench-%d-%llu", (int)getpid(),
              (unsigned long long)(o->seed % 1000000u));

@@ -108,3 +108,19 @@ int bench_read_schedstat(int pid, uint64_t *cpu_ns, uint64_t *wait_ns)
     *wait_ns = wait;
     return 0;
 }
+
+int bench_cluster_ready(struct bench_cluster *bc, const struct bench_options *o)
+{
+    char err[512];
+    if (bench_cluster_open(bc, o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_bench: %s\n", err);
+        bench_cluster_close(bc);
+        return -1;
+    }
+    int leader = bench_cluster_leader(bc, 10000);
+    if (leader < 0) {
+        fprintf(stderr, "raft_bench: no leader within 10 s\n");
+        bench_cluster_close(bc);
+    }
+    return leader;
+}

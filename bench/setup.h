@@ -26,6 +26,9 @@ int bench_cluster_open(struct bench_cluster *bc, const struct bench_options *o, 
  * start, 0: the clients' redirects find it. -1 when none emerged. */
 int bench_cluster_leader(struct bench_cluster *bc, int timeout_ms);
 void bench_cluster_close(struct bench_cluster *bc);
+/* Opens the cluster and waits up to 10 s for its leader, saying on stderr what went
+ * wrong. The leader's index, or -1 with the cluster already closed. */
+int bench_cluster_ready(struct bench_cluster *bc, const struct bench_options *o);
 
 /* VmRSS and VmHWM of a process in KiB, from /proc/<pid>/status. 0 or -1. */
 int bench_read_rss(int pid, long *rss_kib, long *hwm_kib);

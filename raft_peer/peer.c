@@ -58,14 +58,11 @@ static void apply_committed(struct peer *p, const struct raft_ready *rd)
 static void notice_role_changes(struct peer *p)
 {
     enum raft_role role = raft_role(p->raft);
-    raft_id leader = raft_leader(p->raft);
     if (p->last_role == RAFT_LEADER && role != RAFT_LEADER) {
         client_fail_all(p, "the leader stepped down before the command committed; retry");
         snapshot_abort_sends(p);
     }
     p->last_role = role;
-    p->last_leader = leader;
-    p->last_term = raft_current_term(p->raft);
 }
 
 void peer_process_ready(struct peer *p)
@@ -214,7 +211,6 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
         return -1;
     }
     p->last_role = RAFT_FOLLOWER;
-    p->last_term = boot->term;
     return 0;
 }
 

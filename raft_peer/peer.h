@@ -28,7 +28,6 @@ struct peer_link {
     bool connecting;
     bool connected;
     bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
-    bool ever_tried;
     bool ever_connected;
     bool lost_unreported; /* the connection dropped; the core has not been told yet */
     uint64_t next_attempt_ms;
@@ -125,8 +124,6 @@ struct peer {
     raft_time tick_due;
     int votes_granted; /* in the current election, for the log line that ends it */
     enum raft_role last_role;
-    raft_term last_term;
-    raft_id last_leader;
 
     /* Game stream (-v). */
     int game_fd;

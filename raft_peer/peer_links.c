@@ -124,7 +124,6 @@ static void link_connect(struct peer *p, raft_id id)
 {
     struct peer_link *l = &p->links[id];
     const struct config_peer *cp = &p->cfg.peers[id - 1];
-    l->ever_tried = true;
     int fd = tcp_connect_nonblock(p->err, sizeof(p->err), cp->host, cp->port);
     if (fd < 0) {
         l->fd = -1;
