@@ -386,7 +386,11 @@ Test(load, gives_up_on_a_silent_peer)
     /* At least the first request; more only when this machine stalls the fake for 30 ms. */
     cr_assert_geq(r.timeouts, 1);
     cr_assert_gt(r.ok, 10);
-    cr_assert_eq(atomic_load(&probe.ok_count), r.ok);
+    /* The probe sees every answer; the window only those answered by its end. With one
+     * client, at most the one answer that lands after the window's end is the difference. */
+    uint64_t seen = atomic_load(&probe.ok_count);
+    cr_assert(seen == r.ok || seen == r.ok + 1, "probe %llu, window %llu",
+              (unsigned long long)seen, (unsigned long long)r.ok);
     cr_assert_eq((int)(atomic_load(&probe.last_ok) & 0xff), 2, "answered by b");
     /* The first command waited out the timeout, so the worst latency shows it. */
     cr_assert_geq(latency_max(&r.all), 30000);
