@@ -1,8 +1,12 @@
 /* mode_limits.c: this machine's floor, measured through the project's own code paths:
  * one small entry appended and synced with raft_peer/storage.h, and one JSON line
  * echoed over TCP loopback with TCP_NODELAY through common/net.h. A 3-peer write can
- * not beat 2 round trips (client to leader, leader to follower) plus 1 fsync. */
+ * not beat 2 round trips (client to leader, leader to follower) plus 1 fsync. When the
+ * peers share one disk, the leader and its followers sync at the same moment, so the
+ * fsync is also measured with that many writers syncing at once. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "bench/modes.h"
 #include "bench/report.h"
 #include "bench/setup.h"
+#include "common/config.h"
 #include "common/net.h"
 #include "raft_peer/storage.h"
 
@@ -32,7 +37,8 @@ static int remove_tree(const char *dir)
 
 /* Append + sync of one ~40-byte entry per sample, exactly as the leader persists a lone
  * command, in a fresh data directory on the filesystem that holds the clusters (/tmp). */
-static int measure_fsync(int samples, struct latency *lat, char *err, size_t errlen)
+static int measure_fsync(int samples, struct latency *lat, const atomic_bool *stop, char *err,
+                         size_t errlen)
 {
     char dir[64] = "/tmp/raftvillage-limits-XXXXXX";
     if (!mkdtemp(dir)) {
@@ -51,7 +57,8 @@ static int measure_fsync(int samples, struct latency *lat, char *err, size_t err
         goto out;
     char payload[64];
     uint64_t budget_end = bench_now_us() + LIMIT_BUDGET_US;
-    for (int i = 0; i < samples && bench_now_us() < budget_end; i++) {
+    for (int i = 0; i < samples && bench_now_us() < budget_end && !(stop && atomic_load(stop));
+         i++) {
         int len = snprintf(payload, sizeof(payload), "bench-limits-0 %08d k1 add 1", i + 1);
         struct raft_entry e = {.term = 1,
                                .type = RAFT_ENTRY_COMMAND,
@@ -71,6 +78,45 @@ out:
 }
 
 /* The echo side: one connection, lines back as they come, until the other end closes. */
+/* The other peers' disks, when they are the same disk: writers that append and sync
+ * without pause, in directories of their own, while the measured one runs. */
+struct background_writer {
+    pthread_t thread;
+    const atomic_bool *stop;
+    struct latency lat;
+    char err[256];
+};
+
+static void *background_writer_main(void *arg)
+{
+    struct background_writer *w = arg;
+    measure_fsync(1 << 30, &w->lat, w->stop, w->err, sizeof(w->err));
+    return NULL;
+}
+
+static int measure_fsync_shared(int samples, int writers, struct latency *lat, char *err,
+                                size_t errlen)
+{
+    atomic_bool stop = false;
+    struct background_writer bg[CONFIG_MAX_PEERS];
+    int started = 0;
+    for (; started < writers - 1 && started < CONFIG_MAX_PEERS; started++) {
+        bg[started].stop = &stop;
+        latency_init(&bg[started].lat);
+        if (pthread_create(&bg[started].thread, NULL, background_writer_main, &bg[started]) != 0)
+            break;
+    }
+    int rc = started == writers - 1 ? measure_fsync(samples, lat, NULL, err, errlen) : -1;
+    if (started != writers - 1)
+        snprintf(err, errlen, "cannot start %d background writers", writers - 1);
+    atomic_store(&stop, true);
+    for (int i = 0; i < started; i++) {
+        pthread_join(bg[i].thread, NULL);
+        latency_free(&bg[i].lat);
+    }
+    return rc;
+}
+
 static void echo_child(int listen_fd)
 {
     char err[160], buf[4096];
@@ -168,14 +214,17 @@ static void row(const char *what, struct latency *l)
 int mode_limits(const struct bench_options *o)
 {
     char err[512];
-    struct latency fs, rtt;
+    struct latency fs, fs_shared, rtt;
     latency_init(&fs);
+    latency_init(&fs_shared);
     latency_init(&rtt);
+    int writers = o->peers > 1 ? o->peers : 3;
     int status = 2;
     uint64_t cpu0 = 0, wait0 = 0, cpu1 = 0, wait1 = 0;
     bench_read_schedstat((int)getpid(), &cpu0, &wait0);
     uint64_t t0 = bench_now_us();
-    if (measure_fsync(o->samples, &fs, err, sizeof(err)) != 0 ||
+    if (measure_fsync(o->samples, &fs, NULL, err, sizeof(err)) != 0 ||
+        measure_fsync_shared(o->samples, writers, &fs_shared, err, sizeof(err)) != 0 ||
         measure_rtt(o->samples, &rtt, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_bench: limits: %s\n", err);
         goto out;
@@ -187,22 +236,33 @@ int mode_limits(const struct bench_options *o)
     double wait_share = elapsed_us > 0 ? (double)(wait1 - wait0) / 1e3 / elapsed_us : 0;
     double floor_us =
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs, 50);
+    double shared_floor_us =
+        2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs_shared, 50);
     if (!o->json) {
         if (!o->no_header)
             printf("%-22s %7s %8s %8s %8s %8s %8s\n", "limit", "samples", "p50ms", "p99ms",
                    "p99.9ms", "maxms", "meanms");
+        char shared_name[48];
+        snprintf(shared_name, sizeof(shared_name), "append+fsync, %d at once", writers);
         row("append+fsync (storage)", &fs);
+        row(shared_name, &fs_shared);
         row("tcp loopback rtt", &rtt);
         char a[32];
         printf("floor of a 1-client 3-peer write, 2 rtt + 1 fsync (p50s): %s ms\n",
                report_ms(a, floor_us));
+        printf("the same with the fsync of %d writers sharing the disk: %s ms\n", writers,
+               report_ms(a, shared_floor_us));
         printf("time spent waiting for a CPU while measuring: %.0f%%\n", wait_share * 100);
     }
     struct json_object *obj = report_new(o);
     if (obj) {
         json_object_object_add(obj, "fsync_us", report_latency(&fs));
+        json_object_object_add(obj, "fsync_shared_us", report_latency(&fs_shared));
+        json_object_object_add(obj, "fsync_shared_writers", json_object_new_int(writers));
         json_object_object_add(obj, "rtt_us", report_latency(&rtt));
         json_object_object_add(obj, "write_floor_us", json_object_new_double(floor_us));
+        json_object_object_add(obj, "write_floor_shared_disk_us",
+                               json_object_new_double(shared_floor_us));
         json_object_object_add(obj, "runq_wait_share", json_object_new_double(wait_share));
         if (report_emit(o, obj, err, sizeof(err)) != 0)
             fprintf(stderr, "raft_bench: %s\n", err);
@@ -210,6 +270,7 @@ int mode_limits(const struct bench_options *o)
     status = 0;
 out:
     latency_free(&fs);
+    latency_free(&fs_shared);
     latency_free(&rtt);
     return status;
 }
