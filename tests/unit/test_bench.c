@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/latency.h"
@@ -197,6 +199,8 @@ struct fake {
     int port[FAKES];
     int stop_pipe[2];
     unsigned served_b;
+    _Atomic unsigned accepted[FAKES]; /* connections each fake took */
+    _Atomic unsigned answered[FAKES]; /* answers each fake sent */
 };
 
 static void answer(int fd, const struct client_response *resp)
@@ -240,6 +244,7 @@ static void *fake_main(void *arg)
                     continue;
                 }
                 set_nonblock(err, sizeof(err), fd, false);
+                atomic_fetch_add(&f->accepted[kind[i] - 10], 1);
                 pfd[slot] = (struct pollfd){.fd = fd, .events = POLLIN};
                 kind[slot] = kind[i] - 10;
                 if (slot == n)
@@ -279,6 +284,8 @@ static void *fake_main(void *arg)
                 answer(pfd[i].fd, &resp);
             }
             /* kind 2 ("s") stays silent. */
+            if (kind[i] != 2)
+                atomic_fetch_add(&f->answered[kind[i]], 1);
         }
     }
 done:
@@ -314,6 +321,60 @@ static void fake_stop(struct fake *f, pthread_t t)
     close(f->stop_pipe[1]);
 }
 
+/* A run does not last a fixed time, which a loaded machine may spend descheduled: a
+ * watcher thread ends it through the probe once it has shown what the test checks.
+ * Runs also get a duration of RUN_LIMIT_US, so that a broken loop cannot hang. */
+#define RUN_LIMIT_US 30000000u
+struct watch {
+    struct load_probe *probe;
+    const struct fake *fake;
+    bool (*enough)(const struct watch *w);
+    uint64_t min_window_us; /* and at least this long since the first answer */
+    uint64_t first_ok_us;   /* when the watcher first saw an answer, 0 before */
+    uint64_t stop_us;       /* when it ended the run, 0 if it did not */
+    _Atomic int done;       /* load_run returned: stop watching */
+    pthread_t thread;
+};
+
+static void *watch_main(void *arg)
+{
+    struct watch *w = arg;
+    while (!atomic_load(&w->done)) {
+        uint64_t now = bench_now_us();
+        if (!w->first_ok_us && atomic_load(&w->probe->ok_count) > 0)
+            w->first_ok_us = now;
+        if (w->enough(w) && w->first_ok_us + w->min_window_us <= now) {
+            w->stop_us = now;
+            atomic_store(&w->probe->stop, 1);
+            break;
+        }
+        struct timespec ts = {.tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void watch_start(struct watch *w)
+{
+    cr_assert_eq(pthread_create(&w->thread, NULL, watch_main, w), 0);
+}
+
+static void watch_stop(struct watch *w)
+{
+    atomic_store(&w->done, 1);
+    pthread_join(w->thread, NULL);
+}
+
+static bool more_than_10_ok(const struct watch *w)
+{
+    return atomic_load(&w->probe->ok_count) > 10;
+}
+
+static bool u_answered_more_than_25(const struct watch *w)
+{
+    return atomic_load(&w->fake->answered[3]) > 25;
+}
+
 Test(load, follows_redirects_and_retries_unavailable)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -324,23 +385,35 @@ Test(load, follows_redirects_and_retries_unavailable)
     struct mix m;
     char err[256];
     cr_assert_eq(mix_parse("add=3,get=1", &m, err, sizeof(err)), 0);
+    struct load_probe probe = {0};
+    /* More than 10 commands answered over at least 300 ms, however long that takes. */
+    struct watch w = {
+        .probe = &probe, .fake = &f, .enough = more_than_10_ok, .min_window_us = 300000};
     struct load_options o = {
         .targets = targets,
         .n_targets = 2, /* a and b only */
         .first_target = 0,
         .clients = 4,
-        .duration_us = 300000,
+        .duration_us = RUN_LIMIT_US,
         .mix = &m,
         .keys = 10,
         .seed = 1,
-        .request_timeout_ms = 1000,
+        /* The fakes always answer: no request may time out, even on a stalled machine. */
+        .request_timeout_ms = 10000,
         .retry_delay_ms = 0,
         .suspect_ms = 100,
         .id_prefix = "t",
+        .probe = &probe,
     };
     struct load_result r;
-    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    watch_start(&w);
+    uint64_t before = bench_now_us();
+    int rc = load_run(&o, &r, err, sizeof(err));
+    uint64_t after = bench_now_us();
+    watch_stop(&w);
     fake_stop(&f, t);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_neq(w.stop_us, 0, "not enough answers in %u s", RUN_LIMIT_US / 1000000);
     cr_assert_gt(r.ok, 10, "ok %llu", (unsigned long long)r.ok);
     cr_assert_eq(r.bad, 0, "%s", r.first_bad);
     cr_assert_geq(r.redirects, 4, "each client starts at a and is sent to b");
@@ -348,7 +421,10 @@ Test(load, follows_redirects_and_retries_unavailable)
     cr_assert_eq(r.all.n, r.ops);
     cr_assert_eq(r.writes.n + r.reads.n, r.ops);
     cr_assert_eq(r.timeouts, 0);
-    cr_assert_gt(r.window_us, 250000);
+    /* The window runs from the start to the stop: it covers what the watcher saw. */
+    cr_assert_geq(r.window_us, w.stop_us - w.first_ok_us, "window %llu us",
+                  (unsigned long long)r.window_us);
+    cr_assert_leq(r.window_us, after - before, "window %llu us", (unsigned long long)r.window_us);
     load_result_free(&r);
 }
 
@@ -365,12 +441,13 @@ Test(load, gives_up_on_a_silent_peer)
     char err[256];
     cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
     struct load_probe probe = {0};
+    struct watch w = {.probe = &probe, .fake = &f, .enough = more_than_10_ok};
     struct load_options o = {
         .targets = order,
         .n_targets = 3,
         .first_target = 0,
         .clients = 1,
-        .duration_us = 300000,
+        .duration_us = RUN_LIMIT_US,
         .mix = &m,
         .keys = 1,
         .seed = 2,
@@ -381,16 +458,18 @@ Test(load, gives_up_on_a_silent_peer)
         .probe = &probe,
     };
     struct load_result r;
-    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    watch_start(&w);
+    int rc = load_run(&o, &r, err, sizeof(err));
+    watch_stop(&w);
     fake_stop(&f, t);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_neq(w.stop_us, 0, "not enough answers in %u s", RUN_LIMIT_US / 1000000);
     /* At least the first request; more only when this machine stalls the fake for 30 ms. */
     cr_assert_geq(r.timeouts, 1);
     cr_assert_gt(r.ok, 10);
-    /* The probe sees every answer; the window only those answered by its end. With one
-     * client, at most the one answer that lands after the window's end is the difference. */
-    uint64_t seen = atomic_load(&probe.ok_count);
-    cr_assert(seen == r.ok || seen == r.ok + 1, "probe %llu, window %llu",
-              (unsigned long long)seen, (unsigned long long)r.ok);
+    /* The probe stopped the run, so the window took in every answer the probe saw. */
+    cr_assert_eq(atomic_load(&probe.ok_count), r.ok, "probe %llu, window %llu",
+                 (unsigned long long)atomic_load(&probe.ok_count), (unsigned long long)r.ok);
     cr_assert_eq((int)(atomic_load(&probe.last_ok) & 0xff), 2, "answered by b");
     /* The first command waited out the timeout, so the worst latency shows it. */
     cr_assert_geq(latency_max(&r.all), 30000);
@@ -431,24 +510,35 @@ Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
     struct mix m;
     char err[256];
     cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_probe probe = {0};
+    struct watch w = {.probe = &probe, .fake = &f, .enough = u_answered_more_than_25};
     struct load_options o = {
         .targets = order,
         .n_targets = 3,
         .first_target = 0,
         .clients = 1,
-        .duration_us = 400000,
+        .duration_us = RUN_LIMIT_US,
         .mix = &m,
         .keys = 1,
         .seed = 3,
-        .request_timeout_ms = 20,
+        /* Long enough that u, which always answers, never times out on a stalled machine:
+         * then every peer would be suspect, and going back to s would be right. */
+        .request_timeout_ms = 2000,
         .retry_delay_ms = 1,
-        .suspect_ms = 10000,
+        .suspect_ms = 60000,
         .id_prefix = "suspect",
+        .probe = &probe,
     };
     struct load_result r;
-    cr_assert_eq(load_run(&o, &r, err, sizeof(err)), 0, "%s", err);
+    watch_start(&w);
+    int rc = load_run(&o, &r, err, sizeof(err));
+    watch_stop(&w);
     fake_stop(&f, t);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_neq(w.stop_us, 0, "u was not asked often enough in %u s", RUN_LIMIT_US / 1000000);
     cr_assert_eq(r.timeouts, 1, "timeouts %llu", (unsigned long long)r.timeouts);
+    cr_assert_eq(atomic_load(&f.accepted[2]), 1, "s was connected to %u times",
+                 atomic_load(&f.accepted[2]));
     cr_assert_gt(r.redirects, 20);
     cr_assert_eq(r.ok, 0);
     load_result_free(&r);

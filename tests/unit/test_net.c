@@ -25,16 +25,23 @@ static int listen_any(int *port)
 static void wait_for(int fd, short events)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    cr_assert_eq(poll(&p, 1, 2000), 1, "fd %d never became ready", fd);
+    /* Loopback is ready at once; the bound only catches a hang, on a loaded machine too. */
+    cr_assert_eq(poll(&p, 1, 10000), 1, "fd %d never became ready", fd);
 }
 
-/* A port with nobody listening: bind, learn the port, close. */
-static int dead_port(void)
+/* A port with nobody listening, kept that way: bound but not listening, and without
+ * SO_REUSEADDR, so no other process (a parallel test) can start listening there until
+ * *holder is closed. A port merely closed again could be handed out to someone else. */
+static int dead_port(int *holder)
 {
-    int port;
-    int fd = listen_any(&port);
-    close(fd);
-    return port;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *holder = fd;
+    return ntohs(a.sin_port);
 }
 
 Test(net, listen_is_nonblocking_and_accept_says_eagain)
@@ -108,7 +115,8 @@ Test(net, nonblocking_connect_then_finish)
 
 Test(net, refused_connects_report_errors)
 {
-    int port = dead_port();
+    int holder;
+    int port = dead_port(&holder);
     err[0] = '\0';
     cr_assert_eq(tcp_connect_timeout(err, sizeof(err), "127.0.0.1", port, 1000), -1);
     cr_assert_eq(errno, ECONNREFUSED, "errno %d (%s)", errno, err);
@@ -121,6 +129,7 @@ Test(net, refused_connects_report_errors)
         cr_assert_eq(errno, ECONNREFUSED);
         close(cfd);
     }
+    close(holder);
 }
 
 Test(net, bad_arguments_are_refused_with_a_message)
