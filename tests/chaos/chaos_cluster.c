@@ -53,19 +53,27 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Only when the network namespaces are missing do peers share our loopback, and then
- * their ports must be free ones (another test may run beside us). */
-static int free_port(void)
+ * their ports must be free ones (another test may run beside us). The port stays bound
+ * to *holder (SO_REUSEADDR, never listening) until the cluster is destroyed: the peer,
+ * which sets SO_REUSEADDR too, binds and listens there, but the kernel hands the port to
+ * no other program, not even while the nemesis keeps the peer down. */
+static int free_port(int *holder)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    int one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+        bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs(a.sin_port);
-    close(fd);
+    if (port > 0)
+        *holder = fd;
+    else
+        close(fd);
     return port;
 }
 
@@ -79,6 +87,8 @@ int chaos_cluster_create(struct chaos_cluster *c, int n, struct netfault *nf, co
     }
     c->n = n;
     c->nf = nf;
+    for (int i = 0; i <= CHAOS_MAX_PEERS; i++)
+        c->peer[i].port_holder = -1;
     snprintf(c->prog, sizeof(c->prog), "%s/raft_peer", bin_dir);
     if (access(c->prog, X_OK) != 0) {
         set_err(err, errlen, "%s: %s (run make first)", c->prog, strerror(errno));
@@ -110,13 +120,12 @@ int chaos_cluster_create(struct chaos_cluster *c, int n, struct netfault *nf, co
         if (nf->private_ns) {
             p->port = 7000 + i; /* our own network: every port is ours */
         } else {
-            bool dup;
-            do {
-                p->port = free_port();
-                dup = false;
-                for (int j = 1; j < i; j++)
-                    dup |= c->peer[j].port == p->port;
-            } while (dup);
+            p->port = free_port(&p->port_holder); /* held ports are distinct */
+            if (p->port < 0) {
+                set_err(err, errlen, "no free port for %s: %s", p->name, strerror(errno));
+                fclose(f);
+                return -1;
+            }
         }
         fprintf(f, "\n[%s]\nhost = %s\nport = %d\n", p->name, p->host, p->port);
     }
@@ -238,8 +247,12 @@ int chaos_cluster_exited(struct chaos_cluster *c, int i, int *status)
 
 void chaos_cluster_destroy(struct chaos_cluster *c, bool keep_dir)
 {
-    for (int i = 1; i <= c->n; i++)
+    for (int i = 1; i <= c->n; i++) {
         chaos_cluster_kill(c, i);
+        if (c->peer[i].port_holder >= 0)
+            close(c->peer[i].port_holder);
+        c->peer[i].port_holder = -1;
+    }
     if (c->dir[0] && !keep_dir) {
         pid_t pid = fork();
         if (pid == 0) {

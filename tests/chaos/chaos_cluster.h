@@ -17,8 +17,9 @@ struct chaos_peer {
     char name[16]; /* peerI */
     char host[64]; /* where it listens (and where everyone reaches it) */
     int port;
-    pid_t pid;   /* 0 when not running */
-    bool frozen; /* SIGSTOPped by us */
+    int port_holder; /* on a shared loopback: keeps port bound for the peer, else -1 */
+    pid_t pid;       /* 0 when not running */
+    bool frozen;     /* SIGSTOPped by us */
 };
 
 struct chaos_cluster {
@@ -54,7 +55,7 @@ void chaos_cluster_freeze(struct chaos_cluster *c, int i, bool frozen);
 /* Whether peer i exited on its own: 1 with its wait status in *status (and pid cleared),
  * 0 when running or not started. */
 int chaos_cluster_exited(struct chaos_cluster *c, int i, int *status);
-/* Kills every peer; removes the directory unless keep_dir. */
+/* Kills every peer, frees their ports; removes the directory unless keep_dir. */
 void chaos_cluster_destroy(struct chaos_cluster *c, bool keep_dir);
 
 /* One line to host:port, one line back (without its newline). 0 or -1. */

@@ -238,31 +238,36 @@ static void read_every_peer(struct run *r)
     bool have[CHAOS_MAX_PEERS + 1] = {false};
     int read = 0;
     for (int i = 1; i <= r->cluster.n; i++) {
-        if (!make_leader(r, i)) {
-            printf("  peer%d: could not make it the leader; its state is checked through its "
-                   "applied index only\n",
-                   i);
-            continue;
-        }
-        chaos_client_close(&r->final);
-        r->final.pinned = i;
-        r->final.target = i;
-        bool ok = true;
-        for (int k = 0; k < r->nkeys && ok; k++) {
-            struct chaos_op op;
-            if (chaos_client_do(&r->final, r->keys[k], LIN_GET, 0, 0, &op) != 0)
-                ok = false;
-            else if (op.outcome != LIN_OK || !op.has_result) {
-                printf("  peer%d: read of %s failed (%s)\n", i, r->keys[k], op.error);
-                ok = false;
-            } else {
-                values[i][k] = op.result;
+        /* The healed cluster may still change leaders now and then (a peer stalled by a
+         * loaded machine): a peer that lost its leadership in the middle of the reads is
+         * made the leader again and read again, from the first key. */
+        for (int attempt = 0; attempt < 3 && !have[i]; attempt++) {
+            if (!make_leader(r, i)) {
+                printf("  peer%d: could not make it the leader; its state is checked through "
+                       "its applied index only\n",
+                       i);
+                break;
             }
+            chaos_client_close(&r->final);
+            r->final.pinned = i;
+            r->final.target = i;
+            bool ok = true;
+            for (int k = 0; k < r->nkeys && ok; k++) {
+                struct chaos_op op;
+                if (chaos_client_do(&r->final, r->keys[k], LIN_GET, 0, 0, &op) != 0)
+                    ok = false;
+                else if (op.outcome != LIN_OK || !op.has_result) {
+                    printf("  peer%d: read of %s failed (%s)\n", i, r->keys[k], op.error);
+                    ok = false;
+                } else {
+                    values[i][k] = op.result;
+                }
+            }
+            if (!ok)
+                continue;
+            have[i] = true;
+            read++;
         }
-        if (!ok)
-            continue;
-        have[i] = true;
-        read++;
     }
     r->final.pinned = 0;
     chaos_client_close(&r->final);

@@ -19,12 +19,24 @@ static void teardown(void)
     cluster_stop(&cl);
 }
 
-static void start(int n, const char *extra)
+static void start_with(int n, const char *extra, bool steady)
 {
     /* At info every committed command is a log line; the snapshot test reads them. */
     struct cluster_options opt = {.extra_raft = extra, .log_level = "info"};
+    if (steady) {
+        /* The test needs one leader throughout (thousands of commands on one connection,
+         * a term that must not move): with the default timeouts a loaded machine that
+         * stalls the leader for a few hundred ms replaces it. See cluster.h. */
+        opt.election_timeout_min = CLUSTER_STEADY_TIMEOUT_MIN;
+        opt.election_timeout_max = CLUSTER_STEADY_TIMEOUT_MAX;
+    }
     cr_assert_eq(cluster_start(&cl, n, &opt), 0, "cannot start %d peers", n);
     cr_assert_gt(cluster_wait_leader(&cl, WAIT_MS), 0, "no leader");
+}
+
+static void start(int n, const char *extra)
+{
+    start_with(n, extra, true);
 }
 
 static int64_t run(const char *command)
@@ -109,11 +121,12 @@ Test(long_running, returning_follower_does_not_raise_the_majority_term, .fini = 
     run("p set 1");
     struct peer_status before, after;
     cr_assert_eq(cluster_status(&cl, leader, &before), 0);
-    /* Cut it off for many election timeouts: its timer fires as soon as it runs again. */
+    /* Cut it off for longer than its longest election timeout: its timer fires as soon as
+     * it runs again. */
     cluster_signal_peer(&cl, victim, SIGSTOP);
-    harness_sleep_ms(2000);
+    harness_sleep_ms(harness_scaled_ms(CLUSTER_STEADY_TIMEOUT_MAX + 1000));
     cluster_signal_peer(&cl, victim, SIGCONT);
-    harness_sleep_ms(1500);
+    harness_sleep_ms(harness_scaled_ms(1500));
     cr_assert_eq(cluster_status(&cl, leader, &after), 0);
     cr_assert_str_eq(after.role, "leader", "the returning follower deposed the leader");
     cr_assert_eq(after.term, before.term, "the majority's term moved from %llu to %llu",
@@ -123,14 +136,16 @@ Test(long_running, returning_follower_does_not_raise_the_majority_term, .fini = 
 
 Test(long_running, isolated_leader_steps_down, .fini = teardown, .timeout = 60)
 {
-    start(3, NULL);
+    /* Default timeouts: whichever peer leads when the others are frozen must step down. */
+    start_with(3, NULL, false);
     int leader = cluster_wait_leader(&cl, WAIT_MS);
     for (int i = 1; i <= 3; i++)
         if (i != leader)
             cluster_signal_peer(&cl, i, SIGSTOP);
-    /* CheckQuorum: within about an election timeout it stops acting as leader. */
+    /* CheckQuorum: within about an election timeout it stops acting as leader; the wait
+     * is far longer, for a loaded machine. */
     bool stepped_down = false;
-    uint64_t deadline = harness_now_ms() + 3000;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(10000);
     while (!stepped_down && harness_now_ms() < deadline) {
         struct peer_status st;
         if (cluster_status(&cl, leader, &st) == 0 && strcmp(st.role, "leader") != 0)
@@ -155,7 +170,7 @@ Test(long_running, transfer_hands_leadership_to_the_named_peer, .fini = teardown
     snprintf(line, sizeof(line), "{\"type\":\"transfer\",\"target\":\"peer%d\"}\n", target);
     cr_assert_eq(peer_exchange(&cl, leader, line, answer, sizeof(answer), 2000), 0);
     cr_assert(strstr(answer, "\"ok\":true"), "transfer refused: %s", answer);
-    uint64_t deadline = harness_now_ms() + 3000;
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(10000);
     int now_leader = -1;
     while (harness_now_ms() < deadline && now_leader != target) {
         now_leader = cluster_wait_leader(&cl, 1000);

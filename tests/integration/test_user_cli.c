@@ -23,8 +23,15 @@ static char cli_bin[512];
 
 static void cluster_up(void)
 {
+    /* Some tests check that the status table and `leader` name the peer that led a moment
+     * before, or that a transfer's target still leads: with the steady timeouts a leader
+     * keeps its place unless this machine stalls it for a second or more. */
+    static const struct cluster_options steady = {
+        .election_timeout_min = CLUSTER_STEADY_TIMEOUT_MIN,
+        .election_timeout_max = CLUSTER_STEADY_TIMEOUT_MAX,
+    };
     snprintf(cli_bin, sizeof(cli_bin), "%s/user_cli", harness_bin_dir());
-    cr_assert_eq(cluster_start(&h, 3, NULL), 0, "cannot start the cluster in %s", h.dir);
+    cr_assert_eq(cluster_start(&h, 3, &steady), 0, "cannot start the cluster in %s", h.dir);
     cr_assert(cluster_wait_leader(&h, 15000) > 0, "no leader within 15 s (logs in %s)", h.dir);
 }
 
@@ -207,13 +214,14 @@ Test(user_cli, status_table_with_a_peer_down)
     cr_assert_eq(res.exit_code, 0);
     cr_assert_null(strstr(res.out, "DOWN"), "%s", res.out);
 
-    /* Everyone down: a clear failure within the timeout, exit code 3. */
+    /* Everyone down: a clear failure within the timeout, exit code 3. 3 s: user_cli tries
+     * the three peers a few ms apart, and has them all tried even if it stalls meanwhile. */
     for (int i = 1; i <= 3; i++)
         cluster_kill_peer(&h, i, SIGKILL);
-    char *argv[] = {cli_bin, "3", "-c", h.ini, "--timeout", "1", "x", "get", NULL};
-    cr_assert_eq(subprocess_run(argv, NULL, 10000, &res), 0);
+    char *argv[] = {cli_bin, "3", "-c", h.ini, "--timeout", "3", "x", "get", NULL};
+    cr_assert_eq(subprocess_run(argv, NULL, 20000, &res), 0);
     cr_assert_eq(res.exit_code, 3, "%s", res.err);
-    cr_assert(strstr(res.err, "no leader reachable within 1 s (tried peer1, peer2, peer3)"), "%s",
+    cr_assert(strstr(res.err, "no leader reachable within 3 s (tried peer1, peer2, peer3)"), "%s",
               res.err);
 }
 
@@ -225,12 +233,11 @@ Test(user_cli, transfer_moves_leadership)
     cli(&res, NULL, "transfer", name_of(target), NULL);
     cr_assert_eq(res.exit_code, 0, "out: %s err: %s", res.out, res.err);
     cr_assert(strstr(res.out, "leadership transferred to"), "%s", res.out);
+    /* A deadline, not a count of polls: generous, for a loaded machine. */
     int now = -1;
-    for (int i = 0; i < 50 && now != target; i++) {
-        now = cluster_wait_leader(&h, 5000);
-        if (now != target)
-            usleep(100000);
-    }
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(15000);
+    while ((now = cluster_wait_leader(&h, 5000)) != target && harness_now_ms() < deadline)
+        usleep(100000);
     cr_assert_eq(now, target);
 }
 
@@ -250,32 +257,42 @@ static pid_t pty_start(int *fd, const char *hist)
     return pid;
 }
 
+/* What the terminal showed so far; each expectation only looks at what came
+ * after the keys it typed. */
+static char screen[65536];
+static size_t screen_len;
+
 /* Sends `keys` and waits for the program to exit. libedit prints its prompt a
  * moment before it switches the terminal to raw mode, and a Ctrl-D that lands in
  * between is eaten by the cooked line discipline, so the keys are sent again
- * every second, as an impatient user would. */
+ * every second, as an impatient user would. What the terminal shows meanwhile goes
+ * to the screen, for the failure message. */
 static int pty_exit_with(pid_t pid, int fd, const char *keys)
 {
-    char sink[4096];
     int status = -1;
-    for (int i = 0; i < 300; i++) { /* 30 s: a generous bound on a loaded machine */
+    uint64_t deadline = harness_now_ms() + 30000; /* generous, for a loaded machine */
+    for (int i = 0; harness_now_ms() < deadline; i++) {
         if (i % 10 == 0 && write(fd, keys, strlen(keys)) < 0)
             usleep(10000);
         if (waitpid(pid, &status, WNOHANG) == pid)
             return status;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 100) > 0 && read(fd, sink, sizeof(sink)) < 0 && errno != EAGAIN)
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno != EAGAIN)
             usleep(10000);
+        if (n > 0 && screen_len + (size_t)n < sizeof(screen)) {
+            memcpy(screen + screen_len, buf, (size_t)n);
+            screen_len += (size_t)n;
+            screen[screen_len] = 0;
+        }
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     return -1;
 }
-
-/* What the terminal showed so far; each expectation only looks at what came
- * after the keys it typed. */
-static char screen[65536];
-static size_t screen_len;
 
 static void type_and_expect(int fd, const char *keys, const char *needle, int timeout_ms)
 {
@@ -316,7 +333,8 @@ Test(user_cli, interactive_prompt_editing_completion_history)
     run_line(fd, "status\r", "APPLIED");
     int status = pty_exit_with(pid, fd, "\x04"); /* Ctrl-D leaves */
     close(fd);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d; screen:\n%s", status,
+              screen);
 
     /* History survives the run: Up three times from an empty line gives
      * status, z mod 1, then z add 5, which runs again. */
@@ -326,7 +344,8 @@ Test(user_cli, interactive_prompt_editing_completion_history)
     run_line(fd, "\x1b[A\x1b[A\x1b[A\r", "\n17\r\n");
     status = pty_exit_with(pid, fd, "quit\r");
     close(fd);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d; screen:\n%s", status,
+              screen);
 }
 
 /* Usage needs no cluster. */

@@ -84,20 +84,42 @@ static int stop_grace_ms(void)
     return harness_peer_wrapper()[0] && ms < 30000 ? 30000 : ms;
 }
 
-/* A port nobody listens on now: bind to 0 and ask. */
-static int free_port(int type)
+/* A free loopback port: bind to 0 and ask. With holder NULL the socket is closed and the
+ * port only free now. Otherwise *holder keeps it bound with SO_REUSEADDR and never
+ * listens: the kernel hands the port to no other bind(0) nor to an outgoing connection,
+ * while the peer, which sets SO_REUSEADDR too, can still bind and listen there; closing
+ * the port and hoping would let another test take it before the peer starts, or while
+ * it is down between a kill and a restart. */
+static int free_port(int type, int *holder)
 {
-    int fd = socket(AF_INET, type, 0);
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    int one = 1;
+    if (holder && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+        close(fd);
+        return -1;
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int port = -1;
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs(a.sin_port);
-    close(fd);
+    if (holder && port > 0)
+        *holder = fd;
+    else
+        close(fd);
     return port;
+}
+
+static void release_ports(struct cluster *c)
+{
+    for (int i = 1; i <= c->n; i++) {
+        if (c->port_holders[i] >= 0)
+            close(c->port_holders[i]);
+        c->port_holders[i] = -1;
+    }
 }
 
 int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
@@ -106,6 +128,8 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
     if (n < 1 || n > CLUSTER_MAX_PEERS)
         return -1;
     c->n = n;
+    for (int i = 0; i <= CLUSTER_MAX_PEERS; i++)
+        c->port_holders[i] = -1;
     if (opt)
         c->opt = *opt;
     snprintf(c->bin_dir, sizeof(c->bin_dir), "%s", harness_bin_dir());
@@ -130,19 +154,19 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
         fprintf(f, "log_level = %s\n", c->opt.log_level);
     if (c->opt.extra_raft)
         fprintf(f, "%s\n", c->opt.extra_raft);
-    c->game_port = free_port(SOCK_DGRAM);
+    /* Only the game binds this one, if a test starts it: no holder, which would share
+     * the datagrams. */
+    c->game_port = free_port(SOCK_DGRAM, NULL);
     fprintf(f, "\n[game]\nhost = 127.0.0.1\nport = %d\n", c->game_port);
     for (int i = 1; i <= n; i++) {
-        int port;
-        bool dup;
-        do { /* distinct ports, even if the kernel hands one out twice */
-            port = free_port(SOCK_STREAM);
-            dup = false;
-            for (int j = 1; j < i; j++)
-                dup |= c->ports[j] == port;
-        } while (dup);
-        c->ports[i] = port;
-        fprintf(f, "\n[peer%d]\nhost = 127.0.0.1\nport = %d\n", i, port);
+        /* Held ports are distinct: the kernel cannot hand out a bound one again. */
+        c->ports[i] = free_port(SOCK_STREAM, &c->port_holders[i]);
+        if (c->ports[i] < 0) {
+            fclose(f);
+            release_ports(c);
+            return -1;
+        }
+        fprintf(f, "\n[peer%d]\nhost = 127.0.0.1\nport = %d\n", i, c->ports[i]);
     }
     fclose(f);
     return 0;
@@ -192,8 +216,10 @@ int cluster_start_peer(struct cluster *c, int i)
         _exit(127);
     }
     c->pids[i] = pid;
-    /* Wait until it listens, so tests do not race its start. */
-    for (int t = 0, tries = 200 * harness_timeout_scale(); t < tries; t++) {
+    /* Wait until it listens, so tests do not race its start: a deadline, not a count of
+     * tries, and a generous one, since a loaded machine may be slow to run it. */
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(15000);
+    while (harness_now_ms() < deadline) {
         char err[128];
         int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[i], 100);
         if (fd >= 0) {
@@ -279,6 +305,7 @@ void cluster_stop(struct cluster *c)
     for (int i = 1; i <= c->n; i++)
         if (c->pids[i] > 0)
             reap_peer(c, i, clean ? stop_grace_ms() : -1);
+    release_ports(c);
     if (c->dir[0] && !getenv("RAFT_KEEP_TEST_DIRS")) {
         char cmd[400];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);

@@ -13,6 +13,13 @@
 
 #define CLUSTER_MAX_PEERS 9
 
+/* Election timeouts for tests that check who leads, or that nobody takes over, across a
+ * stretch of time. With the default 150-300 ms a leader that this machine deschedules for
+ * a few hundred ms is replaced, which Raft must do but such a test cannot tell from a bug;
+ * with these, only a stall of a second or more can. */
+#define CLUSTER_STEADY_TIMEOUT_MIN 1000
+#define CLUSTER_STEADY_TIMEOUT_MAX 2000
+
 struct cluster_options {
     int election_timeout_min; /* 0 = 150 */
     int election_timeout_max; /* 0 = 300 */
@@ -28,6 +35,10 @@ struct cluster {
     char ini[320];
     char bin_dir[1024];
     int ports[CLUSTER_MAX_PEERS + 1]; /* by peer number 1..n */
+    /* A socket bound to each peer port (SO_REUSEADDR, never listening) from
+     * cluster_prepare to cluster_stop: the peer can still bind and listen there, but no
+     * other program is handed the port, not even while the peer is down. -1 if none. */
+    int port_holders[CLUSTER_MAX_PEERS + 1];
     int game_port;
     pid_t pids[CLUSTER_MAX_PEERS + 1];
     struct cluster_options opt;
@@ -64,7 +75,8 @@ int cluster_start_peer(struct cluster *c, int i);
 void cluster_kill_peer(struct cluster *c, int i, int sig);
 /* Sends sig without reaping (SIGSTOP / SIGCONT). */
 void cluster_signal_peer(struct cluster *c, int i, int sig);
-/* Kills every peer and removes the directory (kept when RAFT_KEEP_TEST_DIRS is set).
+/* Kills every peer, frees the ports and removes the directory (kept when
+ * RAFT_KEEP_TEST_DIRS is set).
  * Wrapped peers are stopped with SIGTERM instead, so that each one exits normally and
  * its wrapper (valgrind) can report leaks. */
 void cluster_stop(struct cluster *c);
