@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,16 +263,29 @@ static pid_t pty_start(int *fd, const char *hist)
 static char screen[65536];
 static size_t screen_len;
 
-/* Sends `keys` and waits for the program to exit. libedit prints its prompt a
- * moment before it switches the terminal to raw mode, and a Ctrl-D that lands in
- * between is eaten by the cooked line discipline, so the keys are sent again
- * every second, as an impatient user would. What the terminal shows meanwhile goes
- * to the screen, for the failure message. */
+/* libedit prints its prompt a moment before it switches the terminal to raw mode.
+ * Keys typed in between reach the cooked line discipline instead: a Ctrl-D there
+ * becomes a stray character in the next line, and later Ctrl-Ds on that non-empty
+ * line do not leave. A person sees the prompt long after the switch; the test waits
+ * for it too. On Linux the master side of a pty reads the terminal's own modes. */
+static void wait_for_raw_mode(int fd, int timeout_ms)
+{
+    uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+    struct termios t;
+    while (tcgetattr(fd, &t) == 0 && (t.c_lflag & ICANON) && harness_now_ms() < deadline)
+        usleep(1000);
+}
+
+/* Sends `keys` once the prompt reads raw keys, and waits for the program to exit.
+ * The keys are sent again every second, as an impatient user would. What the
+ * terminal shows meanwhile goes to the screen, for the failure message. */
 static int pty_exit_with(pid_t pid, int fd, const char *keys)
 {
     int status = -1;
     uint64_t deadline = harness_now_ms() + 30000; /* generous, for a loaded machine */
     for (int i = 0; harness_now_ms() < deadline; i++) {
+        if (i % 10 == 0)
+            wait_for_raw_mode(fd, 5000);
         if (i % 10 == 0 && write(fd, keys, strlen(keys)) < 0)
             usleep(10000);
         if (waitpid(pid, &status, WNOHANG) == pid)
@@ -297,8 +311,10 @@ static int pty_exit_with(pid_t pid, int fd, const char *keys)
 static void type_and_expect(int fd, const char *keys, const char *needle, int timeout_ms)
 {
     size_t mark = screen_len, len = 0;
-    if (keys[0] != '\0')
+    if (keys[0] != '\0') {
+        wait_for_raw_mode(fd, 10000);
         cr_assert_eq(write(fd, keys, strlen(keys)), (ssize_t)strlen(keys));
+    }
     int rc =
         subprocess_read_until(fd, screen + mark, sizeof(screen) - mark, &len, needle, timeout_ms);
     screen_len = mark + len;
