@@ -3,6 +3,7 @@
 #
 #   the machine's limits (storage append+fsync, TCP loopback round trip),
 #   throughput and latency: 3 and 5 peers x 1, 16, 64 clients, fsync on, log_level warn,
+#   1 client against 1 peer (what replication adds to the 1-client latency),
 #   the cost of log_level info, a read-only mix,
 #   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
 #   idle memory, and the restart of a peer with a 1,000,000-entry log.
@@ -92,6 +93,10 @@ for peers in 3 5; do
         bench run -n "$peers" -C "$clients" -T "$SECONDS_PER_RUN" $header
     done
 done
+say ""
+
+say "== what replication adds: 1 client against a 1-peer cluster (floor: 1 rtt + 1 fsync)"
+bench run -n 1 -C 1 -T "$SECONDS_PER_RUN" --no-header
 say ""
 
 say "== the cost of logging every command (log_level info), and a read-only mix"
