@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +36,27 @@ static int remove_tree(const char *dir)
     return system(cmd);
 }
 
+/* The other peers' syncs, when they share the disk: background writers append and sync
+ * without pause, each in a directory of its own, from before the measured writer starts
+ * until it is done. */
+struct shared_disk {
+    atomic_bool stop;  /* the measured writer is done */
+    atomic_int ready;  /* background writers that have synced at least once */
+    atomic_int failed; /* background writers that stopped on an error */
+};
+
 /* Append + sync of one ~40-byte entry per sample, exactly as the leader persists a lone
- * command, in a fresh data directory on the filesystem that holds the clusters (/tmp). */
-static int measure_fsync(int samples, struct latency *lat, const atomic_bool *stop, char *err,
+ * command, in a fresh data directory on the filesystem that holds the clusters (/tmp).
+ * The measured writer (bg NULL) records each sample into lat and stops after `samples`
+ * or its time budget; a background writer records nothing and stops when told. */
+static int measure_fsync(int samples, struct latency *lat, struct shared_disk *bg, char *err,
                          size_t errlen)
 {
     char dir[64] = "/tmp/raftvillage-limits-XXXXXX";
     if (!mkdtemp(dir)) {
         snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+        if (bg)
+            atomic_fetch_add(&bg->failed, 1);
         return -1;
     }
     char data_dir[96];
@@ -57,7 +71,7 @@ static int measure_fsync(int samples, struct latency *lat, const atomic_bool *st
         goto out;
     char payload[64];
     uint64_t budget_end = bench_now_us() + LIMIT_BUDGET_US;
-    for (int i = 0; i < samples && bench_now_us() < budget_end && !(stop && atomic_load(stop));
+    for (int i = 0; bg ? !atomic_load(&bg->stop) : i < samples && bench_now_us() < budget_end;
          i++) {
         int len = snprintf(payload, sizeof(payload), "bench-limits-0 %08d k1 add 1", i + 1);
         struct raft_entry e = {.term = 1,
@@ -68,55 +82,74 @@ static int measure_fsync(int samples, struct latency *lat, const atomic_bool *st
         if (storage_append(s, storage_last_index(s) + 1, &e, 1, err, errlen) != 0 ||
             storage_sync(s, err, errlen) != 0)
             goto out;
-        latency_add(lat, bench_now_us() - t0);
+        if (lat)
+            latency_add(lat, bench_now_us() - t0);
+        if (bg && i == 0)
+            atomic_fetch_add(&bg->ready, 1);
     }
     rc = 0;
 out:
+    if (rc != 0 && bg)
+        atomic_fetch_add(&bg->failed, 1);
     storage_close(s);
     remove_tree(dir);
     return rc;
 }
 
-/* The echo side: one connection, lines back as they come, until the other end closes. */
-/* The other peers' disks, when they are the same disk: writers that append and sync
- * without pause, in directories of their own, while the measured one runs. */
 struct background_writer {
     pthread_t thread;
-    const atomic_bool *stop;
-    struct latency lat;
+    struct shared_disk *disk;
     char err[256];
 };
 
 static void *background_writer_main(void *arg)
 {
     struct background_writer *w = arg;
-    measure_fsync(1 << 30, &w->lat, w->stop, w->err, sizeof(w->err));
+    measure_fsync(0, NULL, w->disk, w->err, sizeof(w->err));
     return NULL;
 }
 
+/* The measured writer's fsync while `writers - 1` others keep the same disk busy. */
 static int measure_fsync_shared(int samples, int writers, struct latency *lat, char *err,
                                 size_t errlen)
 {
-    atomic_bool stop = false;
+    struct shared_disk disk;
+    atomic_init(&disk.stop, false);
+    atomic_init(&disk.ready, 0);
+    atomic_init(&disk.failed, 0);
     struct background_writer bg[CONFIG_MAX_PEERS];
+    int wanted = writers - 1 < CONFIG_MAX_PEERS ? writers - 1 : CONFIG_MAX_PEERS;
     int started = 0;
-    for (; started < writers - 1 && started < CONFIG_MAX_PEERS; started++) {
-        bg[started].stop = &stop;
-        latency_init(&bg[started].lat);
+    for (; started < wanted; started++) {
+        bg[started].disk = &disk;
+        bg[started].err[0] = '\0';
         if (pthread_create(&bg[started].thread, NULL, background_writer_main, &bg[started]) != 0)
             break;
     }
-    int rc = started == writers - 1 ? measure_fsync(samples, lat, NULL, err, errlen) : -1;
-    if (started != writers - 1)
-        snprintf(err, errlen, "cannot start %d background writers", writers - 1);
-    atomic_store(&stop, true);
+    /* Measure only once every background writer is syncing, so no sample runs alone. */
+    uint64_t setup_end = bench_now_us() + LIMIT_BUDGET_US;
+    while (started == wanted && atomic_load(&disk.ready) + atomic_load(&disk.failed) < wanted &&
+           bench_now_us() < setup_end)
+        usleep(1000);
+    int rc = -1;
+    if (started != wanted)
+        snprintf(err, errlen, "cannot start %d background writers", wanted);
+    else if (atomic_load(&disk.ready) < wanted)
+        snprintf(err, errlen, "a background writer did not get going");
+    else
+        rc = measure_fsync(samples, lat, NULL, err, errlen);
+    atomic_store(&disk.stop, true);
     for (int i = 0; i < started; i++) {
         pthread_join(bg[i].thread, NULL);
-        latency_free(&bg[i].lat);
+        if (bg[i].err[0] && rc == 0) {
+            snprintf(err, errlen, "background writer: %s", bg[i].err);
+            rc = -1;
+        }
     }
     return rc;
 }
 
+/* The echo side: one connection, lines back as they come, until the other end closes. */
 static void echo_child(int listen_fd)
 {
     char err[160], buf[4096];
@@ -211,6 +244,27 @@ static void row(const char *what, struct latency *l)
            report_ms(e, latency_mean(l)));
 }
 
+/* Time the process spent waiting for a CPU, and the wall time, summed over phases. */
+struct runq_phases {
+    uint64_t wait_ns, elapsed_us;
+    uint64_t wait_at_begin, us_at_begin;
+};
+
+static void runq_begin(struct runq_phases *ph)
+{
+    uint64_t cpu = 0;
+    bench_read_schedstat((int)getpid(), &cpu, &ph->wait_at_begin);
+    ph->us_at_begin = bench_now_us();
+}
+
+static void runq_end(struct runq_phases *ph)
+{
+    uint64_t cpu = 0, wait = 0;
+    bench_read_schedstat((int)getpid(), &cpu, &wait);
+    ph->wait_ns += wait - ph->wait_at_begin;
+    ph->elapsed_us += bench_now_us() - ph->us_at_begin;
+}
+
 int mode_limits(const struct bench_options *o)
 {
     char err[512];
@@ -218,25 +272,36 @@ int mode_limits(const struct bench_options *o)
     latency_init(&fs);
     latency_init(&fs_shared);
     latency_init(&rtt);
-    int writers = o->peers > 1 ? o->peers : 3;
+    /* As many writers as the cluster has peers; a 1-peer cluster shares its disk with no
+     * one, so there is nothing more to measure. */
+    int writers = o->peers;
+    bool shared = writers > 1;
     int status = 2;
-    uint64_t cpu0 = 0, wait0 = 0, cpu1 = 0, wait1 = 0;
-    bench_read_schedstat((int)getpid(), &cpu0, &wait0);
-    uint64_t t0 = bench_now_us();
-    if (measure_fsync(o->samples, &fs, NULL, err, sizeof(err)) != 0 ||
-        measure_fsync_shared(o->samples, writers, &fs_shared, err, sizeof(err)) != 0 ||
-        measure_rtt(o->samples, &rtt, err, sizeof(err)) != 0) {
+    /* The CPU wait is taken over the phases with one thread only: with background writers
+     * the measuring thread also waits behind its own helpers, which says nothing of the
+     * machine. */
+    struct runq_phases quiet = {0};
+    runq_begin(&quiet);
+    int rc = measure_fsync(o->samples, &fs, NULL, err, sizeof(err));
+    runq_end(&quiet);
+    if (rc == 0 && shared)
+        rc = measure_fsync_shared(o->samples, writers, &fs_shared, err, sizeof(err));
+    if (rc == 0) {
+        runq_begin(&quiet);
+        rc = measure_rtt(o->samples, &rtt, err, sizeof(err));
+        runq_end(&quiet);
+    }
+    if (rc != 0) {
         fprintf(stderr, "raft_bench: limits: %s\n", err);
         goto out;
     }
     /* On a busy machine a process woken by the disk or the network waits for a CPU, and
      * that wait lands in every sample: say how much of the time went there. */
-    bench_read_schedstat((int)getpid(), &cpu1, &wait1);
-    double elapsed_us = (double)(bench_now_us() - t0);
-    double wait_share = elapsed_us > 0 ? (double)(wait1 - wait0) / 1e3 / elapsed_us : 0;
+    double wait_share =
+        quiet.elapsed_us > 0 ? (double)quiet.wait_ns / 1e3 / (double)quiet.elapsed_us : 0;
     double floor_us =
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs, 50);
-    double shared_floor_us =
+    double shared_us =
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs_shared, 50);
     if (!o->json) {
         if (!o->no_header)
@@ -245,24 +310,27 @@ int mode_limits(const struct bench_options *o)
         char shared_name[48];
         snprintf(shared_name, sizeof(shared_name), "append+fsync, %d at once", writers);
         row("append+fsync (storage)", &fs);
-        row(shared_name, &fs_shared);
+        if (shared)
+            row(shared_name, &fs_shared);
         row("tcp loopback rtt", &rtt);
         char a[32];
         printf("floor of a 1-client 3-peer write, 2 rtt + 1 fsync (p50s): %s ms\n",
                report_ms(a, floor_us));
-        printf("the same with the fsync of %d writers sharing the disk: %s ms\n", writers,
-               report_ms(a, shared_floor_us));
+        if (shared)
+            printf("the same with the disk shared by %d writers syncing without pause: %s ms\n",
+                   writers, report_ms(a, shared_us));
         printf("time spent waiting for a CPU while measuring: %.0f%%\n", wait_share * 100);
     }
     struct json_object *obj = report_new(o);
     if (obj) {
         json_object_object_add(obj, "fsync_us", report_latency(&fs));
-        json_object_object_add(obj, "fsync_shared_us", report_latency(&fs_shared));
-        json_object_object_add(obj, "fsync_shared_writers", json_object_new_int(writers));
+        if (shared) {
+            json_object_object_add(obj, "fsync_shared_us", report_latency(&fs_shared));
+            json_object_object_add(obj, "fsync_shared_writers", json_object_new_int(writers));
+            json_object_object_add(obj, "write_shared_disk_us", json_object_new_double(shared_us));
+        }
         json_object_object_add(obj, "rtt_us", report_latency(&rtt));
         json_object_object_add(obj, "write_floor_us", json_object_new_double(floor_us));
-        json_object_object_add(obj, "write_floor_shared_disk_us",
-                               json_object_new_double(shared_floor_us));
         json_object_object_add(obj, "runq_wait_share", json_object_new_double(wait_share));
         if (report_emit(o, obj, err, sizeof(err)) != 0)
             fprintf(stderr, "raft_bench: %s\n", err);
