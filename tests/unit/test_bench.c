@@ -329,21 +329,37 @@ struct watch {
     struct load_probe *probe;
     const struct fake *fake;
     bool (*enough)(const struct watch *w);
-    uint64_t min_window_us; /* and at least this long since the first answer */
-    uint64_t first_ok_us;   /* when the watcher first saw an answer, 0 before */
+    /* What starts the minimum window: NULL for the first answer the probe counts. */
+    bool (*begun)(const struct watch *w);
+    /* May be NULL; when true, the run is ended at once: the test is bound to fail, and
+     * need not wait for enough. */
+    bool (*failed)(const struct watch *w);
+    uint64_t min_window_us; /* and at least this long since it began */
+    uint64_t first_ok_us;   /* when the watcher first saw it begin, 0 before */
     uint64_t stop_us;       /* when it ended the run, 0 if it did not */
     _Atomic int done;       /* load_run returned: stop watching */
     pthread_t thread;
 };
 
+static bool probe_answered(const struct watch *w)
+{
+    return atomic_load(&w->probe->ok_count) > 0;
+}
+
 static void *watch_main(void *arg)
 {
     struct watch *w = arg;
+    bool (*begun)(const struct watch *) = w->begun ? w->begun : probe_answered;
     while (!atomic_load(&w->done)) {
         uint64_t now = bench_now_us();
-        if (!w->first_ok_us && atomic_load(&w->probe->ok_count) > 0)
+        if (!w->first_ok_us && begun(w))
             w->first_ok_us = now;
-        if (w->enough(w) && w->first_ok_us + w->min_window_us <= now) {
+        if (w->failed && w->failed(w)) {
+            w->stop_us = now;
+            atomic_store(&w->probe->stop, 1);
+            break;
+        }
+        if (w->first_ok_us && w->enough(w) && w->first_ok_us + w->min_window_us <= now) {
             w->stop_us = now;
             atomic_store(&w->probe->stop, 1);
             break;
@@ -370,9 +386,25 @@ static bool more_than_10_ok(const struct watch *w)
     return atomic_load(&w->probe->ok_count) > 10;
 }
 
+static bool u_answered(const struct watch *w)
+{
+    return atomic_load(&w->fake->answered[3]) > 0;
+}
+
 static bool u_answered_more_than_25(const struct watch *w)
 {
     return atomic_load(&w->fake->answered[3]) > 25;
+}
+
+static bool s_dialled_again(const struct watch *w)
+{
+    return atomic_load(&w->fake->accepted[2]) > 1;
+}
+
+static bool always(const struct watch *w)
+{
+    (void)w;
+    return true;
 }
 
 Test(load, follows_redirects_and_retries_unavailable)
@@ -426,6 +458,72 @@ Test(load, follows_redirects_and_retries_unavailable)
                   (unsigned long long)r.window_us);
     cr_assert_leq(r.window_us, after - before, "window %llu us", (unsigned long long)r.window_us);
     load_result_free(&r);
+}
+
+/* A run with a duration and no one to stop it (raft_bench run): it ends at the window's
+ * end, and the window is exactly the duration (clamped to it). The probe sees every
+ * answer, the window only those up to its end: the probe is never behind the window, and
+ * ahead of it by at most one answer per client (in the loop's last round). */
+Test(load, a_run_with_a_duration_ends_there)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct fake f = {0};
+    pthread_t t;
+    struct load_target targets[FAKES];
+    fake_start(&f, &t, targets);
+    struct mix m;
+    char err[256];
+    cr_assert_eq(mix_parse("add=3,get=1", &m, err, sizeof(err)), 0);
+    /* A machine that deschedules this process for all of the 200 ms leaves no answer in
+     * the window: up to 5 runs, the window checks on each, an answer needed in one. */
+    bool answered = false;
+    for (int run = 0; run < 5 && !answered; run++) {
+        struct load_probe probe = {0};
+        /* Nobody stops the run; the watcher only ends one that ignores its duration. */
+        struct watch w = {.probe = &probe,
+                          .fake = &f,
+                          .begun = always,
+                          .enough = always,
+                          .min_window_us = RUN_LIMIT_US};
+        struct load_options o = {
+            .targets = targets,
+            .n_targets = 2, /* a and b only */
+            .first_target = 0,
+            .clients = 4,
+            .duration_us = 200000,
+            .mix = &m,
+            .keys = 10,
+            .seed = (uint64_t)run + 1,
+            .request_timeout_ms = 10000,
+            .retry_delay_ms = 0,
+            .suspect_ms = 100,
+            .id_prefix = "d",
+            .probe = &probe,
+        };
+        struct load_result r;
+        watch_start(&w);
+        uint64_t before = bench_now_us();
+        int rc = load_run(&o, &r, err, sizeof(err));
+        uint64_t after = bench_now_us();
+        watch_stop(&w);
+        cr_assert_eq(rc, 0, "%s", err);
+        cr_assert_eq(w.stop_us, 0, "the run went on past its duration until stopped after %u s",
+                     RUN_LIMIT_US / 1000000);
+        cr_assert_geq(after - before, o.duration_us, "the run ended after %llu us",
+                      (unsigned long long)(after - before));
+        cr_assert_eq(r.window_us, o.duration_us, "window %llu us", (unsigned long long)r.window_us);
+        cr_assert_eq(r.bad, 0, "%s", r.first_bad);
+        cr_assert_eq(r.all.n, r.ops);
+        uint64_t seen = atomic_load(&probe.ok_count);
+        cr_assert_geq(seen, r.ok, "probe %llu, window %llu", (unsigned long long)seen,
+                      (unsigned long long)r.ok);
+        cr_assert_leq(seen, r.ok + (uint64_t)o.clients, "probe %llu, window %llu",
+                      (unsigned long long)seen, (unsigned long long)r.ok);
+        answered = r.ok > 0;
+        load_result_free(&r);
+    }
+    fake_stop(&f, t);
+    cr_assert(answered, "no command answered inside a 200 ms window in 5 runs");
 }
 
 Test(load, gives_up_on_a_silent_peer)
@@ -511,7 +609,15 @@ Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
     char err[256];
     cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
     struct load_probe probe = {0};
-    struct watch w = {.probe = &probe, .fake = &f, .enough = u_answered_more_than_25};
+    /* Watched for half a second after u first answered, suspicion lasting a minute: a
+     * client that forgot s was suspect in well under that (a suspicion counted in the
+     * wrong unit, plain round robin) dials s again, and the run ends right there. */
+    struct watch w = {.probe = &probe,
+                      .fake = &f,
+                      .begun = u_answered,
+                      .enough = u_answered_more_than_25,
+                      .failed = s_dialled_again,
+                      .min_window_us = 500000};
     struct load_options o = {
         .targets = order,
         .n_targets = 3,
@@ -535,10 +641,11 @@ Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
     watch_stop(&w);
     fake_stop(&f, t);
     cr_assert_eq(rc, 0, "%s", err);
-    cr_assert_neq(w.stop_us, 0, "u was not asked often enough in %u s", RUN_LIMIT_US / 1000000);
-    cr_assert_eq(r.timeouts, 1, "timeouts %llu", (unsigned long long)r.timeouts);
     cr_assert_eq(atomic_load(&f.accepted[2]), 1, "s was connected to %u times",
                  atomic_load(&f.accepted[2]));
+    cr_assert_neq(w.stop_us, 0, "u was not asked often enough in %u s", RUN_LIMIT_US / 1000000);
+    cr_assert_geq(w.stop_us - w.first_ok_us, w.min_window_us);
+    cr_assert_eq(r.timeouts, 1, "timeouts %llu", (unsigned long long)r.timeouts);
     cr_assert_gt(r.redirects, 20);
     cr_assert_eq(r.ok, 0);
     load_result_free(&r);

@@ -78,21 +78,32 @@ static struct event_loop *add_three_in_reverse(struct tagged *a, struct tagged *
 
 Test(event_loop, timers_fire_in_deadline_order)
 {
-    struct trace t = {.stop_after = 3};
-    struct tagged a = {&t, 30}, b = {&t, 10}, c = {&t, 20};
-    uint64_t start = el_now_ms();
-    struct event_loop *el = add_three_in_reverse(&a, &b, &c, 10);
-    cr_assert_not_null(el, "adding three timers never took under 10 ms");
-    cr_assert_eq(el_run(el), 0);
-    uint64_t took = el_now_ms() - start;
-    cr_assert_eq(t.n, 3);
-    cr_assert_eq(t.order[0], 10);
-    cr_assert_eq(t.order[1], 20);
-    cr_assert_eq(t.order[2], 30);
-    cr_assert_geq(took, 30);
-    /* Generous: only a loop that misses its deadlines by seconds fails. */
-    cr_assert_lt(took, 10000, "took %llu ms", (unsigned long long)took);
-    el_free(el);
+    /* A loop that oversleeps its timers takes far longer than their 30 ms; a loaded
+     * machine may too, now and then, by descheduling this process. So up to 5 attempts:
+     * the order and the lower bound hold in every one, and one must end within a tight
+     * bound, which only an oversleeping loop misses every time. */
+    uint64_t bound = 200u * (uint64_t)test_time_scale(), fastest = UINT64_MAX;
+    for (int attempt = 0; attempt < 5 && fastest >= bound; attempt++) {
+        struct trace t = {.stop_after = 3};
+        struct tagged a = {&t, 30}, b = {&t, 10}, c = {&t, 20};
+        uint64_t start = el_now_ms();
+        struct event_loop *el = add_three_in_reverse(&a, &b, &c, 10);
+        cr_assert_not_null(el, "adding three timers never took under 10 ms");
+        cr_assert_eq(el_run(el), 0);
+        uint64_t took = el_now_ms() - start;
+        cr_assert_eq(t.n, 3);
+        cr_assert_eq(t.order[0], 10);
+        cr_assert_eq(t.order[1], 20);
+        cr_assert_eq(t.order[2], 30);
+        cr_assert_geq(took, 30);
+        /* Generous: only a loop that misses its deadlines by seconds fails. */
+        cr_assert_lt(took, 10000, "took %llu ms", (unsigned long long)took);
+        if (took < fastest)
+            fastest = took;
+        el_free(el);
+    }
+    cr_assert_lt(fastest, bound, "timers due within 30 ms took at least %llu ms in 5 attempts",
+                 (unsigned long long)fastest);
 }
 
 Test(event_loop, due_timers_in_one_round_still_fire_in_order)
