@@ -1,11 +1,11 @@
 /* history.c: see history.h. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error_message.h"
 #include "tests/chaos/history.h"
 
 #define HISTORY_HEADER                                                                             \
@@ -15,16 +15,6 @@
 
 static const char *const kind_names[] = {"get", "set", "add", "cas"};
 static const char *const outcome_names[] = {"ok", "failed", "unknown"};
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int history_append(struct history *h, const struct chaos_op *op)
 {

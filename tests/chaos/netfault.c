@@ -26,20 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/error_message.h"
 #include "tests/chaos/netfault.h"
 
 #define BRIDGE "rvbr0"
 #define SUBNET "10.99.0"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The loopback of the calling process's namespace, without needing `ip`. */
 static int loopback_up(char *err, size_t errlen)
