@@ -407,27 +407,51 @@ static bool always(const struct watch *w)
     return true;
 }
 
-Test(load, follows_redirects_and_retries_unavailable)
-{
-    signal(SIGPIPE, SIG_IGN);
-    struct fake f = {0};
+/* What every load test starts from: the fakes listening, and the mix parsed. */
+struct rig {
+    struct fake f;
     pthread_t t;
     struct load_target targets[FAKES];
-    fake_start(&f, &t, targets);
     struct mix m;
+};
+
+static void rig_start(struct rig *g, const char *mix)
+{
+    signal(SIGPIPE, SIG_IGN);
+    *g = (struct rig){0};
+    fake_start(&g->f, &g->t, g->targets);
     char err[256];
-    cr_assert_eq(mix_parse("add=3,get=1", &m, err, sizeof(err)), 0);
+    cr_assert_eq(mix_parse(mix, &g->m, err, sizeof(err)), 0, "%s", err);
+}
+
+/* One load run with its watcher; returns how long load_run took, in microseconds. */
+static uint64_t run_watched(const struct load_options *o, struct watch *w, struct load_result *r)
+{
+    char err[256];
+    watch_start(w);
+    uint64_t before = bench_now_us();
+    int rc = load_run(o, r, err, sizeof(err));
+    uint64_t took = bench_now_us() - before;
+    watch_stop(w);
+    cr_assert_eq(rc, 0, "%s", err);
+    return took;
+}
+
+Test(load, follows_redirects_and_retries_unavailable)
+{
+    struct rig g;
+    rig_start(&g, "add=3,get=1");
     struct load_probe probe = {0};
     /* More than 10 commands answered over at least 300 ms, however long that takes. */
     struct watch w = {
-        .probe = &probe, .fake = &f, .enough = more_than_10_ok, .min_window_us = 300000};
+        .probe = &probe, .fake = &g.f, .enough = more_than_10_ok, .min_window_us = 300000};
     struct load_options o = {
-        .targets = targets,
+        .targets = g.targets,
         .n_targets = 2, /* a and b only */
         .first_target = 0,
         .clients = 4,
         .duration_us = RUN_LIMIT_US,
-        .mix = &m,
+        .mix = &g.m,
         .keys = 10,
         .seed = 1,
         /* The fakes always answer: no request may time out, even on a stalled machine. */
@@ -438,13 +462,8 @@ Test(load, follows_redirects_and_retries_unavailable)
         .probe = &probe,
     };
     struct load_result r;
-    watch_start(&w);
-    uint64_t before = bench_now_us();
-    int rc = load_run(&o, &r, err, sizeof(err));
-    uint64_t after = bench_now_us();
-    watch_stop(&w);
-    fake_stop(&f, t);
-    cr_assert_eq(rc, 0, "%s", err);
+    uint64_t took = run_watched(&o, &w, &r);
+    fake_stop(&g.f, g.t);
     cr_assert_neq(w.stop_us, 0, "not enough answers in %u s", RUN_LIMIT_US / 1000000);
     cr_assert_gt(r.ok, 10, "ok %llu", (unsigned long long)r.ok);
     cr_assert_eq(r.bad, 0, "%s", r.first_bad);
@@ -456,7 +475,7 @@ Test(load, follows_redirects_and_retries_unavailable)
     /* The window runs from the start to the stop: it covers what the watcher saw. */
     cr_assert_geq(r.window_us, w.stop_us - w.first_ok_us, "window %llu us",
                   (unsigned long long)r.window_us);
-    cr_assert_leq(r.window_us, after - before, "window %llu us", (unsigned long long)r.window_us);
+    cr_assert_leq(r.window_us, took, "window %llu us", (unsigned long long)r.window_us);
     load_result_free(&r);
 }
 
@@ -466,14 +485,8 @@ Test(load, follows_redirects_and_retries_unavailable)
  * ahead of it by at most one answer per client (in the loop's last round). */
 Test(load, a_run_with_a_duration_ends_there)
 {
-    signal(SIGPIPE, SIG_IGN);
-    struct fake f = {0};
-    pthread_t t;
-    struct load_target targets[FAKES];
-    fake_start(&f, &t, targets);
-    struct mix m;
-    char err[256];
-    cr_assert_eq(mix_parse("add=3,get=1", &m, err, sizeof(err)), 0);
+    struct rig g;
+    rig_start(&g, "add=3,get=1");
     /* A machine that deschedules this process for all of the 200 ms leaves no answer in
      * the window: up to 5 runs, the window checks on each, an answer needed in one. */
     bool answered = false;
@@ -481,17 +494,17 @@ Test(load, a_run_with_a_duration_ends_there)
         struct load_probe probe = {0};
         /* Nobody stops the run; the watcher only ends one that ignores its duration. */
         struct watch w = {.probe = &probe,
-                          .fake = &f,
+                          .fake = &g.f,
                           .begun = always,
                           .enough = always,
                           .min_window_us = RUN_LIMIT_US};
         struct load_options o = {
-            .targets = targets,
+            .targets = g.targets,
             .n_targets = 2, /* a and b only */
             .first_target = 0,
             .clients = 4,
             .duration_us = 200000,
-            .mix = &m,
+            .mix = &g.m,
             .keys = 10,
             .seed = (uint64_t)run + 1,
             .request_timeout_ms = 10000,
@@ -501,16 +514,10 @@ Test(load, a_run_with_a_duration_ends_there)
             .probe = &probe,
         };
         struct load_result r;
-        watch_start(&w);
-        uint64_t before = bench_now_us();
-        int rc = load_run(&o, &r, err, sizeof(err));
-        uint64_t after = bench_now_us();
-        watch_stop(&w);
-        cr_assert_eq(rc, 0, "%s", err);
+        uint64_t took = run_watched(&o, &w, &r);
         cr_assert_eq(w.stop_us, 0, "the run went on past its duration until stopped after %u s",
                      RUN_LIMIT_US / 1000000);
-        cr_assert_geq(after - before, o.duration_us, "the run ended after %llu us",
-                      (unsigned long long)(after - before));
+        cr_assert_geq(took, o.duration_us, "the run ended after %llu us", (unsigned long long)took);
         cr_assert_eq(r.window_us, o.duration_us, "window %llu us", (unsigned long long)r.window_us);
         cr_assert_eq(r.bad, 0, "%s", r.first_bad);
         cr_assert_eq(r.all.n, r.ops);
@@ -522,31 +529,25 @@ Test(load, a_run_with_a_duration_ends_there)
         answered = r.ok > 0;
         load_result_free(&r);
     }
-    fake_stop(&f, t);
+    fake_stop(&g.f, g.t);
     cr_assert(answered, "no command answered inside a 200 ms window in 5 runs");
 }
 
 Test(load, gives_up_on_a_silent_peer)
 {
-    signal(SIGPIPE, SIG_IGN);
-    struct fake f = {0};
-    pthread_t t;
-    struct load_target targets[FAKES];
-    fake_start(&f, &t, targets);
+    struct rig g;
+    rig_start(&g, "add=1");
     /* Order s, a, b: the silent one first, then a redirect, then the answering one. */
-    struct load_target order[3] = {targets[2], targets[0], targets[1]};
-    struct mix m;
-    char err[256];
-    cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_target order[3] = {g.targets[2], g.targets[0], g.targets[1]};
     struct load_probe probe = {0};
-    struct watch w = {.probe = &probe, .fake = &f, .enough = more_than_10_ok};
+    struct watch w = {.probe = &probe, .fake = &g.f, .enough = more_than_10_ok};
     struct load_options o = {
         .targets = order,
         .n_targets = 3,
         .first_target = 0,
         .clients = 1,
         .duration_us = RUN_LIMIT_US,
-        .mix = &m,
+        .mix = &g.m,
         .keys = 1,
         .seed = 2,
         .request_timeout_ms = 30,
@@ -556,11 +557,8 @@ Test(load, gives_up_on_a_silent_peer)
         .probe = &probe,
     };
     struct load_result r;
-    watch_start(&w);
-    int rc = load_run(&o, &r, err, sizeof(err));
-    watch_stop(&w);
-    fake_stop(&f, t);
-    cr_assert_eq(rc, 0, "%s", err);
+    run_watched(&o, &w, &r);
+    fake_stop(&g.f, g.t);
     cr_assert_neq(w.stop_us, 0, "not enough answers in %u s", RUN_LIMIT_US / 1000000);
     /* At least the first request; more only when this machine stalls the fake for 30 ms. */
     cr_assert_geq(r.timeouts, 1);
@@ -597,23 +595,17 @@ Test(load, refuses_bad_options)
 
 Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
 {
-    signal(SIGPIPE, SIG_IGN);
-    struct fake f = {0};
-    pthread_t t;
-    struct load_target targets[FAKES];
-    fake_start(&f, &t, targets);
+    struct rig g;
+    rig_start(&g, "add=1");
     /* s, then two followers that both still name s: plain round robin would come back
      * to s after every pair of redirects and wait out a timeout each time. */
-    struct load_target order[3] = {targets[2], targets[3], targets[3]};
-    struct mix m;
-    char err[256];
-    cr_assert_eq(mix_parse("add=1", &m, err, sizeof(err)), 0);
+    struct load_target order[3] = {g.targets[2], g.targets[3], g.targets[3]};
     struct load_probe probe = {0};
     /* Watched for half a second after u first answered, suspicion lasting a minute: a
      * client that forgot s was suspect in well under that (a suspicion counted in the
      * wrong unit, plain round robin) dials s again, and the run ends right there. */
     struct watch w = {.probe = &probe,
-                      .fake = &f,
+                      .fake = &g.f,
                       .begun = u_answered,
                       .enough = u_answered_more_than_25,
                       .failed = s_dialled_again,
@@ -624,7 +616,7 @@ Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
         .first_target = 0,
         .clients = 1,
         .duration_us = RUN_LIMIT_US,
-        .mix = &m,
+        .mix = &g.m,
         .keys = 1,
         .seed = 3,
         /* Long enough that u, which always answers, never times out on a stalled machine:
@@ -636,13 +628,10 @@ Test(load, does_not_return_to_a_silent_peer_while_it_is_suspect)
         .probe = &probe,
     };
     struct load_result r;
-    watch_start(&w);
-    int rc = load_run(&o, &r, err, sizeof(err));
-    watch_stop(&w);
-    fake_stop(&f, t);
-    cr_assert_eq(rc, 0, "%s", err);
-    cr_assert_eq(atomic_load(&f.accepted[2]), 1, "s was connected to %u times",
-                 atomic_load(&f.accepted[2]));
+    run_watched(&o, &w, &r);
+    fake_stop(&g.f, g.t);
+    cr_assert_eq(atomic_load(&g.f.accepted[2]), 1, "s was connected to %u times",
+                 atomic_load(&g.f.accepted[2]));
     cr_assert_neq(w.stop_us, 0, "u was not asked often enough in %u s", RUN_LIMIT_US / 1000000);
     cr_assert_geq(w.stop_us - w.first_ok_us, w.min_window_us);
     cr_assert_eq(r.timeouts, 1, "timeouts %llu", (unsigned long long)r.timeouts);
