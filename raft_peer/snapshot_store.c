@@ -9,12 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raft_peer/crc32c.h"
@@ -90,55 +88,60 @@ static int crc_range(int fd, uint64_t from, uint64_t to, uint32_t *crc)
     return 0;
 }
 
-/* Opens "<dir>/<name>" for reading and checks its header and length. 1 with the fd and
- * meta, 0 when the file does not exist, -1 (message in err) otherwise. */
+/* Opens "<dir>/snapshot" for reading and checks its header and length. 1 with the fd
+ * and meta, 0 when the file does not exist, -1 (message in err) otherwise. */
 static int open_snapshot(const char *dir, int *fd_out, struct snapshot_meta *m, char *err,
                          size_t errlen)
 {
-    char path[PATH_MAX];
     uint8_t h[SNAP_HDR];
-    struct stat st;
+    uint64_t size = 0;
     const char *why;
 
-    if (snprintf(path, sizeof path, "%s/%s", dir, SNAP_NAME) >= (int)sizeof path) {
-        storage_errf(err, errlen, "%s: path too long", dir);
-        return -1;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    int dir_fd = sio_open_dir(dir);
+    if (dir_fd < 0) {
         if (errno == ENOENT)
-            return 0;
-        storage_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+            return 0; /* no data directory yet: no snapshot either */
+        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         return -1;
     }
-    if (fstat(fd, &st) < 0) {
-        storage_errf(err, errlen, "%s: %s", path, strerror(errno));
+    int fd = sio_open(dir_fd, SNAP_NAME, O_RDONLY);
+    int e = errno;
+    sio_close(dir_fd);
+    if (fd < 0) {
+        if (e == ENOENT)
+            return 0;
+        storage_errf(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_NAME, strerror(e));
+        return -1;
+    }
+    if (sio_file_size(fd, &size) < 0) {
+        storage_errf(err, errlen, "%s/%s: %s", dir, SNAP_NAME, strerror(errno));
         goto fail;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SNAP_HDR) {
-        storage_errf(err, errlen, "%s: damaged snapshot: %lld bytes, shorter than its header", path,
-                     (long long)st.st_size);
+    if (size < SNAP_HDR) {
+        storage_errf(err, errlen,
+                     "%s/%s: damaged snapshot: %" PRIu64 " bytes, shorter than its header", dir,
+                     SNAP_NAME, size);
         goto fail;
     }
     if (sio_pread_all(fd, h, SNAP_HDR, 0) < 0) {
-        storage_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
         goto fail;
     }
     if ((why = decode_header(h, m)) != NULL) {
-        storage_errf(err, errlen, "%s: damaged snapshot header (%s)", path, why);
+        storage_errf(err, errlen, "%s/%s: damaged snapshot header (%s)", dir, SNAP_NAME, why);
         goto fail;
     }
-    if ((uint64_t)st.st_size != SNAP_HDR + m->size) {
+    if (size != SNAP_HDR + m->size) {
         storage_errf(err, errlen,
-                     "%s: damaged snapshot: the header says %" PRIu64
-                     " bytes of data but the file holds %lld",
-                     path, m->size, (long long)st.st_size - SNAP_HDR);
+                     "%s/%s: damaged snapshot: the header says %" PRIu64
+                     " bytes of data but the file holds %" PRIu64,
+                     dir, SNAP_NAME, m->size, size - SNAP_HDR);
         goto fail;
     }
     *fd_out = fd;
     return 1;
 fail:
-    close(fd);
+    sio_close(fd);
     return -1;
 }
 
@@ -150,7 +153,7 @@ static int save(const char *dir, const struct snapshot_meta *m, const uint8_t *d
     uint8_t h[SNAP_HDR];
     const char *step = "create";
     int fd = -1;
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd = sio_open_dir(dir);
     if (dir_fd < 0) {
         storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         return -1;
@@ -164,29 +167,36 @@ static int save(const char *dir, const struct snapshot_meta *m, const uint8_t *d
     if (sio_pwrite_all(io, fd, h, SNAP_HDR, 0) < 0 ||
         (m->size > 0 && sio_pwrite_all(io, fd, data, (size_t)m->size, SNAP_HDR) < 0))
         goto fail;
+    if (STORAGE_MUTATED(STORAGE_MUT_SNAPSHOT_EARLY_RENAME)) {
+        step = "rename to " SNAP_NAME;
+        if (sio_rename(io, dir_fd, SNAP_TMP, SNAP_NAME) < 0 || sio_fsync(io, dir_fd) < 0)
+            goto fail;
+    }
     step = "fsync";
     if (sio_fdatasync(io, fd) < 0)
         goto fail;
-    close(fd);
+    sio_close(fd);
     fd = -1;
-    step = "rename to " SNAP_NAME;
-    if (sio_rename(io, dir_fd, SNAP_TMP, SNAP_NAME) < 0)
-        goto fail;
+    if (!STORAGE_MUTATED(STORAGE_MUT_SNAPSHOT_EARLY_RENAME)) {
+        step = "rename to " SNAP_NAME;
+        if (sio_rename(io, dir_fd, SNAP_TMP, SNAP_NAME) < 0)
+            goto fail;
+    }
     /* The rename is the commit point, and it is durable only with the directory. */
     if (sio_fsync(io, dir_fd) < 0) {
         storage_errf(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", dir,
                      SNAP_NAME, strerror(errno));
-        close(dir_fd);
+        sio_close(dir_fd);
         return -1;
     }
-    close(dir_fd);
+    sio_close(dir_fd);
     return 0;
 fail:
     storage_errf(err, errlen, "%s/%s: cannot %s: %s", dir, SNAP_TMP, step, strerror(errno));
     if (fd >= 0)
-        close(fd);
-    (void)unlinkat(dir_fd, SNAP_TMP, 0); /* best effort: the next save truncates it anyway */
-    close(dir_fd);
+        sio_close(fd);
+    (void)sio_unlink(NULL, dir_fd, SNAP_TMP); /* best effort: the next save truncates it */
+    sio_close(dir_fd);
     return -1;
 }
 
@@ -253,13 +263,13 @@ int snapshot_load(const char *dir, struct snapshot_meta *m, uint8_t **data, char
                      SNAP_NAME);
         goto fail;
     }
-    close(fd);
+    sio_close(fd);
     *m = got;
     *data = buf;
     return 0;
 fail:
     free(buf);
-    close(fd);
+    sio_close(fd);
     return -1;
 }
 
@@ -285,22 +295,22 @@ int snapshot_read_at(const char *dir, const struct snapshot_meta *m, uint64_t of
                      "%s/%s: holds the snapshot at index %" PRIu64 " (term %" PRIu64
                      "), not the one at index %" PRIu64 " being sent",
                      dir, SNAP_NAME, on_disk.index, on_disk.term, m->index);
-        close(fd);
+        sio_close(fd);
         return -1;
     }
     if (offset > m->size) {
         storage_errf(err, errlen, "%s/%s: offset %" PRIu64 " past the end (%" PRIu64 " bytes)", dir,
                      SNAP_NAME, offset, m->size);
-        close(fd);
+        sio_close(fd);
         return -1;
     }
     size_t n = m->size - offset < len ? (size_t)(m->size - offset) : len;
     if (n > 0 && sio_pread_all(fd, buf, n, SNAP_HDR + offset) < 0) {
         storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
-        close(fd);
+        sio_close(fd);
         return -1;
     }
-    close(fd);
+    sio_close(fd);
     *got = n;
     return 0;
 }
@@ -349,16 +359,16 @@ static int resume(struct snapshot_receiver *r, char *err, size_t errlen)
 {
     uint8_t h[SNAP_HDR], raw[2 * SLOT_SIZE];
     struct snapshot_meta on_disk;
-    struct stat st;
+    uint64_t size = 0;
 
-    if (fstat(r->fd, &st) < 0 || st.st_size < (off_t)SNAP_HDR)
+    if (sio_file_size(r->fd, &size) < 0 || size < SNAP_HDR)
         return 0;
     if (sio_pread_all(r->fd, h, SNAP_HDR, 0) < 0)
         goto read_error;
     if (decode_header(h, &on_disk) != NULL || !same_meta(&on_disk, &r->m))
         return 0;
     uint32_t running = 0;
-    if ((uint64_t)st.st_size == SNAP_HDR + r->m.size) {
+    if (size == SNAP_HDR + r->m.size) {
         if (crc_range(r->fd, 0, r->m.size, &running) < 0)
             goto read_error;
         if (running != r->m.crc)
@@ -367,7 +377,7 @@ static int resume(struct snapshot_receiver *r, char *err, size_t errlen)
         r->crc = running;
         return 1;
     }
-    if ((uint64_t)st.st_size != SNAP_HDR + r->m.size + 2 * SLOT_SIZE)
+    if (size != SNAP_HDR + r->m.size + 2 * SLOT_SIZE)
         return 0;
     if (sio_pread_all(r->fd, raw, sizeof raw, slot_offset(r, 0)) < 0)
         goto read_error;
@@ -408,7 +418,7 @@ static int start_partial(struct snapshot_receiver *r, char *err, size_t errlen)
     const char *step = "create";
 
     if (r->fd >= 0)
-        close(r->fd);
+        sio_close(r->fd);
     r->fd = sio_create(&r->io, r->dir_fd, SNAP_PARTIAL, O_RDWR | O_TRUNC);
     if (r->fd < 0)
         goto fail;
@@ -462,12 +472,12 @@ int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
     r->m = *m;
     r->fd = r->dir_fd = -1;
     r->io.fail_after = -1;
-    r->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    r->dir_fd = sio_open_dir(dir);
     if (r->dir_fd < 0) {
         storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         goto fail;
     }
-    r->fd = openat(r->dir_fd, SNAP_PARTIAL, O_RDWR | O_CLOEXEC);
+    r->fd = sio_open(r->dir_fd, SNAP_PARTIAL, O_RDWR);
     int rc = 0;
     if (r->fd >= 0)
         rc = resume(r, err, errlen);
@@ -605,9 +615,9 @@ void snapshot_receiver_close(struct snapshot_receiver *r)
     if (r == NULL)
         return;
     if (r->fd >= 0)
-        close(r->fd);
+        sio_close(r->fd);
     if (r->dir_fd >= 0)
-        close(r->dir_fd);
+        sio_close(r->dir_fd);
     free(r->dir);
     free(r);
 }

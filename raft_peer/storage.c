@@ -8,13 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOCK_NAME "LOCK"
 
-/* A directory we just created exists after a crash only once its parent is synced. */
+/* A directory we just created exists after a power cut only once its parent is synced. */
 static int fsync_parent(const char *path)
 {
     char parent[PATH_MAX];
@@ -26,12 +24,12 @@ static int fsync_parent(const char *path)
         parent[1] = '\0';
     else
         *slash = '\0';
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sio_open_dir(parent);
     if (fd < 0)
         return -1;
-    int rc = fsync(fd);
+    int rc = sio_fsync(NULL, fd);
     int e = errno;
-    close(fd);
+    sio_close(fd);
     errno = e;
     return rc;
 }
@@ -41,7 +39,6 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     size_t len = strlen(dir);
-    struct stat st;
 
     if (len == 0 || len >= sizeof path) {
         storage_errf(err, errlen, "data directory path is empty or too long");
@@ -55,7 +52,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(path, 0755) == 0) {
+        if (sio_mkdir(path) == 0) {
             if (fsync_parent(path) < 0) {
                 storage_errf(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
                 return STORAGE_EIO;
@@ -68,10 +65,12 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         if (c == '\0')
             break;
     }
-    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        storage_errf(err, errlen, "%s is not a directory", dir);
+    int fd = sio_open_dir(path);
+    if (fd < 0) {
+        storage_errf(err, errlen, "%s is not a directory: %s", dir, strerror(errno));
         return STORAGE_EIO;
     }
+    sio_close(fd);
     /* Someone else (a launcher's mkdir -p) may have created it without a sync; one
      * fsync at start makes sure the directory itself survives a power cut. */
     if (fsync_parent(path) < 0) {
@@ -81,25 +80,34 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     return STORAGE_OK;
 }
 
-/* flock, not fcntl locks: they belong to the open file, so even a second open in the
- * same process is refused, and the kernel drops them when the process dies. */
+/* The lock file holds the owner's pid, only for the message of a refused second open. */
+static void read_lock_holder(struct storage *s, char *pid, size_t pidlen)
+{
+    uint64_t size = 0;
+    pid[0] = '\0';
+    int fd = sio_open(s->dir_fd, LOCK_NAME, O_RDONLY);
+    if (fd < 0)
+        return;
+    if (sio_file_size(fd, &size) == 0 && size > 0) {
+        size_t n = size < pidlen - 1 ? (size_t)size : pidlen - 1;
+        if (sio_pread_all(fd, pid, n, 0) == 0)
+            pid[n] = '\0';
+    }
+    sio_close(fd);
+    pid[strcspn(pid, "\n")] = '\0';
+}
+
 static int take_lock(struct storage *s, char *err, size_t errlen)
 {
     char pid[32] = "";
 
-    s->lock_fd = openat(s->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->lock_fd = sio_lock(s->dir_fd, LOCK_NAME);
     if (s->lock_fd < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, LOCK_NAME, strerror(errno));
-        return STORAGE_EIO;
-    }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK) {
             storage_errf(err, errlen, "%s/%s: cannot lock: %s", s->dir, LOCK_NAME, strerror(errno));
             return STORAGE_EIO;
         }
-        ssize_t n = pread(s->lock_fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
+        read_lock_holder(s, pid, sizeof pid);
         storage_errf(err, errlen,
                      "%s is in use by another process%s%s (%s/%s is locked); two peers must "
                      "never share a data directory",
@@ -108,7 +116,8 @@ static int take_lock(struct storage *s, char *err, size_t errlen)
     }
     /* The pid is only for the message above; it need not be durable. */
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t)len, 0) != len) {
+    if (sio_ftruncate(NULL, s->lock_fd, 0) < 0 ||
+        sio_pwrite_all(NULL, s->lock_fd, pid, (size_t)len, 0) < 0) {
         /* harmless: only the message of a refused second open loses the pid */
     }
     return STORAGE_OK;
@@ -117,11 +126,11 @@ static int take_lock(struct storage *s, char *err, size_t errlen)
 static void release(struct storage *s)
 {
     if (s->tail_fd >= 0)
-        close(s->tail_fd);
+        sio_close(s->tail_fd);
     if (s->lock_fd >= 0)
-        close(s->lock_fd); /* drops the flock */
+        sio_close(s->lock_fd); /* drops the lock */
     if (s->dir_fd >= 0)
-        close(s->dir_fd);
+        sio_close(s->dir_fd);
     free(s->slots);
     free(s->seg_first);
     free(s->buf);
@@ -183,12 +192,13 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
     s->io.fail_after = -1;
     s->meta_newest = -1;
     s->segment_bytes = STORAGE_SEGMENT_BYTES;
+    s->flush_bytes = STORAGE_FLUSH_BYTES;
     s->first_index = 1;
 
     rc = make_dirs(dir, err, errlen);
     if (rc != STORAGE_OK)
         goto fail;
-    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->dir_fd = sio_open_dir(dir);
     if (s->dir_fd < 0) {
         storage_errf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
         rc = STORAGE_EIO;
@@ -208,6 +218,16 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
         if (rc != STORAGE_OK)
             goto fail;
     }
+    /* What a crashed process left may still sit in the page cache, never synced: the
+     * loads above fdatasync every file they read, and this makes their directory
+     * entries durable, so everything handed to the core is durable, as raft_new()
+     * assumes (it counts the loaded log as persisted). */
+    if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fsync(&s->io, s->dir_fd) < 0) {
+        storage_errf(err, errlen, "%s: cannot fsync the directory: %s", dir, strerror(errno));
+        rc = STORAGE_EIO;
+        goto fail;
+    }
+    s->tail_synced = s->tail_written;
     boot->term = s->term;
     boot->voted_for = s->voted_for;
     boot->first_index = s->first_index;
@@ -330,6 +350,17 @@ void storage_close(struct storage *s)
     if (!s->failed && s->tail_fd >= 0)
         (void)storage_log_flush(s, NULL, 0);
     release(s);
+}
+
+void storage_test_set_flush_bytes(struct storage *s, size_t bytes)
+{
+    s->flush_bytes = bytes;
+}
+
+void storage_test_crash(struct storage *s)
+{
+    if (s != NULL)
+        release(s); /* what is queued in memory dies with the process */
 }
 
 void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes)

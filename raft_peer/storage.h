@@ -62,8 +62,11 @@ struct storage_boot {
  * boot->first_index is snapshot_index + 1 and boot->entries start there; segments
  * holding nothing else are deleted (a compaction a crash interrupted). A log whose
  * first entry lies above snapshot_index + 1 has lost entries: STORAGE_ECORRUPT.
- * A torn last record is cut off the file and described in boot->notice; any other
- * damage fails with STORAGE_ECORRUPT and a message naming the file and byte offset.
+ * What a power cut leaves in the unsynced end of the last segment (a torn record, or a
+ * hole with later unsynced records after it) is cut off the file and described in
+ * boot->notice; any other damage fails with STORAGE_ECORRUPT and a message naming the
+ * file and byte offset. Everything loaded is made durable before open returns: a
+ * crashed process may have left records in the page cache that no fsync covered.
  * On failure *out is NULL and boot is empty (storage_boot_free is still safe to call).
  * So the snapshot (raft_peer/snapshot_store.h) is loaded first, then the log. */
 int storage_open(const char *dir, raft_index snapshot_index, struct storage **out,
@@ -121,6 +124,11 @@ void storage_close(struct storage *s);
 
 /* ---- test hooks: never called by the daemon ---- */
 
+/* Hands queued records to the kernel once this many bytes are queued, instead of
+ * 1 MiB (0: at every append), so a crash test finds them in the page cache. */
+void storage_test_set_flush_bytes(struct storage *s, size_t bytes);
+/* Frees s as a killed process would: queued records are lost, nothing is flushed. */
+void storage_test_crash(struct storage *s);
 /* Closes segments at this size instead of STORAGE_SEGMENT_BYTES (minimum 64). */
 void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes);
 /* Lets `after` more writing I/O calls (write, fsync, ftruncate, create, unlink) succeed,

@@ -13,14 +13,24 @@
 
 /* ---- on-disk layout (docs/STORAGE.md), all integers little-endian ---- */
 
-#define META_MAGIC      "RVMETA01"
-#define META_SIZE       36u /* magic 8, version 8, term 8, vote 4, reserved 4, crc 4 */
-#define META_CRC_AT     32u
-#define SEG_MAGIC       "RVLOG001"
-#define SEG_HDR_SIZE    24u /* magic 8, first index 8, reserved 4, crc 4 */
-#define REC_HDR_SIZE    24u /* len 4, type 1, reserved 3, term 8, data crc 4, header crc 4 */
-#define SEG_NAME_MAX    32u /* "log-" + 20 digits + NUL, rounded up */
-#define SEG_NAME_DIGITS 20
+#define META_MAGIC   "RVMETA01"
+#define META_SIZE    36u /* magic 8, version 8, term 8, vote 4, reserved 4, crc 4 */
+#define META_CRC_AT  32u
+#define SEG_MAGIC    "RVLOG001"
+#define SEG_HDR_SIZE 24u /* magic 8, first index 8, reserved 4, crc 4 */
+#define REC_HDR_SIZE 24u /* len 4, type 1, synced 3, term 8, data crc 4, header crc 4 */
+/* A record's "synced" field: how much of its segment an fdatasync had covered when the
+ * record was written, in units of REC_SYNCED_UNIT bytes, rounded down. Recovery uses it
+ * to tell a hole a power cut left in the unsynced tail from damage to synced data
+ * (docs/STORAGE.md). 24 bits of 16 bytes reach STORAGE_MAX_SEGMENT_FILE. */
+#define REC_SYNCED_UNIT 16u
+/* The type of a sync mark: a record with no entry, written (not synced) right after
+ * each fdatasync of the tail, whose synced field covers everything before it. It lets
+ * recovery refuse damage in the last synced batch too, which no later entry vouches
+ * for. Never a Raft entry type. */
+#define REC_TYPE_SYNC_MARK 0xFFu
+#define SEG_NAME_MAX       32u /* "log-" + 20 digits + NUL, rounded up */
+#define SEG_NAME_DIGITS    20
 
 /* Bytes queued in memory before they are handed to the kernel in one write. */
 #define STORAGE_FLUSH_BYTES (1u << 20)
@@ -50,24 +60,52 @@ static inline uint64_t get_le64(const uint8_t *p)
     return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
-/* ---- fault-injectable system calls ---- */
+/* ---- the file system calls ----
+ *
+ * Every file operation of storage*.c and snapshot_store.c goes through the sio_*
+ * calls below and nothing else, so they can run over another file system:
+ * storage_io.c implements them with POSIX calls (the daemon), and the simulator and
+ * the crash-point explorer link tests/sim/sim_fs.c instead, a model file system with
+ * a page cache that a simulated power cut empties (docs/TESTING.md). Descriptors are
+ * the backend's own: never pass them to a system call directly.
+ *
+ * Each returns 0 (or a descriptor) on success, -1 with errno set on failure; writes
+ * retry EINTR and short writes. The writing calls take a struct storage_io, where a
+ * test can make the n-th call fail. */
 
 struct storage_io {
     long fail_after; /* calls left before the injected failure; < 0: none */
     int fail_errno;
 };
 
-/* Each returns 0 (sio_create: the fd) or -1 with errno set, retrying EINTR and short
- * writes. */
-int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off);
-int sio_fdatasync(struct storage_io *io, int fd);
-int sio_fsync(struct storage_io *io, int fd);
-int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
+/* True when this call is the one chosen to fail; errno is then set. */
+bool sio_injected(struct storage_io *io);
+
+int sio_open_dir(const char *path);
+/* mkdir(path, 0755); -1 with EEXIST when something is already there. */
+int sio_mkdir(const char *path);
+/* Opens an existing file; flags O_RDONLY or O_RDWR. */
+int sio_open(int dir_fd, const char *name, int flags);
+/* Opens name, creating it (0644) when missing; flags may add O_TRUNC. */
 int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags);
-int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
-int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to);
+int sio_close(int fd);
+/* Size of a regular file; -1 with EINVAL for anything else. */
+int sio_file_size(int fd, uint64_t *size);
+int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off);
 /* Reads exactly len bytes at off (no injection: reading never changes the disk). */
 int sio_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int sio_fdatasync(struct storage_io *io, int fd);
+/* On a directory: makes its entries (creations, removals, renames) durable. */
+int sio_fsync(struct storage_io *io, int fd);
+int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
+int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
+int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to);
+/* Calls fn for each name in the directory ("." and ".." excluded) until it returns
+ * non-zero, which sio_list then returns; -1 when the directory cannot be read. */
+int sio_list(int dir_fd, int (*fn)(const char *name, void *ctx), void *ctx);
+/* Opens (creating) name and takes an exclusive lock on it, held until sio_close: the
+ * descriptor, or -1 with errno EWOULDBLOCK when another holder has it. */
+int sio_lock(int dir_fd, const char *name);
 
 /* ---- the storage ---- */
 
@@ -111,9 +149,27 @@ struct storage {
     uint8_t *buf;          /* encoded records not yet handed to the kernel */
     size_t buf_len;
     size_t buf_cap;
-    bool tail_dirty; /* written since the last fdatasync */
-    bool dir_dirty;  /* a file was created or removed since the last directory fsync */
+    uint64_t tail_synced; /* bytes of it that an fdatasync covered */
+    bool tail_dirty;      /* written since the last fdatasync */
+    size_t flush_bytes;   /* hand queued bytes to the kernel past this many */
+    bool dir_dirty;       /* a file was created or removed since the last directory fsync */
 };
+
+/* ---- deliberately broken storage, for the crash-point explorer ----
+ * Compiled in only with -DSTORAGE_MUTATIONS (the test builds of tests/crash/), where
+ * storage_mutations picks which; the daemon's build has none of this. */
+enum storage_mutation {
+    STORAGE_MUT_NO_SEGMENT_DIR_FSYNC = 1u << 0,  /* a new segment's directory entry never synced */
+    STORAGE_MUT_NO_SYNC_BEFORE_ACK = 1u << 1,    /* storage_sync() without the fdatasync */
+    STORAGE_MUT_NO_OPEN_SYNC = 1u << 2,          /* open trusts what it loads without syncing */
+    STORAGE_MUT_SNAPSHOT_EARLY_RENAME = 1u << 3, /* the snapshot renamed before its fsync */
+};
+#ifdef STORAGE_MUTATIONS
+extern unsigned storage_mutations;
+#define STORAGE_MUTATED(m) ((storage_mutations & (m)) != 0)
+#else
+#define STORAGE_MUTATED(m) false
+#endif
 
 /* Writes a formatted message into err (if any). */
 void storage_errf(char *err, size_t errlen, const char *fmt, ...)

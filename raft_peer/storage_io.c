@@ -1,28 +1,15 @@
-/* storage_io.c: the storage's system calls, each one a place a test can make fail,
- * and the small helpers for messages and segment names. */
+/* storage_io.c: the storage's file system calls over POSIX, each one a place a test can
+ * make fail. The simulator replaces this file with tests/sim/sim_fs.c. */
 #include "raft_peer/storage_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-/* True when this call is the one chosen to fail; errno is then set. */
-static bool injected(struct storage_io *io)
-{
-    if (io == NULL || io->fail_after < 0)
-        return false;
-    if (io->fail_after > 0) {
-        io->fail_after--;
-        return false;
-    }
-    io->fail_after = -1;
-    errno = io->fail_errno;
-    return true;
-}
 
 static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
@@ -44,46 +31,28 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
     return 0;
 }
 
-int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off)
+int sio_open_dir(const char *path)
 {
-    if (injected(io)) {
-        int e = errno;
-        /* A full disk takes part of a write before it refuses the rest. */
-        (void)write_all(fd, buf, len / 2, off);
-        errno = e;
-        return -1;
-    }
-    return write_all(fd, buf, len, off);
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-int sio_fdatasync(struct storage_io *io, int fd)
+int sio_mkdir(const char *path)
 {
-    if (injected(io))
-        return -1;
-    return fdatasync(fd);
+    return mkdir(path, 0755);
 }
 
-int sio_fsync(struct storage_io *io, int fd)
+int sio_open(int dir_fd, const char *name, int flags)
 {
-    if (injected(io))
-        return -1;
-    return fsync(fd);
-}
-
-int sio_ftruncate(struct storage_io *io, int fd, uint64_t len)
-{
-    if (injected(io))
-        return -1;
-    int rc;
+    int fd;
     do
-        rc = ftruncate(fd, (off_t)len);
-    while (rc < 0 && errno == EINTR);
-    return rc;
+        fd = openat(dir_fd, name, flags | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd;
 }
 
 int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags)
 {
-    if (injected(io))
+    if (sio_injected(io))
         return -1;
     int fd;
     do
@@ -92,18 +61,34 @@ int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags)
     return fd;
 }
 
-int sio_unlink(struct storage_io *io, int dir_fd, const char *name)
+int sio_close(int fd)
 {
-    if (injected(io))
-        return -1;
-    return unlinkat(dir_fd, name, 0);
+    return close(fd);
 }
 
-int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to)
+int sio_file_size(int fd, uint64_t *size)
 {
-    if (injected(io))
+    struct stat st;
+    if (fstat(fd, &st) < 0)
         return -1;
-    return renameat(dir_fd, from, dir_fd, to);
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off)
+{
+    if (sio_injected(io)) {
+        int e = errno;
+        /* A full disk takes part of a write before it refuses the rest. */
+        (void)write_all(fd, buf, len / 2, off);
+        errno = e;
+        return -1;
+    }
+    return write_all(fd, buf, len, off);
 }
 
 int sio_pread_all(int fd, void *buf, size_t len, uint64_t off)
@@ -127,66 +112,78 @@ int sio_pread_all(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-void storage_errf(char *err, size_t errlen, const char *fmt, ...)
+int sio_fdatasync(struct storage_io *io, int fd)
 {
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
+    if (sio_injected(io))
+        return -1;
+    return fdatasync(fd);
 }
 
-int storage_fail(struct storage *s, int errnum, char *err, size_t errlen, const char *fmt, ...)
+int sio_fsync(struct storage_io *io, int fd)
 {
-    char msg[sizeof s->failed_msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (errnum != 0) {
-        size_t used = strlen(msg);
-        snprintf(msg + used, sizeof msg - used, ": %s", strerror(errnum));
+    if (sio_injected(io))
+        return -1;
+    return fsync(fd);
+}
+
+int sio_ftruncate(struct storage_io *io, int fd, uint64_t len)
+{
+    if (sio_injected(io))
+        return -1;
+    int rc;
+    do
+        rc = ftruncate(fd, (off_t)len);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+int sio_unlink(struct storage_io *io, int dir_fd, const char *name)
+{
+    if (sio_injected(io))
+        return -1;
+    return unlinkat(dir_fd, name, 0);
+}
+
+int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to)
+{
+    if (sio_injected(io))
+        return -1;
+    return renameat(dir_fd, from, dir_fd, to);
+}
+
+int sio_list(int dir_fd, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+    int fd = dup(dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
-    s->failed = true;
-    snprintf(s->failed_msg, sizeof s->failed_msg, "%s", msg);
-    storage_errf(err, errlen, "%s", msg);
-    return STORAGE_EIO;
+    rewinddir(d); /* the dup shares its position with dir_fd */
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            rc = fn(de->d_name, ctx);
+    int e = errno;
+    closedir(d);
+    errno = e;
+    return rc;
 }
 
-void storage_notice(struct storage_boot *boot, const char *fmt, ...)
+/* flock, not fcntl locks: they belong to the open file, so even a second open in the
+ * same process is refused, and the kernel drops them when the process dies. */
+int sio_lock(int dir_fd, const char *name)
 {
-    size_t used = strlen(boot->notice);
-    if (used > 0 && used + 2 < sizeof boot->notice) {
-        memcpy(boot->notice + used, "; ", 3);
-        used += 2;
+    int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(boot->notice + used, sizeof boot->notice - used, fmt, ap);
-    va_end(ap);
-}
-
-void storage_seg_name(char name[SEG_NAME_MAX], raft_index first)
-{
-    snprintf(name, SEG_NAME_MAX, "log-%020" PRIu64, (uint64_t)first);
-}
-
-bool storage_parse_seg_name(const char *name, raft_index *first)
-{
-    if (strncmp(name, "log-", 4) != 0 || strlen(name) != 4 + SEG_NAME_DIGITS)
-        return false;
-    uint64_t v = 0;
-    for (const char *p = name + 4; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v == 0)
-        return false; /* Raft indexes start at 1 */
-    *first = v;
-    return true;
+    return fd;
 }

@@ -9,13 +9,11 @@
  * segment, means acknowledged data is lost: open fails, naming the file and offset. */
 #include "raft_peer/storage_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raft_peer/crc32c.h"
@@ -48,8 +46,7 @@ static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t of
     if (get_le32(h + 20) != crc32c(0, h, 20))
         return REC_BAD_HEADER;
     *len = get_le32(h);
-    if (h[4] == 0 || h[5] != 0 || h[6] != 0 || h[7] != 0 || *len > STORAGE_MAX_ENTRY_BYTES ||
-        get_le64(h + 8) == 0)
+    if (h[4] == 0 || *len > STORAGE_MAX_ENTRY_BYTES || get_le64(h + 8) == 0)
         return REC_BAD_HEADER; /* checksummed, yet never written by us */
     if (size - off - REC_HDR_SIZE < *len)
         return REC_CUT;
@@ -58,15 +55,36 @@ static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t of
     return REC_OK;
 }
 
-/* True when a whole valid record starts at any byte offset in [from, size). Only run
- * on damage, so the byte-by-byte search costs nothing in normal operation. */
-static bool valid_record_after(const uint8_t *p, uint64_t size, uint64_t from)
+/* How much of its segment an fdatasync had covered when the record at h was written. */
+static uint64_t record_synced(const uint8_t *h)
 {
+    return ((uint64_t)h[5] | (uint64_t)h[6] << 8 | (uint64_t)h[7] << 16) * REC_SYNCED_UNIT;
+}
+
+/* Looks for whole valid records starting at any byte offset in [from, size): how many,
+ * and the largest synced mark among them. Only run on damage, so the byte-by-byte
+ * search costs nothing in normal operation. */
+struct records_after {
+    size_t count;
+    uint64_t max_synced;
+};
+
+static struct records_after valid_records_after(const uint8_t *p, uint64_t size, uint64_t from)
+{
+    struct records_after found = {0, 0};
     uint32_t len;
-    for (uint64_t off = from; off + REC_HDR_SIZE <= size; off++)
-        if (check_record(p, size, off, &len, true) == REC_OK)
-            return true;
-    return false;
+    for (uint64_t off = from; off + REC_HDR_SIZE <= size;) {
+        if (check_record(p, size, off, &len, true) != REC_OK) {
+            off++;
+            continue;
+        }
+        uint64_t synced = record_synced(p + off);
+        found.count++;
+        if (synced > found.max_synced)
+            found.max_synced = synced;
+        off += REC_HDR_SIZE + len;
+    }
+    return found;
 }
 
 static int add_chunk(struct storage_boot *boot, uint8_t *chunk)
@@ -104,54 +122,60 @@ static int add_entry(struct storage *s, struct storage_boot *boot, const uint8_t
  * after it. */
 static int cut_tail(struct storage *s, const char *name, uint64_t keep, char *err, size_t errlen)
 {
-    int fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)keep) < 0 || fdatasync(fd) < 0) {
+    int fd = sio_open(s->dir_fd, name, O_RDWR);
+    if (fd < 0 || sio_ftruncate(&s->io, fd, keep) < 0 || sio_fdatasync(&s->io, fd) < 0) {
         storage_errf(err, errlen, "%s/%s: cannot cut the torn tail at byte offset %" PRIu64 ": %s",
                      s->dir, name, keep, strerror(errno));
         if (fd >= 0)
-            close(fd);
+            sio_close(fd);
         return STORAGE_EIO;
     }
-    close(fd);
+    sio_close(fd);
     return STORAGE_OK;
 }
 
-/* Reads the whole segment file into a fresh buffer kept by boot. */
+/* Reads the whole segment file into a fresh buffer kept by boot, and makes it durable:
+ * a crashed process may have left it in the page cache, and what is loaded now counts
+ * as persisted. */
 static int read_segment(struct storage *s, struct storage_boot *boot, const char *name,
                         uint8_t **data, uint64_t *size, char *err, size_t errlen)
 {
-    struct stat st;
+    uint64_t bytes = 0;
     int rc = STORAGE_EIO;
     uint8_t *buf = NULL;
-    int fd = openat(s->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    int fd = sio_open(s->dir_fd, name, O_RDONLY);
 
-    if (fd < 0 || fstat(fd, &st) < 0) {
+    if (fd < 0) {
         storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, name, strerror(errno));
         goto out;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)STORAGE_MAX_SEGMENT_FILE) {
-        storage_errf(err, errlen, "%s/%s: not a segment file (%lld bytes, limit %u)", s->dir, name,
-                     (long long)st.st_size, STORAGE_MAX_SEGMENT_FILE);
+    if (sio_file_size(fd, &bytes) < 0 || bytes > STORAGE_MAX_SEGMENT_FILE) {
+        storage_errf(err, errlen, "%s/%s: not a segment file (%" PRIu64 " bytes, limit %u)", s->dir,
+                     name, bytes, STORAGE_MAX_SEGMENT_FILE);
         rc = STORAGE_ECORRUPT;
         goto out;
     }
-    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    buf = malloc(bytes > 0 ? (size_t)bytes : 1);
     if (buf == NULL || add_chunk(boot, buf) < 0) {
-        storage_errf(err, errlen, "%s/%s: out of memory for %lld bytes", s->dir, name,
-                     (long long)st.st_size);
+        storage_errf(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", s->dir, name,
+                     bytes);
         free(buf);
         goto out;
     }
-    if (sio_pread_all(fd, buf, (size_t)st.st_size, 0) < 0) {
+    if (sio_pread_all(fd, buf, (size_t)bytes, 0) < 0) {
         storage_errf(err, errlen, "%s/%s: cannot read: %s", s->dir, name, strerror(errno));
         goto out;
     }
+    if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fdatasync(&s->io, fd) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot fsync: %s", s->dir, name, strerror(errno));
+        goto out;
+    }
     *data = buf;
-    *size = (uint64_t)st.st_size;
+    *size = bytes;
     rc = STORAGE_OK;
 out:
     if (fd >= 0)
-        close(fd);
+        sio_close(fd);
     return rc;
 }
 
@@ -184,21 +208,25 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
         return STORAGE_ECORRUPT;
     }
     if (!hdr_ok) {
-        if (!is_last || valid_record_after(p, size, 0)) {
+        /* The header goes to disk with the segment's first records. If no record after
+         * it says a sync had covered any of the segment, the header was never synced:
+         * a power cut kept some later pages and not the first. */
+        struct records_after later =
+            is_last ? valid_records_after(p, size, 0) : (struct records_after){0, 0};
+        if (!is_last || later.max_synced > 0) {
             storage_errf(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir,
-                         name, is_last ? " with valid records after it" : "");
+                         name, is_last ? " with synced records after it" : "");
             return STORAGE_ECORRUPT;
         }
-        /* The crash hit while the segment was being started: it holds nothing. */
-        if (unlinkat(s->dir_fd, name, 0) < 0 || fsync(s->dir_fd) < 0) {
+        if (sio_unlink(&s->io, s->dir_fd, name) < 0 || sio_fsync(&s->io, s->dir_fd) < 0) {
             storage_errf(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
                          strerror(errno));
             return STORAGE_EIO;
         }
         storage_notice(boot,
                        "removed %s/%s: its header was never completely written (%" PRIu64
-                       " bytes, no valid record)",
-                       s->dir, name, size);
+                       " bytes, %zu unsynced record%s after it; never acknowledged)",
+                       s->dir, name, size, later.count, later.count == 1 ? "" : "s");
         return STORAGE_OK;
     }
 
@@ -211,6 +239,10 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
     while (off < size) {
         bool covered = pos->next <= pos->snapshot_index;
         enum rec_status st = check_record(p, size, off, &len, !covered);
+        if (st == REC_OK && p[off + 4] == REC_TYPE_SYNC_MARK) {
+            off += REC_HDR_SIZE + len; /* a hint for the damage rule below, not an entry */
+            continue;
+        }
         if (st == REC_OK) {
             raft_term term = get_le64(p + off + 8);
             if (covered) {
@@ -234,23 +266,31 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
             off += REC_HDR_SIZE + len;
             continue;
         }
+        /* Damage in the last segment is what a power cut leaves when no record after
+         * it says a sync had covered it: the unsynced end of the file may reach the
+         * disk in any order, so a hole with later records after it is as ordinary as
+         * a record cut short. A later record whose synced mark lies past the damage
+         * proves the damaged bytes had been synced: that is rot, and open refuses. */
         uint64_t resume = st == REC_BAD_DATA ? off + REC_HDR_SIZE + len : off + 1;
-        bool torn =
-            is_last && (st == REC_SHORT || st == REC_CUT || !valid_record_after(p, size, resume));
-        if (!torn) {
+        struct records_after later = is_last && st != REC_SHORT && st != REC_CUT
+                                         ? valid_records_after(p, size, resume)
+                                         : (struct records_after){0, 0};
+        if (!is_last || later.max_synced > off) {
             storage_errf(err, errlen,
                          "%s/%s: damaged record at byte offset %" PRIu64
-                         " (%s) with valid data after it; refusing to guess",
-                         s->dir, name, off, rec_status_text[st]);
+                         " (%s) in data that was synced%s; refusing to guess",
+                         s->dir, name, off, rec_status_text[st],
+                         is_last ? " (a later record says so)" : " (not the last segment)");
             return STORAGE_ECORRUPT;
         }
         rc = cut_tail(s, name, off, err, errlen);
         if (rc != STORAGE_OK)
             return rc;
         storage_notice(boot,
-                       "dropped a torn write at the end of %s/%s: bytes %" PRIu64 "..%" PRIu64
-                       " (%s; never acknowledged)",
-                       s->dir, name, off, size, rec_status_text[st]);
+                       "dropped the unsynced end of %s/%s: bytes %" PRIu64 "..%" PRIu64
+                       " (%s, then %zu valid unsynced record%s; never acknowledged)",
+                       s->dir, name, off, size, rec_status_text[st], later.count,
+                       later.count == 1 ? "" : "s");
         size = off;
     }
     if (is_last)
@@ -264,44 +304,45 @@ static int cmp_index(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+struct segment_list {
+    raft_index *firsts;
+    size_t n, cap;
+};
+
+static int add_segment_name(const char *name, void *ctx)
+{
+    struct segment_list *l = ctx;
+    raft_index first;
+    if (!storage_parse_seg_name(name, &first))
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        raft_index *grown = realloc(l->firsts, cap * sizeof *grown);
+        if (grown == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        l->firsts = grown;
+        l->cap = cap;
+    }
+    l->firsts[l->n++] = first;
+    return 0;
+}
+
 /* Lists the segment names in the directory, sorted by first index. */
 static int list_segments(struct storage *s, raft_index **out, size_t *n, char *err, size_t errlen)
 {
-    size_t cap = 0;
-    raft_index *firsts = NULL;
-    int fd = dup(s->dir_fd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-
+    struct segment_list l = {NULL, 0, 0};
     *n = 0;
-    if (d == NULL) {
+    if (sio_list(s->dir_fd, add_segment_name, &l) != 0) {
         storage_errf(err, errlen, "%s: cannot list: %s", s->dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        free(l.firsts);
         return STORAGE_EIO;
     }
-    rewinddir(d);
-    struct dirent *de;
-    raft_index first;
-    while ((de = readdir(d)) != NULL) {
-        if (!storage_parse_seg_name(de->d_name, &first))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            raft_index *grown = realloc(firsts, cap * sizeof *grown);
-            if (grown == NULL) {
-                storage_errf(err, errlen, "out of memory listing %s", s->dir);
-                free(firsts);
-                closedir(d);
-                return STORAGE_EIO;
-            }
-            firsts = grown;
-        }
-        firsts[(*n)++] = first;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(firsts, *n, sizeof *firsts, cmp_index);
-    *out = firsts;
+    if (l.n > 1)
+        qsort(l.firsts, l.n, sizeof *l.firsts, cmp_index);
+    *out = l.firsts;
+    *n = l.n;
     return STORAGE_OK;
 }
 
@@ -314,12 +355,12 @@ static int remove_covered(struct storage *s, const raft_index *firsts, size_t fr
     char name[SEG_NAME_MAX];
     for (size_t i = from; i < to; i++) {
         storage_seg_name(name, firsts[i]);
-        if (unlinkat(s->dir_fd, name, 0) < 0) {
+        if (sio_unlink(&s->io, s->dir_fd, name) < 0) {
             storage_errf(err, errlen, "%s/%s: cannot remove: %s", s->dir, name, strerror(errno));
             return STORAGE_EIO;
         }
     }
-    if (to > from && fsync(s->dir_fd) < 0) {
+    if (to > from && sio_fsync(&s->io, s->dir_fd) < 0) {
         storage_errf(err, errlen, "%s: cannot fsync the directory: %s", s->dir, strerror(errno));
         return STORAGE_EIO;
     }
@@ -395,7 +436,7 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
     }
     if (s->n_segs > 0) {
         storage_seg_name(name, s->seg_first[s->n_segs - 1]);
-        s->tail_fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+        s->tail_fd = sio_open(s->dir_fd, name, O_RDWR);
         if (s->tail_fd < 0) {
             storage_errf(err, errlen, "%s/%s: cannot open for appending: %s", s->dir, name,
                          strerror(errno));
@@ -404,13 +445,13 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
         }
         /* A torn last segment was removed: the one before it is the tail now. */
         if (s->seg_first[s->n_segs - 1] != firsts[n - 1]) {
-            struct stat st;
-            if (fstat(s->tail_fd, &st) < 0) {
+            uint64_t size;
+            if (sio_file_size(s->tail_fd, &size) < 0) {
                 storage_errf(err, errlen, "%s/%s: %s", s->dir, name, strerror(errno));
                 rc = STORAGE_EIO;
                 goto out;
             }
-            s->tail_written = (uint64_t)st.st_size;
+            s->tail_written = size;
         }
     }
     boot->first_index = s->first_index;

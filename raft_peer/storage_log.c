@@ -93,18 +93,58 @@ int storage_log_flush(struct storage *s, char *err, size_t errlen)
     return STORAGE_OK;
 }
 
+/* Fills a record header at h; synced is in bytes of the tail. */
+static void encode_record_header(uint8_t *h, uint32_t len, uint8_t type, uint64_t synced,
+                                 raft_term term, uint32_t data_crc)
+{
+    uint64_t units = synced / REC_SYNCED_UNIT;
+    if (units > 0xFFFFFFu)
+        units = 0xFFFFFFu; /* rounding down only ever refuses less */
+    put_le32(h, len);
+    h[4] = type;
+    h[5] = (uint8_t)units;
+    h[6] = (uint8_t)(units >> 8);
+    h[7] = (uint8_t)(units >> 16);
+    put_le64(h + 8, term);
+    put_le32(h + 16, data_crc);
+    put_le32(h + 20, crc32c(0, h, 20));
+}
+
+/* Writes a sync mark after what the last fdatasync covered. It is not synced itself:
+ * it only has to reach the disk before rot could, and the kernel writes it back
+ * within seconds. */
+static int write_sync_mark(struct storage *s, char *err, size_t errlen)
+{
+    uint8_t h[REC_HDR_SIZE];
+    raft_term term = s->n_entries > 0 ? s->slots[s->n_entries - 1].term : s->prefix_term;
+    encode_record_header(h, 0, REC_TYPE_SYNC_MARK, s->tail_synced, term ? term : 1,
+                         crc32c(0, NULL, 0));
+    if (sio_pwrite_all(&s->io, s->tail_fd, h, sizeof h, s->tail_written) < 0) {
+        char name[SEG_NAME_MAX];
+        tail_name(s, name);
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot write a sync mark", s->dir, name);
+    }
+    s->tail_written += sizeof h;
+    return STORAGE_OK;
+}
+
 int storage_log_sync(struct storage *s, char *err, size_t errlen)
 {
     int rc = storage_log_flush(s, err, errlen);
     if (rc != STORAGE_OK)
         return rc;
     if (s->tail_dirty) {
-        if (sio_fdatasync(&s->io, s->tail_fd) < 0) {
+        if (!STORAGE_MUTATED(STORAGE_MUT_NO_SYNC_BEFORE_ACK) &&
+            sio_fdatasync(&s->io, s->tail_fd) < 0) {
             char name[SEG_NAME_MAX];
             tail_name(s, name);
             return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
         }
         s->tail_dirty = false;
+        s->tail_synced = s->tail_written;
+        int mrc = write_sync_mark(s, err, errlen);
+        if (mrc != STORAGE_OK)
+            return mrc;
     }
     if (s->dir_dirty) {
         if (sio_fsync(&s->io, s->dir_fd) < 0)
@@ -126,7 +166,10 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
         int rc = storage_log_sync(s, err, errlen);
         if (rc != STORAGE_OK)
             return rc;
-        close(s->tail_fd);
+        /* The sync mark too: an unsynced byte in a closed segment would read as rot. */
+        if (s->tail_written > s->tail_synced && sio_fdatasync(&s->io, s->tail_fd) < 0)
+            return storage_fail(s, errno, err, errlen, "%s: cannot fsync a full segment", s->dir);
+        sio_close(s->tail_fd);
         s->tail_fd = -1;
     }
     if (storage_reserve_segs(s, 1) < 0 || reserve_buf(s, SEG_HDR_SIZE) < 0)
@@ -139,8 +182,9 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
     s->tail_fd = fd;
     s->seg_first[s->n_segs++] = first;
     s->tail_written = 0;
+    s->tail_synced = 0;
     s->tail_dirty = false;
-    s->dir_dirty = true;
+    s->dir_dirty = !STORAGE_MUTATED(STORAGE_MUT_NO_SEGMENT_DIR_FSYNC);
 
     uint8_t *h = s->buf + s->buf_len;
     memset(h, 0, SEG_HDR_SIZE);
@@ -175,7 +219,7 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
         return rc;
 
     if (keep + 1 < s->n_segs) {
-        close(s->tail_fd);
+        sio_close(s->tail_fd);
         s->tail_fd = -1;
         /* Newest first: a crash in between leaves a shorter log, never a gap. */
         while (s->n_segs > keep + 1) {
@@ -190,7 +234,7 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
             return storage_fail(s, errno, err, errlen, "%s: cannot fsync the directory", s->dir);
         s->dir_dirty = false;
         tail_name(s, name);
-        s->tail_fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
+        s->tail_fd = sio_open(s->dir_fd, name, O_RDWR);
         if (s->tail_fd < 0)
             return storage_fail(s, errno, err, errlen, "%s/%s: cannot open", s->dir, name);
     }
@@ -202,6 +246,7 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
     if (sio_fdatasync(&s->io, s->tail_fd) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
     s->tail_written = off;
+    s->tail_synced = off;
     s->tail_dirty = false;
     s->n_entries = (size_t)(first - s->first_index);
     return STORAGE_OK;
@@ -216,8 +261,8 @@ static int check_entries(const struct storage *s, raft_index first,
     for (size_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
         const char *why = NULL;
-        if (e->type == 0)
-            why = "type 0";
+        if (e->type == 0 || e->type == REC_TYPE_SYNC_MARK)
+            why = "type 0 or the storage's own sync mark";
         else if (e->len > STORAGE_MAX_ENTRY_BYTES)
             why = "larger than STORAGE_MAX_ENTRY_BYTES";
         else if (e->len > 0 && e->data == NULL)
@@ -282,17 +327,13 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
         s->slots[s->n_entries] = (struct storage_slot){.offset = tail_size(s), .term = e->term};
 
         uint8_t *h = s->buf + s->buf_len;
-        put_le32(h, e->len);
-        h[4] = e->type;
-        h[5] = h[6] = h[7] = 0;
-        put_le64(h + 8, e->term);
-        put_le32(h + 16, crc32c(0, e->data, e->len));
-        put_le32(h + 20, crc32c(0, h, 20));
+        encode_record_header(h, e->len, e->type, s->tail_synced, e->term,
+                             crc32c(0, e->data, e->len));
         if (e->len > 0)
             memcpy(h + REC_HDR_SIZE, e->data, e->len);
         s->buf_len += REC_HDR_SIZE + e->len;
         s->n_entries++;
-        if (s->buf_len >= STORAGE_FLUSH_BYTES) {
+        if (s->buf_len >= s->flush_bytes) {
             rc = storage_log_flush(s, err, errlen);
             if (rc != STORAGE_OK)
                 return rc;
@@ -337,10 +378,11 @@ int storage_log_compact(struct storage *s, raft_index index, raft_term term, cha
     if (del > 0 && del == s->n_segs) {
         /* The tail goes too; what is queued for it is covered as well. The next append
          * starts a new segment at index + 1. */
-        close(s->tail_fd);
+        sio_close(s->tail_fd);
         s->tail_fd = -1;
         s->buf_len = 0;
         s->tail_written = 0;
+        s->tail_synced = 0;
         s->tail_dirty = false;
     }
     /* Oldest first: a crash in between leaves a contiguous run of segments, whose

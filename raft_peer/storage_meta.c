@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raft_peer/crc32c.h"
@@ -58,11 +57,11 @@ static void meta_decode(struct meta_copy *c, const uint8_t *in)
 static int meta_read(struct storage *s, int which, struct meta_copy *c, char *err, size_t errlen)
 {
     uint8_t raw[META_SIZE];
-    struct stat st;
+    uint64_t size = 0;
     int rc = -1;
 
     memset(c, 0, sizeof *c);
-    int fd = openat(s->dir_fd, meta_names[which], O_RDONLY | O_CLOEXEC);
+    int fd = sio_open(s->dir_fd, meta_names[which], O_RDONLY);
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
@@ -71,13 +70,20 @@ static int meta_read(struct storage *s, int which, struct meta_copy *c, char *er
         return -1;
     }
     c->present = true;
-    if (fstat(fd, &st) < 0) {
+    if (sio_file_size(fd, &size) < 0) {
         storage_errf(err, errlen, "%s/%s: %s", s->dir, meta_names[which], strerror(errno));
         goto out;
     }
-    if (st.st_size != META_SIZE) {
-        snprintf(c->why, sizeof c->why, "size %lld instead of %u", (long long)st.st_size,
-                 META_SIZE);
+    /* A crashed process may have left this copy in the page cache only; it is read
+     * as the hard state now, so it must be durable (its directory entry is synced
+     * by storage_open). */
+    if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fdatasync(&s->io, fd) < 0) {
+        storage_errf(err, errlen, "%s/%s: cannot fsync: %s", s->dir, meta_names[which],
+                     strerror(errno));
+        goto out;
+    }
+    if (size != META_SIZE) {
+        snprintf(c->why, sizeof c->why, "size %" PRIu64 " instead of %u", size, META_SIZE);
     } else if (sio_pread_all(fd, raw, META_SIZE, 0) < 0) {
         storage_errf(err, errlen, "%s/%s: cannot read: %s", s->dir, meta_names[which],
                      strerror(errno));
@@ -87,7 +93,7 @@ static int meta_read(struct storage *s, int which, struct meta_copy *c, char *er
     }
     rc = 0;
 out:
-    close(fd);
+    sio_close(fd);
     return rc;
 }
 
@@ -153,15 +159,15 @@ int storage_meta_save(struct storage *s, raft_term term, raft_id voted_for, char
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot create", s->dir, name);
     if (sio_pwrite_all(&s->io, fd, raw, sizeof raw, 0) < 0) {
         int e = errno;
-        close(fd);
+        sio_close(fd);
         return storage_fail(s, e, err, errlen, "%s/%s: cannot write", s->dir, name);
     }
     if (sio_fdatasync(&s->io, fd) < 0) {
         int e = errno;
-        close(fd);
+        sio_close(fd);
         return storage_fail(s, e, err, errlen, "%s/%s: cannot fsync", s->dir, name);
     }
-    if (close(fd) < 0)
+    if (sio_close(fd) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot close", s->dir, name);
     if (!s->meta_present[target]) {
         /* A new file is durable only once its directory entry is. */
