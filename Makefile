@@ -9,6 +9,7 @@
 #   tests/unit/       one Criterion program per test_*.c
 #   tests/sim/        the deterministic simulator -> raft_sim
 #   tests/integration one Criterion program per test_*.c, real processes
+#   tests/crash/      the crash-point explorer -> raft_crash (storage over tests/sim/sim_fs.c)
 
 CC      ?= cc
 PKGS    := inih json-c sdl2 SDL2_ttf libedit
@@ -67,7 +68,7 @@ ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/itests/%,$(ITEST_SRC))
 SIM_BIN := $(BUILD)/tests/raft_sim
 EXTRA_PROGRAMS := $(if $(wildcard bench/*.c),$(BIN)/raft_bench)
 
-.PHONY: all test unit sim integration purity clean format check-format bench
+.PHONY: all test unit sim crash integration purity clean format check-format bench
 # Keep objects built through pattern rules: make would delete them as intermediates.
 .SECONDARY:
 all: $(PROGRAMS) $(EXTRA_PROGRAMS)
@@ -76,10 +77,10 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-# The mutated core: same sources, deliberate bugs compiled in behind a switch.
+# The mutated core and storage: same sources, deliberate bugs compiled in behind a switch.
 $(BUILD)/objmut/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DRAFT_MUTATIONS -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -DRAFT_MUTATIONS -DSTORAGE_MUTATIONS -MMD -MP -c $< -o $@
 
 define archive
 	@mkdir -p $(dir $@)
@@ -114,9 +115,20 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 $(BUILD)/itests/test_%: $(call obj,tests/integration/test_%.c) $(TEST_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
-$(SIM_BIN): $(call obj,$(SIM_SRC)) $(MUT_LIB)
+# The real storage code, built to run over the model file system of tests/sim/sim_fs.c
+# (linked instead of raft_peer/storage_io.c) in the simulator and the crash explorer.
+STORE_SRC := $(filter-out raft_peer/storage_io.c,$(wildcard raft_peer/storage*.c)) \
+             raft_peer/snapshot_store.c raft_peer/crc32c.c
+STORE_MODEL_LIB := $(BUILD)/libstorage_model.a
+$(STORE_MODEL_LIB): $(patsubst %.c,$(BUILD)/objmut/%.o,$(STORE_SRC)); $(archive)
+$(SIM_BIN): $(call obj,$(SIM_SRC)) $(STORE_MODEL_LIB) $(MUT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
+CRASH_SRC := $(wildcard tests/crash/*.c)
+CRASH_BIN := $(BUILD)/tests/raft_crash
+$(CRASH_BIN): $(patsubst %.c,$(BUILD)/objmut/%.o,$(CRASH_SRC) tests/sim/sim_fs.c) $(STORE_MODEL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # raft_bench's own unit tests link its load generator.
 BENCH_LIB := $(BUILD)/libbench.a
@@ -152,7 +164,7 @@ SIM_MUTANT_SEEDS ?= 5000
 SIM_ARGS = $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --jobs $(SIM_JOBS))$(if $(MUTATION), --mutation $(MUTATION))
 export RAFT_BIN_DIR := $(abspath $(BIN))
 
-test: all purity unit sim integration
+test: all purity unit sim crash integration
 purity:
 	@sh tests/check_core_purity.sh
 unit: $(UNIT_BINS)
@@ -171,6 +183,12 @@ ifeq ($(SEED)$(MUTATION),)
 else
 	$(SIM_BIN) $(SIM_ARGS)
 endif
+# make crash: the crash-point explorer over the real storage (docs/TESTING.md), then
+# each deliberately broken storage must be caught.
+CRASH_SUBSETS ?= 6
+crash: $(CRASH_BIN)
+	$(CRASH_BIN) --subsets $(CRASH_SUBSETS)
+	$(CRASH_BIN) --mutants --subsets $(CRASH_SUBSETS)
 # One test at a time: each starts real clusters, and two at once on two cores make
 # timing bounds flaky (and LeakSanitizer reports a leak in Criterion's parallel runner).
 integration: all $(ITEST_BINS)
