@@ -1,5 +1,5 @@
-/* client_protocol.h: SPEC.md's client protocol (JSON lines) and the JSON-line helpers it rests on.
- */
+/* client_protocol.h: CONTRACT.md's client protocol (JSON lines) and the JSON-line helpers it
+ * rests on. */
 #ifndef COMMON_CLIENT_PROTOCOL_H
 #define COMMON_CLIENT_PROTOCOL_H
 

@@ -1,4 +1,4 @@
-/* command.c: parser and printer for the state machine's commands (SPEC.md, "Commands"). */
+/* command.c: parser and printer for the state machine's commands (docs/CONTRACT.md, "Commands"). */
 #include "common/error_message.h"
 #include "common/command.h"
 

@@ -1,4 +1,4 @@
-/* client_service.c: SPEC.md's client protocol on the leader: commands proposed to the
+/* client_service.c: CONTRACT.md's client protocol on the leader: commands proposed to the
  * log and answered once applied, reads answered through ReadIndex (dissertation §6.4),
  * redirects, push-back, status, and leadership transfer requests. */
 #include <stdio.h>
@@ -198,7 +198,7 @@ static void answer_proposal(struct peer *p, const struct pending_proposal *pp,
     resp.index = pp->index;
     fill_leader(p, &resp, p->self);
     if (!res->ok) {
-        /* SPEC's codes: an older seq whose answer is no longer kept is a bad request. */
+        /* CONTRACT.md's codes: an older seq whose answer is no longer kept is a bad request. */
         snprintf(resp.error, sizeof(resp.error), "%s",
                  strcmp(res->error, "stale_seq") ? res->error : "bad_request");
         snprintf(resp.message, sizeof(resp.message), "%s", res->message);

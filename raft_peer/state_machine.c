@@ -195,7 +195,7 @@ static int execute(struct kv_store *kv, const char *text, struct sm_result *r)
         /* INT64_MIN / -1 is INT64_MAX + 1: undefined in C, an overflow here. */
         overflow = cur == INT64_MIN && c.arg1 == -1;
         if (!overflow)
-            next = cur / c.arg1; /* C99 division truncates toward zero, as SPEC asks */
+            next = cur / c.arg1; /* C99 division truncates toward zero, as CONTRACT.md asks */
         break;
     case CMD_CAS:
         if (cur != c.arg1) {

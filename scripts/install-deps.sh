@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang clang-format
   libinih-dev libjson-c-dev libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
   libedit-dev libcriterion-dev
   python3 tmux procps netcat-openbsd

@@ -12,7 +12,7 @@ struct json_object;
 
 #define VILLAGE_MAX_PEERS     9    /* one ring of villagers; more would not fit the screen */
 #define VILLAGE_NAME_MAX      33   /* peer names are at most 32 bytes (common/config.h) */
-#define VILLAGE_VAR_NAME_MAX  65   /* variable names are at most 64 bytes (SPEC) */
+#define VILLAGE_VAR_NAME_MAX  65   /* variable names are at most 64 bytes (CONTRACT.md) */
 #define VILLAGE_MAX_VARS      16   /* the stream sends at most 16 variables */
 #define VILLAGE_LOG_TAIL      32   /* terms of the last entries sent in each state */
 #define VILLAGE_MAX_FLIGHTS   256  /* messages drawn in the air at once; older ones drop */

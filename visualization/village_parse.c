@@ -16,7 +16,7 @@
 #define JSON_MAX_DEPTH 6 /* state > followers > object > field is the deepest */
 #define MAX_STREAM_N   16
 
-/* Variable names follow SPEC: [A-Za-z_][A-Za-z0-9_]{0,63}. */
+/* Variable names follow CONTRACT.md: [A-Za-z_][A-Za-z0-9_]{0,63}. */
 static bool valid_var_name(const char *s)
 {
     size_t n = 0;

@@ -166,7 +166,7 @@ static int64_t pick_value(struct input *in)
     return (int64_t)(int8_t)next(in) * (b & 1 ? 1 : 1000003);
 }
 
-/* What executing c on current value cur must give, per SPEC.md's command table. */
+/* What executing c on current value cur must give, per CONTRACT.md's command table. */
 static void expect(const struct command *c, int64_t cur, bool *ok, int64_t *result,
                    const char **error)
 {

@@ -62,7 +62,7 @@ static void check_accepted(const struct config *cfg)
     CHECK(config_check_cluster(cfg, cfg->n_peers + 1, NULL, err, sizeof(err)) == -1);
 }
 
-/* The refusal is the one line SPEC.md promises: "<file>:<line>: what" or "<file>: what". */
+/* The refusal is the one line CONTRACT.md promises: "<file>:<line>: what" or "<file>: what". */
 static void check_refused(const char *err, const char *path)
 {
     size_t plen = strlen(path);

@@ -167,7 +167,7 @@ static void response_seed(const char *name, const struct client_response *r)
 
 static void client_seeds(void)
 {
-    /* SPEC.md's examples. */
+    /* CONTRACT.md's examples. */
     seed_str("client_request", "spec-request",
              "{\"type\":\"client_request\",\"client_id\":\"cli-4f2a\",\"seq\":7,\"command\":\"x "
              "add 100\"}\n");
