@@ -62,6 +62,7 @@ struct sim_params {
     raft_time disk_min, disk_max, disk_slow_max;
     uint32_t disk_slow_ppm;
     uint32_t torn_ppm;               /* a crash tears the write in progress */
+    uint32_t power_cut_ppm;          /* a crash also cuts the power under the node's storage */
     uint32_t crash_after_vote_ppm;   /* crash soon after granting a vote */
     uint32_t crash_after_ack_ppm;    /* crash soon after acknowledging entries */
     uint32_t crash_after_commit_ppm; /* a leader crashes soon after its commit index moves */
@@ -76,6 +77,8 @@ struct sim_params {
 };
 
 struct sim;
+struct sim_fs;
+struct storage;
 
 struct sim_node {
     struct sim *sim;
@@ -88,8 +91,10 @@ struct sim_node {
     raft_time tick_at; /* time of the live tick event, 0 when none */
     uint64_t ready_seq;
     struct sim_disk disk;
-    struct sim_log log; /* the core's in-memory log, as its readies describe it */
-    raft_term hs_term;  /* the in-memory hard state, as its readies describe it */
+    struct storage *store;   /* the daemon's real storage over the model file system */
+    raft_index excused_from; /* after a crash: entries from here were in unfinished writes */
+    struct sim_log log;      /* the core's in-memory log, as its readies describe it */
+    raft_term hs_term;       /* the in-memory hard state, as its readies describe it */
     raft_id hs_vote;
     enum raft_role role; /* as seen after the previous step */
     raft_term term;
@@ -146,7 +151,7 @@ struct sim_client {
 
 struct sim_stats {
     uint64_t steps, delivered, dropped, crashes, disk_fails, elections, proposals, applied_cmds,
-        reads_served, reads_failed, partitions, writes, snapshots, installs;
+        reads_served, reads_failed, partitions, writes, snapshots, installs, power_cuts;
 };
 
 enum sim_phase { SIM_FAULTS = 0, SIM_HEALED = 1 };
@@ -163,6 +168,7 @@ struct sim {
     struct sim_inv inv;
     struct sim_node nodes[SIM_MAX_NODES + 1]; /* [1..n] */
     struct sim_client client;
+    struct sim_fs *fs; /* every node's real storage lives here (sim_store.h) */
     struct sim_stats st;
     uint64_t *scratch; /* entry hashes of one ready */
     size_t scratch_cap;

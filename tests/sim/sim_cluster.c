@@ -1,6 +1,7 @@
 /* sim_cluster.c: the nodes: boot, crash, readies carried out as raft.h orders, checks after every
  * step. */
 #include "sim.h"
+#include "sim_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +379,8 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
     struct sim_job *job = NULL;
     if (!n->stopped && (writes || n->disk.head))
         job = sim_disk_job_new(rd);
+    if (!n->stopped && writes)
+        sim_store_write(s, n, rd); /* the daemon's calls, its sync when the write completes */
 
     /* Step 1: messages that need nothing durable go now; the others wait for the write. */
     for (size_t i = 0; i < rd->n_messages && !s->failed; i++) {
@@ -670,6 +673,11 @@ void sim_on_disk(struct sim *s, const struct sim_event *ev)
         sim_disk_job_free(job);
         return;
     }
+    sim_store_sync(s, n);
+    if (s->failed) {
+        sim_disk_job_free(job);
+        return;
+    }
     s->st.writes++;
     /* Step 3: the messages that waited for this write, then the acknowledgement. */
     for (size_t i = 0; i < job->n_held && !s->failed; i++) {
@@ -717,6 +725,9 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     /* Each incarnation has its own monotonic clock origin, as after a reboot. */
     n->offset = sim_rng_range(&s->rng, 0, 1000000000000ULL);
     struct raft_boot_state boot;
+    sim_store_recover(s, n);
+    if (s->failed)
+        return;
     sim_disk_recover(&n->disk);
     struct raft_entry *ents = sim_disk_boot(&n->disk, &boot);
     n->sim = s;
@@ -775,8 +786,14 @@ void sim_node_crash(struct sim *s, struct sim_node *n)
     if (!n->up)
         return;
     uint64_t pending = 0;
-    for (struct sim_job *j = n->disk.head; j; j = j->next)
+    raft_index excused = 0; /* what the unfinished writes could change */
+    for (struct sim_job *j = n->disk.head; j; j = j->next) {
         pending++;
+        raft_index from = j->snap ? j->snap_index + 1 : j->log ? j->from : 0;
+        if (from != 0 && (excused == 0 || from < excused))
+            excused = from;
+    }
+    sim_store_crash(s, n, excused);
     enum sim_torn torn = sim_disk_crash(&n->disk, &s->rng, s->p.torn_ppm);
     struct sim_rec rec = {0};
     rec.kind = SIM_REC_CRASH;

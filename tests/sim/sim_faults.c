@@ -68,6 +68,7 @@ void sim_params_choose(struct sim *s)
     p->tick_late_ppm = (uint32_t)sim_rng_range(g, 0, 50000);
     p->disconnect_ppm = PICK(g, disconnects);
     p->snap_every = PICK(g, snapshots);
+    p->power_cut_ppm = (uint32_t)sim_rng_range(g, 200000, 1000000);
 
     p->propose_mean = sim_rng_range(g, 20, 150);
     p->read_mean = sim_rng_range(g, 50, 800);

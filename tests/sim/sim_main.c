@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raft_peer/storage_internal.h"
 #include "sim.h"
 
 #define SIM_MAX_JOBS 64
@@ -34,6 +35,30 @@ static const struct {
     {"no-truncate", RAFT_MUTATE_NO_TRUNCATE},
 };
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
+
+/* Deliberately broken storage (raft_peer/storage_internal.h): the simulator links the
+ * storage built with -DSTORAGE_MUTATIONS, whose switch this is. */
+extern unsigned storage_mutations;
+static const struct {
+    const char *name;
+    unsigned bit;
+} storage_mutants[] = {
+    {"no-segment-dir-fsync", STORAGE_MUT_NO_SEGMENT_DIR_FSYNC},
+    {"no-sync-before-ack", STORAGE_MUT_NO_SYNC_BEFORE_ACK},
+    {"no-sync-at-open", STORAGE_MUT_NO_OPEN_SYNC},
+    {"snapshot-renamed-before-fsync", STORAGE_MUT_SNAPSHOT_EARLY_RENAME},
+};
+
+static int storage_mutation_bit(const char *name, unsigned *bit)
+{
+    for (size_t i = 0; i < sizeof storage_mutants / sizeof storage_mutants[0]; i++) {
+        if (strcmp(name, storage_mutants[i].name) == 0) {
+            *bit = storage_mutants[i].bit;
+            return 0;
+        }
+    }
+    return -1;
+}
 
 struct cli {
     uint64_t seed;
@@ -59,18 +84,23 @@ struct shared {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: raft_sim [--seed S | --seeds N [--first S]] [--peers 3|5|7] [--jobs J]\n"
-                 "                [--mutation NAME] [--weak] [--verbose]\n"
-                 "       raft_sim --mutants [--max-seeds N] [--jobs J]\n"
-                 "Runs the real Raft core in a deterministic simulated cluster and checks its\n"
-                 "safety and liveness; every failing seed replays exactly with --seed.\n"
-                 "  --seed S       run seed S only (with --verbose: print every step)\n"
-                 "  --seeds N      run seeds first..first+N-1 (default first: 1)\n"
-                 "  --peers P      cluster size for every seed (default: 3, 5, 7 in turn)\n"
-                 "  --jobs J       worker processes (default 1)\n"
-                 "  --mutation M   run a deliberately broken core: ");
+    fprintf(out,
+            "usage: raft_sim [--seed S | --seeds N [--first S]] [--peers 3|5|7] [--jobs J]\n"
+            "                [--mutation NAME] [--storage-mutation NAME] [--weak] [--verbose]\n"
+            "       raft_sim --mutants [--max-seeds N] [--jobs J]\n"
+            "Runs the real Raft core in a deterministic simulated cluster and checks its\n"
+            "safety and liveness; every failing seed replays exactly with --seed.\n"
+            "  --seed S       run seed S only (with --verbose: print every step)\n"
+            "  --seeds N      run seeds first..first+N-1 (default first: 1)\n"
+            "  --peers P      cluster size for every seed (default: 3, 5, 7 in turn)\n"
+            "  --jobs J       worker processes (default 1)\n"
+            "  --mutation M   run a deliberately broken core: ");
     for (size_t i = 0; i < N_MUTATIONS; i++)
         fprintf(out, "%s%s", mutations[i].name, i + 1 < N_MUTATIONS ? ", " : "\n");
+    fprintf(out, "  --storage-mutation M  run over deliberately broken storage: ");
+    for (size_t i = 0; i < sizeof storage_mutants / sizeof storage_mutants[0]; i++)
+        fprintf(out, "%s%s", storage_mutants[i].name,
+                i + 1 < sizeof storage_mutants / sizeof storage_mutants[0] ? ", " : "\n");
     fprintf(out, "  --mutants      for each mutation, run seeds until one fails; exit 1 if one\n"
                  "                 survives --max-seeds seeds (default 5000)\n"
                  "  --weak         drop the direct checks (persist before reply, leader commit\n"
@@ -112,6 +142,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"mutants", no_argument, NULL, 'M'},
         {"max-seeds", required_argument, NULL, 'x'},
         {"weak", no_argument, NULL, 'w'},
+        {"storage-mutation", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -166,6 +197,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case 'w':
             c->opt.weak = true;
+            break;
+        case 'S':
+            if (storage_mutation_bit(optarg, &storage_mutations) != 0) {
+                fprintf(stderr, "raft_sim: unknown storage mutation '%s'\n", optarg);
+                return -1;
+            }
             break;
         case 'h':
             usage(stdout);

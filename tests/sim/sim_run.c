@@ -1,5 +1,6 @@
 /* sim_run.c: one seed from start to verdict: set-up, the event loop, the report. */
 #include "sim.h"
+#include "sim_store.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct sim *sim_new(uint64_t seed, const struct sim_options *opt)
     sim_trace_init(&s->trace, opt->live_trace ? stdout : NULL);
     sim_inv_init(&s->inv);
     sim_params_choose(s);
+    sim_store_start(s);
     for (int i = 1; i <= s->p.n; i++) {
         struct sim_node *n = &s->nodes[i];
         n->sim = s;
@@ -145,6 +147,7 @@ void sim_free(struct sim *s)
     if (!s)
         return;
     sim_queue_free(&s->q, drop_event);
+    sim_store_stop(s);
     for (int i = 1; i <= SIM_MAX_NODES; i++)
         sim_node_free(&s->nodes[i]);
     sim_inv_free(&s->inv);
@@ -173,13 +176,14 @@ static void describe_stats(const struct sim *s, char *buf, size_t len)
     const struct sim_stats *t = &s->st;
     snprintf(buf, len,
              "%llu steps, %llu msgs, %llu elections, %llu committed, %llu crashes, %llu disk "
-             "failures, %llu partitions, %llu snapshots, %llu installed, %llu/%llu reads served",
+             "failures, %llu power cuts, %llu partitions, %llu snapshots, %llu installed, "
+             "%llu/%llu reads served",
              (unsigned long long)t->steps, (unsigned long long)t->delivered,
              (unsigned long long)t->elections, (unsigned long long)sim_inv_committed_index(&s->inv),
              (unsigned long long)t->crashes, (unsigned long long)t->disk_fails,
-             (unsigned long long)t->partitions, (unsigned long long)t->snapshots,
-             (unsigned long long)t->installs, (unsigned long long)t->reads_served,
-             (unsigned long long)s->client.n_reads);
+             (unsigned long long)t->power_cuts, (unsigned long long)t->partitions,
+             (unsigned long long)t->snapshots, (unsigned long long)t->installs,
+             (unsigned long long)t->reads_served, (unsigned long long)s->client.n_reads);
 }
 
 static void print_nodes(const struct sim *s, FILE *out)

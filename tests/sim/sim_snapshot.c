@@ -1,6 +1,7 @@
 /* sim_snapshot.c: log compaction (§7) and snapshot transfers (Figure 13) as the daemon does them.
  */
 #include "sim.h"
+#include "sim_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n)
         return;
     }
     sim_disk_snapshot(&n->disk, at, m->term, n->sm_chain, &s->inv.committed);
+    sim_store_snapshot(s, n, at, m->term, n->sm_chain);
     s->st.snapshots++;
     /* Like the daemon: keep a few entries behind the snapshot for slow followers. */
     raft_index trailing = sim_rng_range(&s->rng, 0, s->p.snap_every / 2);
@@ -57,6 +59,7 @@ void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n)
             return;
         }
         sim_disk_compact(&n->disk, upto, upto_term);
+        sim_store_compact(s, n, upto, upto_term);
     }
     record(s, SIM_SNAP_TAKEN, n->id, 0, at, upto, 0, 0);
 }
@@ -132,6 +135,7 @@ static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
             return;
         }
         sim_disk_snapshot(&f->disk, x->index, x->snap_term, x->chain, &s->inv.committed);
+        sim_store_snapshot(s, f, x->index, x->snap_term, x->chain);
     }
     raft_index before = raft_last_applied(f->r);
     int rc =
