@@ -781,19 +781,28 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     sim_node_settle(s, n);
 }
 
+/* The first index that writes still pending (never acknowledged) could change, joined
+ * with what earlier dropped writes could have changed: the real storage did those
+ * writes when the ready was taken, as the daemon does, so it may hold them. */
+static raft_index excuse_pending(const struct sim_node *n)
+{
+    raft_index excused = n->excused_from;
+    for (const struct sim_job *j = n->disk.head; j; j = j->next) {
+        raft_index from = j->snap ? j->snap_index + 1 : j->log ? j->from : 0;
+        if (from != 0 && (excused == 0 || from < excused))
+            excused = from;
+    }
+    return excused;
+}
+
 void sim_node_crash(struct sim *s, struct sim_node *n)
 {
     if (!n->up)
         return;
     uint64_t pending = 0;
-    raft_index excused = 0; /* what the unfinished writes could change */
-    for (struct sim_job *j = n->disk.head; j; j = j->next) {
+    for (struct sim_job *j = n->disk.head; j; j = j->next)
         pending++;
-        raft_index from = j->snap ? j->snap_index + 1 : j->log ? j->from : 0;
-        if (from != 0 && (excused == 0 || from < excused))
-            excused = from;
-    }
-    sim_store_crash(s, n, excused);
+    sim_store_crash(s, n, excuse_pending(n));
     enum sim_torn torn = sim_disk_crash(&n->disk, &s->rng, s->p.torn_ppm);
     struct sim_rec rec = {0};
     rec.kind = SIM_REC_CRASH;
@@ -834,6 +843,7 @@ void sim_node_disk_fail(struct sim *s, struct sim_node *n)
     rec.node = (uint8_t)n->id;
     sim_record(s, &rec);
     /* Writes in flight fail with the disk; their replies never leave. */
+    n->excused_from = excuse_pending(n);
     sim_disk_drop_pending(&n->disk);
     n->stopped = true;
     raft_stop(n->r);
