@@ -29,10 +29,14 @@ struct client {
     enum client_state st;
     int target;
     char id[CLIENT_ID_MAX + 1];
+    unsigned sessions_expired; /* how many of this client's sessions the cluster forgot */
     uint64_t seq;
-    char line[CLIENT_COMMAND_MAX + CLIENT_ID_MAX + 128]; /* the encoded request */
+    struct client_request req;                           /* the current command */
+    char line[CLIENT_COMMAND_MAX + CLIENT_ID_MAX + 128]; /* req encoded */
     size_t line_len;
-    size_t line_sent; /* bytes of line already written on this connection */
+    size_t line_sent;      /* bytes of line already written on this connection */
+    bool attempt_written;  /* some of this attempt's bytes went out */
+    bool may_have_reached; /* an attempt may be in a leader's log: resend as a retry */
     bool is_write;
     uint64_t started_us;  /* first attempt of the current command */
     uint64_t deadline_us; /* idle: send then; otherwise: give up then */
@@ -58,6 +62,23 @@ static void note_bad(struct engine *e, const char *what)
 {
     if (!e->r->first_bad[0])
         snprintf(e->r->first_bad, sizeof(e->r->first_bad), "%s", what);
+}
+
+static void encode_request(struct client *c)
+{
+    int len = client_request_encode(&c->req, c->line, sizeof(c->line));
+    c->line_len = len > 0 ? (size_t)len : 0;
+}
+
+/* Client i's id for its current session: "<prefix>-<i>", then "<prefix>-<i>.<k>" once
+ * the cluster has forgotten k of its sessions. */
+static void name_session(const struct engine *e, struct client *c)
+{
+    int i = (int)(c - e->cl);
+    if (c->sessions_expired == 0)
+        snprintf(c->id, sizeof(c->id), "%s-%d", e->o->id_prefix, i);
+    else
+        snprintf(c->id, sizeof(c->id), "%s-%d.%u", e->o->id_prefix, i, c->sessions_expired);
 }
 
 static void drop_connection(struct engine *e, struct client *c)
@@ -92,6 +113,7 @@ static int next_target(const struct engine *e, int from, uint64_t now)
  * for a while: a follower keeps naming a dead leader until its own timeout fires. */
 static void fail_over(struct engine *e, struct client *c, bool suspect, uint64_t now)
 {
+    c->may_have_reached |= c->attempt_written;
     drop_connection(e, c);
     if (suspect)
         e->suspect_until[c->target] = now + (uint64_t)e->o->suspect_ms * 1000u;
@@ -113,6 +135,7 @@ static void flush_request(struct engine *e, struct client *c, uint64_t now)
         ssize_t n = write(c->fd, c->line + c->line_sent, c->line_len - c->line_sent);
         if (n > 0) {
             c->line_sent += (size_t)n;
+            c->attempt_written = true;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -130,7 +153,12 @@ static void flush_request(struct engine *e, struct client *c, uint64_t now)
 
 static void send_request(struct engine *e, struct client *c, uint64_t now)
 {
+    if (c->may_have_reached && !c->req.retry) {
+        c->req.retry = true;
+        encode_request(c);
+    }
     c->line_sent = 0;
+    c->attempt_written = false;
     c->deadline_us = now + (uint64_t)e->o->request_timeout_ms * 1000u;
     if (c->fd >= 0) {
         c->st = C_WAITING;
@@ -157,11 +185,14 @@ static void send_request(struct engine *e, struct client *c, uint64_t now)
 
 static void new_command(struct engine *e, struct client *c, uint64_t now)
 {
-    struct client_request req = {.seq = ++c->seq};
-    memcpy(req.client_id, c->id, sizeof(req.client_id));
-    mix_draw(e->o->mix, &e->rng, e->o->keys, req.command, sizeof(req.command), &c->is_write);
-    int len = client_request_encode(&req, c->line, sizeof(c->line));
-    c->line_len = len > 0 ? (size_t)len : 0;
+    c->req = (struct client_request){.seq = 0};
+    memcpy(c->req.client_id, c->id, sizeof(c->req.client_id));
+    mix_draw(e->o->mix, &e->rng, e->o->keys, c->req.command, sizeof(c->req.command), &c->is_write);
+    /* Only writes use up a seq: a read never reaches the log, and a session must start
+     * with its first write at seq 1. */
+    c->req.seq = c->is_write ? ++c->seq : c->seq + 1;
+    encode_request(c);
+    c->may_have_reached = false;
     c->started_us = now;
     send_request(e, c, now);
 }
@@ -235,11 +266,18 @@ static void on_answer(struct engine *e, struct client *c, const char *line, size
     }
     if (!resp.ok && !strcmp(resp.error, "unavailable")) {
         e->r->unavailable++; /* same seq again: exactly-once makes the retry safe */
+        c->may_have_reached = true;
         c->st = C_IDLE;
         c->deadline_us = now + (uint64_t)e->o->retry_delay_ms * 1000u;
         return;
     }
     record(e, c, &resp, now);
+    if (!resp.ok && !strcmp(resp.error, "session_expired")) {
+        /* Counted as bad above (its outcome is unknown); no later seq of this id can run. */
+        c->sessions_expired++;
+        name_session(e, c);
+        c->seq = 0;
+    }
     new_command(e, c, now);
 }
 
@@ -392,7 +430,7 @@ int load_run(const struct load_options *o, struct load_result *r, char *err, siz
         c->fd = -1;
         c->target = o->first_target;
         buffer_init(&c->in);
-        snprintf(c->id, sizeof(c->id), "%s-%d", o->id_prefix, i);
+        name_session(&e, c);
         new_command(&e, c, start);
     }
     struct epoll_event evs[256];

@@ -42,7 +42,8 @@ struct load_options {
     int request_timeout_ms;   /* no answer by then: drop the connection, retry elsewhere */
     int retry_delay_ms;       /* pause before retrying after unavailable or no leader */
     int suspect_ms;           /* a peer that timed out or refused is not followed for this long */
-    const char *id_prefix;    /* client ids are "<prefix>-<n>"; at most 40 bytes of [!-~] */
+    const char *id_prefix;    /* client ids are "<prefix>-<n>" ("<prefix>-<n>.<k>" after k
+                                 session_expired answers); at most 40 bytes of [!-~] */
     struct load_probe *probe; /* may be NULL */
 };
 

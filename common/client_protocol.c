@@ -154,6 +154,13 @@ static bool all_in_range(const char *s, size_t len, char lo)
     return true;
 }
 
+/* True when key is absent or null. */
+static bool absent(struct json_object *obj, const char *key)
+{
+    struct json_object *v = NULL;
+    return !json_object_object_get_ex(obj, key, &v) || !v;
+}
+
 int client_request_from_json(struct json_object *obj, struct client_request *req, char *err,
                              size_t errlen)
 {
@@ -182,6 +189,8 @@ int client_request_from_json(struct json_object *obj, struct client_request *req
         return -1;
     }
     memcpy(req->command, s, len);
+    if (!absent(obj, "retry") && json_get_bool(obj, "retry", &req->retry, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -239,6 +248,9 @@ int client_request_encode(const struct client_request *req, char *out, size_t ou
             !add(obj, "seq", json_object_new_uint64(req->seq), false) ||
             !add(obj, "command", json_object_new_string_len(req->command, (int)cmdlen), false);
     }
+    /* Only when set, so a first attempt reads exactly as before the field existed. */
+    if (!failed && req->retry)
+        failed = !add(obj, "retry", json_object_new_boolean(true), false);
     return finish_encode(obj, failed, out, outlen);
 }
 
@@ -273,13 +285,6 @@ int client_response_encode(const struct client_response *resp, char *out, size_t
     if (!failed && (!resp->ok || resp->message[0]))
         failed = !add(obj, "message", new_str_n(resp->message, sizeof(resp->message)), false);
     return finish_encode(obj, failed, out, outlen);
-}
-
-/* True when key is absent or null. */
-static bool absent(struct json_object *obj, const char *key)
-{
-    struct json_object *v = NULL;
-    return !json_object_object_get_ex(obj, key, &v) || !v;
 }
 
 /* An optional printable string (null or absent = ""), refused when longer than max. */

@@ -22,6 +22,11 @@ struct client_request {
     char client_id[CLIENT_ID_MAX + 1];    /* 1..64 bytes of [!-~] */
     uint64_t seq;                         /* increasing per client, 0..JSON_UINT_MAX */
     char command[CLIENT_COMMAND_MAX + 1]; /* printable ASCII [ -~], parsed by the state machine */
+    /* Optional "retry":true: this seq is being resent after an attempt that may have
+     * reached a leader's log (timeout, lost connection, unavailable; not after
+     * not_leader). Lets the state machine tell a retried first request from a new
+     * client (docs/STATE_MACHINE.md, "Expired sessions"). Absent = false. */
+    bool retry;
 };
 
 struct client_response {

@@ -293,3 +293,10 @@ bool command_is_read(const struct command *c)
 {
     return c != NULL && c->op == CMD_GET;
 }
+
+bool command_uses_seq(const char *text)
+{
+    struct command c;
+    char err[8];
+    return text != NULL && command_parse(text, &c, err, sizeof(err)) == 0 && !command_is_read(&c);
+}

@@ -38,6 +38,11 @@ int command_format(const struct command *c, char *out, size_t outlen);
 /* True for commands that change nothing (get). */
 bool command_is_read(const struct command *c);
 
+/* True when text parses as a command that goes through the log: every valid command
+ * but a read. Only those use up a client's seq, since a read never reaches the log
+ * and so never creates or advances a session (docs/PROTOCOL.md). */
+bool command_uses_seq(const char *text);
+
 /* The operation's word ("add"), or NULL for a value outside enum command_op. */
 const char *command_op_name(enum command_op op);
 

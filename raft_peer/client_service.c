@@ -93,7 +93,8 @@ static void propose(struct peer *p, struct conn *c, const struct client_request 
     char canonical[CLIENT_COMMAND_MAX + 64];
     char payload[SM_PAYLOAD_MAX + 1];
     command_format(cmd, canonical, sizeof(canonical));
-    int len = sm_encode_command(payload, sizeof(payload), req->client_id, req->seq, canonical);
+    int len = sm_encode_command(payload, sizeof(payload), req->client_id, req->seq, req->retry,
+                                canonical);
     if (len < 0) {
         client_send_error(p, c, "bad_request", "client_id or command cannot be encoded");
         return;
@@ -258,7 +259,7 @@ void client_on_applied(struct peer *p, raft_index index, const struct raft_entry
         if (e->type == RAFT_ENTRY_COMMAND && event_log_enabled(p->log, EVENT_LOG_INFO)) {
             char id[SM_CLIENT_ID_MAX + 1], text[SM_COMMAND_MAX + 1];
             uint64_t seq = 0;
-            if (sm_decode_command(e->data, e->len, id, &seq, text, sizeof(text)) == 0) {
+            if (sm_decode_command(e->data, e->len, id, &seq, NULL, text, sizeof(text)) == 0) {
                 if (res.ok)
                     event_log_write(p->log, EVENT_LOG_INFO,
                                     "client %s #%llu '%s' committed at index %llu: %lld", id,

@@ -83,6 +83,11 @@ size_t sessions_count(const struct sessions *ss)
     return ss->count;
 }
 
+bool sessions_full(const struct sessions *ss)
+{
+    return ss->count >= ss->max;
+}
+
 struct session *session_alloc(const char *client_id)
 {
     size_t len = strnlen(client_id, SM_CLIENT_ID_MAX + 1);

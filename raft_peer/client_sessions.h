@@ -3,6 +3,7 @@
 #ifndef CLIENT_SESSIONS_H
 #define CLIENT_SESSIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,9 @@
  * more than the table's bound, the session with the lowest stamp is dropped.
  * Every peer applies the same entries in the same order, so every peer stamps
  * and drops the same sessions; no clock is involved. A client whose session was
- * dropped is a new client again: a retry of a seq it had applied long ago would
- * run a second time, which is the price of a bounded table. */
+ * dropped is not taken for a new one: the state machine answers its requests
+ * session_expired and runs nothing (state_machine.c, session_may_have_expired),
+ * so a retry can never run a command a second time. */
 
 struct session {
     char client_id[SM_CLIENT_ID_MAX + 1];
@@ -38,6 +40,10 @@ void sessions_free(struct sessions *ss);
 
 struct session *sessions_find(const struct sessions *ss, const char *client_id);
 size_t sessions_count(const struct sessions *ss);
+/* True when the table holds its bound. Sessions leave only by eviction, which
+ * happens only when the table is full and keeps it full, so a table that is not
+ * full has never dropped a session. */
+bool sessions_full(const struct sessions *ss);
 
 /* A zeroed session for client_id (1..SM_CLIENT_ID_MAX bytes), in no table yet.
  * NULL when out of memory or client_id is too long. Allocated apart from the

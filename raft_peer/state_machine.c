@@ -78,7 +78,7 @@ static bool valid_client_id(const char *id)
     return true;
 }
 
-int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t seq,
+int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t seq, bool retry,
                       const char *command)
 {
     if (out == NULL || outlen == 0)
@@ -92,7 +92,9 @@ int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t 
     for (size_t i = 0; i < clen; i++)
         if (!text_char((unsigned char)command[i]))
             return -1;
-    int n = snprintf(out, outlen, "%s %llu %s", client_id, (unsigned long long)seq, command);
+    const char mark[2] = {retry ? SM_RETRY_MARK : '\0', '\0'};
+    int n =
+        snprintf(out, outlen, "%s %llu%s %s", client_id, (unsigned long long)seq, mark, command);
     if (n < 0 || (size_t)n >= outlen) {
         out[0] = '\0';
         return -1;
@@ -101,7 +103,7 @@ int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t 
 }
 
 int sm_decode_command(const uint8_t *data, size_t len, char client_id[SM_CLIENT_ID_MAX + 1],
-                      uint64_t *seq, char *command, size_t command_len)
+                      uint64_t *seq, bool *retry, char *command, size_t command_len)
 {
     if ((data == NULL && len > 0) || client_id == NULL || seq == NULL || command == NULL)
         return -1;
@@ -118,16 +120,19 @@ int sm_decode_command(const uint8_t *data, size_t len, char client_id[SM_CLIENT_
 
     size_t seq_start = i;
     uint64_t v = 0;
-    while (i < len && data[i] != ' ') {
-        if (data[i] < '0' || data[i] > '9')
-            return -1;
+    while (i < len && data[i] >= '0' && data[i] <= '9') {
         unsigned d = data[i] - '0';
         if (v > (UINT64_MAX - d) / 10)
             return -1;
         v = v * 10 + d;
         i++;
     }
-    if (i == seq_start || i == len)
+    if (i == seq_start)
+        return -1;
+    bool marked = i < len && data[i] == SM_RETRY_MARK;
+    if (marked)
+        i++;
+    if (i == len || data[i] != ' ')
         return -1;
     i++;
 
@@ -141,6 +146,8 @@ int sm_decode_command(const uint8_t *data, size_t len, char client_id[SM_CLIENT_
     memcpy(client_id, data, id_len);
     client_id[id_len] = '\0';
     *seq = v;
+    if (retry != NULL)
+        *retry = marked;
     memcpy(command, data + i, text_len);
     command[text_len] = '\0';
     return 0;
@@ -243,12 +250,40 @@ static int refuse_index(const struct state_machine *sm, uint64_t index, struct s
     return -1;
 }
 
+/* Whether a client with no session may be one whose session was dropped, in
+ * which case its request may already have run and must not run now (dissertation
+ * §6.3 rejects requests from expired sessions). Only writes reach the log and use
+ * up seqs; a session starts with a write at seq 0 or 1, and a client only sends
+ * its next write after the previous one was answered, so a higher seq means a
+ * session existed. At seq 0 or 1 only the client knows
+ * whether an earlier attempt may have reached a log: it says so with retry. Even
+ * then the session can only be gone if one was ever dropped, which needs a full
+ * table; sessions are never removed otherwise, so a table below its bound proves
+ * the earlier attempt never ran, and the retry runs as a new session. Every input
+ * here comes from the log and the replicated state, so every peer decides alike. */
+static bool session_may_have_expired(const struct sessions *ss, uint64_t seq, bool retry)
+{
+    if (seq > 1)
+        return true;
+    return retry && sessions_full(ss);
+}
+
+static void refuse_expired(struct sm_result *r, const char *client_id, uint64_t seq)
+{
+    fail(r, "session_expired", 0);
+    set_msg(r->message, sizeof(r->message),
+            "the session of %s is gone; request %llu may already have run, so it was not run "
+            "again",
+            client_id, (unsigned long long)seq);
+}
+
 int sm_apply(struct state_machine *sm, uint64_t index, const uint8_t *data, size_t len,
              struct sm_result *res)
 {
     char client_id[SM_CLIENT_ID_MAX + 1];
     char text[SM_COMMAND_MAX + 1];
     uint64_t seq;
+    bool retry;
     struct sm_result r;
 
     if (sm == NULL || res == NULL)
@@ -257,7 +292,7 @@ int sm_apply(struct state_machine *sm, uint64_t index, const uint8_t *data, size
         return refuse_index(sm, index, res);
     memset(&r, 0, sizeof(r));
 
-    if (sm_decode_command(data, len, client_id, &seq, text, sizeof(text)) != 0) {
+    if (sm_decode_command(data, len, client_id, &seq, &retry, text, sizeof(text)) != 0) {
         fail(&r, "bad_command", 0);
         set_msg(r.message, sizeof(r.message),
                 "malformed log entry: expected \"<client_id> <seq> <command>\"");
@@ -265,6 +300,11 @@ int sm_apply(struct state_machine *sm, uint64_t index, const uint8_t *data, size
     }
 
     struct session *s = sessions_find(sm->sessions, client_id);
+    if (s == NULL && session_may_have_expired(sm->sessions, seq, retry)) {
+        /* Running it could run it twice; answering changes nothing, not even a stamp. */
+        refuse_expired(&r, client_id, seq);
+        goto done;
+    }
     if (s != NULL && seq <= s->last_seq) {
         /* Dissertation §6.3: a command already applied is not run again. */
         if (seq == s->last_seq) {

@@ -15,13 +15,17 @@
 /* Longest command text a log entry may carry: room for any amount of blanks
  * around a valid command, but bounded so a hostile entry cannot grow a buffer. */
 #define SM_COMMAND_MAX 512
-/* Longest payload sm_encode_command writes: "<client_id> <seq> <command>". */
-#define SM_PAYLOAD_MAX (SM_CLIENT_ID_MAX + 1 + 20 + 1 + SM_COMMAND_MAX)
+/* Longest payload sm_encode_command writes: "<client_id> <seq>[r] <command>". */
+#define SM_PAYLOAD_MAX (SM_CLIENT_ID_MAX + 1 + 20 + 1 + 1 + SM_COMMAND_MAX)
+/* The marker after seq of a request the client resent after an attempt that may
+ * have reached a leader's log (see docs/STATE_MACHINE.md, "Expired sessions"). */
+#define SM_RETRY_MARK 'r'
 
 struct sm_result {
     bool ok;
     int64_t result;    /* the command's result; for cas_failed, the current value */
-    char error[24];    /* "" or overflow, cas_failed, div_by_zero, bad_command, stale_seq */
+    char error[24];    /* "" or overflow, cas_failed, div_by_zero, bad_command, stale_seq,
+                          session_expired */
     char message[160]; /* for humans, printable ASCII; "" on success */
 };
 
@@ -32,23 +36,27 @@ struct state_machine *sm_new(void);
 void sm_free(struct state_machine *sm);
 
 /* Writes the log entry payload "<client_id> <seq> <command>" NUL-terminated into
- * out. command is passed through as is; the leader should pass the canonical
- * text from command_format. Returns the length without the NUL, or -1 when
- * client_id or command is not acceptable or out is too small. */
-int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t seq,
+ * out, with SM_RETRY_MARK right after seq when retry is set ("c 1r x add 1").
+ * command is passed through as is; the leader should pass the canonical text from
+ * command_format. Returns the length without the NUL, or -1 when client_id or
+ * command is not acceptable or out is too small. */
+int sm_encode_command(char *out, size_t outlen, const char *client_id, uint64_t seq, bool retry,
                       const char *command);
 
 /* Splits a payload. command receives the text after the second space,
- * NUL-terminated. Returns 0, or -1 when the payload is malformed (bad client_id,
- * bad seq, a byte outside printable ASCII and tab, command over command_len - 1
- * or SM_COMMAND_MAX bytes). */
+ * NUL-terminated; *retry (when retry is not NULL) whether seq carried the retry
+ * mark. Returns 0, or -1 when the payload is malformed (bad client_id, bad seq, a
+ * byte outside printable ASCII and tab, command over command_len - 1 or
+ * SM_COMMAND_MAX bytes). */
 int sm_decode_command(const uint8_t *data, size_t len, char client_id[SM_CLIENT_ID_MAX + 1],
-                      uint64_t *seq, char *command, size_t command_len);
+                      uint64_t *seq, bool *retry, char *command, size_t command_len);
 
 /* Applies the committed entry at index (a client command payload): decodes it,
  * drops duplicates (a seq already applied for that client returns the first
- * answer, an older one stale_seq), executes, and records the answer. A malformed
- * payload or command gives res->error "bad_command", never a crash. Returns 0
+ * answer, an older one stale_seq), refuses a client whose session may have been
+ * dropped (session_expired, nothing changes), executes, and records the answer.
+ * A malformed payload or command gives res->error "bad_command", never a crash.
+ * Returns 0
  * with res filled; -1 when index is not above sm_last_applied or memory ran out,
  * in which case nothing changed: peers must apply the same entries in the same
  * way, so the daemon must stop rather than skip the entry. */

@@ -1,9 +1,14 @@
 /* cluster_client.c: leader finding, redirects and exactly-once retries.
  *
- * Every retry resends the very same line, seq included, so a request the
- * cluster already applied is answered from its session table instead of being
- * applied twice. That is what makes it safe to retry after a lost reply. */
+ * Every retry resends the same request, seq included, so a request the cluster
+ * already applied is answered from its session table instead of being applied
+ * twice. That is what makes it safe to retry after a lost reply. Once an attempt
+ * may have reached a leader's log, the resent line says "retry":true, so that a
+ * cluster which has dropped this client's session answers session_expired
+ * rather than taking the request for a new client's first one. */
 #include "user_cli/cluster_client.h"
+
+#include "common/command.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -134,9 +139,12 @@ enum attempt {
     ATTEMPT_AGAIN,    /* a reused connection was stale: reconnect at once */
 };
 
+/* *reached is set when the request may have reached a leader's log: it was sent
+ * (or partly sent) and not refused with not_leader, which proves the peer did not
+ * take it. */
 static enum attempt attempt_once(struct cluster_client *c, int target, const char *line, size_t len,
                                  long long deadline, struct client_response *resp, const char **raw,
-                                 char *last, size_t lastlen)
+                                 bool *reached, char *last, size_t lastlen)
 {
     const struct cluster_peer *p = &c->peers[target];
     char e[256];
@@ -155,6 +163,7 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
     }
     const char *reply = NULL;
     size_t rlen = 0;
+    *reached = true;
     int rc = line_conn_send(&c->conn, line, len, attempt_ms, e, sizeof(e));
     if (rc == LINE_CONN_OK)
         rc = line_conn_read_line(&c->conn, &reply, &rlen, attempt_ms, e, sizeof(e));
@@ -187,6 +196,7 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
     }
     if (strcmp(resp->error, "not_leader") != 0)
         return ATTEMPT_DONE;
+    *reached = false;
 
     int idx = resp->leader[0] ? cluster_client_find_peer(c, resp->leader) : -1;
     if (idx < 0 && resp->host[0] && resp->port > 0)
@@ -201,22 +211,31 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
     return ATTEMPT_BACKOFF;
 }
 
-int cluster_client_request(struct cluster_client *c, const char *line, size_t len,
-                           struct client_response *resp, const char **raw, char *err, size_t errlen)
+/* Sends first, then, once an attempt may have reached a leader's log, resend on
+ * every later attempt (the same request marked as a retry). */
+static int request_until_answered(struct cluster_client *c, const char *first, size_t first_len,
+                                  const char *resend, size_t resend_len,
+                                  struct client_response *resp, const char **raw, char *err,
+                                  size_t errlen)
 {
     long long deadline = line_conn_now_ms() + c->timeout_ms;
     long long backoff = CLUSTER_BACKOFF_FIRST_MS;
     unsigned tried = 0;
     int quick = 0; /* retries without a pause since the last backoff */
     char last[512] = "";
+    bool may_have_reached = false;
 
     if (raw != NULL)
         *raw = NULL;
     while (line_conn_now_ms() < deadline) {
         int target = c->leader >= 0 ? c->leader : c->cursor;
         tried |= 1u << target;
+        const char *line = may_have_reached ? resend : first;
+        size_t len = may_have_reached ? resend_len : first_len;
+        bool reached = false;
         enum attempt a =
-            attempt_once(c, target, line, len, deadline, resp, raw, last, sizeof(last));
+            attempt_once(c, target, line, len, deadline, resp, raw, &reached, last, sizeof(last));
+        may_have_reached |= reached;
         if (a == ATTEMPT_DONE)
             return CLUSTER_OK;
         /* Peers pointing at each other (a stale leader hint) must not spin. */
@@ -233,11 +252,34 @@ int cluster_client_request(struct cluster_client *c, const char *line, size_t le
     return CLUSTER_UNREACHABLE;
 }
 
+int cluster_client_request(struct cluster_client *c, const char *line, size_t len,
+                           struct client_response *resp, const char **raw, char *err, size_t errlen)
+{
+    return request_until_answered(c, line, len, line, len, resp, raw, err, errlen);
+}
+
+void cluster_client_new_session(struct cluster_client *c)
+{
+    cluster_client_new_id(c->client_id, sizeof(c->client_id));
+    c->next_seq = 1;
+}
+
+/* Encodes req into line; false when it does not fit. */
+static bool encode_request(const struct client_request *req, char *line, size_t size, size_t *len)
+{
+    int n = client_request_encode(req, line, size);
+    if (n <= 0 || (size_t)n >= size)
+        return false;
+    *len = (size_t)n;
+    return true;
+}
+
 int cluster_client_submit(struct cluster_client *c, const char *command,
                           struct client_response *resp, const char **raw, char *err, size_t errlen)
 {
     struct client_request req;
-    char line[1024];
+    char first[1024], resend[1024];
+    size_t first_len, resend_len;
 
     memset(&req, 0, sizeof(req));
     if (strlen(command) >= sizeof(req.command)) {
@@ -246,13 +288,21 @@ int cluster_client_submit(struct cluster_client *c, const char *command,
     }
     snprintf(req.client_id, sizeof(req.client_id), "%s", c->client_id);
     snprintf(req.command, sizeof(req.command), "%s", command);
-    req.seq = c->next_seq++;
-    int n = client_request_encode(&req, line, sizeof(line));
-    if (n <= 0 || (size_t)n >= sizeof(line)) {
+    /* A read never reaches the log, so it must not use up a seq: a session starts
+     * with the first write, which has to be seq 1 (docs/PROTOCOL.md). */
+    req.seq = command_uses_seq(command) ? c->next_seq++ : c->next_seq;
+    bool encoded = encode_request(&req, first, sizeof(first), &first_len);
+    req.retry = true;
+    if (!encoded || !encode_request(&req, resend, sizeof(resend), &resend_len)) {
         snprintf(err, errlen, "cannot encode the request");
         return CLUSTER_EINVAL;
     }
-    return cluster_client_request(c, line, (size_t)n, resp, raw, err, errlen);
+    int rc =
+        request_until_answered(c, first, first_len, resend, resend_len, resp, raw, err, errlen);
+    /* The cluster forgot this session: no later seq of this id could ever run. */
+    if (rc == CLUSTER_OK && !resp->ok && strcmp(resp->error, "session_expired") == 0)
+        cluster_client_new_session(c);
+    return rc;
 }
 
 int cluster_client_transfer(struct cluster_client *c, const char *target,

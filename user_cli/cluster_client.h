@@ -38,8 +38,8 @@ struct cluster_client {
     int cursor;         /* next peer to ask while the leader is unknown */
     int conn_peer;      /* index of the peer conn is connected to, -1 if none */
     int timeout_ms;     /* deadline of one request, retries included */
-    char client_id[65]; /* "cli-" + 8 random hex digits, one per run */
-    uint64_t next_seq;  /* seq of the next command; starts at 1 */
+    char client_id[65]; /* "cli-" + 8 random hex digits, one per session */
+    uint64_t next_seq;  /* seq of the next write (reads do not use one up); starts at 1 */
     struct line_conn conn;
 };
 
@@ -49,10 +49,14 @@ struct cluster_client *cluster_client_create(const struct cluster_peer *peers, i
                                              int timeout_ms, char *err, size_t errlen);
 void cluster_client_destroy(struct cluster_client *c);
 
-/* Submits one state-machine command ("x add 100") with the next seq. On
+/* Submits one state-machine command ("x add 100") with the next seq; resends
+ * after an attempt that may have reached a leader's log carry "retry":true. On
  * CLUSTER_OK *resp is the cluster's answer (ok or a definitive error such as
  * cas_failed) and *raw, if raw is not NULL, the response line as received,
- * valid until the next call on c. Otherwise err says why. */
+ * valid until the next call on c. Otherwise err says why. An answer of
+ * session_expired means the command's outcome is unknown (it was not run by that
+ * answer, but an earlier attempt may have run it); c has then already started a
+ * new session (cluster_client_new_session) for the next command. */
 int cluster_client_submit(struct cluster_client *c, const char *command,
                           struct client_response *resp, const char **raw, char *err, size_t errlen);
 
@@ -62,7 +66,7 @@ int cluster_client_transfer(struct cluster_client *c, const char *target,
                             size_t errlen);
 
 /* Sends one already encoded request line (ending in "\n") to the leader with
- * the retry rules above. The building block of submit and transfer. */
+ * the retry rules above, resending the very same line. Used by transfer. */
 int cluster_client_request(struct cluster_client *c, const char *line, size_t len,
                            struct client_response *resp, const char **raw, char *err,
                            size_t errlen);
@@ -73,6 +77,9 @@ int cluster_client_find_peer(const struct cluster_client *c, const char *name);
 const char *cluster_client_leader(const struct cluster_client *c);
 /* Remember idx as the leader (-1 forgets), e.g. after a status query. */
 void cluster_client_set_leader(struct cluster_client *c, int idx);
+
+/* Starts a new session: a fresh client id, seq 1 next. */
+void cluster_client_new_session(struct cluster_client *c);
 
 /* Fills buf with a fresh client id: "cli-" and 8 random hex digits. */
 void cluster_client_new_id(char *buf, size_t buflen);

@@ -55,6 +55,17 @@ static void cas_words(const struct cli_failure *f, char *buf, size_t buflen)
         snprintf(buf, buflen, "cas failed: the variable did not hold the expected value");
 }
 
+/* The one answer that leaves the outcome open: say so, and what to do about it. */
+static void expired_words(const struct cli_failure *f, char *buf, size_t buflen)
+{
+    const char *cmd = nonempty(f->command);
+    snprintf(buf, buflen,
+             "outcome unknown: the cluster no longer remembers this client's session, so it "
+             "cannot tell whether %s%s%s already ran; it was not run again. Check the value "
+             "before repeating it; a new session starts with the next command",
+             cmd ? "'" : "", cmd ? cmd : "the command", cmd ? "'" : "");
+}
+
 const char *cli_failure_words(const struct cli_failure *f, char *buf, size_t buflen)
 {
     if (buf == NULL || buflen == 0)
@@ -80,6 +91,8 @@ const char *cli_failure_words(const struct cli_failure *f, char *buf, size_t buf
         snprintf(buf, buflen,
                  "unavailable: the leader could not reach a majority before committing%s%s",
                  msg ? ": " : "", msg ? msg : "");
+    else if (strcmp(code, "session_expired") == 0)
+        expired_words(f, buf, buflen);
     else if (strcmp(code, "forbidden") == 0)
         snprintf(buf, buflen, "forbidden%s%s", msg ? ": " : "", msg ? msg : "");
     else if (msg)

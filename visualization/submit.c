@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/client_protocol.h"
+#include "common/command.h"
 #include "common/net.h"
 
 #define CONNECT_MS   400
@@ -60,19 +61,26 @@ static ssize_t read_reply(int fd, char *buf, size_t cap, int timeout_ms)
     return -1;
 }
 
-/* One request to one peer: 0 with resp filled, or -1 (unreachable, no answer). */
+/* One request to one peer: 0 with resp filled, or -1 (unreachable, no answer).
+ * *sent tells whether the request went out, so it may be in a leader's log. */
 static int ask(const struct submit_peer *p, const char *line, size_t len,
-               struct client_response *resp)
+               struct client_response *resp, bool *sent)
 {
     char err[160], buf[4096];
     ssize_t n;
     int fd = tcp_connect_timeout(err, sizeof err, p->host, p->port, CONNECT_MS);
     int rc = -1;
 
+    *sent = false;
     if (fd < 0)
         return -1;
-    if (set_io_timeout(err, sizeof err, fd, ANSWER_MS) == 0 &&
-        write(fd, line, len) == (ssize_t)len) {
+    if (set_io_timeout(err, sizeof err, fd, ANSWER_MS) != 0) {
+        close(fd);
+        return -1;
+    }
+    ssize_t w = write(fd, line, len);
+    *sent = w > 0;
+    if (w == (ssize_t)len) {
         n = read_reply(fd, buf, sizeof buf, ANSWER_MS);
         if (n > 0 && client_response_decode(buf, (size_t)n, resp, err, sizeof err) == 0)
             rc = 0;
@@ -117,8 +125,20 @@ static void *worker(void *arg)
         goto done;
     }
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        bool sent = false;
         memset(&resp, 0, sizeof resp);
-        if (ask(&j->peers[at], line, (size_t)len, &resp) < 0) {
+        int rc = ask(&j->peers[at], line, (size_t)len, &resp, &sent);
+        /* Once an attempt may be in a leader's log, every resend says it is a retry. */
+        bool reached = sent && (rc < 0 || strcmp(resp.error, "not_leader") != 0);
+        if (reached && !j->req.retry) {
+            j->req.retry = true;
+            len = client_request_encode(&j->req, line, sizeof line);
+            if (len < 0) {
+                report(j, "could not encode \"%s\"", j->req.command);
+                goto done;
+            }
+        }
+        if (rc < 0) {
             at = (at + 1) % j->n_peers; /* unreachable: try the next one */
             continue;
         }
@@ -139,6 +159,13 @@ static void *worker(void *arg)
             nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
             continue;
         }
+        if (strcmp(resp.error, "session_expired") == 0) {
+            /* Not run by this answer, but an earlier attempt may have run it. */
+            atomic_store(&j->s->session_expired, true);
+            report(j, "\"%s\": outcome unknown (session expired); starting a new session",
+                   j->req.command);
+            goto done;
+        }
         report(j, "\"%s\" failed: %s %s", j->req.command, resp.error, resp.message);
         goto done;
     }
@@ -147,6 +174,18 @@ done:
     atomic_store(&j->s->busy, false);
     free(j);
     return NULL;
+}
+
+/* "raft-game-<pid>-<start time>", then ".<k>" after the cluster forgot k sessions. */
+static void name_session(struct submitter *s)
+{
+    if (s->sessions_expired == 0)
+        snprintf(s->client_id, sizeof s->client_id, "raft-game-%ld-%ld", (long)getpid(),
+                 s->started);
+    else
+        snprintf(s->client_id, sizeof s->client_id, "raft-game-%ld-%ld.%u", (long)getpid(),
+                 s->started, s->sessions_expired);
+    s->seq = 0;
 }
 
 int submitter_init(struct submitter *s, char *err, size_t errlen)
@@ -161,8 +200,9 @@ int submitter_init(struct submitter *s, char *err, size_t errlen)
     }
     s->pipe_rd = fds[0];
     s->pipe_wr = fds[1];
-    snprintf(s->client_id, sizeof s->client_id, "raft-game-%ld-%ld", (long)getpid(),
-             (long)time(NULL));
+    atomic_init(&s->session_expired, false);
+    s->started = (long)time(NULL);
+    name_session(s);
     return 0;
 }
 
@@ -198,6 +238,11 @@ int submitter_send(struct submitter *s, const char *command, int first_slot)
         return -1;
     if (!atomic_compare_exchange_strong(&s->busy, &expected, true))
         return -1;
+    /* The last request's worker found this session forgotten: no seq of it can run. */
+    if (atomic_exchange(&s->session_expired, false)) {
+        s->sessions_expired++;
+        name_session(s);
+    }
     j = calloc(1, sizeof *j);
     if (j == NULL)
         goto fail;
@@ -206,7 +251,8 @@ int submitter_send(struct submitter *s, const char *command, int first_slot)
     j->n_peers = s->n_peers;
     j->first = first_slot >= 0 && first_slot < s->n_peers ? first_slot : 0;
     snprintf(j->req.client_id, sizeof j->req.client_id, "%s", s->client_id);
-    j->req.seq = ++s->seq;
+    /* Only writes use up a seq: a session must start with its first write at seq 1. */
+    j->req.seq = command_uses_seq(command) ? ++s->seq : s->seq + 1;
     snprintf(j->req.command, sizeof j->req.command, "%s", command);
     if (pthread_attr_init(&attr) != 0)
         goto fail;

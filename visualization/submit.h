@@ -19,10 +19,13 @@ struct submit_peer {
 struct submitter {
     struct submit_peer peers[VILLAGE_MAX_PEERS];
     int n_peers;
-    char client_id[40];
-    uint64_t seq;     /* of the last request */
-    atomic_bool busy; /* a request is on its way: one at a time */
-    int pipe_rd;      /* the worker writes one result line per request here */
+    char client_id[48];
+    long started;                /* start time, part of client_id */
+    unsigned sessions_expired;   /* sessions the cluster forgot, part of client_id */
+    uint64_t seq;                /* of the last write (reads do not use one up) */
+    atomic_bool busy;            /* a request is on its way: one at a time */
+    atomic_bool session_expired; /* set by a worker: start a new session before the next */
+    int pipe_rd;                 /* the worker writes one result line per request here */
     int pipe_wr;
 };
 

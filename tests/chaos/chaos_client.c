@@ -18,12 +18,23 @@ static uint64_t next_rand(struct chaos_client *c)
     return c->rng;
 }
 
+/* "chaos-<run>-<number>", then ".<k>" once the cluster has forgotten k of its sessions. */
+static void name_session(struct chaos_client *c)
+{
+    if (c->sessions_expired == 0)
+        snprintf(c->id, sizeof(c->id), "chaos-%s-%d", c->run_id, c->number);
+    else
+        snprintf(c->id, sizeof(c->id), "chaos-%s-%d.%u", c->run_id, c->number, c->sessions_expired);
+    c->seq = 0;
+}
+
 void chaos_client_init(struct chaos_client *c, int number, const char *run_id, uint64_t seed,
                        const struct chaos_cluster *cluster, const atomic_int *stop)
 {
     memset(c, 0, sizeof(*c));
     c->number = number;
-    snprintf(c->id, sizeof(c->id), "chaos-%s-%d", run_id, number);
+    snprintf(c->run_id, sizeof(c->run_id), "%s", run_id);
+    name_session(c);
     c->cluster = cluster;
     c->target = 1 + number % cluster->n;
     c->fd = -1;
@@ -133,12 +144,15 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
     struct chaos_op op = {
         .client = c->number, .kind = kind, .a = a, .b = b, .bound_us = HISTORY_NO_BOUND};
     snprintf(op.key, sizeof(op.key), "%s", key);
-    struct client_request req = {.seq = ++c->seq};
+    /* Only writes use up a seq: a get never reaches the log, and a session must start
+     * with its first write at seq 1. */
+    struct client_request req = {.seq = kind == LIN_GET ? c->seq + 1 : ++c->seq};
     op.seq = req.seq;
     snprintf(req.client_id, sizeof(req.client_id), "%s", c->id);
     command_text(req.command, sizeof(req.command), key, kind, a, b);
     char line[512], answer[sizeof(c->buf)], err[128];
     int len = client_request_encode(&req, line, sizeof(line));
+    bool may_have_reached = false; /* once set, every resend is marked "retry" */
     /* A quarter of the operations start at a random peer, as a client that knows nothing
      * would: a correct peer redirects it, a peer that answers on its own (a deposed
      * leader, a lagging follower) shows in the history. */
@@ -146,7 +160,7 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
         move_to(c, 1 + (int)(next_rand(c) % (uint64_t)c->cluster->n));
     op.call_us = chaos_now_us();
     uint64_t deadline = op.call_us / 1000 + (uint64_t)c->give_up_ms;
-    bool maybe_sent = false, done = false;
+    bool maybe_sent = false, done = false, expired = false;
     snprintf(op.error, sizeof(op.error), "%s", len < 0 ? "encode" : "timeout");
     while (len >= 0 && !done && chaos_now_ms() < deadline) {
         uint64_t now = chaos_now_ms();
@@ -162,6 +176,12 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
             }
             c->used = 0;
         }
+        if (may_have_reached && !req.retry) {
+            req.retry = true;
+            len = client_request_encode(&req, line, sizeof(line));
+            if (len < 0)
+                break;
+        }
         op.attempts++;
         maybe_sent = true;
         uint64_t wait_until = now + (uint64_t)c->attempt_ms;
@@ -170,14 +190,18 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
             recv_line(c, answer, sizeof(answer), wait_until < deadline ? wait_until : deadline) !=
                 0) {
             snprintf(op.error, sizeof(op.error), "no_answer");
+            may_have_reached = true;
             next_peer(c);
             continue;
         }
         if (client_response_decode(answer, strlen(answer), &resp, err, sizeof(err)) != 0) {
             snprintf(op.error, sizeof(op.error), "bad_response");
+            may_have_reached = true;
             next_peer(c);
             continue;
         }
+        /* not_leader proves this peer did not take the request; anything else may not. */
+        may_have_reached |= strcmp(resp.error, "not_leader") != 0;
         snprintf(op.error, sizeof(op.error), "%s", resp.error);
         if (resp.ok) {
             op.outcome = LIN_OK;
@@ -201,6 +225,13 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
                 move_to(c, leader);
             else
                 chaos_sleep_ms(20);
+        } else if (!strcmp(resp.error, "session_expired")) {
+            /* Not run by this answer, but an earlier attempt may have run it: unknown, and
+             * no later seq of this id can ever run, so a new session takes over. */
+            op.outcome = LIN_UNKNOWN;
+            c->sessions_expired++;
+            expired = true;
+            break;
         } else {
             /* cas_failed and the like: a definite answer with no effect. Other codes
              * (stale_seq, bad_command, ...) should never come; the run reports them. */
@@ -211,7 +242,9 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
         }
     }
     op.return_us = chaos_now_us();
-    if (!done)
+    if (expired)
+        name_session(c);
+    else if (!done)
         op.outcome = maybe_sent ? LIN_UNKNOWN : LIN_FAILED;
     if (!done && !maybe_sent)
         snprintf(op.error, sizeof(op.error), "not_sent");

@@ -14,8 +14,10 @@
 
 struct chaos_client {
     int number;                          /* 0..HISTORY_MAX_CLIENT */
-    char id[64];                         /* client_id on the wire */
-    uint64_t seq;                        /* the last seq used */
+    char run_id[40];                     /* part of every client_id of this run */
+    char id[64];                         /* client_id on the wire, of the current session */
+    unsigned sessions_expired;           /* sessions the cluster forgot (session_expired) */
+    uint64_t seq;                        /* the last seq used in the current session */
     const struct chaos_cluster *cluster; /* read-only: hosts and ports */
     int target;                          /* the peer it talks to, 1..n */
     int pinned;                          /* 0, or the only peer it may talk to */
@@ -42,7 +44,7 @@ int chaos_client_do(struct chaos_client *c, const char *key, enum lin_kind kind,
 
 /* The workload: random operations on the client's own counter and the shared keys until
  * *stop, then one last write to its counter ("add 0", the session fence: once it is
- * applied, none of this client's earlier unknown writes can still take effect). */
+ * applied, none of this session's earlier unknown writes can still take effect). */
 void *chaos_client_thread(void *arg);
 
 void chaos_client_close(struct chaos_client *c);

@@ -52,13 +52,17 @@ bool history_is_write(const struct chaos_op *op)
 void history_bound_unknowns(struct history *h)
 {
     /* Per client, walk its ops from the last to the first, remembering when its latest
-     * applied write returned. Ops of one client are in seq order in any history. */
+     * applied write returned. Ops of one client are in call order in any history. A
+     * session_expired answer ends a session: the writes after it use a new client_id,
+     * whose seqs fence nothing of the old one, so they bound none of the ops before. */
     for (int client = 0; client <= HISTORY_MAX_CLIENT; client++) {
         uint64_t next_applied = HISTORY_NO_BOUND;
         for (size_t k = h->len; k-- > 0;) {
             struct chaos_op *op = &h->ops[k];
             if (op->client != client || !history_is_write(op))
                 continue;
+            if (!strcmp(op->error, "session_expired"))
+                next_applied = HISTORY_NO_BOUND;
             if (op->outcome == LIN_UNKNOWN) {
                 op->bound_us = next_applied;
             } else if (op->outcome == LIN_OK ||

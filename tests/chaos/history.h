@@ -46,9 +46,11 @@ void history_free(struct history *h);
 bool history_is_write(const struct chaos_op *op);
 
 /* A client's unknown write (seq N) cannot take effect after that client's next write
- * (seq M > N) has been applied: the session then answers N with stale_seq and changes
- * nothing (STATE_MACHINE.md). Sets each unknown write's bound_us to the return time of
- * the same client's next write with an applied outcome (OK or cas_failed). */
+ * (seq M > N) has been applied: the session then answers N with stale_seq, or
+ * session_expired once it is gone, and changes nothing (STATE_MACHINE.md). Sets each
+ * unknown write's bound_us to the return time of the same client's next write with an
+ * applied outcome (OK or cas_failed) in the same session: after a session_expired
+ * answer the client uses a new client_id, which fences nothing of the old one. */
 void history_bound_unknowns(struct history *h);
 
 /* One line per op, with a header line saying what the columns are. 0 or -1 with err. */

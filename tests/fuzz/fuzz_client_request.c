@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int requests_equal(const struct client_request *a, const struct client_request *b)
 {
     return strcmp(a->client_id, b->client_id) == 0 && a->seq == b->seq &&
-           strcmp(a->command, b->command) == 0;
+           strcmp(a->command, b->command) == 0 && a->retry == b->retry;
 }
 
 static int commands_equal(const struct command *a, const struct command *b)

@@ -89,7 +89,7 @@ static bool results_equal(const struct sm_result *x, const struct sm_result *y)
 static void check_result(const struct sm_result *r)
 {
     static const char *const codes[] = {
-        "", "overflow", "cas_failed", "div_by_zero", "bad_command", "stale_seq"};
+        "", "overflow", "cas_failed", "div_by_zero", "bad_command", "stale_seq", "session_expired"};
     bool known = false;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         known |= strcmp(r->error, codes[i]) == 0;
@@ -118,7 +118,7 @@ static struct sm_result apply(struct run *run, const uint8_t *payload, size_t le
     }
     if (sm_session_count(run->a) >= SM_MAX_SESSIONS)
         run->model_on = false;
-    if (sm_decode_command(payload, len, id, &seq, text, sizeof(text)) != 0) {
+    if (sm_decode_command(payload, len, id, &seq, NULL, text, sizeof(text)) != 0) {
         CHECK(strcmp(ra.error, "bad_command") == 0);
         return ra;
     }
@@ -132,6 +132,10 @@ static struct sm_result apply(struct run *run, const uint8_t *payload, size_t le
         CHECK(results_equal(&ra, &s->cached)); /* a retry gets the first answer */
     } else if (s->known && seq < s->last_seq) {
         CHECK(strcmp(ra.error, "stale_seq") == 0);
+    } else if (!s->known && seq > 1) {
+        /* No session and past a first seq: it may have been dropped (the model is off
+         * once the table fills, so a seq-1 retry is always a new session here). */
+        CHECK(strcmp(ra.error, "session_expired") == 0);
     } else {
         s->known = true;
         s->last_seq = seq;
@@ -242,13 +246,14 @@ static void apply_structured(struct run *run, struct input *in)
     CHECK(command_format(&c, text, sizeof(text)) > 0);
     if (c.op == CMD_GET && (shape & 0x40))
         snprintf(text, sizeof(text), "get\t %s ", c.name); /* the other spelling, with blanks */
-    int n = sm_encode_command(payload, sizeof(payload), id, seq, text);
+    bool retry = (shape & 0x80) != 0;
+    int n = sm_encode_command(payload, sizeof(payload), id, seq, retry, text);
     CHECK(n > 0);
 
     bool present;
     int64_t cur = sm_get(run->a, c.name, &present);
     struct model_session *s = &run->sess[who % N_CLIENTS];
-    bool fresh = !s->known || seq > s->last_seq;
+    bool fresh = s->known ? seq > s->last_seq : seq <= 1;
 
     struct sm_result r = apply(run, (const uint8_t *)payload, (size_t)n);
     if (!fresh || !run->model_on)

@@ -134,8 +134,12 @@ static void fill_peer1_as_leader(int *acked, int *sent)
         /* cluster_pipeline scales what it is given. */
         uint64_t left = (fill_end - now) / (uint64_t)harness_timeout_scale();
         int round_ms = left < ROUND_MS ? (int)left + 1 : ROUND_MS;
-        int ok =
-            cluster_pipeline(&cl, "filler", (uint64_t)*sent + 1, 12000, "x add 1", 32, round_ms);
+        /* A new client per round, starting at seq 1: had a round's first command never
+         * been applied, the next round's seqs would come from a client with no session,
+         * which is session_expired. */
+        char id[32];
+        snprintf(id, sizeof(id), "filler-%d", *sent / 12000);
+        int ok = cluster_pipeline(&cl, id, 1, 12000, "x add 1", 32, round_ms);
         *sent += 12000;
         if (ok > 0)
             *acked += ok;

@@ -152,12 +152,13 @@ Test(peer, retried_request_is_applied_once_across_leader_crash, .fini = teardown
 {
     int leader = start(3);
     run("z set 100");
-    /* Send z add 1 with seq 50 straight to the leader and crash it before reading
-     * the answer: the outcome is unknown to the client, which retries seq 50. */
+    /* Send z add 1, the first request (seq 1) of a new client, straight to the leader
+     * and crash it before reading the answer: the outcome is unknown to the client,
+     * which retries seq 1 marked as a retry. */
     char err[128];
     int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", cl.ports[leader], 2000);
     cr_assert_geq(fd, 0);
-    const char *req = "{\"type\":\"client_request\",\"client_id\":\"retry-client\",\"seq\":50,"
+    const char *req = "{\"type\":\"client_request\",\"client_id\":\"retry-client\",\"seq\":1,"
                       "\"command\":\"z add 1\"}\n";
     cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     harness_sleep_ms(30);
@@ -165,10 +166,10 @@ Test(peer, retried_request_is_applied_once_across_leader_crash, .fini = teardown
     close(fd);
     cr_assert_gt(cluster_wait_leader(&cl, LEADER_WAIT_MS), 0);
     struct client_response a, b;
-    cr_assert_eq(cluster_command_as(&cl, "retry-client", 50, "z add 1", &a, CMD_WAIT_MS), 0);
+    cr_assert_eq(cluster_retry_as(&cl, "retry-client", 1, "z add 1", &a, CMD_WAIT_MS), 0);
     cr_assert(a.ok, "retry failed: %s", a.message);
     cr_assert_eq(a.result, 101);
-    cr_assert_eq(cluster_command_as(&cl, "retry-client", 50, "z add 1", &b, CMD_WAIT_MS), 0);
+    cr_assert_eq(cluster_retry_as(&cl, "retry-client", 1, "z add 1", &b, CMD_WAIT_MS), 0);
     cr_assert(b.ok);
     cr_assert_eq(b.result, 101, "a duplicate changed the answer");
     cr_assert_eq(run("z get"), 101, "the retried command was applied twice");

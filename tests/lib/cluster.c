@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "common/command.h"
 #include "common/net.h"
 #include "tests/lib/cluster.h"
 #include "tests/lib/time_scale.h"
@@ -434,10 +435,14 @@ int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms)
     return -1;
 }
 
-int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
-                       struct client_response *resp, int timeout_ms)
+/* Sends the request until answered. Once an attempt may have reached a leader's log
+ * (anything but a not_leader answer, including no answer at all), every resend is
+ * marked as a retry, as the protocol asks; retry sets the mark from the start. */
+static int command_until_answered(struct cluster *c, const char *client_id, uint64_t seq,
+                                  const char *command, bool retry, struct client_response *resp,
+                                  int timeout_ms)
 {
-    struct client_request req = {.seq = seq};
+    struct client_request req = {.seq = seq, .retry = retry};
     snprintf(req.client_id, sizeof(req.client_id), "%s", client_id);
     snprintf(req.command, sizeof(req.command), "%s", command);
     char line[1024], answer[4096], err[256];
@@ -447,17 +452,22 @@ int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, c
     int target = c->leader_hint >= 1 && c->leader_hint <= c->n ? c->leader_hint : 1;
     int backoff = 10;
     while (harness_now_ms() < deadline) {
-        if (peer_exchange(c, target, line, answer, sizeof(answer), 2000) == 0 &&
-            client_response_decode(answer, strlen(answer), resp, err, sizeof(err)) == 0) {
-            if (resp->ok ||
-                (strcmp(resp->error, "not_leader") && strcmp(resp->error, "unavailable"))) {
-                c->leader_hint = target;
-                return 0;
-            }
-            if (!strcmp(resp->error, "not_leader") && peer_number(resp->leader) >= 1) {
-                target = peer_number(resp->leader);
-                continue;
-            }
+        bool answered = peer_exchange(c, target, line, answer, sizeof(answer), 2000) == 0 &&
+                        client_response_decode(answer, strlen(answer), resp, err, sizeof(err)) == 0;
+        if (answered && (resp->ok || (strcmp(resp->error, "not_leader") &&
+                                      strcmp(resp->error, "unavailable")))) {
+            c->leader_hint = target;
+            return 0;
+        }
+        bool not_taken = answered && !strcmp(resp->error, "not_leader");
+        if (!not_taken && !req.retry) {
+            req.retry = true;
+            if (client_request_encode(&req, line, sizeof(line)) < 0)
+                return -1;
+        }
+        if (not_taken && peer_number(resp->leader) >= 1) {
+            target = peer_number(resp->leader);
+            continue;
         }
         target = target % c->n + 1;
         harness_sleep_ms(backoff);
@@ -466,11 +476,25 @@ int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, c
     return -1;
 }
 
+int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
+                       struct client_response *resp, int timeout_ms)
+{
+    return command_until_answered(c, client_id, seq, command, false, resp, timeout_ms);
+}
+
+int cluster_retry_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
+                     struct client_response *resp, int timeout_ms)
+{
+    return command_until_answered(c, client_id, seq, command, true, resp, timeout_ms);
+}
+
 int cluster_command(struct cluster *c, const char *command, uint64_t seq,
                     struct client_response *resp, int timeout_ms)
 {
+    /* Only writes use up a seq: a read never reaches the log, and a session must start
+     * with its first write at seq 1. */
     if (seq == 0)
-        seq = ++c->seq;
+        seq = command_uses_seq(command) ? ++c->seq : c->seq + 1;
     return cluster_command_as(c, c->client_id, seq, command, resp, timeout_ms);
 }
 

@@ -43,7 +43,7 @@ struct cluster {
     pid_t pids[CLUSTER_MAX_PEERS + 1];
     struct cluster_options opt;
     char client_id[32];
-    uint64_t seq;
+    uint64_t seq; /* the last seq a write of client_id used */
     int leader_hint;
 };
 
@@ -102,14 +102,20 @@ int cluster_wait_leader(struct cluster *c, int timeout_ms);
 /* Waits until every live peer has applied at least index. 0 or -1. */
 int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms);
 
-/* Runs one command with the cluster's own client id and the next seq (or the given
- * seq when seq != 0), following redirects and retrying unavailable answers and lost
- * connections until timeout_ms. 0 with the final response, -1 when none came. */
+/* Runs one command with the cluster's own client id and the next seq (a write uses it
+ * up, a read does not; or the given seq when seq != 0), following redirects and retrying
+ * unavailable answers and lost connections until timeout_ms. 0 with the final response, -1 when
+ * none came. */
 int cluster_command(struct cluster *c, const char *command, uint64_t seq,
                     struct client_response *resp, int timeout_ms);
-/* The same with an explicit client id. */
+/* The same with an explicit client id. Resends after an attempt that may have reached a
+ * leader's log are marked "retry":true. */
 int cluster_command_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
                        struct client_response *resp, int timeout_ms);
+/* The same, marked as a retry from the first attempt: for a request the caller already
+ * sent once and whose outcome it does not know. */
+int cluster_retry_as(struct cluster *c, const char *client_id, uint64_t seq, const char *command,
+                     struct client_response *resp, int timeout_ms);
 
 /* Sends count copies of command to the leader on one connection, keeping up to window
  * requests in flight (seqs first_seq, first_seq + 1, ...), and waits for every answer.

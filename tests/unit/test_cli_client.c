@@ -169,6 +169,37 @@ Test(cli_client, follows_redirect_and_remembers_leader)
     cr_assert_eq(count_lines(log, "1 {"), 2, "%s", log);
     cr_assert(strstr(log, "\"seq\":1") && strstr(log, "\"seq\":2"), "%s", log);
     cr_assert(strstr(log, "\"command\":\"x add 100\""), "%s", log);
+    /* not_leader proves the peer did not take it: the resend is not marked a retry. */
+    cr_assert_eq(count_lines(log, "\"retry\""), 0, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *always_ok(int peer, int nth, const char *line)
+{
+    (void)peer;
+    (void)nth;
+    (void)line;
+    return OK100;
+}
+
+Test(cli_client, reads_do_not_use_up_a_seq)
+{
+    /* A read never reaches the log, so it creates no session: the first write must
+     * still be seq 1, or the cluster would take the client for an expired one. */
+    struct fake f;
+    char err[256];
+    fake_start(&f, always_ok);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 3000, err, sizeof(err));
+    cr_assert_not_null(c);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert_eq(cluster_client_submit(c, "get y", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert_eq(cluster_client_submit(c, "x add 1", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert_eq(c->next_seq, 2);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "\"seq\":1,"), 3, "%s", log);
+    cr_assert_eq(count_lines(log, "\"seq\":2,"), 0, "%s", log);
     free(log);
     cluster_client_destroy(c);
 }
@@ -198,6 +229,12 @@ Test(cli_client, lost_connection_retries_with_same_seq)
     char id[80];
     snprintf(id, sizeof(id), "\"client_id\":\"%s\"", c->client_id);
     cr_assert_eq(count_lines(log, id), 2, "%s", log);
+    /* The first attempt may have reached the log, so the resend says it is a retry. */
+    cr_assert_eq(count_lines(log, "\"retry\":true"), 1, "%s", log);
+    const char *first_end = strchr(log, '\n');
+    cr_assert_not_null(first_end, "%s", log);
+    cr_assert_null(memmem(log, (size_t)(first_end - log), "retry", 5),
+                   "the first attempt is not a retry: %s", log);
     free(log);
     cluster_client_destroy(c);
 }
@@ -233,6 +270,49 @@ Test(cli_client, unavailable_is_retried_after_backoff)
     cr_assert(spent >= 30 && spent < 5000, "spent %lld ms", spent);
     char *log = fake_stop(&f);
     cr_assert_eq(count_lines(log, "0 {"), 3, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+/* peer1 hangs up on the first request; every request marked as a retry is answered
+ * session_expired, as a cluster that dropped the session would; the rest succeed. */
+static const char *expire_retries(int peer, int nth, const char *line)
+{
+    if (strstr(line, "\"retry\":true"))
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"session_expired\","
+               "\"leader\":null,\"host\":null,\"port\":null,\"message\":\"gone\"}";
+    return (peer == 0 && nth == 0) ? NULL : OK100;
+}
+
+Test(cli_client, session_expired_ends_the_command_and_starts_a_new_session)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, expire_retries);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 5000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    char old_id[65];
+    snprintf(old_id, sizeof(old_id), "%s", c->client_id);
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x add 100", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    /* A definitive answer: not retried, handed to the caller (who reports the outcome
+     * as unknown), and the client has moved to a new session. */
+    cr_assert_not(resp.ok);
+    cr_assert_str_eq(resp.error, "session_expired");
+    cr_assert_str_neq(c->client_id, old_id);
+    cr_assert_eq(c->next_seq, 1);
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK, "%s",
+                 err);
+    cr_assert(resp.ok);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "{"), 3, "%s", log);
+    cr_assert_eq(count_lines(log, "\"retry\":true"), 1, "%s", log);
+    char fresh[128];
+    snprintf(fresh, sizeof(fresh), "\"client_id\":\"%s\",\"seq\":1,\"command\":\"x get\"}",
+             c->client_id);
+    cr_assert_neq(strstr(log, fresh), NULL, "%s", log);
     free(log);
     cluster_client_destroy(c);
 }

@@ -71,3 +71,12 @@ Test(cli_messages, truncates_to_buffer)
     cli_failure_words(&f, small, sizeof(small));
     cr_assert_str_eq(small, "divisio");
 }
+
+Test(cli_messages, session_expired_says_the_outcome_is_unknown)
+{
+    const char *w = words("session_expired", "the session of cli-1 is gone", "x add 5", false, 0);
+    cr_assert(strstr(w, "outcome unknown") == w, "%s", w);
+    cr_assert_neq(strstr(w, "'x add 5'"), NULL, "%s", w);
+    cr_assert_neq(strstr(w, "not run again"), NULL, "%s", w);
+    cr_assert_neq(strstr(words("session_expired", NULL, NULL, false, 0), "the command"), NULL);
+}

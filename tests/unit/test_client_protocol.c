@@ -39,6 +39,37 @@ Test(client_protocol, request_round_trip)
     cr_assert_str_eq(out.command, "x add \"100\" \\ y");
 }
 
+Test(client_protocol, request_retry_is_optional)
+{
+    struct client_request in = {.seq = 1}, out;
+    strcpy(in.client_id, "c");
+    strcpy(in.command, "x add 1");
+    char line[1024];
+    cr_assert_gt(client_request_encode(&in, line, sizeof(line)), 0);
+    cr_assert_null(strstr(line, "retry"), "a first attempt reads as before: %s", line);
+    cr_assert_eq(parse_request(line, &out), 0, "%s", err);
+    cr_assert_not(out.retry);
+
+    in.retry = true;
+    cr_assert_gt(client_request_encode(&in, line, sizeof(line)), 0);
+    cr_assert_neq(strstr(line, "\"retry\":true"), NULL, "%s", line);
+    cr_assert_eq(parse_request(line, &out), 0, "%s", err);
+    cr_assert(out.retry);
+
+    const char *base = "{\"client_id\":\"c\",\"seq\":1,\"command\":\"x get\"";
+    snprintf(line, sizeof(line), "%s,\"retry\":false}", base);
+    cr_assert_eq(parse_request(line, &out), 0, "%s", err);
+    cr_assert_not(out.retry);
+    snprintf(line, sizeof(line), "%s,\"retry\":null}", base);
+    cr_assert_eq(parse_request(line, &out), 0, "null is absent: %s", err);
+    cr_assert_not(out.retry);
+    snprintf(line, sizeof(line), "%s,\"retry\":1}", base);
+    cr_assert_eq(parse_request(line, &out), -1);
+    cr_assert_neq(strstr(err, "retry"), NULL, "%s", err);
+    snprintf(line, sizeof(line), "%s,\"retry\":\"true\"}", base);
+    cr_assert_eq(parse_request(line, &out), -1);
+}
+
 Test(client_protocol, request_from_spec_example)
 {
     struct client_request req;

@@ -276,3 +276,16 @@ Test(command, is_read)
     cr_assert_str_eq(command_op_name(CMD_CAS), "cas");
     cr_assert_null(command_op_name((enum command_op)99));
 }
+
+Test(command, only_writes_use_a_seq)
+{
+    cr_assert(command_uses_seq("x add 1"));
+    cr_assert(command_uses_seq("x del"));
+    cr_assert(command_uses_seq("  x\tcas 1 2 "));
+    cr_assert_not(command_uses_seq("x get"));
+    cr_assert_not(command_uses_seq("get x"));
+    /* Refused before the log (bad_command), so it uses up nothing either. */
+    cr_assert_not(command_uses_seq("x mod 3"));
+    cr_assert_not(command_uses_seq(""));
+    cr_assert_not(command_uses_seq(NULL));
+}

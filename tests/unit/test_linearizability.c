@@ -2,9 +2,11 @@
  * hand-made histories that are and are not linearizable, unknown outcomes, the failure
  * report, the budget, and large generated histories. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/chaos/history.h"
 #include "tests/chaos/linearizability.h"
 
 static struct lin_op op_ok(enum lin_kind kind, int64_t a, int64_t b, int64_t result, uint64_t call,
@@ -409,4 +411,40 @@ Test(linearizability, generated_histories, .timeout = 60)
         free(res.order);
     }
     free(h);
+}
+
+static struct chaos_op write_op(uint64_t seq, enum lin_outcome outcome, const char *error,
+                                uint64_t call_us, uint64_t return_us)
+{
+    struct chaos_op op = {.client = 1,
+                          .seq = seq,
+                          .kind = LIN_ADD,
+                          .a = 1,
+                          .outcome = outcome,
+                          .call_us = call_us,
+                          .return_us = return_us,
+                          .bound_us = HISTORY_NO_BOUND};
+    snprintf(op.key, sizeof(op.key), "k0");
+    snprintf(op.error, sizeof(op.error), "%s", error);
+    return op;
+}
+
+Test(history, session_expired_ends_what_later_writes_can_bound)
+{
+    struct history h = {0};
+    /* Old session: seq 1 unknown, seq 2 applied, seq 3 session_expired. New session
+     * (another client_id, same client number): seq 1 applied. */
+    struct chaos_op ops[] = {
+        write_op(1, LIN_UNKNOWN, "timeout", 10, 20),
+        write_op(2, LIN_OK, "", 30, 40),
+        write_op(3, LIN_UNKNOWN, "session_expired", 50, 60),
+        write_op(1, LIN_OK, "", 70, 80),
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        cr_assert_eq(history_append(&h, &ops[i]), 0);
+    history_bound_unknowns(&h);
+    cr_assert_eq(h.ops[0].bound_us, 40, "fenced by its own session's next write");
+    cr_assert_eq(h.ops[2].bound_us, HISTORY_NO_BOUND,
+                 "a new session's write fences nothing of the old one");
+    history_free(&h);
 }

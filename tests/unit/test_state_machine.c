@@ -10,11 +10,12 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static struct sm_result apply(struct state_machine *sm, uint64_t index, const char *client,
-                              uint64_t seq, const char *cmd)
+/* Applies "<client> <seq>[r] <cmd>" at index; retry sets the retry mark. */
+static struct sm_result apply_marked(struct state_machine *sm, uint64_t index, const char *client,
+                                     uint64_t seq, bool retry, const char *cmd)
 {
     char payload[SM_PAYLOAD_MAX + 1];
-    int n = sm_encode_command(payload, sizeof(payload), client, seq, cmd);
+    int n = sm_encode_command(payload, sizeof(payload), client, seq, retry, cmd);
     cr_assert_gt(n, 0, "encode '%s'", cmd);
     struct sm_result r;
     memset(&r, 0x5A, sizeof(r));
@@ -22,6 +23,19 @@ static struct sm_result apply(struct state_machine *sm, uint64_t index, const ch
                  cmd);
     cr_assert_eq(sm_last_applied(sm), index);
     return r;
+}
+
+static struct sm_result apply(struct state_machine *sm, uint64_t index, const char *client,
+                              uint64_t seq, const char *cmd)
+{
+    return apply_marked(sm, index, client, seq, false, cmd);
+}
+
+/* A request the client resent after an attempt that may have reached a log. */
+static struct sm_result apply_retry(struct state_machine *sm, uint64_t index, const char *client,
+                                    uint64_t seq, const char *cmd)
+{
+    return apply_marked(sm, index, client, seq, true, cmd);
 }
 
 static void expect_ok(struct sm_result r, int64_t result)
@@ -292,25 +306,25 @@ Test(state_machine, index_must_increase)
 Test(sessions, duplicate_returns_first_answer_and_changes_nothing)
 {
     struct state_machine *sm = sm_new();
-    expect_ok(apply(sm, 1, "alice", 7, "x add 5"), 5);
+    expect_ok(apply(sm, 1, "alice", 1, "x add 5"), 5);
     expect_ok(apply(sm, 2, "bob", 1, "x add 100"), 105);
-    /* alice retries seq 7: same answer, not run again. */
-    expect_ok(apply(sm, 3, "alice", 7, "x add 5"), 5);
+    /* alice retries seq 1: same answer, not run again. */
+    expect_ok(apply(sm, 3, "alice", 1, "x add 5"), 5);
     cr_assert_str_eq(vars(sm), "x=105,");
     /* The seq decides, whatever text comes with it. */
-    expect_ok(apply(sm, 4, "alice", 7, "x set 0"), 5);
+    expect_ok(apply(sm, 4, "alice", 1, "x set 0"), 5);
     cr_assert_str_eq(vars(sm), "x=105,");
     /* An error answer is remembered too. */
     struct sm_result r = apply(sm, 5, "bob", 2, "x cas 1 2");
     expect_err(r, "cas_failed");
-    expect_ok(apply(sm, 6, "alice", 8, "x set 1"), 1);
+    expect_ok(apply(sm, 6, "alice", 2, "x set 1"), 1);
     struct sm_result again = apply(sm, 7, "bob", 2, "x cas 1 2");
     cr_assert_eq(memcmp(&r, &again, sizeof(r)), 0, "byte for byte the first answer");
     cr_assert_eq(again.result, 105, "the value when it first ran");
     cr_assert_str_eq(vars(sm), "x=1,");
     /* A read as a log entry is cached as well. */
     expect_ok(apply(sm, 8, "carol", 1, "x get"), 1);
-    expect_ok(apply(sm, 9, "alice", 9, "x set 2"), 2);
+    expect_ok(apply(sm, 9, "alice", 3, "x set 2"), 2);
     expect_ok(apply(sm, 10, "carol", 1, "x get"), 1);
     sm_free(sm);
 }
@@ -336,9 +350,10 @@ static void client_name(char *buf, size_t len, int k)
     snprintf(buf, len, "client-%d", k);
 }
 
-Test(sessions, lru_eviction_by_log_index)
+/* client-0 .. client-(SM_MAX_SESSIONS - 1), each at seq 1 adding 1 to n, at indexes
+ * 1 .. SM_MAX_SESSIONS: the table is then full, client-0 the least recently used. */
+static uint64_t fill_sessions(struct state_machine *sm)
 {
-    struct state_machine *sm = sm_new();
     char id[32];
     uint64_t index = 0;
     for (int k = 0; k < SM_MAX_SESSIONS; k++) {
@@ -346,30 +361,125 @@ Test(sessions, lru_eviction_by_log_index)
         expect_ok(apply(sm, ++index, id, 1, "n add 1"), k + 1);
     }
     cr_assert_eq(sm_session_count(sm), SM_MAX_SESSIONS);
+    return index;
+}
+
+Test(sessions, lru_eviction_by_log_index)
+{
+    struct state_machine *sm = sm_new();
+    uint64_t index = fill_sessions(sm);
     /* client-0 is the oldest; its retry stamps it with a new index, so client-1
      * becomes the least recently used. */
     expect_ok(apply(sm, ++index, "client-0", 1, "n add 1"), 1);
     expect_ok(apply(sm, ++index, "newcomer", 1, "n add 1"), SM_MAX_SESSIONS + 1);
     cr_assert_eq(sm_session_count(sm), SM_MAX_SESSIONS);
-
-    /* client-1 was dropped: its retry runs again (the documented price). */
-    expect_ok(apply(sm, ++index, "client-1", 1, "n add 1"), SM_MAX_SESSIONS + 2);
-    /* That made room by dropping client-2, the next oldest. */
-    expect_ok(apply(sm, ++index, "client-2", 1, "n add 1"), SM_MAX_SESSIONS + 3);
-    /* Everybody else still has a session and gets the cached answer. */
+    /* client-1 was dropped; client-2 is the next oldest, and anybody else still has a
+     * session and gets the cached answer. */
     expect_ok(apply(sm, ++index, "client-0", 1, "n add 1"), 1);
     expect_ok(apply(sm, ++index, "newcomer", 1, "n add 1"), SM_MAX_SESSIONS + 1);
     expect_ok(apply(sm, ++index, "client-4095", 1, "n add 1"), SM_MAX_SESSIONS);
-    cr_assert_eq(sm_get(sm, "n", NULL), SM_MAX_SESSIONS + 3);
+    /* A new client still needs no registration: its seq 1 runs and drops client-2. */
+    expect_ok(apply(sm, ++index, "latecomer", 1, "n add 1"), SM_MAX_SESSIONS + 2);
+    expect_ok(apply(sm, ++index, "client-3", 1, "n add 1"), 4);
+    cr_assert_eq(sm_get(sm, "n", NULL), SM_MAX_SESSIONS + 2);
     cr_assert_eq(sm_session_count(sm), SM_MAX_SESSIONS);
+    sm_free(sm);
+}
 
-    /* client-3 went when client-2 came back: even seq 0, below what it had
-     * applied, now counts as new (and pushes out client-4, the oldest). */
-    expect_ok(apply(sm, ++index, "client-3", 0, "n add 1"), SM_MAX_SESSIONS + 4);
-    /* client-5 still has its session: the same request is stale for it. */
-    expect_err(apply(sm, ++index, "client-5", 0, "n add 1"), "stale_seq");
-    expect_ok(apply(sm, ++index, "client-4", 1, "n add 1"), SM_MAX_SESSIONS + 5);
+/* Before this rule a dropped client was new again, and its retry ran a second time. */
+Test(sessions, evicted_client_retry_is_expired_not_run_again)
+{
+    struct state_machine *sm = sm_new();
+    uint64_t index = fill_sessions(sm);
+    expect_ok(apply(sm, ++index, "newcomer", 1, "n add 1"), SM_MAX_SESSIONS + 1); /* drops 0 */
+    char before[8192];
+    snprintf(before, sizeof(before), "%s", vars(sm));
+
+    /* client-0's answer was lost; it resends seq 1, marked as a retry, and later seqs. */
+    struct sm_result r = apply_retry(sm, ++index, "client-0", 1, "n add 1");
+    expect_err(r, "session_expired");
+    cr_assert_eq(r.result, 0);
+    cr_assert(strstr(r.message, "client-0"), "%s", r.message);
+    expect_err(apply(sm, ++index, "client-0", 2, "n add 1"), "session_expired");
+    expect_err(apply_retry(sm, ++index, "client-0", 2, "n add 1"), "session_expired");
+    /* Nothing changed: no variable, no session made, no stamp moved (client-1 is
+     * still the oldest, so the next newcomer drops it and not another). */
+    cr_assert_str_eq(vars(sm), before);
     cr_assert_eq(sm_session_count(sm), SM_MAX_SESSIONS);
+    expect_ok(apply(sm, ++index, "newcomer-2", 1, "n add 1"), SM_MAX_SESSIONS + 2);
+    expect_err(apply_retry(sm, ++index, "client-1", 1, "n add 1"), "session_expired");
+    expect_ok(apply(sm, ++index, "client-2", 1, "n add 1"), 3);
+    cr_assert_eq(sm_get(sm, "n", NULL), SM_MAX_SESSIONS + 2);
+
+    /* Every peer decides alike, including one restored from a snapshot. */
+    uint8_t *buf;
+    size_t len;
+    snapshot(sm, &buf, &len);
+    struct state_machine *b = sm_new();
+    char err[128] = "";
+    cr_assert_eq(sm_snapshot_decode(b, buf, len, err, sizeof(err)), 0, "%s", err);
+    free(buf);
+    struct sm_result ra = apply_retry(sm, ++index, "client-0", 1, "n add 1");
+    struct sm_result rb = apply_retry(b, index, "client-0", 1, "n add 1");
+    cr_assert_eq(memcmp(&ra, &rb, sizeof(ra)), 0);
+    expect_err(rb, "session_expired");
+    sm_free(b);
+    sm_free(sm);
+}
+
+Test(sessions, unknown_client_past_its_first_seq_is_expired)
+{
+    /* Its first seq was answered, so it had a session, which is gone: the request may
+     * have run already. True with a table far from full too. */
+    struct state_machine *sm = sm_new();
+    expect_err(apply(sm, 1, "ghost", 5, "x add 1"), "session_expired");
+    expect_err(apply(sm, 2, "ghost", 2, "x add 1"), "session_expired");
+    expect_err(apply_retry(sm, 3, "ghost", 5, "x add 1"), "session_expired");
+    cr_assert_eq(sm_session_count(sm), 0);
+    cr_assert_str_eq(vars(sm), "");
+    sm_free(sm);
+}
+
+Test(sessions, new_client_starts_at_seq_1_or_0_without_registration)
+{
+    struct state_machine *sm = sm_new();
+    expect_ok(apply(sm, 1, "fresh", 1, "x add 1"), 1);
+    expect_ok(apply(sm, 2, "fresh", 2, "x add 1"), 2);
+    expect_ok(apply(sm, 3, "zero", 0, "x add 1"), 3);
+    expect_ok(apply(sm, 4, "zero", 1, "x add 1"), 4);
+    cr_assert_eq(sm_session_count(sm), 2);
+    sm_free(sm);
+}
+
+Test(sessions, first_seq_retry_runs_while_nothing_was_ever_dropped)
+{
+    /* The table is not full, so no session was ever dropped: an unknown client's
+     * retried first seq cannot have run, and runs now (its first attempt was lost). */
+    struct state_machine *sm = sm_new();
+    expect_ok(apply_retry(sm, 1, "c", 1, "x add 5"), 5);
+    /* Its first attempt, applied after all, and further retries get that answer. */
+    expect_ok(apply(sm, 2, "c", 1, "x add 5"), 5);
+    expect_ok(apply_retry(sm, 3, "c", 1, "x add 5"), 5);
+    /* A known client's retry of a new seq simply runs. */
+    expect_ok(apply_retry(sm, 4, "c", 2, "x add 5"), 10);
+    cr_assert_str_eq(vars(sm), "x=10,");
+    sm_free(sm);
+}
+
+Test(sessions, first_seq_retry_is_expired_once_sessions_may_have_been_dropped)
+{
+    struct state_machine *sm = sm_new();
+    uint64_t index = fill_sessions(sm);
+    /* Full: "stranger" may be a client whose seq 1 ran and was dropped since. */
+    expect_err(apply_retry(sm, ++index, "stranger", 1, "n add 1"), "session_expired");
+    expect_err(apply_retry(sm, ++index, "stranger", 0, "n add 1"), "session_expired");
+    cr_assert_eq(sm_get(sm, "n", NULL), SM_MAX_SESSIONS);
+    cr_assert_eq(sm_session_count(sm), SM_MAX_SESSIONS);
+    /* A known client's retry is still answered from its session. */
+    expect_ok(apply_retry(sm, ++index, "client-7", 1, "n add 1"), 8);
+    /* Without the mark it is a new client (the client knows it never sent seq 1). */
+    expect_ok(apply(sm, ++index, "stranger", 1, "n add 1"), SM_MAX_SESSIONS + 1);
+    expect_ok(apply_retry(sm, ++index, "stranger", 1, "n add 1"), SM_MAX_SESSIONS + 1);
     sm_free(sm);
 }
 
@@ -378,30 +488,60 @@ Test(sessions, lru_eviction_by_log_index)
 Test(payload, round_trip)
 {
     char out[SM_PAYLOAD_MAX + 1];
-    int n = sm_encode_command(out, sizeof(out), "cli-4f2a", 7, "x add 100");
+    int n = sm_encode_command(out, sizeof(out), "cli-4f2a", 7, false, "x add 100");
     cr_assert_eq(n, (int)strlen("cli-4f2a 7 x add 100"));
     cr_assert_str_eq(out, "cli-4f2a 7 x add 100");
 
     char id[SM_CLIENT_ID_MAX + 1], cmd[SM_COMMAND_MAX + 1];
     uint64_t seq = 0;
-    cr_assert_eq(sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, cmd, sizeof(cmd)), 0);
+    cr_assert_eq(
+        sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, NULL, cmd, sizeof(cmd)), 0);
     cr_assert_str_eq(id, "cli-4f2a");
     cr_assert_eq(seq, 7);
     cr_assert_str_eq(cmd, "x add 100");
 
-    n = sm_encode_command(out, sizeof(out), "!~", UINT64_MAX, "get  y");
+    n = sm_encode_command(out, sizeof(out), "!~", UINT64_MAX, false, "get  y");
     cr_assert_str_eq(out, "!~ 18446744073709551615 get  y");
-    cr_assert_eq(sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, cmd, sizeof(cmd)), 0);
+    cr_assert_eq(
+        sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, NULL, cmd, sizeof(cmd)), 0);
     cr_assert_eq(seq, UINT64_MAX);
     cr_assert_str_eq(cmd, "get  y");
 
     char id64[SM_CLIENT_ID_MAX + 1];
     memset(id64, 'k', SM_CLIENT_ID_MAX);
     id64[SM_CLIENT_ID_MAX] = '\0';
-    n = sm_encode_command(out, sizeof(out), id64, 1, "x del");
+    n = sm_encode_command(out, sizeof(out), id64, 1, false, "x del");
     cr_assert_gt(n, 0);
-    cr_assert_eq(sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, cmd, sizeof(cmd)), 0);
+    cr_assert_eq(
+        sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, NULL, cmd, sizeof(cmd)), 0);
     cr_assert_str_eq(id, id64);
+}
+
+Test(payload, retry_mark)
+{
+    char out[SM_PAYLOAD_MAX + 1];
+    char id[SM_CLIENT_ID_MAX + 1], cmd[SM_COMMAND_MAX + 1];
+    uint64_t seq = 0;
+    bool retry = false;
+    int n = sm_encode_command(out, sizeof(out), "cli-4f2a", 1, true, "x add 100");
+    cr_assert_str_eq(out, "cli-4f2a 1r x add 100");
+    cr_assert_eq(
+        sm_decode_command((const uint8_t *)out, (size_t)n, id, &seq, &retry, cmd, sizeof(cmd)), 0);
+    cr_assert(retry);
+    cr_assert_eq(seq, 1);
+    cr_assert_str_eq(cmd, "x add 100");
+    const char *plain = "cli-4f2a 1 x add 100";
+    cr_assert_eq(sm_decode_command((const uint8_t *)plain, strlen(plain), id, &seq, &retry, cmd,
+                                   sizeof(cmd)),
+                 0);
+    cr_assert_not(retry);
+    /* One mark, right after the digits, then the space. */
+    const char *bad[] = {"c 1rr x get", "c r x get",  "c 1x x get", "c 1r",
+                         "c 1 r",       "c r1 x get", "c 1R x get"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(sm_decode_command((const uint8_t *)bad[i], strlen(bad[i]), id, &seq, &retry,
+                                       cmd, sizeof(cmd)),
+                     strcmp(bad[i], "c 1 r") == 0 ? 0 : -1, "%s", bad[i]);
 }
 
 Test(payload, encode_refuses)
@@ -410,23 +550,23 @@ Test(payload, encode_refuses)
     char id65[SM_CLIENT_ID_MAX + 2];
     memset(id65, 'k', SM_CLIENT_ID_MAX + 1);
     id65[SM_CLIENT_ID_MAX + 1] = '\0';
-    cr_assert_eq(sm_encode_command(out, sizeof(out), id65, 1, "x get"), -1);
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "", 1, "x get"), -1);
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "a b", 1, "x get"), -1);
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "a\x80", 1, "x get"), -1);
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, "x get\n"), -1);
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, NULL), -1);
-    cr_assert_eq(sm_encode_command(out, 8, "a", 1, "x add 100"), -1, "too small");
+    cr_assert_eq(sm_encode_command(out, sizeof(out), id65, 1, false, "x get"), -1);
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "", 1, false, "x get"), -1);
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "a b", 1, false, "x get"), -1);
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "a\x80", 1, false, "x get"), -1);
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, false, "x get\n"), -1);
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, false, NULL), -1);
+    cr_assert_eq(sm_encode_command(out, 8, "a", 1, false, "x add 100"), -1, "too small");
     cr_assert_str_eq(out, "");
     char cmd[SM_COMMAND_MAX + 2];
     memset(cmd, ' ', sizeof(cmd) - 1);
     cmd[sizeof(cmd) - 1] = '\0';
-    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, cmd), -1, "command too long");
+    cr_assert_eq(sm_encode_command(out, sizeof(out), "a", 1, false, cmd), -1, "command too long");
     cmd[SM_COMMAND_MAX] = '\0';
     memset(id65, 'k', SM_CLIENT_ID_MAX);
     id65[SM_CLIENT_ID_MAX] = '\0';
-    cr_assert_eq(sm_encode_command(out, sizeof(out), id65, UINT64_MAX, cmd), (int)sizeof(out) - 1,
-                 "the longest payload fits SM_PAYLOAD_MAX");
+    cr_assert_eq(sm_encode_command(out, sizeof(out), id65, UINT64_MAX, true, cmd),
+                 (int)sizeof(out) - 1, "the longest payload, retry mark included, fits");
 }
 
 Test(payload, decode_refuses)
@@ -434,16 +574,17 @@ Test(payload, decode_refuses)
     char id[SM_CLIENT_ID_MAX + 1], cmd[12];
     uint64_t seq;
     const char *p = "c 1 x add 100000000";
-    cr_assert_eq(sm_decode_command((const uint8_t *)p, strlen(p), id, &seq, cmd, sizeof(cmd)), -1,
-                 "command longer than the caller's buffer");
+    cr_assert_eq(sm_decode_command((const uint8_t *)p, strlen(p), id, &seq, NULL, cmd, sizeof(cmd)),
+                 -1, "command longer than the caller's buffer");
     p = "c 1 x add 1";
-    cr_assert_eq(sm_decode_command((const uint8_t *)p, strlen(p), id, &seq, cmd, sizeof(cmd)), 0);
-    cr_assert_eq(sm_decode_command((const uint8_t *)p, strlen(p), NULL, &seq, cmd, sizeof(cmd)),
-                 -1);
-    cr_assert_eq(sm_decode_command(NULL, 3, id, &seq, cmd, sizeof(cmd)), -1);
+    cr_assert_eq(sm_decode_command((const uint8_t *)p, strlen(p), id, &seq, NULL, cmd, sizeof(cmd)),
+                 0);
+    cr_assert_eq(
+        sm_decode_command((const uint8_t *)p, strlen(p), NULL, &seq, NULL, cmd, sizeof(cmd)), -1);
+    cr_assert_eq(sm_decode_command(NULL, 3, id, &seq, NULL, cmd, sizeof(cmd)), -1);
     /* Cut at every length: from "c 1 " on it decodes (the command may be empty). */
     for (size_t len = 0; len < strlen(p); len++) {
-        int rc = sm_decode_command((const uint8_t *)p, len, id, &seq, cmd, sizeof(cmd));
+        int rc = sm_decode_command((const uint8_t *)p, len, id, &seq, NULL, cmd, sizeof(cmd));
         cr_assert_eq(rc, len >= 4 ? 0 : -1, "length %zu", len);
     }
 }
