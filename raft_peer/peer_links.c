@@ -187,6 +187,8 @@ void links_send(struct peer *p, const struct raft_message *m)
         link_flush(p, m->to);
 }
 
+/* Every lost link is reported; the core acts only on its current leader's
+ * (raft_peer_disconnected), so a follower losing another follower keeps its lease. */
 void links_report_lost(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++) {

@@ -126,6 +126,8 @@ static bool encodable(const struct raft_message *m, const char *const *names, in
                r->conflict_term <= JSON_UINT_MAX && r->conflict_index <= JSON_UINT_MAX &&
                r->last_log_index <= JSON_UINT_MAX && r->read_round <= JSON_UINT_MAX;
     }
+    if (m->type == RAFT_MSG_TIMEOUT_NOW)
+        return m->u.timeout_now.last_log_index <= JSON_UINT_MAX;
     return true;
 }
 
@@ -180,7 +182,7 @@ static int put_body(struct buffer *b, const struct raft_message *m, const char *
                put_key_u64(b, "read_round", r->read_round);
     }
     case RAFT_MSG_TIMEOUT_NOW:
-        return 0;
+        return put_key_u64(b, "last_log_index", m->u.timeout_now.last_log_index);
     }
     return -1;
 }
@@ -376,7 +378,9 @@ static int get_body(struct json_object *obj, const char *const *names, int n,
                    : 0;
     }
     case RAFT_MSG_TIMEOUT_NOW:
-        return 0;
+        return json_get_u64(obj, "last_log_index", &m->u.timeout_now.last_log_index, err, errlen)
+                   ? -1
+                   : 0;
     }
     return -1;
 }

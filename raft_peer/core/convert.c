@@ -43,6 +43,7 @@ void convert_to_follower(struct raft *r, raft_term term, raft_id leader)
         r->replicate_pending = false;
         r->read_broadcast_pending = false;
         r->transfer_target = RAFT_NOBODY;
+        r->transfer_timeout_now_sent = false;
     }
     set_leader(r, leader);
 }
@@ -78,6 +79,7 @@ void convert_to_leader(struct raft *r)
     set_role(r, RAFT_LEADER);
     set_leader(r, r->cfg.id);
     r->transfer_target = RAFT_NOBODY;
+    r->transfer_timeout_now_sent = false;
     r->read_round = 0;
     struct raft_entry noop = {.term = r->current_term, .type = RAFT_ENTRY_NOOP};
     if (log_append(&r->log, &noop) != RAFT_OK) {

@@ -31,9 +31,12 @@ bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_t
 }
 
 /* Figure 2, Candidates: "Send RequestVote RPCs to all other servers"; with
- * pre_vote, the same question at term + 1 without changing anything (§9.6). */
+ * pre_vote, the same question at term + 1 without changing anything (§9.6).
+ * leadership_transfer: this election answers a TimeoutNow (§3.10, transfer.c); a
+ * pre-vote remembers it for the election that follows. */
 void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
 {
+    r->campaign_transfer = leadership_transfer;
     if (pre_vote)
         convert_to_pre_candidate(r);
     else

@@ -156,30 +156,6 @@ int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *ind
     return RAFT_OK;
 }
 
-/* Dissertation §3.10: bring the target up to date, then send it TimeoutNow. */
-int raft_transfer_leadership(struct raft *r, raft_id target)
-{
-    ready_reset_if_taken(r);
-    if (r->stopped)
-        return RAFT_ESTOPPED;
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
-    if (target < 1 || target > r->cfg.n_peers || target == r->cfg.id)
-        return RAFT_EINVAL;
-    r->transfer_target = target;
-    r->transfer_deadline = r->now + r->cfg.election_timeout_max;
-    trace_emit(r, RAFT_TRACE_TRANSFER, target, 1, 0, 0);
-    struct progress *p = &r->progress[target];
-    if (p->match_index == log_last_index(&r->log)) {
-        struct raft_message m = {
-            .type = RAFT_MSG_TIMEOUT_NOW, .to = target, .term = r->current_term};
-        outbox_push(r, &m);
-    } else {
-        replication_send_append(r, target, false);
-    }
-    return r->oom ? RAFT_ENOMEM : RAFT_OK;
-}
-
 void raft_stop(struct raft *r)
 {
     ready_reset_if_taken(r);

@@ -83,14 +83,25 @@ const char *raft_message_type_name(enum raft_message_type type);
 struct raft_request_vote {
     raft_index last_log_index;
     raft_term last_log_term;
-    bool pre_vote;            /* §9.6: term is candidate's term + 1, nothing changes on receipt */
-    bool leadership_transfer; /* §3.10: ignore the leader-lease check */
+    bool pre_vote; /* §9.6: term is candidate's term + 1, nothing changes on receipt */
+    /* §3.10: started by a TimeoutNow from the leader of term - 1. Voters of that term let
+     * it past the §4.2.3 lease; its leader only while its transfer to the candidate is
+     * live (transfer.c says why that is enough). */
+    bool leadership_transfer;
 };
 
 /* Figure 2, RequestVote RPC results. */
 struct raft_request_vote_result {
     bool vote_granted;
     bool pre_vote; /* answers a pre-vote */
+};
+
+/* Dissertation §3.10, TimeoutNow: names the transfer it belongs to. The leader's log
+ * does not grow while it hands over, so its last index then identifies the transfer
+ * (with the message's term and from); a target whose log holds more of that term knows
+ * the leader has since given the transfer up. */
+struct raft_timeout_now {
+    raft_index last_log_index; /* the leader's, when it sent this */
 };
 
 /* Figure 2, AppendEntries RPC arguments (leader_id is the message's from). */
@@ -125,6 +136,7 @@ struct raft_message {
         struct raft_request_vote_result request_vote_result;
         struct raft_append_entries append_entries;
         struct raft_append_entries_result append_entries_result;
+        struct raft_timeout_now timeout_now;
     } u;
 };
 
@@ -275,7 +287,7 @@ int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *ind
 int raft_read_index(struct raft *r, uint64_t ctx);
 /* Writes of every ready up to seq are durable. */
 int raft_persisted(struct raft *r, uint64_t seq);
-/* §3.10: hand leadership to target. */
+/* §3.10: hand leadership to target. Gives up after an election timeout (transfer.c). */
 int raft_transfer_leadership(struct raft *r, raft_id target);
 /* Log compaction (§7): the caller saved a snapshot of the state machine covering
  * every entry up to index (at most raft_last_applied and raft_persisted_index) and
@@ -296,10 +308,13 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
 /* An answer outside the core's own messages (a snapshot chunk's) carried term. */
 void raft_observe_term(struct raft *r, raft_id from, raft_term term);
 /* The caller saw its connection to peer id closed (the peer's process died and its
- * kernel closed the socket). A follower that loses its leader this way stops counting
- * on it (§4.2.3's lease no longer holds) and, with PreVote, campaigns after a short
- * random delay instead of a whole election timeout. Only timing changes: a leader that
- * is in fact alive still wins, because the other followers refuse the pre-vote. */
+ * kernel closed the socket). Tell it about every peer: the core knows who leads. A
+ * follower that loses its current leader this way stops counting on it (§4.2.3's lease
+ * no longer holds) and, with PreVote, campaigns after a short random delay instead of
+ * a whole election timeout. Any other peer's connection (another follower's) changes
+ * nothing: the lease still holds and the election timer keeps its deadline. Only
+ * timing changes: a leader that is in fact alive still wins, because the other
+ * followers refuse the pre-vote. */
 void raft_peer_disconnected(struct raft *r, raft_id id);
 /* The caller can no longer make writes durable (disk full, I/O error): step down
  * and never again acknowledge anything. */

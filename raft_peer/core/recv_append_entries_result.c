@@ -90,9 +90,7 @@ void recv_append_entries_result(struct raft *r, const struct raft_message *m)
     read_index_check(r);
 
     /* §3.10: once the target has everything, tell it to start its election now. */
-    if (r->transfer_target == id && p->match_index == log_last_index(&r->log)) {
-        struct raft_message now = {.type = RAFT_MSG_TIMEOUT_NOW, .to = id, .term = r->current_term};
-        outbox_push(r, &now);
-    }
+    if (r->transfer_target == id && p->match_index == log_last_index(&r->log))
+        transfer_send_timeout_now(r, id);
     replication_send_append(r, id, false);
 }

@@ -13,6 +13,20 @@ static bool leader_is_alive(const struct raft *r)
            r->now < r->last_heard_leader + r->cfg.election_timeout_min;
 }
 
+/* §3.10 with §4.2.3: may this RequestVote, flagged as a leadership transfer, pass the
+ * lease? Only a transfer out of our current term: the candidate campaigns at our term + 1.
+ * A follower cannot tell whether the leader still wants it; the §5.4.1 log check decides
+ * that (a leader that gave the transfer up appended past the target's log: transfer.c).
+ * The leader knows: only the target of its live transfer, holding its whole log. */
+static bool transfer_is_live(const struct raft *r, const struct raft_message *m, bool log_ok)
+{
+    if (!m->u.request_vote.leadership_transfer || m->term != r->current_term + 1)
+        return false;
+    if (r->role == RAFT_LEADER)
+        return r->transfer_target == m->from && log_ok;
+    return true;
+}
+
 static void reply(struct raft *r, const struct raft_message *m, raft_term term, bool granted)
 {
     struct raft_message out = {
@@ -32,6 +46,7 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
     bool log_ok = election_log_up_to_date(r, rv->last_log_index, rv->last_log_term) ||
                   MUTATED(r, RAFT_MUTATE_VOTE_IGNORES_LOG);
     enum raft_vote_reason reason = RAFT_VOTE_OK;
+    bool transfer = transfer_is_live(r, m, log_ok);
 
     if (rv->pre_vote) {
         /* §9.6: grant when the candidate's proposed term is ahead of ours and its
@@ -39,7 +54,7 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
          * so a refusal with our own, higher term makes the asker catch up. */
         if (m->term <= r->current_term)
             reason = RAFT_VOTE_STALE_TERM;
-        else if (leader_is_alive(r) && !rv->leadership_transfer)
+        else if (leader_is_alive(r) && !transfer)
             reason = RAFT_VOTE_LEADER_ALIVE;
         else if (!log_ok)
             reason = RAFT_VOTE_LOG_BEHIND;
@@ -50,15 +65,13 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
     }
 
     if (m->term > r->current_term) {
-        if (leader_is_alive(r) && !rv->leadership_transfer) {
+        if (leader_is_alive(r) && !transfer) {
             trace_emit(r, RAFT_TRACE_VOTE, m->from, 0, 0, RAFT_VOTE_LEADER_ALIVE);
             return; /* ignore it entirely: our term does not move */
         }
         if (r->role == RAFT_LEADER)
             trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from,
-                       rv->leadership_transfer ? RAFT_STEP_DOWN_TRANSFERRED
-                                               : RAFT_STEP_DOWN_HIGHER_TERM,
-                       0, 0);
+                       transfer ? RAFT_STEP_DOWN_TRANSFERRED : RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
         convert_to_follower(r, m->term, RAFT_NOBODY);
     }
 

@@ -20,7 +20,7 @@ void recv_request_vote_result(struct raft *r, const struct raft_message *m)
         int granted = election_tally(r, &refused);
         trace_emit(r, RAFT_TRACE_VOTE_RECEIVED, m->from, granted, 1, res->vote_granted);
         if (granted >= majority(r))
-            election_start(r, false, false);
+            election_start(r, false, r->campaign_transfer);
         else if (refused >= majority(r))
             convert_to_follower(r, r->current_term, RAFT_NOBODY);
         return;

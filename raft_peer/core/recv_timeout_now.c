@@ -1,10 +1,19 @@
 /* recv_timeout_now.c: dissertation §3.10, the transfer target starts an election at once. */
 #include "raft_peer/core/state.h"
 
+/* "This request has the same effect as the target server's election timer firing": with
+ * PreVote (§9.6) that is a pre-vote, flagged as a transfer so that voters let it past
+ * §4.2.3's lease. Only for the transfer the leader still runs: the message must come
+ * from the leader we follow in our current term, and our log must end where the
+ * leader's did when it sent it; an entry of that term past it (the no-op the leader
+ * appends when it gives a transfer up, or a command taken since) means the transfer is
+ * over (transfer.c). */
 void recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
-    if (m->term != r->current_term || r->role == RAFT_LEADER)
+    if (r->role != RAFT_FOLLOWER || m->term != r->current_term || m->from != r->leader_id)
         return;
-    /* Skip the pre-vote: the leader asked for this, so the election may disturb it. */
-    election_start(r, false, true);
+    if (log_last_index(&r->log) != m->u.timeout_now.last_log_index ||
+        log_last_term(&r->log) != m->term)
+        return;
+    election_start(r, r->cfg.pre_vote, true);
 }

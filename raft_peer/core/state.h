@@ -98,13 +98,15 @@ struct raft {
 
     /* Elections: votes[id] is 1 granted, -1 refused, 0 unknown. */
     int votes[RAFT_MAX_PEERS + 1];
+    bool campaign_transfer; /* the (pre-)election under way answers a TimeoutNow (§3.10) */
 
     /* Figure 2: volatile state on leaders. */
     struct progress progress[RAFT_MAX_PEERS + 1];
-    raft_index leader_first_index; /* the no-op this leader appended (§8) */
-    bool replicate_pending;        /* new entries to stream at the next flush */
-    raft_id transfer_target;
-    raft_time transfer_deadline;
+    raft_index leader_first_index;  /* the no-op this leader appended (§8) */
+    bool replicate_pending;         /* new entries to stream at the next flush */
+    raft_id transfer_target;        /* §3.10: the live transfer's target, RAFT_NOBODY if none */
+    raft_time transfer_deadline;    /* when the leader gives the transfer up */
+    bool transfer_timeout_now_sent; /* the live transfer's TimeoutNow may be on the wire */
 
     /* §6.4 ReadIndex. */
     uint64_t read_round;
@@ -174,6 +176,10 @@ void election_start(struct raft *r, bool pre_vote, bool leadership_transfer);
 bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term);
 int election_tally(const struct raft *r, int *refused);
 uint64_t prng_next(struct raft *r);
+
+/* transfer.c */
+void transfer_send_timeout_now(struct raft *r, raft_id target);
+int transfer_abandon(struct raft *r);
 
 /* replication.c */
 void replication_send_append(struct raft *r, raft_id id, bool heartbeat);

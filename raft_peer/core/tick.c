@@ -43,10 +43,10 @@ static void tick_leader(struct raft *r)
         if (r->role != RAFT_LEADER)
             return;
     }
-    if (r->transfer_target != RAFT_NOBODY && r->now >= r->transfer_deadline) {
-        trace_emit(r, RAFT_TRACE_TRANSFER, r->transfer_target, 0, 0, 0);
-        r->transfer_target = RAFT_NOBODY;
-    }
+    /* §3.10: "If the transfer does not complete after about one election timeout, the
+     * prior leader aborts the transfer and resumes accepting client requests." */
+    if (r->transfer_target != RAFT_NOBODY && r->now >= r->transfer_deadline)
+        transfer_abandon(r);
     if (r->now >= r->heartbeat_deadline) {
         r->heartbeat_deadline = r->now + r->cfg.heartbeat_interval;
         replication_broadcast(r, true);
@@ -97,6 +97,8 @@ unsigned raft_election_progress(const struct raft *r, raft_time now)
                       (r->election_deadline - r->election_start));
 }
 
+/* Only the connection of the leader we follow says anything about §4.2.3's lease: a
+ * closed link to another follower leaves the lease and the election timer alone. */
 void raft_peer_disconnected(struct raft *r, raft_id id)
 {
     ready_reset_if_taken(r);

@@ -68,7 +68,7 @@ static int messages_equal(const struct raft_message *a, const struct raft_messag
                x->read_round == y->read_round;
     }
     case RAFT_MSG_TIMEOUT_NOW:
-        return 1;
+        return a->u.timeout_now.last_log_index == b->u.timeout_now.last_log_index;
     }
     return 0;
 }

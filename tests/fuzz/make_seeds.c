@@ -92,7 +92,8 @@ static void rpc_seeds(void)
              "\"rejected_index\":11,\"conflict_term\":3,\"conflict_index\":9,\"last_log_index\":10,"
              "\"read_round\":0,\"from\":\"peer2\",\"to\":\"peer1\"}\n");
     seed_str("rpc_decode", "doc-timeout_now",
-             "{\"type\":\"timeout_now\",\"term\":5,\"from\":\"peer1\",\"to\":\"peer2\"}\n");
+             "{\"type\":\"timeout_now\",\"term\":5,\"last_log_index\":12,\"from\":\"peer1\","
+             "\"to\":\"peer2\"}\n");
 
     /* Made by the encoder: the edges of every field. */
     struct raft_message m;
@@ -136,8 +137,8 @@ static void rpc_seeds(void)
              "0,\"prev_log_term\":0,\"leader_commit\":0,\"read_round\":0,\"entries\":[],\"from\":"
              "\"peer1\",\"to\":\"peer3\"}\n");
     seed_str("rpc_decode", "bad-term-overflow",
-             "{\"type\":\"timeout_now\",\"term\":9223372036854775808,\"from\":\"peer1\",\"to\":"
-             "\"peer2\"}\n");
+             "{\"type\":\"timeout_now\",\"term\":9223372036854775808,\"last_log_index\":1,"
+             "\"from\":\"peer1\",\"to\":\"peer2\"}\n");
 }
 
 /* ---- fuzz_client_request ------------------------------------------------ */

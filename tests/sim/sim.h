@@ -102,7 +102,8 @@ struct sim_node {
     raft_index applied;              /* the volatile state machine: index applied last */
     uint64_t sm_chain;               /* and a hash of its state: the log chain at `applied` */
     bool sending[SIM_MAX_NODES + 1]; /* a snapshot transfer to that node is under way */
-    uint64_t *waiting;               /* ctx of reads waiting for their index to be applied */
+    int transfer_to;   /* target of its live leadership transfer, as its trace says; 0 none */
+    uint64_t *waiting; /* ctx of reads waiting for their index to be applied */
     size_t n_waiting, waiting_cap;
 };
 

@@ -32,6 +32,20 @@ static void on_core_trace(void *ctx, const struct raft_trace *t)
     r.c = t->b;
     r.d = t->c;
     sim_record(s, &r);
+    /* Dissertation §3.10: a leader hands over only to the target of a transfer it still
+     * runs. A TimeoutNow that arrives after the leader gave the transfer up (a detour, a
+     * duplicate) must not make it step down for that election (transfer.c). */
+    if (t->type == RAFT_TRACE_TRANSFER)
+        n->transfer_to = t->a ? t->peer : 0;
+    else if (t->type == RAFT_TRACE_ROLE)
+        n->transfer_to = 0;
+    else if (t->type == RAFT_TRACE_STEP_DOWN && t->a == RAFT_STEP_DOWN_TRANSFERRED &&
+             t->peer != n->transfer_to)
+        sim_fail(s, "Leadership transfer",
+                 "node %d steps down in term %llu for a transfer to node %d, but %s", n->id,
+                 (unsigned long long)t->term, t->peer,
+                 n->transfer_to ? "it was handing over to another node"
+                                : "it runs no transfer (given up, or never started)");
     if (t->type == RAFT_TRACE_ROLE && t->a == RAFT_LEADER) {
         char err[200];
         s->st.elections++;
@@ -731,6 +745,7 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     sim_disk_recover(&n->disk);
     struct raft_entry *ents = sim_disk_boot(&n->disk, &boot);
     n->sim = s;
+    n->transfer_to = 0;
     n->r = raft_new(&cfg, &boot, sim_node_now(s, n));
     free(ents);
     if (!n->r) {

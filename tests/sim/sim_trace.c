@@ -57,6 +57,9 @@ void sim_trace_fill_msg(struct sim_rec *r, const struct raft_message *m)
         r->f = res->read_round;
         break;
     }
+    case RAFT_MSG_TIMEOUT_NOW:
+        r->b = m->u.timeout_now.last_log_index;
+        break;
     default:
         break;
     }
@@ -103,7 +106,8 @@ static int format_msg(const struct sim_rec *r, char *buf, size_t len)
                         "round=%llu%s",
                         r->peer, r->node, a, b, c, d, r->e, (unsigned long long)r->f, ap);
     case RAFT_MSG_TIMEOUT_NOW:
-        return snprintf(buf, len, "%d->%d TimeoutNow t%llu%s", r->peer, r->node, a, ap);
+        return snprintf(buf, len, "%d->%d TimeoutNow t%llu last=%llu%s", r->peer, r->node, a, b,
+                        ap);
     default:
         return snprintf(buf, len, "%d->%d message type %d", r->peer, r->node, r->sub);
     }

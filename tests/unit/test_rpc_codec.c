@@ -172,9 +172,11 @@ Test(rpc_codec, append_entries_result_round_trip)
 Test(rpc_codec, timeout_now_round_trip)
 {
     struct raft_message m = {.type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 77};
+    m.u.timeout_now.last_log_index = 41;
     struct raft_message out;
     struct json_object *obj;
     round_trip(&m, &out, &obj);
+    cr_assert_eq(out.u.timeout_now.last_log_index, 41);
     json_object_put(obj);
 }
 
@@ -220,23 +222,35 @@ static const char *const bad_lines[] = {
     "{\"type\":\"request_vote\"}",
     "{\"type\":\"bogus\",\"term\":1,\"from\":\"peer1\",\"to\":\"peer2\"}",
     "{\"type\":7,\"term\":1,\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"peer1\"}",
+    "{\"type\":\"timeout_now\",\"last_log_index\":1,\"from\":\"peer1\",\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":\"peer1\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"peer1\",\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":-1,\"from\":\"peer1\",\"to\":"
+    "\"peer2\"}",
     /* names */
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"peer4\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"peer1\",\"to\":\"\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"peer1\\u0000x\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":\"PEER1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":1,\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1,\"from\":null,\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":\"peer4\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":\"peer1\",\"to\":\"\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":\"peer1\\u0000x\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":\"PEER1\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":1,\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,\"from\":null,\"to\":\"peer2\"}",
     /* numbers */
-    "{\"type\":\"timeout_now\",\"term\":-1,\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1.0,\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":\"1\",\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":18446744073709551615,\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":1e400,\"from\":\"peer1\",\"to\":\"peer2\"}",
-    "{\"type\":\"timeout_now\",\"term\":123456789012345678901234567890,\"from\":\"peer1\","
+    "{\"type\":\"timeout_now\",\"term\":-1,\"last_log_index\":1,\"from\":\"peer1\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1.0,\"last_log_index\":1,\"from\":\"peer1\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":\"1\",\"last_log_index\":1,\"from\":\"peer1\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":18446744073709551615,\"last_log_index\":1,\"from\":"
+    "\"peer1\",\"to\":\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":1e400,\"last_log_index\":1,\"from\":\"peer1\",\"to\":"
+    "\"peer2\"}",
+    "{\"type\":\"timeout_now\",\"term\":123456789012345678901234567890,\"last_log_index\":1,"
+    "\"from\":\"peer1\","
     "\"to\":\"peer2\"}",
     /* request_vote */
     "{\"type\":\"request_vote\",\"term\":5,\"candidate_id\":\"peer3\",\"last_log_index\":1,"
@@ -307,7 +321,8 @@ Test(rpc_codec, hostile_lines_are_refused_with_a_message)
 Test(rpc_codec, error_messages_do_not_echo_control_bytes)
 {
     struct raft_message m;
-    cr_assert_eq(decode_line("{\"type\":\"timeout_now\",\"term\":1,\"from\":\"x\\ny\\u001b\","
+    cr_assert_eq(decode_line("{\"type\":\"timeout_now\",\"term\":1,\"last_log_index\":1,"
+                             "\"from\":\"x\\ny\\u001b\","
                              "\"to\":\"peer2\"}",
                              &m),
                  -1);

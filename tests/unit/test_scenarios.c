@@ -403,7 +403,8 @@ static void print_message(struct text *t, const struct raft_message *m)
         break;
     }
     case RAFT_MSG_TIMEOUT_NOW:
-        text_printf(t, "timeout_now term=%" PRIu64, m->term);
+        text_printf(t, "timeout_now term=%" PRIu64 " last=%" PRIu64, m->term,
+                    m->u.timeout_now.last_log_index);
         break;
     default:
         text_printf(t, "unknown_type_%d term=%" PRIu64, (int)m->type, m->term);
@@ -1203,6 +1204,21 @@ static int cmd_cut(struct cluster *c, char **tok, int ntok)
     return 0;
 }
 
+/* The daemon saw P's connection to Q close (raft_peer_disconnected); no link is cut. */
+static int cmd_disconnect(struct cluster *c, char **tok, int ntok)
+{
+    raft_id q;
+    if (ntok != 3 || parse_peer(c, tok[2], false, &q) != 0)
+        return fail(c, "usage: disconnect P Q (P hears that its connection to Q closed)");
+    struct peer *p = running_peer(c, tok[1]);
+    if (!p)
+        return -1;
+    if (p->id == q)
+        return fail(c, "usage: disconnect P Q (two different peers)");
+    raft_peer_disconnected(p->r, q);
+    return peer_settle(p);
+}
+
 static int cmd_propose(struct cluster *c, char **tok, int ntok)
 {
     if (ntok != 3)
@@ -1496,6 +1512,8 @@ static int run_command(struct cluster *c, char **tok, int ntok)
     }
     if (strcmp(cmd, "cut") == 0)
         return cmd_cut(c, tok, ntok);
+    if (strcmp(cmd, "disconnect") == 0)
+        return cmd_disconnect(c, tok, ntok);
     if (strcmp(cmd, "disk") == 0 || strcmp(cmd, "sync") == 0) {
         bool is_sync = strcmp(cmd, "sync") == 0;
         if (is_sync ? ntok != 2
@@ -1856,7 +1874,9 @@ static void run_scenario(const char *name)
     X(figure8_d)                                                                                   \
     X(figure8_e)                                                                                   \
     X(durability)                                                                                  \
-    X(transfer)
+    X(transfer)                                                                                    \
+    X(transfer_abandoned)                                                                          \
+    X(disconnect)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
