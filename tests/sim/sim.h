@@ -93,6 +93,7 @@ struct sim_node {
     struct sim_disk disk;
     struct storage *store;   /* the daemon's real storage over the model file system */
     raft_index excused_from; /* after a crash: entries from here were in unfinished writes */
+    uint32_t store_deferred; /* pending jobs whose real writes wait for their completion */
     struct sim_log log;      /* the core's in-memory log, as its readies describe it */
     raft_term hs_term;       /* the in-memory hard state, as its readies describe it */
     raft_id hs_vote;

@@ -393,8 +393,6 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
     struct sim_job *job = NULL;
     if (!n->stopped && (writes || n->disk.head))
         job = sim_disk_job_new(rd);
-    if (!n->stopped && writes)
-        sim_store_write(s, n, rd); /* the daemon's calls, its sync when the write completes */
 
     /* Step 1: messages that need nothing durable go now; the others wait for the write. */
     for (size_t i = 0; i < rd->n_messages && !s->failed; i++) {
@@ -426,6 +424,8 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
             sim_disk_job_free(job);
             return false;
         }
+        if (writes)
+            sim_store_write(s, n, rd, job); /* the daemon's calls (sim_store.h) */
         raft_time lat = writes ? sim_disk_latency(s) : 0;
         job->committed_when_made = s->inv.committed.len;
         sim_disk_push(&n->disk, job, s->now + lat);
@@ -681,17 +681,18 @@ void sim_on_disk(struct sim *s, const struct sim_event *ev)
     r.c = job->log ? job->from : 0;
     r.d = job->n_ents;
     sim_record(s, &r);
+    sim_store_complete(s, n, job); /* before sim_disk_write takes the entries */
+    if (s->failed) {
+        sim_disk_job_free(job);
+        return;
+    }
     if (sim_disk_write(&n->disk, job, err, sizeof(err)) != 0) {
         sim_fail(s, "Contract", "node %d's write %llu: %s", n->id, (unsigned long long)job->seq,
                  err);
         sim_disk_job_free(job);
         return;
     }
-    sim_store_sync(s, n);
-    if (s->failed) {
-        sim_disk_job_free(job);
-        return;
-    }
+
     s->st.writes++;
     /* Step 3: the messages that waited for this write, then the acknowledgement. */
     for (size_t i = 0; i < job->n_held && !s->failed; i++) {
@@ -817,8 +818,17 @@ void sim_node_crash(struct sim *s, struct sim_node *n)
     uint64_t pending = 0;
     for (struct sim_job *j = n->disk.head; j; j = j->next)
         pending++;
-    sim_store_crash(s, n, excuse_pending(n));
+    raft_index excused = excuse_pending(n);
+    const struct sim_job *head = n->disk.head;
+    bool deferred_hard = head && head->store_deferred && head->hard;
+    raft_term torn_term = head ? head->term : 0;
+    raft_id torn_vote = head ? head->vote : RAFT_NOBODY;
     enum sim_torn torn = sim_disk_crash(&n->disk, &s->rng, s->p.torn_ppm);
+    /* A torn write that reached the platter with its hard state did so in the real
+     * storage too, which had not started it yet (sim_store.h). */
+    if (torn != SIM_TORN_NONE && deferred_hard)
+        sim_store_save_hard_state(s, n, torn_term, torn_vote);
+    sim_store_crash(s, n, excused);
     struct sim_rec rec = {0};
     rec.kind = SIM_REC_CRASH;
     rec.node = (uint8_t)n->id;
@@ -859,6 +869,7 @@ void sim_node_disk_fail(struct sim *s, struct sim_node *n)
     sim_record(s, &rec);
     /* Writes in flight fail with the disk; their replies never leave. */
     n->excused_from = excuse_pending(n);
+    n->store_deferred = 0;
     sim_disk_drop_pending(&n->disk);
     n->stopped = true;
     raft_stop(n->r);

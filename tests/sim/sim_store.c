@@ -38,32 +38,60 @@ void sim_store_stop(struct sim *s)
     s->fs = NULL;
 }
 
-void sim_store_write(struct sim *s, struct sim_node *n, const struct raft_ready *rd)
+/* The daemon's order (raft_peer/peer.c): compaction, hard state, append. */
+static void write_ready(struct sim *s, struct sim_node *n, bool compact, raft_index snap_index,
+                        raft_term snap_term, bool hard, raft_term term, raft_id vote, bool log,
+                        raft_index from, const struct raft_entry *e, size_t n_e)
 {
     char err[300];
-    if (n->store == NULL || s->failed)
-        return;
     as_node(s, n);
-    if (rd->snapshot_installed &&
-        storage_compact(n->store, rd->snapshot_index, rd->snapshot_term, err, sizeof err) != 0) {
+    if (compact && storage_compact(n->store, snap_index, snap_term, err, sizeof err) != 0) {
         sim_fail(s, "Storage", "node %d: storage_compact: %s", n->id, err);
         return;
     }
-    if (rd->hard_state_changed &&
-        storage_save_hard_state(n->store, rd->term, rd->voted_for, err, sizeof err) != 0) {
+    if (hard && storage_save_hard_state(n->store, term, vote, err, sizeof err) != 0) {
         sim_fail(s, "Storage", "node %d: storage_save_hard_state: %s", n->id, err);
         return;
     }
-    if (rd->log_changed && storage_append(n->store, rd->persist_from, rd->entries, rd->n_entries,
-                                          err, sizeof err) != 0)
+    if (log && storage_append(n->store, from, e, n_e, err, sizeof err) != 0)
         sim_fail(s, "Storage", "node %d: storage_append: %s", n->id, err);
 }
 
-void sim_store_sync(struct sim *s, struct sim_node *n)
+void sim_store_write(struct sim *s, struct sim_node *n, const struct raft_ready *rd,
+                     struct sim_job *job)
+{
+    if (n->store == NULL || s->failed || job == NULL)
+        return;
+    if (rd->hard_state_changed || rd->snapshot_installed || n->store_deferred > 0) {
+        job->store_deferred = true;
+        n->store_deferred++;
+        return;
+    }
+    write_ready(s, n, false, 0, 0, false, 0, 0, rd->log_changed, rd->persist_from, rd->entries,
+                rd->n_entries);
+}
+
+void sim_store_complete(struct sim *s, struct sim_node *n, const struct sim_job *job)
 {
     char err[300];
     if (n->store == NULL || s->failed)
         return;
+    if (job->store_deferred) {
+        n->store_deferred--;
+        struct raft_entry *e = calloc(job->n_ents ? job->n_ents : 1, sizeof *e);
+        if (e == NULL)
+            abort();
+        for (size_t i = 0; i < job->n_ents; i++)
+            e[i] = (struct raft_entry){.term = job->ents[i].term,
+                                       .type = job->ents[i].type,
+                                       .data = job->ents[i].data,
+                                       .len = job->ents[i].len};
+        write_ready(s, n, job->snap, job->snap_index, job->snap_term, job->hard, job->term,
+                    job->vote, job->log, job->from, e, job->n_ents);
+        free(e);
+        if (s->failed)
+            return;
+    }
     as_node(s, n);
     if (storage_sync(n->store, err, sizeof err) != 0)
         sim_fail(s, "Storage", "node %d: storage_sync: %s", n->id, err);
@@ -97,11 +125,18 @@ void sim_store_compact(struct sim *s, struct sim_node *n, raft_index index, raft
         sim_fail(s, "Storage", "node %d: storage_compact: %s", n->id, err);
 }
 
+void sim_store_save_hard_state(struct sim *s, struct sim_node *n, raft_term term, raft_id vote)
+{
+    if (n->store != NULL && !s->failed)
+        write_ready(s, n, false, 0, 0, true, term, vote, false, 0, NULL, 0);
+}
+
 void sim_store_crash(struct sim *s, struct sim_node *n, raft_index excused_from)
 {
     char dir[16];
     storage_test_crash(n->store); /* queued bytes die with the process */
     n->store = NULL;
+    n->store_deferred = 0;
     sim_fs_kill(s->fs, n->id);
     n->excused_from = excused_from;
     if (!sim_rng_chance(&s->rng, s->p.power_cut_ppm))
