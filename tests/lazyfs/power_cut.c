@@ -20,8 +20,15 @@ void lazyfs_power_cut(uint64_t torn_seed)
         int fd = -1;
         if (torn_seed && n->path && n->cache.npages)
             fd = openat(lazyfs.root_fd, *n->path ? n->path : ".", O_WRONLY | O_CLOEXEC);
-        pages += n->cache.npages;
-        dropped += page_cache_drop(&n->cache, fd, torn_seed ? &rng : NULL);
+        size_t had = n->cache.npages;
+        size_t lost = page_cache_drop(&n->cache, fd, torn_seed ? &rng : NULL);
+        /* Which files lost what: the first thing to read when a cut breaks a peer. */
+        if (had)
+            fprintf(stderr,
+                    "lazyfs: power cut %" PRIu64 ": %s: %zu of %zu unsynced pages dropped\n",
+                    c->power_cuts + 1, n->path ? n->path : "(removed file)", lost, had);
+        pages += had;
+        dropped += lost;
         if (fd >= 0)
             close(fd);
         /* A file still open (not by a peer: they are killed first) keeps its handle,
