@@ -97,3 +97,14 @@ size_t nodes_unsynced_pages(void)
         pages += n->cache.npages;
     return pages;
 }
+
+void nodes_free_all(void)
+{
+    while (lazyfs.nodes) {
+        struct lazy_node *n = lazyfs.nodes;
+        lazyfs.nodes = n->next;
+        page_cache_free(&n->cache);
+        free(n->path);
+        free(n);
+    }
+}

@@ -52,6 +52,8 @@ void node_removed(const char *path);
 /* path (and everything under it) is now called to. */
 int node_renamed(const char *from, const char *to);
 size_t nodes_unsynced_pages(void);
+/* At unmount: what was never synced is lost, as at a power cut. */
+void nodes_free_all(void);
 
 /* power_cut.c: forgets everything unsynced. torn_seed 0: all of it; otherwise each
  * unsynced page survives with probability 1/2, chosen from the seed. */

@@ -51,6 +51,7 @@ int main(int argc, char **argv)
         args[n++] = argv[i];
     rc = fuse_main(n, args, &lazyfs_operations, NULL);
     free(args);
+    nodes_free_all();
     dir_journal_free(&lazyfs.journal);
     close(lazyfs.root_fd);
     return rc;
