@@ -483,6 +483,10 @@ static int run_chaos(struct run *r)
     if (r->nemesis.unexpected_exits)
         problem(r, "%d peer(s) died without being killed; first: %s", r->nemesis.unexpected_exits,
                 r->nemesis.first_exit);
+    char why[300];
+    int lazyfs_deaths = power_cuts_deaths(&r->power, why, sizeof(why));
+    if (lazyfs_deaths)
+        problem(r, "%d lazyfs process(es) died; first: %s", lazyfs_deaths, why);
 
     for (int k = 0; k < r->opt.clients; k++) {
         if (r->clients[k].oom || history_extend(&r->all, &r->clients[k].hist) != 0) {

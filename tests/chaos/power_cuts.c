@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/error_message.h"
 #include "tests/chaos/power_cuts.h"
@@ -87,6 +88,23 @@ void power_cuts_totals(const struct power_cuts *pc, uint64_t *pages_dropped,
         *dir_ops_undone += field(pc->counters[i], "dir_ops_undone");
         *undo_failures += field(pc->counters[i], "undo_failures");
     }
+}
+
+int power_cuts_deaths(struct power_cuts *pc, char *why, size_t whylen)
+{
+    int deaths = 0;
+    for (int i = 1; i <= pc->n; i++) {
+        int status;
+        struct lazyfs_mount *m = &pc->mount[i];
+        if (m->pid <= 0 || waitpid(m->pid, &status, WNOHANG) != m->pid)
+            continue;
+        m->pid = 0; /* reaped; the dead mount is still unmounted at teardown */
+        if (deaths++ == 0)
+            set_err(why, whylen, "the lazyfs of peer%d %s %d (see lazyfs-peer%d.out)", i,
+                    WIFSIGNALED(status) ? "died of signal" : "exited with status",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), i);
+    }
+    return deaths;
 }
 
 void power_cuts_teardown(struct power_cuts *pc)

@@ -36,6 +36,10 @@ int power_cuts_cut(struct power_cuts *pc, int i, char *err, size_t errlen);
 void power_cuts_totals(const struct power_cuts *pc, uint64_t *pages_dropped,
                        uint64_t *dir_ops_undone, uint64_t *undo_failures);
 
+/* How many lazyfs processes died on their own (a bug in lazyfs: the peer on that mount
+ * then saw I/O errors); the first one described in why. */
+int power_cuts_deaths(struct power_cuts *pc, char *why, size_t whylen);
+
 /* Unmounts everything; the peers must be dead. Safe to call twice. */
 void power_cuts_teardown(struct power_cuts *pc);
 
