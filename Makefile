@@ -163,6 +163,11 @@ lazyfs:
 	@echo "lazyfs: libfuse3 not found by pkg-config (scripts/install-deps.sh installs it): not built, power cuts skipped"
 endif
 
+# Its page cache and directory journal need no FUSE: unit-tested everywhere.
+$(BUILD)/tests/test_lazyfs_model: $(call obj,tests/unit/test_lazyfs_model.c tests/lazyfs/page_cache.c tests/lazyfs/dir_journal.c)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
+
 # --- tests ---------------------------------------------------------------
 # The simulator (docs/SIMULATOR.md). Sanitized builds run about 10x slower: fewer seeds.
 SEEDS ?= $(if $(filter 1,$(SANITIZE)),300,2000)
