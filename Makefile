@@ -10,6 +10,7 @@
 #   tests/sim/        the deterministic simulator -> raft_sim
 #   tests/integration one Criterion program per test_*.c, real processes
 #   tests/crash/      the crash-point explorer -> raft_crash (storage over tests/sim/sim_fs.c)
+#   tests/lazyfs/     a FUSE file system that loses unsynced data on command (if fuse3)
 
 CC      ?= cc
 PKGS    := inih json-c sdl2 SDL2_ttf libedit
@@ -30,7 +31,7 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -I. $(CFLAGS)
 # On a fresh machine the first `make` (or `make test`, or ./launch_raft_peer.sh) installs
 # the Debian packages it needs, so the README's two commands are the whole set-up.
 ifeq ($(filter clean format check-format,$(MAKECMDGOALS)),)
-ifeq ($(shell pkg-config --exists $(PKGS) criterion 2>/dev/null && command -v clang >/dev/null && echo ok),)
+ifeq ($(shell pkg-config --exists $(PKGS) criterion fuse3 2>/dev/null && command -v clang >/dev/null && echo ok),)
 $(info Build dependencies are missing: running scripts/install-deps.sh (uses sudo when not root))
 ifneq ($(shell bash scripts/install-deps.sh >&2 && echo ok),ok)
 $(error scripts/install-deps.sh failed: run it by hand to see why)
@@ -147,14 +148,37 @@ $(BUILD)/tests/test_linearizability: $(call obj,tests/unit/test_linearizability.
 CHAOS_BIN := $(BUILD)/tests/raft_chaos
 CHAOS_SECONDS ?= 600
 export RAFT_CHAOS_BIN := $(abspath $(CHAOS_BIN))
-$(CHAOS_BIN): $(call obj,tests/chaos/main.c) $(CHAOS_LIB) $(COMMON_LIB)
+$(CHAOS_BIN): $(call obj,tests/chaos/main.c) $(CHAOS_LIB) $(TEST_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) -pthread
 # tests/integration/test_chaos.c runs a short $(CHAOS_BIN); `make chaos` a long one.
-integration: $(CHAOS_BIN)
+integration: $(CHAOS_BIN) lazyfs
 .PHONY: chaos
-chaos: $(BIN)/raft_peer $(CHAOS_BIN)
+chaos: $(BIN)/raft_peer $(CHAOS_BIN) lazyfs
 	$(CHAOS_BIN) --seconds $(CHAOS_SECONDS)
+
+# --- lazyfs: tests/lazyfs/, the chaos run's power cuts (docs/CHAOS.md) ----
+# Built only where pkg-config finds libfuse3; without it the chaos run and
+# tests/integration/test_lazyfs.c skip the power cuts and say so.
+LAZYFS_SRC := $(wildcard tests/lazyfs/*.c)
+LAZYFS_BIN := $(BUILD)/tests/lazyfs
+export RAFT_LAZYFS_BIN := $(abspath $(LAZYFS_BIN))
+.PHONY: lazyfs
+ifeq ($(shell pkg-config --exists fuse3 2>/dev/null && echo yes),yes)
+$(call obj,$(LAZYFS_SRC)): PKG_CFLAGS += $(shell pkg-config --cflags fuse3)
+$(LAZYFS_BIN): $(call obj,$(LAZYFS_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(SAN) $(shell pkg-config --libs fuse3) $(LDFLAGS)
+lazyfs: $(LAZYFS_BIN)
+else
+lazyfs:
+	@echo "lazyfs: libfuse3 not found by pkg-config (scripts/install-deps.sh installs it): not built, power cuts skipped"
+endif
+
+# Its page cache and directory journal need no FUSE: unit-tested everywhere.
+$(BUILD)/tests/test_lazyfs_model: $(call obj,tests/unit/test_lazyfs_model.c tests/lazyfs/page_cache.c tests/lazyfs/dir_journal.c)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 
 # --- tests ---------------------------------------------------------------
 # The simulator (docs/SIMULATOR.md). Sanitized builds run about 10x slower: fewer seeds.

@@ -7,6 +7,7 @@ packages=(
   build-essential pkg-config clang clang-format
   libinih-dev libjson-c-dev libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
   libedit-dev libcriterion-dev
+  libfuse3-dev fuse3
   python3 tmux procps netcat-openbsd
 )
 

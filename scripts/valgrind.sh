@@ -51,6 +51,10 @@ sim="$BUILD/tests/raft_sim"
 # tests/integration/test_chaos.c runs the chaos program; it and its peers are traced.
 chaos=""
 [ -f tests/chaos/main.c ] && chaos="$BUILD/tests/raft_chaos"
+# lazyfs (the chaos run's power cuts, test_lazyfs) where libfuse3 is installed; the
+# programs that start it are traced, so it is checked too.
+lazyfs=""
+[ -d tests/lazyfs ] && pkg-config --exists fuse3 2>/dev/null && lazyfs="$BUILD/tests/lazyfs"
 
 if [ "${VG_NO_BUILD:-0}" != 1 ]; then
     echo "== build into $BUILD (-O1 -g)"
@@ -60,7 +64,7 @@ if [ "${VG_NO_BUILD:-0}" != 1 ]; then
     make -j2 --no-print-directory BUILD=$BUILD BIN=$BUILD/bin \
         OPT="-O1 -g -fno-omit-frame-pointer" CFLAGS=-Wno-maybe-uninitialized \
         "$BUILD/bin/raft_peer" "$BUILD/bin/user_cli" "$BUILD/bin/raft_game" \
-        $units $itests $sim $chaos >"$ROOT/$BUILD.make.log" 2>&1 || {
+        $units $itests $sim $chaos $lazyfs >"$ROOT/$BUILD.make.log" 2>&1 || {
         tail -30 "$ROOT/$BUILD.make.log"
         echo "valgrind.sh: build failed (whole log: $BUILD.make.log)" >&2
         exit 2
@@ -75,6 +79,7 @@ VG="$VG --errors-for-leak-kinds=definite,indirect --num-callers=30 --suppression
 VG="$VG ${VG_EXTRA:-}"
 export RAFT_BIN_DIR="$BIN"
 export RAFT_CHAOS_BIN="$ROOT/$BUILD/tests/raft_chaos"
+export RAFT_LAZYFS_BIN="$ROOT/$BUILD/tests/lazyfs"
 
 programs=0
 failed=""

@@ -1,7 +1,7 @@
-/* main.c: raft_chaos: real peers under concurrent clients while a nemesis crashes, freezes,
- * partitions and re-leads them; then checks that every peer converged to the same state,
- * that no acknowledged write was lost or applied twice, and that the clients' history is
- * linearizable. See docs/CHAOS.md. */
+/* main.c: raft_chaos: real peers under concurrent clients while a nemesis crashes, cuts the
+ * power of, freezes, partitions and re-leads them; then checks that every peer converged to the
+ * same state, that no acknowledged write was lost or applied twice, and that the clients' history
+ * is linearizable. See docs/CHAOS.md. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,6 +20,7 @@
 #include "tests/chaos/history.h"
 #include "tests/chaos/nemesis.h"
 #include "tests/chaos/netfault.h"
+#include "tests/chaos/power_cuts.h"
 
 #define MAX_CLIENTS 32
 #define FINAL_KEYS  (MAX_CLIENTS + CHAOS_SHARED_KEYS)
@@ -31,19 +32,21 @@ struct options {
     int clients;
     bool keep;
     bool no_network;
+    int power_cuts; /* -1: where lazyfs works, 0: never, 1: required */
     uint64_t max_steps;
     const char *check_file;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: raft_chaos [--seconds N] [--seed S] [--peers N] [--clients N] [--keep]\n"
-            "                  [--no-network] [--max-steps N]\n"
-            "       raft_chaos --check HISTORY_FILE [--max-steps N]\n"
-            "Runs peers from $RAFT_BIN_DIR (default ./bin) under client load while faults\n"
-            "are injected for N seconds (default $CHAOS_SECONDS, else 30), then checks the\n"
-            "result. --check re-checks a saved history. Exit 0 pass, 1 fail, 2 usage or setup.\n");
+    fprintf(f, "usage: raft_chaos [--seconds N] [--seed S] [--peers N] [--clients N] [--keep]\n"
+               "                  [--no-network] [--power-cuts | --no-power-cuts] [--max-steps N]\n"
+               "       raft_chaos --check HISTORY_FILE [--max-steps N]\n"
+               "Runs peers from $RAFT_BIN_DIR (default ./bin) under client load while faults\n"
+               "are injected for N seconds (default $CHAOS_SECONDS, else 30), then checks the\n"
+               "result. Power cuts (peers' data on lazyfs mounts) run where FUSE works unless\n"
+               "--no-power-cuts; --power-cuts makes them required. --check re-checks a saved\n"
+               "history. Exit 0 pass, 1 fail, 2 usage or setup.\n");
 }
 
 static int parse_u64_arg(const char *s, uint64_t *out)
@@ -60,7 +63,8 @@ static int parse_u64_arg(const char *s, uint64_t *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     const char *env = getenv("CHAOS_SECONDS");
-    *o = (struct options){.seconds = 30, .peers = 5, .clients = 5, .max_steps = 20000000};
+    *o = (struct options){
+        .seconds = 30, .peers = 5, .clients = 5, .power_cuts = -1, .max_steps = 20000000};
     uint64_t v;
     if (env && *env && parse_u64_arg(env, &v) == 0 && v > 0 && v <= 86400)
         o->seconds = (int)v;
@@ -78,6 +82,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->keep = true;
         } else if (!strcmp(a, "--no-network")) {
             o->no_network = true;
+        } else if (!strcmp(a, "--power-cuts")) {
+            o->power_cuts = 1;
+        } else if (!strcmp(a, "--no-power-cuts")) {
+            o->power_cuts = 0;
         } else if (!strcmp(a, "--check") && has_value) {
             o->check_file = argv[++i];
         } else if (has_value && parse_u64_arg(argv[i + 1], &v) == 0) {
@@ -142,6 +150,7 @@ struct run {
     struct netfault nf;
     struct chaos_cluster cluster;
     bool cluster_made;
+    struct power_cuts power;
     struct nemesis nemesis;
     FILE *timeline;
     struct chaos_client *clients;
@@ -311,6 +320,23 @@ static void print_faults(const struct nemesis *m)
     printf(")\n");
 }
 
+static void print_power_cuts(const struct power_cuts *pc)
+{
+    if (!pc->reason[0] && !pc->n) {
+        printf("power cuts: off (--no-power-cuts)\n");
+        return;
+    }
+    if (pc->reason[0]) {
+        printf("power cuts: SKIPPED, every other fault ran (%s)\n", pc->reason);
+        return;
+    }
+    uint64_t pages, dir_ops, failed;
+    power_cuts_totals(pc, &pages, &dir_ops, &failed);
+    printf("power cuts: %d disks cut; %" PRIu64 " unsynced pages dropped, %" PRIu64
+           " unsynced directory operations undone (%" PRIu64 " could not be)\n",
+           pc->cuts, pages, dir_ops, failed);
+}
+
 static int setup(struct run *r)
 {
     struct options *o = &r->opt;
@@ -332,6 +358,11 @@ static int setup(struct run *r)
         return -1;
     }
     r->cluster_made = true;
+    if (o->power_cuts != 0 &&
+        power_cuts_setup(&r->power, &r->cluster, o->power_cuts == 1, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_chaos: %s\n", err);
+        return -1;
+    }
     char path[400];
     snprintf(path, sizeof(path), "%s/nemesis.txt", r->cluster.dir);
     r->timeline = fopen(path, "w");
@@ -342,6 +373,10 @@ static int setup(struct run *r)
                r->nf.user_ns ? " (in a user namespace: not root)" : "");
     else
         printf("network: WITHOUT network faults (%s)\n", r->nf.reason);
+    if (r->power.enabled)
+        printf("power cuts: yes, each peer's data directory on a lazyfs mount of its own\n");
+    else if (o->power_cuts != 0)
+        printf("power cuts: SKIPPED (%s); every other fault runs\n", r->power.reason);
     fflush(stdout);
     for (int i = 1; i <= o->peers; i++) {
         if (chaos_cluster_start(&r->cluster, i, err, sizeof(err)) != 0) {
@@ -417,7 +452,7 @@ static int run_chaos(struct run *r)
         fprintf(stderr, "raft_chaos: cannot start the clients\n");
         return 2;
     }
-    nemesis_init(&r->nemesis, &r->cluster, &r->nf, r->opt.seed, r->timeline);
+    nemesis_init(&r->nemesis, &r->cluster, &r->nf, &r->power, r->opt.seed, r->timeline);
     uint64_t t0 = chaos_now_ms(), end = t0 + (uint64_t)r->opt.seconds * 1000;
     inject(r, end);
     print_faults(&r->nemesis);
@@ -448,6 +483,10 @@ static int run_chaos(struct run *r)
     if (r->nemesis.unexpected_exits)
         problem(r, "%d peer(s) died without being killed; first: %s", r->nemesis.unexpected_exits,
                 r->nemesis.first_exit);
+    char why[300];
+    int lazyfs_deaths = power_cuts_deaths(&r->power, why, sizeof(why));
+    if (lazyfs_deaths)
+        problem(r, "%d lazyfs process(es) died; first: %s", lazyfs_deaths, why);
 
     for (int k = 0; k < r->opt.clients; k++) {
         if (r->clients[k].oom || history_extend(&r->all, &r->clients[k].hist) != 0) {
@@ -476,6 +515,7 @@ static int run_chaos(struct run *r)
            load_seconds);
     printf("network faults: %s\n", r->nf.isolated ? "yes (network namespaces)" : r->nf.reason);
     print_faults(&r->nemesis);
+    print_power_cuts(&r->power);
     printf("peer deaths not caused by the nemesis: %d\n", r->nemesis.unexpected_exits);
     print_summary_ops(&sum, load_seconds);
     printf("verdict: %s\n", r->problems ? "FAIL" : "PASS");
@@ -500,6 +540,10 @@ int main(int argc, char **argv)
         if (keep)
             printf("kept %s: history.txt, nemesis.txt (the fault timeline), logs/, peerN.out\n",
                    run.cluster.dir);
+        /* The peers die before their disks are unmounted, the mounts before rm -rf. */
+        for (int i = 1; i <= run.cluster.n; i++)
+            chaos_cluster_kill(&run.cluster, i);
+        power_cuts_teardown(&run.power);
         chaos_cluster_destroy(&run.cluster, keep);
     }
     if (run.timeline)

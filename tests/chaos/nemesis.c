@@ -7,7 +7,8 @@
 #include "tests/chaos/nemesis.h"
 
 static const char *const kind_names[FAULT_KINDS] = {
-    "kill", "kill-minority", "freeze", "isolate", "split", "bridge", "one-way", "transfer"};
+    "kill",   "kill-minority", "freeze",   "isolate",   "split",
+    "bridge", "one-way",       "transfer", "power-cut", "power-cut-all"};
 
 const char *nemesis_kind_name(enum fault_kind kind)
 {
@@ -27,12 +28,13 @@ static int pick(struct nemesis *m, int n)
     return (int)(next_rand(m) % (uint64_t)n);
 }
 
-void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf, uint64_t seed,
-                  FILE *timeline)
+void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf,
+                  struct power_cuts *power, uint64_t seed, FILE *timeline)
 {
     memset(m, 0, sizeof(*m));
     m->cluster = c;
     m->nf = nf;
+    m->power = power;
     m->rng = (seed * 0x2545f4914f6cdd1dULL) | 1;
     m->t0_ms = chaos_now_ms();
     m->timeline = timeline;
@@ -160,18 +162,30 @@ static int transfer(struct nemesis *m)
     return 0;
 }
 
+/* Peer i is dead: its disk forgets what it did not sync. */
+static int power_cut(struct nemesis *m, int i, char *err, size_t errlen)
+{
+    int rc = power_cuts_cut(m->power, i, err, errlen);
+    note(m, "power cut %d: %s", i, rc == 0 ? m->power->counters[i] : err);
+    return rc;
+}
+
 int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen)
 {
     struct chaos_cluster *c = m->cluster;
     int n = c->n;
-    enum fault_kind kind;
-    if (m->nf->isolated) {
-        kind = (enum fault_kind)pick(m, FAULT_KINDS);
-    } else {
-        static const enum fault_kind process_only[] = {FAULT_KILL, FAULT_KILL_MINORITY,
-                                                       FAULT_FREEZE, FAULT_TRANSFER};
-        kind = process_only[pick(m, 4)];
+    /* The kinds this run can inject: network faults need the namespaces, power cuts
+     * the lazyfs mounts. */
+    enum fault_kind kinds[FAULT_KINDS];
+    int nkinds = 0;
+    for (int k = 0; k < FAULT_KINDS; k++) {
+        bool network =
+            k == FAULT_ISOLATE || k == FAULT_SPLIT || k == FAULT_BRIDGE || k == FAULT_ONE_WAY;
+        bool power = k == FAULT_POWER_CUT || k == FAULT_POWER_CUT_ALL;
+        if ((!network || m->nf->isolated) && (!power || (m->power && m->power->enabled)))
+            kinds[nkinds++] = (enum fault_kind)k;
     }
+    enum fault_kind kind = kinds[pick(m, nkinds)];
     m->counts[kind]++;
     int side[CHAOS_MAX_PEERS + 1] = {0}, order[CHAOS_MAX_PEERS];
     bool killed[CHAOS_MAX_PEERS + 1] = {false};
@@ -242,6 +256,22 @@ int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen)
     }
     case FAULT_TRANSFER:
         rc = transfer(m);
+        break;
+    case FAULT_POWER_CUT: {
+        int v = victim(m);
+        chaos_cluster_kill(c, v);
+        killed[v] = true;
+        rc = power_cut(m, v, err, errlen);
+        break;
+    }
+    case FAULT_POWER_CUT_ALL:
+        /* Everyone dies before anyone's disk loses anything: one power cut for all. */
+        for (int i = 1; i <= n; i++) {
+            chaos_cluster_kill(c, i);
+            killed[i] = true;
+        }
+        for (int i = 1; i <= n && rc == 0; i++)
+            rc = power_cut(m, i, err, errlen);
         break;
     case FAULT_KINDS:
         break;

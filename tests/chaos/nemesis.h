@@ -1,6 +1,6 @@
-/* nemesis.h: the chaos run's fault injector: crashes, freezes, partitions of several shapes
- * and leadership transfers, one at a time from a seeded schedule, each healed after a
- * while; it also notices peers that die without being asked to. */
+/* nemesis.h: the chaos run's fault injector: crashes, power cuts, freezes, partitions of
+ * several shapes and leadership transfers, one at a time from a seeded schedule, each healed after
+ * a while; it also notices peers that die without being asked to. */
 #ifndef TESTS_CHAOS_NEMESIS_H
 #define TESTS_CHAOS_NEMESIS_H
 
@@ -10,6 +10,7 @@
 
 #include "tests/chaos/chaos_cluster.h"
 #include "tests/chaos/netfault.h"
+#include "tests/chaos/power_cuts.h"
 
 enum fault_kind {
     FAULT_KILL,          /* SIGKILL one peer (the leader half the time), restart it at heal */
@@ -20,12 +21,15 @@ enum fault_kind {
     FAULT_BRIDGE,        /* two halves that only one peer connects (Jepsen's "bridge") */
     FAULT_ONE_WAY,       /* a few links cut in one direction only */
     FAULT_TRANSFER,      /* ask the leader to hand over to a random peer */
+    FAULT_POWER_CUT,     /* SIGKILL one peer and drop its unsynced data, restart at heal */
+    FAULT_POWER_CUT_ALL, /* SIGKILL every peer, drop everyone's unsynced data, restart all */
     FAULT_KINDS
 };
 
 struct nemesis {
     struct chaos_cluster *cluster;
     struct netfault *nf;
+    struct power_cuts *power; /* the power-cut faults run only when power->enabled */
     uint64_t rng;
     uint64_t t0_ms;          /* the run's start, for the timeline */
     FILE *timeline;          /* one line per action; may be NULL */
@@ -36,8 +40,8 @@ struct nemesis {
 
 const char *nemesis_kind_name(enum fault_kind kind);
 
-void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf, uint64_t seed,
-                  FILE *timeline);
+void nemesis_init(struct nemesis *m, struct chaos_cluster *c, struct netfault *nf,
+                  struct power_cuts *power, uint64_t seed, FILE *timeline);
 
 /* Waits ms while checking every 50 ms for peers that exited on their own: each one is
  * recorded and restarted. */
