@@ -3,12 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "tests/chaos/nemesis.h"
 
 static const char *const kind_names[FAULT_KINDS] = {
-    "kill",   "kill-minority", "freeze",   "isolate",   "split",
-    "bridge", "one-way",       "transfer", "power-cut", "power-cut-all"};
+    "kill",    "kill-minority", "freeze",    "isolate",       "split",      "bridge",
+    "one-way", "transfer",      "power-cut", "power-cut-all", "restart-cut"};
 
 const char *nemesis_kind_name(enum fault_kind kind)
 {
@@ -181,7 +182,7 @@ int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen)
     for (int k = 0; k < FAULT_KINDS; k++) {
         bool network =
             k == FAULT_ISOLATE || k == FAULT_SPLIT || k == FAULT_BRIDGE || k == FAULT_ONE_WAY;
-        bool power = k == FAULT_POWER_CUT || k == FAULT_POWER_CUT_ALL;
+        bool power = k == FAULT_POWER_CUT || k == FAULT_POWER_CUT_ALL || k == FAULT_RESTART_CUT;
         if ((!network || m->nf->isolated) && (!power || (m->power && m->power->enabled)))
             kinds[nkinds++] = (enum fault_kind)k;
     }
@@ -273,6 +274,23 @@ int nemesis_round(struct nemesis *m, int hold_ms, char *err, size_t errlen)
         for (int i = 1; i <= n && rc == 0; i++)
             rc = power_cut(m, i, err, errlen);
         break;
+    case FAULT_RESTART_CUT: {
+        /* Aimed at a peer that trusts what it reloads: a kill leaves its last unsynced
+         * writes in the page cache, the restarted peer loads them and acknowledges on
+         * them, and a power cut soon after takes whatever open did not sync. */
+        int v = victim(m);
+        chaos_cluster_kill(c, v);
+        rc = chaos_cluster_start(c, v, err, errlen);
+        note(m, "kill %d, restart it at once%s", v, rc == 0 ? "" : " FAILED");
+        if (rc != 0)
+            break;
+        struct timespec pause = {0, (50 + pick(m, 450)) * 1000000L};
+        nanosleep(&pause, NULL);
+        chaos_cluster_kill(c, v);
+        killed[v] = true;
+        rc = power_cut(m, v, err, errlen);
+        break;
+    }
     case FAULT_KINDS:
         break;
     }

@@ -23,6 +23,8 @@ enum fault_kind {
     FAULT_TRANSFER,      /* ask the leader to hand over to a random peer */
     FAULT_POWER_CUT,     /* SIGKILL one peer and drop its unsynced data, restart at heal */
     FAULT_POWER_CUT_ALL, /* SIGKILL every peer, drop everyone's unsynced data, restart all */
+    FAULT_RESTART_CUT,   /* SIGKILL one peer, restart it at once on what the page cache kept,
+                            then soon SIGKILL it again and drop its unsynced data */
     FAULT_KINDS
 };
 
