@@ -616,6 +616,8 @@ int sio_file_size(int fd, uint64_t *size)
 
 static void write_at(struct inode *f, const void *buf, size_t len, uint64_t off)
 {
+    if (len == 0)
+        return;
     if (off + len > f->vol_len)
         set_vol_len(f, off + len);
     memcpy(f->vol + off, buf, len);
@@ -655,7 +657,8 @@ int sio_pread_all(int fd, void *buf, size_t len, uint64_t off)
         errno = EIO;
         return -1;
     }
-    memcpy(buf, f->vol + off, len);
+    if (len > 0)
+        memcpy(buf, f->vol + off, len);
     return 0;
 }
 
