@@ -212,7 +212,7 @@ else
 endif
 # make crash: the crash-point explorer over the real storage (docs/TESTING.md), then
 # each deliberately broken storage must be caught.
-CRASH_SUBSETS ?= 6
+CRASH_SUBSETS ?= 50
 crash: $(CRASH_BIN)
 	$(CRASH_BIN) --subsets $(CRASH_SUBSETS)
 	$(CRASH_BIN) --mutants --subsets $(CRASH_SUBSETS)

@@ -17,7 +17,7 @@
 #define META_SIZE    36u /* magic 8, version 8, term 8, vote 4, reserved 4, crc 4 */
 #define META_CRC_AT  32u
 #define SEG_MAGIC    "RVLOG001"
-#define SEG_HDR_SIZE 24u /* magic 8, first index 8, reserved 4, crc 4 */
+#define SEG_HDR_SIZE 24u /* magic 8, first index 8, nonce 4, crc 4 */
 #define REC_HDR_SIZE 24u /* len 4, type 1, synced 3, term 8, data crc 4, header crc 4 */
 /* A record's "synced" field: how much of its segment an fdatasync had covered when the
  * record was written, in units of REC_SYNCED_UNIT bytes, rounded down. Recovery uses it
@@ -29,8 +29,17 @@
  * recovery refuse damage in the last synced batch too, which no later entry vouches
  * for. Never a Raft entry type. */
 #define REC_TYPE_SYNC_MARK 0xFFu
-#define SEG_NAME_MAX       32u /* "log-" + 20 digits + NUL, rounded up */
-#define SEG_NAME_DIGITS    20
+/* The type of a truncation intent: a record whose 8 data bytes name the offset its
+ * segment is about to be cut at, synced before the cut when the cut reaches into synced
+ * data. A power cut in the middle of the cut can leave the old size with zeroed bytes
+ * at the new end, and the old records after it whose synced marks then make the zeros
+ * read as rot; the intent says they were being cut away. */
+#define REC_TYPE_TRUNCATE 0xFEu
+/* Record header checksums are seeded with the segment's nonce, a random value in its
+ * header (0 in segments written before it existed): bytes a client put in an entry can
+ * then never pass for a record of ours when recovery searches a damaged tail. */
+#define SEG_NAME_MAX    32u /* "log-" + 20 digits + NUL, rounded up */
+#define SEG_NAME_DIGITS 20
 
 /* Bytes queued in memory before they are handed to the kernel in one write. */
 #define STORAGE_FLUSH_BYTES (1u << 20)
@@ -100,6 +109,9 @@ int sio_fsync(struct storage_io *io, int fd);
 int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
 int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
 int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to);
+/* A value nobody outside can predict (the segment nonce): from the kernel's random
+ * source over POSIX; counted in the model file system, so simulated runs replay. */
+uint32_t sio_nonce(void);
 /* Calls fn for each name in the directory ("." and ".." excluded) until it returns
  * non-zero, which sio_list then returns; -1 when the directory cannot be read. */
 int sio_list(int dir_fd, int (*fn)(const char *name, void *ctx), void *ctx);
@@ -150,6 +162,7 @@ struct storage {
     size_t buf_len;
     size_t buf_cap;
     uint64_t tail_synced; /* bytes of it that an fdatasync covered */
+    uint32_t tail_nonce;  /* seeds the header checksums of its records */
     bool tail_dirty;      /* written since the last fdatasync */
     size_t flush_bytes;   /* hand queued bytes to the kernel past this many */
     bool dir_dirty;       /* a file was created or removed since the last directory fsync */
@@ -203,6 +216,8 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
 int storage_log_sync(struct storage *s, char *err, size_t errlen);
 int storage_log_compact(struct storage *s, raft_index index, raft_term term, char *err,
                         size_t errlen);
+/* Reads the nonce from the header of the segment open as the tail. */
+int storage_read_tail_nonce(struct storage *s);
 /* Hands the queued bytes to the kernel. */
 int storage_log_flush(struct storage *s, char *err, size_t errlen);
 /* Grows the offset and segment tables to hold `more` entries / segments. */

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,6 +151,19 @@ int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *
     if (sio_injected(io))
         return -1;
     return renameat(dir_fd, from, dir_fd, to);
+}
+
+uint32_t sio_nonce(void)
+{
+    uint32_t v = 0;
+    /* getrandom never fails for 4 bytes once the pool is ready; if it somehow does,
+     * the time still keeps a client from knowing the nonce in advance. */
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        v = (uint32_t)t.tv_nsec ^ (uint32_t)t.tv_sec ^ (uint32_t)getpid();
+    }
+    return v;
 }
 
 int sio_list(int dir_fd, int (*fn)(const char *name, void *ctx), void *ctx)

@@ -37,16 +37,20 @@ static const char *const rec_status_text[] = {
 /* Checks the record at off; on REC_OK, REC_CUT and REC_BAD_DATA *len is its data size.
  * Without check_data the data checksum is not computed (a record the snapshot covers is
  * only walked over, and its header alone says how far). */
+static uint64_t record_synced(const uint8_t *h);
+
 static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t off, uint32_t *len,
-                                    bool check_data)
+                                    bool check_data, uint32_t nonce)
 {
     if (size - off < REC_HDR_SIZE)
         return REC_SHORT;
     const uint8_t *h = p + off;
-    if (get_le32(h + 20) != crc32c(0, h, 20))
+    if (get_le32(h + 20) != crc32c(nonce, h, 20))
         return REC_BAD_HEADER;
     *len = get_le32(h);
-    if (h[4] == 0 || *len > STORAGE_MAX_ENTRY_BYTES || get_le64(h + 8) == 0)
+    /* A record never claims a sync past its own start: it was written after that sync. */
+    if (h[4] == 0 || *len > STORAGE_MAX_ENTRY_BYTES || get_le64(h + 8) == 0 ||
+        record_synced(h) > off)
         return REC_BAD_HEADER; /* checksummed, yet never written by us */
     if (size - off - REC_HDR_SIZE < *len)
         return REC_CUT;
@@ -61,27 +65,40 @@ static uint64_t record_synced(const uint8_t *h)
     return ((uint64_t)h[5] | (uint64_t)h[6] << 8 | (uint64_t)h[7] << 16) * REC_SYNCED_UNIT;
 }
 
+/* The offset a valid truncation intent at h names, or UINT64_MAX when h is none. */
+static uint64_t truncate_target(const uint8_t *h, uint32_t len)
+{
+    if (h[4] != REC_TYPE_TRUNCATE || len != 8)
+        return UINT64_MAX;
+    return get_le64(h + REC_HDR_SIZE);
+}
+
 /* Looks for whole valid records starting at any byte offset in [from, size): how many,
- * and the largest synced mark among them. Only run on damage, so the byte-by-byte
- * search costs nothing in normal operation. */
+ * the largest synced mark among them, and the lowest cut a truncation intent among
+ * them names. Only run on damage, so the byte-by-byte search costs nothing in normal
+ * operation. */
 struct records_after {
     size_t count;
     uint64_t max_synced;
+    uint64_t cut; /* UINT64_MAX: no intent */
 };
 
-static struct records_after valid_records_after(const uint8_t *p, uint64_t size, uint64_t from)
+static struct records_after valid_records_after(const uint8_t *p, uint64_t size, uint64_t from,
+                                                uint32_t nonce)
 {
-    struct records_after found = {0, 0};
+    struct records_after found = {0, 0, UINT64_MAX};
     uint32_t len;
     for (uint64_t off = from; off + REC_HDR_SIZE <= size;) {
-        if (check_record(p, size, off, &len, true) != REC_OK) {
+        if (check_record(p, size, off, &len, true, nonce) != REC_OK) {
             off++;
             continue;
         }
-        uint64_t synced = record_synced(p + off);
+        uint64_t synced = record_synced(p + off), cut = truncate_target(p + off, len);
         found.count++;
         if (synced > found.max_synced)
             found.max_synced = synced;
+        if (cut < found.cut)
+            found.cut = cut;
         off += REC_HDR_SIZE + len;
     }
     return found;
@@ -186,62 +203,34 @@ struct load_pos {
     raft_term last_term;       /* of the last entry kept (or the snapshot's, when read) */
 };
 
-/* Loads one segment whose name says it starts at `first`, which must be pos->next. */
-static int load_segment(struct storage *s, struct storage_boot *boot, raft_index first,
-                        bool is_last, struct load_pos *pos, char *err, size_t errlen)
+/* Reads the records of one segment in p[SEG_HDR_SIZE, *size) into boot. Stops early,
+ * with *cut_to set, when a truncation intent says the segment was being cut there: the
+ * caller then undoes what this pass loaded, finishes the cut and reads it again. */
+static int parse_records(struct storage *s, struct storage_boot *boot, const char *name,
+                         const uint8_t *p, uint64_t *size, bool is_last, uint32_t nonce,
+                         struct load_pos *pos, uint64_t *cut_to, char *err, size_t errlen)
 {
-    char name[SEG_NAME_MAX];
-    uint8_t *p = NULL; /* set by the read below; initialised for -O1 flow analysis */
-    uint64_t size = 0;
     uint32_t len = 0;
-
-    storage_seg_name(name, first);
-    int rc = read_segment(s, boot, name, &p, &size, err, errlen);
-    if (rc != STORAGE_OK)
-        return rc;
-
-    bool hdr_ok = size >= SEG_HDR_SIZE && memcmp(p, SEG_MAGIC, 8) == 0 &&
-                  get_le32(p + 20) == crc32c(0, p, 20) && get_le32(p + 16) == 0;
-    if (hdr_ok && get_le64(p + 8) != first) {
-        storage_errf(err, errlen, "%s/%s: header says first index %" PRIu64, s->dir, name,
-                     get_le64(p + 8));
-        return STORAGE_ECORRUPT;
-    }
-    if (!hdr_ok) {
-        /* The header goes to disk with the segment's first records. If no record after
-         * it says a sync had covered any of the segment, the header was never synced:
-         * a power cut kept some later pages and not the first. */
-        struct records_after later =
-            is_last ? valid_records_after(p, size, 0) : (struct records_after){0, 0};
-        if (!is_last || later.max_synced > 0) {
-            storage_errf(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir,
-                         name, is_last ? " with synced records after it" : "");
-            return STORAGE_ECORRUPT;
-        }
-        if (sio_unlink(&s->io, s->dir_fd, name) < 0 || sio_fsync(&s->io, s->dir_fd) < 0) {
-            storage_errf(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
-                         strerror(errno));
-            return STORAGE_EIO;
-        }
-        storage_notice(boot,
-                       "removed %s/%s: its header was never completely written (%" PRIu64
-                       " bytes, %zu unsynced record%s after it; never acknowledged)",
-                       s->dir, name, size, later.count, later.count == 1 ? "" : "s");
-        return STORAGE_OK;
-    }
-
-    if (storage_reserve_segs(s, 1) < 0) {
-        storage_errf(err, errlen, "out of memory");
-        return STORAGE_EIO;
-    }
-    s->seg_first[s->n_segs++] = first;
     uint64_t off = SEG_HDR_SIZE;
-    while (off < size) {
+    *cut_to = UINT64_MAX;
+    while (off < *size) {
         bool covered = pos->next <= pos->snapshot_index;
-        enum rec_status st = check_record(p, size, off, &len, !covered);
+        enum rec_status st = check_record(p, *size, off, &len, !covered, nonce);
         if (st == REC_OK && p[off + 4] == REC_TYPE_SYNC_MARK) {
             off += REC_HDR_SIZE + len; /* a hint for the damage rule below, not an entry */
             continue;
+        }
+        if (st == REC_OK && p[off + 4] == REC_TYPE_TRUNCATE) {
+            uint64_t to = truncate_target(p + off, len);
+            if (!is_last || to < SEG_HDR_SIZE || to > off) {
+                storage_errf(err, errlen,
+                             "%s/%s: truncation intent at byte offset %" PRIu64
+                             " names offset %" PRIu64 "%s",
+                             s->dir, name, off, to, is_last ? "" : " in a closed segment");
+                return STORAGE_ECORRUPT;
+            }
+            *cut_to = to; /* a cut a crash interrupted: finish it */
+            return STORAGE_OK;
         }
         if (st == REC_OK) {
             raft_term term = get_le64(p + off + 8);
@@ -270,11 +259,17 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
          * it says a sync had covered it: the unsynced end of the file may reach the
          * disk in any order, so a hole with later records after it is as ordinary as
          * a record cut short. A later record whose synced mark lies past the damage
-         * proves the damaged bytes had been synced: that is rot, and open refuses. */
+         * proves the damaged bytes had been synced: that is rot, and open refuses,
+         * unless a truncation intent after it says the bytes were being cut away (a
+         * power cut in the middle of a cut can zero the new end under the old size). */
         uint64_t resume = st == REC_BAD_DATA ? off + REC_HDR_SIZE + len : off + 1;
         struct records_after later = is_last && st != REC_SHORT && st != REC_CUT
-                                         ? valid_records_after(p, size, resume)
-                                         : (struct records_after){0, 0};
+                                         ? valid_records_after(p, *size, resume, nonce)
+                                         : (struct records_after){0, 0, UINT64_MAX};
+        if (later.cut <= off && later.cut >= SEG_HDR_SIZE) {
+            *cut_to = later.cut;
+            return STORAGE_OK;
+        }
         if (!is_last || later.max_synced > off) {
             storage_errf(err, errlen,
                          "%s/%s: damaged record at byte offset %" PRIu64
@@ -283,18 +278,101 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
                          is_last ? " (a later record says so)" : " (not the last segment)");
             return STORAGE_ECORRUPT;
         }
-        rc = cut_tail(s, name, off, err, errlen);
+        int rc = cut_tail(s, name, off, err, errlen);
         if (rc != STORAGE_OK)
             return rc;
         storage_notice(boot,
                        "dropped the unsynced end of %s/%s: bytes %" PRIu64 "..%" PRIu64
                        " (%s, then %zu valid unsynced record%s; never acknowledged)",
-                       s->dir, name, off, size, rec_status_text[st], later.count,
+                       s->dir, name, off, *size, rec_status_text[st], later.count,
                        later.count == 1 ? "" : "s");
-        size = off;
+        *size = off;
     }
-    if (is_last)
+    return STORAGE_OK;
+}
+
+/* Loads one segment whose name says it starts at `first`, which must be pos->next. */
+static int load_segment(struct storage *s, struct storage_boot *boot, raft_index first,
+                        bool is_last, struct load_pos *pos, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    uint8_t *p = NULL; /* set by the read below; initialised for -O1 flow analysis */
+    uint64_t size = 0;
+
+    storage_seg_name(name, first);
+    int rc = read_segment(s, boot, name, &p, &size, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+
+    bool hdr_ok = size >= SEG_HDR_SIZE && memcmp(p, SEG_MAGIC, 8) == 0 &&
+                  get_le32(p + 20) == crc32c(0, p, 20);
+    uint32_t nonce = size >= SEG_HDR_SIZE ? get_le32(p + 16) : 0;
+    if (hdr_ok && get_le64(p + 8) != first) {
+        storage_errf(err, errlen, "%s/%s: header says first index %" PRIu64, s->dir, name,
+                     get_le64(p + 8));
+        return STORAGE_ECORRUPT;
+    }
+    if (!hdr_ok) {
+        /* The header goes to disk with the segment's first records. If no record after
+         * it says a sync had covered any of the segment, the header was never synced:
+         * a power cut kept some later pages and not the first. (The records are read
+         * with the nonce the damaged header still shows, if any.) */
+        struct records_after later = is_last ? valid_records_after(p, size, 0, nonce)
+                                             : (struct records_after){0, 0, UINT64_MAX};
+        if (!is_last || later.max_synced > 0) {
+            storage_errf(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir,
+                         name, is_last ? " with synced records after it" : "");
+            return STORAGE_ECORRUPT;
+        }
+        if (sio_unlink(&s->io, s->dir_fd, name) < 0 || sio_fsync(&s->io, s->dir_fd) < 0) {
+            storage_errf(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
+                         strerror(errno));
+            return STORAGE_EIO;
+        }
+        storage_notice(boot,
+                       "removed %s/%s: its header was never completely written (%" PRIu64
+                       " bytes, %zu unsynced record%s after it; never acknowledged)",
+                       s->dir, name, size, later.count, later.count == 1 ? "" : "s");
+        return STORAGE_OK;
+    }
+
+    if (storage_reserve_segs(s, 1) < 0) {
+        storage_errf(err, errlen, "out of memory");
+        return STORAGE_EIO;
+    }
+    s->seg_first[s->n_segs++] = first;
+    /* What a second pass must start from, should an interrupted cut be found. */
+    size_t n_entries = s->n_entries, boot_entries = boot->n_entries;
+    struct load_pos start = *pos;
+    raft_term prefix_term = s->prefix_term;
+    uint64_t cut_to;
+    rc = parse_records(s, boot, name, p, &size, is_last, nonce, pos, &cut_to, err, errlen);
+    if (rc == STORAGE_OK && cut_to != UINT64_MAX) {
+        s->n_entries = n_entries;
+        boot->n_entries = boot_entries;
+        *pos = start;
+        s->prefix_term = prefix_term;
+        rc = cut_tail(s, name, cut_to, err, errlen);
+        if (rc != STORAGE_OK)
+            return rc;
+        storage_notice(boot,
+                       "finished a truncation of %s/%s that a crash interrupted: bytes %" PRIu64
+                       "..%" PRIu64 " dropped (entries being replaced, never acknowledged)",
+                       s->dir, name, cut_to, size);
+        size = cut_to;
+        rc = parse_records(s, boot, name, p, &size, is_last, nonce, pos, &cut_to, err, errlen);
+        if (rc == STORAGE_OK && cut_to != UINT64_MAX) {
+            storage_errf(err, errlen, "%s/%s: a second truncation intent before byte %" PRIu64,
+                         s->dir, name, size);
+            return STORAGE_ECORRUPT;
+        }
+    }
+    if (rc != STORAGE_OK)
+        return rc;
+    if (is_last) {
         s->tail_written = size;
+        s->tail_nonce = nonce;
+    }
     return STORAGE_OK;
 }
 
@@ -446,7 +524,7 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
         /* A torn last segment was removed: the one before it is the tail now. */
         if (s->seg_first[s->n_segs - 1] != firsts[n - 1]) {
             uint64_t size;
-            if (sio_file_size(s->tail_fd, &size) < 0) {
+            if (sio_file_size(s->tail_fd, &size) < 0 || storage_read_tail_nonce(s) < 0) {
                 storage_errf(err, errlen, "%s/%s: %s", s->dir, name, strerror(errno));
                 rc = STORAGE_EIO;
                 goto out;

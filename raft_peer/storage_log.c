@@ -93,9 +93,9 @@ int storage_log_flush(struct storage *s, char *err, size_t errlen)
     return STORAGE_OK;
 }
 
-/* Fills a record header at h; synced is in bytes of the tail. */
-static void encode_record_header(uint8_t *h, uint32_t len, uint8_t type, uint64_t synced,
-                                 raft_term term, uint32_t data_crc)
+/* Fills a record header at h for the tail; synced is in bytes of the tail. */
+static void encode_record_header(const struct storage *s, uint8_t *h, uint32_t len, uint8_t type,
+                                 uint64_t synced, raft_term term, uint32_t data_crc)
 {
     uint64_t units = synced / REC_SYNCED_UNIT;
     if (units > 0xFFFFFFu)
@@ -107,7 +107,14 @@ static void encode_record_header(uint8_t *h, uint32_t len, uint8_t type, uint64_
     h[7] = (uint8_t)(units >> 16);
     put_le64(h + 8, term);
     put_le32(h + 16, data_crc);
-    put_le32(h + 20, crc32c(0, h, 20));
+    put_le32(h + 20, crc32c(s->tail_nonce, h, 20));
+}
+
+/* The term a record that is not an entry carries (it must not be 0). */
+static raft_term last_term(const struct storage *s)
+{
+    raft_term term = s->n_entries > 0 ? s->slots[s->n_entries - 1].term : s->prefix_term;
+    return term ? term : 1;
 }
 
 /* Writes a sync mark after what the last fdatasync covered. It is not synced itself:
@@ -116,8 +123,7 @@ static void encode_record_header(uint8_t *h, uint32_t len, uint8_t type, uint64_
 static int write_sync_mark(struct storage *s, char *err, size_t errlen)
 {
     uint8_t h[REC_HDR_SIZE];
-    raft_term term = s->n_entries > 0 ? s->slots[s->n_entries - 1].term : s->prefix_term;
-    encode_record_header(h, 0, REC_TYPE_SYNC_MARK, s->tail_synced, term ? term : 1,
+    encode_record_header(s, h, 0, REC_TYPE_SYNC_MARK, s->tail_synced, last_term(s),
                          crc32c(0, NULL, 0));
     if (sio_pwrite_all(&s->io, s->tail_fd, h, sizeof h, s->tail_written) < 0) {
         char name[SEG_NAME_MAX];
@@ -183,6 +189,7 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
     s->seg_first[s->n_segs++] = first;
     s->tail_written = 0;
     s->tail_synced = 0;
+    s->tail_nonce = sio_nonce();
     s->tail_dirty = false;
     s->dir_dirty = !STORAGE_MUTATED(STORAGE_MUT_NO_SEGMENT_DIR_FSYNC);
 
@@ -190,8 +197,38 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
     memset(h, 0, SEG_HDR_SIZE);
     memcpy(h, SEG_MAGIC, 8);
     put_le64(h + 8, first);
+    put_le32(h + 16, s->tail_nonce);
     put_le32(h + 20, crc32c(0, h, 20));
     s->buf_len += SEG_HDR_SIZE;
+    return STORAGE_OK;
+}
+
+int storage_read_tail_nonce(struct storage *s)
+{
+    uint8_t h[SEG_HDR_SIZE];
+    if (sio_pread_all(s->tail_fd, h, sizeof h, 0) < 0)
+        return -1;
+    s->tail_nonce = get_le32(h + 16);
+    return 0;
+}
+
+/* Before a cut into synced data: a synced record at the end of the file that names the
+ * offset the file is being cut at (REC_TYPE_TRUNCATE), so recovery finishes a cut that
+ * a power cut interrupted instead of taking its half-zeroed end for rot. */
+static int write_truncate_intent(struct storage *s, uint64_t off, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    uint8_t rec[REC_HDR_SIZE + 8];
+    put_le64(rec + REC_HDR_SIZE, off);
+    encode_record_header(s, rec, 8, REC_TYPE_TRUNCATE, s->tail_synced, last_term(s),
+                         crc32c(0, rec + REC_HDR_SIZE, 8));
+    tail_name(s, name);
+    if (sio_pwrite_all(&s->io, s->tail_fd, rec, sizeof rec, s->tail_written) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot write a truncation intent",
+                            s->dir, name);
+    if (sio_fdatasync(&s->io, s->tail_fd) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
+    s->tail_written += sizeof rec;
     return STORAGE_OK;
 }
 
@@ -235,11 +272,20 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
         s->dir_dirty = false;
         tail_name(s, name);
         s->tail_fd = sio_open(s->dir_fd, name, O_RDWR);
-        if (s->tail_fd < 0)
+        uint64_t size = 0;
+        if (s->tail_fd < 0 || sio_file_size(s->tail_fd, &size) < 0 ||
+            storage_read_tail_nonce(s) < 0)
             return storage_fail(s, errno, err, errlen, "%s/%s: cannot open", s->dir, name);
+        /* A closed segment was synced whole, its sync mark included. */
+        s->tail_written = s->tail_synced = size;
     }
     uint64_t off = s->slots[first - s->first_index].offset;
     tail_name(s, name);
+    if (off < s->tail_synced) {
+        int rc2 = write_truncate_intent(s, off, err, errlen);
+        if (rc2 != STORAGE_OK)
+            return rc2;
+    }
     if (sio_ftruncate(&s->io, s->tail_fd, off) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot truncate to %" PRIu64, s->dir,
                             name, off);
@@ -327,7 +373,7 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
         s->slots[s->n_entries] = (struct storage_slot){.offset = tail_size(s), .term = e->term};
 
         uint8_t *h = s->buf + s->buf_len;
-        encode_record_header(h, e->len, e->type, s->tail_synced, e->term,
+        encode_record_header(s, h, e->len, e->type, s->tail_synced, e->term,
                              crc32c(0, e->data, e->len));
         if (e->len > 0)
             memcpy(h + REC_HDR_SIZE, e->data, e->len);

@@ -30,6 +30,7 @@ struct explorer {
     struct sim_fs *fs;
     struct oracle o;
     int subsets; /* seeded random cuts per point, besides kill -9 and drop-all */
+    const struct crash_variant *variant;
     uint64_t points, states, failures;
     char first_failure[600];
 };
@@ -99,8 +100,8 @@ static void explore_state(struct explorer *x, const char *op, const char *cut, b
     if (why[0] != '\0') {
         if (x->failures++ == 0)
             snprintf(x->first_failure, sizeof x->first_failure,
-                     "state %" PRIu64 " (before call %" PRIu64 ", %s; %s): %s", x->states,
-                     x->points, op, cut, why);
+                     "state %" PRIu64 " (%s workload, before call %" PRIu64 ", %s; %s): %s",
+                     x->states, x->variant->name, x->points, op, cut, why);
     }
 }
 
@@ -118,26 +119,36 @@ static void cut_here(void *ctx, const char *op)
     }
 }
 
-/* Runs the workload under every cut; 0 when it completed (failures counted in x). */
-static int explore(struct explorer *x)
+/* Runs one variant of the workload under every cut; 0 when it completed. */
+static int explore_variant(struct explorer *x, const struct crash_variant *v)
 {
     char err[256];
     memset(&x->o, 0, sizeof x->o);
-    x->points = x->states = x->failures = 0;
-    x->first_failure[0] = '\0';
+    x->variant = v;
     x->fs = sim_fs_new();
     sim_fs_use(x->fs);
     sim_fs_set_owner(x->fs, OWNER_WORKLOAD);
     sim_fs_set_hook(x->fs, cut_here, x);
-    int rc = crash_workload_run(&x->o, err, sizeof err);
+    int rc = crash_workload_run(v, &x->o, err, sizeof err);
     sim_fs_set_hook(x->fs, NULL, NULL);
     if (rc == 0)
         cut_here(x, "after the last call");
     else
-        fprintf(stderr, "raft_crash: the workload failed: %s\n", err);
+        fprintf(stderr, "raft_crash: the %s workload failed: %s\n", v->name, err);
     sim_fs_use(NULL);
     sim_fs_free(x->fs);
     return rc;
+}
+
+/* Every variant; states, points and failures add up over them. */
+static int explore(struct explorer *x)
+{
+    x->points = x->states = x->failures = 0;
+    x->first_failure[0] = '\0';
+    for (int i = 0; i < CRASH_VARIANTS; i++)
+        if (explore_variant(x, &crash_variants[i]) != 0)
+            return -1;
+    return 0;
 }
 
 static const struct {
@@ -164,7 +175,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    struct explorer x = {.subsets = 6};
+    struct explorer x = {.subsets = 50};
     bool run_mutants = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--mutants") == 0) {

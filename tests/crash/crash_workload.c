@@ -11,10 +11,9 @@
 #include "raft_peer/storage.h"
 
 #define MAX_BATCH 8
-/* Small segments, so the workload rolls over several of them. */
-#define SEGMENT_BYTES 700
 
 struct run {
+    const struct crash_variant *v;
     struct oracle *o;
     struct storage *s;
     char *err;
@@ -127,12 +126,14 @@ static int steps(struct run *r)
     /* a new term, appends in two calls under one sync */
     if (save_hard_state(r, 2, 2) || append(r, 9, 2, 2, 0) || append(r, 11, 2, 2, 0) || sync_log(r))
         return -1;
-    /* a leader of term 3 overwrites the uncommitted end: a conflict truncation */
-    if (save_hard_state(r, 3, 0) || append(r, 10, 4, 3, 1) || sync_log(r))
+    /* a leader of term 3 overwrites the uncommitted end: a conflict truncation, into
+     * the last synced batch only, or deep into earlier synced ones */
+    raft_index conflict = r->v->deep_conflict ? 7 : 10;
+    if (save_hard_state(r, 3, 0) || append(r, conflict, 14 - conflict, 3, 1) || sync_log(r))
         return -1;
     /* the state machine's snapshot at 8, and compaction behind it */
-    if (take_snapshot(r, 8, 1) || append(r, 14, 4, 3, 0) || sync_log(r) || append(r, 18, 3, 3, 0) ||
-        sync_log(r))
+    if (take_snapshot(r, 8, r->v->deep_conflict ? 3 : 1) || append(r, 14, 4, 3, 0) || sync_log(r) ||
+        append(r, 18, 3, 3, 0) || sync_log(r))
         return -1;
     /* far behind a leader of term 4: its snapshot at 25 replaces the whole log */
     if (save_hard_state(r, 4, 0) || install_snapshot(r, 25, 4) || append(r, 26, 5, 4, 0) ||
@@ -144,14 +145,21 @@ static int steps(struct run *r)
     return 0;
 }
 
-int crash_workload_run(struct oracle *o, char *err, size_t errlen)
+const struct crash_variant crash_variants[CRASH_VARIANTS] = {
+    /* small segments, so the workload rolls over several of them */
+    {"small segments", 700, false},
+    /* one segment over several sectors, and a conflict reaching back two batches */
+    {"deep truncation", 4096, true},
+};
+
+int crash_workload_run(const struct crash_variant *v, struct oracle *o, char *err, size_t errlen)
 {
-    struct run r = {.o = o, .err = err, .errlen = errlen};
+    struct run r = {.v = v, .o = o, .err = err, .errlen = errlen};
     struct storage_boot boot;
     if (storage_open(CRASH_DIR, 0, &r.s, &boot, err, errlen) != STORAGE_OK)
         return -1;
     storage_boot_free(&boot);
-    storage_test_set_segment_bytes(r.s, SEGMENT_BYTES);
+    storage_test_set_segment_bytes(r.s, v->segment_bytes);
     storage_test_set_flush_bytes(r.s, 0); /* every append reaches the page cache at once */
     int rc = steps(&r);
     if (rc != 0) {

@@ -213,9 +213,12 @@ static uint32_t le32(const uint8_t *p)
  * header must be valid. */
 static uint32_t synced_units_at(const char *name, off_t off)
 {
-    uint8_t h[24];
+    uint8_t h[24], seg[24];
     read_bytes(name, off, h, sizeof h);
-    cr_assert_eq(le32(h + 20), crc32c(0, h, 20), "no valid record header at %lld", (long long)off);
+    read_bytes(name, 0, seg, sizeof seg);
+    /* Record header checksums are seeded with the segment's nonce (header bytes 16..19). */
+    cr_assert_eq(le32(h + 20), crc32c(le32(seg + 16), h, 20), "no valid record header at %lld",
+                 (long long)off);
     return (uint32_t)h[5] | (uint32_t)h[6] << 8 | (uint32_t)h[7] << 16;
 }
 
@@ -1779,4 +1782,180 @@ Test(storage, every_io_failure_point_of_compaction_leaves_a_state_that_opens, .t
     printf("storage: injected an I/O failure at each of %ld compaction points\n", k);
     fflush(stdout);
     cr_assert_geq(k, 8, "the run should reach several I/O calls, got %ld", k);
+}
+
+/* ---- truncation intents and forged records ---- */
+
+/* Entries 1..10 synced, then 11..20 synced: two batches, two sync marks. */
+static const raft_index two_batches[] = {10, 20, 0};
+
+static void two_synced_batches(void)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 10, 1));
+    must(storage_sync(s, err, sizeof err));
+    must(append_range(s, 11, 10, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    cr_assert_eq(file_size(SEG1), offset_with_marks(21, two_batches));
+}
+
+Test(storage, truncation_interrupted_by_a_power_cut_is_finished)
+{
+    /* A conflict truncation back into the first synced batch. The power cut lands in
+     * the middle of the cut: the old size survives, but the bytes at the new end are
+     * zeros (the file system zeroed the partial block past the new size and wrote it
+     * back before the size change committed). Records after the zeros carry synced
+     * marks past them, so without more the zeros read as rot and the peer could not
+     * restart. The intent written (and synced) before the cut says those bytes were
+     * being cut away: open finishes the cut. */
+    two_synced_batches();
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
+    /* Let the intent's write and fdatasync through, fail the ftruncate: the process
+     * dies there, the intent durable, the cut not done. */
+    storage_test_fail_io(s, 2, EIO);
+    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
+    storage_test_crash(s);
+    storage_boot_free(&b);
+    off_t cut = offset_of(6);
+    cr_assert_gt(file_size(SEG1), offset_with_marks(21, two_batches), "the intent is there");
+    overwrite(SEG1, cut, 40, 0); /* the zeroed new end */
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 5, "kept %zu entries, notice: %s", b.n_entries, b.notice);
+    for (raft_index i = 1; i <= 5; i++)
+        assert_entry(&b, i, 1);
+    assert_has(b.notice, "finished a truncation");
+    cr_assert_eq(file_size(SEG1), cut);
+    must(append_range(s, 6, 2, 2));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_str_empty(b.notice);
+    cr_assert_eq(b.n_entries, 7);
+    assert_entry(&b, 6, 2);
+    assert_entry(&b, 7, 2);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, truncation_interrupted_before_the_cut_is_finished)
+{
+    /* The same intent with nothing zeroed: the cut simply never happened. Open reads
+     * the old records, then the intent, and cuts. */
+    two_synced_batches();
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
+    storage_test_fail_io(s, 2, EIO);
+    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
+    storage_test_crash(s);
+    storage_boot_free(&b);
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 5, "notice: %s", b.notice);
+    assert_has(b.notice, "finished a truncation");
+    cr_assert_eq(file_size(SEG1), offset_of(6));
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, rot_before_an_interrupted_truncation_is_still_refused)
+{
+    /* The intent excuses only what lies at or after the offset it names. */
+    two_synced_batches();
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
+    storage_test_fail_io(s, 2, EIO);
+    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
+    storage_test_crash(s);
+    storage_boot_free(&b);
+    flip_byte(SEG1, offset_of(3) + 2);
+    s = (struct storage *)1;
+    int rc = storage_open(dir, 0, &s, &b, err, sizeof err);
+    cr_assert_eq(rc, STORAGE_ECORRUPT, "rc %d: %s", rc, err);
+    storage_boot_free(&b);
+}
+
+/* A record header as a client would forge it inside a command, not knowing the
+ * segment's nonce: a valid checksum with seed 0 and a synced mark meant to make a
+ * harmless hole before it look like rot. */
+static void forge_record(uint8_t *h, uint32_t synced_units)
+{
+    memset(h, 0, 24);
+    h[4] = RAFT_ENTRY_COMMAND;
+    h[5] = (uint8_t)synced_units;
+    h[6] = (uint8_t)(synced_units >> 8);
+    h[7] = (uint8_t)(synced_units >> 16);
+    h[8] = 1; /* term 1 */
+    uint32_t dcrc = crc32c(0, NULL, 0);
+    memcpy(h + 16, &dcrc, 4);
+    uint32_t hcrc = crc32c(0, h, 20);
+    memcpy(h + 20, &hcrc, 4);
+}
+
+Test(storage, a_record_forged_in_a_command_cannot_make_a_power_cut_look_like_rot)
+{
+    /* 1..10 synced; then 11 and a command carrying a forged record, unsynced; a power
+     * cut loses record 11's first page. The forged record claims a sync past the
+     * hole; were it taken for ours, open would refuse to start. Record checksums are
+     * seeded with the segment's nonce, so it is not. */
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 1, 1, err, sizeof err));
+    must(append_range(s, 1, 10, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_test_set_flush_bytes(s, 0);
+    must(append_range(s, 11, 1, 1));
+    off_t hole = offset_with_marks(11, batch_of_ten);
+    uint8_t payload[24];
+    forge_record(payload, (uint32_t)((hole + 16) / 16));
+    struct raft_entry e = {.term = 1, .type = RAFT_ENTRY_COMMAND, .data = payload, .len = 24};
+    must(storage_append(s, 12, &e, 1, err, sizeof err));
+    storage_test_crash(s);
+    storage_boot_free(&b);
+    overwrite(SEG1, hole, 24, 0);
+
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 10, "notice: %s", b.notice);
+    assert_has(b.notice, "dropped the unsynced end");
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
+Test(storage, a_record_never_claims_a_sync_past_its_own_start)
+{
+    /* Even with the right nonce, a header whose synced mark lies past its own offset
+     * cannot be ours (it was written after that sync): it does not count. Forge one
+     * with the segment's real nonce, as a stray old page could hold one. */
+    synced_ten_then_ten_unsynced();
+    off_t hole = offset_with_marks(14, batch_of_ten);
+    off_t at = offset_with_marks(16, batch_of_ten);
+    uint8_t seg[24], h[24];
+    read_bytes(SEG1, 0, seg, sizeof seg);
+    read_bytes(SEG1, at, h, sizeof h);
+    uint32_t claim = (uint32_t)((at + 64) / 16); /* past its own start */
+    h[5] = (uint8_t)claim;
+    h[6] = (uint8_t)(claim >> 8);
+    h[7] = (uint8_t)(claim >> 16);
+    uint32_t hcrc = crc32c(le32(seg + 16), h, 20);
+    memcpy(h + 20, &hcrc, 4);
+    char p[256];
+    path_of(p, sizeof p, SEG1);
+    int fd = open(p, O_RDWR);
+    cr_assert(fd >= 0);
+    cr_assert_eq(pwrite(fd, h, sizeof h, at), (ssize_t)sizeof h);
+    close(fd);
+    overwrite(SEG1, hole, 24, 0);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 13, "notice: %s", b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
 }
