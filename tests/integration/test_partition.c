@@ -138,6 +138,10 @@ Test(partition, isolated_leader_loses_its_place_and_its_write_then_heal_reunites
     status_line(old, line, sizeof(line));
     cr_assert(strstr(line, "\"cut\":[\"peer"), "status shows no cut: %s", line);
     cr_assert(strstr(line, "\"fault\":\"isolate "), "status names no fault: %s", line);
+    cli("status", NULL);
+    char expected[64];
+    snprintf(expected, sizeof(expected), "network faults on %s: cut from", name);
+    cr_assert(strstr(res.out, expected), "user_cli status shows no cut: %s", res.out);
 
     /* The majority side still works; its write goes to the new leader. */
     cr_assert_eq(cluster_command_as(&cl, "majority", 1, "x add 7", &resp, CMD_WAIT_MS), 0);
