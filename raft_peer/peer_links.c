@@ -194,6 +194,9 @@ void links_send(struct peer *p, const struct raft_message *m)
         buffer_init(&line);
         if (rpc_encode(m, p->names, p->n, &line) == 0)
             faults_hold(p, m->to, buffer_peek(&line), buffer_len(&line));
+        else
+            event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode %s for %s",
+                            raft_message_type_name(m->type), p->names[m->to - 1]);
         buffer_free(&line);
         return;
     }
@@ -234,6 +237,8 @@ void links_free(struct peer *p)
     }
 }
 
+/* Queues an encoded line on l and writes what it can; with no link (NULL: the peer is
+ * down) or a full queue the line is dropped, as any message for a peer that is down. */
 static void link_write_line(struct peer *p, raft_id to, struct peer_link *l, const char *line,
                             size_t len)
 {
