@@ -51,7 +51,7 @@ struct net_faults {
 };
 
 /* Parses the fields of a control message whose action is one of partition, isolate,
- * cut, heal or delay (is_fault_action says which are):
+ * cut, heal or delay (net_faults_is_action says which are):
  *   {"action":"partition","groups":[["peer1"],["peer2","peer3"]]}
  *   {"action":"isolate","target":"peer1"}
  *   {"action":"cut","from":"peer1","to":"peer2"}
