@@ -244,7 +244,7 @@ FUZZ_PKGS    := json-c inih
 # half-written daemon file cannot break it); the archive links what is used.
 FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/rpc_codec.c raft_peer/state_machine.c \
                 raft_peer/kv_store.c raft_peer/client_sessions.c raft_peer/sm_snapshot.c \
-                raft_peer/crc32c.c $(wildcard raft_peer/storage*.c)
+                raft_peer/crc32c.c raft_peer/net_faults.c $(wildcard raft_peer/storage*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)

@@ -167,6 +167,24 @@ static bool peer_traffic_allowed(struct peer *p, struct conn *c, struct json_obj
     return true;
 }
 
+/* A cut made through a control message (fault_control.c) drops what its peer sends us,
+ * whether or not that peer heard of the cut. Peer traffic only: clients pass. */
+static bool cut_drops_incoming(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    raft_id from = c->peer;
+    if (!from) {
+        const char *name;
+        size_t len;
+        char err[64];
+        if (json_get_string(obj, "from", &name, &len, err, sizeof(err)) == 0)
+            from = config_find_peer(&p->cfg, name) + 1;
+    }
+    if (!net_faults_drops_from(&p->faults, from))
+        return false;
+    p->faults.dropped_in++;
+    return true;
+}
+
 static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
 {
     struct raft_message m;
@@ -213,9 +231,14 @@ static void handle_control(struct peer *p, struct conn *c, struct json_object *o
         client_handle_transfer(p, c, obj, true);
         return;
     }
+    if (net_faults_is_action(a)) {
+        faults_handle_control(p, c, obj, a);
+        return;
+    }
     int n = snprintf(out, sizeof(out),
                      "{\"type\":\"control_response\",\"ok\":false,\"error\":\"bad_request\","
-                     "\"message\":\"unknown control action; expected crash or transfer\"}\n");
+                     "\"message\":\"unknown control action; expected crash, transfer, partition, "
+                     "isolate, cut, heal or delay\"}\n");
     conn_send(p, c, out, (size_t)n);
 }
 
@@ -240,7 +263,7 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
     if (!strcmp(type, "hello")) {
         handle_hello(p, c, obj);
     } else if (is_rpc_type(type) || !strncmp(type, "install_snapshot", 16)) {
-        if (!peer_traffic_allowed(p, c, obj))
+        if (!peer_traffic_allowed(p, c, obj) || cut_drops_incoming(p, c, obj))
             ;
         else if (is_rpc_type(type))
             handle_rpc(p, c, obj);

@@ -58,9 +58,9 @@ static uint64_t digest(const struct peer *p)
 {
     const struct raft *r = p->raft;
     uint64_t h = 1469598103934665603ull;
-    uint64_t parts[] = {
-        raft_role(r),       raft_current_term(r), (uint64_t)raft_leader(r), raft_voted_for(r),
-        raft_last_index(r), raft_commit_index(r), sm_last_applied(p->sm),   p->stopped};
+    uint64_t parts[] = {raft_role(r),           raft_current_term(r), (uint64_t)raft_leader(r),
+                        raft_voted_for(r),      raft_last_index(r),   raft_commit_index(r),
+                        sm_last_applied(p->sm), p->stopped,           p->faults.version};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         h = (h ^ parts[i]) * 1099511628211ull;
     return h;
@@ -97,6 +97,7 @@ void game_send_state(struct peer *p, bool force)
     json_object_object_add(o, "election_progress",
                            json_object_new_int((int)raft_election_progress(r, now)));
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
+    faults_add_json(p, o);
 
     raft_index last = raft_last_index(r);
     raft_index start = last > LOG_TAIL ? last - LOG_TAIL + 1 : 1;

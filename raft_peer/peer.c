@@ -274,6 +274,7 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
         return -1;
     }
     p->started_ms = peer_now();
+    faults_init(p);
     links_init(p);
     el_set_before_sleep(p->el, before_sleep, p);
     el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);
@@ -307,6 +308,7 @@ void peer_free(struct peer *p)
     snapshot_free(p);
     conns_free(p);
     links_free(p);
+    faults_free(p);
     game_close(p);
     if (p->el)
         el_free(p->el);

@@ -9,6 +9,8 @@
 #include "common/config.h"
 #include "raft_peer/core/raft.h"
 #include "raft_peer/event_log.h"
+#include "raft_peer/net_delay.h"
+#include "raft_peer/net_faults.h"
 
 struct event_loop;
 struct storage;
@@ -120,6 +122,10 @@ struct peer {
     uint32_t receiving_crc;
     uint64_t receiving_have; /* bytes of it durable so far */
 
+    /* Network faults a classroom sets through control messages (-v only). */
+    struct net_faults faults;
+    struct net_delay delay;
+
     int64_t tick_timer;
     raft_time tick_due;
     int votes_granted; /* in the current election, for the log line that ends it */
@@ -159,6 +165,20 @@ void links_free(struct peer *p);
 void links_report_lost(struct peer *p);
 
 void links_send_line(struct peer *p, raft_id to, const char *line, size_t len);
+/* Writes an encoded message now, past the delay (a held line whose time has come);
+ * a cut still drops it. */
+void links_send_now(struct peer *p, raft_id to, const char *line, size_t len);
+
+/* fault_control.c: partition, isolate, cut, heal and delay (-v only). */
+void faults_init(struct peer *p);
+void faults_free(struct peer *p);
+void faults_handle_control(struct peer *p, struct conn *c, struct json_object *obj,
+                           const char *action);
+/* Holds an encoded peer message for the delay, or drops it with one log line past the
+ * bounds. */
+void faults_hold(struct peer *p, raft_id to, const char *line, size_t len);
+/* Adds cut, cut_to, cut_from, fault, delay_ms, held, dropped_out, dropped_in to o. */
+void faults_add_json(const struct peer *p, struct json_object *o);
 
 /* snapshot_service.c: taking, sending, receiving and loading snapshots. */
 int snapshot_boot(struct peer *p, char *err, size_t errlen);

@@ -2,7 +2,8 @@
  * peer travels on it; its answers come back on the connection it opened to us. A peer
  * that cannot be reached is retried with exponential backoff and logged once when it
  * goes and once when it comes back. Raft tolerates lost messages, so a message for a
- * peer that is down is dropped rather than queued without bound. */
+ * peer that is down is dropped rather than queued without bound. The network faults of
+ * fault_control.c act here on the way out: a cut link drops, a delay holds. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,19 +164,45 @@ void links_maintain(struct peer *p)
     }
 }
 
+/* The link to a peer, connecting it when a retry is due; NULL while it is down. */
+static struct peer_link *link_for_send(struct peer *p, raft_id to)
+{
+    struct peer_link *l = &p->links[to];
+    if (l->fd < 0 && peer_now() >= l->next_attempt_ms)
+        link_connect(p, to);
+    return l->fd < 0 ? NULL : l;
+}
+
+/* A cut made through a control message (fault_control.c) drops the message here, on
+ * the way out; the receiving side drops what still arrives (connections.c). */
+static bool cut_drops(struct peer *p, raft_id to)
+{
+    if (!net_faults_drops_to(&p->faults, to))
+        return false;
+    p->faults.dropped_out++;
+    return true;
+}
+
 void links_send(struct peer *p, const struct raft_message *m)
 {
-    if (m->to < 1 || m->to > p->n || m->to == p->self)
+    if (m->to < 1 || m->to > p->n || m->to == p->self || cut_drops(p, m->to))
         return;
     if (p->visual)
         game_send_msg(p, m);
-    struct peer_link *l = &p->links[m->to];
-    if (l->fd < 0) {
-        if (peer_now() >= l->next_attempt_ms)
-            link_connect(p, m->to);
-        if (l->fd < 0)
-            return;
+    if (net_delay_active(&p->delay)) {
+        struct buffer line;
+        buffer_init(&line);
+        if (rpc_encode(m, p->names, p->n, &line) == 0)
+            faults_hold(p, m->to, buffer_peek(&line), buffer_len(&line));
+        else
+            event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode %s for %s",
+                            raft_message_type_name(m->type), p->names[m->to - 1]);
+        buffer_free(&line);
+        return;
     }
+    struct peer_link *l = link_for_send(p, m->to);
+    if (!l)
+        return;
     if (buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
         return; /* the peer is not keeping up: drop, Raft will resend */
     if (rpc_encode(m, p->names, p->n, &l->out) != 0) {
@@ -210,16 +237,35 @@ void links_free(struct peer *p)
     }
 }
 
-/* A line that is not a core message (snapshot transfer), on the same connection. */
-void links_send_line(struct peer *p, raft_id to, const char *line, size_t len)
+/* Queues an encoded line on l and writes what it can; with no link (NULL: the peer is
+ * down) or a full queue the line is dropped, as any message for a peer that is down. */
+static void link_write_line(struct peer *p, raft_id to, struct peer_link *l, const char *line,
+                            size_t len)
 {
-    if (to < 1 || to > p->n || to == p->self)
-        return;
-    struct peer_link *l = &p->links[to];
-    if (l->fd < 0 || buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
+    if (!l || buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
         return;
     if (buffer_append(&l->out, line, len) != 0)
         return;
     if (l->connected)
         link_flush(p, to);
+}
+
+/* A line that is not a core message (snapshot transfer), on the same connection. */
+void links_send_line(struct peer *p, raft_id to, const char *line, size_t len)
+{
+    if (to < 1 || to > p->n || to == p->self || cut_drops(p, to))
+        return;
+    if (net_delay_active(&p->delay)) {
+        faults_hold(p, to, line, len);
+        return;
+    }
+    struct peer_link *l = &p->links[to];
+    link_write_line(p, to, l->fd < 0 ? NULL : l, line, len);
+}
+
+void links_send_now(struct peer *p, raft_id to, const char *line, size_t len)
+{
+    if (to < 1 || to > p->n || to == p->self || cut_drops(p, to))
+        return;
+    link_write_line(p, to, link_for_send(p, to), line, len);
 }

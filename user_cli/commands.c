@@ -2,6 +2,7 @@
 #include "user_cli/commands.h"
 
 #include "common/command.h"
+#include "user_cli/fault_commands.h"
 #include "user_cli/messages.h"
 #include "user_cli/status_table.h"
 
@@ -16,8 +17,9 @@
 /* How long status waits for one peer: a hung peer must not stall the table. */
 #define CLI_STATUS_PEER_MS 1000
 
-const char *const cli_builtin_words[] = {"help", "status", "leader", "transfer",
-                                         "quit", "exit",   "get",    NULL};
+const char *const cli_builtin_words[] = {"help",    "status", "leader", "transfer", "partition",
+                                         "isolate", "cut",    "heal",   "delay",    "quit",
+                                         "exit",    "get",    NULL};
 const char *const cli_operation_words[] = {"set", "add", "sub", "mul", "div",
                                            "cas", "get", "del", NULL};
 
@@ -36,6 +38,13 @@ void cli_print_help(FILE *out)
                  "  status            status         every peer's role, term, indexes\n"
                  "  leader            leader         which peer leads now\n"
                  "  transfer PEER     transfer peer3 hand leadership to PEER\n"
+                 "Network faults (peers started with -v; sent to every peer):\n"
+                 "  partition GROUP...  partition peer1 peer2,peer3\n"
+                 "                    drop messages between groups; unlisted peers: one more\n"
+                 "  isolate PEER      isolate peer1  cut PEER off from the others\n"
+                 "  cut FROM TO       cut peer1 peer2 drop messages FROM -> TO only\n"
+                 "  heal              heal           open every cut link again\n"
+                 "  delay MS          delay 200      hold each peer message MS ms (0: off)\n"
                  "  help              help           this text\n"
                  "  quit, exit        quit           leave (Ctrl-D too)\n");
 }
@@ -261,6 +270,8 @@ int cli_execute(struct cli_session *s, const char *line)
         return run_status(s);
     if (strcmp(text, "leader") == 0)
         return run_leader(s);
+    if (fault_command_matches(text))
+        return fault_command_run(s, text);
     if (first_word_is(text, "transfer", &rest) &&
         strpbrk(rest + strspn(rest, " \t"), " \t") == NULL)
         return run_transfer(s, rest);

@@ -1,5 +1,6 @@
 /* commands.h: what one line typed to user_cli does: built-in words (help,
- * status, leader, transfer, quit) or a state-machine command for the cluster. */
+ * status, leader, transfer, the network faults, quit) or a state-machine command
+ * for the cluster. */
 #ifndef USER_CLI_COMMANDS_H
 #define USER_CLI_COMMANDS_H
 
@@ -19,9 +20,10 @@ enum cli_result {
 
 struct cli_session {
     struct cluster_client *client;
-    bool json;    /* print the cluster's raw reply lines instead of results */
-    FILE *out;    /* results */
-    FILE *errout; /* error sentences ("error: ..."), may be the same as out */
+    bool json;         /* print the cluster's raw reply lines instead of results */
+    FILE *out;         /* results */
+    FILE *errout;      /* error sentences ("error: ..."), may be the same as out */
+    const char *token; /* the ini's cluster token for control messages; NULL or "" if none */
 };
 
 /* Runs one line. Blank lines and lines starting with '#' do nothing. */

@@ -147,6 +147,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* The ini's cluster token, for control messages (static: the session keeps it). */
+static char cluster_token[CONFIG_TOKEN_MAX];
+
 static struct cluster_client *client_from_config(const struct options *o)
 {
     static struct config cfg; /* large; static keeps it off the stack */
@@ -163,6 +166,7 @@ static struct cluster_client *client_from_config(const struct options *o)
                 CLUSTER_MAX_PEERS);
         return NULL;
     }
+    snprintf(cluster_token, sizeof(cluster_token), "%s", cfg.token);
     memset(peers, 0, sizeof(peers));
     for (int i = 0; i < o->n; i++) {
         snprintf(peers[i].name, sizeof(peers[i].name), "%s", cfg.peers[i].name);
@@ -192,7 +196,8 @@ int main(int argc, char **argv)
     if (client == NULL)
         return CLI_USAGE;
 
-    struct cli_session s = {.client = client, .json = o.json, .out = stdout, .errout = stderr};
+    struct cli_session s = {
+        .client = client, .json = o.json, .out = stdout, .errout = stderr, .token = cluster_token};
     if (o.command[0] != '\0') {
         rc = cli_execute(&s, o.command);
         if (rc == CLI_QUIT)

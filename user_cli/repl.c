@@ -42,7 +42,8 @@ void repl_complete_words(const struct cluster_client *c, int word_index, const c
     }
     if (word_index != 1)
         return;
-    if (strcmp(first_word, "transfer") == 0) {
+    if (strcmp(first_word, "transfer") == 0 || strcmp(first_word, "isolate") == 0 ||
+        strcmp(first_word, "cut") == 0 || strcmp(first_word, "partition") == 0) {
         size_t n = strlen(prefix);
         for (int i = 0; c != NULL && i < c->n_peers; i++)
             if (strncmp(c->peers[i].name, prefix, n) == 0)
@@ -52,6 +53,7 @@ void repl_complete_words(const struct cluster_client *c, int word_index, const c
     /* After "get" comes a variable name, which only the user knows. */
     if (strcmp(first_word, "get") == 0 || strcmp(first_word, "help") == 0 ||
         strcmp(first_word, "status") == 0 || strcmp(first_word, "leader") == 0 ||
+        strcmp(first_word, "heal") == 0 || strcmp(first_word, "delay") == 0 ||
         strcmp(first_word, "quit") == 0 || strcmp(first_word, "exit") == 0)
         return;
     offer(cli_operation_words, prefix, emit, arg);

@@ -7,19 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copies a JSON string field, replacing control bytes so a hostile peer cannot
- * drive the user's terminal. Missing or non-string fields give "". */
-static void get_str(json_object *o, const char *key, char *out, size_t outlen)
+/* Copies a JSON string, replacing control bytes so a hostile peer cannot drive the
+ * user's terminal. A missing or non-string value gives "". */
+static void copy_str(json_object *v, char *out, size_t outlen)
 {
-    json_object *v;
     out[0] = '\0';
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+    if (v == NULL || !json_object_is_type(v, json_type_string))
         return;
     const char *s = json_object_get_string(v);
     size_t i = 0;
     for (; s[i] != '\0' && i + 1 < outlen; i++)
         out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
     out[i] = '\0';
+}
+
+/* A string field, as copy_str. */
+static void get_str(json_object *o, const char *key, char *out, size_t outlen)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(o, key, &v);
+    copy_str(v, out, outlen);
 }
 
 static long long get_num(json_object *o, const char *key)
@@ -50,6 +57,23 @@ static void parse_followers(json_object *o, struct peer_status *st)
     }
 }
 
+/* Joins the strings of an array field with ", " (masked like get_str); "" if none. */
+static void get_names(json_object *o, const char *key, char *out, size_t outlen)
+{
+    json_object *arr;
+    out[0] = '\0';
+    if (!json_object_object_get_ex(o, key, &arr) || !json_object_is_type(arr, json_type_array))
+        return;
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n && i < CLUSTER_MAX_PEERS; i++) {
+        char name[64];
+        copy_str(json_object_array_get_idx(arr, i), name, sizeof(name));
+        size_t used = strlen(out);
+        if (name[0] != '\0')
+            snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", name);
+    }
+}
+
 int status_parse(const char *line, size_t len, struct peer_status *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
@@ -70,6 +94,11 @@ int status_parse(const char *line, size_t len, struct peer_status *st, char *err
     st->first_index = get_num(o, "first_index");
     st->snapshot_index = get_num(o, "snapshot_index");
     parse_followers(o, st);
+    get_names(o, "cut", st->cut, sizeof(st->cut));
+    get_names(o, "cut_to", st->cut_to, sizeof(st->cut_to));
+    get_names(o, "cut_from", st->cut_from, sizeof(st->cut_from));
+    get_str(o, "fault", st->fault, sizeof(st->fault));
+    st->delay_ms = get_num(o, "delay_ms");
     json_object_put(o);
     st->reachable = true;
     return 0;
@@ -172,6 +201,33 @@ static void print_row(FILE *out, char cells[N_COLS][300], const int *width)
     fputc('\n', out);
 }
 
+/* One line per peer with a network fault in force; nothing when there is none. */
+static void print_faults(FILE *out, const struct cluster_peer *p, const struct peer_status *s)
+{
+    if (!s->reachable ||
+        (s->cut[0] == '\0' && s->cut_to[0] == '\0' && s->cut_from[0] == '\0' && s->delay_ms <= 0))
+        return;
+    fprintf(out, "network faults on %s:", p->name);
+    const char *sep = " ";
+    if (s->cut[0] != '\0') {
+        fprintf(out, "%scut from %s", sep, s->cut);
+        sep = "; ";
+    }
+    if (s->cut_to[0] != '\0') {
+        fprintf(out, "%ssends nothing to %s", sep, s->cut_to);
+        sep = "; ";
+    }
+    if (s->cut_from[0] != '\0') {
+        fprintf(out, "%signores %s", sep, s->cut_from);
+        sep = "; ";
+    }
+    if (s->delay_ms > 0)
+        fprintf(out, "%sdelays peer messages by %lld ms", sep, s->delay_ms);
+    if (s->fault[0] != '\0')
+        fprintf(out, " (%s)", s->fault);
+    fputc('\n', out);
+}
+
 void status_table_print(FILE *out, const struct cluster_peer *peers, const struct peer_status *st,
                         int n)
 {
@@ -201,6 +257,8 @@ void status_table_print(FILE *out, const struct cluster_peer *peers, const struc
         if (!st[i].reachable)
             fprintf(out, "%s is unreachable: %s\n", peers[i].name,
                     st[i].problem[0] ? st[i].problem : "no answer");
+    for (int i = 0; i < n; i++)
+        print_faults(out, &peers[i], &st[i]);
     int lead = status_find_leader(st, n);
     if (lead >= 0 && st[lead].n_followers > 0) {
         fprintf(out, "replication seen by %s:", peers[lead].name);

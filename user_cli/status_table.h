@@ -29,7 +29,13 @@ struct peer_status {
     long long log_length;
     long long first_index;
     long long snapshot_index;
-    int n_followers; /* entries of followers[] filled, leader only */
+    /* Network faults in force on it (peers started with -v): names joined by ", ". */
+    char cut[200];      /* both ways */
+    char cut_to[200];   /* it sends nothing to them */
+    char cut_from[200]; /* it ignores them */
+    char fault[200];    /* the requests behind the cuts, in words */
+    long long delay_ms; /* -1 when the peer does not say (an older peer) */
+    int n_followers;    /* entries of followers[] filled, leader only */
     struct peer_follower followers[CLUSTER_MAX_PEERS];
 };
 

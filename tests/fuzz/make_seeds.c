@@ -541,6 +541,32 @@ static void storage_seeds(void)
     rmdir(scratch);
 }
 
+/* ---- fuzz_net_faults ---------------------------------------------------- */
+
+/* The control messages of docs/CONTRACT.md (Network faults), and near misses. */
+static void fault_seeds(void)
+{
+    seed_str("net_faults", "partition",
+             "{\"type\":\"control\",\"action\":\"partition\",\"groups\":[[\"peer1\"],[\"peer2\","
+             "\"peer3\"]]}");
+    seed_str("net_faults", "partition-rest",
+             "{\"type\":\"control\",\"action\":\"partition\",\"groups\":[[\"peer1\",\"peer4\"],["
+             "\"peer2\"]],\"token\":\"t\"}");
+    seed_str("net_faults", "isolate",
+             "{\"type\":\"control\",\"action\":\"isolate\",\"target\":\"peer3\"}");
+    seed_str("net_faults", "cut",
+             "{\"type\":\"control\",\"action\":\"cut\",\"from\":\"peer1\",\"to\":\"peer2\"}");
+    seed_str("net_faults", "heal", "{\"type\":\"control\",\"action\":\"heal\"}");
+    seed_str("net_faults", "delay", "{\"type\":\"control\",\"action\":\"delay\",\"ms\":200}");
+    seed_str(
+        "net_faults", "near-twice",
+        "{\"type\":\"control\",\"action\":\"partition\",\"groups\":[[\"peer1\"],[\"peer1\"]]}");
+    seed_str("net_faults", "near-unknown",
+             "{\"type\":\"control\",\"action\":\"isolate\",\"target\":\"peer9\"}");
+    seed_str("net_faults", "near-delay",
+             "{\"type\":\"control\",\"action\":\"delay\",\"ms\":10001}");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -555,5 +581,6 @@ int main(int argc, char **argv)
     apply_seeds();
     config_seeds();
     storage_seeds();
+    fault_seeds();
     return 0;
 }

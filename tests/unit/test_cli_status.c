@@ -158,3 +158,32 @@ Test(cli_status, fetch_from_closed_port_reports_the_problem)
     cr_assert(st.problem[0] != '\0');
     cr_assert_str_eq(raw, "");
 }
+
+Test(cli_status, network_faults_get_one_line_per_peer)
+{
+    struct cluster_peer peers[2] = {{"peer1", "127.0.0.1", 6001}, {"peer2", "127.0.0.1", 6002}};
+    struct peer_status st[2];
+    cr_assert_eq(parse("{\"name\":\"peer1\",\"role\":\"follower\",\"term\":3,\"cut\":[\"peer2\","
+                       "\"peer3\"],\"cut_to\":[],\"cut_from\":[\"peer4\",7],\"fault\":\"isolate "
+                       "peer1\\u001b\",\"delay_ms\":200}",
+                       &st[0]),
+                 0);
+    cr_assert_str_eq(st[0].cut, "peer2, peer3");
+    cr_assert_str_eq(st[0].cut_from, "peer4", "a non-string name is skipped");
+    cr_assert_str_eq(st[0].fault, "isolate peer1?", "control bytes are masked");
+    cr_assert_eq(st[0].delay_ms, 200);
+    cr_assert_eq(parse("{\"name\":\"peer2\",\"role\":\"leader\",\"term\":3,\"cut\":[],"
+                       "\"delay_ms\":0,\"fault\":null}",
+                       &st[1]),
+                 0);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    status_table_print(out, peers, st, 2);
+    fclose(out);
+    cr_assert(strstr(text, "network faults on peer1: cut from peer2, peer3; ignores peer4; delays "
+                           "peer messages by 200 ms (isolate peer1?)\n"),
+              "%s", text);
+    cr_assert(!strstr(text, "network faults on peer2"), "%s", text);
+    free(text);
+}

@@ -1,0 +1,134 @@
+/* fault_control.c: the network-fault control messages (partition, isolate, cut, heal,
+ * delay) on a peer started with -v: carry them out, say so in the log and in the answer,
+ * and show the faults in status and in the game stream. The cuts are enforced where
+ * peer messages leave (peer_links.c) and arrive (connections.c); nowhere else, so client
+ * connections and status are never cut. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "raft_peer/event_log.h"
+#include "raft_peer/net_delay.h"
+#include "raft_peer/net_faults.h"
+#include "raft_peer/peer.h"
+
+static void release_held(void *ctx, raft_id to, const char *line, size_t len)
+{
+    links_send_now(ctx, to, line, len);
+}
+
+void faults_init(struct peer *p)
+{
+    memset(&p->faults, 0, sizeof(p->faults));
+    net_delay_init(&p->delay, p->el, release_held, p);
+}
+
+void faults_free(struct peer *p)
+{
+    net_delay_free(&p->delay);
+}
+
+void faults_hold(struct peer *p, raft_id to, const char *line, size_t len)
+{
+    bool first_drop;
+    if (net_delay_hold(&p->delay, to, line, len, &first_drop) != 0 && first_drop)
+        event_log_write(p->log, EVENT_LOG_WARN,
+                        "holds too many delayed messages (%zu, %zu bytes): drops peer messages "
+                        "like a lossy network until the backlog drains",
+                        p->delay.lines, p->delay.bytes);
+}
+
+static struct json_object *names_where(const struct peer *p, enum net_cut_kind kind)
+{
+    struct json_object *a = json_object_new_array();
+    for (raft_id id = 1; id <= p->n; id++)
+        if (id != p->self && net_faults_cut_is(&p->faults, id, kind))
+            json_object_array_add(a, json_object_new_string(p->names[id - 1]));
+    return a;
+}
+
+/* The fields status and the game stream share (docs/GAME_STREAM.md). */
+void faults_add_json(const struct peer *p, struct json_object *o)
+{
+    json_object_object_add(o, "cut", names_where(p, NET_CUT_BOTH));
+    json_object_object_add(o, "cut_to", names_where(p, NET_CUT_TO_ONLY));
+    json_object_object_add(o, "cut_from", names_where(p, NET_CUT_FROM_ONLY));
+    json_object_object_add(o, "fault",
+                           p->faults.cause[0] ? json_object_new_string(p->faults.cause) : NULL);
+    json_object_object_add(o, "delay_ms", json_object_new_int64(p->faults.delay_ms));
+    json_object_object_add(o, "held", json_object_new_uint64(p->delay.lines));
+    json_object_object_add(o, "dropped_out",
+                           json_object_new_uint64(p->faults.dropped_out + p->delay.dropped));
+    json_object_object_add(o, "dropped_in", json_object_new_uint64(p->faults.dropped_in));
+}
+
+static void respond(struct peer *p, struct conn *c, bool ok, const char *message)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("control_response"));
+    json_object_object_add(o, "ok", json_object_new_boolean(ok));
+    if (!ok)
+        json_object_object_add(o, "error", json_object_new_string("bad_request"));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
+    if (ok)
+        faults_add_json(p, o);
+    conn_send_json(p, c, o);
+}
+
+/* The sentence for the log (after "peerN term=T"), also the answer after the name. */
+static void describe_change(struct peer *p, const struct net_fault_request *req, bool had_cuts,
+                            const char *old_cause, uint32_t old_delay, char *out, size_t outlen)
+{
+    char cuts[NET_FAULTS_WORDS_MAX];
+    switch (req->action) {
+    case NET_FAULT_PARTITION:
+    case NET_FAULT_ONE_WAY:
+        net_faults_describe_cuts(&p->faults, p->names, p->n, cuts, sizeof(cuts));
+        snprintf(out, outlen, "%s (%s)", cuts, req->words);
+        break;
+    case NET_FAULT_HEAL:
+        if (had_cuts)
+            snprintf(out, outlen, "heals: every link is open again (was: %s)", old_cause);
+        else
+            snprintf(out, outlen, "heals: no link was cut");
+        break;
+    case NET_FAULT_DELAY:
+        if (req->delay_ms)
+            snprintf(out, outlen, "delays peer messages by %u ms", req->delay_ms);
+        else if (old_delay)
+            snprintf(out, outlen, "stops delaying peer messages (was %u ms)", old_delay);
+        else
+            snprintf(out, outlen, "does not delay peer messages");
+        break;
+    }
+}
+
+void faults_handle_control(struct peer *p, struct conn *c, struct json_object *obj,
+                           const char *action)
+{
+    struct net_fault_request req;
+    char err[256];
+    if (net_faults_parse(obj, action, p->names, p->n, &req, err, sizeof(err)) != 0) {
+        respond(p, c, false, err);
+        return;
+    }
+    bool had_cuts = net_faults_any_cut(&p->faults, p->n);
+    char old_cause[NET_FAULTS_WORDS_MAX];
+    snprintf(old_cause, sizeof(old_cause), "%s", p->faults.cause);
+    uint32_t old_delay = p->faults.delay_ms;
+
+    net_faults_apply(&p->faults, &req, p->self, p->n);
+    if (req.action == NET_FAULT_DELAY)
+        net_delay_set(&p->delay, req.delay_ms); /* 0 sends what is held now, in order */
+
+    char words[2 * NET_FAULTS_WORDS_MAX + 64];
+    describe_change(p, &req, had_cuts, old_cause, old_delay, words, sizeof(words));
+    event_log_write(p->log, EVENT_LOG_INFO, "%s", words);
+    char message[sizeof(words) + CONFIG_NAME_MAX + 2];
+    snprintf(message, sizeof(message), "%s %s", p->names[p->self - 1], words);
+    respond(p, c, true, message);
+    if (p->visual)
+        game_send_state(p, true);
+}
