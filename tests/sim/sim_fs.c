@@ -48,6 +48,7 @@ struct inode {
 
 struct descriptor {
     bool used;
+    bool writable; /* opened O_WRONLY or O_RDWR: writes through others fail, as they would */
     int ino;
     int owner;
 };
@@ -62,6 +63,7 @@ struct sim_fs {
     void (*hook)(void *ctx, const char *op);
     void *hook_ctx;
     uint64_t changes, syncs;
+    uint64_t nonces; /* handed out by sio_nonce */
 };
 
 static struct sim_fs *current;
@@ -308,7 +310,7 @@ static int lookup_path(const struct sim_fs *fs, const char *path)
     return ino;
 }
 
-static int new_fd(struct sim_fs *fs, int ino)
+static int new_fd(struct sim_fs *fs, int ino, bool writable)
 {
     size_t i = 0;
     while (i < fs->n_fds && fs->fds[i].used)
@@ -317,7 +319,8 @@ static int new_fd(struct sim_fs *fs, int ino)
         fs->fds = xrealloc(fs->fds, (fs->n_fds + 1) * sizeof *fs->fds);
         fs->n_fds++;
     }
-    fs->fds[i] = (struct descriptor){.used = true, .ino = ino, .owner = fs->owner};
+    fs->fds[i] =
+        (struct descriptor){.used = true, .writable = writable, .ino = ino, .owner = fs->owner};
     return SIM_FS_FD_BASE + (int)i;
 }
 
@@ -334,6 +337,23 @@ static struct inode *fd_inode(int fd)
         return NULL;
     }
     return current->nodes[current->fds[i].ino];
+}
+
+/* The file behind a descriptor opened for writing, or NULL with errno set. */
+static struct inode *writable_file(int fd)
+{
+    struct inode *f = fd_inode(fd);
+    if (f == NULL)
+        return NULL;
+    if (f->is_dir) {
+        errno = EISDIR;
+        return NULL;
+    }
+    if (!current->fds[fd - SIM_FS_FD_BASE].writable) {
+        errno = EBADF;
+        return NULL;
+    }
+    return f;
 }
 
 static struct inode *dir_of(int dir_fd)
@@ -517,7 +537,7 @@ int sio_open_dir(const char *path)
         errno = ENOTDIR;
         return -1;
     }
-    return new_fd(current, ino);
+    return new_fd(current, ino, false);
 }
 
 int sio_mkdir(const char *path)
@@ -553,7 +573,6 @@ int sio_mkdir(const char *path)
 
 int sio_open(int dir_fd, const char *name, int flags)
 {
-    (void)flags;
     struct inode *d = dir_of(dir_fd);
     if (d == NULL || bad_name(name))
         return -1;
@@ -562,7 +581,7 @@ int sio_open(int dir_fd, const char *name, int flags)
         errno = ENOENT;
         return -1;
     }
-    return new_fd(current, d->ents.e[at].ino);
+    return new_fd(current, d->ents.e[at].ino, (flags & O_ACCMODE) != O_RDONLY);
 }
 
 int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags)
@@ -587,7 +606,7 @@ int sio_create(struct storage_io *io, int dir_fd, const char *name, int flags)
     }
     if (flags & O_TRUNC)
         set_vol_len(current->nodes[ino], 0);
-    return new_fd(current, ino);
+    return new_fd(current, ino, (flags & O_ACCMODE) != O_RDONLY);
 }
 
 int sio_close(int fd)
@@ -626,13 +645,9 @@ static void write_at(struct inode *f, const void *buf, size_t len, uint64_t off)
 
 int sio_pwrite_all(struct storage_io *io, int fd, const void *buf, size_t len, uint64_t off)
 {
-    struct inode *f = fd_inode(fd);
+    struct inode *f = writable_file(fd);
     if (f == NULL)
         return -1;
-    if (f->is_dir) {
-        errno = EISDIR;
-        return -1;
-    }
     changing("write");
     if (sio_injected(io)) {
         int e = errno;
@@ -690,13 +705,9 @@ int sio_fsync(struct storage_io *io, int fd)
 
 int sio_ftruncate(struct storage_io *io, int fd, uint64_t len)
 {
-    struct inode *f = fd_inode(fd);
+    struct inode *f = writable_file(fd);
     if (f == NULL)
         return -1;
-    if (f->is_dir) {
-        errno = EISDIR;
-        return -1;
-    }
     changing("ftruncate");
     if (sio_injected(io))
         return -1;
@@ -736,6 +747,14 @@ int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *
     if (strcmp(from, to) != 0)
         change_dir(d, to, d->ents.e[at].ino, from);
     return 0;
+}
+
+uint32_t sio_nonce(void)
+{
+    /* Deterministic, so a seed replays; never 0, the "no nonce" of old segments. */
+    if (current == NULL)
+        return 1;
+    return (uint32_t)(++current->nonces * 2654435761u) | 1u;
 }
 
 int sio_list(int dir_fd, int (*fn)(const char *name, void *ctx), void *ctx)
