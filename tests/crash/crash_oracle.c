@@ -28,9 +28,35 @@ void oracle_written(struct oracle *o, raft_index first, const struct raft_entry 
     }
 }
 
+static int version_of(const struct oracle *o, raft_index i, struct entry_id id)
+{
+    for (int v = 0; v < ORACLE_MAX_VERSIONS; v++)
+        if (o->written[i][v].term == id.term && o->written[i][v].crc == id.crc)
+            return v;
+    return -1;
+}
+
+static int versions_at(const struct oracle *o, raft_index i)
+{
+    int v = 0;
+    while (v < ORACLE_MAX_VERSIONS && o->written[i][v].term != 0)
+        v++;
+    return v;
+}
+
 /* After a successful storage_append(first, e, n): what it dropped is gone for good. */
 void oracle_appended(struct oracle *o, raft_index first, const struct raft_entry *e, size_t n)
 {
+    if (first <= o->pending_last) {
+        /* A completed truncation: older versions from first on must never return. */
+        for (raft_index i = first; i <= ORACLE_MAX_INDEX; i++) {
+            struct entry_id id = {0, 0};
+            if (i < first + n)
+                id = (struct entry_id){e[i - first].term, oracle_entry_crc(&e[i - first])};
+            int v = i < first + n ? version_of(o, i, id) : -1;
+            o->valid_from[i] = v >= 0 ? v : versions_at(o, i);
+        }
+    }
     if (first <= o->acked_last)
         o->acked_last = first - 1;
     for (size_t i = 0; i < n; i++)
@@ -62,7 +88,7 @@ void oracle_snapshot_written(struct oracle *o, struct snap_id s)
 
 static bool was_written(const struct oracle *o, raft_index i, struct entry_id id)
 {
-    for (int v = 0; v < ORACLE_MAX_VERSIONS; v++)
+    for (int v = o->valid_from[i]; v < ORACLE_MAX_VERSIONS; v++)
         if (o->written[i][v].term == id.term && o->written[i][v].crc == id.crc)
             return true;
     return false;
@@ -117,8 +143,10 @@ void oracle_check(const struct oracle *o, const struct recovered *r, char *why, 
     }
     for (raft_index i = r->first; i <= r->last; i++) {
         if (!was_written(o, i, r->e[i])) {
-            snprintf(why, len, "entry %" PRIu64 " (term %" PRIu64 ") was never written", i,
-                     r->e[i].term);
+            snprintf(why, len,
+                     "entry %" PRIu64 " (term %" PRIu64
+                     ") was never written, or a completed truncation had cut it",
+                     i, r->e[i].term);
             return;
         }
     }

@@ -41,6 +41,9 @@ struct oracle {
     raft_index snap_index;   /* the acknowledged snapshot */
     /* everything ever written, to refuse a recovered state nobody wrote */
     struct entry_id written[ORACLE_MAX_INDEX + 1][ORACLE_MAX_VERSIONS];
+    /* versions written[i][0..valid_from[i]) were cut away by a truncation that
+     * completed: they must never come back */
+    int valid_from[ORACLE_MAX_INDEX + 1];
     struct snap_id snaps[ORACLE_MAX_SNAPS];
     size_t n_snaps;
 };

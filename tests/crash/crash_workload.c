@@ -131,16 +131,27 @@ static int steps(struct run *r)
     raft_index conflict = r->v->deep_conflict ? 7 : 10;
     if (save_hard_state(r, 3, 0) || append(r, conflict, 14 - conflict, 3, 1) || sync_log(r))
         return -1;
-    /* the state machine's snapshot at 8, and compaction behind it */
-    if (take_snapshot(r, 8, r->v->deep_conflict ? 3 : 1) || append(r, 14, 4, 3, 0) || sync_log(r) ||
-        append(r, 18, 3, 3, 0) || sync_log(r))
+    if (r->v->deep_conflict) {
+        /* a leader of term 4 whose log holds term-2 entries at 7..8 replaces them again:
+         * the stale 9..13 of term 3 would follow them without breaking term order, so
+         * only the truncation keeps them from coming back */
+        if (save_hard_state(r, 4, 0) || append(r, 7, 2, 2, 2) || sync_log(r) ||
+            take_snapshot(r, 8, 2) || append(r, 9, 5, 4, 2) || sync_log(r))
+            return -1;
+    } else {
+        /* the state machine's snapshot at 8, and compaction behind it */
+        if (take_snapshot(r, 8, 1))
+            return -1;
+    }
+    raft_term now = r->v->deep_conflict ? 4 : 3;
+    if (append(r, 14, 4, now, 0) || sync_log(r) || append(r, 18, 3, now, 0) || sync_log(r))
         return -1;
-    /* far behind a leader of term 4: its snapshot at 25 replaces the whole log */
-    if (save_hard_state(r, 4, 0) || install_snapshot(r, 25, 4) || append(r, 26, 5, 4, 0) ||
+    /* far behind a leader of term 5: its snapshot at 25 replaces the whole log */
+    if (save_hard_state(r, 5, 0) || install_snapshot(r, 25, 5) || append(r, 26, 5, 5, 0) ||
         sync_log(r))
         return -1;
-    /* a vote in term 5, and a last batch left unsynced */
-    if (save_hard_state(r, 5, 3) || append(r, 31, 2, 4, 0))
+    /* a vote in term 6, and a last batch left unsynced */
+    if (save_hard_state(r, 6, 3) || append(r, 31, 2, 5, 0))
         return -1;
     return 0;
 }
