@@ -246,6 +246,8 @@ static void kill_villager(struct game *g, int slot, const char *by)
         }
     }
     village_model_mark_killed(&g->model, slot, g->now);
+    if (g->recording)
+        recorder_action(&g->rec, g->now, "kill", p->name);
     g->health[slot] = 0;
     g->seen_life[slot] = VILLAGE_GRAVE;
     news(g, "%s killed %s: its process crashed", by, p->name);
@@ -274,6 +276,8 @@ static void revive_villager(struct game *g, int slot)
         }
     }
     village_model_mark_reviving(&g->model, slot, g->now);
+    if (g->recording)
+        recorder_action(&g->rec, g->now, "revive", p->name);
     news(g, "you revive %s: raft_peer %s %d -v starts again", p->name, p->name, g->model.n);
 }
 

@@ -80,6 +80,19 @@ int recorder_write(struct recorder *r, uint64_t ms, const char *data, size_t len
     return 0;
 }
 
+void recorder_action(struct recorder *r, uint64_t ms, const char *action, const char *peer)
+{
+    int n;
+
+    if (r->f == NULL || r->full || r->failed)
+        return;
+    n = fprintf(r->f, "# %s %" PRIu64 " %s\n", action, ms, peer);
+    if (n < 0)
+        r->failed = true;
+    else
+        r->bytes += (uint64_t)n;
+}
+
 void recorder_tick(struct recorder *r, uint64_t now_ms)
 {
     if (r->f == NULL || now_ms < r->flushed_ms + RECORDING_FLUSH_MS)
@@ -156,7 +169,8 @@ int recording_parse_line(const char *line, size_t len, uint64_t *ms, size_t *off
     return 1;
 }
 
-static int push_entry(struct recording *r, uint64_t ms, size_t off, size_t len)
+static int push_entry(struct recording *r, uint64_t ms, size_t off, size_t len,
+                      enum recording_kind kind)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 1024;
@@ -172,7 +186,7 @@ static int push_entry(struct recording *r, uint64_t ms, size_t off, size_t len)
         ms = r->e[r->n - 1].ms;
         r->n_reordered++;
     }
-    r->e[r->n++] = (struct recording_entry){.ms = ms, .off = off, .len = len};
+    r->e[r->n++] = (struct recording_entry){.ms = ms, .off = off, .len = len, .kind = kind};
     return 0;
 }
 
@@ -181,6 +195,48 @@ static void note_malformed(struct recording *r, size_t line_no, const char *why)
     if (r->n_malformed == 0)
         snprintf(r->first_error, sizeof r->first_error, "line %zu: %s", line_no, why);
     r->n_malformed++;
+}
+
+/* Digits from line[*i] to the next space or the end, at most RECORDING_MS_DIGITS. */
+static int parse_digits(const char *line, size_t len, size_t *i, uint64_t *out)
+{
+    size_t start = *i;
+    uint64_t v = 0;
+
+    for (; *i < len && line[*i] != ' '; (*i)++) {
+        if (line[*i] < '0' || line[*i] > '9' || *i - start >= RECORDING_MS_DIGITS)
+            return -1;
+        v = v * 10 + (uint64_t)(line[*i] - '0');
+    }
+    if (*i == start)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "# kill 1234 peer2", "# revive 1234 peer2": the game's hands. */
+static int parse_action(struct recording *r, const char *line, size_t len, size_t pos)
+{
+    static const char kill[] = "# kill ", revive[] = "# revive ";
+    enum recording_kind kind;
+    size_t i;
+    uint64_t at;
+
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len > sizeof kill - 1 && memcmp(line, kill, sizeof kill - 1) == 0) {
+        kind = RECORDING_KILL;
+        i = sizeof kill - 1;
+    } else if (len > sizeof revive - 1 && memcmp(line, revive, sizeof revive - 1) == 0) {
+        kind = RECORDING_REVIVE;
+        i = sizeof revive - 1;
+    } else {
+        return 0;
+    }
+    if (parse_digits(line, len, &i, &at) < 0 || i + 1 >= len || len - i - 1 >= VILLAGE_NAME_MAX ||
+        memchr(line + i + 1, ' ', len - i - 1) != NULL)
+        return 0; /* a comment after all */
+    return push_entry(r, at, pos + i + 1, len - i - 1, kind);
 }
 
 /* "# end 1234": when the game stopped recording. */
@@ -253,8 +309,11 @@ int recording_index(struct recording *r, char *data, size_t size)
         else if (rc == 0) {
             parse_peers(r, data + pos, len);
             parse_end(r, data + pos, len);
-        } else if (push_entry(r, ms, pos + off, dlen) < 0)
+            if (parse_action(r, data + pos, len, pos) < 0)
+                return -1;
+        } else if (push_entry(r, ms, pos + off, dlen, RECORDING_DATAGRAM) < 0) {
             return -1;
+        }
         pos += len + 1;
     }
     return 0;
@@ -332,7 +391,7 @@ int recording_append(struct recording *r, uint64_t ms, const char *data, size_t 
         r->data = d;
         r->data_cap = cap;
     }
-    if (push_entry(r, ms, r->size, len) < 0)
+    if (push_entry(r, ms, r->size, len, RECORDING_DATAGRAM) < 0)
         return -1;
     memcpy(r->data + r->size, data, len);
     r->size += len;
@@ -364,13 +423,37 @@ void replay_start(struct replay *p, const struct recording *rec, const struct vi
         p->next++;
 }
 
+/* The game's own hands, as it used them live: a kill is a grave at once. */
+static void apply_action(struct village_model *m, const struct recording_entry *e, const char *data)
+{
+    char name[VILLAGE_NAME_MAX], text[VILLAGE_FEED_TEXT_MAX];
+    int slot;
+
+    memcpy(name, data + e->off, e->len); /* shorter than VILLAGE_NAME_MAX: checked */
+    name[e->len] = '\0';
+    slot = village_model_find(m, name);
+    if (slot < 0)
+        return;
+    if (e->kind == RECORDING_KILL) {
+        village_model_mark_killed(m, slot, e->ms);
+        snprintf(text, sizeof text, "%s was killed: its process crashed", name);
+    } else {
+        village_model_mark_reviving(m, slot, e->ms);
+        snprintf(text, sizeof text, "%s is started again", name);
+    }
+    village_model_feed_add(m, -1, 0, e->ms, text);
+}
+
 static void feed_until(struct replay *p, struct village_model *m, uint64_t t)
 {
     char err[128];
 
     while (p->next < p->rec->n && p->rec->e[p->next].ms <= t) {
         const struct recording_entry *e = &p->rec->e[p->next++];
-        village_model_feed(m, p->rec->data + e->off, e->len, e->ms, err, sizeof err);
+        if (e->kind == RECORDING_DATAGRAM)
+            village_model_feed(m, p->rec->data + e->off, e->len, e->ms, err, sizeof err);
+        else
+            apply_action(m, e, p->rec->data);
         p->last_fed_ms = e->ms;
     }
 }

@@ -12,6 +12,8 @@
  * VILLAGE_DATAGRAM_MAX bytes; a CR or LF inside it is written as a space). Lines starting
  * with '#' are comments; "# peers NAME..." names the villagers of the ini, in order, and
  * "# end <ms>" is when the game stopped recording (a killed game leaves none).
+ * "# kill <ms> NAME" and "# revive <ms> NAME" are the game's own hands: a villager it
+ * killed is a grave at once (not only once silent), one it revived is awaited.
  * No SDL here: the parser and the player are unit-tested. */
 #ifndef GAME_RECORDING_H
 #define GAME_RECORDING_H
@@ -50,6 +52,8 @@ int recorder_open(struct recorder *r, const char *path, const char *const *peers
 /* Saves one datagram received at ms. Returns 0, or -1 when it was not saved (see
  * n_skipped; full and failed tell why). */
 int recorder_write(struct recorder *r, uint64_t ms, const char *data, size_t len);
+/* Saves the game's own action on a villager at ms: "kill" or "revive". */
+void recorder_action(struct recorder *r, uint64_t ms, const char *action, const char *peer);
 /* Flushes when RECORDING_FLUSH_MS have passed since the last flush. */
 void recorder_tick(struct recorder *r, uint64_t now_ms);
 /* Writes "# end <now_ms>" (so the recording lasts as long as the game did, not only to
@@ -58,10 +62,17 @@ int recorder_close(struct recorder *r, uint64_t now_ms);
 
 /* --- reading ---------------------------------------------------------------------------- */
 
+enum recording_kind {
+    RECORDING_DATAGRAM = 0,
+    RECORDING_KILL,   /* the game killed the villager named at off, len */
+    RECORDING_REVIVE, /* the game started it again */
+};
+
 struct recording_entry {
     uint64_t ms;
-    size_t off; /* of the datagram in data */
+    size_t off; /* of the datagram (or the villager's name) in data */
     size_t len;
+    enum recording_kind kind;
 };
 
 struct recording {

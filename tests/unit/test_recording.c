@@ -432,3 +432,34 @@ Test(recording_options, speeds_step_within_bounds)
     cr_assert_float_eq(game_speed_next(0.25, -1), 0.25, 1e-9);
     cr_assert_float_eq(game_speed_next(0.5, -1), 0.25, 1e-9);
 }
+
+Test(replay, a_kill_by_the_game_is_a_grave_at_once, .fini = free_rec)
+{
+    index_text("# peers peer1 peer2\n"
+               "0 {\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"n\":2,\"role\":\"leader\","
+               "\"term\":2}\n"
+               "0 {\"type\":\"state\",\"peer\":\"peer2\",\"id\":2,\"n\":2,\"role\":\"follower\","
+               "\"term\":2}\n"
+               "# kill 100 peer2\n"
+               "# kill 100 nobody\n"
+               "# kill 1x0 peer1\n"
+               "# kill 100 peer1 extra\n"
+               "# revive 300 peer2\r\n"
+               "# end 400\n");
+    cr_assert_eq(rec.n, 5, "two states, two kills (one of nobody) and one revival");
+    cr_assert_eq(rec.e[2].kind, RECORDING_KILL);
+    cr_assert_eq(rec.e[3].kind, RECORDING_KILL);
+    cr_assert_eq(rec.e[4].kind, RECORDING_REVIVE);
+    cr_assert_eq(rec.n_malformed, 0);
+    village_model_init(&m);
+    cr_assert_eq(village_model_add_peer(&m, 1, "peer1"), 0);
+    cr_assert_eq(village_model_add_peer(&m, 2, "peer2"), 0);
+    replay_start(&player, &rec, &m, 0);
+    replay_advance(&player, &m, 99);
+    cr_assert_eq(m.peers[1].life, VILLAGE_ALIVE);
+    replay_advance(&player, &m, 100);
+    cr_assert_eq(m.peers[1].life, VILLAGE_GRAVE, "not 1.5 s later: at the kill");
+    cr_assert_eq(m.peers[0].life, VILLAGE_ALIVE);
+    replay_advance(&player, &m, 300);
+    cr_assert(m.peers[1].reviving);
+}
