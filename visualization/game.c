@@ -37,6 +37,7 @@
 #define MAX_DATAGRAMS    4000 /* per frame, so a flood cannot freeze the window */
 #define SEEK_BACK_MS     5000 /* the left arrow, in a replay */
 #define BANNER_MS        2500
+#define MAX_KEYS         32 /* --keys */
 
 struct game {
     struct game_options opt;
@@ -82,6 +83,13 @@ struct game {
     uint64_t pause_dropped;
     char banner[160];
     uint64_t banner_until;
+
+    struct {
+        SDL_Keycode key;
+        int64_t at_ms;
+        bool done;
+    } keys[MAX_KEYS]; /* --keys, the test hook */
+    int n_keys;
 };
 
 static double cpu_seconds(void)
@@ -391,6 +399,63 @@ static void run_kill_hook(struct game *g)
     g->kill_done = true;
     fprintf(stderr, "raft_game: --kill: clicked %s at %llu ms\n", g->model.peers[slot].name,
             (unsigned long long)g->now);
+}
+
+/* --keys "Space@2000,Right@2500": parsed once SDL knows its key names. 0, or 2 on a
+ * bad list. */
+static int parse_keys(struct game *g)
+{
+    char buf[1024], *item, *save = NULL;
+
+    if (g->opt.keys == NULL)
+        return 0;
+    if (strlen(g->opt.keys) >= sizeof buf) {
+        fprintf(stderr, "raft_game: --keys: too long\n%s", GAME_USAGE);
+        return 2;
+    }
+    snprintf(buf, sizeof buf, "%s", g->opt.keys);
+    for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *at = strrchr(item, '@'), *end;
+        long long ms;
+        SDL_Keycode key;
+
+        if (at == NULL || at == item || g->n_keys == MAX_KEYS) {
+            fprintf(stderr, "raft_game: --keys: \"%s\" is not KEY@MS (at most %d)\n%s", item,
+                    MAX_KEYS, GAME_USAGE);
+            return 2;
+        }
+        *at = '\0';
+        ms = strtoll(at + 1, &end, 10);
+        key = SDL_GetKeyFromName(item);
+        if (key == SDLK_UNKNOWN || *end != '\0' || at[1] < '0' || at[1] > '9' || ms < 0) {
+            fprintf(stderr, "raft_game: --keys: bad key or time in \"%s@%s\"\n%s", item, at + 1,
+                    GAME_USAGE);
+            return 2;
+        }
+        g->keys[g->n_keys].key = key;
+        g->keys[g->n_keys].at_ms = ms;
+        g->keys[g->n_keys].done = false;
+        g->n_keys++;
+    }
+    return 0;
+}
+
+static void handle_event(struct game *g, const SDL_Event *e);
+
+static void run_keys(struct game *g)
+{
+    for (int i = 0; i < g->n_keys; i++) {
+        SDL_Event e;
+        if (g->keys[i].done || (int64_t)g->now < g->keys[i].at_ms)
+            continue;
+        memset(&e, 0, sizeof e);
+        e.type = SDL_KEYDOWN;
+        e.key.keysym.sym = g->keys[i].key;
+        handle_event(g, &e);
+        g->keys[i].done = true;
+        fprintf(stderr, "raft_game: --keys: pressed %s at %llu ms\n",
+                SDL_GetKeyName(g->keys[i].key), (unsigned long long)g->now);
+    }
 }
 
 static void dump_state(struct game *g)
@@ -920,6 +985,7 @@ static int loop(struct game *g)
         g->now = SDL_GetTicks64() - start;
         while (SDL_PollEvent(&e))
             handle_event(g, &e);
+        run_keys(g);
         if (g->replay)
             play(g, g->now - last);
         else if (g->demo)
@@ -1004,6 +1070,8 @@ int game_run(const struct game_options *o)
         rc = g->opt.replay_path ? setup_replay(g) : setup_cluster(g);
     if (rc == 0)
         rc = setup_window(g);
+    if (rc == 0)
+        rc = parse_keys(g);
     if (rc == 0) {
         monster_init(&g->monster, (uint32_t)rand() | 1u, 0);
         /* Nobody lives in a replay to be bitten: the monster stays home. */

@@ -66,6 +66,12 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             o->screenshot = v;
         } else if (strcmp(a, "--kill") == 0) {
             o->kill_peer = v;
+        } else if (strcmp(a, "--keys") == 0) {
+            if (strchr(v, '@') == NULL) {
+                snprintf(err, errlen, "--keys wants KEY@MS,..., not \"%s\"", v);
+                return -1;
+            }
+            o->keys = v;
         } else if (strcmp(a, "--record") == 0) {
             o->record_path = v;
         } else if (strcmp(a, "--replay") == 0) {

@@ -28,6 +28,8 @@
     "  --kill PEER        test hook: kill villager PEER (or \"leader\") at --at-ms MS,\n"          \
     "                     through the same path as a click\n"                                      \
     "  --quit-after-ms MS exit 0 after MS milliseconds\n"                                          \
+    "  --keys KEY@MS,...  test hook: press each key at its time (SDL key names: Space,\n"          \
+    "                     Right, Left, Home, [, ], ...)\n"                                         \
     "  -h, --help         this help\n"                                                             \
     "keys in the game: h help, s stop/resume the monster, c submit a command, space pause,\n"      \
     "  q/Esc quit; in a replay also: right arrow or . next event, left arrow 5 s back,\n"          \
@@ -49,6 +51,7 @@ struct game_options {
     int64_t seek_ms;         /* -1 = not given */
     double speed;            /* replay speed, 1.0 unless given */
     bool start_paused;
+    const char *keys; /* --keys "KEY@MS,...": test hook, NULL = none */
 };
 
 /* Parses argv. Returns 0 to run, 1 when help was asked for, -1 on a bad usage (the reason

@@ -377,3 +377,58 @@ Test(game, record_and_replay_refuse_bad_files_with_exit_2)
     cr_assert_eq(res.exit_code, 2, "exit %d, err: %s", res.exit_code, res.err);
     cr_assert_not_null(strstr(res.err, "not a recording"), "%s", res.err);
 }
+
+/* Space freezes the live picture while the cluster goes on; the right arrow steps
+ * through what arrived since; space again is live. Keys come through --keys, the same
+ * path as the keyboard. */
+Test(game, a_live_pause_freezes_the_picture_and_space_goes_back_to_live, .init = cluster_up,
+     .fini = cluster_down, .timeout = 60)
+{
+    char *argv[] = {game_bin,
+                    "-c",
+                    h.ini,
+                    "--no-monster",
+                    "--dump-state",
+                    "--keys",
+                    "Space@1500,Right@3200,Space@4500",
+                    "--quit-after-ms",
+                    "5300",
+                    NULL};
+    struct json_object *d[16] = {0};
+    int n, paused_lines = 0;
+    int64_t frozen_at = -1, frozen_datagrams = -1;
+
+    cr_assert_eq(subprocess_run(argv, NULL, 30000, &res), 0);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "--keys: pressed Space"), "%s", res.err);
+    n = dump_lines(res.out, d, 16);
+    cr_assert_geq(n, 5, "%s", res.out);
+    for (int i = 0; i < n; i++) {
+        int t = int_field(d[i], "time_ms");
+        struct json_object *p = json_object_object_get(d[i], "paused");
+        if (!json_object_get_boolean(p))
+            continue;
+        paused_lines++;
+        cr_assert_gt(int_field(d[i], "live_time_ms"), t, "the live clock runs on");
+        cr_assert_gt(int_field(d[i], "buffered"), 0, "nothing kept while paused: %s",
+                     json_object_to_json_string(d[i]));
+        if (frozen_at < 0) {
+            frozen_at = t;
+            frozen_datagrams = int_field(d[i], "datagrams");
+        } else if (int_field(d[i], "live_time_ms") < 3200) {
+            cr_assert_eq(t, frozen_at, "the picture moved while paused");
+            cr_assert_eq(int_field(d[i], "datagrams"), frozen_datagrams);
+        } else {
+            cr_assert_geq(t, frozen_at, "a step goes forward");
+            cr_assert_geq(int_field(d[i], "datagrams"), frozen_datagrams);
+        }
+    }
+    cr_assert_geq(paused_lines, 2, "%s", res.out);
+    /* Back to live: the last picture is now, with everything that arrived meanwhile. */
+    cr_assert_not(json_object_get_boolean(json_object_object_get(d[n - 1], "paused")));
+    cr_assert_geq(int_field(d[n - 1], "time_ms"), 5300);
+    cr_assert_gt(int_field(d[n - 1], "datagrams"), frozen_datagrams);
+    cr_assert_eq(int_field(d[n - 1], "alive"), 3);
+    for (int i = 0; i < n; i++)
+        json_object_put(d[i]);
+}

@@ -404,6 +404,7 @@ Test(recording_options, record_and_replay)
     const char *bad3[] = {"raft_game", "--replay", "x.rec", "--speed", "3"};
     const char *bad4[] = {"raft_game", "--record", "a", "--replay", "b"};
     const char *bad5[] = {"raft_game", "--record"};
+    const char *bad6[] = {"raft_game", "--keys", "Space"};
 
     cr_assert_eq(opts(&o, 5, rec_args), 0, "%s", err);
     cr_assert_str_eq(o.record_path, "x.rec");
@@ -418,6 +419,7 @@ Test(recording_options, record_and_replay)
     cr_assert_eq(opts(&o, 5, bad3), -1);
     cr_assert_eq(opts(&o, 5, bad4), -1);
     cr_assert_eq(opts(&o, 2, bad5), -1);
+    cr_assert_eq(opts(&o, 3, bad6), -1, "a key without its time");
 }
 
 Test(recording_options, speeds_step_within_bounds)
