@@ -207,7 +207,7 @@ static void step_event(struct game *g)
     if (!g->paused)
         live_pause(g);
     if (g->paused && !replay_step(g->player, g->frozen))
-        banner(g, "nothing more has arrived since the pause: space goes back to live");
+        banner(g, "no event since the pause (all that arrived is shown): space goes back to live");
 }
 
 static void change_speed(struct game *g, int dir)
