@@ -4,6 +4,7 @@
 
 #include <SDL.h>
 #include <SDL_ttf.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "visualization/demo.h"
 #include "visualization/layout.h"
 #include "visualization/monster.h"
+#include "visualization/recording.h"
 #include "visualization/render.h"
 #include "visualization/stream_socket.h"
 #include "visualization/submit.h"
@@ -33,6 +35,9 @@
 #define HEAL_NIGHT_PER_S 1.0f
 #define DUMP_EVERY_MS    1000
 #define MAX_DATAGRAMS    4000 /* per frame, so a flood cannot freeze the window */
+#define SEEK_BACK_MS     5000 /* the left arrow, in a replay */
+#define BANNER_MS        2500
+#define MAX_KEYS         32 /* --keys */
 
 struct game {
     struct game_options opt;
@@ -63,6 +68,28 @@ struct game {
     float fps;
     double cpu_percent;
     double cpu_at_mark; /* process CPU seconds at fps_since_ms */
+
+    /* Time (recording.h). --record saves the stream as it arrives. --replay plays a
+     * file into model instead of the socket. A live pause freezes a copy of the model
+     * (frozen) and keeps what arrives on a tape, to step through. */
+    struct recorder rec;
+    bool recording;
+    struct recording *tape;       /* --replay: the file; live pause: what arrived since */
+    struct replay *player;        /* NULL unless replaying or paused live */
+    struct village_model *frozen; /* live pause: the picture shown */
+    bool replay, paused, at_end;
+    double speed;
+    double replay_t; /* the replay clock, ms into the recording */
+    uint64_t pause_dropped;
+    char banner[160];
+    uint64_t banner_until;
+
+    struct {
+        SDL_Keycode key;
+        int64_t at_ms;
+        bool done;
+    } keys[MAX_KEYS]; /* --keys, the test hook */
+    int n_keys;
 };
 
 static double cpu_seconds(void)
@@ -82,7 +109,127 @@ static void news(struct game *g, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    village_model_feed_add(&g->model, -1, 0, g->now, text);
+    village_model_feed_add(&g->model, -1, 0, g->replay ? g->player->t : g->now, text);
+}
+
+static void banner(struct game *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A word across the village for a moment: for what the player cannot do now. */
+static void banner(struct game *g, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(g->banner, sizeof g->banner, fmt, ap);
+    va_end(ap);
+    g->banner_until = g->now + BANNER_MS;
+}
+
+/* What the window shows: the live model, or its frozen copy while paused live. */
+static const struct village_model *shown(const struct game *g)
+{
+    return g->frozen ? g->frozen : &g->model;
+}
+
+static uint64_t shown_now(const struct game *g)
+{
+    return g->player ? g->player->t : g->now;
+}
+
+/* --- time: pause, step, seek ----------------------------------------------------------- */
+
+static void live_resume(struct game *g)
+{
+    if (g->tape)
+        recording_free(g->tape);
+    free(g->tape);
+    free(g->player);
+    free(g->frozen);
+    g->tape = NULL;
+    g->player = NULL;
+    g->frozen = NULL;
+    g->paused = false;
+}
+
+static void live_pause(struct game *g)
+{
+    g->frozen = malloc(sizeof *g->frozen);
+    g->tape = calloc(1, sizeof *g->tape);
+    g->player = malloc(sizeof *g->player);
+    if (g->frozen == NULL || g->tape == NULL || g->player == NULL) {
+        live_resume(g);
+        banner(g, "cannot pause: out of memory");
+        return;
+    }
+    *g->frozen = g->model;
+    replay_start(g->player, g->tape, g->frozen, g->now);
+    g->pause_dropped = 0;
+    g->paused = true;
+}
+
+static void seek_to(struct game *g, uint64_t ms)
+{
+    uint64_t len = recording_length_ms(g->tape);
+
+    if (!g->replay)
+        return;
+    if (ms > len)
+        ms = len;
+    replay_seek(g->player, &g->model, ms);
+    g->replay_t = (double)ms;
+    g->at_end = replay_at_end(g->player) && ms >= len;
+}
+
+static void toggle_pause(struct game *g)
+{
+    if (!g->replay) {
+        if (g->paused)
+            live_resume(g);
+        else
+            live_pause(g);
+    } else if (g->at_end) {
+        seek_to(g, 0);
+        g->paused = false;
+    } else {
+        g->paused = !g->paused;
+    }
+}
+
+static void step_event(struct game *g)
+{
+    if (g->replay) {
+        g->paused = true;
+        if (!replay_step(g->player, &g->model))
+            g->at_end = true;
+        g->replay_t = (double)g->player->t;
+        return;
+    }
+    if (!g->paused)
+        live_pause(g);
+    if (g->paused && !replay_step(g->player, g->frozen))
+        banner(g, "no event since the pause (all that arrived is shown): space goes back to live");
+}
+
+static void change_speed(struct game *g, int dir)
+{
+    if (!g->replay) {
+        banner(g, "the speed is for replays (--record FILE, then --replay FILE)");
+        return;
+    }
+    g->speed = game_speed_next(g->speed, dir);
+}
+
+/* Every datagram from the socket: saved, kept for a paused picture, and shown. */
+static void on_datagram(void *ctx, const char *data, size_t len)
+{
+    struct game *g = ctx;
+    char err[128];
+
+    if (g->recording)
+        recorder_write(&g->rec, g->now, data, len);
+    if (g->paused && g->tape && recording_append(g->tape, g->now, data, len) < 0)
+        g->pause_dropped++;
+    village_model_feed(&g->model, data, len, g->now, err, sizeof err);
 }
 
 /* --- the player's hands -------------------------------------------------------------- */
@@ -107,6 +254,8 @@ static void kill_villager(struct game *g, int slot, const char *by)
         }
     }
     village_model_mark_killed(&g->model, slot, g->now);
+    if (g->recording)
+        recorder_action(&g->rec, g->now, "kill", p->name);
     g->health[slot] = 0;
     g->seen_life[slot] = VILLAGE_GRAVE;
     news(g, "%s killed %s: its process crashed", by, p->name);
@@ -135,6 +284,8 @@ static void revive_villager(struct game *g, int slot)
         }
     }
     village_model_mark_reviving(&g->model, slot, g->now);
+    if (g->recording)
+        recorder_action(&g->rec, g->now, "revive", p->name);
     news(g, "you revive %s: raft_peer %s %d -v starts again", p->name, p->name, g->model.n);
 }
 
@@ -250,9 +401,66 @@ static void run_kill_hook(struct game *g)
             (unsigned long long)g->now);
 }
 
+/* --keys "Space@2000,Right@2500": parsed once SDL knows its key names. 0, or 2 on a
+ * bad list. */
+static int parse_keys(struct game *g)
+{
+    char buf[1024], *item, *save = NULL;
+
+    if (g->opt.keys == NULL)
+        return 0;
+    if (strlen(g->opt.keys) >= sizeof buf) {
+        fprintf(stderr, "raft_game: --keys: too long\n%s", GAME_USAGE);
+        return 2;
+    }
+    snprintf(buf, sizeof buf, "%s", g->opt.keys);
+    for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *at = strrchr(item, '@'), *end;
+        long long ms;
+        SDL_Keycode key;
+
+        if (at == NULL || at == item || g->n_keys == MAX_KEYS) {
+            fprintf(stderr, "raft_game: --keys: \"%s\" is not KEY@MS (at most %d)\n%s", item,
+                    MAX_KEYS, GAME_USAGE);
+            return 2;
+        }
+        *at = '\0';
+        ms = strtoll(at + 1, &end, 10);
+        key = SDL_GetKeyFromName(item);
+        if (key == SDLK_UNKNOWN || *end != '\0' || at[1] < '0' || at[1] > '9' || ms < 0) {
+            fprintf(stderr, "raft_game: --keys: bad key or time in \"%s@%s\"\n%s", item, at + 1,
+                    GAME_USAGE);
+            return 2;
+        }
+        g->keys[g->n_keys].key = key;
+        g->keys[g->n_keys].at_ms = ms;
+        g->keys[g->n_keys].done = false;
+        g->n_keys++;
+    }
+    return 0;
+}
+
+static void handle_event(struct game *g, const SDL_Event *e);
+
+static void run_keys(struct game *g)
+{
+    for (int i = 0; i < g->n_keys; i++) {
+        SDL_Event e;
+        if (g->keys[i].done || (int64_t)g->now < g->keys[i].at_ms)
+            continue;
+        memset(&e, 0, sizeof e);
+        e.type = SDL_KEYDOWN;
+        e.key.keysym.sym = g->keys[i].key;
+        handle_event(g, &e);
+        g->keys[i].done = true;
+        fprintf(stderr, "raft_game: --keys: pressed %s at %llu ms\n",
+                SDL_GetKeyName(g->keys[i].key), (unsigned long long)g->now);
+    }
+}
+
 static void dump_state(struct game *g)
 {
-    struct json_object *o = village_model_to_json(&g->model, g->now);
+    struct json_object *o = village_model_to_json(shown(g), shown_now(g));
     struct json_object *mo, *h;
     static const char *const moods[] = {"asleep", "roaming", "hunting", "attacking", "going_home"};
 
@@ -274,6 +482,33 @@ static void dump_state(struct game *g)
     json_object_object_add(o, "killed", json_object_new_string(g->killed));
     json_object_object_add(o, "fps", json_object_new_double(round(g->fps * 10) / 10));
     json_object_object_add(o, "cpu_percent", json_object_new_double(round(g->cpu_percent)));
+    json_object_object_add(o, "mode", json_object_new_string(g->replay ? "replay" : "live"));
+    json_object_object_add(o, "paused", json_object_new_boolean(g->paused || g->at_end));
+    if (g->replay) {
+        struct json_object *r = json_object_new_object();
+        json_object_object_add(r, "time_ms", json_object_new_int64((int64_t)g->player->t));
+        json_object_object_add(r, "length_ms",
+                               json_object_new_int64((int64_t)recording_length_ms(g->tape)));
+        json_object_object_add(r, "speed", json_object_new_double(g->speed));
+        json_object_object_add(r, "at_end", json_object_new_boolean(g->at_end));
+        json_object_object_add(r, "datagrams", json_object_new_int64((int64_t)g->tape->n));
+        json_object_object_add(r, "fed", json_object_new_int64((int64_t)g->player->next));
+        json_object_object_add(r, "malformed_lines",
+                               json_object_new_int64((int64_t)g->tape->n_malformed));
+        json_object_object_add(r, "reordered_lines",
+                               json_object_new_int64((int64_t)g->tape->n_reordered));
+        json_object_object_add(o, "replay", r);
+    } else if (g->paused) {
+        json_object_object_add(o, "live_time_ms", json_object_new_int64((int64_t)g->now));
+        json_object_object_add(o, "buffered", json_object_new_int64((int64_t)g->tape->n));
+    }
+    if (g->recording) {
+        struct json_object *r = json_object_new_object();
+        json_object_object_add(r, "lines", json_object_new_int64((int64_t)g->rec.n_lines));
+        json_object_object_add(r, "skipped", json_object_new_int64((int64_t)g->rec.n_skipped));
+        json_object_object_add(r, "bytes", json_object_new_int64((int64_t)g->rec.bytes));
+        json_object_object_add(o, "recording", r);
+    }
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     fflush(stdout);
     json_object_put(o);
@@ -303,11 +538,48 @@ static void handle_event(struct game *g, const SDL_Event *e)
             g->show_help = !g->show_help;
             break;
         case SDLK_s:
+            if (g->replay) {
+                banner(g, "a replay: the monster stays at home");
+                break;
+            }
             monster_toggle(&g->monster, g->now);
             news(g, g->monster.paused ? "you stop the monster" : "you let the monster loose");
             break;
         case SDLK_c:
-            submit_command(g);
+            if (g->replay)
+                banner(g, "a replay: there is no cluster to send a command to");
+            else
+                submit_command(g);
+            break;
+        case SDLK_SPACE:
+            toggle_pause(g);
+            break;
+        case SDLK_RIGHT:
+        case SDLK_PERIOD:
+            step_event(g);
+            break;
+        case SDLK_LEFT:
+            if (g->replay)
+                seek_to(g, g->player->t > SEEK_BACK_MS ? g->player->t - SEEK_BACK_MS : 0);
+            else
+                banner(g, "going back is for replays (--record FILE, then --replay FILE)");
+            break;
+        case SDLK_LEFTBRACKET:
+        case SDLK_MINUS:
+        case SDLK_KP_MINUS:
+            change_speed(g, -1);
+            break;
+        case SDLK_RIGHTBRACKET:
+        case SDLK_PLUS:
+        case SDLK_EQUALS:
+        case SDLK_KP_PLUS:
+            change_speed(g, 1);
+            break;
+        case SDLK_HOME:
+            if (g->replay) {
+                seek_to(g, 0);
+                g->paused = false;
+            }
             break;
         default:
             break;
@@ -320,8 +592,21 @@ static void handle_event(struct game *g, const SDL_Event *e)
     case SDL_MOUSEBUTTONDOWN: {
         int b = layout_hit_button(l, e->button.x, e->button.y);
         int v = layout_hit_villager(l, e->button.x, e->button.y);
+        float at = layout_hit_timeline(l, e->button.x, e->button.y);
         if (g->show_help) {
             g->show_help = false;
+            break;
+        }
+        if (g->replay && at >= 0) {
+            seek_to(g, (uint64_t)((double)at * (double)recording_length_ms(g->tape)));
+            break;
+        }
+        if (g->replay && (v >= 0 || b == LAYOUT_BUTTON_SUBMIT || b == LAYOUT_BUTTON_MONSTER)) {
+            banner(g, "a replay: nobody here to kill, revive or command; it happened already");
+            break;
+        }
+        if (g->paused && v >= 0) {
+            banner(g, "the picture is paused: space goes back to live first");
             break;
         }
         if (e->button.button == SDL_BUTTON_LEFT && b >= 0) {
@@ -350,6 +635,10 @@ static void demo_emit(void *ctx, const char *json, size_t len)
     struct game *g = ctx;
     char err[128];
 
+    if (g->recording)
+        recorder_write(&g->rec, g->now, json, len);
+    if (g->paused && g->tape && recording_append(g->tape, g->now, json, len) < 0)
+        g->pause_dropped++;
     if (village_model_feed(&g->model, json, len, g->now, err, sizeof err) < 0)
         fprintf(stderr, "raft_game: demo datagram refused: %s\n", err);
 }
@@ -359,8 +648,8 @@ static int load_config(struct game *g)
     char err[512];
     bool given = strcmp(g->opt.config_path, "raft_peer.ini") != 0;
 
-    if (g->opt.demo && !given && access(g->opt.config_path, R_OK) != 0)
-        return 0; /* the demo needs no file */
+    if ((g->opt.demo || g->opt.replay_path) && !given && access(g->opt.config_path, R_OK) != 0)
+        return 0; /* the demo and a replay need no file */
     g->cfg = calloc(1, sizeof *g->cfg);
     if (g->cfg == NULL) {
         fprintf(stderr, "raft_game: out of memory\n");
@@ -414,6 +703,97 @@ static int setup_cluster(struct game *g)
         fprintf(stderr, "raft_game: %s\n", err);
         return 1;
     }
+    return 0;
+}
+
+/* --replay: the file instead of the socket. A file that cannot be read, or holds no
+ * datagram, is a usage error (exit 2); malformed lines are skipped and counted. */
+static int setup_replay(struct game *g)
+{
+    char err[600];
+    const struct recording *t;
+    uint64_t len;
+
+    village_model_init(&g->model);
+    g->tape = calloc(1, sizeof *g->tape);
+    g->player = malloc(sizeof *g->player);
+    if (g->tape == NULL || g->player == NULL) {
+        fprintf(stderr, "raft_game: out of memory\n");
+        return 1;
+    }
+    if (recording_load(g->tape, g->opt.replay_path, err, sizeof err) < 0) {
+        fprintf(stderr, "raft_game: %s\n%s", err, GAME_USAGE);
+        return 2;
+    }
+    t = g->tape;
+    if (t->n == 0) {
+        fprintf(stderr, "raft_game: --replay %s: not a recording: no datagram in it%s%s\n%s",
+                g->opt.replay_path, t->n_malformed ? "; " : "", t->first_error, GAME_USAGE);
+        return 2;
+    }
+    len = recording_length_ms(t);
+    fprintf(stderr, "raft_game: replaying %s: %zu datagrams over %.1f s\n", g->opt.replay_path,
+            t->n, (double)len / 1000.0);
+    if (t->n_malformed)
+        fprintf(stderr, "raft_game: %s: %" PRIu64 " malformed lines skipped (the first, %s)\n",
+                g->opt.replay_path, t->n_malformed, t->first_error);
+    if (t->n_reordered)
+        fprintf(stderr,
+                "raft_game: %s: %" PRIu64 " lines went back in time; played in file order\n",
+                g->opt.replay_path, t->n_reordered);
+    if (t->truncated)
+        fprintf(stderr, "raft_game: %s: only the first %u bytes are played\n", g->opt.replay_path,
+                RECORDING_MAX_BYTES);
+
+    /* The villagers are named as the recording's game named them, else from the ini. */
+    if (t->n_peers > 0) {
+        for (int i = 0; i < t->n_peers; i++)
+            if (village_model_add_peer(&g->model, i + 1, t->peers[i]) < 0)
+                fprintf(stderr, "raft_game: %s: bad peer name in \"# peers\" ignored\n",
+                        g->opt.replay_path);
+    } else {
+        for (int i = 0; g->cfg && i < g->cfg->n_peers && i < VILLAGE_MAX_PEERS; i++)
+            village_model_add_peer(&g->model, i + 1, g->cfg->peers[i].name);
+    }
+    if (g->opt.n)
+        village_model_set_n(&g->model, g->opt.n);
+    news(g, "Replaying %s: %zu datagrams over %" PRIu64 ":%02" PRIu64 ". Press h for help.",
+         g->opt.replay_path, t->n, len / 60000, len / 1000 % 60);
+    /* The news above is part of the base every seek rebuilds from. */
+    replay_start(g->player, t, &g->model, 0);
+    g->replay = true;
+    g->speed = g->opt.speed;
+    g->paused = g->opt.start_paused;
+    snprintf(g->stream_addr, sizeof g->stream_addr, "(replay)");
+    seek_to(g, g->opt.seek_ms > 0 ? (uint64_t)g->opt.seek_ms : 0);
+    return 0;
+}
+
+/* --record: the file is created before anything else, so a bad path is refused at once. */
+static int open_recording(struct game *g)
+{
+    const char *names[VILLAGE_MAX_PEERS];
+    char demo_names[VILLAGE_MAX_PEERS][16];
+    char err[600];
+    int n = 0;
+
+    if (g->opt.record_path == NULL)
+        return 0;
+    if (g->opt.demo) {
+        int dn = g->opt.n ? g->opt.n : DEMO_DEFAULT_N;
+        for (; n < dn && n < VILLAGE_MAX_PEERS; n++) {
+            snprintf(demo_names[n], sizeof demo_names[n], "peer%d", n + 1);
+            names[n] = demo_names[n];
+        }
+    } else {
+        for (; g->cfg && n < g->cfg->n_peers && n < VILLAGE_MAX_PEERS; n++)
+            names[n] = g->cfg->peers[n].name;
+    }
+    if (recorder_open(&g->rec, g->opt.record_path, names, n, err, sizeof err) < 0) {
+        fprintf(stderr, "raft_game: %s\n%s", err, GAME_USAGE);
+        return 2;
+    }
+    g->recording = true;
     return 0;
 }
 
@@ -489,6 +869,21 @@ static void teardown(struct game *g)
         close(g->stream_fd);
     if (g->sub_ok)
         submitter_close(&g->sub);
+    if (g->recording) {
+        if (recorder_close(&g->rec, g->now) < 0)
+            fprintf(stderr, "raft_game: --record %s: a write failed: the recording is cut short\n",
+                    g->rec.path);
+        else
+            fprintf(stderr,
+                    "raft_game: recorded %" PRIu64 " datagrams (%" PRIu64 " bytes) to %s%s\n",
+                    g->rec.n_lines, g->rec.bytes, g->rec.path,
+                    g->rec.full ? ", then the file was full" : "");
+    }
+    if (g->tape)
+        recording_free(g->tape);
+    free(g->tape);
+    free(g->player);
+    free(g->frozen);
     free(g->demo);
     free(g->cfg);
 }
@@ -517,10 +912,10 @@ static int save_screenshot(struct game *g, const char *path)
 static void fill_view(struct game *g, struct game_view *v)
 {
     *v = (struct game_view){
-        .model = &g->model,
+        .model = shown(g),
         .monster = &g->monster,
         .health = g->health,
-        .now_ms = g->now,
+        .now_ms = shown_now(g),
         .hover = g->hover,
         .hover_button = g->hover_button,
         .mouse_x = g->mouse_x,
@@ -530,8 +925,16 @@ static void fill_view(struct game *g, struct game_view *v)
         .submit_busy = g->sub_ok && atomic_load(&g->sub.busy),
         .stream_addr = g->stream_addr,
         .stream_error = g->stream_error,
-        .banner = "",
+        .banner = g->now < g->banner_until ? g->banner : "",
         .fps = g->fps,
+        .replay = g->replay,
+        .paused = g->paused,
+        .at_end = g->at_end,
+        .replay_len_ms = g->replay ? recording_length_ms(g->tape) : 0,
+        .speed = g->speed,
+        .bad_lines = g->replay ? g->tape->n_malformed : 0,
+        .buffered = !g->replay && g->tape ? g->tape->n + g->pause_dropped : 0,
+        .recording = g->recording,
     };
 }
 
@@ -547,6 +950,21 @@ static void count_frame(struct game *g)
         g->frames_this_second = 0;
         g->fps_since_ms = g->now;
     }
+}
+
+/* A replay's clock runs at its speed, and the model follows it. */
+static void play(struct game *g, uint64_t real_dt)
+{
+    uint64_t len = recording_length_ms(g->tape);
+
+    if (g->paused || g->at_end)
+        return;
+    g->replay_t += (double)real_dt * g->speed;
+    if (g->replay_t >= (double)len)
+        g->replay_t = (double)len;
+    replay_advance(g->player, &g->model, (uint64_t)g->replay_t);
+    if (replay_at_end(g->player) && g->player->t >= len)
+        g->at_end = true;
 }
 
 static int loop(struct game *g)
@@ -567,14 +985,23 @@ static int loop(struct game *g)
         g->now = SDL_GetTicks64() - start;
         while (SDL_PollEvent(&e))
             handle_event(g, &e);
-        if (g->demo)
+        run_keys(g);
+        if (g->replay)
+            play(g, g->now - last);
+        else if (g->demo)
             demo_step(g->demo, g->now);
         else
-            stream_socket_drain(g->stream_fd, &g->model, g->now, MAX_DATAGRAMS);
+            stream_socket_drain(g->stream_fd, on_datagram, g, MAX_DATAGRAMS);
+        if (g->recording)
+            recorder_tick(&g->rec, g->now);
         while (g->sub_ok && submitter_poll(&g->sub, line, sizeof line))
             news(g, "%s", line);
-        village_model_tick(&g->model, g->now);
-        step_monster(g, (float)(g->now - last) / 1000.0f);
+        if (!g->replay) {
+            village_model_tick(&g->model, g->now);
+            /* A paused picture stands still, the monster with it. */
+            if (!g->paused)
+                step_monster(g, (float)(g->now - last) / 1000.0f);
+        }
         last = g->now;
         run_kill_hook(g);
 
@@ -638,14 +1065,22 @@ int game_run(const struct game_options *o)
 
     rc = load_config(g);
     if (rc == 0)
-        rc = setup_cluster(g);
+        rc = open_recording(g);
+    if (rc == 0)
+        rc = g->opt.replay_path ? setup_replay(g) : setup_cluster(g);
     if (rc == 0)
         rc = setup_window(g);
+    if (rc == 0)
+        rc = parse_keys(g);
     if (rc == 0) {
         monster_init(&g->monster, (uint32_t)rand() | 1u, 0);
-        if (g->opt.no_monster)
+        /* Nobody lives in a replay to be bitten: the monster stays home. */
+        if (g->opt.no_monster || g->replay)
             monster_toggle(&g->monster, 0);
-        news(g, "Welcome to Raft Village. Press h for help.");
+        if (!g->replay)
+            news(g, "Welcome to Raft Village. Press h for help.");
+        if (g->recording)
+            news(g, "Recording the stream to %s", g->opt.record_path);
         rc = loop(g);
     }
     teardown(g);

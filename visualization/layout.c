@@ -3,11 +3,14 @@
 
 #include <math.h>
 
-#define TOP_H_REF      36.0f
-#define BUTTON_W_REF   172.0f
-#define BUTTON_H_REF   30.0f
-#define HIT_RADIUS_REF 46.0f
-#define REF_SIZE       760.0f /* village height at which scale is 1 */
+#define TOP_H_REF          36.0f
+#define BUTTON_W_REF       172.0f
+#define BUTTON_H_REF       30.0f
+#define HIT_RADIUS_REF     46.0f
+#define REF_SIZE           760.0f /* village height at which scale is 1 */
+#define TIMELINE_H_REF     46.0f
+#define TIMELINE_LEFT_REF  250.0f /* "PAUSED  1:02.4 / 3:10.0" */
+#define TIMELINE_RIGHT_REF 150.0f /* "speed 2x" */
 
 static float clampf(float v, float lo, float hi)
 {
@@ -29,7 +32,13 @@ void layout_ring_unit(int n, int i, float *ux, float *uy)
 
 void layout_compute(struct layout *l, int w, int h, int n)
 {
+    layout_compute_timeline(l, w, h, n, false);
+}
+
+void layout_compute_timeline(struct layout *l, int w, int h, int n, bool timeline)
+{
     float s, panel_w, top_h;
+    int tl_h;
 
     if (w < 320)
         w = 320;
@@ -48,7 +57,14 @@ void layout_compute(struct layout *l, int w, int h, int n)
 
     l->top = (struct layout_rect){0, 0, w, (int)top_h};
     l->panel = (struct layout_rect){w - (int)panel_w, (int)top_h, (int)panel_w, h - (int)top_h};
-    l->village = (struct layout_rect){0, (int)top_h, w - (int)panel_w, h - (int)top_h};
+    tl_h = timeline ? (int)(TIMELINE_H_REF * s) : 0;
+    l->village = (struct layout_rect){0, (int)top_h, w - (int)panel_w, h - (int)top_h - tl_h};
+    l->timeline = (struct layout_rect){0, l->village.y + l->village.h, l->village.w, tl_h};
+    /* The bar takes the middle of the strip: words to its left and right. */
+    l->timeline_bar =
+        (struct layout_rect){(int)(TIMELINE_LEFT_REF * s), l->timeline.y + tl_h / 2 - (int)(5 * s),
+                             l->village.w - (int)((TIMELINE_LEFT_REF + TIMELINE_RIGHT_REF) * s),
+                             timeline ? (int)(10 * s) : 0};
 
     /* Buttons along the bottom of the village, from the left. */
     for (int b = 0; b < LAYOUT_N_BUTTONS; b++) {
@@ -104,4 +120,18 @@ int layout_hit_button(const struct layout *l, int x, int y)
             return b;
     }
     return -1;
+}
+
+float layout_hit_timeline(const struct layout *l, int x, int y)
+{
+    const struct layout_rect *b = &l->timeline_bar;
+
+    if (l->timeline.h <= 0 || b->w <= 0 || y < l->timeline.y ||
+        y >= l->timeline.y + l->timeline.h || x < b->x - 6 || x > b->x + b->w + 6)
+        return -1;
+    if (x <= b->x)
+        return 0;
+    if (x >= b->x + b->w)
+        return 1;
+    return (float)(x - b->x) / (float)b->w;
 }

@@ -22,15 +22,20 @@ struct layout {
     struct layout_rect village; /* the ground */
     struct layout_rect panel;   /* event feed, on the right */
     struct layout_rect buttons[LAYOUT_N_BUTTONS];
-    float cx, cy; /* centre of the ring, pixels */
-    float radius; /* of the ring: one "unit" of village coordinates, pixels */
-    float scale;  /* 1.0 at the reference size; every drawing size is multiplied by it */
-    int n;        /* villagers on the ring */
+    struct layout_rect timeline;     /* a replay's bar under the village; h = 0 when none */
+    struct layout_rect timeline_bar; /* the progress bar inside it, where a click seeks */
+    float cx, cy;                    /* centre of the ring, pixels */
+    float radius;                    /* of the ring: one "unit" of village coordinates, pixels */
+    float scale; /* 1.0 at the reference size; every drawing size is multiplied by it */
+    int n;       /* villagers on the ring */
     float vx[VILLAGE_MAX_PEERS], vy[VILLAGE_MAX_PEERS]; /* villager centres, pixels */
 };
 
 /* Lays out a window of w x h pixels holding n villagers. */
 void layout_compute(struct layout *l, int w, int h, int n);
+/* The same, with a replay's timeline along the bottom of the village when timeline is
+ * true (the village above it is that much shorter). */
+void layout_compute_timeline(struct layout *l, int w, int h, int n, bool timeline);
 
 /* Villager i of n on the unit ring: the first at the top, then clockwise. */
 void layout_ring_unit(int n, int i, float *ux, float *uy);
@@ -43,5 +48,8 @@ int layout_hit_villager(const struct layout *l, int x, int y);
 
 /* The button under pixel x,y, or -1. */
 int layout_hit_button(const struct layout *l, int x, int y);
+
+/* Where pixel x,y falls along the timeline's bar, 0..1, or -1 when it is not on it. */
+float layout_hit_timeline(const struct layout *l, int x, int y);
 
 #endif /* GAME_LAYOUT_H */

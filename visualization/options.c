@@ -28,7 +28,8 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
 {
     memset(o, 0, sizeof *o);
     o->config_path = "raft_peer.ini";
-    o->after_ms = o->kill_at_ms = o->quit_after_ms = -1;
+    o->after_ms = o->kill_at_ms = o->quit_after_ms = o->seek_ms = -1;
+    o->speed = 1.0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -46,6 +47,9 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
         } else if (strcmp(a, "--dump-state") == 0) {
             o->dump_state = true;
             takes_value = false;
+        } else if (strcmp(a, "--paused") == 0) {
+            o->start_paused = true;
+            takes_value = false;
         } else if (v == NULL) {
             snprintf(err, errlen, "%s: unknown option or missing value", a);
             return -1;
@@ -62,13 +66,31 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             o->screenshot = v;
         } else if (strcmp(a, "--kill") == 0) {
             o->kill_peer = v;
+        } else if (strcmp(a, "--keys") == 0) {
+            if (strchr(v, '@') == NULL) {
+                snprintf(err, errlen, "--keys wants KEY@MS,..., not \"%s\"", v);
+                return -1;
+            }
+            o->keys = v;
+        } else if (strcmp(a, "--record") == 0) {
+            o->record_path = v;
+        } else if (strcmp(a, "--replay") == 0) {
+            o->replay_path = v;
+        } else if (strcmp(a, "--speed") == 0) {
+            o->speed = game_speed_parse(v);
+            if (o->speed <= 0) {
+                snprintf(err, errlen, "--speed wants one of 0.25 0.5 1 2 4 8, not \"%s\"", v);
+                return -1;
+            }
         } else if (strcmp(a, "--after-ms") == 0 || strcmp(a, "--at-ms") == 0 ||
-                   strcmp(a, "--quit-after-ms") == 0) {
+                   strcmp(a, "--quit-after-ms") == 0 || strcmp(a, "--seek") == 0) {
             int64_t *dst = &o->quit_after_ms;
             if (strcmp(a, "--after-ms") == 0)
                 dst = &o->after_ms;
             else if (strcmp(a, "--at-ms") == 0)
                 dst = &o->kill_at_ms;
+            else if (strcmp(a, "--seek") == 0)
+                dst = &o->seek_ms;
             if (parse_ms(v, dst) < 0) {
                 snprintf(err, errlen, "%s wants milliseconds, not \"%s\"", a, v);
                 return -1;
@@ -88,5 +110,56 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
         snprintf(err, errlen, "--kill and --at-ms go together");
         return -1;
     }
+    if (o->replay_path != NULL && (o->demo || o->record_path || o->kill_peer)) {
+        snprintf(err, errlen, "--replay plays a file: it does not go with %s",
+                 o->demo          ? "--demo"
+                 : o->record_path ? "--record"
+                                  : "--kill");
+        return -1;
+    }
+    if (o->replay_path == NULL && (o->seek_ms >= 0 || o->start_paused || o->speed != 1.0)) {
+        snprintf(err, errlen, "--seek, --speed and --paused need --replay FILE");
+        return -1;
+    }
+    if ((o->record_path && o->record_path[0] == '\0') ||
+        (o->replay_path && o->replay_path[0] == '\0')) {
+        snprintf(err, errlen, "--record and --replay want a file name");
+        return -1;
+    }
     return 0;
+}
+
+static const double speeds[] = {0.25, 0.5, 1, 2, 4, 8};
+#define N_SPEEDS (int)(sizeof speeds / sizeof speeds[0])
+
+double game_speed_parse(const char *s)
+{
+    static const char *const names[] = {"0.25", "0.5", "1", "2", "4", "8"};
+    char buf[8];
+    size_t n = strlen(s);
+
+    if (n > 0 && s[n - 1] == 'x')
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    for (int i = 0; i < N_SPEEDS; i++)
+        if (strcmp(buf, names[i]) == 0)
+            return speeds[i];
+    return -1;
+}
+
+double game_speed_next(double speed, int dir)
+{
+    int i = 0;
+
+    while (i < N_SPEEDS - 1 && speeds[i] < speed)
+        i++;
+    i += dir;
+    if (i < 0)
+        i = 0;
+    if (i >= N_SPEEDS)
+        i = N_SPEEDS - 1;
+    return speeds[i];
 }

@@ -7,14 +7,20 @@
 #include <stdint.h>
 
 #define GAME_USAGE                                                                                 \
-    "usage: raft_game [-c FILE] [-n N] [--demo] [--no-monster] [--screenshot FILE --after-ms "     \
-    "MS]\n"                                                                                        \
-    "                 [--dump-state] [--kill PEER --at-ms MS] [--quit-after-ms MS]\n"              \
+    "usage: raft_game [-c FILE] [-n N] [--demo] [--no-monster] [--record FILE]\n"                  \
+    "       raft_game --replay FILE [-n N] [--seek MS] [--speed X] [--paused]\n"                   \
+    "       (both take [--screenshot FILE --after-ms MS] [--dump-state] [--quit-after-ms MS];\n"   \
+    "        live only: [--kill PEER --at-ms MS])\n"                                               \
     "  -c FILE            cluster configuration (default raft_peer.ini)\n"                         \
     "  -n N               villagers to show, 1..9 (default: the largest n the peers send,\n"       \
     "                     else the number of peers in FILE)\n"                                     \
     "  --demo             no real peers: a built-in make-believe cluster feeds the village\n"      \
     "  --no-monster       start with the monster stopped (s lets it loose)\n"                      \
+    "  --record FILE      save every datagram received, with its time, to FILE\n"                  \
+    "  --replay FILE      play a recording back, with no peer and no socket\n"                     \
+    "  --seek MS          start the replay at MS ms into the recording\n"                          \
+    "  --speed X          replay speed: 0.25, 0.5, 1, 2, 4 or 8 (default 1)\n"                     \
+    "  --paused           start the replay paused\n"                                               \
     "  --screenshot FILE  save the window as a BMP after --after-ms MS, then exit 0\n"             \
     "  --after-ms MS      when to take the screenshot (and --dump-state once), then exit\n"        \
     "  --dump-state       print the model as JSON lines on stdout, every second\n"                 \
@@ -22,8 +28,12 @@
     "  --kill PEER        test hook: kill villager PEER (or \"leader\") at --at-ms MS,\n"          \
     "                     through the same path as a click\n"                                      \
     "  --quit-after-ms MS exit 0 after MS milliseconds\n"                                          \
+    "  --keys KEY@MS,...  test hook: press each key at its time (SDL key names: Space,\n"          \
+    "                     Right, Left, Home, [, ], ...)\n"                                         \
     "  -h, --help         this help\n"                                                             \
-    "keys in the game: h help, s stop/resume the monster, c submit a command, q/Esc quit\n"
+    "keys in the game: h help, s stop/resume the monster, c submit a command, space pause,\n"      \
+    "  q/Esc quit; in a replay also: right arrow or . next event, left arrow 5 s back,\n"          \
+    "  [ ] or - + speed, Home restart\n"
 
 struct game_options {
     const char *config_path; /* never NULL */
@@ -33,13 +43,25 @@ struct game_options {
     const char *screenshot; /* NULL = none */
     int64_t after_ms;       /* -1 = not given */
     bool dump_state;
-    const char *kill_peer; /* NULL = none */
-    int64_t kill_at_ms;    /* -1 = not given */
-    int64_t quit_after_ms; /* -1 = not given */
+    const char *kill_peer;   /* NULL = none */
+    int64_t kill_at_ms;      /* -1 = not given */
+    int64_t quit_after_ms;   /* -1 = not given */
+    const char *record_path; /* NULL = none */
+    const char *replay_path; /* NULL = live */
+    int64_t seek_ms;         /* -1 = not given */
+    double speed;            /* replay speed, 1.0 unless given */
+    bool start_paused;
+    const char *keys; /* --keys "KEY@MS,...": test hook, NULL = none */
 };
 
 /* Parses argv. Returns 0 to run, 1 when help was asked for, -1 on a bad usage (the reason
  * in err). */
 int game_options_parse(int argc, char **argv, struct game_options *o, char *err, size_t errlen);
+
+/* A replay speed: "0.25", "0.5", "1", "2", "4" or "8" (an "x" after it is allowed), or
+ * -1. */
+double game_speed_parse(const char *s);
+/* The speed one step faster (dir 1) or slower (dir -1) than speed, within 0.25..8. */
+double game_speed_next(double speed, int dir);
 
 #endif /* GAME_OPTIONS_H */

@@ -8,7 +8,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
     char err[160];
     const struct village_model *m = v->model;
 
-    layout_compute(&rc->layout, w, h, m->n);
+    layout_compute_timeline(&rc->layout, w, h, m->n, v->replay);
     /* On failure the old fonts stay: text of the old size beats no text. */
     text_cache_set_scale(rc->tc, rc->layout.scale, err, sizeof err);
     SDL_SetRenderDrawBlendMode(rc->r, SDL_BLENDMODE_BLEND);
@@ -39,6 +39,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
     render_buttons(rc, v);
     render_topbar(rc, v);
     render_feed(rc, v);
+    render_timeline(rc, v);
     render_banner(rc, v);
     render_tooltip(rc, v);
     render_help(rc, v);

@@ -28,6 +28,16 @@ struct game_view {
     const char *stream_error; /* "" unless the socket could not be opened */
     const char *banner;       /* a short message across the village, or "" */
     float fps;
+
+    /* Time: a replay's timeline, or a paused live picture. */
+    bool replay;            /* playing a recording: the timeline is drawn */
+    bool paused;            /* a replay paused, or the live picture frozen */
+    bool at_end;            /* a replay that has played everything */
+    uint64_t replay_len_ms; /* the recording's length */
+    double speed;           /* of the replay */
+    uint64_t bad_lines;     /* malformed lines skipped in the recording */
+    uint64_t buffered;      /* live pause: datagrams arrived since, not yet shown */
+    bool recording;         /* --record is saving the stream */
 };
 
 struct render_ctx {
@@ -69,5 +79,6 @@ void render_buttons(struct render_ctx *rc, const struct game_view *v);
 void render_tooltip(struct render_ctx *rc, const struct game_view *v);
 void render_help(struct render_ctx *rc, const struct game_view *v);
 void render_banner(struct render_ctx *rc, const struct game_view *v);
+void render_timeline(struct render_ctx *rc, const struct game_view *v);
 
 #endif /* GAME_RENDER_H */

@@ -31,6 +31,8 @@ static const char *mood_text(const struct game_view *v, char *buf, size_t len)
     const struct monster *mo = v->monster;
     const struct village_model *m = v->model;
 
+    if (v->replay)
+        return "a replay: the monster stays home";
     if (mo->paused)
         return mo->mood == MONSTER_ASLEEP ? "monster stopped" : "monster going home";
     switch (mo->mood) {
@@ -243,7 +245,7 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
 void render_help(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
-    float s = l->scale, w = 640 * s, h = 480 * s, x = (float)l->win_w / 2 - w / 2;
+    float s = l->scale, w = 640 * s, h = 540 * s, x = (float)l->win_w / 2 - w / 2;
     float y = (float)l->win_h / 2 - h / 2, ly;
     int lh = text_line_height(rc->tc, FONT_NORMAL);
     static const char *const keys[][2] = {
@@ -252,6 +254,9 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
         {"right-click", "hand leadership to that villager"},
         {"c", "submit a random command through the leader"},
         {"s", "stop or resume the monster"},
+        {"space", "pause (live: the cluster goes on; again: back to live)"},
+        {"\xe2\x86\x92 or .", "paused: step to the next event"},
+        {"\xe2\x86\x90, [ ], Home", "replay: 5 s back, speed, restart"},
         {"h", "this help"},
         {"q, Esc", "quit"},
     };
@@ -322,7 +327,14 @@ void render_banner(struct render_ctx *rc, const struct game_view *v)
         bg = (SDL_Color){120, 24, 24, 230};
     } else if (v->banner && v->banner[0]) {
         text = v->banner;
-    } else if (!v->demo && v->model->n_datagrams == 0) {
+    } else if (v->paused && !v->replay) {
+        snprintf(line, sizeof line,
+                 "PAUSED: the picture stands still, the cluster goes on (%" PRIu64
+                 " datagrams since, %s). space: back to live   right arrow: step through them",
+                 v->buffered, v->recording ? "recorded" : "buffered");
+        text = line;
+        bg = (SDL_Color){90, 40, 60, 230};
+    } else if (!v->demo && !v->replay && v->model->n_datagrams == 0) {
         snprintf(line, sizeof line,
                  "Listening on udp %s for the peers' stream: start them with -v "
                  "(launch_raft_peer.sh 3 -v)",
@@ -339,5 +351,74 @@ void render_banner(struct render_ctx *rc, const struct game_view *v)
                         bg);
         text_draw_wrapped(rc->tc, FONT_NORMAL, text, bx, by, ink,
                           (int)((float)l->village.w - 60 * s));
+    }
+}
+
+static void format_clock(char *buf, size_t len, uint64_t ms)
+{
+    snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ".%" PRIu64, ms / 60000, ms / 1000 % 60,
+             ms / 100 % 10);
+}
+
+void render_timeline(struct render_ctx *rc, const struct game_view *v)
+{
+    const struct layout *l = &rc->layout;
+    const struct layout_rect *t = &l->timeline, *b = &l->timeline_bar;
+    float s = l->scale, x, frac, kx;
+    float mid = (float)t->y + (float)t->h / 2;
+    int nh = text_line_height(rc->tc, FONT_NORMAL), sh = text_line_height(rc->tc, FONT_SMALL);
+    char now[32], len[32], line[96];
+    const char *word = v->at_end ? "END" : v->paused ? "PAUSED" : "REPLAY";
+    SDL_Color word_c = v->paused || v->at_end ? prim_rgb(0xff9da7) : prim_rgb(0x9be29b);
+
+    if (!v->replay || t->h <= 0)
+        return;
+    prim_fill_rect(rc->r, (float)t->x, (float)t->y, (float)t->w, (float)t->h, prim_rgb(0x151922));
+    prim_fill_rect(rc->r, (float)t->x, (float)t->y, (float)t->w, 2, prim_rgb(0x2a3140));
+
+    /* Left: a play or pause sign, the state in one word, the time. */
+    x = (float)t->x + 14 * s;
+    if (v->paused || v->at_end) {
+        prim_fill_rect(rc->r, x, mid - 8 * s, 5 * s, 16 * s, word_c);
+        prim_fill_rect(rc->r, x + 9 * s, mid - 8 * s, 5 * s, 16 * s, word_c);
+    } else {
+        prim_triangle(rc->r, x, mid - 9 * s, x, mid + 9 * s, x + 15 * s, mid, word_c);
+    }
+    x += 24 * s;
+    x += (float)text_draw(rc->tc, FONT_BOLD, word, x, mid - (float)nh / 2, word_c, TEXT_LEFT);
+    format_clock(now, sizeof now, v->now_ms);
+    format_clock(len, sizeof len, v->replay_len_ms);
+    snprintf(line, sizeof line, "%s / %s", now, len);
+    text_draw(rc->tc, FONT_NORMAL, line, x + 10 * s, mid - (float)nh / 2, ink, TEXT_LEFT);
+
+    /* The bar: how far into the recording, and a knob to show where. */
+    frac = v->replay_len_ms > 0 ? (float)((double)v->now_ms / (double)v->replay_len_ms) : 0;
+    if (frac > 1)
+        frac = 1;
+    prim_round_rect(rc->r, (float)b->x, (float)b->y, (float)b->w, (float)b->h, (float)b->h / 2,
+                    prim_rgb(0x2f3747));
+    if (frac > 0)
+        prim_round_rect(rc->r, (float)b->x, (float)b->y, (float)b->w * frac, (float)b->h,
+                        (float)b->h / 2, prim_rgb(0xf2c14e));
+    kx = (float)b->x + (float)b->w * frac;
+    prim_fill_circle(rc->r, kx, (float)b->y + (float)b->h / 2, 8 * s, prim_rgb(0xfff3b0));
+    text_draw(rc->tc, FONT_SMALL,
+              "space pause   \xe2\x86\x90 5 s back   \xe2\x86\x92 next event   [ ] speed   Home "
+              "restart   click the bar to seek",
+              (float)b->x, (float)(b->y + b->h) + 3 * s, dim, TEXT_LEFT);
+
+    /* Right: the speed, and what was wrong with the file. */
+    x = (float)(t->x + t->w) - 14 * s;
+    if (v->speed < 1)
+        snprintf(line, sizeof line, "speed %gx", v->speed);
+    else
+        snprintf(line, sizeof line, "speed %.0fx", v->speed);
+    text_draw(rc->tc, FONT_NORMAL, line, x, mid - (float)nh / 2 - (v->bad_lines ? 6 * s : 0), ink,
+              TEXT_RIGHT);
+    if (v->bad_lines) {
+        snprintf(line, sizeof line, "%" PRIu64 " bad line%s skipped", v->bad_lines,
+                 v->bad_lines == 1 ? "" : "s");
+        text_draw(rc->tc, FONT_SMALL, line, x, mid + (float)nh / 2 - (float)sh / 2,
+                  prim_rgb(0xff9da7), TEXT_RIGHT);
     }
 }

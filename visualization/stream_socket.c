@@ -48,10 +48,9 @@ int stream_socket_open(const char *host, int port, char *err, size_t errlen)
     return fd;
 }
 
-int stream_socket_drain(int fd, struct village_model *m, uint64_t now_ms, int max)
+int stream_socket_drain(int fd, stream_sink sink, void *ctx, int max)
 {
     char buf[VILLAGE_DATAGRAM_MAX + 1];
-    char err[128];
     int got = 0;
 
     while (got < max) {
@@ -66,7 +65,7 @@ int stream_socket_drain(int fd, struct village_model *m, uint64_t now_ms, int ma
          * the model on its length alone, never cut to a valid-looking prefix. */
         if ((size_t)n > sizeof buf)
             n = VILLAGE_DATAGRAM_MAX + 1;
-        village_model_feed(m, buf, (size_t)n, now_ms, err, sizeof err);
+        sink(ctx, buf, (size_t)n);
     }
     return got;
 }

@@ -11,8 +11,10 @@
  * with err. */
 int stream_socket_open(const char *host, int port, char *err, size_t errlen);
 
-/* Feeds every datagram waiting on fd (at most max) into the model. Returns how many
- * were read. Bad datagrams are counted by the model and otherwise ignored. */
-int stream_socket_drain(int fd, struct village_model *m, uint64_t now_ms, int max);
+/* Hands every datagram waiting on fd (at most max) to sink. Returns how many were read.
+ * An oversized datagram is handed over with a length of VILLAGE_DATAGRAM_MAX + 1 (its
+ * first bytes), so the model refuses it on its length alone. */
+typedef void (*stream_sink)(void *ctx, const char *data, size_t len);
+int stream_socket_drain(int fd, stream_sink sink, void *ctx, int max);
 
 #endif /* GAME_STREAM_SOCKET_H */

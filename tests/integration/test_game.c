@@ -1,8 +1,11 @@
 /* Integration tests of bin/raft_game, headless (SDL_VIDEODRIVER=offscreen): it shows a
  * real 3-peer cluster started with -v, kills the leader through the click code path
- * (--kill), and shows the new leader; usage, screenshots and the demo mode. */
+ * (--kill), and shows the new leader; it records a real cluster (--record) and replays
+ * the file with no peer running (--replay) to the same picture; usage, screenshots and
+ * the demo mode. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,4 +189,246 @@ Test(game, screenshot_of_the_demo_is_a_bmp, .timeout = 30)
     cr_assert_eq(int_field(d, "n"), 9);
     cr_assert_eq(int_field(d, "rejected"), 0);
     json_object_put(d);
+}
+
+/* The lines of a --dump-state run, parsed (at most max). */
+static int dump_lines(char *out, struct json_object **d, int max)
+{
+    char *line, *save = NULL;
+    int n = 0;
+
+    for (line = strtok_r(out, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+        d[n] = json_tokener_parse(line);
+        cr_assert_not_null(d[n], "not JSON: %s", line);
+        n++;
+    }
+    return n;
+}
+
+static struct json_object *obj_field(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+        return NULL;
+    return v;
+}
+
+/* What a live viewer saw and what the replay shows must agree on everything the peers
+ * said: leader, term, and each villager's life, role, term, vote and indices. */
+static void assert_same_picture(struct json_object *live, struct json_object *rep)
+{
+    const char *ll = str_field(live, "leader"), *rl = str_field(rep, "leader");
+    static const char *const fields[] = {"life", "role", "voted_for", "leader"};
+    static const char *const numbers[] = {"term", "last_index", "commit_index", "last_applied",
+                                          "election_progress"};
+    struct json_object *arr;
+
+    cr_assert_eq(int_field(rep, "time_ms"), int_field(live, "time_ms"));
+    cr_assert_eq(int_field(rep, "n"), int_field(live, "n"));
+    cr_assert_eq(int_field(rep, "alive"), int_field(live, "alive"));
+    cr_assert_eq(int_field(rep, "term"), int_field(live, "term"));
+    cr_assert_eq(int_field(rep, "datagrams"), int_field(live, "datagrams"));
+    cr_assert_eq(int_field(rep, "rejected"), int_field(live, "rejected"));
+    cr_assert((ll == NULL && rl == NULL) || (ll && rl && strcmp(ll, rl) == 0),
+              "leader %s live, %s replayed", ll ? ll : "none", rl ? rl : "none");
+    cr_assert(json_object_object_get_ex(live, "villagers", &arr));
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        struct json_object *lv = json_object_array_get_idx(arr, i);
+        const char *name = str_field(lv, "peer");
+        struct json_object *rv = villager(rep, name);
+        cr_assert_not_null(rv, "%s is not in the replay", name);
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+            const char *a = str_field(lv, fields[f]), *b = str_field(rv, fields[f]);
+            cr_assert((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0),
+                      "%s's %s: %s live, %s replayed", name, fields[f], a ? a : "null",
+                      b ? b : "null");
+        }
+        for (size_t f = 0; f < sizeof numbers / sizeof numbers[0]; f++)
+            cr_assert_eq(int_field(rv, numbers[f]), int_field(lv, numbers[f]), "%s's %s differs",
+                         name, numbers[f]);
+    }
+}
+
+Test(game, a_recording_replays_to_what_was_live, .init = cluster_up, .fini = cluster_down,
+     .timeout = 90)
+{
+    char path[] = "/tmp/raftgame-rec-XXXXXX";
+    int fd = mkstemp(path);
+    char *rec[] = {
+        game_bin,          "-c",   h.ini, "--record", path, "--dump-state", "--no-monster",
+        "--quit-after-ms", "5000", NULL};
+    struct json_object *live[16] = {0}, *rep[2] = {0};
+    char seek[32], *live_out;
+    int n_live, checked = 0;
+
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(subprocess_run(rec, NULL, 30000, &res), 0);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "recorded "), "%s", res.err);
+    live_out = strdup(res.out);
+    n_live = dump_lines(live_out, live, 16);
+    cr_assert_geq(n_live, 4, "expected a dump every second:\n%s", res.out);
+    cr_assert_str_eq(str_field(live[n_live - 1], "mode"), "live");
+    cr_assert_not_null(obj_field(live[n_live - 1], "recording"));
+    cr_assert_eq(int_field(live[n_live - 1], "alive"), 3);
+    cr_assert_not_null(str_field(live[n_live - 1], "leader"), "no leader live");
+
+    /* No peer runs from here on: the replay has only the file. */
+    for (int i = 1; i <= 3; i++) {
+        cluster_kill_peer(&h, i, SIGKILL);
+        cr_assert_not(cluster_peer_alive(&h, i));
+    }
+
+    /* Each live dump, from a second in, against the replay seeked to the same ms. */
+    for (int i = 1; i < n_live; i++) {
+        char *argv[] = {game_bin,   "--replay",   path, "--seek",       seek,
+                        "--paused", "--after-ms", "0",  "--dump-state", NULL};
+        struct json_object *r;
+        snprintf(seek, sizeof seek, "%d", int_field(live[i], "time_ms"));
+        cr_assert_eq(subprocess_run(argv, NULL, 20000, &res), 0);
+        cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+        cr_assert_eq(dump_lines(res.out, rep, 1), 1);
+        cr_assert_str_eq(str_field(rep[0], "mode"), "replay");
+        r = obj_field(rep[0], "replay");
+        cr_assert_not_null(r);
+        cr_assert_eq(int_field(r, "malformed_lines"), 0);
+        cr_assert_eq(int_field(r, "reordered_lines"), 0);
+        assert_same_picture(live[i], rep[0]);
+        json_object_put(rep[0]);
+        checked++;
+    }
+    cr_assert_geq(checked, 3);
+
+    /* Played on its own at 8x, the 5 s recording ends within a second, and stops there
+     * on the live game's last picture. */
+    {
+        char *argv[] = {game_bin,     "--replay", path,           "--speed", "8",
+                        "--after-ms", "1500",     "--dump-state", NULL};
+        struct json_object *r;
+        cr_assert_eq(subprocess_run(argv, NULL, 20000, &res), 0);
+        cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+        cr_assert_eq(dump_lines(res.out, rep, 1), 1);
+        r = obj_field(rep[0], "replay");
+        cr_assert_not_null(r);
+        cr_assert(json_object_get_boolean(json_object_object_get(r, "at_end")), "%s",
+                  json_object_to_json_string(rep[0]));
+        assert_same_picture(live[n_live - 1], rep[0]);
+        json_object_put(rep[0]);
+    }
+    for (int i = 0; i < n_live; i++)
+        json_object_put(live[i]);
+    free(live_out);
+    unlink(path);
+}
+
+Test(game, a_damaged_recording_plays_what_it_can, .timeout = 30)
+{
+    char path[] = "/tmp/raftgame-bad-rec-XXXXXX";
+    int fd = mkstemp(path);
+    char *argv[] = {game_bin,   "--replay",   path, "--seek",       "900",
+                    "--paused", "--after-ms", "0",  "--dump-state", NULL};
+    const char *text =
+        "# raft_game recording 1\n"
+        "100 {\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"n\":1,\"role\":\"leader\","
+        "\"term\":4}\n"
+        "this is not a line\n"
+        "50 {\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"n\":1,\"role\":\"leader\","
+        "\"term\":5}\n"
+        "200 {\"type\":\"state\",\"peer\":\"peer1\"\n"
+        "800 {\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"n\":1,\"role\":\"leader\","
+        "\"term\":6}\n"
+        "900 {\"type\":\"sta";
+    struct json_object *d[1], *r;
+
+    headless();
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    cr_assert_eq(subprocess_run(argv, NULL, 20000, &res), 0);
+    unlink(path);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "2 malformed lines skipped"), "%s", res.err);
+    cr_assert_eq(dump_lines(res.out, d, 1), 1);
+    r = obj_field(d[0], "replay");
+    cr_assert_eq(int_field(r, "malformed_lines"), 2, "%s", res.out);
+    cr_assert_eq(int_field(r, "reordered_lines"), 1);
+    cr_assert_eq(int_field(d[0], "rejected"), 1, "the cut JSON is the model's to refuse");
+    cr_assert_eq(int_field(d[0], "term"), 6);
+    cr_assert_str_eq(str_field(d[0], "leader"), "peer1");
+    json_object_put(d[0]);
+}
+
+Test(game, record_and_replay_refuse_bad_files_with_exit_2)
+{
+    char *bad_record[] = {game_bin,          "--demo", "--record", "/nonexistent-dir/x.rec",
+                          "--quit-after-ms", "100",    NULL};
+    char *missing[] = {game_bin, "--replay", "/nonexistent-dir/x.rec", NULL};
+    char *not_a_recording[] = {game_bin, "--replay", "/etc/hostname", NULL};
+
+    headless();
+    cr_assert_eq(subprocess_run(bad_record, NULL, 10000, &res), 0);
+    cr_assert_eq(res.exit_code, 2, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "/nonexistent-dir/x.rec"), "%s", res.err);
+    cr_assert_not_null(strstr(res.err, "usage: raft_game"), "%s", res.err);
+    cr_assert_eq(subprocess_run(missing, NULL, 10000, &res), 0);
+    cr_assert_eq(res.exit_code, 2, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_eq(subprocess_run(not_a_recording, NULL, 10000, &res), 0);
+    cr_assert_eq(res.exit_code, 2, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "not a recording"), "%s", res.err);
+}
+
+/* Space freezes the live picture while the cluster goes on; the right arrow steps
+ * through what arrived since; space again is live. Keys come through --keys, the same
+ * path as the keyboard. */
+Test(game, a_live_pause_freezes_the_picture_and_space_goes_back_to_live, .init = cluster_up,
+     .fini = cluster_down, .timeout = 60)
+{
+    char *argv[] = {game_bin,
+                    "-c",
+                    h.ini,
+                    "--no-monster",
+                    "--dump-state",
+                    "--keys",
+                    "Space@1500,Right@3200,Space@4500",
+                    "--quit-after-ms",
+                    "5300",
+                    NULL};
+    struct json_object *d[16] = {0};
+    int n, paused_lines = 0;
+    int64_t frozen_at = -1, frozen_datagrams = -1;
+
+    cr_assert_eq(subprocess_run(argv, NULL, 30000, &res), 0);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "--keys: pressed Space"), "%s", res.err);
+    n = dump_lines(res.out, d, 16);
+    cr_assert_geq(n, 5, "%s", res.out);
+    for (int i = 0; i < n; i++) {
+        int t = int_field(d[i], "time_ms");
+        struct json_object *p = json_object_object_get(d[i], "paused");
+        if (!json_object_get_boolean(p))
+            continue;
+        paused_lines++;
+        cr_assert_gt(int_field(d[i], "live_time_ms"), t, "the live clock runs on");
+        cr_assert_gt(int_field(d[i], "buffered"), 0, "nothing kept while paused: %s",
+                     json_object_to_json_string(d[i]));
+        if (frozen_at < 0) {
+            frozen_at = t;
+            frozen_datagrams = int_field(d[i], "datagrams");
+        } else if (int_field(d[i], "live_time_ms") < 3200) {
+            cr_assert_eq(t, frozen_at, "the picture moved while paused");
+            cr_assert_eq(int_field(d[i], "datagrams"), frozen_datagrams);
+        } else {
+            cr_assert_geq(t, frozen_at, "a step goes forward");
+            cr_assert_geq(int_field(d[i], "datagrams"), frozen_datagrams);
+        }
+    }
+    cr_assert_geq(paused_lines, 2, "%s", res.out);
+    /* Back to live: the last picture is now, with everything that arrived meanwhile. */
+    cr_assert_not(json_object_get_boolean(json_object_object_get(d[n - 1], "paused")));
+    cr_assert_geq(int_field(d[n - 1], "time_ms"), 5300);
+    cr_assert_gt(int_field(d[n - 1], "datagrams"), frozen_datagrams);
+    cr_assert_eq(int_field(d[n - 1], "alive"), 3);
+    for (int i = 0; i < n; i++)
+        json_object_put(d[i]);
 }
