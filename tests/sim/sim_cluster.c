@@ -194,7 +194,7 @@ static void change_log(struct sim *s, struct sim_node *n, raft_index from,
                      (unsigned long long)old_len);
             return;
         }
-        if (sim_inv_keeps_committed(&s->inv, &n->log, p, err, sizeof(err)) != 0) {
+        if (sim_inv_keeps_committed_in(&s->inv, &n->log, p, term, err, sizeof(err)) != 0) {
             sim_fail(s, "Committed entry lost", "node %d's log: %s", n->id, err);
             return;
         }
@@ -428,6 +428,7 @@ static bool handle_ready(struct sim *s, struct sim_node *n, const struct raft_re
             sim_store_write(s, n, rd, job); /* the daemon's calls (sim_store.h) */
         raft_time lat = writes ? sim_disk_latency(s) : 0;
         job->committed_when_made = s->inv.committed.len;
+        job->made_in_term = raft_current_term(n->r);
         sim_disk_push(&n->disk, job, s->now + lat);
         sim_schedule(s, job->done_at, SIM_EV_DISK, n->id, n->inc, NULL, job->serial, 0);
     }
@@ -668,7 +669,8 @@ void sim_on_disk(struct sim *s, const struct sim_event *ev)
      * it): a majority elsewhere holds it. What the write may never drop is an entry that
      * was committed when the write was decided. */
     if (p && p <= job->committed_when_made &&
-        sim_inv_keeps_committed(&s->inv, &n->disk.meta, p, err, sizeof(err)) != 0) {
+        sim_inv_keeps_committed_in(&s->inv, &n->disk.meta, p, job->made_in_term, err,
+                                   sizeof(err)) != 0) {
         sim_fail(s, "Committed entry lost", "node %d's disk: %s", n->id, err);
         sim_disk_job_free(job);
         return;

@@ -45,6 +45,7 @@ struct sim_job {
     size_t n_held;
     raft_index committed_when_made; /* the cluster's committed length when the ready was
                                        taken: a write may only drop what was uncommitted then */
+    raft_term made_in_term;         /* the node's term when the ready was taken */
     bool store_deferred;            /* the real storage does this job's writes when it completes
                                        (sim_store.h) */
 };

@@ -244,6 +244,14 @@ int sim_inv_keeps_committed(const struct sim_inv *inv, const struct sim_log *log
     return -1;
 }
 
+int sim_inv_keeps_committed_in(const struct sim_inv *inv, const struct sim_log *log,
+                               raft_index from, raft_term term, char *err, size_t errlen)
+{
+    if (from == 0 || from > inv->committed.len || inv->known_in[from - 1] > term)
+        return 0;
+    return sim_inv_keeps_committed(inv, log, from, err, errlen);
+}
+
 int sim_inv_apply(struct sim_inv *inv, raft_index index, raft_term term, uint64_t dhash, char *err,
                   size_t errlen)
 {

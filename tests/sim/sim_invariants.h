@@ -65,6 +65,15 @@ int sim_inv_leader_complete(const struct sim_inv *inv, const struct sim_log *log
  * be a committed entry. */
 int sim_inv_keeps_committed(const struct sim_inv *inv, const struct sim_log *log, raft_index from,
                             char *err, size_t errlen);
+/* The same for a change that a leader of term `term` makes to a follower's log (the
+ * follower now in that term). Figure 2 lets a follower take a stale leader's
+ * AppendEntries: a leader of term T holds every entry committed before T (Leader
+ * Completeness), not one committed in a later term, and a follower that slept through
+ * those later terms lets it overwrite such an entry (still on a majority, never
+ * applied here: the stale leader's commit index is below it). What no change made in
+ * term T may drop is an entry known committed in T or earlier. */
+int sim_inv_keeps_committed_in(const struct sim_inv *inv, const struct sim_log *log,
+                               raft_index from, raft_term term, char *err, size_t errlen);
 /* State Machine Safety: a node applies (term, dhash) at index. */
 int sim_inv_apply(struct sim_inv *inv, raft_index index, raft_term term, uint64_t dhash, char *err,
                   size_t errlen);
