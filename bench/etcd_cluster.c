@@ -196,8 +196,7 @@ int etcd_cluster_leader(struct etcd_cluster *ec, int timeout_ms, char *err, size
             int status;
             if (ec->pids[i] > 0 && waitpid(ec->pids[i], &status, WNOHANG) == ec->pids[i]) {
                 ec->pids[i] = 0;
-                snprintf(err, errlen, "etcd member m%d exited (see %s/m%d.log)", i + 1, ec->dir,
-                         i + 1);
+                snprintf(err, errlen, "etcd member m%d exited", i + 1);
                 return -1;
             }
         }
@@ -237,6 +236,32 @@ int etcd_cluster_leader(struct etcd_cluster *ec, int timeout_ms, char *err, size
             return -1;
         sleep_ms(50);
     }
+}
+
+void etcd_cluster_log_tail(const struct etcd_cluster *ec, int i, char *out, size_t outlen)
+{
+    char path[320];
+    out[0] = 0;
+    snprintf(path, sizeof(path), "%s/m%d.log", ec->dir, i + 1);
+    FILE *f = fopen(path, "r");
+    if (!f || outlen < 2)
+        goto out;
+    long keep = (long)outlen - 1;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > keep)
+        fseek(f, -keep, SEEK_END);
+    else
+        rewind(f);
+    size_t n = fread(out, 1, outlen - 1, f);
+    out[n] = 0;
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = 0;
+    /* From the start of the last line that is whole in the window. */
+    char *nl = strrchr(out, '\n');
+    if (nl)
+        memmove(out, nl + 1, strlen(nl + 1) + 1);
+out:
+    if (f)
+        fclose(f);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

@@ -31,6 +31,9 @@ int etcd_cluster_start(struct etcd_cluster *ec, int n, const char *bin, char *er
 /* Waits up to timeout_ms until every member answers its status and they agree on a
  * leader. The leader's index (0-based), or -1 with err. */
 int etcd_cluster_leader(struct etcd_cluster *ec, int timeout_ms, char *err, size_t errlen);
+/* The last line or so (at most outlen - 1 bytes) of member i's output, for error
+ * messages: the directory is gone once the cluster is stopped. "" when none. */
+void etcd_cluster_log_tail(const struct etcd_cluster *ec, int i, char *out, size_t outlen);
 /* SIGTERM to every member (SIGKILL after 5 s), reaps them, removes the directory (kept
  * when RAFT_KEEP_TEST_DIRS is set). Safe to call twice. */
 void etcd_cluster_stop(struct etcd_cluster *ec);

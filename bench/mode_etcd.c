@@ -173,7 +173,13 @@ static int measure_etcd(const struct bench_options *o, const char *bin, struct m
     int rc = -1;
     int leader = etcd_cluster_leader(&ec, 30000, err, sizeof(err));
     if (leader < 0) {
-        fprintf(stderr, "raft_bench: etcd has no leader within 30 s: %s\n", err);
+        fprintf(stderr, "raft_bench: etcd did not come up (a leader within 30 s): %s\n", err);
+        for (int i = 0; i < ec.n; i++) {
+            char tail[400];
+            etcd_cluster_log_tail(&ec, i, tail, sizeof(tail));
+            if (tail[0])
+                fprintf(stderr, "  m%d's last output: %s\n", i + 1, tail);
+        }
         goto out;
     }
     struct load_options lo = workload(o);
