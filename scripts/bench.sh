@@ -125,6 +125,12 @@ etcd_compare() {
             { apt-get update -qq >/dev/null 2>&1 &&
                 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >"$TMP" 2>&1; }; then
             etcd_bin=$(command -v etcd 2>/dev/null)
+            # Debian's package starts a system etcd service (on 2379/2380) where systemd
+            # runs; the bench starts its own members, so the one it caused is stopped.
+            if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+                say "stopping and disabling the etcd service the package started (systemctl disable --now etcd)"
+                systemctl disable --now etcd >/dev/null 2>&1
+            fi
         else
             tail -3 "$TMP" | tee -a "$TXT"
         fi
