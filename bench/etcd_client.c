@@ -572,6 +572,7 @@ static void erecord(struct eengine *e, struct eclient *c, const struct etcd_answ
 static void ereadable(struct eengine *e, struct eclient *c)
 {
     uint64_t now;
+    bool eof = false; /* the server closed: what it sent before still counts */
     for (;;) {
         if (buffer_reserve(&c->in, 4096) != 0) {
             efail(e, c, bench_now_us());
@@ -588,15 +589,26 @@ static void ereadable(struct eengine *e, struct eclient *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        e->r->conn_lost++; /* closed or reset */
+        if (n == 0) {
+            eof = true;
+            break;
+        }
+        e->r->conn_lost++; /* reset */
         efail(e, c, bench_now_us());
         return;
     }
     char err[200];
-    int p = etcd_http_parse(buffer_peek(&c->in), buffer_len(&c->in), e->http, err, sizeof(err));
+    int p = buffer_len(&c->in) ? etcd_http_parse(buffer_peek(&c->in), buffer_len(&c->in), e->http,
+                                                 err, sizeof(err))
+                               : 0;
     now = bench_now_us();
-    if (p == 0)
+    if (p == 0) {
+        if (eof) { /* closed before a whole answer: the request is resent */
+            e->r->conn_lost++;
+            efail(e, c, now);
+        }
         return;
+    }
     if (p < 0 || c->st != E_WAITING || e->http->consumed != buffer_len(&c->in)) {
         /* One request outstanding means one answer: anything else is a protocol error. */
         enote_bad(e, p < 0 ? err : "an unexpected answer or extra bytes from etcd");
@@ -609,7 +621,7 @@ static void ereadable(struct eengine *e, struct eclient *c)
     if (etcd_answer_parse(e->http->status, e->http->body, e->http->body_len, &a) != 0)
         a.ok = false; /* a.error says why; counted as bad */
     erecord(e, c, &a, now);
-    if (e->http->close)
+    if (e->http->close || eof)
         edrop(e, c); /* the next command opens a new connection */
     enew_command(e, c, now);
 }
