@@ -131,10 +131,13 @@ $(CRASH_BIN): $(patsubst %.c,$(BUILD)/objmut/%.o,$(CRASH_SRC) tests/sim/sim_fs.c
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-# raft_bench's own unit tests link its load generator.
+# raft_bench's own unit tests link its load generator (test_etcd_client: its etcd client).
 BENCH_LIB := $(BUILD)/libbench.a
 $(BENCH_LIB): $(call obj,$(filter-out bench/main.c,$(wildcard bench/*.c))); $(archive)
 $(BUILD)/tests/test_bench: $(call obj,tests/unit/test_bench.c) $(BENCH_LIB) $(TEST_LIB) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS) -pthread
+$(BUILD)/tests/test_etcd_client: $(call obj,tests/unit/test_etcd_client.c) $(BENCH_LIB) $(TEST_LIB) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS) -pthread
 

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "bench/load.h"
+#include "bench/measure.h"
 #include "bench/modes.h"
 #include "bench/report.h"
 #include "bench/setup.h"
@@ -57,42 +58,23 @@ int mode_run(const struct bench_options *o)
         .suspect_ms = o->timeout_max * 2,
         .id_prefix = prefix,
     };
-    /* CPU time and run-queue wait of every process involved, over the whole run: on a
-     * shared machine they tell whether the peers or the neighbours set the pace. */
-    int pids[LOAD_MAX_TARGETS + 1];
-    uint64_t cpu0[LOAD_MAX_TARGETS + 1], wait0[LOAD_MAX_TARGETS + 1];
+    int pids[LOAD_MAX_TARGETS];
+    const char *names[LOAD_MAX_TARGETS];
     int n_pids = 0;
-    pids[n_pids++] = (int)getpid();
-    for (int i = 1; bc.own && i <= bc.n; i++)
-        pids[n_pids++] = (int)bc.c.pids[i];
-    for (int i = 0; i < n_pids; i++)
-        if (bench_read_schedstat(pids[i], &cpu0[i], &wait0[i]) != 0)
-            cpu0[i] = wait0[i] = 0;
-    uint64_t t0 = bench_now_us();
-    struct load_result r;
-    if (load_run(&lo, &r, err, sizeof(err)) != 0) {
+    for (int i = 1; bc.own && i <= bc.n; i++) {
+        pids[n_pids] = (int)bc.c.pids[i];
+        names[n_pids++] = bc.targets[i - 1].name;
+    }
+    struct measure m;
+    if (measure_run(load_run, &lo, pids, names, n_pids, &m, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_bench: %s\n", err);
         goto out;
     }
-    uint64_t run_us = bench_now_us() - t0;
-    struct json_object *sched = json_object_new_array();
-    double max_wait_share = 0;
-    for (int i = 0; i < n_pids && sched; i++) {
-        uint64_t cpu, wait;
-        if (bench_read_schedstat(pids[i], &cpu, &wait) != 0)
-            continue;
-        double cpu_ms = (double)(cpu - cpu0[i]) / 1e6, wait_ms = (double)(wait - wait0[i]) / 1e6;
-        struct json_object *e = json_object_new_object();
-        json_object_object_add(e, "process",
-                               json_object_new_string(i == 0 ? "bench" : bc.targets[i - 1].name));
-        json_object_object_add(e, "cpu_ms", json_object_new_double(cpu_ms));
-        json_object_object_add(e, "runq_wait_ms", json_object_new_double(wait_ms));
-        json_object_array_add(sched, e);
-        if (run_us && wait_ms * 1000.0 / (double)run_us > max_wait_share)
-            max_wait_share = wait_ms * 1000.0 / (double)run_us;
-    }
-    double secs = (double)r.window_us / 1e6;
-    double ops_per_s = secs > 0 ? (double)r.ops / secs : 0;
+    struct load_result *r = &m.r;
+    uint64_t run_us = m.run_us;
+    double max_wait_share = m.max_wait_share;
+    double ops_per_s = m.ops_per_s;
+    double secs = (double)r->window_us / 1e6;
 
     struct json_object *obj = report_new(o);
     if (obj) {
@@ -102,23 +84,23 @@ int mode_run(const struct bench_options *o)
         json_object_object_add(obj, "mix", json_object_new_string(o->mix.text));
         json_object_object_add(obj, "keys", json_object_new_int64(o->keys));
         json_object_object_add(obj, "seed", json_object_new_uint64(o->seed));
-        json_object_object_add(obj, "ops", json_object_new_uint64(r.ops));
-        json_object_object_add(obj, "ok", json_object_new_uint64(r.ok));
-        json_object_object_add(obj, "app_errors", json_object_new_uint64(r.app_errors));
-        json_object_object_add(obj, "bad", json_object_new_uint64(r.bad));
+        json_object_object_add(obj, "ops", json_object_new_uint64(r->ops));
+        json_object_object_add(obj, "ok", json_object_new_uint64(r->ok));
+        json_object_object_add(obj, "app_errors", json_object_new_uint64(r->app_errors));
+        json_object_object_add(obj, "bad", json_object_new_uint64(r->bad));
         json_object_object_add(obj, "ops_per_s", json_object_new_double(ops_per_s));
-        json_object_object_add(obj, "latency_us", report_latency(&r.all));
-        json_object_object_add(obj, "write_latency_us", report_latency(&r.writes));
-        json_object_object_add(obj, "read_latency_us", report_latency(&r.reads));
-        json_object_object_add(obj, "redirects", json_object_new_uint64(r.redirects));
-        json_object_object_add(obj, "unavailable", json_object_new_uint64(r.unavailable));
-        json_object_object_add(obj, "timeouts", json_object_new_uint64(r.timeouts));
-        json_object_object_add(obj, "conn_lost", json_object_new_uint64(r.conn_lost));
-        if (r.first_bad[0])
-            json_object_object_add(obj, "first_bad", json_object_new_string(r.first_bad));
+        json_object_object_add(obj, "latency_us", report_latency(&r->all));
+        json_object_object_add(obj, "write_latency_us", report_latency(&r->writes));
+        json_object_object_add(obj, "read_latency_us", report_latency(&r->reads));
+        json_object_object_add(obj, "redirects", json_object_new_uint64(r->redirects));
+        json_object_object_add(obj, "unavailable", json_object_new_uint64(r->unavailable));
+        json_object_object_add(obj, "timeouts", json_object_new_uint64(r->timeouts));
+        json_object_object_add(obj, "conn_lost", json_object_new_uint64(r->conn_lost));
+        if (r->first_bad[0])
+            json_object_object_add(obj, "first_bad", json_object_new_string(r->first_bad));
         json_object_object_add(obj, "run_ms", json_object_new_double((double)run_us / 1e3));
-        json_object_object_add(obj, "sched", sched);
-        sched = NULL;
+        json_object_object_add(obj, "sched", m.sched);
+        m.sched = NULL;
         json_object_object_add(obj, "max_runq_wait_share", json_object_new_double(max_wait_share));
         if (bc.own) {
             /* Memory after the load: the log is kept in memory until compaction exists. */
@@ -132,15 +114,14 @@ int mode_run(const struct bench_options *o)
             json_object_object_add(obj, "rss_kib_after", rss);
         }
     }
-    json_object_put(sched); /* still ours when obj could not be made */
     if (!o->json)
-        print_table(o, &r, ops_per_s, max_wait_share);
+        print_table(o, r, ops_per_s, max_wait_share);
     if (obj && report_emit(o, obj, err, sizeof(err)) != 0)
         fprintf(stderr, "raft_bench: %s\n", err);
-    status = r.ops > 0 && r.bad == 0 ? 0 : 1;
-    if (r.ops == 0)
+    status = r->ops > 0 && r->bad == 0 ? 0 : 1;
+    if (r->ops == 0)
         fprintf(stderr, "raft_bench: no command completed in the window\n");
-    load_result_free(&r);
+    measure_free(&m); /* r is m.r */
 out:
     bench_cluster_close(&bc);
     return status;

@@ -12,11 +12,11 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[] = {"run", "failover", "limits", "memory", "restart"};
+static const char *const mode_names[] = {"run", "failover", "limits", "memory", "restart", "etcd"};
 
 const char *options_mode_name(enum bench_mode m)
 {
-    return m >= MODE_RUN && m <= MODE_RESTART ? mode_names[m] : "?";
+    return m >= MODE_RUN && m <= MODE_ETCD ? mode_names[m] : "?";
 }
 
 void options_usage(FILE *out)
@@ -31,6 +31,9 @@ void options_usage(FILE *out)
         "  limits     this machine's floor: storage append+fsync, TCP loopback round trip\n"
         "  memory     resident memory (VmRSS) of idle peers\n"
         "  restart    write a big log with the storage module, time raft_peer's restart\n"
+        "  etcd       the run mode against our N peers, then against N etcd members started\n"
+        "             on loopback (etcd's JSON gateway: put for writes, linearizable range\n"
+        "             for gets): both rows and the ratio\n"
         "options:\n"
         "  -n, --peers N          cluster size (default 3)\n"
         "  -c, --config FILE      use the running cluster of FILE's first N peers (run only);\n"
@@ -57,6 +60,8 @@ void options_usage(FILE *out)
         "  --json-file FILE       also append the result as one JSON line to FILE\n"
         "  --no-header            table rows without the header line\n"
         "  --label TEXT           a name carried into the report\n"
+        "  --etcd PATH            etcd mode: the etcd program (default $ETCD_BIN, else etcd\n"
+        "                         in $PATH)\n"
         "  -h, --help             this help\n",
         LOAD_MAX_CLIENTS);
 }
@@ -156,6 +161,7 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
         OPT_JSON_FILE,
         OPT_NO_HEADER,
         OPT_LABEL,
+        OPT_ETCD,
     };
     static const struct option longopts[] = {
         {"peers", required_argument, NULL, 'n'},
@@ -180,6 +186,7 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
         {"json-file", required_argument, NULL, OPT_JSON_FILE},
         {"no-header", no_argument, NULL, OPT_NO_HEADER},
         {"label", required_argument, NULL, OPT_LABEL},
+        {"etcd", required_argument, NULL, OPT_ETCD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,6 +306,9 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
                 BAD("--label: at most 200 characters");
             o->label = optarg;
             break;
+        case OPT_ETCD:
+            o->etcd_bin = optarg;
+            break;
         case 'h':
             return 1;
         case ':':
@@ -309,10 +319,10 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     }
     if (optind < argc) {
         int m;
-        for (m = MODE_RUN; m <= MODE_RESTART; m++)
+        for (m = MODE_RUN; m <= MODE_ETCD; m++)
             if (!strcmp(argv[optind], mode_names[m]))
                 break;
-        if (m > MODE_RESTART)
+        if (m > MODE_ETCD)
             BAD("unknown mode '%s'", argv[optind]);
         o->mode = (enum bench_mode)m;
         optind++;

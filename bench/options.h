@@ -8,7 +8,7 @@
 
 #include "bench/mix.h"
 
-enum bench_mode { MODE_RUN, MODE_FAILOVER, MODE_LIMITS, MODE_MEMORY, MODE_RESTART };
+enum bench_mode { MODE_RUN, MODE_FAILOVER, MODE_LIMITS, MODE_MEMORY, MODE_RESTART, MODE_ETCD };
 
 struct bench_options {
     enum bench_mode mode;
@@ -35,6 +35,7 @@ struct bench_options {
     const char *json_file;  /* also append one JSON line per run here */
     bool no_header;         /* table rows only, for scripts that print many runs */
     const char *label;      /* free text carried into the report */
+    const char *etcd_bin;   /* etcd mode: the etcd program (NULL: $ETCD_BIN, else PATH) */
 };
 
 /* Fills o from argv. 0 to run, 1 when -h was given (usage printed to stdout),

@@ -5,6 +5,8 @@
 #   throughput and latency: 3 and 5 peers x 1, 16, 64 clients, fsync on, log_level warn,
 #   1 client against 1 peer (what replication adds to the 1-client latency),
 #   the cost of log_level info, a read-only mix,
+#   beside etcd 3.4: the same clients and mix against 3 etcd members (skipped, saying why,
+#   when etcd is not installed; installed with apt-get when root),
 #   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
 #   idle memory, and the restart of a peer with a 1,000,000-entry log.
 #
@@ -14,7 +16,8 @@
 # RAFT_BIN_DIR (bin), BENCH_RT=1 to run everything under SCHED_FIFO (chrt -f 1, needs
 # root): on a machine shared with CPU-bound jobs, a woken peer otherwise waits for the
 # running job's time slice, and that wait, not the peer, sets the figures (the rq%
-# column and "waiting for a CPU" line show how much). Takes about 3 minutes.
+# column and "waiting for a CPU" line show how much). BENCH_ETCD=0 skips the etcd
+# comparison, ETCD_BIN names the etcd program. Takes about 4 minutes.
 set -u
 
 BIN=${RAFT_BIN_DIR:-bin}
@@ -103,6 +106,55 @@ say "== the cost of logging every command (log_level info), and a read-only mix"
 bench run -n 3 -C 1 -T "$SECONDS_PER_RUN" --log-level info
 bench run -n 3 -C 64 -T "$SECONDS_PER_RUN" --log-level info --no-header
 bench run -n 3 -C 16 -T "$SECONDS_PER_RUN" --mix get=100 --no-header
+say ""
+
+# etcd beside us: the same workload against etcd 3.4 (Debian's etcd-server), 3 members
+# that raft_bench starts on loopback in /tmp and stops again. Without etcd the comparison
+# is skipped and says why; as root, with apt-get and BENCH_ETCD_INSTALL=1 (the default
+# when root), the script installs etcd-server first and says so. BENCH_ETCD=0 skips it.
+etcd_compare() {
+    if [ "${BENCH_ETCD:-1}" = 0 ]; then
+        say "skipped: BENCH_ETCD=0"
+        return
+    fi
+    etcd_bin=${ETCD_BIN:-$(command -v etcd 2>/dev/null)}
+    if [ -z "$etcd_bin" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 &&
+        [ "${BENCH_ETCD_INSTALL:-1}" = 1 ]; then
+        say "etcd is not installed: running apt-get install -y etcd-server (root; BENCH_ETCD_INSTALL=0 to skip)"
+        if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >"$TMP" 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >"$TMP" 2>&1; }; then
+            etcd_bin=$(command -v etcd 2>/dev/null)
+            # Debian's package starts a system etcd service (on 2379/2380) where systemd
+            # runs; the bench starts its own members, so the one it caused is stopped.
+            if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+                say "stopping and disabling the etcd service the package started (systemctl disable --now etcd)"
+                systemctl disable --now etcd >/dev/null 2>&1
+            fi
+        else
+            tail -3 "$TMP" | tee -a "$TXT"
+        fi
+    fi
+    if [ -z "$etcd_bin" ] || [ ! -x "$etcd_bin" ]; then
+        if [ -n "${ETCD_BIN:-}" ]; then
+            say "skipped: ETCD_BIN=$ETCD_BIN is not an executable file"
+            return
+        fi
+        say "skipped: no etcd program in PATH (ETCD_BIN unset). To compare, install Debian's etcd:"
+        say "  sudo apt-get install etcd-server     (then rerun make bench, or: $BENCH etcd -C 16)"
+        return
+    fi
+    say "etcd: $etcd_bin, $("$etcd_bin" --version 2>/dev/null | head -1); data dirs in /tmp like ours;"
+    say "etcd writes are puts and its reads linearizable ranges (not our add: see docs/PERFORMANCE.md)"
+    header=""
+    for clients in 1 16 64; do
+        bench etcd -n 3 -C "$clients" -T "$SECONDS_PER_RUN" --etcd "$etcd_bin" $header
+        header="--no-header"
+    done
+}
+
+say "== beside etcd: the same workload (3 peers/members, mix add=90,get=10, ${SECONDS_PER_RUN} s each, ours first)"
+etcd_compare
 say ""
 
 say "== failover: the leader killed (KILL) or frozen (STOP) $KILLS times while a client writes"
