@@ -59,8 +59,8 @@
 
 static struct {
     char ip_prog[64];
-    int home_ns;               /* the namespace the test started in (-1 = none) */
-    int room_ns;               /* the switch's namespace */
+    int home_ns; /* the namespace the test started in (-1 = none) */
+    int room_ns; /* the switch's namespace: it, its bridge and veths live while this is open */
     int ns[PROJECTOR + 1];     /* laptops 1..3 and the projector */
     pid_t pids[N_LAPTOPS + 1]; /* the peers */
     int game_fd;               /* the projector's [game] socket */
