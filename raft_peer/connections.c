@@ -205,15 +205,25 @@ static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
                         raft_message_type_name(m.type));
 }
 
+/* Control messages need -v, and the cluster token when one is set. Without a token only
+ * a loopback client may send them; with one, any host that knows it may (a classroom's
+ * projector and teacher's laptop, docs/CLASSROOM.md), as peers do. */
+static bool control_allowed(struct peer *p, struct conn *c, struct json_object *obj)
+{
+    if (!p->visual || !token_ok(p, obj))
+        return false;
+    return c->loopback || p->cfg.token[0] != '\0';
+}
+
 static void handle_control(struct peer *p, struct conn *c, struct json_object *obj)
 {
     char out[512];
-    if (!p->visual || !c->loopback || !token_ok(p, obj)) {
-        int n =
-            snprintf(out, sizeof(out),
-                     "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
-                     "\"message\":\"control messages are accepted only by a peer started "
-                     "with -v, from a loopback address, with the cluster token if one is set\"}\n");
+    if (!control_allowed(p, c, obj)) {
+        int n = snprintf(out, sizeof(out),
+                         "{\"type\":\"control_response\",\"ok\":false,\"error\":\"forbidden\","
+                         "\"message\":\"control messages are accepted only by a peer started "
+                         "with -v, with the cluster token if one is set, and without a token "
+                         "only from a loopback address\"}\n");
         conn_send(p, c, out, (size_t)n);
         return;
     }

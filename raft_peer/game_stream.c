@@ -19,6 +19,10 @@
 void game_open(struct peer *p)
 {
     p->game_fd = udp_connect(p->err, sizeof(p->err), p->cfg.game_host, p->cfg.game_port);
+    /* Say so: on a LAN (a [game] host name that does not resolve, no route to it) the
+     * game would otherwise just never see this peer. */
+    if (p->game_fd < 0)
+        event_log_write(p->log, EVENT_LOG_WARN, "sends no game stream: %s", p->err);
 }
 
 void game_close(struct peer *p)

@@ -8,7 +8,7 @@ packages=(
   libinih-dev libjson-c-dev libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
   libedit-dev libcriterion-dev
   libfuse3-dev fuse3
-  python3 tmux procps netcat-openbsd
+  python3 tmux procps netcat-openbsd iproute2
 )
 
 sudo=""

@@ -337,7 +337,8 @@ int fault_command_run(struct cli_session *s, const char *text)
         if (forbidden > 0)
             fprintf(s->errout,
                     "error: %d of %d peers refused: network faults need peers started with -v "
-                    "(and the ini's token, which user_cli sends)\n",
+                    "(and the ini's token, which user_cli sends; from another machine than the "
+                    "peer's, the ini must set one)\n",
                     forbidden, c->n_peers);
         else
             fprintf(s->errout, "error: %d of %d peers refused the command\n", refused, c->n_peers);
