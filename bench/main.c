@@ -33,6 +33,8 @@ int main(int argc, char **argv)
         return mode_memory(&o);
     case MODE_RESTART:
         return mode_restart(&o);
+    case MODE_STATEMACHINE:
+        return mode_statemachine(&o);
     }
     return 2;
 }

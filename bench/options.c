@@ -12,11 +12,12 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[] = {"run", "failover", "limits", "memory", "restart"};
+static const char *const mode_names[] = {"run",    "failover", "limits",
+                                         "memory", "restart",  "statemachine"};
 
 const char *options_mode_name(enum bench_mode m)
 {
-    return m >= MODE_RUN && m <= MODE_RESTART ? mode_names[m] : "?";
+    return m >= MODE_RUN && m <= MODE_STATEMACHINE ? mode_names[m] : "?";
 }
 
 void options_usage(FILE *out)
@@ -31,6 +32,8 @@ void options_usage(FILE *out)
         "  limits     this machine's floor: storage append+fsync, TCP loopback round trip\n"
         "  memory     resident memory (VmRSS) of idle peers\n"
         "  restart    write a big log with the storage module, time raft_peer's restart\n"
+        "  statemachine  the state machine alone, in process: time every apply of\n"
+        "             --entries new variables, their VmRSS, snapshot encode and decode\n"
         "options:\n"
         "  -n, --peers N          cluster size (default 3)\n"
         "  -c, --config FILE      use the running cluster of FILE's first N peers (run only);\n"
@@ -50,7 +53,8 @@ void options_usage(FILE *out)
         "  --request-timeout MS   retry elsewhere after this silence (default 1000; 50 in\n"
         "                         failover)\n"
         "  --retry-delay MS       pause before retrying (default 2)\n"
-        "  --entries N            restart: log entries to write (default 1000000)\n"
+        "  --entries N            restart: log entries to write; statemachine: variables\n"
+        "                         (default 1000000)\n"
         "  --restarts N           restart: timed starts (default 3)\n"
         "  --samples N            limits: fsyncs and round trips (default 2000)\n"
         "  --json                 print JSON instead of the table\n"
@@ -309,10 +313,10 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     }
     if (optind < argc) {
         int m;
-        for (m = MODE_RUN; m <= MODE_RESTART; m++)
+        for (m = MODE_RUN; m <= MODE_STATEMACHINE; m++)
             if (!strcmp(argv[optind], mode_names[m]))
                 break;
-        if (m > MODE_RESTART)
+        if (m > MODE_STATEMACHINE)
             BAD("unknown mode '%s'", argv[optind]);
         o->mode = (enum bench_mode)m;
         optind++;
