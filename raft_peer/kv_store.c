@@ -28,6 +28,24 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Under AddressSanitizer, slab bytes not handed out and entries on a free list are
+ * poisoned, so a use after kv_del is caught as it would be with malloc and free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KV_ASAN 1
+#endif
+#endif
+#ifdef KV_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define KV_MIN_BITS   4
 #define KV_MAX_BITS   40
 #define KV_SLAB_BYTES (256 * 1024)
@@ -158,6 +176,7 @@ static int add_slab(struct kv_store *kv, size_t bytes, bool populate)
     s->cap = bytes;
     s->next = kv->slabs;
     kv->slabs = s;
+    POISON(s->mem, bytes);
     return 0;
 }
 
@@ -167,6 +186,7 @@ static struct kv_entry *entry_alloc(struct kv_store *kv, size_t len)
     size_t cls = (size - KV_ENTRY_MIN) / 8;
     struct kv_entry *e = kv->free_list[cls];
     if (e != NULL) {
+        UNPOISON(e, size);
         kv->free_list[cls] = e->next;
         return e;
     }
@@ -175,14 +195,17 @@ static struct kv_entry *entry_alloc(struct kv_store *kv, size_t len)
         return NULL;
     e = (struct kv_entry *)(void *)(kv->slabs->mem + kv->slabs->used);
     kv->slabs->used += size;
+    UNPOISON(e, size);
     return e;
 }
 
 static void entry_release(struct kv_store *kv, struct kv_entry *e)
 {
-    size_t cls = (entry_size(e->len) - KV_ENTRY_MIN) / 8;
+    size_t size = entry_size(e->len);
+    size_t cls = (size - KV_ENTRY_MIN) / 8;
     e->next = kv->free_list[cls];
     kv->free_list[cls] = e;
+    POISON(e, size);
 }
 
 struct kv_store *kv_new(void)
@@ -217,6 +240,7 @@ void kv_free(struct kv_store *kv)
         return;
     while (kv->slabs != NULL) {
         struct kv_slab *next = kv->slabs->next;
+        UNPOISON(kv->slabs->mem, kv->slabs->cap);
         free(kv->slabs);
         kv->slabs = next;
     }
