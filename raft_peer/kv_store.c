@@ -16,8 +16,9 @@
  * yet used). A growth finishes after (old buckets / KV_REHASH_STEP) calls, long before
  * the doubled table fills up, so two growths never overlap.
  *
- * Each variable is one entry sized to its name: next pointer, hash, value, length and
- * the name inline, 25 + length + 1 bytes rounded up to 8 (40 for "k123456"). Entries
+ * Each variable is one entry sized to its name: next pointer, value, top half of the
+ * hash, length and the name inline, 21 + length + 1 bytes rounded up to 8 (32 for
+ * "k123456", 88 for a 64-byte name). Entries
  * are carved from slabs (KV_SLAB_BYTES, or one slab sized for a whole snapshot), so
  * there is no malloc header per variable; a deleted entry goes to a free list for its
  * size and is reused by the next name of that size. Slabs and buckets are only given
@@ -47,16 +48,19 @@
 #endif
 
 #define KV_MIN_BITS   4
-#define KV_MAX_BITS   40
+#define KV_MAX_BITS   32 /* a chain's split bit must be within the stored hash_hi */
 #define KV_SLAB_BYTES (256 * 1024)
-#define KV_ENTRY_MIN  32 /* the entry of a 1-byte name */
-#define KV_ENTRY_MAX  96 /* of a COMMAND_NAME_MAX-byte name */
+#define KV_ENTRY_MIN  24 /* the entry of a 1-byte name */
+#define KV_ENTRY_MAX  88 /* of a COMMAND_NAME_MAX-byte name */
 #define KV_CLASSES    ((KV_ENTRY_MAX - KV_ENTRY_MIN) / 8 + 1)
 
+/* Only the top 32 bits of the hash are kept: they place the entry in every table of up
+ * to 2^32 buckets and order the chains; the full hash is recomputed in the rare case
+ * that two different names share them. */
 struct kv_entry {
     struct kv_entry *next;
-    uint64_t hash;
     int64_t value;
+    uint32_t hash_hi;
     uint8_t len;
     char name[]; /* len bytes and a NUL */
 };
@@ -128,17 +132,21 @@ static struct kv_entry **chain_of(const struct kv_store *kv, uint64_t h)
 static struct kv_entry **find_link(struct kv_entry **link, const char *name, uint64_t h,
                                    bool *found)
 {
+    uint32_t hi = (uint32_t)(h >> 32);
     *found = false;
     for (; *link != NULL; link = &(*link)->next) {
         struct kv_entry *e = *link;
-        if (e->hash < h)
+        if (e->hash_hi < hi)
             continue;
-        if (e->hash > h)
+        if (e->hash_hi > hi)
             break;
         int c = strcmp(e->name, name);
-        if (c < 0)
+        if (c == 0) {
+            *found = true;
+            break;
+        }
+        if (kv_canonical_cmp(kv_hash(e->name, e->len), e->name, h, name) < 0)
             continue;
-        *found = c == 0;
         break;
     }
     return link;
@@ -255,7 +263,7 @@ static void rehash_step(struct kv_store *kv)
     size_t moved = 0;
     if (kv->old.b != NULL) {
         size_t old_cap = (size_t)1 << kv->old.bits;
-        unsigned shift = 64 - kv->t.bits;
+        unsigned shift = 32 - kv->t.bits;
         while (moved < KV_REHASH_STEP && kv->rehash_next < old_cap) {
             size_t i = kv->rehash_next++;
             struct kv_entry *e = kv->old.b[i];
@@ -263,7 +271,7 @@ static void rehash_step(struct kv_store *kv)
             moved++;
             /* Sorted by hash, so the entries for 2i (next bit 0) all come first. */
             struct kv_entry *hi = e, *last_lo = NULL;
-            while (hi != NULL && ((hi->hash >> shift) & 1) == 0) {
+            while (hi != NULL && ((hi->hash_hi >> shift) & 1) == 0) {
                 last_lo = hi;
                 hi = hi->next;
             }
@@ -313,13 +321,11 @@ bool kv_get(const struct kv_store *kv, const char *name, int64_t *value)
     return found;
 }
 
-int kv_set(struct kv_store *kv, const char *name, int64_t value)
+int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h, int64_t value)
 {
-    size_t len = strnlen(name, COMMAND_NAME_MAX + 1);
     if (len > COMMAND_NAME_MAX)
         return -1;
     rehash_step(kv);
-    uint64_t h = kv_hash(name, len);
     bool found;
     struct kv_entry **link = find_link(chain_of(kv, h), name, h, &found);
     if (found) {
@@ -329,7 +335,7 @@ int kv_set(struct kv_store *kv, const char *name, int64_t value)
     struct kv_entry *e = entry_alloc(kv, len);
     if (e == NULL)
         return -1;
-    e->hash = h;
+    e->hash_hi = (uint32_t)(h >> 32);
     e->value = value;
     e->len = (uint8_t)len;
     memcpy(e->name, name, len + 1);
@@ -340,6 +346,14 @@ int kv_set(struct kv_store *kv, const char *name, int64_t value)
     kv->count++;
     kv->name_bytes += len;
     return 0;
+}
+
+int kv_set(struct kv_store *kv, const char *name, int64_t value)
+{
+    size_t len = strnlen(name, COMMAND_NAME_MAX + 1);
+    if (len > COMMAND_NAME_MAX)
+        return -1;
+    return kv_set_hashed(kv, name, len, kv_hash(name, len), value);
 }
 
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old)

@@ -30,6 +30,9 @@ bool kv_get(const struct kv_store *kv, const char *name, int64_t *value);
 /* Inserts or overwrites. -1 (nothing changed) when out of memory or name is
  * longer than COMMAND_NAME_MAX. */
 int kv_set(struct kv_store *kv, const char *name, int64_t value);
+/* kv_set for a caller that already has len = strlen(name) and h = kv_hash(name, len)
+ * (the snapshot reader, which hashes every name to check the order). */
+int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h, int64_t value);
 /* Unsets name; true and *old set if it was present. Never allocates. */
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old);
 size_t kv_count(const struct kv_store *kv);

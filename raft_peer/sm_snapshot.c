@@ -235,6 +235,13 @@ static uint32_t get_u32(struct reader *r)
 static uint64_t get_u64(struct reader *r)
 {
     uint64_t v = 0;
+    if (r->len - r->off >= 8 && r->off <= r->len) { /* the common case, in one go */
+        const uint8_t *p = r->p + r->off;
+        for (int i = 0; i < 8; i++)
+            v |= (uint64_t)p[i] << (8 * i);
+        r->off += 8;
+        return v;
+    }
     for (int i = 0; i < 8; i++)
         v |= (uint64_t)get_u8(r) << (8 * i);
     return v;
@@ -345,7 +352,8 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
         int64_t value = (int64_t)get_u64(&r);
         if (r.bad)
             goto truncated;
-        if (kv_set(kv, name, value) != 0) {
+        if ((by_hash ? kv_set_hashed(kv, name, name_len, hash, value) : kv_set(kv, name, value)) !=
+            0) {
             set_err(err, errlen, "out of memory reading the snapshot");
             goto fail;
         }
