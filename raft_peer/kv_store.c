@@ -105,11 +105,26 @@ uint64_t kv_hash(const char *name, size_t len)
     return h;
 }
 
-int kv_canonical_cmp(uint64_t ha, const char *a, uint64_t hb, const char *b)
+/* Byte order, a prefix first: strcmp's order for names, which hold no NUL. */
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+int kv_canonical_cmp_n(uint64_t ha, const char *a, size_t alen, uint64_t hb, const char *b,
+                       size_t blen)
 {
     if (ha != hb)
         return ha < hb ? -1 : 1;
-    return strcmp(a, b);
+    return name_cmp(a, alen, b, blen);
+}
+
+int kv_canonical_cmp(uint64_t ha, const char *a, uint64_t hb, const char *b)
+{
+    return kv_canonical_cmp_n(ha, a, strlen(a), hb, b, strlen(b));
 }
 
 static size_t index_of(uint64_t h, unsigned bits)
@@ -129,7 +144,7 @@ static struct kv_entry **chain_of(const struct kv_store *kv, uint64_t h)
 }
 
 /* The link that points at name's entry, or at the first entry after it (or NULL). */
-static struct kv_entry **find_link(struct kv_entry **link, const char *name, uint64_t h,
+static struct kv_entry **find_link(struct kv_entry **link, const char *name, size_t len, uint64_t h,
                                    bool *found)
 {
     uint32_t hi = (uint32_t)(h >> 32);
@@ -140,12 +155,11 @@ static struct kv_entry **find_link(struct kv_entry **link, const char *name, uin
             continue;
         if (e->hash_hi > hi)
             break;
-        int c = strcmp(e->name, name);
-        if (c == 0) {
+        if (e->len == len && memcmp(e->name, name, len) == 0) {
             *found = true;
             break;
         }
-        if (kv_canonical_cmp(kv_hash(e->name, e->len), e->name, h, name) < 0)
+        if (kv_canonical_cmp_n(kv_hash(e->name, e->len), e->name, e->len, h, name, len) < 0)
             continue;
         break;
     }
@@ -320,9 +334,10 @@ static void maybe_grow(struct kv_store *kv)
 
 bool kv_get(const struct kv_store *kv, const char *name, int64_t *value)
 {
-    uint64_t h = kv_hash(name, strlen(name));
+    size_t len = strlen(name);
+    uint64_t h = kv_hash(name, len);
     bool found;
-    struct kv_entry **link = find_link(chain_of(kv, h), name, h, &found);
+    struct kv_entry **link = find_link(chain_of(kv, h), name, len, h, &found);
     if (found && value != NULL)
         *value = (*link)->value;
     return found;
@@ -334,7 +349,7 @@ int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h,
         return -1;
     rehash_step(kv);
     bool found;
-    struct kv_entry **link = find_link(chain_of(kv, h), name, h, &found);
+    struct kv_entry **link = find_link(chain_of(kv, h), name, len, h, &found);
     if (found) {
         (*link)->value = value;
         return 0;
@@ -345,7 +360,8 @@ int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h,
     e->hash_hi = (uint32_t)(h >> 32);
     e->value = value;
     e->len = (uint8_t)len;
-    memcpy(e->name, name, len + 1);
+    memcpy(e->name, name, len);
+    e->name[len] = '\0';
     /* A growth that starts here moves nothing yet: link is still the right place. */
     maybe_grow(kv);
     e->next = *link;
@@ -366,9 +382,10 @@ int kv_set(struct kv_store *kv, const char *name, int64_t value)
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old)
 {
     rehash_step(kv);
-    uint64_t h = kv_hash(name, strlen(name));
+    size_t len = strlen(name);
+    uint64_t h = kv_hash(name, len);
     bool found;
-    struct kv_entry **link = find_link(chain_of(kv, h), name, h, &found);
+    struct kv_entry **link = find_link(chain_of(kv, h), name, len, h, &found);
     if (!found)
         return false;
     struct kv_entry *e = *link;

@@ -30,8 +30,9 @@ bool kv_get(const struct kv_store *kv, const char *name, int64_t *value);
 /* Inserts or overwrites. -1 (nothing changed) when out of memory or name is
  * longer than COMMAND_NAME_MAX. */
 int kv_set(struct kv_store *kv, const char *name, int64_t value);
-/* kv_set for a caller that already has len = strlen(name) and h = kv_hash(name, len)
- * (the snapshot reader, which hashes every name to check the order). */
+/* kv_set of the len bytes at name (no NUL needed) for a caller that already has
+ * h = kv_hash(name, len): the snapshot reader, which hashes every name to check the
+ * order and inserts straight from the snapshot bytes. */
 int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h, int64_t value);
 /* Unsets name; true and *old set if it was present. Never allocates. */
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old);
@@ -44,6 +45,9 @@ size_t kv_name_bytes(const struct kv_store *kv);
 uint64_t kv_hash(const char *name, size_t len);
 /* The canonical order: by kv_hash, then by name bytes. <0, 0 or >0 like strcmp. */
 int kv_canonical_cmp(uint64_t ha, const char *a, uint64_t hb, const char *b);
+/* The same for names given as bytes and lengths. */
+int kv_canonical_cmp_n(uint64_t ha, const char *a, size_t alen, uint64_t hb, const char *b,
+                       size_t blen);
 
 /* Visits every variable in canonical order, which depends only on the set of names,
  * not on insertion order, table size or a growth in progress. */

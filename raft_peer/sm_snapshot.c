@@ -331,40 +331,45 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
         goto fail;
     }
 
+    /* Names are checked and inserted straight from the bytes. Version 1's order is by
+     * name alone: the same comparison with every order key 0. */
     bool by_hash = version == SM_SNAPSHOT_VERSION;
-    char names[2][COMMAND_NAME_MAX + 1];
-    uint64_t prev_hash = 0;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    uint64_t prev_key = 0;
     for (uint32_t i = 0; i < n_vars; i++) {
-        char *name = names[i & 1], *prev = names[(i & 1) ^ 1];
         uint8_t name_len = get_u8(&r);
         if (name_len == 0 || name_len > COMMAND_NAME_MAX) {
             set_err(err, errlen, "variable %u: name length %u is out of range", (unsigned)i,
                     (unsigned)name_len);
             goto fail;
         }
-        if (!get_string(&r, name, name_len))
+        if (r.bad || name_len > remaining(&r))
             goto truncated;
-        if (strlen(name) != name_len || !command_name_valid(name)) {
+        const char *name = (const char *)r.p + r.off;
+        r.off += name_len;
+        if (!command_name_valid_n(name, name_len)) {
             set_err(err, errlen, "variable %u: invalid name", (unsigned)i);
             goto fail;
         }
         /* One canonical encoding: strictly increasing, hence also free of duplicates. */
-        uint64_t hash = by_hash ? kv_hash(name, name_len) : 0;
-        if (i > 0 && (by_hash ? kv_canonical_cmp(prev_hash, prev, hash, name) >= 0
-                              : strcmp(prev, name) >= 0)) {
-            set_err(err, errlen, "variable %u: '%s' is out of order or repeated", (unsigned)i,
-                    name);
+        uint64_t hash = kv_hash(name, name_len), key = by_hash ? hash : 0;
+        if (prev != NULL &&
+            kv_canonical_cmp_n(prev_key, prev, prev_len, key, name, name_len) >= 0) {
+            set_err(err, errlen, "variable %u: '%.*s' is out of order or repeated", (unsigned)i,
+                    (int)name_len, name);
             goto fail;
         }
         int64_t value = (int64_t)get_u64(&r);
         if (r.bad)
             goto truncated;
-        if ((by_hash ? kv_set_hashed(kv, name, name_len, hash, value) : kv_set(kv, name, value)) !=
-            0) {
+        if (kv_set_hashed(kv, name, name_len, hash, value) != 0) {
             set_err(err, errlen, "out of memory reading the snapshot");
             goto fail;
         }
-        prev_hash = hash;
+        prev = name;
+        prev_len = name_len;
+        prev_key = key;
     }
 
     uint32_t n_sessions = get_u32(&r);
