@@ -8,7 +8,7 @@
  * insertion history, and a snapshot needs no sort.
  *
  * Growth is incremental: when the count reaches the bucket count, a table twice as
- * large is allocated (calloc: no O(n) pass) and each later kv_set or kv_del moves the
+ * large is allocated (not zeroed: no O(n) pass) and each later kv_set or kv_del moves the
  * next KV_REHASH_STEP old buckets into it. A name's place during a growth is fixed by
  * its hash alone: old bucket i if i has not been moved yet, else the new table. So a
  * lookup looks in exactly one chain, and splitting a sorted chain into 2i and 2i+1
@@ -18,11 +18,10 @@
  *
  * Each variable is one entry sized to its name: next pointer, value, top half of the
  * hash, length and the name inline, 21 + length + 1 bytes rounded up to 8 (32 for
- * "k123456", 88 for a 64-byte name). Entries
- * are carved from slabs (KV_SLAB_BYTES, or one slab sized for a whole snapshot), so
- * there is no malloc header per variable; a deleted entry goes to a free list for its
- * size and is reused by the next name of that size. Slabs and buckets are only given
- * back by kv_free: the table never shrinks. */
+ * "k123456", 88 for a 64-byte name). Entries are carved from slabs (KV_SLAB_BYTES, or
+ * one slab sized for a whole snapshot), so there is no malloc header per variable; a
+ * deleted entry goes to a free list for its size and is reused by the next name of that
+ * size. Slabs and buckets are only given back by kv_free: the table never shrinks. */
 #include "raft_peer/kv_store.h"
 
 #include <stdlib.h>
@@ -64,6 +63,12 @@ struct kv_entry {
     uint8_t len;
     char name[]; /* len bytes and a NUL */
 };
+
+_Static_assert(((offsetof(struct kv_entry, name) + 1 + 1 + 7) & ~(size_t)7) == KV_ENTRY_MIN,
+               "KV_ENTRY_MIN is the entry of a 1-byte name");
+_Static_assert(((offsetof(struct kv_entry, name) + COMMAND_NAME_MAX + 1 + 7) & ~(size_t)7) ==
+                   KV_ENTRY_MAX,
+               "KV_ENTRY_MAX is the entry of the longest name");
 
 struct kv_slab {
     struct kv_slab *next;
