@@ -327,3 +327,64 @@ Test(kv_store, sorted_visit_and_limits)
     cr_assert_eq(kv_name_bytes(kv), 5 + 5 + 4 + 2 + 7 + 5 + COMMAND_NAME_MAX);
     kv_free(kv);
 }
+
+/* Entries keep only the top 32 bits of the hash; two names that share them are ordered
+ * by recomputing the full hashes. Find such a pair by brute force (about 300,000 names
+ * give a few) and check lookups, deletes and the order with both insertion orders. */
+struct hashed {
+    uint64_t h;
+    int k;
+};
+
+static int cmp_hashed(const void *a, const void *b)
+{
+    uint64_t x = ((const struct hashed *)a)->h, y = ((const struct hashed *)b)->h;
+    return x < y ? -1 : x > y;
+}
+
+Test(kv_store, names_sharing_the_top_half_of_their_hash)
+{
+    enum { N = 300000 };
+    struct hashed *v = malloc(N * sizeof(*v));
+    cr_assert_not_null(v);
+    for (int k = 0; k < N; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "c%d", k);
+        v[k].h = kv_hash(name, strlen(name));
+        v[k].k = k;
+    }
+    qsort(v, N, sizeof(*v), cmp_hashed);
+    int found = 0;
+    for (int i = 1; i < N && found < 3; i++) {
+        if (v[i].h >> 32 != v[i - 1].h >> 32)
+            continue;
+        found++;
+        char a[32], b[32], other[32];
+        snprintf(a, sizeof(a), "c%d", v[i - 1].k);
+        snprintf(b, sizeof(b), "c%d", v[i].k);
+        cr_assert_neq(v[i].h, v[i - 1].h, "a full 64-bit collision: pick another name set");
+        for (int order = 0; order < 2; order++) {
+            struct kv_store *kv = kv_new();
+            cr_assert_eq(kv_set(kv, order ? b : a, 1), 0);
+            /* Fillers, so the pair lives through growths. */
+            for (int k = 0; k < 2000; k++) {
+                snprintf(other, sizeof(other), "f%d", k);
+                cr_assert_eq(kv_set(kv, other, k), 0);
+            }
+            cr_assert_eq(kv_set(kv, order ? a : b, 2), 0);
+            int64_t x;
+            cr_assert(kv_get(kv, a, &x));
+            cr_assert_eq(x, order ? 2 : 1);
+            cr_assert(kv_get(kv, b, &x));
+            cr_assert_eq(x, order ? 1 : 2);
+            check_canonical(kv);
+            cr_assert(kv_del(kv, a, NULL));
+            cr_assert_not(kv_get(kv, a, NULL));
+            cr_assert(kv_get(kv, b, NULL));
+            check_canonical(kv);
+            kv_free(kv);
+        }
+    }
+    cr_assert_gt(found, 0, "no pair sharing the top 32 bits among %d names", N);
+    free(v);
+}
