@@ -140,7 +140,7 @@ static void write_var(void *ctx, const char *name, int64_t value)
 {
     struct writer *w = ctx;
     size_t len = strlen(name);
-    if (w->cap - w->off >= 1 + len + 8 && w->off <= w->cap) {
+    if (w->off <= w->cap && w->cap - w->off >= 1 + len + 8) {
         uint8_t *p = w->p + w->off;
         p[0] = (uint8_t)len;
         memcpy(p + 1, name, len);
@@ -242,7 +242,7 @@ static uint32_t get_u32(struct reader *r)
 static uint64_t get_u64(struct reader *r)
 {
     uint64_t v = 0;
-    if (r->len - r->off >= 8 && r->off <= r->len) { /* the common case, in one go */
+    if (r->off <= r->len && r->len - r->off >= 8) { /* the common case, in one go */
         const uint8_t *p = r->p + r->off;
         for (int i = 0; i < 8; i++)
             v |= (uint64_t)p[i] << (8 * i);
