@@ -35,6 +35,8 @@ int main(int argc, char **argv)
         return mode_restart(&o);
     case MODE_ETCD:
         return mode_etcd(&o);
+    case MODE_STATEMACHINE:
+        return mode_statemachine(&o);
     }
     return 2;
 }

@@ -8,7 +8,15 @@
 
 #include "bench/mix.h"
 
-enum bench_mode { MODE_RUN, MODE_FAILOVER, MODE_LIMITS, MODE_MEMORY, MODE_RESTART, MODE_ETCD };
+enum bench_mode {
+    MODE_RUN,
+    MODE_FAILOVER,
+    MODE_LIMITS,
+    MODE_MEMORY,
+    MODE_RESTART,
+    MODE_ETCD,
+    MODE_STATEMACHINE
+};
 
 struct bench_options {
     enum bench_mode mode;
@@ -28,7 +36,7 @@ struct bench_options {
     int signal;             /* failover: SIGKILL or SIGSTOP */
     int request_timeout_ms; /* a request without answer is retried elsewhere after this */
     int retry_delay_ms;     /* pause before retrying after unavailable / no known leader */
-    long entries;           /* restart: log entries written before the restarts */
+    long entries;           /* restart: log entries written; statemachine: variables */
     int restarts;           /* restart: how many timed starts */
     int samples;            /* limits: fsyncs and round trips measured */
     bool json;              /* print JSON instead of the table */

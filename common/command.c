@@ -109,6 +109,11 @@ static bool name_valid(const char *s, size_t len)
     return true;
 }
 
+bool command_name_valid_n(const char *s, size_t len)
+{
+    return s != NULL && name_valid(s, len);
+}
+
 bool command_name_valid(const char *name)
 {
     return name != NULL && name_valid(name, strnlen(name, COMMAND_NAME_MAX + 1));

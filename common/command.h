@@ -48,5 +48,7 @@ const char *command_op_name(enum command_op op);
 
 /* True when name matches [A-Za-z_][A-Za-z0-9_]{0,63}. */
 bool command_name_valid(const char *name);
+/* The same for the len bytes at s, which need no NUL (a NUL among them is invalid). */
+bool command_name_valid_n(const char *s, size_t len);
 
 #endif

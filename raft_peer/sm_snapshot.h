@@ -9,14 +9,20 @@
 #include "raft_peer/client_sessions.h"
 #include "raft_peer/kv_store.h"
 
-#define SM_SNAPSHOT_VERSION 1
+/* What sm_snapshot_write writes: variables in the table's canonical order
+ * (kv_hash, then name). */
+#define SM_SNAPSHOT_VERSION 2
+/* The first format, variables sorted by name: still read, never written. */
+#define SM_SNAPSHOT_VERSION_SORTED 1
 
-/* Serialises into a malloc'd buffer: variables sorted by name, sessions oldest
- * first, so equal states give equal bytes. 0, or -1 when out of memory. */
+/* Serialises into a malloc'd buffer: variables in canonical order (a function of the
+ * set of names alone, taken from the table without sorting), sessions oldest first,
+ * so equal states give equal bytes. 0, or -1 when out of memory. */
 int sm_snapshot_write(const struct kv_store *kv, const struct sessions *ss, uint64_t last_applied,
                       uint8_t **out, size_t *outlen);
 
-/* Builds a fresh variable table and session table from untrusted bytes. On
+/* Builds a fresh variable table and session table from untrusted bytes (version 2, or
+ * version 1 whose state re-encodes as version 2). On
  * success the caller owns *kv and *ss; on failure (-1, message in err) nothing
  * is allocated and the outputs are untouched. */
 int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv, struct sessions **ss,

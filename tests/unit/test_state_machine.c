@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft_peer/kv_store.h"
 #include "raft_peer/sm_snapshot.h"
 #include "raft_peer/state_machine.h"
 
@@ -680,7 +681,7 @@ Test(snapshot, same_history_same_bytes)
     sm_free(a);
     sm_free(b);
 
-    /* The same state reached by inserting in another order: sorted, so same bytes. */
+    /* The same state reached by inserting in another order: canonical order, same bytes. */
     a = sm_new();
     b = sm_new();
     const char *names[] = {"delta", "alpha", "charlie", "bravo", "echo", "_x", "Zulu"};
@@ -886,8 +887,8 @@ Test(snapshot, forged_structure_is_refused)
     cr_assert_str_eq(r.message, "'x cas 1 2' failed: x is 5");
     sm_free(ok);
 
-    FORGED("version 2", {
-        f_header(&f, 2, 1);
+    FORGED("version 3", {
+        f_header(&f, 3, 1);
         f_u32(&f, 0);
         f_u32(&f, 0);
     });
@@ -1028,6 +1029,192 @@ Test(snapshot, forged_structure_is_refused)
 
     cr_assert_eq(sm_get(sm, "keep", NULL), 42);
     sm_free(sm);
+}
+
+/* Two names in canonical order (kv_hash, then bytes): *lo first. */
+static void canonical_pair(const char *x, const char *y, const char **lo, const char **hi)
+{
+    bool x_first = kv_canonical_cmp(kv_hash(x, strlen(x)), x, kv_hash(y, strlen(y)), y) < 0;
+    *lo = x_first ? x : y;
+    *hi = x_first ? y : x;
+}
+
+Test(snapshot, version_2_order_is_checked)
+{
+    struct state_machine *sm = sm_new();
+    apply(sm, 1, "keep", 1, "keep set 42");
+    struct forge f;
+    char err[160];
+    const char *lo, *hi;
+    canonical_pair("alpha", "beta", &lo, &hi);
+
+    /* In canonical order: accepted, and canonical (re-encodes to the same bytes). */
+    f_header(&f, SM_SNAPSHOT_VERSION, 7);
+    f_u32(&f, 2);
+    f_var(&f, lo, 1);
+    f_var(&f, hi, 2);
+    f_u32(&f, 0);
+    f_finish(&f);
+    struct state_machine *ok = sm_new();
+    cr_assert_eq(sm_snapshot_decode(ok, f.b, f.n, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sm_get(ok, lo, NULL), 1);
+    cr_assert_eq(sm_get(ok, hi, NULL), 2);
+    uint8_t *again;
+    size_t len;
+    snapshot(ok, &again, &len);
+    cr_assert_eq(len, f.n);
+    cr_assert_arr_eq(again, f.b, len);
+    free(again);
+    sm_free(ok);
+
+    FORGED("version 2, names out of canonical order", {
+        f_header(&f, SM_SNAPSHOT_VERSION, 1);
+        f_u32(&f, 2);
+        f_var(&f, hi, 1);
+        f_var(&f, lo, 1);
+        f_u32(&f, 0);
+    });
+    FORGED("version 2, duplicate name", {
+        f_header(&f, SM_SNAPSHOT_VERSION, 1);
+        f_u32(&f, 2);
+        f_var(&f, lo, 1);
+        f_var(&f, lo, 2);
+        f_u32(&f, 0);
+    });
+    cr_assert_eq(sm_get(sm, "keep", NULL), 42);
+    sm_free(sm);
+}
+
+/* A version 1 snapshot (names sorted by bytes) is still read, and its state re-encodes
+ * as version 2 with the names in canonical order: the bytes forged here by hand. */
+static const char *const V1_NAMES[] = {"a", "alpha", "b", "beta", "k1", "k10", "k2", "zeta"};
+#define N_V1 (sizeof(V1_NAMES) / sizeof(V1_NAMES[0]))
+
+static int cmp_canonical(const void *x, const void *y)
+{
+    const char *p = *(const char *const *)x, *q = *(const char *const *)y;
+    return kv_canonical_cmp(kv_hash(p, strlen(p)), p, kv_hash(q, strlen(q)), q);
+}
+
+static int64_t v1_value(const char *name)
+{
+    return (int64_t)strlen(name) * 100 + name[strlen(name) - 1];
+}
+
+static void forge_both(struct forge *f, uint32_t version, const char *const *names)
+{
+    f_header(f, version, 40);
+    f_u32(f, (uint32_t)N_V1);
+    for (size_t k = 0; k < N_V1; k++)
+        f_var(f, names[k], v1_value(names[k]));
+    f_u32(f, 1);
+    f_session(f, "c1", 3, 40, 0, 2, "'x cas 1 2' failed: x is 5");
+    f_finish(f);
+}
+
+Test(snapshot, version_1_is_still_read)
+{
+    struct forge v1, v2;
+    char err[160];
+    const char *canonical[N_V1];
+    memcpy(canonical, V1_NAMES, sizeof(canonical));
+    qsort(canonical, N_V1, sizeof(canonical[0]), cmp_canonical);
+    cr_assert(memcmp(canonical, V1_NAMES, sizeof(canonical)) != 0, "sanity: orders differ");
+    forge_both(&v1, SM_SNAPSHOT_VERSION_SORTED, V1_NAMES);
+    forge_both(&v2, SM_SNAPSHOT_VERSION, canonical);
+
+    struct state_machine *sm = sm_new();
+    cr_assert_eq(sm_snapshot_decode(sm, v1.b, v1.n, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sm_count(sm), N_V1);
+    for (size_t k = 0; k < N_V1; k++)
+        cr_assert_eq(sm_get(sm, V1_NAMES[k], NULL), v1_value(V1_NAMES[k]));
+    uint8_t *again;
+    size_t len;
+    snapshot(sm, &again, &len);
+    cr_assert_eq(len, v2.n);
+    cr_assert_arr_eq(again, v2.b, len);
+    free(again);
+
+    /* Version 1 keeps its own order rule: canonical order is not byte order. */
+    struct forge bad;
+    forge_both(&bad, SM_SNAPSHOT_VERSION_SORTED, canonical);
+    decode_fails(sm, bad.b, bad.n, "version 1 in canonical order");
+    sm_free(sm);
+}
+
+/* Applies cmd as client "w" at the next index, with the index as seq. */
+static void step(struct state_machine *sm, uint64_t *index, const char *cmd)
+{
+    ++*index;
+    apply(sm, *index, "w", *index, cmd);
+}
+
+/* Same state, different histories (insertion order, deletes, table sizes, a growth in
+ * progress or not): the same bytes. */
+Test(snapshot, same_state_same_bytes_at_scale)
+{
+    struct state_machine *a = sm_new(), *b = sm_new();
+    uint64_t ia = 0, ib = 0;
+    char cmd[64];
+    /* a: 0..2999 forward, b: backwards, plus 5000 extra names it deletes again (so its
+     * table grew further), in an order interleaved with the inserts. */
+    for (int k = 0; k < 3000; k++) {
+        snprintf(cmd, sizeof(cmd), "v%d set %d", k, k);
+        step(a, &ia, cmd);
+    }
+    for (int k = 0; k < 5000; k++) {
+        snprintf(cmd, sizeof(cmd), "tmp%d set 1", k);
+        step(b, &ib, cmd);
+    }
+    for (int k = 2999; k >= 0; k--) {
+        snprintf(cmd, sizeof(cmd), "v%d set %d", k, k);
+        step(b, &ib, cmd);
+        if (k % 2 == 0) {
+            snprintf(cmd, sizeof(cmd), "tmp%d del", k);
+            step(b, &ib, cmd);
+        }
+    }
+    for (int k = 0; k < 5000; k++) {
+        if (k % 2 == 0 && k < 3000)
+            continue;
+        snprintf(cmd, sizeof(cmd), "tmp%d del", k);
+        step(b, &ib, cmd);
+    }
+    cr_assert_eq(sm_count(a), 3000);
+    cr_assert_eq(sm_count(b), 3000);
+    /* Same sessions and applied index for both. */
+    while (ia < ib)
+        cr_assert_eq(sm_apply_noop(a, ++ia), 0);
+    step(a, &ia, "last set 1");
+    step(b, &ib, "last set 1");
+    uint8_t *ba, *bb;
+    size_t la, lb;
+    snapshot(a, &ba, &la);
+    snapshot(b, &bb, &lb);
+    cr_assert_eq(la, lb);
+    cr_assert_arr_eq(ba, bb, la);
+
+    /* decode(encode(x)) == x: same variables, same bytes again. */
+    struct state_machine *c = sm_new();
+    char err[160];
+    cr_assert_eq(sm_snapshot_decode(c, ba, la, err, sizeof(err)), 0, "%s", err);
+    for (int k = 0; k < 3000; k++) {
+        snprintf(cmd, sizeof(cmd), "v%d", k);
+        bool present;
+        cr_assert_eq(sm_get(c, cmd, &present), k);
+        cr_assert(present);
+    }
+    uint8_t *bc;
+    size_t lc;
+    snapshot(c, &bc, &lc);
+    cr_assert_eq(lc, la);
+    cr_assert_arr_eq(bc, ba, la);
+    free(ba);
+    free(bb);
+    free(bc);
+    sm_free(a);
+    sm_free(b);
+    sm_free(c);
 }
 
 Test(snapshot, applied_index_carries_over)
