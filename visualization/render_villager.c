@@ -314,11 +314,15 @@ static float draw_log_tiles(struct render_ctx *rc, const struct game_view *v,
             i = (int)(p->ghost_index[g] - p->log_tail_start);
             if (i >= VILLAGE_LOG_TAIL)
                 continue;
-            tx = x0 + (float)(i % TILES_PER_ROW) * step + (float)g * 0.8f * s * t;
+            /* Drawn larger than a tile, so the eye catches it leaving. */
+            tx = x0 + (float)(i % TILES_PER_ROW) * step + (float)g * 0.8f * s * t - tile * 0.4f;
             ty = y + (float)(i / TILES_PER_ROW) * step + 3 * s + fall;
-            prim_fill_rect(r, tx, ty, tile, tile, prim_alpha(prim_term_color(p->ghost_term[g]), a));
-            prim_line(r, tx - 2 * s, ty + tile + 1 * s, tx + tile + 2 * s, ty - 1 * s, 2 * s,
-                      prim_alpha(prim_rgb(0xe5383b), a));
+            prim_fill_rect(r, tx - 1, ty - 1, tile * 1.8f + 2, tile * 1.8f + 2,
+                           (SDL_Color){255, 255, 255, (Uint8)(200 * a)});
+            prim_fill_rect(r, tx, ty, tile * 1.8f, tile * 1.8f,
+                           prim_alpha(prim_term_color(p->ghost_term[g]), a));
+            prim_line(r, tx - 2 * s, ty + tile * 1.8f + 1 * s, tx + tile * 1.8f + 2 * s, ty - 1 * s,
+                      2.2f * s, prim_alpha(prim_rgb(0xe5383b), a));
         }
     }
     /* Where the leader believes this follower's log matches its own. */
