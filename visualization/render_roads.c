@@ -139,7 +139,7 @@ void render_roads(struct render_ctx *rc, const struct game_view *v)
     }
     /* What a click on the road under the mouse would do. */
     if (v->hover_road_a >= 0 && v->hover_road_b >= 0 && v->hover_road_a < m->n &&
-        v->hover_road_b < m->n && !v->show_help) {
+        v->hover_road_b < m->n && !v->show_help && !v->replay && !v->demo) {
         char line[128];
         const char *na = m->peers[v->hover_road_a].name, *nb = m->peers[v->hover_road_b].name;
         if (village_model_road(m, v->hover_road_a, v->hover_road_b))
