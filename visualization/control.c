@@ -118,9 +118,10 @@ out:
     return rc;
 }
 
-/* One control line: {"type":"control","action":...[,"target":...][,"token":...]}. */
-static int control_line(const char *action, const char *target, const char *token, char *line,
-                        size_t cap, char *err, size_t errlen)
+/* One control line: {"type":"control","action":...[,"target":...][,"from":...,"to":...]
+ * [,"token":...]}. */
+static int control_line_ft(const char *action, const char *target, const char *from, const char *to,
+                           const char *token, char *line, size_t cap, char *err, size_t errlen)
 {
     struct json_object *o = json_object_new_object();
     int n;
@@ -133,6 +134,10 @@ static int control_line(const char *action, const char *target, const char *toke
     json_object_object_add(o, "action", json_object_new_string(action));
     if (target != NULL)
         json_object_object_add(o, "target", json_object_new_string(target));
+    if (from != NULL)
+        json_object_object_add(o, "from", json_object_new_string(from));
+    if (to != NULL)
+        json_object_object_add(o, "to", json_object_new_string(to));
     /* With a cluster token set, peers take control messages only with it. */
     if (token != NULL && token[0] != '\0')
         json_object_object_add(o, "token", json_object_new_string(token));
@@ -143,6 +148,12 @@ static int control_line(const char *action, const char *target, const char *toke
         return -1;
     }
     return 0;
+}
+
+static int control_line(const char *action, const char *target, const char *token, char *line,
+                        size_t cap, char *err, size_t errlen)
+{
+    return control_line_ft(action, target, NULL, NULL, token, line, cap, err, errlen);
 }
 
 int control_crash(const char *host, int port, const char *token, char *err, size_t errlen)
@@ -160,6 +171,16 @@ int control_transfer(const char *host, int port, const char *target, const char 
     char line[512];
 
     if (control_line("transfer", target, token, line, sizeof line, err, errlen) < 0)
+        return -1;
+    return exchange(host, port, line, 1, err, errlen);
+}
+
+int control_fault(const char *host, int port, const char *action, const char *from, const char *to,
+                  const char *token, char *err, size_t errlen)
+{
+    char line[512];
+
+    if (control_line_ft(action, NULL, from, to, token, line, sizeof line, err, errlen) < 0)
         return -1;
     return exchange(host, port, line, 1, err, errlen);
 }

@@ -19,6 +19,14 @@ int control_crash(const char *host, int port, const char *token, char *err, size
 int control_transfer(const char *host, int port, const char *target, const char *token, char *err,
                      size_t errlen);
 
+/* A network fault (docs/CONTRACT.md, "Network faults") for the peer at host:port:
+ * action "cut" drops messages from `from` to `to` (one way, added to the cuts in force),
+ * "heal" removes every cut (from and to are then NULL). Each peer enforces its own side,
+ * so the game sends the same request to every peer. 0 when the peer agreed, else -1
+ * with err (unreachable, or the peer's refusal). */
+int control_fault(const char *host, int port, const char *action, const char *from, const char *to,
+                  const char *token, char *err, size_t errlen);
+
 /* The directory holding the game's own executable (via /proc/self/exe), where
  * raft_peer lives too. 0, or -1 with err. */
 int control_bin_dir(char *out, size_t outlen, char *err, size_t errlen);

@@ -25,6 +25,7 @@
 #include "visualization/render.h"
 #include "visualization/stream_socket.h"
 #include "visualization/submit.h"
+#include "visualization/textbox.h"
 #include "visualization/village_model.h"
 
 #define FRAME_MS         (1000.0 / 60.0)
@@ -62,6 +63,7 @@ struct game {
     uint64_t now;
     bool quit, show_help, kill_done;
     int hover, hover_button, mouse_x, mouse_y;
+    int hover_road_a, hover_road_b; /* the road under the mouse, -1 */
     uint64_t next_dump_ms;
     int frames_this_second;
     uint64_t fps_since_ms;
@@ -90,6 +92,23 @@ struct game {
         bool done;
     } keys[MAX_KEYS]; /* --keys, the test hook */
     int n_keys;
+
+    struct textbox box; /* 'c': the command being typed */
+
+    /* --click and --type, the test hooks */
+    struct {
+        int64_t at_ms;
+        bool done, road;
+        int x, y;
+        char a[VILLAGE_NAME_MAX], b[VILLAGE_NAME_MAX];
+    } clicks[GAME_MAX_CLICKS];
+    int n_clicks;
+    struct {
+        int64_t at_ms;
+        bool done;
+        char text[TEXTBOX_MAX + 1];
+    } types[GAME_MAX_CLICKS];
+    int n_types;
 };
 
 static double cpu_seconds(void)
@@ -328,12 +347,16 @@ static void transfer_to(struct game *g, int slot)
          g->model.peers[slot].name);
 }
 
-static void submit_command(struct game *g)
+/* Submits typed (a command typed in the box), or a random add when typed is NULL. */
+static void submit_text(struct game *g, const char *typed)
 {
     static const char *const crops[] = {"wheat", "apples", "fish", "wool"};
-    char cmd[64], result[160];
+    char cmd[TEXTBOX_MAX + 1], result[160];
 
     if (g->demo) {
+        if (typed != NULL)
+            news(g, "the demo cluster only takes random commands (r); start real peers for \"%s\"",
+                 typed);
         demo_submit(g->demo, g->now, result, sizeof result);
         news(g, "%s", result);
         return;
@@ -342,12 +365,113 @@ static void submit_command(struct game *g)
         news(g, "no peers to send a command to");
         return;
     }
-    snprintf(cmd, sizeof cmd, "%s add %d", crops[rand() % 4], 1 + rand() % 9);
+    if (typed != NULL)
+        snprintf(cmd, sizeof cmd, "%s", typed);
+    else
+        snprintf(cmd, sizeof cmd, "%s add %d", crops[rand() % 4], 1 + rand() % 9);
     if (submitter_send(&g->sub, cmd, village_model_leader(&g->model)) < 0) {
         news(g, "a command is already on its way");
         return;
     }
     news(g, "you submit \"%s\"", cmd);
+}
+
+static void submit_command(struct game *g)
+{
+    submit_text(g, NULL);
+}
+
+/* --- the network: cutting roads and healing them --------------------------------------- */
+
+/* Sends one fault request to every peer of the ini: each enforces its own side. Returns
+ * how many agreed; the first refusal or unreachable peer goes to why. */
+static int fault_all(struct game *g, const char *action, const char *from, const char *to,
+                     char *why, size_t whylen)
+{
+    int ok = 0;
+
+    why[0] = '\0';
+    for (int i = 0; i < g->cfg->n_peers; i++) {
+        char err[256];
+        if (control_fault(g->cfg->peers[i].host, g->cfg->peers[i].port, action, from, to,
+                          g->cfg->token, err, sizeof err) == 0)
+            ok++;
+        else if (why[0] == '\0')
+            snprintf(why, whylen, "%s: %s", g->cfg->peers[i].name, err);
+    }
+    return ok;
+}
+
+/* Why the player's hands cannot reach the network now, or NULL. */
+static const char *no_network(const struct game *g)
+{
+    if (g->replay)
+        return "a replay: the roads were cut (or not) back then";
+    if (g->demo)
+        return "the demo cluster has no network to cut: start real peers with -v";
+    if (g->cfg == NULL)
+        return "no configuration: no peer to tell";
+    if (g->paused)
+        return "the picture is paused: space goes back to live first";
+    return NULL;
+}
+
+static void heal_all(struct game *g)
+{
+    const char *no = no_network(g);
+    char why[320];
+    int ok;
+
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    ok = fault_all(g, "heal", NULL, NULL, why, sizeof why);
+    news(g, "you heal every road (%d of %d peers heard it%s%s)", ok, g->cfg->n_peers,
+         why[0] ? "; " : "", why);
+}
+
+/* A click on the road between slots a and b: cut both ways when it is open; when any
+ * direction of it is cut, open it again. There is no request to open one link, so that
+ * is a heal followed by every other cut the peers report, sent again. */
+static void toggle_road(struct game *g, int a, int b)
+{
+    const char *no = no_network(g);
+    const char *na = g->model.peers[a].name, *nb = g->model.peers[b].name;
+    char why[320];
+    int ok, again = 0;
+
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    if (village_model_road(&g->model, a, b) == 0) {
+        ok = fault_all(g, "cut", na, nb, why, sizeof why);
+        if (ok > 0)
+            ok = fault_all(g, "cut", nb, na, why, sizeof why);
+        news(g, "you cut the road %s-%s (%d of %d peers heard it%s%s)", na, nb, ok, g->cfg->n_peers,
+             why[0] ? "; " : "", why);
+        return;
+    }
+    {
+        /* The cuts to keep, as the peers report them, before the heal clears them. */
+        bool keep[VILLAGE_MAX_PEERS][VILLAGE_MAX_PEERS] = {{false}};
+        for (int i = 0; i < g->model.n; i++)
+            for (int j = 0; j < g->model.n; j++)
+                keep[i][j] = village_model_cut(&g->model, i, j) && !(i == a && j == b) &&
+                             !(i == b && j == a);
+        ok = fault_all(g, "heal", NULL, NULL, why, sizeof why);
+        for (int i = 0; i < g->model.n; i++)
+            for (int j = 0; j < g->model.n; j++)
+                if (keep[i][j]) {
+                    char why2[320];
+                    fault_all(g, "cut", g->model.peers[i].name, g->model.peers[j].name, why2,
+                              sizeof why2);
+                    again++;
+                }
+    }
+    news(g, "you open the road %s-%s again (%d of %d peers heard it%s%s%s)", na, nb, ok,
+         g->cfg->n_peers, again ? "; the other cuts are sent again" : "", why[0] ? "; " : "", why);
 }
 
 /* --- time ---------------------------------------------------------------------------- */
@@ -440,7 +564,103 @@ static int parse_keys(struct game *g)
     return 0;
 }
 
+/* --click "X,Y@MS" / "road:A-B@MS" and --type "TEXT@MS": parsed once. 0, or 2. */
+static int parse_clicks(struct game *g)
+{
+    for (int i = 0; i < g->opt.n_clicks; i++) {
+        const char *spec = g->opt.clicks[i], *at = strrchr(spec, '@');
+        char what[80], *end;
+        long long ms = strtoll(at + 1, &end, 10);
+        bool ok = at[1] >= '0' && at[1] <= '9' && *end == '\0' && ms >= 0 &&
+                  (size_t)(at - spec) < sizeof what;
+
+        if (ok) {
+            snprintf(what, sizeof what, "%.*s", (int)(at - spec), spec);
+            g->clicks[i].at_ms = ms;
+            if (strncmp(what, "road:", 5) == 0) {
+                char *dash = strchr(what + 5, '-');
+                g->clicks[i].road = true;
+                ok = dash != NULL && dash > what + 5 && strchr(dash + 1, '-') == NULL &&
+                     strlen(dash + 1) < VILLAGE_NAME_MAX &&
+                     (size_t)(dash - (what + 5)) < VILLAGE_NAME_MAX;
+                if (ok) {
+                    snprintf(g->clicks[i].a, sizeof g->clicks[i].a, "%.*s",
+                             (int)(dash - (what + 5)), what + 5);
+                    snprintf(g->clicks[i].b, sizeof g->clicks[i].b, "%s", dash + 1);
+                }
+            } else {
+                char extra;
+                ok = sscanf(what, "%d,%d%c", &g->clicks[i].x, &g->clicks[i].y, &extra) == 2;
+            }
+        }
+        if (!ok) {
+            fprintf(stderr, "raft_game: --click: \"%s\" is not X,Y@MS or road:A-B@MS\n%s", spec,
+                    GAME_USAGE);
+            return 2;
+        }
+    }
+    g->n_clicks = g->opt.n_clicks;
+    for (int i = 0; i < g->opt.n_types; i++) {
+        const char *spec = g->opt.types[i], *at = strrchr(spec, '@');
+        char *end;
+        long long ms = strtoll(at + 1, &end, 10);
+        if (at[1] < '0' || at[1] > '9' || *end != '\0' || ms < 0 ||
+            (size_t)(at - spec) > TEXTBOX_MAX) {
+            fprintf(stderr, "raft_game: --type: \"%s\" is not TEXT@MS (TEXT at most %d bytes)\n%s",
+                    spec, TEXTBOX_MAX, GAME_USAGE);
+            return 2;
+        }
+        g->types[i].at_ms = ms;
+        snprintf(g->types[i].text, sizeof g->types[i].text, "%.*s", (int)(at - spec), spec);
+    }
+    g->n_types = g->opt.n_types;
+    return 0;
+}
+
 static void handle_event(struct game *g, const SDL_Event *e);
+
+/* Due --click and --type hooks, through the mouse's and the keyboard's code paths. A
+ * road click waits until both villagers are on the window. */
+static void run_clicks(struct game *g)
+{
+    for (int i = 0; i < g->n_clicks; i++) {
+        SDL_Event e;
+        int x = g->clicks[i].x, y = g->clicks[i].y;
+        if (g->clicks[i].done || (int64_t)g->now < g->clicks[i].at_ms)
+            continue;
+        if (g->clicks[i].road &&
+            !layout_road_point(&g->rc.layout, village_model_find(&g->model, g->clicks[i].a),
+                               village_model_find(&g->model, g->clicks[i].b), &x, &y))
+            continue;
+        memset(&e, 0, sizeof e);
+        e.type = SDL_MOUSEBUTTONDOWN;
+        e.button.button = SDL_BUTTON_LEFT;
+        e.button.x = x;
+        e.button.y = y;
+        g->mouse_x = x;
+        g->mouse_y = y;
+        handle_event(g, &e);
+        g->clicks[i].done = true;
+        fprintf(stderr, "raft_game: --click: clicked %d,%d at %llu ms\n", x, y,
+                (unsigned long long)g->now);
+    }
+    for (int i = 0; i < g->n_types; i++) {
+        const char *t = g->types[i].text;
+        if (g->types[i].done || (int64_t)g->now < g->types[i].at_ms)
+            continue;
+        /* SDL hands typed text over in pieces of at most 31 bytes. */
+        for (size_t off = 0, len = strlen(t); off < len; off += 31) {
+            SDL_Event e;
+            memset(&e, 0, sizeof e);
+            e.type = SDL_TEXTINPUT;
+            snprintf(e.text.text, sizeof e.text.text, "%.31s", t + off);
+            handle_event(g, &e);
+        }
+        g->types[i].done = true;
+        fprintf(stderr, "raft_game: --type: typed \"%s\" at %llu ms\n", t,
+                (unsigned long long)g->now);
+    }
+}
 
 static void run_keys(struct game *g)
 {
@@ -516,13 +736,53 @@ static void dump_state(struct game *g)
 
 /* --- input --------------------------------------------------------------------------- */
 
+static void close_box(struct game *g)
+{
+    textbox_close(&g->box);
+    SDL_StopTextInput();
+}
+
+/* Keys while the command box is open: they edit it, and no other key works. */
+static void box_key(struct game *g, SDL_Keycode key)
+{
+    char cmd[TEXTBOX_MAX + 1];
+
+    switch (key) {
+    case SDLK_ESCAPE:
+        close_box(g);
+        break;
+    case SDLK_RETURN:
+    case SDLK_KP_ENTER:
+        textbox_command(&g->box, cmd, sizeof cmd);
+        close_box(g);
+        /* An empty line is the old 'c': a random command. */
+        submit_text(g, cmd[0] ? cmd : NULL);
+        break;
+    case SDLK_BACKSPACE:
+        textbox_backspace(&g->box);
+        break;
+    default:
+        break;
+    }
+}
+
 static void handle_event(struct game *g, const SDL_Event *e)
 {
     const struct layout *l = &g->rc.layout;
 
+    if (g->box.open && e->type == SDL_KEYDOWN) {
+        box_key(g, e->key.keysym.sym);
+        return;
+    }
     switch (e->type) {
     case SDL_QUIT:
         g->quit = true;
+        break;
+    case SDL_TEXTINPUT:
+        if (g->box.open && textbox_insert(&g->box, e->text.text) > 0)
+            banner(g, g->box.len >= TEXTBOX_MAX
+                          ? "a command is at most 256 bytes"
+                          : "a command is printable ASCII: that character is not taken");
         break;
     case SDL_KEYDOWN:
         switch (e->key.keysym.sym) {
@@ -533,9 +793,19 @@ static void handle_event(struct game *g, const SDL_Event *e)
             else
                 g->quit = true;
             break;
-        case SDLK_h:
         case SDLK_F1:
+        case SDLK_SLASH:
+        case SDLK_QUESTION:
             g->show_help = !g->show_help;
+            break;
+        case SDLK_h:
+            heal_all(g);
+            break;
+        case SDLK_r:
+            if (g->replay)
+                banner(g, "a replay: there is no cluster to send a command to");
+            else
+                submit_command(g);
             break;
         case SDLK_s:
             if (g->replay) {
@@ -546,10 +816,12 @@ static void handle_event(struct game *g, const SDL_Event *e)
             news(g, g->monster.paused ? "you stop the monster" : "you let the monster loose");
             break;
         case SDLK_c:
-            if (g->replay)
+            if (g->replay) {
                 banner(g, "a replay: there is no cluster to send a command to");
-            else
-                submit_command(g);
+            } else {
+                textbox_open(&g->box);
+                SDL_StartTextInput();
+            }
             break;
         case SDLK_SPACE:
             toggle_pause(g);
@@ -593,6 +865,7 @@ static void handle_event(struct game *g, const SDL_Event *e)
         int b = layout_hit_button(l, e->button.x, e->button.y);
         int v = layout_hit_villager(l, e->button.x, e->button.y);
         float at = layout_hit_timeline(l, e->button.x, e->button.y);
+        int ra = -1, rb = -1;
         if (g->show_help) {
             g->show_help = false;
             break;
@@ -601,7 +874,8 @@ static void handle_event(struct game *g, const SDL_Event *e)
             seek_to(g, (uint64_t)((double)at * (double)recording_length_ms(g->tape)));
             break;
         }
-        if (g->replay && (v >= 0 || b == LAYOUT_BUTTON_SUBMIT || b == LAYOUT_BUTTON_MONSTER)) {
+        if (g->replay && (v >= 0 || b == LAYOUT_BUTTON_SUBMIT || b == LAYOUT_BUTTON_MONSTER ||
+                          b == LAYOUT_BUTTON_HEAL)) {
             banner(g, "a replay: nobody here to kill, revive or command; it happened already");
             break;
         }
@@ -614,10 +888,15 @@ static void handle_event(struct game *g, const SDL_Event *e)
                 submit_command(g);
             else if (b == LAYOUT_BUTTON_MONSTER)
                 monster_toggle(&g->monster, g->now);
+            else if (b == LAYOUT_BUTTON_HEAL)
+                heal_all(g);
             else
                 g->show_help = true;
         } else if (e->button.button == SDL_BUTTON_LEFT && v >= 0) {
             click_villager(g, v);
+        } else if (e->button.button == SDL_BUTTON_LEFT &&
+                   layout_hit_road(l, e->button.x, e->button.y, &ra, &rb)) {
+            toggle_road(g, ra, rb);
         } else if (e->button.button == SDL_BUTTON_RIGHT && v >= 0) {
             transfer_to(g, v);
         }
@@ -757,7 +1036,7 @@ static int setup_replay(struct game *g)
     }
     if (g->opt.n)
         village_model_set_n(&g->model, g->opt.n);
-    news(g, "Replaying %s: %zu datagrams over %" PRIu64 ":%02" PRIu64 ". Press h for help.",
+    news(g, "Replaying %s: %zu datagrams over %" PRIu64 ":%02" PRIu64 ". Press ? for help.",
          g->opt.replay_path, t->n, len / 60000, len / 1000 % 60);
     /* The news above is part of the base every seek rebuilds from. */
     replay_start(g->player, t, &g->model, 0);
@@ -851,6 +1130,9 @@ static int setup_window(struct game *g)
         fprintf(stderr, "raft_game: %s\n", err);
         return 1;
     }
+    /* SDL starts with text input on: it is on only while the command box is open, so
+     * the 'c' that opens the box is not typed into it. */
+    SDL_StopTextInput();
     return 0;
 }
 
@@ -935,6 +1217,10 @@ static void fill_view(struct game *g, struct game_view *v)
         .bad_lines = g->replay ? g->tape->n_malformed : 0,
         .buffered = !g->replay && g->tape ? g->tape->n + g->pause_dropped : 0,
         .recording = g->recording,
+        .hover_road_a = g->hover_road_a,
+        .hover_road_b = g->hover_road_b,
+        .typing = g->box.open,
+        .typed = g->box.text,
     };
 }
 
@@ -986,6 +1272,7 @@ static int loop(struct game *g)
         while (SDL_PollEvent(&e))
             handle_event(g, &e);
         run_keys(g);
+        run_clicks(g);
         if (g->replay)
             play(g, g->now - last);
         else if (g->demo)
@@ -1008,6 +1295,10 @@ static int loop(struct game *g)
         SDL_GetRendererOutputSize(g->rc.r, &w, &h);
         g->hover = layout_hit_villager(&g->rc.layout, g->mouse_x, g->mouse_y);
         g->hover_button = layout_hit_button(&g->rc.layout, g->mouse_x, g->mouse_y);
+        g->hover_road_a = g->hover_road_b = -1;
+        if (g->hover_button < 0 && g->hover < 0)
+            layout_hit_road(&g->rc.layout, g->mouse_x, g->mouse_y, &g->hover_road_a,
+                            &g->hover_road_b);
         fill_view(g, &view);
         render_frame(&g->rc, &view, w, h);
         count_frame(g);
@@ -1072,13 +1363,15 @@ int game_run(const struct game_options *o)
         rc = setup_window(g);
     if (rc == 0)
         rc = parse_keys(g);
+    if (rc == 0)
+        rc = parse_clicks(g);
     if (rc == 0) {
         monster_init(&g->monster, (uint32_t)rand() | 1u, 0);
         /* Nobody lives in a replay to be bitten: the monster stays home. */
         if (g->opt.no_monster || g->replay)
             monster_toggle(&g->monster, 0);
         if (!g->replay)
-            news(g, "Welcome to Raft Village. Press h for help.");
+            news(g, "Welcome to Raft Village. Press ? for help.");
         if (g->recording)
             news(g, "Recording the stream to %s", g->opt.record_path);
         rc = loop(g);

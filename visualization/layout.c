@@ -7,6 +7,7 @@
 #define BUTTON_W_REF       172.0f
 #define BUTTON_H_REF       30.0f
 #define HIT_RADIUS_REF     46.0f
+#define ROAD_HIT_REF       9.0f   /* how near a road a click must fall */
 #define REF_SIZE           760.0f /* village height at which scale is 1 */
 #define TIMELINE_H_REF     46.0f
 #define TIMELINE_LEFT_REF  250.0f /* "PAUSED  1:02.4 / 3:10.0" */
@@ -134,4 +135,68 @@ float layout_hit_timeline(const struct layout *l, int x, int y)
     if (x >= b->x + b->w)
         return 1;
     return (float)(x - b->x) / (float)b->w;
+}
+
+float layout_segment_distance(float px, float py, float x0, float y0, float x1, float y1, float *t)
+{
+    float dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy, k = 0;
+
+    if (len2 > 0)
+        k = clampf(((px - x0) * dx + (py - y0) * dy) / len2, 0, 1);
+    if (t)
+        *t = k;
+    return hypotf(px - (x0 + k * dx), py - (y0 + k * dy));
+}
+
+int layout_hit_road(const struct layout *l, int x, int y, int *a, int *b)
+{
+    float best = ROAD_HIT_REF * l->scale;
+    int found = 0;
+
+    if (layout_hit_villager(l, x, y) >= 0)
+        return 0;
+    for (int i = 0; i < l->n; i++)
+        for (int j = i + 1; j < l->n; j++) {
+            float d = layout_segment_distance((float)x, (float)y, l->vx[i], l->vy[i], l->vx[j],
+                                              l->vy[j], NULL);
+            if (d <= best) {
+                best = d;
+                *a = i;
+                *b = j;
+                found = 1;
+            }
+        }
+    return found;
+}
+
+int layout_road_point(const struct layout *l, int a, int b, int *x, int *y)
+{
+    if (a < 0 || b < 0 || a >= l->n || b >= l->n || a == b)
+        return 0;
+    /* From the middle outwards: 0.5, 0.47, 0.53, 0.44, ... down to 0.2 and up to 0.8. */
+    for (int k = 0; k <= 20; k++) {
+        float along = 0.5f + (k % 2 ? -1.0f : 1.0f) * 0.03f * (float)((k + 1) / 2);
+        int px = (int)lroundf(l->vx[a] + (l->vx[b] - l->vx[a]) * along);
+        int py = (int)lroundf(l->vy[a] + (l->vy[b] - l->vy[a]) * along);
+        int ha, hb, lo = a < b ? a : b, hi = a < b ? b : a;
+        if (layout_hit_button(l, px, py) < 0 && layout_hit_road(l, px, py, &ha, &hb) && ha == lo &&
+            hb == hi) {
+            /* Unique: no other road within reach of that pixel. */
+            bool alone = true;
+            for (int i = 0; i < l->n && alone; i++)
+                for (int j = i + 1; j < l->n; j++)
+                    if ((i != lo || j != hi) &&
+                        layout_segment_distance((float)px, (float)py, l->vx[i], l->vy[i], l->vx[j],
+                                                l->vy[j], NULL) <= ROAD_HIT_REF * l->scale * 1.2f) {
+                        alone = false;
+                        break;
+                    }
+            if (alone) {
+                *x = px;
+                *y = py;
+                return 1;
+            }
+        }
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@ struct layout_rect {
 enum layout_button {
     LAYOUT_BUTTON_SUBMIT = 0,
     LAYOUT_BUTTON_MONSTER,
+    LAYOUT_BUTTON_HEAL,
     LAYOUT_BUTTON_HELP,
     LAYOUT_N_BUTTONS,
 };
@@ -45,6 +46,19 @@ void layout_to_px(const struct layout *l, float ux, float uy, float *px, float *
 
 /* The villager under pixel x,y, or -1. */
 int layout_hit_villager(const struct layout *l, int x, int y);
+
+/* Distance from point px,py to the segment from x0,y0 to x1,y1; *t is where the nearest
+ * point lies along it, 0 (at x0,y0) to 1. */
+float layout_segment_distance(float px, float py, float x0, float y0, float x1, float y1, float *t);
+
+/* The road (the straight line between two villagers) under pixel x,y: 1 with its ends
+ * in *a < *b, or 0. Within a villager's own click circle it is the villager's, not a
+ * road's; of roads crossing under the pointer the nearest wins. */
+int layout_hit_road(const struct layout *l, int x, int y, int *a, int *b);
+
+/* A point on the road between a and b that hits that road and nothing else (for the
+ * --click test hook): 1 with it in *x, *y, or 0 when there is none. */
+int layout_road_point(const struct layout *l, int a, int b, int *x, int *y);
 
 /* The button under pixel x,y, or -1. */
 int layout_hit_button(const struct layout *l, int x, int y);

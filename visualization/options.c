@@ -72,6 +72,18 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
                 return -1;
             }
             o->keys = v;
+        } else if (strcmp(a, "--click") == 0 || strcmp(a, "--type") == 0) {
+            bool click = strcmp(a, "--click") == 0;
+            int *n = click ? &o->n_clicks : &o->n_types;
+            if (strrchr(v, '@') == NULL || *n == GAME_MAX_CLICKS) {
+                snprintf(err, errlen, "%s wants %s@MS (at most %d times), not \"%s\"", a,
+                         click ? "X,Y or road:A-B" : "TEXT", GAME_MAX_CLICKS, v);
+                return -1;
+            }
+            if (click)
+                o->clicks[(*n)++] = v;
+            else
+                o->types[(*n)++] = v;
         } else if (strcmp(a, "--record") == 0) {
             o->record_path = v;
         } else if (strcmp(a, "--replay") == 0) {

@@ -9,7 +9,8 @@
 #define GAME_USAGE                                                                                 \
     "usage: raft_game [-c FILE] [-n N] [--demo] [--no-monster] [--record FILE]\n"                  \
     "       raft_game --replay FILE [-n N] [--seek MS] [--speed X] [--paused]\n"                   \
-    "       (both take [--screenshot FILE --after-ms MS] [--dump-state] [--quit-after-ms MS];\n"   \
+    "       (both take [--screenshot FILE --after-ms MS] [--dump-state] [--quit-after-ms MS]\n"    \
+    "        [--keys KEY@MS,...] [--click X,Y@MS]... [--type TEXT@MS]...;\n"                       \
     "        live only: [--kill PEER --at-ms MS])\n"                                               \
     "  -c FILE            cluster configuration (default raft_peer.ini)\n"                         \
     "  -n N               villagers to show, 1..9 (default: the largest n the peers send,\n"       \
@@ -30,10 +31,16 @@
     "  --quit-after-ms MS exit 0 after MS milliseconds\n"                                          \
     "  --keys KEY@MS,...  test hook: press each key at its time (SDL key names: Space,\n"          \
     "                     Right, Left, Home, [, ], ...)\n"                                         \
+    "  --click X,Y@MS     test hook: a left click at pixel X,Y at MS; \"road:A-B@MS\" clicks\n"    \
+    "                     the road between villagers A and B (repeatable, at most 16)\n"           \
+    "  --type TEXT@MS     test hook: TEXT typed at MS, as the keyboard types (repeatable)\n"       \
     "  -h, --help         this help\n"                                                             \
-    "keys in the game: h help, s stop/resume the monster, c submit a command, space pause,\n"      \
-    "  q/Esc quit; in a replay also: right arrow or . next event, left arrow 5 s back,\n"          \
-    "  [ ] or - + speed, Home restart\n"
+    "keys in the game: c type a command, r a random command, h heal every road,\n"                 \
+    "  ? or F1 help, s stop/resume the monster, space pause, q/Esc quit; click a road\n"           \
+    "  (the line between two villagers) to cut it or open it again; in a replay also:\n"           \
+    "  right arrow or . next event, left arrow 5 s back, [ ] or - + speed, Home restart\n"
+
+#define GAME_MAX_CLICKS 16
 
 struct game_options {
     const char *config_path; /* never NULL */
@@ -52,6 +59,12 @@ struct game_options {
     double speed;            /* replay speed, 1.0 unless given */
     bool start_paused;
     const char *keys; /* --keys "KEY@MS,...": test hook, NULL = none */
+    /* --click "X,Y@MS" or "road:A-B@MS", repeatable: test hook, a left click there */
+    const char *clicks[GAME_MAX_CLICKS];
+    int n_clicks;
+    /* --type "TEXT@MS", repeatable: test hook, TEXT typed (as SDL_TEXTINPUT) at MS */
+    const char *types[GAME_MAX_CLICKS];
+    int n_types;
 };
 
 /* Parses argv. Returns 0 to run, 1 when help was asked for, -1 on a bad usage (the reason

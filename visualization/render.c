@@ -17,6 +17,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
 
     render_ground(rc, v);
     render_night(rc, v);
+    render_roads(rc, v);
     /* Villagers further down the screen stand in front. */
     {
         int order[VILLAGE_MAX_PEERS], n = m->n;
@@ -37,6 +38,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
         render_villager_labels(rc, v, i);
     render_flights(rc, v);
     render_buttons(rc, v);
+    render_command_box(rc, v);
     render_topbar(rc, v);
     render_feed(rc, v);
     render_timeline(rc, v);

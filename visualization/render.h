@@ -38,6 +38,10 @@ struct game_view {
     uint64_t bad_lines;     /* malformed lines skipped in the recording */
     uint64_t buffered;      /* live pause: datagrams arrived since, not yet shown */
     bool recording;         /* --record is saving the stream */
+
+    int hover_road_a, hover_road_b; /* the road under the mouse (slots), -1 */
+    bool typing;                    /* the command box is open */
+    const char *typed;              /* what is in it */
 };
 
 struct render_ctx {
@@ -57,6 +61,11 @@ void render_free(struct render_ctx *rc);
 void render_ground(struct render_ctx *rc, const struct game_view *v);
 /* The lanterns' light on the ground, by night. */
 void render_night(struct render_ctx *rc, const struct game_view *v);
+
+/* render_roads.c: the roads between villagers, cut or open, and delays on them */
+void render_roads(struct render_ctx *rc, const struct game_view *v);
+/* The command box ('c'), over the buttons. */
+void render_command_box(struct render_ctx *rc, const struct game_view *v);
 
 /* render_villager.c */
 void render_villager(struct render_ctx *rc, const struct game_view *v, int slot);

@@ -152,9 +152,11 @@ void render_buttons(struct render_ctx *rc, const struct game_view *v)
     float s = l->scale;
     int nh = text_line_height(rc->tc, FONT_NORMAL);
     const char *labels[LAYOUT_N_BUTTONS] = {
-        [LAYOUT_BUTTON_SUBMIT] = v->submit_busy ? "submitting..." : "submit a command (c)",
+        [LAYOUT_BUTTON_SUBMIT] = v->submit_busy ? "submitting..." : "random command (r)",
         [LAYOUT_BUTTON_MONSTER] = v->monster->paused ? "monster: off (s)" : "monster: on (s)",
-        [LAYOUT_BUTTON_HELP] = "help (h)",
+        [LAYOUT_BUTTON_HEAL] =
+            village_model_cut_roads(v->model) > 0 ? "heal every road (h)" : "roads all open (h)",
+        [LAYOUT_BUTTON_HELP] = "help (?)",
     };
 
     for (int b = 0; b < LAYOUT_N_BUTTONS; b++) {
@@ -230,6 +232,13 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
         if (p->role != VILLAGE_LEADER)
             LINE(ink, "election timer %u%%", p->election_progress / 10);
         LINE(ink, "health %.0f", (double)v->health[v->hover]);
+        if (p->fault[0])
+            LINE(prim_rgb(0xff9da7), "network: %.80s", p->fault);
+        if (p->delay_ms > 0)
+            LINE(prim_rgb(0xffb000), "delays peer messages %u ms (holds %" PRIu64 ")", p->delay_ms,
+                 p->held);
+        if (p->dropped_out || p->dropped_in)
+            LINE(ink, "dropped %" PRIu64 " out, %" PRIu64 " in", p->dropped_out, p->dropped_in);
         LINE(prim_rgb(0xfbe7a1), "granary (%d variables):", p->n_vars_total);
         for (int i = 0; i < p->n_vars && n < 20; i++)
             LINE(prim_rgb(0xfbe7a1), "  %s = %" PRId64, p->vars[i].name, p->vars[i].value);
@@ -245,19 +254,22 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
 void render_help(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
-    float s = l->scale, w = 640 * s, h = 540 * s, x = (float)l->win_w / 2 - w / 2;
+    float s = l->scale, w = 660 * s, h = 600 * s, x = (float)l->win_w / 2 - w / 2;
     float y = (float)l->win_h / 2 - h / 2, ly;
     int lh = text_line_height(rc->tc, FONT_NORMAL);
     static const char *const keys[][2] = {
         {"click a villager", "kill it: its raft_peer crashes for real"},
         {"click a grave", "revive it: raft_peer starts again and recovers"},
         {"right-click", "hand leadership to that villager"},
-        {"c", "submit a random command through the leader"},
+        {"click a road", "cut it both ways (the peers drop those messages); again: open"},
+        {"h", "heal: every road open again"},
+        {"c", "type a command (gold add 7), Enter sends it through the leader"},
+        {"r", "submit a random command through the leader"},
         {"s", "stop or resume the monster"},
         {"space", "pause (live: the cluster goes on; again: back to live)"},
         {"\xe2\x86\x92 or .", "paused: step to the next event"},
         {"\xe2\x86\x90, [ ], Home", "replay: 5 s back, speed, restart"},
-        {"h", "this help"},
+        {"?, F1", "this help"},
         {"q, Esc", "quit"},
     };
     static const struct {
@@ -309,7 +321,10 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
                       "leader's ledger (match and next index of each follower; the gold mark "
                       "under a follower's tiles is its match index). The barn is the "
                       "villager's granary: its copy of the variables. A villager silent for "
-                      "1.5 s becomes a grave.",
+                      "1.5 s becomes a grave. A red broken road is cut (an arrow: one way "
+                      "only); amber beads, a delay. A leader cut off from the majority keeps "
+                      "its crown but cannot commit: its new tiles stay hatched, and fall "
+                      "away once the heal brings the real leader's log.",
                       x + 20 * s, ly, ink, (int)(w - 40 * s));
 }
 

@@ -276,6 +276,8 @@ static float draw_log_tiles(struct render_ctx *rc, const struct game_view *v,
     const struct village_peer *lead = leader_of(v->model);
     uint64_t match = 0;
 
+    bool stale = village_model_leader_stale(v->model, (int)(p - v->model->peers));
+
     prim_round_rect(r, x0 - 3 * s, y - 3 * s, step * TILES_PER_ROW + 5 * s, step * 2 + 5 * s, 3 * s,
                     (SDL_Color){20, 26, 20, 120});
     for (int i = 0; i < p->n_log_tail; i++) {
@@ -285,9 +287,42 @@ static float draw_log_tiles(struct render_ctx *rc, const struct game_view *v,
         SDL_Color c = prim_term_color(p->log_tail_terms[i]);
         if (index <= p->commit_index) {
             prim_fill_rect(r, tx, ty, tile, tile, c);
+        } else if (stale) {
+            /* A stale leader's entries past its commit index: hatched and faded, and
+             * ringed in red: no majority will ever take them from it. */
+            prim_fill_rect(r, tx, ty, tile, tile, prim_alpha(c, 0.3f));
+            prim_line(r, tx, ty + tile, tx + tile, ty, fmaxf(1.0f, 1.2f * s), c);
+            prim_line(r, tx, ty + tile / 2, tx + tile / 2, ty, fmaxf(1.0f, 0.9f * s), c);
+            prim_line(r, tx + tile / 2, ty + tile, tx + tile, ty + tile / 2, fmaxf(1.0f, 0.9f * s),
+                      c);
+            prim_rect_outline(r, tx - 1, ty - 1, tile + 2, tile + 2, 1, prim_rgb(0xe5383b));
         } else {
             prim_fill_rect(r, tx, ty, tile, tile, (SDL_Color){0, 0, 0, 120});
             prim_rect_outline(r, tx, ty, tile, tile, fmaxf(1.0f, 1.3f * s), c);
+        }
+    }
+    /* Entries this log lost (replaced after a heal): struck out, falling away. */
+    if (p->n_ghosts > 0 && v->now_ms >= p->ghosts_since_ms &&
+        v->now_ms < p->ghosts_since_ms + VILLAGE_GHOST_MS) {
+        float t = (float)(v->now_ms - p->ghosts_since_ms) / VILLAGE_GHOST_MS;
+        float fall = t * t * 60 * s, a = 1 - t * t;
+        for (int g = 0; g < p->n_ghosts; g++) {
+            int i;
+            float tx, ty;
+            if (p->ghost_index[g] < p->log_tail_start)
+                continue;
+            i = (int)(p->ghost_index[g] - p->log_tail_start);
+            if (i >= VILLAGE_LOG_TAIL)
+                continue;
+            /* Drawn larger than a tile, so the eye catches it leaving. */
+            tx = x0 + (float)(i % TILES_PER_ROW) * step + (float)g * 0.8f * s * t - tile * 0.4f;
+            ty = y + (float)(i / TILES_PER_ROW) * step + 3 * s + fall;
+            prim_fill_rect(r, tx - 1, ty - 1, tile * 1.8f + 2, tile * 1.8f + 2,
+                           (SDL_Color){255, 255, 255, (Uint8)(200 * a)});
+            prim_fill_rect(r, tx, ty, tile * 1.8f, tile * 1.8f,
+                           prim_alpha(prim_term_color(p->ghost_term[g]), a));
+            prim_line(r, tx - 2 * s, ty + tile * 1.8f + 1 * s, tx + tile * 1.8f + 2 * s, ty - 1 * s,
+                      2.2f * s, prim_alpha(prim_rgb(0xe5383b), a));
         }
     }
     /* Where the leader believes this follower's log matches its own. */
@@ -356,6 +391,12 @@ void render_villager_labels(struct render_ctx *rc, const struct game_view *v, in
         snprintf(line, sizeof line, "commit %" PRIu64 " \xc2\xb7 last %" PRIu64, p->commit_index,
                  p->last_index);
         text_draw_shadow(rc->tc, FONT_SMALL, line, x, ly, soft, TEXT_CENTER);
+        if (p->delay_ms > 0) {
+            ly += (float)lh;
+            snprintf(line, sizeof line, "delay %u ms \xc2\xb7 holds %" PRIu64, p->delay_ms,
+                     p->held);
+            text_draw_shadow(rc->tc, FONT_SMALL, line, x, ly, prim_rgb(0xffb000), TEXT_CENTER);
+        }
     }
 
     /* The granary's contents, a few lines of it. */
@@ -379,6 +420,8 @@ void render_villager_labels(struct render_ctx *rc, const struct game_view *v, in
 
     if (p->stopped) {
         draw_bubble(rc, "my disk failed", x, y - 38 * s, s, prim_rgb(0x888888), false);
+    } else if (village_model_leader_stale(v->model, slot)) {
+        draw_bubble(rc, "stale leader: cannot commit", x, y - 58 * s, s, prim_rgb(0xe5383b), false);
     } else if (p->role == VILLAGE_CANDIDATE) {
         draw_bubble(rc, "vote for me!", x, y - 38 * s, s, prim_term_color(p->term), false);
     } else if (p->role == VILLAGE_PRE_CANDIDATE) {

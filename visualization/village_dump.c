@@ -8,6 +8,36 @@ static struct json_object *name_or_null(const char *s)
     return s[0] ? json_object_new_string(s) : NULL;
 }
 
+/* The names of the slots in bits, among the shown ones. */
+static struct json_object *names(const struct village_model *m, unsigned bits)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (int i = 0; a && i < m->n; i++)
+        if (bits >> i & 1u)
+            json_object_array_add(a, json_object_new_string(m->peers[i].name));
+    return a;
+}
+
+/* The peer's own report of its network faults (docs/GAME_STREAM.md): "cut" both ways,
+ * "cut_to" and "cut_from" one way only. */
+static void faults_to_json(const struct village_model *m, const struct village_peer *p, int slot,
+                           struct json_object *o)
+{
+    unsigned both = p->cut_to & p->cut_from;
+
+    json_object_object_add(o, "cut", names(m, both));
+    json_object_object_add(o, "cut_to", names(m, p->cut_to & ~both));
+    json_object_object_add(o, "cut_from", names(m, p->cut_from & ~both));
+    json_object_object_add(o, "fault", name_or_null(p->fault));
+    json_object_object_add(o, "delay_ms", json_object_new_int64(p->delay_ms));
+    json_object_object_add(o, "dropped_out", json_object_new_int64((int64_t)p->dropped_out));
+    json_object_object_add(o, "dropped_in", json_object_new_int64((int64_t)p->dropped_in));
+    json_object_object_add(o, "stale_leader",
+                           json_object_new_boolean(village_model_leader_stale(m, slot)));
+    json_object_object_add(o, "lost_entries", json_object_new_int(p->n_ghosts));
+}
+
 static struct json_object *peer_to_json(const struct village_peer *p)
 {
     struct json_object *o = json_object_new_object();
@@ -69,11 +99,14 @@ struct json_object *village_model_to_json(const struct village_model *m, uint64_
     json_object_object_add(o, "rejected", json_object_new_int64((int64_t)m->n_rejected));
     json_object_object_add(o, "flights", json_object_new_int(m->n_flights));
     json_object_object_add(o, "thinned", json_object_new_int64((int64_t)m->n_thinned));
+    json_object_object_add(o, "cut_roads", json_object_new_int(village_model_cut_roads(m)));
     arr = json_object_new_array();
     for (int i = 0; arr && i < m->n; i++) {
         struct json_object *p = peer_to_json(&m->peers[i]);
-        if (p)
+        if (p) {
+            faults_to_json(m, &m->peers[i], i, p);
             json_object_array_add(arr, p);
+        }
     }
     json_object_object_add(o, "villagers", arr);
     return o;

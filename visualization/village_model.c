@@ -269,6 +269,8 @@ void village_model_push_flight(struct village_model *m, const struct village_fli
 
 #define REVIVE_GIVE_UP_MS 10000
 
+static void watch_faults(struct village_model *m, uint64_t now_ms);
+
 void village_model_tick(struct village_model *m, uint64_t now_ms)
 {
     for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
@@ -292,6 +294,7 @@ void village_model_tick(struct village_model *m, uint64_t now_ms)
         m->flight_head = (m->flight_head + 1) % VILLAGE_MAX_FLIGHTS;
         m->n_flights--;
     }
+    watch_faults(m, now_ms);
 }
 
 void village_model_mark_killed(struct village_model *m, int slot, uint64_t now_ms)
@@ -314,4 +317,190 @@ void village_model_mark_reviving(struct village_model *m, int slot, uint64_t now
     m->peers[slot].reviving = true;
     m->peers[slot].revive_asked_ms = now_ms;
     m->peers[slot].kill_grace_until_ms = 0;
+}
+
+/* --- network faults: cut roads and stale leaders ------------------------------------- */
+
+bool village_model_cut(const struct village_model *m, int a, int b)
+{
+    if (a < 0 || b < 0 || a >= m->n || b >= m->n || a == b)
+        return false;
+    return (m->peers[a].life == VILLAGE_ALIVE && (m->peers[a].cut_to >> b & 1u)) ||
+           (m->peers[b].life == VILLAGE_ALIVE && (m->peers[b].cut_from >> a & 1u));
+}
+
+int village_model_road(const struct village_model *m, int a, int b)
+{
+    return (village_model_cut(m, a, b) ? 1 : 0) | (village_model_cut(m, b, a) ? 2 : 0);
+}
+
+int village_model_cut_roads(const struct village_model *m)
+{
+    int k = 0;
+
+    for (int a = 0; a < m->n; a++)
+        for (int b = a + 1; b < m->n; b++)
+            k += village_model_road(m, a, b) != 0;
+    return k;
+}
+
+bool village_model_leader_stale(const struct village_model *m, int slot)
+{
+    int reach = 1;
+
+    if (slot < 0 || slot >= m->n || m->peers[slot].life != VILLAGE_ALIVE ||
+        m->peers[slot].role != VILLAGE_LEADER || m->n < 2)
+        return false;
+    for (int b = 0; b < m->n; b++)
+        if (b != slot && m->peers[b].life == VILLAGE_ALIVE && village_model_road(m, slot, b) == 0)
+            reach++;
+    return reach * 2 <= m->n;
+}
+
+/* Appends to out (cap bytes), never past the end. */
+static void append(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append(char *out, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(out);
+    va_list ap;
+
+    if (n + 1 >= cap)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(out + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Sides of the village: villagers joined by open roads (both ways). side[i] is the side
+ * of i, the return value how many there are. */
+static int sides(const struct village_model *m, int *side)
+{
+    int k = 0;
+
+    for (int i = 0; i < m->n; i++)
+        side[i] = -1;
+    for (int i = 0; i < m->n; i++) {
+        int stack[VILLAGE_MAX_PEERS], top = 0;
+        if (side[i] >= 0)
+            continue;
+        side[i] = k;
+        stack[top++] = i;
+        while (top > 0) {
+            int a = stack[--top];
+            for (int b = 0; b < m->n; b++)
+                if (side[b] < 0 && village_model_road(m, a, b) == 0) {
+                    side[b] = k;
+                    stack[top++] = b;
+                }
+        }
+        k++;
+    }
+    return k;
+}
+
+void village_model_describe_roads(const struct village_model *m, char *out, size_t cap)
+{
+    int side[VILLAGE_MAX_PEERS], k, size[VILLAGE_MAX_PEERS] = {0};
+    bool clean = true;
+
+    out[0] = '\0';
+    if (village_model_cut_roads(m) == 0) {
+        append(out, cap, "healed: every road is open");
+        return;
+    }
+    k = sides(m, side);
+    /* A clean split: every road inside a side open, every road across cut both ways. */
+    for (int a = 0; a < m->n; a++) {
+        size[side[a]]++;
+        for (int b = a + 1; b < m->n; b++) {
+            int r = village_model_road(m, a, b);
+            if ((side[a] == side[b]) != (r == 0) || (side[a] != side[b] && r != 3))
+                clean = false;
+        }
+    }
+    if (clean && k == 2 && (size[0] == 1 || size[1] == 1)) {
+        int lone = size[0] == 1 ? 0 : 1, x = -1, others = 0, told = 0;
+        for (int i = 0; i < m->n; i++) {
+            if (side[i] == lone)
+                x = i;
+            else
+                others++;
+        }
+        append(out, cap, "%s is cut off from ", m->peers[x].name);
+        for (int i = 0; i < m->n; i++) {
+            if (i == x)
+                continue;
+            told++;
+            append(out, cap, "%s%s",
+                   told == 1        ? ""
+                   : told == others ? " and "
+                                    : ", ",
+                   m->peers[i].name);
+        }
+        return;
+    }
+    if (clean && k >= 2) {
+        append(out, cap, "the village is split:");
+        for (int s = 0; s < k; s++) {
+            bool first = true;
+            append(out, cap, "%s{", s ? " | " : " ");
+            for (int i = 0; i < m->n; i++)
+                if (side[i] == s) {
+                    append(out, cap, "%s%s", first ? "" : ", ", m->peers[i].name);
+                    first = false;
+                }
+            append(out, cap, "}");
+        }
+        return;
+    }
+    append(out, cap, "roads cut:");
+    {
+        bool first = true;
+        for (int a = 0; a < m->n; a++)
+            for (int b = a + 1; b < m->n; b++) {
+                int r = village_model_road(m, a, b);
+                if (r == 0)
+                    continue;
+                append(out, cap, "%s%s%s%s", first ? " " : ", ", m->peers[r == 2 ? b : a].name,
+                       r == 3 ? "-" : " -> ", m->peers[r == 2 ? a : b].name);
+                first = false;
+            }
+    }
+}
+
+/* Called every tick: tells the feed of a new set of cut roads once the peers agree, and
+ * of leaders that lose or regain their majority. */
+static void watch_faults(struct village_model *m, uint64_t now_ms)
+{
+    uint16_t roads[VILLAGE_MAX_PEERS] = {0};
+
+    for (int a = 0; a < m->n; a++)
+        for (int b = 0; b < m->n; b++)
+            if (village_model_cut(m, a, b))
+                roads[a] |= (uint16_t)(1u << b);
+    if (memcmp(roads, m->roads_now, sizeof roads) != 0) {
+        memcpy(m->roads_now, roads, sizeof roads);
+        m->roads_changed_ms = now_ms;
+    }
+    if (memcmp(m->roads_now, m->roads_told, sizeof roads) != 0 &&
+        now_ms >= m->roads_changed_ms + VILLAGE_ROADS_SETTLE_MS) {
+        char text[VILLAGE_FEED_TEXT_MAX];
+        village_model_describe_roads(m, text, sizeof text);
+        village_model_feed_add(m, -1, 0, now_ms, text);
+        memcpy(m->roads_told, m->roads_now, sizeof roads);
+    }
+    for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
+        struct village_peer *p = &m->peers[i];
+        bool stale = village_model_leader_stale(m, i);
+        if (stale && !p->stale_leader)
+            feed_addf(m, i, p->term, now_ms,
+                      "%s still wears the crown but cannot reach a majority: a stale leader, "
+                      "it cannot commit",
+                      p->name);
+        else if (!stale && p->stale_leader && p->life == VILLAGE_ALIVE && p->role == VILLAGE_LEADER)
+            feed_addf(m, i, p->term, now_ms, "%s reaches a majority again", p->name);
+        p->stale_leader = stale;
+    }
 }

@@ -34,6 +34,12 @@ struct json_object;
 /* AppendEntries carrying entries are news, but a leader retrying a dead follower sends
  * them back to back; one per this gap per pair is drawn. */
 #define VILLAGE_ENTRIES_GAP_MS 150
+/* Network faults (docs/GAME_STREAM.md): the feed tells of a change in the cut roads once
+ * the peers' reports have agreed for this long (a request reaches each peer in turn). */
+#define VILLAGE_ROADS_SETTLE_MS 300
+/* Log entries a peer lost (replaced or cut off its log) are shown falling this long. */
+#define VILLAGE_GHOST_MS       3000
+#define VILLAGE_FAULT_TEXT_MAX 128 /* bytes of a peer's "fault" words kept */
 
 enum village_role {
     VILLAGE_ROLE_UNKNOWN = 0,
@@ -99,6 +105,22 @@ struct village_peer {
     struct village_follower followers[VILLAGE_MAX_PEERS - 1];
     int n_followers;
     bool stopped; /* disk failure: the peer no longer acknowledges anything */
+
+    /* Network faults, as the peer itself reports them: bit j of cut_to is set when it
+     * sends nothing to slot j ("cut" or "cut_to"), of cut_from when it ignores slot j
+     * ("cut" or "cut_from"). Names of peers not shown are ignored. */
+    uint16_t cut_to, cut_from;
+    char fault[VILLAGE_FAULT_TEXT_MAX]; /* "" when nothing is cut */
+    uint32_t delay_ms;
+    uint64_t held, dropped_out, dropped_in;
+
+    /* Entries this peer lost from its log (replaced after a heal, or cut off), shown
+     * falling for VILLAGE_GHOST_MS from ghosts_since_ms. */
+    uint64_t ghost_index[VILLAGE_LOG_TAIL], ghost_term[VILLAGE_LOG_TAIL];
+    int n_ghosts;
+    uint64_t ghosts_since_ms;
+
+    bool stale_leader; /* leads, but reaches no majority (see village_model_leader_stale) */
 };
 
 /* One message in the air. */
@@ -136,6 +158,11 @@ struct village_model {
     uint64_t shown_ms[VILLAGE_MAX_PEERS][VILLAGE_MAX_PEERS][3]; /* [from][to][kind] */
     uint64_t n_thinned; /* messages accepted but not drawn, see above */
 
+    /* Cut roads as last told in the feed, and as now: bit b of [a] is set when a -> b is
+     * cut. */
+    uint16_t roads_told[VILLAGE_MAX_PEERS], roads_now[VILLAGE_MAX_PEERS];
+    uint64_t roads_changed_ms;
+
     uint64_t n_datagrams; /* accepted */
     uint64_t n_rejected;  /* ignored as malformed */
     char last_reject[128];
@@ -169,6 +196,22 @@ int village_model_find(const struct village_model *m, const char *name);
 int village_model_leader(const struct village_model *m);
 /* Living villagers among the shown ones. */
 int village_model_alive_count(const struct village_model *m);
+
+/* True when messages from slot a to slot b are dropped, as either end reports it (a's
+ * cut_to, or b's cut_from); only living villagers' reports count. */
+bool village_model_cut(const struct village_model *m, int a, int b);
+/* The road between a and b: 0 open, 1 cut a -> b only, 2 cut b -> a only, 3 both ways. */
+int village_model_road(const struct village_model *m, int a, int b);
+/* Roads with any direction cut, among the shown villagers. */
+int village_model_cut_roads(const struct village_model *m);
+/* A leader (alive, role leader) that cannot reach a majority of the n villagers: the
+ * living ones it has an open road to both ways, itself included, are too few. It keeps
+ * its crown until its quorum check fails, but commits nothing. */
+bool village_model_leader_stale(const struct village_model *m, int slot);
+/* The roads in words, at most cap bytes: "healed: every road is open", "peer1 is cut off
+ * from peer2 and peer3", "the village is split: {peer1, peer2} | {peer3}", "roads cut:
+ * peer1-peer2, peer3 -> peer1". */
+void village_model_describe_roads(const struct village_model *m, char *out, size_t cap);
 
 /* Adds a line to the feed (slot -1 for the game's own news). */
 void village_model_feed_add(struct village_model *m, int slot, uint64_t term, uint64_t now_ms,

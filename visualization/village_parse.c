@@ -256,6 +256,131 @@ static int parse_followers(struct json_object *obj, struct village_peer *p, char
     return 0;
 }
 
+/* "cut", "cut_to", "cut_from": arrays of at most 16 peer names, into slot bits (names
+ * the village does not show are checked and skipped). */
+static int parse_names(struct village_model *m, struct json_object *obj, const char *key,
+                       uint16_t *bits, char *err, size_t errlen)
+{
+    struct json_object *arr;
+    size_t n;
+
+    if (field(obj, key, false, &arr, err, errlen) < 0)
+        return -1;
+    if (arr == NULL)
+        return 0;
+    if (!json_object_is_type(arr, json_type_array) ||
+        (n = json_object_array_length(arr)) > MAX_STREAM_N) {
+        set_err(err, errlen, "\"%s\" is not an array of at most %d names", key, MAX_STREAM_N);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(arr, i);
+        const char *name;
+        int slot;
+        if (v == NULL || !json_object_is_type(v, json_type_string) ||
+            !village_valid_peer_name(name = json_object_get_string(v)) ||
+            (size_t)json_object_get_string_len(v) != strlen(name)) {
+            set_err(err, errlen, "\"%s\"[%zu] is not a peer name", key, i);
+            return -1;
+        }
+        slot = village_model_find(m, name);
+        if (slot >= 0)
+            *bits |= (uint16_t)(1u << slot);
+    }
+    return 0;
+}
+
+static int parse_faults(struct village_model *m, struct json_object *obj, struct village_peer *p,
+                        char *err, size_t errlen)
+{
+    uint16_t both = 0, to = 0, from = 0;
+    uint64_t delay = 0;
+    struct json_object *v;
+
+    p->held = p->dropped_out = p->dropped_in = 0;
+    if (parse_names(m, obj, "cut", &both, err, errlen) < 0 ||
+        parse_names(m, obj, "cut_to", &to, err, errlen) < 0 ||
+        parse_names(m, obj, "cut_from", &from, err, errlen) < 0 ||
+        get_u64(obj, "delay_ms", false, 10000, &delay, err, errlen) < 0 ||
+        get_u64(obj, "held", false, UINT64_MAX / 2, &p->held, err, errlen) < 0 ||
+        get_u64(obj, "dropped_out", false, UINT64_MAX / 2, &p->dropped_out, err, errlen) < 0 ||
+        get_u64(obj, "dropped_in", false, UINT64_MAX / 2, &p->dropped_in, err, errlen) < 0 ||
+        field(obj, "fault", false, &v, err, errlen) < 0)
+        return -1;
+    if (v != NULL && !json_object_is_type(v, json_type_string)) {
+        set_err(err, errlen, "\"fault\" is not a string");
+        return -1;
+    }
+    p->cut_to = (uint16_t)(both | to);
+    p->cut_from = (uint16_t)(both | from);
+    p->delay_ms = (uint32_t)delay;
+    p->fault[0] = '\0';
+    /* Words for the tooltip: cut rather than refused, control characters blanked. */
+    if (v != NULL) {
+        const char *s = json_object_get_string(v);
+        size_t k = 0;
+        for (; s[k] != '\0' && k + 1 < sizeof p->fault; k++)
+            p->fault[k] = (unsigned char)s[k] < 0x20 || s[k] == 0x7f ? ' ' : s[k];
+        p->fault[k] = '\0';
+    }
+    return 0;
+}
+
+/* Entries a peer's log lost between two states: an index of the old tail now past the
+ * last index, or holding another term. Indices the new tail does not cover are unknown
+ * and skipped. They are kept as ghosts to show falling, and the feed is told. */
+static void note_lost_entries(struct village_model *m, int slot, const struct village_peer *old,
+                              struct village_peer *np, uint64_t now_ms)
+{
+    uint64_t lo = 0, hi = 0, term = 0;
+    int n = 0;
+    bool committed = false, one_term = true;
+
+    if (old->n_log_tail == 0 || old->life == VILLAGE_ABSENT)
+        return;
+    for (int i = 0; i < old->n_log_tail; i++) {
+        uint64_t index = old->log_tail_start + (uint64_t)i, t = old->log_tail_terms[i];
+        bool lost;
+        if (index > np->last_index)
+            lost = true;
+        else if (np->n_log_tail > 0 && index >= np->log_tail_start &&
+                 index < np->log_tail_start + (uint64_t)np->n_log_tail)
+            lost = np->log_tail_terms[index - np->log_tail_start] != t;
+        else
+            lost = false;
+        if (!lost)
+            continue;
+        np->ghost_index[n] = index;
+        np->ghost_term[n] = t;
+        if (n == 0) {
+            lo = index;
+            term = t;
+        }
+        one_term = one_term && t == term;
+        hi = index;
+        committed = committed || index <= old->commit_index;
+        n++;
+    }
+    if (n == 0)
+        return;
+    np->n_ghosts = n;
+    np->ghosts_since_ms = now_ms;
+    {
+        char text[VILLAGE_FEED_TEXT_MAX], terms[32] = "";
+        if (one_term)
+            snprintf(terms, sizeof terms, ", term %" PRIu64, term);
+        if (lo == hi)
+            snprintf(text, sizeof text, "%s lost entry %" PRIu64 " (%s%s): %s", np->name, lo,
+                     committed ? "COMMITTED" : "never committed", terms,
+                     np->last_index >= lo ? "replaced by the leader's" : "cut off its log");
+        else
+            snprintf(text, sizeof text, "%s lost entries %" PRIu64 "..%" PRIu64 " (%s%s): %s",
+                     np->name, lo, hi, committed ? "COMMITTED" : "never committed", terms,
+                     np->last_index >= lo ? "replaced by the leader's" : "cut off its log");
+        village_model_feed_add(m, slot, np->term, now_ms, text);
+    }
+}
+
 /* Finds or assigns the slot of a peer announcing itself with name and id. */
 static int slot_for(struct village_model *m, const char *name, uint64_t id, char *err,
                     size_t errlen)
@@ -317,7 +442,7 @@ static int feed_state(struct village_model *m, struct json_object *obj, uint64_t
         get_u64(obj, "election_progress", false, 1000, &progress, err, errlen) < 0 ||
         get_bool(obj, "stopped", &np.stopped, err, errlen) < 0 ||
         parse_log_tail(obj, &np, err, errlen) < 0 || parse_vars(obj, &np, err, errlen) < 0 ||
-        parse_followers(obj, &np, err, errlen) < 0)
+        parse_followers(obj, &np, err, errlen) < 0 || parse_faults(m, obj, &np, err, errlen) < 0)
         return -1;
     np.election_progress = (unsigned)progress;
 
@@ -335,6 +460,7 @@ static int feed_state(struct village_model *m, struct json_object *obj, uint64_t
     np.kill_grace_until_ms = 0;
     {
         struct village_peer old = m->peers[slot];
+        note_lost_entries(m, slot, &old, &np, now_ms);
         m->peers[slot] = np;
         village_model_note_alive(m, slot, &old, (long)pid, now_ms);
     }

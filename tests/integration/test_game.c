@@ -432,3 +432,119 @@ Test(game, a_live_pause_freezes_the_picture_and_space_goes_back_to_live, .init =
     for (int i = 0; i < n; i++)
         json_object_put(d[i]);
 }
+
+/* The names in a villager's array field (e.g. "cut"), comma-joined into out. */
+static const char *names_of(struct json_object *v, const char *key, char *out, size_t cap)
+{
+    struct json_object *a;
+
+    out[0] = '\0';
+    if (v == NULL || !json_object_object_get_ex(v, key, &a) ||
+        !json_object_is_type(a, json_type_array))
+        return "(missing)";
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "%s%s", n ? "," : "",
+                 json_object_get_string(json_object_array_get_idx(a, i)));
+    }
+    return out;
+}
+
+/* Whether every villager of a dump reports no cut in any of the three fields. */
+static bool no_cut_reported(struct json_object *d)
+{
+    static const char *const keys[] = {"cut", "cut_to", "cut_from"};
+    char buf[256];
+
+    for (int p = 1; p <= 3; p++) {
+        char name[16];
+        snprintf(name, sizeof name, "peer%d", p);
+        for (int k = 0; k < 3; k++)
+            if (names_of(villager(d, name), keys[k], buf, sizeof buf)[0] != '\0')
+                return false;
+    }
+    return int_field(d, "cut_roads") == 0;
+}
+
+/* A road click cuts the link both ways in the real peers (they say so in their own
+ * state), a second click opens it again, another cut is healed by h; a command typed in
+ * the box after c reaches the state machine. Everything through the game's input paths:
+ * --click, --keys and --type. */
+Test(game, a_road_click_cuts_the_link_and_h_heals_it, .init = cluster_up, .fini = cluster_down,
+     .timeout = 90)
+{
+    char *argv[] = {game_bin,
+                    "-c",
+                    h.ini,
+                    "--no-monster",
+                    "--dump-state",
+                    "--keys",
+                    "c@1000,Return@1400,h@9300",
+                    "--type",
+                    "gold add 7@1200",
+                    "--click",
+                    "road:peer1-peer2@2500",
+                    "--click",
+                    "road:peer1-peer2@5500",
+                    "--click",
+                    "road:peer3-peer2@7300",
+                    "--quit-after-ms",
+                    "11000",
+                    NULL};
+    struct json_object *d[24] = {0};
+    int n, saw_cut = 0, saw_open = 0, saw_cut23 = 0, saw_gold = 0;
+    char a[256], b[256];
+
+    cr_assert_eq(subprocess_run(argv, NULL, 60000, &res), 0);
+    cr_assert(!res.timed_out, "raft_game hung; err: %s", res.err);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "--click: clicked"), "%s", res.err);
+    cr_assert_not_null(strstr(res.err, "--type: typed \"gold add 7\""), "%s", res.err);
+    n = dump_lines(res.out, d, 24);
+    cr_assert_geq(n, 8, "%s", res.out);
+    for (int i = 0; i < n; i++) {
+        int t = int_field(d[i], "time_ms");
+        struct json_object *p1 = villager(d[i], "peer1"), *p2 = villager(d[i], "peer2");
+        struct json_object *p3 = villager(d[i], "peer3");
+        cr_assert_eq(int_field(d[i], "rejected"), 0, "the game refused real datagrams");
+        if (t > 3300 && t < 5500) {
+            /* Both ends report the cut, both ways; peer3 has none. */
+            cr_assert_str_eq(names_of(p1, "cut", a, sizeof a), "peer2", "at %d: %s", t,
+                             json_object_to_json_string(d[i]));
+            cr_assert_str_eq(names_of(p2, "cut", b, sizeof b), "peer1", "at %d", t);
+            cr_assert_str_eq(names_of(p3, "cut", a, sizeof a), "", "at %d", t);
+            cr_assert_eq(int_field(d[i], "cut_roads"), 1);
+            saw_cut++;
+        }
+        if (t > 6300 && t < 7300) {
+            cr_assert(no_cut_reported(d[i]), "the second click should open it: %s",
+                      json_object_to_json_string(d[i]));
+            saw_open++;
+        }
+        if (t > 8100 && t < 9300) {
+            cr_assert_str_eq(names_of(p2, "cut", a, sizeof a), "peer3", "at %d", t);
+            cr_assert_str_eq(names_of(p3, "cut", b, sizeof b), "peer2", "at %d", t);
+            cr_assert_str_eq(names_of(p1, "cut", a, sizeof a), "", "at %d", t);
+            saw_cut23++;
+        }
+        if (p1 && p2 && p3 && t > 2000) {
+            struct json_object *vars;
+            for (int k = 0; k < 3; k++) {
+                struct json_object *p = k == 0 ? p1 : k == 1 ? p2 : p3, *g;
+                if (json_object_object_get_ex(p, "vars", &vars) &&
+                    json_object_object_get_ex(vars, "gold", &g) && json_object_get_int(g) == 7)
+                    saw_gold++;
+            }
+        }
+    }
+    cr_assert_geq(saw_cut, 1, "never saw the cut reported:\n%s", res.out);
+    cr_assert_geq(saw_open, 1, "never saw the road open again:\n%s", res.out);
+    cr_assert_geq(saw_cut23, 1, "never saw peer2-peer3 cut:\n%s", res.out);
+    cr_assert(no_cut_reported(d[n - 1]), "h did not heal: %s",
+              json_object_to_json_string(d[n - 1]));
+    cr_assert_geq(int_field(d[n - 1], "time_ms"), 10000);
+    cr_assert_gt(saw_gold, 0, "the typed \"gold add 7\" never reached a state machine:\n%s",
+                 res.out);
+    for (int i = 0; i < n; i++)
+        json_object_put(d[i]);
+}

@@ -408,3 +408,257 @@ Test(village_model, dump_is_json_with_every_villager)
     cr_assert_eq(json_object_array_length(arr), 3);
     json_object_put(o);
 }
+
+/* --- network faults: cut roads, stale leaders, lost entries ---------------------------- */
+
+/* A state of peerN with its network faults: cut, cut_to and cut_from are JSON arrays. */
+static int feed_faults(const char *peer, int id, const char *role, int term, const char *cut,
+                       const char *cut_to, const char *cut_from, uint64_t now)
+{
+    char buf[768];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"state\",\"peer\":\"%s\",\"id\":%d,\"n\":3,\"pid\":%d,\"role\":\"%s\","
+             "\"term\":%d,\"cut\":%s,\"cut_to\":%s,\"cut_from\":%s,\"fault\":\"isolate %s\","
+             "\"delay_ms\":0,\"held\":0,\"dropped_out\":4,\"dropped_in\":2}",
+             peer, id, 1000 + id, role, term, cut, cut_to, cut_from, peer);
+    return feed(buf, now);
+}
+
+static bool feed_has(const char *words)
+{
+    for (int i = 0; i < m.n_feed; i++)
+        if (strstr(village_model_feed_line(&m, i)->text, words) != NULL)
+            return true;
+    return false;
+}
+
+Test(village_model, cuts_are_read_from_the_peers_own_reports)
+{
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\"]", "[\"peer3\"]", "[]", 10), 0);
+    cr_assert_eq(m.peers[0].cut_to, (1u << 1) | (1u << 2));
+    cr_assert_eq(m.peers[0].cut_from, 1u << 1);
+    cr_assert_str_eq(m.peers[0].fault, "isolate peer1");
+    cr_assert_eq(m.peers[0].dropped_out, 4);
+    cr_assert_eq(m.peers[0].dropped_in, 2);
+    /* peer2 and peer3 have not spoken: peer1's word alone breaks the roads. */
+    cr_assert(village_model_cut(&m, 0, 1));
+    cr_assert(village_model_cut(&m, 1, 0), "peer1 ignores peer2: that way is cut too");
+    cr_assert(village_model_cut(&m, 0, 2));
+    cr_assert_not(village_model_cut(&m, 2, 0), "peer1 still hears peer3");
+    cr_assert_eq(village_model_road(&m, 0, 1), 3);
+    cr_assert_eq(village_model_road(&m, 0, 2), 1);
+    cr_assert_eq(village_model_road(&m, 2, 0), 2);
+    cr_assert_eq(village_model_road(&m, 1, 2), 0);
+    cr_assert_eq(village_model_cut_roads(&m), 2);
+
+    /* The other end's report counts as well: peer3 ignores peer2. */
+    cr_assert_eq(feed_faults("peer3", 3, "follower", 2, "[]", "[]", "[\"peer2\"]", 20), 0);
+    cr_assert(village_model_cut(&m, 1, 2));
+    cr_assert_eq(village_model_road(&m, 1, 2), 1);
+
+    /* A heal: no cut field at all reads as none. */
+    cr_assert_eq(feed_state("peer1", 1, "leader", 2, 30), 0);
+    cr_assert_eq(feed_state("peer3", 3, "follower", 2, 30), 0);
+    cr_assert_eq(village_model_cut_roads(&m), 0);
+    cr_assert_str_eq(m.peers[0].fault, "");
+
+    /* A grave's last words do not count. */
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\"]", "[]", "[]", 40), 0);
+    village_model_mark_killed(&m, 0, 50);
+    cr_assert_eq(village_model_cut_roads(&m), 0);
+}
+
+Test(village_model, the_dump_shows_what_each_peer_reports)
+{
+    struct json_object *o, *vs, *v, *a;
+
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\"]", "[\"peer3\"]", "[]", 10), 0);
+    o = village_model_to_json(&m, 10);
+    cr_assert_eq(json_object_get_int(json_object_object_get(o, "cut_roads")), 2);
+    vs = json_object_object_get(o, "villagers");
+    v = json_object_array_get_idx(vs, 0);
+    a = json_object_object_get(v, "cut");
+    cr_assert_eq(json_object_array_length(a), 1);
+    cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(a, 0)), "peer2");
+    a = json_object_object_get(v, "cut_to");
+    cr_assert_eq(json_object_array_length(a), 1);
+    cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(a, 0)), "peer3");
+    cr_assert_eq(json_object_array_length(json_object_object_get(v, "cut_from")), 0);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(v, "fault")), "isolate peer1");
+    json_object_put(o);
+}
+
+Test(village_model, bad_fault_fields_change_nothing)
+{
+    static const char *const bad_faults[] = {
+        "\"cut\":\"peer2\"",
+        "\"cut\":[1]",
+        "\"cut\":[\"bad name\"]",
+        "\"cut_to\":{}",
+        "\"cut_from\":[null]",
+        "\"delay_ms\":10001",
+        "\"delay_ms\":-1",
+        "\"held\":\"3\"",
+        "\"fault\":7",
+        "\"cut\":[\"p1\",\"p2\",\"p3\",\"p4\",\"p5\",\"p6\",\"p7\",\"p8\",\"p9\",\"p10\",\"p11\","
+        "\"p12\",\"p13\",\"p14\",\"p15\",\"p16\",\"p17\"]",
+    };
+
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\"]", "[]", "[]", 10), 0);
+    for (size_t i = 0; i < sizeof bad_faults / sizeof bad_faults[0]; i++) {
+        char buf[512];
+        struct village_peer before = m.peers[0];
+        snprintf(buf, sizeof buf,
+                 "{\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"role\":\"follower\","
+                 "\"term\":9,%s}",
+                 bad_faults[i]);
+        cr_assert_lt(feed(buf, 20), 0, "accepted: %s", buf);
+        cr_assert_eq(memcmp(&before, &m.peers[0], sizeof before), 0, "changed by: %s", buf);
+    }
+    /* Names of peers the village does not show are fine, and skipped; long words are
+     * cut, not refused. */
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"role\":\"leader\","
+                      "\"term\":2,\"cut\":[\"peer12\"],\"delay_ms\":200,\"fault\":"
+                      "\"partition {peer1} | {peer2,peer3,peer4,peer5,peer6,peer7,peer8,peer9,"
+                      "peer10,peer11,peer12,peer13,peer14,peer15,peer16} and more words to be "
+                      "cut off somewhere\"}",
+                      30),
+                 0);
+    cr_assert_eq(m.peers[0].cut_to, 0);
+    cr_assert_eq(m.peers[0].delay_ms, 200);
+    cr_assert_eq(strlen(m.peers[0].fault), VILLAGE_FAULT_TEXT_MAX - 1);
+}
+
+Test(village_model, a_leader_cut_off_from_the_majority_is_stale_and_the_feed_says_so)
+{
+    char words[VILLAGE_FEED_TEXT_MAX];
+
+    cr_assert_eq(feed_state("peer1", 1, "leader", 2, 0), 0);
+    cr_assert_eq(feed_state("peer2", 2, "follower", 2, 0), 0);
+    cr_assert_eq(feed_state("peer3", 3, "follower", 2, 0), 0);
+    village_model_tick(&m, 10);
+    cr_assert_not(village_model_leader_stale(&m, 0));
+
+    /* One road cut: peer1 still reaches peer3, a majority of three. */
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\"]", "[]", "[]", 100), 0);
+    village_model_tick(&m, 110);
+    cr_assert_not(village_model_leader_stale(&m, 0));
+    cr_assert_not(feed_has("cut"), "told before the peers settled");
+    /* The change was first seen at the tick of 110. */
+    village_model_tick(&m, 110 + VILLAGE_ROADS_SETTLE_MS);
+    cr_assert(feed_has("roads cut: peer1-peer2"));
+
+    /* Both: the crown stays, the majority is gone. */
+    cr_assert_eq(feed_faults("peer1", 1, "leader", 2, "[\"peer2\",\"peer3\"]", "[]", "[]", 1000),
+                 0);
+    cr_assert_eq(feed_faults("peer2", 2, "follower", 2, "[\"peer1\"]", "[]", "[]", 1001), 0);
+    cr_assert_eq(feed_faults("peer3", 3, "follower", 2, "[\"peer1\"]", "[]", "[]", 1002), 0);
+    cr_assert(village_model_leader_stale(&m, 0));
+    cr_assert_not(village_model_leader_stale(&m, 1), "a follower is never a stale leader");
+    cr_assert_eq(village_model_leader(&m), 0, "it still leads as far as the picture goes");
+    village_model_tick(&m, 1010);
+    cr_assert(feed_has("peer1 still wears the crown but cannot reach a majority"));
+    cr_assert(m.peers[0].stale_leader);
+    village_model_describe_roads(&m, words, sizeof words);
+    cr_assert_str_eq(words, "peer1 is cut off from peer2 and peer3");
+    cr_assert_not(feed_has("peer1 is cut off"));
+    village_model_tick(&m, 1010 + VILLAGE_ROADS_SETTLE_MS);
+    cr_assert(feed_has("peer1 is cut off from peer2 and peer3"));
+
+    /* The others elect peer2; the heal. */
+    cr_assert_eq(feed_faults("peer2", 2, "leader", 3, "[\"peer1\"]", "[]", "[]", 1500), 0);
+    cr_assert_eq(village_model_leader(&m), 1, "the higher term leads");
+    cr_assert_not(village_model_leader_stale(&m, 1));
+    cr_assert_eq(feed_state("peer1", 1, "leader", 2, 2000), 0);
+    cr_assert_eq(feed_state("peer2", 2, "leader", 3, 2000), 0);
+    cr_assert_eq(feed_state("peer3", 3, "follower", 3, 2000), 0);
+    cr_assert_not(village_model_leader_stale(&m, 0));
+    village_model_tick(&m, 2000);
+    village_model_tick(&m, 2000 + VILLAGE_ROADS_SETTLE_MS);
+    cr_assert(feed_has("healed: every road is open"));
+    cr_assert(feed_has("peer1 reaches a majority again"));
+}
+
+Test(village_model, roads_in_words)
+{
+    char words[VILLAGE_FEED_TEXT_MAX];
+
+    village_model_init(&m);
+    for (int i = 1; i <= 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "peer%d", i);
+        village_model_add_peer(&m, i, name);
+        cr_assert_eq(feed_state(name, i, "follower", 1, 0), 0);
+    }
+    village_model_set_n(&m, 5);
+    village_model_describe_roads(&m, words, sizeof words);
+    cr_assert_str_eq(words, "healed: every road is open");
+
+    /* {peer1, peer2} | {peer3, peer4, peer5}, told by one side only. */
+    cr_assert_eq(
+        feed_faults("peer1", 1, "follower", 1, "[\"peer3\",\"peer4\",\"peer5\"]", "[]", "[]", 10),
+        0);
+    cr_assert_eq(
+        feed_faults("peer2", 2, "follower", 1, "[\"peer3\",\"peer4\",\"peer5\"]", "[]", "[]", 10),
+        0);
+    village_model_describe_roads(&m, words, sizeof words);
+    cr_assert_str_eq(words, "the village is split: {peer1, peer2} | {peer3, peer4, peer5}");
+
+    /* A one-way cut besides: not a clean split any more. */
+    cr_assert_eq(feed_faults("peer2", 2, "follower", 1, "[\"peer3\",\"peer4\",\"peer5\"]",
+                             "[\"peer1\"]", "[]", 20),
+                 0);
+    village_model_describe_roads(&m, words, sizeof words);
+    cr_assert_not_null(strstr(words, "roads cut: peer2 -> peer1, peer1-peer3, peer1-peer4"), "%s",
+                       words);
+
+    /* Words never overflow the feed line. */
+    village_model_describe_roads(&m, words, 24);
+    cr_assert_lt(strlen(words), 24);
+}
+
+static int feed_log(const char *peer, int id, const char *role, int term, int commit, int last,
+                    int tail_start, const char *terms, uint64_t now)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"state\",\"peer\":\"%s\",\"id\":%d,\"pid\":%d,\"role\":\"%s\","
+             "\"term\":%d,\"commit_index\":%d,\"last_index\":%d,\"log_tail_start\":%d,"
+             "\"log_tail_terms\":%s}",
+             peer, id, 1000 + id, role, term, commit, last, tail_start, terms);
+    return feed(buf, now);
+}
+
+Test(village_model, entries_replaced_after_a_heal_fall_away)
+{
+    /* The stale leader wrote 4 and 5 in term 2, never committed. */
+    cr_assert_eq(feed_log("peer1", 1, "leader", 2, 3, 5, 1, "[1,1,2,2,2]", 100), 0);
+    cr_assert_eq(m.peers[0].n_ghosts, 0);
+    /* Healed: the new leader's term-3 entries replace them from index 4 on. */
+    cr_assert_eq(feed_log("peer1", 1, "follower", 3, 6, 6, 1, "[1,1,2,3,3,3]", 2000), 0);
+    cr_assert_eq(m.peers[0].n_ghosts, 2);
+    cr_assert_eq(m.peers[0].ghost_index[0], 4);
+    cr_assert_eq(m.peers[0].ghost_term[0], 2);
+    cr_assert_eq(m.peers[0].ghost_index[1], 5);
+    cr_assert_eq(m.peers[0].ghosts_since_ms, 2000);
+    cr_assert(feed_has("peer1 lost entries 4..5 (never committed, term 2): replaced by the "
+                       "leader's"));
+    /* Nothing lost the next time. */
+    cr_assert_eq(feed_log("peer1", 1, "follower", 3, 6, 7, 1, "[1,1,2,3,3,3,3]", 2100), 0);
+    cr_assert_eq(m.peers[0].ghosts_since_ms, 2000, "the ghosts of 2000 stay until they fade");
+
+    /* A log that shrinks: 6 and 7 are gone, nothing in their place yet. */
+    cr_assert_eq(feed_log("peer2", 2, "follower", 3, 4, 7, 1, "[1,1,2,3,3,3,3]", 3000), 0);
+    cr_assert_eq(feed_log("peer2", 2, "follower", 4, 4, 5, 1, "[1,1,2,3,3]", 3100), 0);
+    cr_assert_eq(m.peers[1].n_ghosts, 2);
+    cr_assert(feed_has("peer2 lost entries 6..7 (never committed, term 3): cut off its log"));
+
+    /* A log that grew past its tail tells nothing about the old entries: no ghosts. */
+    cr_assert_eq(feed_log("peer3", 3, "follower", 3, 4, 4, 3, "[2,3]", 4000), 0);
+    cr_assert_eq(feed_log("peer3", 3, "follower", 3, 40, 40, 9,
+                          "[3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,"
+                          "3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3]",
+                          4100),
+                 0);
+    cr_assert_eq(m.peers[2].n_ghosts, 0);
+}
