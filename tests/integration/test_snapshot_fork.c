@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/lib/cluster.h"
 
@@ -220,4 +221,31 @@ Test(snapshot_fork, byte_threshold_triggers_a_snapshot, .fini = teardown, .timeo
     cr_assert_eq(cluster_pipeline(&cl, "bytes", 1, 3000, "b add 1", 32, 30000), 3000);
     cr_assert_eq(run("b get"), 3000);
     cr_assert_geq(log_count(leader, "snapshot at index"), 1, "no snapshot by size");
+}
+
+Test(snapshot_fork, failed_child_is_logged_and_retried, .fini = teardown, .timeout = 120)
+{
+    start("snapshot_threshold = 300");
+    int leader = cluster_wait_leader(&cl, WAIT_MS);
+    /* A file where the child's directory goes: its snapshot_save cannot open it. */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/data/peer%d/snapshot.fork", cl.dir, leader);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(cluster_pipeline(&cl, "first", 1, 600, "f add 1", 32, 30000), 600);
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(WAIT_MS);
+    while (log_count(leader, "snapshot child") == 0 && harness_now_ms() < deadline)
+        harness_sleep_ms(50);
+    cr_assert_gt(log_count(leader, "snapshot child"), 0, "no failed snapshot child logged");
+    cr_assert_eq(log_count(leader, "snapshot at index"), 0, "a snapshot was adopted anyway");
+    cr_assert_eq(run("f get"), 600, "the leader stopped serving");
+    /* Repaired: the retry, after its back-off, succeeds. */
+    cr_assert_eq(unlink(path), 0);
+    deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(3 * WAIT_MS);
+    while (log_count(leader, "snapshot at index") == 0 && harness_now_ms() < deadline) {
+        run("f add 1");
+        harness_sleep_ms(100);
+    }
+    cr_assert_gt(log_count(leader, "snapshot at index"), 0, "no snapshot after the repair");
 }
