@@ -236,6 +236,10 @@ static void adopt(struct peer *p)
     struct snapshot_child *c = &p->child;
     char from[sizeof(p->data_dir) + 64], to[sizeof(p->data_dir) + 16];
     fork_path(p, "snapshot", from, sizeof(from));
+    if (p->stopped) { /* the disk failed meanwhile: leave what is on it alone */
+        (void)unlink(from);
+        return;
+    }
     if (c->superseded || c->index <= p->snapshot_index) {
         event_log_write(p->log, EVENT_LOG_INFO,
                         "discarded the snapshot at index %llu written by child %d: ours is "
@@ -275,7 +279,7 @@ static void adopt(struct peer *p)
     if (trailing > TRAILING_ENTRIES)
         trailing = TRAILING_ENTRIES;
     raft_index upto = applied > trailing ? applied - trailing : 0;
-    if (!p->stopped && upto > raft_snapshot_index(p->raft)) {
+    if (upto > raft_snapshot_index(p->raft)) {
         raft_term upto_term = raft_term_at(p->raft, upto);
         if (upto_term != 0 && raft_compact(p->raft, upto) == RAFT_OK &&
             storage_compact(p->storage, upto, upto_term, p->err, sizeof(p->err)) != 0) {
