@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -177,6 +178,13 @@ static void child_main(struct peer *p, int wfd, pid_t parent, raft_index index, 
         r.encode_ms = t1 - t0;
         r.size = len;
         r.crc = crc32c(0, data, len); /* what snapshot_save puts in the header */
+        /* Test hook (tests/integration/test_snapshot_fork.c): a child slow enough that
+         * a snapshot from the leader arrives while it runs. Never set in production. */
+        const char *delay = getenv("RAFT_TEST_SNAPSHOT_CHILD_DELAY_MS");
+        long ms = delay ? atol(delay) : 0;
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
         char dir[sizeof(p->data_dir) + 64];
         fork_path(p, NULL, dir, sizeof(dir));
         if (snapshot_save(dir, index, term, data, len, r.err, sizeof(r.err)) == 0)
@@ -396,9 +404,9 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
                                  .bytes_mark = p->applied_bytes,
                                  .started_ms = t0,
                                  .fork_ms = peer_now() - t0};
-    event_log_write(p->log, EVENT_LOG_DEBUG,
-                    "snapshot at index %llu: child %d writes it (fork took %llu ms)",
-                    (unsigned long long)index, (int)pid, (unsigned long long)c->fork_ms);
+    event_log_write(p->log, EVENT_LOG_INFO,
+                    "child %d takes the snapshot of index %llu (fork took %llu ms)", (int)pid,
+                    (unsigned long long)index, (unsigned long long)c->fork_ms);
 }
 
 /* A snapshot from the leader replaced our state machine: whatever a running child

@@ -228,9 +228,9 @@ def main():
               "term 1 -> %s" % (a.vars, worst, out["term_now"]))
         for i in range(3):
             with open(os.path.join(d, "logs", "peer%d.log" % (i + 1))) as f:
-                lines = [l.rstrip() for l in f if "snapshot at index" in l or "becomes" in l]
+                lines = [l.rstrip() for l in f if "log kept from index" in l or "becomes" in l]
             print("peer%d: %d snapshot lines, %d role changes; last lines:" % (
-                i + 1, sum("snapshot at index" in l for l in lines),
+                i + 1, sum("log kept from index" in l for l in lines),
                 sum("becomes" in l for l in lines)))
             for l in lines[-4:]:
                 print("  " + l)

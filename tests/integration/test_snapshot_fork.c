@@ -154,7 +154,7 @@ Test(snapshot_fork, leader_answers_while_snapshotting_and_restarts_from_its_snap
     atomic_store(&pr.stop, true);
     pthread_join(pr.thread, NULL);
 
-    int taken = log_count(leader, "snapshot at index");
+    int taken = log_count(leader, "log kept from index");
     cr_assert_geq(taken, 5, "peer%d took %d snapshots for 4000 commands at threshold 300", leader,
                   taken);
     cr_assert_eq(log_count(leader, "snapshot child"), 0, "a snapshot child failed");
@@ -220,7 +220,7 @@ Test(snapshot_fork, byte_threshold_triggers_a_snapshot, .fini = teardown, .timeo
     int leader = cluster_wait_leader(&cl, WAIT_MS);
     cr_assert_eq(cluster_pipeline(&cl, "bytes", 1, 3000, "b add 1", 32, 30000), 3000);
     cr_assert_eq(run("b get"), 3000);
-    cr_assert_geq(log_count(leader, "snapshot at index"), 1, "no snapshot by size");
+    cr_assert_geq(log_count(leader, "log kept from index"), 1, "no snapshot by size");
 }
 
 Test(snapshot_fork, failed_child_is_logged_and_retried, .fini = teardown, .timeout = 120)
@@ -238,14 +238,60 @@ Test(snapshot_fork, failed_child_is_logged_and_retried, .fini = teardown, .timeo
     while (log_count(leader, "snapshot child") == 0 && harness_now_ms() < deadline)
         harness_sleep_ms(50);
     cr_assert_gt(log_count(leader, "snapshot child"), 0, "no failed snapshot child logged");
-    cr_assert_eq(log_count(leader, "snapshot at index"), 0, "a snapshot was adopted anyway");
+    cr_assert_eq(log_count(leader, "log kept from index"), 0, "a snapshot was adopted anyway");
     cr_assert_eq(run("f get"), 600, "the leader stopped serving");
     /* Repaired: the retry, after its back-off, succeeds. */
     cr_assert_eq(unlink(path), 0);
     deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(3 * WAIT_MS);
-    while (log_count(leader, "snapshot at index") == 0 && harness_now_ms() < deadline) {
+    while (log_count(leader, "log kept from index") == 0 && harness_now_ms() < deadline) {
         run("f add 1");
         harness_sleep_ms(100);
     }
-    cr_assert_gt(log_count(leader, "snapshot at index"), 0, "no snapshot after the repair");
+    cr_assert_gt(log_count(leader, "log kept from index"), 0, "no snapshot after the repair");
+}
+
+/* The leader's snapshot wins over the one a follower's child is still writing: the child
+ * (made slow by a test hook) is stopped or its result discarded, never adopted. */
+Test(snapshot_fork, installed_snapshot_wins_over_a_running_child, .fini = teardown, .timeout = 180)
+{
+    start("snapshot_threshold = 200");
+    int leader = cluster_wait_leader(&cl, WAIT_MS);
+    int victim = leader % 3 + 1;
+    /* Only the victim's children sleep 20 s before saving. */
+    cluster_kill_peer(&cl, victim, SIGTERM);
+    setenv("RAFT_TEST_SNAPSHOT_CHILD_DELAY_MS", "20000", 1);
+    int rc = cluster_start_peer(&cl, victim);
+    unsetenv("RAFT_TEST_SNAPSHOT_CHILD_DELAY_MS");
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(cluster_pipeline(&cl, "a", 1, 300, "s add 1", 32, 30000), 300);
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(WAIT_MS);
+    while (log_count(victim, "takes the snapshot of index") == 0 && harness_now_ms() < deadline)
+        harness_sleep_ms(20);
+    cr_assert_gt(log_count(victim, "takes the snapshot of index"), 0, "peer%d forked no child",
+                 victim);
+    /* Frozen while the leader moves on and compacts past it. */
+    cluster_signal_peer(&cl, victim, SIGSTOP);
+    cr_assert_eq(cluster_pipeline(&cl, "b", 1, 1500, "s add 1", 32, 30000), 1500);
+    deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(WAIT_MS);
+    while (log_count(leader, "log kept from index") < 3 && harness_now_ms() < deadline)
+        harness_sleep_ms(20);
+    cluster_signal_peer(&cl, victim, SIGCONT);
+    struct client_response resp;
+    cr_assert_eq(cluster_command(&cl, "s get", 0, &resp, WAIT_MS), 0);
+    cr_assert_eq(resp.result, 1800);
+    cr_assert_eq(cluster_wait_applied(&cl, resp.index, 30000), 0, "peer%d did not catch up",
+                 victim);
+    cr_assert_gt(log_count(victim, "installed snapshot"), 0, "peer%d caught up without a snapshot",
+                 victim);
+    cr_assert_gt(log_count(victim, "replaced its work") +
+                     log_count(victim, "discarded the snapshot"),
+                 0, "peer%d: the running child was neither stopped nor discarded", victim);
+    cr_assert_eq(log_count(victim, "log kept from index"), 0,
+                 "peer%d adopted a snapshot of its own (every child sleeps 20 s)", victim);
+    /* The installed snapshot is what the victim restarts from. */
+    cluster_kill_peer(&cl, victim, SIGKILL);
+    cr_assert_eq(cluster_start_peer(&cl, victim), 0);
+    cluster_kill_peer(&cl, leader, SIGKILL);
+    cr_assert_gt(cluster_wait_leader(&cl, WAIT_MS), 0);
+    cr_assert_eq(run("s add 0"), 1800);
 }
