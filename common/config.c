@@ -33,6 +33,7 @@ enum raft_key {
     RK_LOG_DIR,
     RK_TOKEN,
     RK_SNAPSHOT,
+    RK_SNAPSHOT_BYTES,
     RK_LOG_LEVEL,
     RK_PRE_VOTE,
     RK_CHECK_QUORUM,
@@ -46,6 +47,7 @@ static const char *const raft_keys[RK_COUNT] = {
     "log_dir",
     "token",
     "snapshot_threshold",
+    "snapshot_threshold_bytes",
     "log_level",
     "pre_vote",
     "check_quorum",
@@ -265,6 +267,13 @@ static int raft_value(struct parse_state *st, enum raft_key k, const char *v)
                         "snapshot_threshold must be a whole number from 1 to %llu, not '%s'",
                         MAX_SNAPSHOT, shown(v, b, sizeof(b)));
         cfg->snapshot_threshold = n;
+        return 1;
+    case RK_SNAPSHOT_BYTES:
+        if (parse_uint(v, 0, MAX_SNAPSHOT, &n) < 0)
+            return fail(st, st->lineno,
+                        "snapshot_threshold_bytes must be a whole number from 0 to %llu, not '%s'",
+                        MAX_SNAPSHOT, shown(v, b, sizeof(b)));
+        cfg->snapshot_threshold_bytes = n;
         return 1;
     case RK_LOG_LEVEL:
         if (strcmp(v, "debug") != 0 && strcmp(v, "info") != 0 && strcmp(v, "warn") != 0 &&
@@ -508,6 +517,7 @@ static void set_defaults(struct config *cfg)
     strcpy(cfg->log_dir, "logs");
     cfg->token[0] = '\0';
     cfg->snapshot_threshold = 10000;
+    cfg->snapshot_threshold_bytes = 8u << 20;
     strcpy(cfg->log_level, "info");
     cfg->pre_vote = 1;
     cfg->check_quorum = 1;

@@ -24,16 +24,18 @@ struct config {
     char path[CONFIG_PATH_MAX]; /* the file as given to config_load, used in error lines */
 
     /* [raft] */
-    int election_timeout_min;       /* ms, default 150 */
-    int election_timeout_max;       /* ms, default 300 */
-    int heartbeat_interval;         /* ms, default 50, always < election_timeout_min */
-    char data_dir[CONFIG_PATH_MAX]; /* default "data"; relative means relative to the cwd */
-    char log_dir[CONFIG_PATH_MAX];  /* default "logs" */
-    char token[CONFIG_TOKEN_MAX];   /* shared secret, "" when absent */
-    uint64_t snapshot_threshold;    /* entries applied between snapshots, default 10000 */
-    char log_level[16];             /* "debug", "info" (default), "warn" or "error" */
-    int pre_vote;                   /* 0/1, default 1 */
-    int check_quorum;               /* 0/1, default 1 */
+    int election_timeout_min;          /* ms, default 150 */
+    int election_timeout_max;          /* ms, default 300 */
+    int heartbeat_interval;            /* ms, default 50, always < election_timeout_min */
+    char data_dir[CONFIG_PATH_MAX];    /* default "data"; relative means relative to the cwd */
+    char log_dir[CONFIG_PATH_MAX];     /* default "logs" */
+    char token[CONFIG_TOKEN_MAX];      /* shared secret, "" when absent */
+    uint64_t snapshot_threshold;       /* entries applied between snapshots, default 10000 */
+    uint64_t snapshot_threshold_bytes; /* or this many payload bytes applied, default 8 MiB;
+                                          0 = entries only */
+    char log_level[16];                /* "debug", "info" (default), "warn" or "error" */
+    int pre_vote;                      /* 0/1, default 1 */
+    int check_quorum;                  /* 0/1, default 1 */
 
     /* [game] */
     char game_host[CONFIG_HOST_MAX]; /* default 127.0.0.1 */

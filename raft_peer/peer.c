@@ -51,6 +51,7 @@ static void apply_committed(struct peer *p, const struct raft_ready *rd)
     for (size_t i = 0; i < rd->n_committed && !p->stop_after_ready; i++) {
         raft_index index = rd->apply_from + i;
         const struct raft_entry *e = &rd->committed[i];
+        p->applied_bytes += e->len; /* for snapshot_threshold_bytes */
         client_on_applied(p, index, e);
     }
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/buffer.h"
 #include "common/config.h"
@@ -77,6 +78,32 @@ struct snapshot_send {
     uint64_t sent_ms; /* when the chunk now in flight left */
 };
 
+/* What a snapshot child writes on its pipe before it exits (snapshot_service.c). */
+struct snapshot_report {
+    int32_t ok;          /* 1: the snapshot is durable in data/<peer>/snapshot.fork/snapshot */
+    uint32_t crc;        /* crc32c of the data, as snapshot_save wrote it in the header */
+    uint64_t size;       /* bytes of data */
+    uint64_t encode_ms;  /* sm_snapshot_encode */
+    uint64_t write_ms;   /* snapshot_save: write, fdatasync, rename, directory fsync */
+    uint64_t private_kb; /* the child's Private_Dirty at the end: its own buffers plus the
+                            pages either side wrote since the fork (copy-on-write) */
+    char err[232];       /* why not, when !ok */
+};
+
+/* The snapshot being taken by a forked child, at most one at a time. */
+struct snapshot_child {
+    pid_t pid;        /* 0 when there is none */
+    int fd;           /* read end of its report pipe; -1 once closed */
+    raft_index index; /* what it covers: last applied index and its term at the fork */
+    raft_term term;
+    uint64_t bytes_mark; /* applied_bytes at the fork */
+    uint64_t started_ms;
+    uint64_t fork_ms; /* how long fork() held the event loop */
+    bool superseded;  /* a snapshot from the leader was installed meanwhile */
+    size_t got;       /* bytes of report read so far */
+    struct snapshot_report report;
+};
+
 struct peer {
     struct config cfg;
     int n; /* cluster size: peers 1..n of the file */
@@ -121,6 +148,11 @@ struct peer {
     uint64_t receiving_size;
     uint32_t receiving_crc;
     uint64_t receiving_have; /* bytes of it durable so far */
+    struct snapshot_child child;
+    uint64_t applied_bytes;       /* payload bytes of the entries applied since boot */
+    uint64_t snapshot_bytes_mark; /* applied_bytes when our last snapshot was taken */
+    uint64_t snapshot_retry_ms;   /* after a failed snapshot, no new one before this */
+    unsigned snapshot_failures;   /* in a row, for the back-off */
 
     /* Network faults a classroom sets through control messages (-v only). */
     struct net_faults faults;
@@ -187,6 +219,8 @@ void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *re
 void snapshot_handle_chunk(struct peer *p, struct json_object *obj);
 void snapshot_handle_result(struct peer *p, struct json_object *obj);
 void snapshot_housekeeping(struct peer *p);
+/* Reaps a finished snapshot child, if any, and adopts its snapshot. Never blocks. */
+void snapshot_child_poll(struct peer *p);
 void snapshot_abort_sends(struct peer *p);
 void snapshot_free(struct peer *p);
 

@@ -324,7 +324,8 @@ static void config_seeds(void)
     seed_str("config", "every-key.ini",
              "\xEF\xBB\xBF; all keys\n[raft]\nelection_timeout_min = 10\nelection_timeout_max = "
              "10\nheartbeat_interval = 9\ndata_dir = /var/lib/raft\nlog_dir = logs # x\ntoken = "
-             "s3cret\nsnapshot_threshold = 1000000000000\nlog_level = debug\npre_vote = off\n"
+             "s3cret\nsnapshot_threshold = 1000000000000\nsnapshot_threshold_bytes = 0\n"
+             "log_level = debug\npre_vote = off\n"
              "check_quorum = YES\n\n[game]\nhost = ::1\nport = 65535\nfont = /f.ttf\n\n"
              "[a-b_9]\nhost = 10.0.0.1\nport = 6001\n[A]\r\nhost = 10.0.0.1\r\nport = 6002\r\n");
     seed_str("config", "bad-dup-addr.ini",

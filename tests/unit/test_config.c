@@ -105,6 +105,7 @@ Test(config, defaults_when_keys_absent)
     cr_assert_str_eq(cfg.log_dir, "logs");
     cr_assert_str_eq(cfg.token, "");
     cr_assert_eq(cfg.snapshot_threshold, 10000);
+    cr_assert_eq(cfg.snapshot_threshold_bytes, 8u << 20);
     cr_assert_str_eq(cfg.log_level, "info");
     cr_assert_eq(cfg.pre_vote, 1);
     cr_assert_eq(cfg.check_quorum, 1);
@@ -122,6 +123,7 @@ Test(config, optional_keys_and_file_order)
             "[raft]\r\n"
             "token = s3cret!\r\n"
             "snapshot_threshold = 42   ; inline comment\r\n"
+            "snapshot_threshold_bytes = 0\r\n"
             "log_level = debug\r\n"
             "pre_vote = false\r\n"
             "check_quorum = No\r\n"
@@ -132,6 +134,7 @@ Test(config, optional_keys_and_file_order)
             &cfg);
     cr_assert_str_eq(cfg.token, "s3cret!");
     cr_assert_eq(cfg.snapshot_threshold, 42);
+    cr_assert_eq(cfg.snapshot_threshold_bytes, 0);
     cr_assert_str_eq(cfg.log_level, "debug");
     cr_assert_eq(cfg.pre_vote, 0);
     cr_assert_eq(cfg.check_quorum, 0);
@@ -143,7 +146,7 @@ Test(config, optional_keys_and_file_order)
     cr_assert_str_eq(cfg.peers[0].name, "zeta");
     cr_assert_str_eq(cfg.peers[0].host, "::1");
     cr_assert_str_eq(cfg.peers[1].name, "alpha-2_b");
-    cr_assert_eq(cfg.peers[1].line, 16);
+    cr_assert_eq(cfg.peers[1].line, 17);
 }
 
 Test(config, syntax_error)
@@ -168,7 +171,8 @@ Test(config, unknown_keys)
     expect_error("[raft]\nelection_timeout = 100\n" PEERS2, 2,
                  "unknown key 'election_timeout' in [raft] (expected election_timeout_min, "
                  "election_timeout_max, heartbeat_interval, data_dir, log_dir, token, "
-                 "snapshot_threshold, log_level, pre_vote or check_quorum)");
+                 "snapshot_threshold, snapshot_threshold_bytes, log_level, pre_vote or "
+                 "check_quorum)");
     expect_error(PEERS2 "[game]\nhost = 127.0.0.1\nPort = 7000\n", 9,
                  "unknown key 'Port' in [game] (expected host, port or font)");
 }
