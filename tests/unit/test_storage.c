@@ -1803,6 +1803,22 @@ static void two_synced_batches(void)
     cr_assert_eq(file_size(SEG1), offset_with_marks(21, two_batches));
 }
 
+/* Two synced batches, then a conflict truncation from entry 6 that dies after its
+ * intent was written and synced and before the cut: the intent durable, the cut not
+ * done. */
+static void truncation_cut_short(void)
+{
+    two_synced_batches();
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
+    storage_test_fail_io(s, 2, EIO); /* the intent's write and fdatasync pass, the cut fails */
+    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
+    storage_test_crash(s);
+    storage_boot_free(&b);
+    cr_assert_gt(file_size(SEG1), offset_with_marks(21, two_batches), "the intent is there");
+}
+
 Test(storage, truncation_interrupted_by_a_power_cut_is_finished)
 {
     /* A conflict truncation back into the first synced batch. The power cut lands in
@@ -1812,21 +1828,12 @@ Test(storage, truncation_interrupted_by_a_power_cut_is_finished)
      * marks past them, so without more the zeros read as rot and the peer could not
      * restart. The intent written (and synced) before the cut says those bytes were
      * being cut away: open finishes the cut. */
-    two_synced_batches();
-    struct storage_boot b;
-    struct storage *s = open_ok(&b);
-    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
-    /* Let the intent's write and fdatasync through, fail the ftruncate: the process
-     * dies there, the intent durable, the cut not done. */
-    storage_test_fail_io(s, 2, EIO);
-    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
-    storage_test_crash(s);
-    storage_boot_free(&b);
+    truncation_cut_short();
     off_t cut = offset_of(6);
-    cr_assert_gt(file_size(SEG1), offset_with_marks(21, two_batches), "the intent is there");
     overwrite(SEG1, cut, 40, 0); /* the zeroed new end */
 
-    s = open_ok(&b);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
     cr_assert_eq(b.n_entries, 5, "kept %zu entries, notice: %s", b.n_entries, b.notice);
     for (raft_index i = 1; i <= 5; i++)
         assert_entry(&b, i, 1);
@@ -1849,15 +1856,9 @@ Test(storage, truncation_interrupted_before_the_cut_is_finished)
 {
     /* The same intent with nothing zeroed: the cut simply never happened. Open reads
      * the old records, then the intent, and cuts. */
-    two_synced_batches();
+    truncation_cut_short();
     struct storage_boot b;
     struct storage *s = open_ok(&b);
-    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
-    storage_test_fail_io(s, 2, EIO);
-    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
-    storage_test_crash(s);
-    storage_boot_free(&b);
-    s = open_ok(&b);
     cr_assert_eq(b.n_entries, 5, "notice: %s", b.notice);
     assert_has(b.notice, "finished a truncation");
     cr_assert_eq(file_size(SEG1), offset_of(6));
@@ -1868,16 +1869,10 @@ Test(storage, truncation_interrupted_before_the_cut_is_finished)
 Test(storage, rot_before_an_interrupted_truncation_is_still_refused)
 {
     /* The intent excuses only what lies at or after the offset it names. */
-    two_synced_batches();
-    struct storage_boot b;
-    struct storage *s = open_ok(&b);
-    must(storage_save_hard_state(s, 2, 0, err, sizeof err));
-    storage_test_fail_io(s, 2, EIO);
-    cr_assert_neq(append_range(s, 6, 1, 2), STORAGE_OK);
-    storage_test_crash(s);
-    storage_boot_free(&b);
+    truncation_cut_short();
     flip_byte(SEG1, offset_of(3) + 2);
-    s = (struct storage *)1;
+    struct storage_boot b;
+    struct storage *s = (struct storage *)1;
     int rc = storage_open(dir, 0, &s, &b, err, sizeof err);
     cr_assert_eq(rc, STORAGE_ECORRUPT, "rc %d: %s", rc, err);
     storage_boot_free(&b);
