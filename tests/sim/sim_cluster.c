@@ -806,7 +806,16 @@ static raft_index excuse_pending(const struct sim_node *n)
 {
     raft_index excused = n->excused_from;
     for (const struct sim_job *j = n->disk.head; j; j = j->next) {
-        raft_index from = j->snap ? j->snap_index + 1 : j->log ? j->from : 0;
+        raft_index from = 0;
+        if (j->snap) {
+            /* Figure 13, as the storage does it: the entries after the snapshot stay
+             * when the log holds its last entry with the same term. */
+            const struct sim_meta *at = sim_log_at(&n->disk.meta, j->snap_index);
+            if (!at || at->term != j->snap_term)
+                from = j->snap_index + 1;
+        }
+        if (j->log && (from == 0 || j->from < from))
+            from = j->from;
         if (from != 0 && (excused == 0 || from < excused))
             excused = from;
     }
