@@ -145,7 +145,7 @@ $(BUILD)/tests/test_etcd_client: $(call obj,tests/unit/test_etcd_client.c) $(BEN
 CHAOS_SRC := $(filter-out tests/chaos/main.c,$(wildcard tests/chaos/*.c))
 CHAOS_LIB := $(BUILD)/libchaos.a
 $(CHAOS_LIB): $(call obj,$(CHAOS_SRC)); $(archive)
-$(BUILD)/tests/test_linearizability: $(call obj,tests/unit/test_linearizability.c) $(CHAOS_LIB) $(ALL_LIBS)
+$(BUILD)/tests/test_linearizability: $(call obj,tests/unit/test_linearizability.c) $(CHAOS_LIB) $(TEST_LIB) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 CHAOS_BIN := $(BUILD)/tests/raft_chaos
@@ -246,7 +246,7 @@ FUZZ_PKGS    := json-c inih
 # The shared code, the core, and of the daemon only the modules under test (so a
 # half-written daemon file cannot break it); the archive links what is used.
 FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/rpc_codec.c raft_peer/state_machine.c \
-                raft_peer/kv_store.c raft_peer/client_sessions.c raft_peer/sm_snapshot.c \
+                raft_peer/kv_store.c raft_peer/prefault.c raft_peer/client_sessions.c raft_peer/sm_snapshot.c \
                 raft_peer/crc32c.c raft_peer/net_faults.c $(wildcard raft_peer/storage*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \

@@ -22,6 +22,7 @@
  * one slab sized for a whole snapshot), so there is no malloc header per variable; a
  * deleted entry goes to a free list for its size and is reused by the next name of that
  * size. Slabs and buckets are only given back by kv_free: the table never shrinks. */
+#include "raft_peer/prefault.h"
 #include "raft_peer/kv_store.h"
 
 #include <stdlib.h>
@@ -169,29 +170,6 @@ static struct kv_entry **find_link(struct kv_entry **link, const char *name, siz
         break;
     }
     return link;
-}
-
-/* Faults in the pages of [p, p + n) in one call where the kernel can (Linux 5.14+):
- * much cheaper than one page fault per page when a whole snapshot is loaded at once.
- * Only a hint: nothing depends on it working. */
-static void prefault(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-    uintptr_t page = 4096, start = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)p + n) & ~(page - 1);
-    if (end <= start)
-        return;
-#ifdef MADV_HUGEPAGE
-    /* Where transparent huge pages are opt-in: a few 2 MiB pages instead of thousands
-     * of 4 KiB ones, each of which costs a TLB fill (and, in a VM, often an exit). */
-    if (end - start >= ((uintptr_t)2 << 20))
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-#endif
-    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-#else
-    (void)p;
-    (void)n;
-#endif
 }
 
 static size_t entry_size(size_t len)

@@ -13,6 +13,7 @@
  * canonical order by construction: no sort when a snapshot is taken.
  */
 #include "common/error_message.h"
+#include "raft_peer/prefault.h"
 #include "raft_peer/sm_snapshot.h"
 
 #include <pthread.h>
@@ -77,28 +78,6 @@ uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
     while (len-- > 0)
         c = (c >> 8) ^ crc_tables[0][(c ^ *data++) & 0xffu];
     return ~c;
-}
-
-/* Faults in a big output buffer in one call rather than a page at a time (Linux 5.14+;
- * only a hint). */
-static void prefault(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-    uintptr_t page = 4096, start = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)p + n) & ~(page - 1);
-    if (end <= start)
-        return;
-#ifdef MADV_HUGEPAGE
-    /* Where transparent huge pages are opt-in: a few 2 MiB pages instead of thousands
-     * of 4 KiB ones, each of which costs a TLB fill (and, in a VM, often an exit). */
-    if (end - start >= ((uintptr_t)2 << 20))
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-#endif
-    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-#else
-    (void)p;
-    (void)n;
-#endif
 }
 
 /* ---- writing ----------------------------------------------------------------- */

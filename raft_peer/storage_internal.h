@@ -177,8 +177,16 @@ enum storage_mutation {
     STORAGE_MUT_NO_OPEN_SYNC = 1u << 2,          /* open trusts what it loads without syncing */
     STORAGE_MUT_SNAPSHOT_EARLY_RENAME = 1u << 3, /* the snapshot renamed before its fsync */
 };
-#ifdef STORAGE_MUTATIONS
+/* Their names, for the tools that switch them on (defined with -DSTORAGE_MUTATIONS). */
+struct storage_mutant {
+    const char *name;
+    unsigned bit;
+};
+#define STORAGE_MUTANTS 4
+extern const struct storage_mutant storage_mutants[STORAGE_MUTANTS];
+/* The switch (also defined only with -DSTORAGE_MUTATIONS). */
 extern unsigned storage_mutations;
+#ifdef STORAGE_MUTATIONS
 #define STORAGE_MUTATED(m) ((storage_mutations & (m)) != 0)
 #else
 #define STORAGE_MUTATED(m) false

@@ -10,6 +10,12 @@
 
 #ifdef STORAGE_MUTATIONS
 unsigned storage_mutations;
+const struct storage_mutant storage_mutants[STORAGE_MUTANTS] = {
+    {"no-segment-dir-fsync", STORAGE_MUT_NO_SEGMENT_DIR_FSYNC},
+    {"no-sync-before-ack", STORAGE_MUT_NO_SYNC_BEFORE_ACK},
+    {"no-sync-at-open", STORAGE_MUT_NO_OPEN_SYNC},
+    {"snapshot-renamed-before-fsync", STORAGE_MUT_SNAPSHOT_EARLY_RENAME},
+};
 #endif
 
 bool sio_injected(struct storage_io *io)

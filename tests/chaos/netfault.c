@@ -28,6 +28,7 @@
 
 #include "common/error_message.h"
 #include "tests/chaos/netfault.h"
+#include "tests/lib/netns.h"
 
 #define BRIDGE "rvbr0"
 #define SUBNET "10.99.0"
@@ -52,126 +53,6 @@ static int loopback_up(char *err, size_t errlen)
         set_err(err, errlen, "bringing lo up: %s", strerror(errno));
     close(fd);
     return rc;
-}
-
-/* Runs `ip ARGS...` (space-separated, no quoting needed for what we pass) in the
- * namespace nsfd (-1: ours). 0, or -1 with ip's first line of complaint in err. */
-static int run_ip(const struct netfault *nf, int nsfd, char *err, size_t errlen, const char *fmt,
-                  ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    char shown[256];
-    snprintf(shown, sizeof(shown), "%s", line);
-    char *argv[24];
-    int argc = 0;
-    argv[argc++] = (char *)nf->ip_prog;
-    for (char *save = NULL, *t = strtok_r(line, " ", &save); t && argc < 23;
-         t = strtok_r(NULL, " ", &save))
-        argv[argc++] = t;
-    argv[argc] = NULL;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        set_err(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        set_err(err, errlen, "fork: %s", strerror(errno));
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls: the parent may have threads. */
-        dup2(pipefd[1], 2);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 1);
-        if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0)
-            _exit(126);
-        execv(nf->ip_prog, argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    char msg[256];
-    size_t used = 0;
-    ssize_t r;
-    while ((r = read(pipefd[0], msg + used, sizeof(msg) - 1 - used)) > 0 ||
-           (r < 0 && errno == EINTR))
-        if (r > 0)
-            used += (size_t)r;
-    msg[used] = 0;
-    close(pipefd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    char *nl = strchr(msg, '\n');
-    if (nl)
-        *nl = 0;
-    set_err(err, errlen, "ip %s: %s", shown,
-            used                                              ? msg
-            : WIFEXITED(status) && WEXITSTATUS(status) == 126 ? "setns failed"
-                                                              : "failed");
-    return -1;
-}
-
-/* A namespace for peer i: a child unshares one, we open it, the child goes away and
- * the open descriptor keeps the namespace alive. */
-static int new_namespace(int *nsfd, pid_t *holder, char *err, size_t errlen)
-{
-    int sync[2];
-    if (pipe2(sync, O_CLOEXEC) != 0) {
-        set_err(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        set_err(err, errlen, "fork: %s", strerror(errno));
-        close(sync[0]);
-        close(sync[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
-        if (write(sync[1], &ok, 1) != 1)
-            _exit(1);
-        pause();
-        _exit(0);
-    }
-    close(sync[1]);
-    char ok = 'n';
-    ssize_t r;
-    while ((r = read(sync[0], &ok, 1)) < 0 && errno == EINTR) {
-    }
-    close(sync[0]);
-    int rc = -1;
-    if (r == 1 && ok == 'y') {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-        *nsfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (*nsfd >= 0)
-            rc = 0;
-        else
-            set_err(err, errlen, "open %s: %s", path, strerror(errno));
-    } else {
-        set_err(err, errlen, "unshare(CLONE_NEWNET) failed in a child");
-    }
-    *holder = pid;
-    return rc;
-}
-
-static void reap_holder(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-    }
 }
 
 static int write_file(const char *path, const char *text)
@@ -202,35 +83,23 @@ static int enter_user_namespace(void)
     return write_file("/proc/self/gid_map", map);
 }
 
-static int find_ip(struct netfault *nf)
-{
-    static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (access(paths[i], X_OK) == 0) {
-            snprintf(nf->ip_prog, sizeof(nf->ip_prog), "%s", paths[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static int setup_peer(struct netfault *nf, int i, char *err, size_t errlen)
 {
     pid_t holder = -1;
-    int rc = new_namespace(&nf->nsfd[i], &holder, err, errlen);
+    int rc = netns_new(&nf->nsfd[i], &holder, err, errlen);
     if (rc == 0)
-        rc = run_ip(nf, -1, err, errlen, "link add rv%d type veth peer name rvp%d netns %d", i, i,
-                    (int)holder);
-    if (holder > 0)
-        reap_holder(holder);
+        rc = netns_ip(nf->ip_prog, -1, err, errlen,
+                      "link add rv%d type veth peer name rvp%d netns %d", i, i, (int)holder);
+    netns_reap(holder);
     if (rc == 0)
-        rc = run_ip(nf, -1, err, errlen, "link set rv%d master " BRIDGE " up", i);
+        rc = netns_ip(nf->ip_prog, -1, err, errlen, "link set rv%d master " BRIDGE " up", i);
     if (rc == 0)
-        rc = run_ip(nf, nf->nsfd[i], err, errlen, "link set lo up");
+        rc = netns_ip(nf->ip_prog, nf->nsfd[i], err, errlen, "link set lo up");
     if (rc == 0)
-        rc = run_ip(nf, nf->nsfd[i], err, errlen, "addr add " SUBNET ".%d/24 dev rvp%d", i, i);
+        rc = netns_ip(nf->ip_prog, nf->nsfd[i], err, errlen, "addr add " SUBNET ".%d/24 dev rvp%d",
+                      i, i);
     if (rc == 0)
-        rc = run_ip(nf, nf->nsfd[i], err, errlen, "link set rvp%d up", i);
+        rc = netns_ip(nf->ip_prog, nf->nsfd[i], err, errlen, "link set rvp%d up", i);
     return rc;
 }
 
@@ -260,17 +129,17 @@ int netfault_setup(struct netfault *nf, int n, char *err, size_t errlen)
     nf->private_ns = true;
     if (loopback_up(err, errlen) != 0)
         return -1;
-    if (find_ip(nf) != 0) {
+    if (netns_find_ip(nf->ip_prog, sizeof(nf->ip_prog)) != 0) {
         snprintf(nf->reason, sizeof(nf->reason),
                  "iproute2's ip not found; peers share one loopback, no network faults");
         return 0;
     }
     char why[200] = "";
-    int rc = run_ip(nf, -1, why, sizeof(why), "link add " BRIDGE " type bridge");
+    int rc = netns_ip(nf->ip_prog, -1, why, sizeof(why), "link add " BRIDGE " type bridge");
     if (rc == 0)
-        rc = run_ip(nf, -1, why, sizeof(why), "addr add " SUBNET ".254/24 dev " BRIDGE);
+        rc = netns_ip(nf->ip_prog, -1, why, sizeof(why), "addr add " SUBNET ".254/24 dev " BRIDGE);
     if (rc == 0)
-        rc = run_ip(nf, -1, why, sizeof(why), "link set " BRIDGE " up");
+        rc = netns_ip(nf->ip_prog, -1, why, sizeof(why), "link set " BRIDGE " up");
     for (int i = 1; rc == 0 && i <= n; i++)
         rc = setup_peer(nf, i, why, sizeof(why));
     if (rc != 0) {
@@ -315,8 +184,8 @@ int netfault_set_cut(struct netfault *nf, int from, int to, bool cut, char *err,
     }
     if (nf->cut[from][to] == cut)
         return 0;
-    int rc = run_ip(nf, nf->nsfd[from], err, errlen, "route %s blackhole " SUBNET ".%d/32",
-                    cut ? "add" : "del", to);
+    int rc = netns_ip(nf->ip_prog, nf->nsfd[from], err, errlen,
+                      "route %s blackhole " SUBNET ".%d/32", cut ? "add" : "del", to);
     if (rc == 0)
         nf->cut[from][to] = cut;
     return rc;

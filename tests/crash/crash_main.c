@@ -188,16 +188,6 @@ static int explore(struct explorer *x)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} mutants[] = {
-    {"no-segment-dir-fsync", STORAGE_MUT_NO_SEGMENT_DIR_FSYNC},
-    {"no-sync-before-ack", STORAGE_MUT_NO_SYNC_BEFORE_ACK},
-    {"no-sync-at-open", STORAGE_MUT_NO_OPEN_SYNC},
-    {"snapshot-renamed-before-fsync", STORAGE_MUT_SNAPSHOT_EARLY_RENAME},
-};
-
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -245,23 +235,22 @@ int main(int argc, char **argv)
         return 0;
     }
     int missed = 0;
-    for (size_t m = 0; m < sizeof mutants / sizeof mutants[0]; m++) {
-        storage_mutations = mutants[m].bit;
+    for (size_t m = 0; m < STORAGE_MUTANTS; m++) {
+        storage_mutations = storage_mutants[m].bit;
         if (explore(&x) != 0)
             return 1;
         if (x.failures == 0) {
             missed++;
-            printf("raft_crash: mutant %s NOT caught in %" PRIu64 " states\n", mutants[m].name,
-                   x.states);
+            printf("raft_crash: mutant %s NOT caught in %" PRIu64 " states\n",
+                   storage_mutants[m].name, x.states);
         } else {
             printf("raft_crash: mutant %s caught: %" PRIu64 " of %" PRIu64
                    " states broke a promise; first at %s\n",
-                   mutants[m].name, x.failures, x.states, x.first_failure);
+                   storage_mutants[m].name, x.failures, x.states, x.first_failure);
         }
     }
     storage_mutations = 0;
-    printf("raft_crash: %d of %zu mutants caught in %.2f s\n",
-           (int)(sizeof mutants / sizeof mutants[0]) - missed, sizeof mutants / sizeof mutants[0],
-           seconds_since(&t0));
+    printf("raft_crash: %d of %d mutants caught in %.2f s\n", STORAGE_MUTANTS - missed,
+           STORAGE_MUTANTS, seconds_since(&t0));
     return missed ? 1 : 0;
 }

@@ -44,6 +44,7 @@
 
 #include "common/net.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/netns.h"
 #include "tests/lib/subprocess.h"
 
 #define N_LAPTOPS      3
@@ -73,144 +74,24 @@ static struct subprocess_result res; /* large: off the test's stack */
 
 /* --- the room ------------------------------------------------------------------------- */
 
-static int find_ip(void)
-{
-    static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (access(paths[i], X_OK) == 0) {
-            snprintf(w.ip_prog, sizeof(w.ip_prog), "%s", paths[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* `ip WORDS` (space-separated) in namespace nsfd (-1: the test's current one). 0, or -1
- * with ip's complaint in err. */
-static int ip_cmd(int nsfd, char *err, size_t errlen, const char *fmt, ...)
-{
-    char line[256], words[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    snprintf(words, sizeof(words), "%s", line);
-    char *argv[24];
-    int argc = 0;
-    argv[argc++] = w.ip_prog;
-    for (char *save = NULL, *t = strtok_r(words, " ", &save); t && argc < 23;
-         t = strtok_r(NULL, " ", &save))
-        argv[argc++] = t;
-    argv[argc] = NULL;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0)
-            _exit(126);
-        execv(w.ip_prog, argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    char msg[200];
-    size_t used = 0;
-    ssize_t r;
-    while ((r = read(pipefd[0], msg + used, sizeof(msg) - 1 - used)) > 0 ||
-           (r < 0 && errno == EINTR))
-        if (r > 0)
-            used += (size_t)r;
-    msg[used] = 0;
-    close(pipefd[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    char *nl = strchr(msg, '\n');
-    if (nl)
-        *nl = 0;
-    snprintf(err, errlen, "ip %.100s: %.150s", line, used ? msg : "failed");
-    return -1;
-}
-
-/* A new namespace: a child unshares one and waits; we open it through /proc. The child's
- * pid names the namespace to `ip link ... netns PID` until *holder is killed. */
-static int new_namespace(int *nsfd, pid_t *holder, char *err, size_t errlen)
-{
-    int sync[2];
-    if (pipe2(sync, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(sync[0]);
-        close(sync[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
-        if (write(sync[1], &ok, 1) != 1)
-            _exit(1);
-        for (;;)
-            pause();
-    }
-    close(sync[1]);
-    *holder = pid;
-    char ok = 'n';
-    ssize_t r;
-    while ((r = read(sync[0], &ok, 1)) < 0 && errno == EINTR) {
-    }
-    close(sync[0]);
-    if (r != 1 || ok != 'y') {
-        snprintf(err, errlen, "unshare(CLONE_NEWNET) failed in a child");
-        return -1;
-    }
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-    *nsfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*nsfd < 0) {
-        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Host h (1..3 a laptop, PROJECTOR the projector) on the room's switch. */
 static int plug_in(int h, char *err, size_t errlen)
 {
     pid_t holder = -1;
     int addr = h == PROJECTOR ? 10 : h;
-    int rc = new_namespace(&w.ns[h], &holder, err, errlen);
+    int rc = netns_new(&w.ns[h], &holder, err, errlen);
     if (rc == 0)
-        rc = ip_cmd(-1, err, errlen, "link add clv%d type veth peer name eth0 netns %d", h,
-                    (int)holder);
-    if (holder > 0) {
-        kill(holder, SIGKILL);
-        while (waitpid(holder, NULL, 0) < 0 && errno == EINTR) {
-        }
-    }
+        rc = netns_ip(w.ip_prog, -1, err, errlen,
+                      "link add clv%d type veth peer name eth0 netns %d", h, (int)holder);
+    netns_reap(holder);
     if (rc == 0)
-        rc = ip_cmd(-1, err, errlen, "link set clv%d master cls0 up", h);
+        rc = netns_ip(w.ip_prog, -1, err, errlen, "link set clv%d master cls0 up", h);
     if (rc == 0)
-        rc = ip_cmd(w.ns[h], err, errlen, "link set lo up");
+        rc = netns_ip(w.ip_prog, w.ns[h], err, errlen, "link set lo up");
     if (rc == 0)
-        rc = ip_cmd(w.ns[h], err, errlen, "addr add " SUBNET ".%d/24 dev eth0", addr);
+        rc = netns_ip(w.ip_prog, w.ns[h], err, errlen, "addr add " SUBNET ".%d/24 dev eth0", addr);
     if (rc == 0)
-        rc = ip_cmd(w.ns[h], err, errlen, "link set eth0 up");
+        rc = netns_ip(w.ip_prog, w.ns[h], err, errlen, "link set eth0 up");
     return rc;
 }
 
@@ -219,7 +100,7 @@ static void build_room(void)
 {
     if (geteuid() != 0)
         cr_skip_test("needs root to make network namespaces");
-    if (find_ip() != 0)
+    if (netns_find_ip(w.ip_prog, sizeof(w.ip_prog)) != 0)
         cr_skip_test("needs iproute2's ip (scripts/install-deps.sh installs it)");
     w.home_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (w.home_ns < 0 || unshare(CLONE_NEWNET) != 0)
@@ -228,11 +109,11 @@ static void build_room(void)
     char err[300] = "";
     int rc = w.room_ns >= 0 ? 0 : -1;
     if (rc == 0)
-        rc = ip_cmd(-1, err, sizeof(err), "link set lo up");
+        rc = netns_ip(w.ip_prog, -1, err, sizeof(err), "link set lo up");
     if (rc == 0)
-        rc = ip_cmd(-1, err, sizeof(err), "link add cls0 type bridge");
+        rc = netns_ip(w.ip_prog, -1, err, sizeof(err), "link add cls0 type bridge");
     if (rc == 0)
-        rc = ip_cmd(-1, err, sizeof(err), "link set cls0 up");
+        rc = netns_ip(w.ip_prog, -1, err, sizeof(err), "link set cls0 up");
     for (int h = 1; rc == 0 && h <= PROJECTOR; h++)
         rc = plug_in(h, err, sizeof(err));
     if (rc != 0)

@@ -37,21 +37,10 @@ static const struct {
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
 
 /* Deliberately broken storage (raft_peer/storage_internal.h): the simulator links the
- * storage built with -DSTORAGE_MUTATIONS, whose switch this is. */
-extern unsigned storage_mutations;
-static const struct {
-    const char *name;
-    unsigned bit;
-} storage_mutants[] = {
-    {"no-segment-dir-fsync", STORAGE_MUT_NO_SEGMENT_DIR_FSYNC},
-    {"no-sync-before-ack", STORAGE_MUT_NO_SYNC_BEFORE_ACK},
-    {"no-sync-at-open", STORAGE_MUT_NO_OPEN_SYNC},
-    {"snapshot-renamed-before-fsync", STORAGE_MUT_SNAPSHOT_EARLY_RENAME},
-};
-
+ * storage built with -DSTORAGE_MUTATIONS, which defines storage_mutants and the switch. */
 static int storage_mutation_bit(const char *name, unsigned *bit)
 {
-    for (size_t i = 0; i < sizeof storage_mutants / sizeof storage_mutants[0]; i++) {
+    for (size_t i = 0; i < STORAGE_MUTANTS; i++) {
         if (strcmp(name, storage_mutants[i].name) == 0) {
             *bit = storage_mutants[i].bit;
             return 0;
@@ -98,9 +87,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < N_MUTATIONS; i++)
         fprintf(out, "%s%s", mutations[i].name, i + 1 < N_MUTATIONS ? ", " : "\n");
     fprintf(out, "  --storage-mutation M  run over deliberately broken storage: ");
-    for (size_t i = 0; i < sizeof storage_mutants / sizeof storage_mutants[0]; i++)
-        fprintf(out, "%s%s", storage_mutants[i].name,
-                i + 1 < sizeof storage_mutants / sizeof storage_mutants[0] ? ", " : "\n");
+    for (size_t i = 0; i < STORAGE_MUTANTS; i++)
+        fprintf(out, "%s%s", storage_mutants[i].name, i + 1 < STORAGE_MUTANTS ? ", " : "\n");
     fprintf(out, "  --mutants      for each mutation, run seeds until one fails; exit 1 if one\n"
                  "                 survives --max-seeds seeds (default 5000)\n"
                  "  --weak         drop the direct checks (persist before reply, leader commit\n"

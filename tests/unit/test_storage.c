@@ -277,6 +277,19 @@ static void assert_has(const char *text, const char *part)
     cr_assert(strstr(text, part) != NULL, "'%s' lacks '%s'", text, part);
 }
 
+/* Opens the log, which must come back with entries 1..kept, say `why` in its notice and
+ * have been cut to `size` bytes; then closes it. */
+static void assert_open_keeps(raft_index kept, const char *why, off_t size)
+{
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, kept, "notice: %s", b.notice);
+    assert_has(b.notice, why);
+    cr_assert_eq(file_size(SEG1), size);
+    storage_close(s);
+    storage_boot_free(&b);
+}
+
 /* ---- round trips ---- */
 
 Test(storage, fresh_directory_is_empty)
@@ -613,22 +626,11 @@ Test(storage, torn_header_and_zero_fill_are_dropped)
     append_then_crash(11, 1, 1);
     off_t at = offset_of(11) + MARK;
     cut_file(SEG1, at + 10);
-    struct storage_boot b;
-    struct storage *s = open_ok(&b);
-    cr_assert_eq(b.n_entries, 10);
-    assert_has(b.notice, "incomplete header");
-    cr_assert_eq(file_size(SEG1), at);
-    storage_close(s);
-    storage_boot_free(&b);
+    assert_open_keeps(10, "incomplete header", at);
 
     /* The file grew but the data never arrived (zeros after a power cut). */
     cut_file(SEG1, at + 300);
-    s = open_ok(&b);
-    cr_assert_eq(b.n_entries, 10);
-    assert_has(b.notice, "header checksum mismatch, then 0 valid unsynced records");
-    cr_assert_eq(file_size(SEG1), at);
-    storage_close(s);
-    storage_boot_free(&b);
+    assert_open_keeps(10, "header checksum mismatch, then 0 valid unsynced records", at);
 }
 
 static void assert_open_refused_at(off_t off)
@@ -675,13 +677,7 @@ Test(storage, damaged_last_unsynced_record_counts_as_torn)
     append_then_crash(11, 1, 1);
     off_t at = offset_of(11) + MARK;
     flip_byte(SEG1, at + 30);
-    struct storage_boot b;
-    struct storage *s = open_ok(&b);
-    cr_assert_eq(b.n_entries, 10);
-    assert_has(b.notice, "data checksum mismatch, then 0 valid unsynced records");
-    cr_assert_eq(file_size(SEG1), at);
-    storage_close(s);
-    storage_boot_free(&b);
+    assert_open_keeps(10, "data checksum mismatch, then 0 valid unsynced records", at);
 }
 
 Test(storage, damaged_last_record_whose_sync_mark_never_arrived_counts_as_torn)
