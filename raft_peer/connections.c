@@ -18,31 +18,49 @@
 
 #define READ_CHUNK (256u << 10)
 
+/* Unhooks c and closes its fd at once (so the fd can be reused); frees it later. */
 static void conn_close(struct peer *p, struct conn *c)
 {
+    struct conn_table *t = &p->conns;
+    if (c->closed)
+        return;
     el_del_file(p->el, c->fd, EL_READABLE | EL_WRITABLE);
     close(c->fd);
-    if (c->fd < p->conns_cap && p->conns[c->fd] == c) {
-        p->conns[c->fd] = NULL;
-        p->n_conns--;
+    if (c->fd < t->cap && t->by_fd[c->fd] == c) {
+        t->by_fd[c->fd] = NULL;
+        t->n--;
     }
-    buffer_free(&c->in);
-    buffer_free(&c->out);
-    free(c);
+    c->closed = true;
+    c->next_closed = t->closed;
+    t->closed = c;
+}
+
+void conns_reap(struct peer *p)
+{
+    while (p->conns.closed) {
+        struct conn *c = p->conns.closed;
+        p->conns.closed = c->next_closed;
+        buffer_free(&c->in);
+        buffer_free(&c->out);
+        free(c);
+    }
 }
 
 struct conn *conn_lookup(struct peer *p, int fd, uint64_t id)
 {
-    if (fd < 0 || fd >= p->conns_cap || !p->conns[fd] || p->conns[fd]->id != id)
+    struct conn_table *t = &p->conns;
+    if (fd < 0 || fd >= t->cap || !t->by_fd[fd] || t->by_fd[fd]->id != id)
         return NULL;
-    return p->conns[fd];
+    return t->by_fd[fd];
 }
 
 static void on_conn_event(struct event_loop *el, int fd, void *data, int mask);
 
-/* Writes what is queued; returns -1 when the connection was closed. */
+/* Writes what is queued; returns -1 when the connection is closed. */
 static int conn_flush(struct peer *p, struct conn *c)
 {
+    if (c->closed)
+        return -1;
     while (buffer_len(&c->out) > 0) {
         ssize_t n = write(c->fd, buffer_peek(&c->out), buffer_len(&c->out));
         if (n > 0) {
@@ -69,6 +87,8 @@ static int conn_flush(struct peer *p, struct conn *c)
 
 int conn_send(struct peer *p, struct conn *c, const char *data, size_t len)
 {
+    if (c->closed)
+        return -1;
     if (buffer_len(&c->out) + len > CONN_OUT_MAX) {
         /* A client that does not read its answers is not worth unbounded memory. */
         conn_close(p, c);
@@ -89,7 +109,7 @@ int conn_send_json(struct peer *p, struct conn *c, struct json_object *o)
     char *line = malloc(len + 1);
     if (line) {
         memcpy(line, s, len);
-        line[len] = '\n'; /* one call: a failed first send may have freed c */
+        line[len] = '\n'; /* one send: the object and its newline, or nothing */
         rc = conn_send(p, c, line, len + 1);
         free(line);
     }
@@ -139,7 +159,7 @@ static void handle_hello(struct peer *p, struct conn *c, struct json_object *obj
     if (index < 0 || index >= p->n || index + 1 == p->self || !token_ok(p, obj)) {
         event_log_write(p->log, EVENT_LOG_WARN, "refused a peer hello from %s: %s", c->addr,
                         index < 0 || index >= p->n ? "unknown peer name" : "wrong token");
-        c->closing = true; /* before the answer, whose send may free c */
+        c->closing = true; /* the answer goes out, then the connection closes */
         client_send_error(p, c, "forbidden", "unknown peer or wrong cluster token");
         return;
     }
@@ -300,7 +320,7 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
     json_object_put(obj);
 }
 
-/* Reads what is there and handles every whole line. Returns -1 if c was closed. */
+/* Reads what is there and handles every whole line. Returns -1 if c is closed. */
 static int conn_read(struct peer *p, struct conn *c)
 {
     for (int rounds = 0; rounds < 16; rounds++) {
@@ -322,27 +342,30 @@ static int conn_read(struct peer *p, struct conn *c)
             return -1;
         }
         buffer_commit(&c->in, (size_t)n);
-        uint64_t id = c->id;
-        int fd = c->fd;
+        uint64_t now = el_now_ms();
+        if (!c->partial_since_ms)
+            c->partial_since_ms = now;
         for (;;) {
             const char *start = buffer_peek(&c->in);
             const char *nl = memchr(start, '\n', buffer_len(&c->in));
             if (!nl)
                 break;
             size_t len = (size_t)(nl - start);
+            c->last_line_ms = now;
+            c->partial_since_ms = now; /* the next line starts here */
             handle_line(p, c, start, len);
-            if (!conn_lookup(p, fd, id))
-                return -1; /* handling closed it */
+            if (c->closed)
+                return -1;
             buffer_consume(&c->in, len + 1);
             if (c->closing)
-                return conn_flush(p, c) == 0 && conn_lookup(p, fd, id) ? 0 : -1;
+                return conn_flush(p, c);
         }
+        if (buffer_len(&c->in) == 0)
+            c->partial_since_ms = 0;
         if (buffer_len(&c->in) > (c->peer ? RPC_LINE_MAX : CLIENT_LINE_MAX)) {
+            c->closing = true;
             client_send_error(p, c, "bad_request", "line too long; closing the connection");
-            if (conn_lookup(p, fd, id)) {
-                c->closing = true;
-                conn_flush(p, c);
-            }
+            conn_close(p, c); /* whether or not the answer got out: the rest is not read */
             return -1;
         }
         if ((size_t)n < READ_CHUNK)
@@ -355,7 +378,8 @@ static void on_conn_event(struct event_loop *el, int fd, void *data, int mask)
 {
     (void)el;
     struct peer *p = data;
-    struct conn *c = fd < p->conns_cap ? p->conns[fd] : NULL;
+    struct conn_table *t = &p->conns;
+    struct conn *c = fd < t->cap ? t->by_fd[fd] : NULL;
     if (!c)
         return;
     if ((mask & EL_READABLE) && conn_read(p, c) != 0)
@@ -364,64 +388,156 @@ static void on_conn_event(struct event_loop *el, int fd, void *data, int mask)
         conn_flush(p, c);
 }
 
-static int conns_track(struct peer *p, struct conn *c)
+static int conns_track(struct conn_table *t, struct conn *c)
 {
-    if (c->fd >= p->conns_cap) {
-        int cap = p->conns_cap ? p->conns_cap : 64;
+    if (c->fd >= t->cap) {
+        int cap = t->cap ? t->cap : 64;
         while (cap <= c->fd)
             cap *= 2;
-        struct conn **grown = realloc(p->conns, (size_t)cap * sizeof(*grown));
+        struct conn **grown = realloc(t->by_fd, (size_t)cap * sizeof(*grown));
         if (!grown)
             return -1;
-        memset(grown + p->conns_cap, 0, (size_t)(cap - p->conns_cap) * sizeof(*grown));
-        p->conns = grown;
-        p->conns_cap = cap;
+        memset(grown + t->cap, 0, (size_t)(cap - t->cap) * sizeof(*grown));
+        t->by_fd = grown;
+        t->cap = cap;
     }
-    p->conns[c->fd] = c;
+    t->by_fd[c->fd] = c;
+    t->n++;
     return 0;
+}
+
+/* Makes room for a newcomer: closes the connection that has gone longest without a whole
+ * line, never one a peer said hello on (replication must not be starved by clients).
+ * False when every connection is a peer's. */
+static bool evict_idlest(struct peer *p)
+{
+    struct conn_table *t = &p->conns;
+    struct conn *idlest = NULL;
+    for (int fd = 0; fd < t->cap; fd++) {
+        struct conn *c = t->by_fd[fd];
+        if (c && !c->peer &&
+            (!idlest || c->last_line_ms < idlest->last_line_ms ||
+             (c->last_line_ms == idlest->last_line_ms && c->id < idlest->id)))
+            idlest = c; /* the same ms: the older connection (fds are reused, ids never) */
+    }
+    if (!idlest)
+        return false;
+    conn_close(p, idlest);
+    t->evicted++;
+    return true;
+}
+
+static void on_accept(struct event_loop *el, int lfd, void *data, int mask);
+
+static int64_t on_accept_resume(struct event_loop *el, int64_t id, void *data)
+{
+    (void)id;
+    struct peer *p = data;
+    p->conns.accept_paused = false;
+    el_add_file(el, p->conns.listen_fd, EL_READABLE, on_accept, p);
+    return -1;
+}
+
+/* accept() failed for want of fds (EMFILE, ENFILE) or memory: the listening socket stays
+ * readable, so without a pause the loop would spin on it. Evicting the idlest client
+ * frees an fd; with nobody to evict, stop listening for a moment. */
+static void accept_starved(struct peer *p)
+{
+    if (evict_idlest(p))
+        return;
+    el_del_file(p->el, p->conns.listen_fd, EL_READABLE);
+    p->conns.accept_paused = true;
+    el_add_timer(p->el, 100, on_accept_resume, p);
 }
 
 static void on_accept(struct event_loop *el, int lfd, void *data, int mask)
 {
     (void)mask;
     struct peer *p = data;
-    for (int i = 0; i < 64; i++) {
-        char ip[64];
+    struct conn_table *t = &p->conns;
+    for (int i = 0; i < 64 && !t->accept_paused; i++) {
+        char ip[64], err[160];
         int port = 0;
-        int fd = tcp_accept(p->err, sizeof(p->err), lfd, ip, sizeof(ip), &port);
-        if (fd < 0)
+        int fd = tcp_accept(err, sizeof(err), lfd, ip, sizeof(ip), &port);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_starved(p);
             return;
-        if (p->n_conns >= PEER_MAX_CONNS) {
+        }
+        if (t->n >= PEER_MAX_CONNS && !evict_idlest(p)) {
             close(fd); /* bounded memory: each connection may buffer a line */
             continue;
         }
         struct conn *c = calloc(1, sizeof(*c));
-        if (!c || conns_track(p, (c->fd = fd, c)) != 0 ||
-            el_add_file(el, fd, EL_READABLE, on_conn_event, p) != 0) {
-            if (c && c->fd < p->conns_cap && p->conns[c->fd] == c)
-                p->conns[c->fd] = NULL;
+        if (!c || conns_track(t, (c->fd = fd, c)) != 0) {
             free(c);
             close(fd);
             continue;
         }
-        c->id = ++p->next_conn_id;
-        p->n_conns++;
-        c->loopback = peer_is_loopback(p->err, sizeof(p->err), fd) == 1;
-        snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
+        c->id = ++t->next_id;
+        c->last_line_ms = el_now_ms();
         buffer_init(&c->in);
         buffer_init(&c->out);
-        set_nodelay(p->err, sizeof(p->err), fd);
+        if (el_add_file(el, fd, EL_READABLE, on_conn_event, p) != 0) {
+            conn_close(p, c);
+            continue;
+        }
+        c->loopback = peer_is_loopback(err, sizeof(err), fd) == 1;
+        snprintf(c->addr, sizeof(c->addr), "%s:%d", ip, port);
+        set_nodelay(err, sizeof(err), fd);
     }
+}
+
+/* Once a second: closes connections sitting on half a line past their limit, and says in
+ * one log line per interval what was closed or evicted, so a flood cannot flood the log. */
+static int64_t on_sweep(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    struct peer *p = data;
+    struct conn_table *t = &p->conns;
+    uint64_t now = el_now_ms();
+    for (int fd = 0; fd < t->cap; fd++) {
+        struct conn *c = t->by_fd[fd];
+        uint64_t limit = c && c->peer ? CONN_PEER_LINE_MS : CONN_CLIENT_LINE_MS;
+        if (c && c->partial_since_ms && now - c->partial_since_ms > limit) {
+            conn_close(p, c);
+            t->line_timeouts++;
+        }
+    }
+    if ((t->evicted || t->line_timeouts) && now - t->last_report_ms >= 10000) {
+        event_log_write(p->log, EVENT_LOG_WARN,
+                        "connections: closed %llu holding half a line for over %d s, evicted "
+                        "%llu idle ones to make room (%d open, at most %d)",
+                        (unsigned long long)t->line_timeouts, CONN_CLIENT_LINE_MS / 1000,
+                        (unsigned long long)t->evicted, t->n, PEER_MAX_CONNS);
+        t->evicted = t->line_timeouts = 0;
+        t->last_report_ms = now;
+    }
+    return 1000;
+}
+
+void conns_init(struct peer *p)
+{
+    memset(&p->conns, 0, sizeof(p->conns));
+    p->conns.listen_fd = -1;
+    p->conns.sweep_timer = -1;
 }
 
 int conns_listen(struct peer *p, char *err, size_t errlen)
 {
+    struct conn_table *t = &p->conns;
     const struct config_peer *me = &p->cfg.peers[p->self - 1];
-    p->listen_fd = tcp_listen(err, errlen, me->host, me->port, 511);
-    if (p->listen_fd < 0)
+    t->listen_fd = tcp_listen(err, errlen, me->host, me->port, 511);
+    if (t->listen_fd < 0)
         return -1;
-    if (el_add_file(p->el, p->listen_fd, EL_READABLE, on_accept, p) != 0) {
+    if (el_add_file(p->el, t->listen_fd, EL_READABLE, on_accept, p) != 0) {
         snprintf(err, errlen, "cannot watch the listening socket");
+        return -1;
+    }
+    t->sweep_timer = el_add_timer(p->el, 1000, on_sweep, p);
+    if (t->sweep_timer < 0) {
+        snprintf(err, errlen, "out of memory for the connection sweep timer");
         return -1;
     }
     return 0;
@@ -429,13 +545,15 @@ int conns_listen(struct peer *p, char *err, size_t errlen)
 
 void conns_free(struct peer *p)
 {
-    for (int fd = 0; fd < p->conns_cap; fd++)
-        if (p->conns[fd])
-            conn_close(p, p->conns[fd]);
-    free(p->conns);
-    p->conns = NULL;
-    p->conns_cap = 0;
-    if (p->listen_fd >= 0)
-        close(p->listen_fd);
-    p->listen_fd = -1;
+    struct conn_table *t = &p->conns;
+    for (int fd = 0; fd < t->cap; fd++)
+        if (t->by_fd[fd])
+            conn_close(p, t->by_fd[fd]);
+    conns_reap(p);
+    free(t->by_fd);
+    t->by_fd = NULL;
+    t->cap = 0;
+    if (t->listen_fd >= 0)
+        close(t->listen_fd);
+    t->listen_fd = -1;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,19 @@ static void on_signal(struct event_loop *el, int fd, void *data, int mask)
                         strsignal((int)si.ssi_signo));
         peer_request_exit(p);
     }
+}
+
+/* PEER_MAX_CONNS clients plus our own files and peer links need more descriptors than
+ * the common soft limit of 1024: raise it as far as the hard limit allows. Short of it,
+ * connections.c evicts idle clients when accept runs out of descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = PEER_MAX_CONNS + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int main(int argc, char **argv)
@@ -103,6 +117,7 @@ int main(int argc, char **argv)
     int self = config_find_peer(&cfg, name);
 
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

@@ -168,6 +168,7 @@ static void before_sleep(struct event_loop *el, void *data)
 {
     (void)el;
     struct peer *p = data;
+    conns_reap(p);
     peer_process_ready(p);
     arm_tick(p);
 }
@@ -223,7 +224,7 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     p->n = n;
     p->self = self_index + 1;
     p->visual = visual;
-    p->listen_fd = -1;
+    conns_init(p);
     p->game_fd = -1;
     for (int i = 0; i < n; i++)
         p->names[i] = p->cfg.peers[i].name;

@@ -23,7 +23,12 @@ struct json_object;
 #define CONN_OUT_MAX               (64u << 20) /* bytes queued to one client before we hang up */
 #define PEER_MAX_PENDING_PROPOSALS 65536       /* client commands awaiting commit */
 #define PEER_MAX_PENDING_READS     65536
-#define PEER_MAX_CONNS             1024 /* accepted connections at once; more are closed at once */
+#define PEER_MAX_CONNS             1024 /* accepted connections at once; past it the idlest goes */
+/* A line must arrive whole within this long of its first byte (a client's lines are at
+ * most 64 KiB; a peer's up to RPC_LINE_MAX, so it gets longer): a connection holding half
+ * a line is closed, so a hostile client cannot keep slots by writing slowly. */
+#define CONN_CLIENT_LINE_MS 5000
+#define CONN_PEER_LINE_MS   60000
 
 /* Our outbound connection to another peer; every message we send it goes here. */
 struct peer_link {
@@ -38,16 +43,37 @@ struct peer_link {
     struct buffer out;
 };
 
-/* An accepted connection: a client, a peer sending us RPCs, or the game. */
+/* An accepted connection: a client, a peer sending us RPCs, or the game. Closing one
+ * only marks it (closed) and unhooks its fd; the memory is freed by conns_reap() before
+ * the loop sleeps, when no handler can still hold it (as redis's CLIENT_CLOSE_ASAP). So a
+ * handler may keep using c after any send: it tests c->closed, never re-looks it up. */
 struct conn {
     int fd;
     uint64_t id; /* unique for the process lifetime: pending requests name it */
     bool loopback;
-    bool closing; /* close once out is flushed */
-    raft_id peer; /* the peer that said hello on it (with the token, if one is set) */
+    bool closing;              /* close once out is flushed */
+    bool closed;               /* fd closed; freed at the next conns_reap() */
+    raft_id peer;              /* the peer that said hello on it (with the token, if one is set) */
+    uint64_t last_line_ms;     /* accept, then each whole line: the idlest is evicted first */
+    uint64_t partial_since_ms; /* first byte of the unfinished line in `in`; 0 when none */
     char addr[96];
     struct buffer in;
     struct buffer out;
+    struct conn *next_closed;
+};
+
+/* Every accepted connection, owned by connections.c. */
+struct conn_table {
+    int listen_fd;
+    bool accept_paused; /* out of fds and nobody to evict: listening resumes on a timer */
+    struct conn **by_fd;
+    int cap;
+    int n;
+    uint64_t next_id;
+    struct conn *closed; /* closed, not yet freed */
+    int64_t sweep_timer;
+    uint64_t evicted, line_timeouts; /* since the last log line about them */
+    uint64_t last_report_ms;
 };
 
 struct pending_proposal {
@@ -121,12 +147,8 @@ struct peer {
     bool exiting;
     bool stop_after_ready; /* apply failed: raft_stop() once the ready is done */
 
-    int listen_fd;
     struct peer_link links[CONFIG_MAX_PEERS + 1];
-    struct conn **conns; /* by fd */
-    int conns_cap;
-    uint64_t next_conn_id;
-    int n_conns;
+    struct conn_table conns;
 
     /* Client commands in index order, and reads in arrival order. */
     struct pending_proposal *proposals;
@@ -225,12 +247,17 @@ void snapshot_abort_sends(struct peer *p);
 void snapshot_free(struct peer *p);
 
 /* connections.c: inbound connections. */
+void conns_init(struct peer *p);
 int conns_listen(struct peer *p, char *err, size_t errlen);
-/* Queues and writes; -1 when c was closed (and freed) meanwhile. */
+/* Queues and writes; -1 when c is closed (now or before). c stays readable either way
+ * until the next conns_reap(). */
 int conn_send(struct peer *p, struct conn *c, const char *data, size_t len);
 /* One JSON object and its newline, then puts o. Same return as conn_send. */
 int conn_send_json(struct peer *p, struct conn *c, struct json_object *o);
+/* The open connection on fd, if it is still the one with this id. */
 struct conn *conn_lookup(struct peer *p, int fd, uint64_t id);
+/* Frees the connections closed since the last call. Only where no handler runs. */
+void conns_reap(struct peer *p);
 void conns_free(struct peer *p);
 
 /* client_service.c: client requests, their answers, status and control. */
