@@ -1,5 +1,6 @@
 /* rpc_codec.c: Raft RPCs as JSON lines. Encoding is hand-written into a buffer (it is
  * on the leader's hot path); decoding reads a json-c object. */
+#include "common/base64.h"
 #include "common/error_message.h"
 #include "raft_peer/rpc_codec.h"
 
@@ -406,4 +407,143 @@ fail:
     /* Leave nothing half-decoded that a careless caller could act on. */
     memset(m, 0, sizeof(*m));
     return -1;
+}
+
+/* ---- InstallSnapshot (Figure 13, in chunks) ----------------------------- */
+
+static bool peers_ok(raft_id from, raft_id to, const char *const *names, int n)
+{
+    return from >= 1 && from <= n && to >= 1 && to <= n && names[from - 1] && names[to - 1];
+}
+
+int rpc_encode_install_snapshot(const struct rpc_install_snapshot *s, const char *const *names,
+                                int n, struct buffer *out)
+{
+    if (!peers_ok(s->from, s->to, names, n) || s->term > JSON_UINT_MAX ||
+        s->last_included_index > JSON_UINT_MAX || s->last_included_term > JSON_UINT_MAX ||
+        s->size > JSON_UINT_MAX || s->offset > s->size || s->len > RPC_SNAPSHOT_CHUNK_MAX ||
+        s->len > s->size - s->offset || (s->len > 0 && !s->data))
+        return -1;
+    size_t mark = buffer_len(out);
+    size_t coded_len = base64_encoded_len(s->len);
+    /* The base64 text goes straight into the line: it needs no JSON escaping. */
+    if (buffer_reserve(out, coded_len + 512) != 0 || put(out, "{\"type\":\"install_snapshot\"") ||
+        put_key_u64(out, "term", s->term) || put_key_name(out, "leader_id", names[s->from - 1]) ||
+        put_key_u64(out, "last_included_index", s->last_included_index) ||
+        put_key_u64(out, "last_included_term", s->last_included_term) ||
+        put_key_u64(out, "size", s->size) || put_key_u64(out, "crc", s->crc) ||
+        put_key_u64(out, "offset", s->offset) || put(out, ",\"data\":\"") ||
+        buffer_reserve(out, coded_len + 1) != 0)
+        goto fail;
+    base64_encode(s->data ? s->data : (const uint8_t *)"", s->len, buffer_tail(out));
+    buffer_commit(out, coded_len);
+    if (put(out, "\"") || put_key_bool(out, "done", s->done) ||
+        put_key_name(out, "from", names[s->from - 1]) ||
+        put_key_name(out, "to", names[s->to - 1]) || put(out, "}\n"))
+        goto fail;
+    return 0;
+fail:
+    buffer_truncate(out, mark);
+    return -1;
+}
+
+int rpc_encode_install_snapshot_result(const struct rpc_install_snapshot_result *r,
+                                       const char *const *names, int n, struct buffer *out)
+{
+    if (!peers_ok(r->from, r->to, names, n) || r->term > JSON_UINT_MAX ||
+        r->last_included_index > JSON_UINT_MAX || r->next_offset > JSON_UINT_MAX)
+        return -1;
+    size_t mark = buffer_len(out);
+    if (put(out, "{\"type\":\"install_snapshot_result\"") || put_key_u64(out, "term", r->term) ||
+        put_key_u64(out, "last_included_index", r->last_included_index) ||
+        put_key_u64(out, "next_offset", r->next_offset) || put_key_bool(out, "done", r->done) ||
+        put_key_name(out, "from", names[r->from - 1]) ||
+        put_key_name(out, "to", names[r->to - 1]) || put(out, "}\n")) {
+        buffer_truncate(out, mark);
+        return -1;
+    }
+    return 0;
+}
+
+static int expect_type(struct json_object *obj, const char *want, char *err, size_t errlen)
+{
+    const char *s;
+    size_t len;
+    if (!obj || !json_object_is_type(obj, json_type_object)) {
+        set_err(err, errlen, "not a JSON object");
+        return -1;
+    }
+    if (json_get_string(obj, "type", &s, &len, err, errlen) != 0)
+        return -1;
+    if (strlen(want) != len || memcmp(want, s, len) != 0) {
+        set_err(err, errlen, "field \"type\" must be \"%s\"", want);
+        return -1;
+    }
+    return 0;
+}
+
+int rpc_decode_install_snapshot(struct json_object *obj, const char *const *names, int n,
+                                struct rpc_install_snapshot *s, uint8_t *space, char *err,
+                                size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    uint64_t crc;
+    const char *coded;
+    size_t coded_len;
+    if (expect_type(obj, "install_snapshot", err, errlen) ||
+        json_get_u64(obj, "term", &s->term, err, errlen) ||
+        (s->from = get_peer(obj, "from", names, n, err, errlen)) < 0 ||
+        (s->to = get_peer(obj, "to", names, n, err, errlen)) < 0 ||
+        check_sender(obj, "leader_id", s->from, names, n, err, errlen) ||
+        json_get_u64(obj, "last_included_index", &s->last_included_index, err, errlen) ||
+        json_get_u64(obj, "last_included_term", &s->last_included_term, err, errlen) ||
+        json_get_u64(obj, "size", &s->size, err, errlen) ||
+        json_get_u64(obj, "crc", &crc, err, errlen) ||
+        json_get_u64(obj, "offset", &s->offset, err, errlen) ||
+        json_get_bool(obj, "done", &s->done, err, errlen) ||
+        json_get_string(obj, "data", &coded, &coded_len, err, errlen))
+        goto fail;
+    if (crc > UINT32_MAX) {
+        set_err(err, errlen, "field \"crc\" must fit 32 bits");
+        goto fail;
+    }
+    if (coded_len > base64_encoded_len(RPC_SNAPSHOT_CHUNK_MAX)) {
+        set_err(err, errlen, "field \"data\" holds more than %u bytes", RPC_SNAPSHOT_CHUNK_MAX);
+        goto fail;
+    }
+    long len = base64_decode(coded, coded_len, space);
+    if (len < 0) {
+        set_err(err, errlen, "field \"data\" is not canonical base64");
+        goto fail;
+    }
+    if (s->offset > s->size || (uint64_t)len > s->size - s->offset) {
+        set_err(err, errlen, "chunk at %llu of %ld bytes runs past the snapshot's %llu",
+                (unsigned long long)s->offset, len, (unsigned long long)s->size);
+        goto fail;
+    }
+    s->crc = (uint32_t)crc;
+    s->data = space;
+    s->len = (size_t)len;
+    return 0;
+fail:
+    memset(s, 0, sizeof(*s));
+    return -1;
+}
+
+int rpc_decode_install_snapshot_result(struct json_object *obj, const char *const *names, int n,
+                                       struct rpc_install_snapshot_result *r, char *err,
+                                       size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    if (expect_type(obj, "install_snapshot_result", err, errlen) ||
+        json_get_u64(obj, "term", &r->term, err, errlen) ||
+        (r->from = get_peer(obj, "from", names, n, err, errlen)) < 0 ||
+        (r->to = get_peer(obj, "to", names, n, err, errlen)) < 0 ||
+        json_get_u64(obj, "last_included_index", &r->last_included_index, err, errlen) ||
+        json_get_u64(obj, "next_offset", &r->next_offset, err, errlen) ||
+        json_get_bool(obj, "done", &r->done, err, errlen)) {
+        memset(r, 0, sizeof(*r));
+        return -1;
+    }
+    return 0;
 }

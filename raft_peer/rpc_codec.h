@@ -3,7 +3,9 @@
 #ifndef RAFT_PEER_RPC_CODEC_H
 #define RAFT_PEER_RPC_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buffer.h"
 #include "common/client_protocol.h"
@@ -38,5 +40,48 @@ int rpc_encode(const struct raft_message *m, const char *const *names, int n, st
  * 0, or -1 with a message in err. */
 int rpc_decode(struct json_object *obj, const char *const *names, int n, struct raft_message *m,
                struct raft_entry *entry_space, size_t entry_space_len, char *err, size_t errlen);
+
+/* Figure 13's InstallSnapshot, sent in chunks of at most RPC_SNAPSHOT_CHUNK_MAX bytes
+ * (base64 on the wire), one in flight per follower (snapshot_service.c). The leader's
+ * from is repeated as leader_id, like AppendEntries's. */
+#define RPC_SNAPSHOT_CHUNK_MAX (64u << 10)
+struct rpc_install_snapshot {
+    raft_id from, to;
+    raft_term term;
+    raft_index last_included_index;
+    raft_term last_included_term;
+    uint64_t size;   /* of the whole snapshot */
+    uint32_t crc;    /* crc32c of the whole snapshot */
+    uint64_t offset; /* of data[0] in the snapshot; offset + len <= size */
+    const uint8_t *data;
+    size_t len; /* at most RPC_SNAPSHOT_CHUNK_MAX */
+    bool done;  /* the last chunk */
+};
+
+/* The follower's answer: how far it has the snapshot (next_offset == size + 1: it gave
+ * up on this transfer), and whether it is installed. */
+struct rpc_install_snapshot_result {
+    raft_id from, to;
+    raft_term term;
+    raft_index last_included_index;
+    uint64_t next_offset;
+    bool done;
+};
+
+/* One JSON line each, appended to out. -1 (out unchanged) for what the decoder would
+ * refuse, or no memory. */
+int rpc_encode_install_snapshot(const struct rpc_install_snapshot *s, const char *const *names,
+                                int n, struct buffer *out);
+int rpc_encode_install_snapshot_result(const struct rpc_install_snapshot_result *r,
+                                       const char *const *names, int n, struct buffer *out);
+/* From a parsed line whose type is "install_snapshot": the chunk's bytes are decoded
+ * into space (RPC_SNAPSHOT_CHUNK_MAX bytes) and s->data points there. Every field is
+ * required and type-checked; 0, or -1 with err and *s zeroed. */
+int rpc_decode_install_snapshot(struct json_object *obj, const char *const *names, int n,
+                                struct rpc_install_snapshot *s, uint8_t *space, char *err,
+                                size_t errlen);
+int rpc_decode_install_snapshot_result(struct json_object *obj, const char *const *names, int n,
+                                       struct rpc_install_snapshot_result *r, char *err,
+                                       size_t errlen);
 
 #endif

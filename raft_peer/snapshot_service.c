@@ -17,19 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "common/base64.h"
 #include "common/client_protocol.h"
 #include "raft_peer/crc32c.h"
 #include "raft_peer/event_log.h"
 #include "raft_peer/event_loop.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/rpc_codec.h"
 #include "raft_peer/snapshot_store.h"
 #include "raft_peer/state_machine.h"
 #include "raft_peer/storage.h"
 
-#define CHUNK_BYTES      (64u << 10)
 #define CHUNK_RESEND_MS  2000 /* an unanswered chunk is sent again */
 #define TRAILING_ENTRIES 1000 /* kept after a snapshot so slightly slow followers need none */
 
@@ -443,18 +440,16 @@ void snapshot_maybe_take(struct peer *p)
     start_child(p, applied, term);
 }
 
-static void send_json_line(struct peer *p, raft_id to, struct json_object *o)
+/* An encoded line to a follower or the leader, through the peer links (delay and cuts
+ * included). */
+static void send_encoded(struct peer *p, raft_id to, struct buffer *line, int rc)
 {
-    size_t len;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    char *line = malloc(len + 1);
-    if (line) {
-        memcpy(line, s, len);
-        line[len] = '\n';
-        links_send_line(p, to, line, len + 1);
-        free(line);
-    }
-    json_object_put(o);
+    if (rc == 0)
+        links_send_line(p, to, buffer_peek(line), buffer_len(line));
+    else
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode a snapshot message for %s",
+                        p->names[to - 1]);
+    buffer_free(line);
 }
 
 static void send_end(struct peer *p, raft_id to)
@@ -469,32 +464,24 @@ static void send_chunk(struct peer *p, raft_id to)
 {
     struct snapshot_send *t = &p->sends[to];
     uint64_t left = t->size - t->offset;
-    size_t want = left < CHUNK_BYTES ? (size_t)left : CHUNK_BYTES;
-    char *coded = malloc(base64_encoded_len(want) + 1);
-    if (!coded) {
-        raft_index index = t->index;
-        send_end(p, to);
-        raft_snapshot_sent(p->raft, to, index, false);
-        return;
-    }
-    const uint8_t *raw = t->data + t->offset;
-    base64_encode(raw, want, coded);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("install_snapshot"));
-    json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(p->raft)));
-    json_object_object_add(o, "leader_id", json_object_new_string(p->names[p->self - 1]));
-    json_object_object_add(o, "from", json_object_new_string(p->names[p->self - 1]));
-    json_object_object_add(o, "to", json_object_new_string(p->names[to - 1]));
-    json_object_object_add(o, "last_included_index", json_object_new_uint64(t->index));
-    json_object_object_add(o, "last_included_term", json_object_new_uint64(t->term));
-    json_object_object_add(o, "size", json_object_new_uint64(t->size));
-    json_object_object_add(o, "crc", json_object_new_uint64(t->crc));
-    json_object_object_add(o, "offset", json_object_new_uint64(t->offset));
-    json_object_object_add(o, "data", json_object_new_string(coded));
-    json_object_object_add(o, "done", json_object_new_boolean(t->offset + want == t->size));
-    free(coded);
+    size_t want = left < RPC_SNAPSHOT_CHUNK_MAX ? (size_t)left : RPC_SNAPSHOT_CHUNK_MAX;
+    struct rpc_install_snapshot m = {
+        .from = p->self,
+        .to = to,
+        .term = raft_current_term(p->raft),
+        .last_included_index = t->index,
+        .last_included_term = t->term,
+        .size = t->size,
+        .crc = t->crc,
+        .offset = t->offset,
+        .data = t->data + t->offset,
+        .len = want,
+        .done = t->offset + want == t->size,
+    };
+    struct buffer line;
+    buffer_init(&line);
     t->sent_ms = peer_now();
-    send_json_line(p, to, o);
+    send_encoded(p, to, &line, rpc_encode_install_snapshot(&m, p->names, p->n, &line));
 }
 
 void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n)
@@ -561,28 +548,19 @@ void snapshot_housekeeping(struct peer *p)
     }
 }
 
-static raft_id peer_id(struct peer *p, struct json_object *obj, const char *key)
-{
-    const char *s;
-    size_t len;
-    char err[64];
-    if (json_get_string(obj, key, &s, &len, err, sizeof(err)) != 0)
-        return 0;
-    int i = config_find_peer(&p->cfg, s);
-    return i >= 0 && i < p->n ? i + 1 : 0;
-}
-
 static void reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("install_snapshot_result"));
-    json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(p->raft)));
-    json_object_object_add(o, "from", json_object_new_string(p->names[p->self - 1]));
-    json_object_object_add(o, "to", json_object_new_string(p->names[leader - 1]));
-    json_object_object_add(o, "last_included_index", json_object_new_uint64(index));
-    json_object_object_add(o, "next_offset", json_object_new_uint64(next));
-    json_object_object_add(o, "done", json_object_new_boolean(done));
-    send_json_line(p, leader, o);
+    struct rpc_install_snapshot_result r = {
+        .from = p->self,
+        .to = leader,
+        .term = raft_current_term(p->raft),
+        .last_included_index = index,
+        .next_offset = next,
+        .done = done,
+    };
+    struct buffer line;
+    buffer_init(&line);
+    send_encoded(p, leader, &line, rpc_encode_install_snapshot_result(&r, p->names, p->n, &line));
 }
 
 /* The whole snapshot is durable: load it, and let the core rebuild its log around it. */
@@ -619,28 +597,15 @@ static void reply_failed(struct peer *p, raft_id leader, raft_index index, uint6
     reply(p, leader, index, size + 1, false);
 }
 
-/* Follower side of Figure 13, one chunk at a time. */
-void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
+/* Follower side of Figure 13: one decoded chunk, from the leader it names. */
+static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
 {
-    char err[256];
-    uint64_t term, index, last_term, size, crc, offset;
-    bool done;
-    const char *data;
-    size_t data_len;
-    raft_id leader = peer_id(p, obj, "leader_id");
-    if (!leader || leader != peer_id(p, obj, "from") || peer_id(p, obj, "to") != p->self ||
-        json_get_u64(obj, "term", &term, err, sizeof(err)) ||
-        json_get_u64(obj, "last_included_index", &index, err, sizeof(err)) ||
-        json_get_u64(obj, "last_included_term", &last_term, err, sizeof(err)) ||
-        json_get_u64(obj, "size", &size, err, sizeof(err)) ||
-        json_get_u64(obj, "crc", &crc, err, sizeof(err)) || crc > UINT32_MAX ||
-        json_get_u64(obj, "offset", &offset, err, sizeof(err)) ||
-        json_get_bool(obj, "done", &done, err, sizeof(err)) ||
-        json_get_string(obj, "data", &data, &data_len, err, sizeof(err)) ||
-        data_len > base64_encoded_len(CHUNK_BYTES)) {
-        event_log_write(p->log, EVENT_LOG_WARN, "bad install_snapshot message");
-        return;
-    }
+    raft_id leader = c->from;
+    raft_term term = c->term;
+    raft_index index = c->last_included_index;
+    raft_term last_term = c->last_included_term;
+    uint64_t size = c->size;
+    uint32_t crc = c->crc;
     int rc = raft_snapshot_chunk(p->raft, leader, term, peer_now());
     if (rc == RAFT_EINVAL) {
         reply(p, leader, index, 0, false); /* our newer term tells it to step down */
@@ -657,8 +622,7 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
         p->receiving_size != size || p->receiving_crc != crc) {
         snapshot_receiver_close(p->receiver);
         p->receiver = NULL;
-        struct snapshot_meta m = {
-            .index = index, .term = last_term, .size = size, .crc = (uint32_t)crc};
+        struct snapshot_meta m = {.index = index, .term = last_term, .size = size, .crc = crc};
         uint64_t have = 0;
         if (snapshot_receiver_open(p->data_dir, &m, &p->receiver, &have, p->err, sizeof(p->err)) !=
             0) {
@@ -668,29 +632,24 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
         p->receiving_index = index;
         p->receiving_term = last_term;
         p->receiving_size = size;
-        p->receiving_crc = (uint32_t)crc;
+        p->receiving_crc = crc;
         p->receiving_have = have;
         event_log_write(p->log, EVENT_LOG_INFO,
                         "receiving snapshot at index %llu from %s (%llu bytes%s)",
                         (unsigned long long)index, p->names[leader - 1], (unsigned long long)size,
                         have ? ", resuming" : "");
     }
-    if (offset == p->receiving_have && p->receiving_have < size) {
-        uint8_t *raw = malloc(data_len / 4 * 3 + 1);
-        long n = raw ? base64_decode(data, data_len, raw) : -1;
-        if (n < 0 || offset + (uint64_t)n > size ||
-            snapshot_receiver_write(p->receiver, offset, raw, (size_t)n, p->err, sizeof(p->err)) !=
-                0) {
+    if (c->offset == p->receiving_have && p->receiving_have < size) {
+        if (snapshot_receiver_write(p->receiver, c->offset, c->data, c->len, p->err,
+                                    sizeof(p->err)) != 0) {
             event_log_write(p->log, EVENT_LOG_WARN, "snapshot chunk at %llu refused: %s",
-                            (unsigned long long)offset, n < 0 ? "bad base64" : p->err);
-            free(raw);
+                            (unsigned long long)c->offset, p->err);
             snapshot_receiver_close(p->receiver);
             p->receiver = NULL;
             reply_failed(p, leader, index, size);
             return;
         }
-        free(raw);
-        p->receiving_have += (uint64_t)n;
+        p->receiving_have += c->len;
     }
     bool complete = p->receiving_have == size;
     if (complete) {
@@ -711,19 +670,43 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
     reply(p, leader, index, p->receiving_have, complete);
 }
 
+/* A chunk as it came off the wire. */
+void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
+{
+    char err[256];
+    uint8_t *raw = malloc(RPC_SNAPSHOT_CHUNK_MAX);
+    struct rpc_install_snapshot m;
+    if (!raw) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "out of memory for a snapshot chunk");
+        return;
+    }
+    if (rpc_decode_install_snapshot(obj, p->names, p->n, &m, raw, err, sizeof(err)) != 0 ||
+        m.to != p->self) {
+        event_log_write(p->log, EVENT_LOG_WARN, "bad install_snapshot message: %s",
+                        m.to != p->self && !err[0] ? "addressed to another peer" : err);
+        free(raw);
+        return;
+    }
+    receive_chunk(p, &m);
+    free(raw);
+}
+
 /* Leader side: the follower says how far it got. */
 void snapshot_handle_result(struct peer *p, struct json_object *obj)
 {
     char err[128];
-    uint64_t term, index, next;
-    bool done;
-    raft_id from = peer_id(p, obj, "from");
-    if (!from || peer_id(p, obj, "to") != p->self ||
-        json_get_u64(obj, "term", &term, err, sizeof(err)) ||
-        json_get_u64(obj, "last_included_index", &index, err, sizeof(err)) ||
-        json_get_u64(obj, "next_offset", &next, err, sizeof(err)) ||
-        json_get_bool(obj, "done", &done, err, sizeof(err)))
+    struct rpc_install_snapshot_result r;
+    if (rpc_decode_install_snapshot_result(obj, p->names, p->n, &r, err, sizeof(err)) != 0 ||
+        r.to != p->self) {
+        event_log_write(p->log, EVENT_LOG_WARN, "bad install_snapshot_result: %s",
+                        r.to != p->self && !err[0] ? "addressed to another peer" : err);
         return;
+    }
+    raft_id from = r.from;
+    raft_term term = r.term;
+    raft_index index = r.last_included_index;
+    uint64_t next = r.next_offset;
+    bool done = r.done;
     raft_observe_term(p->raft, from, term);
     struct snapshot_send *t = &p->sends[from];
     if (!t->active || index != t->index || raft_role(p->raft) != RAFT_LEADER)

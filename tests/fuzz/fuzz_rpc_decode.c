@@ -1,9 +1,10 @@
 /* fuzz_rpc_decode.c: libFuzzer target for the peer RPC decoder (raft_peer/rpc_codec.h).
  *
- * Bytes -> json_line_parse -> rpc_decode, as a peer's connection does. Whatever the
- * decoder accepts must survive rpc_encode and decode back to the same message: a peer
- * forwards nothing it decoded, but the leader's encoder and every follower's decoder
- * must agree on every message the decoder calls valid. */
+ * Bytes -> json_line_parse -> rpc_decode, as a peer's connection does, and the
+ * InstallSnapshot decoders beside it. Whatever a decoder accepts must survive its
+ * encoder and decode back to the same message: a peer forwards nothing it decoded, but
+ * the leader's encoder and every follower's decoder must agree on every message the
+ * decoder calls valid. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <string.h>
@@ -73,6 +74,64 @@ static int messages_equal(const struct raft_message *a, const struct raft_messag
     return 0;
 }
 
+/* Round trip of an InstallSnapshot chunk and its result; traps on any disagreement. */
+static uint8_t chunk1[RPC_SNAPSHOT_CHUNK_MAX], chunk2[RPC_SNAPSHOT_CHUNK_MAX];
+
+static struct json_object *reparse(const struct buffer *out)
+{
+    struct json_object *obj = NULL;
+    char err[256];
+    const char *line = buffer_peek(out);
+    size_t len = buffer_len(out);
+    if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1) != NULL ||
+        json_line_parse(line, len, RPC_LINE_MAX, &obj, err, sizeof(err)) != 0)
+        __builtin_trap();
+    return obj;
+}
+
+static void snapshot_round_trip(struct json_object *obj)
+{
+    static const struct rpc_install_snapshot zero_s;
+    static const struct rpc_install_snapshot_result zero_r;
+    struct rpc_install_snapshot s, s2;
+    struct rpc_install_snapshot_result r, r2;
+    struct buffer out;
+    char err[256];
+    buffer_init(&out);
+    if (rpc_decode_install_snapshot(obj, names, N_NAMES, &s, chunk1, err, sizeof(err)) == 0) {
+        if (s.from < 1 || s.from > N_NAMES || s.to < 1 || s.to > N_NAMES ||
+            s.len > RPC_SNAPSHOT_CHUNK_MAX || s.offset + s.len > s.size ||
+            rpc_encode_install_snapshot(&s, names, N_NAMES, &out) != 0)
+            __builtin_trap();
+        struct json_object *obj2 = reparse(&out);
+        if (rpc_decode_install_snapshot(obj2, names, N_NAMES, &s2, chunk2, err, sizeof(err)) != 0 ||
+            s.term != s2.term || s.from != s2.from || s.to != s2.to ||
+            s.last_included_index != s2.last_included_index ||
+            s.last_included_term != s2.last_included_term || s.size != s2.size || s.crc != s2.crc ||
+            s.offset != s2.offset || s.len != s2.len || s.done != s2.done ||
+            (s.len && memcmp(s.data, s2.data, s.len) != 0))
+            __builtin_trap();
+        json_object_put(obj2);
+    } else if (memcmp(&s, &zero_s, sizeof(s)) != 0) {
+        __builtin_trap();
+    }
+    buffer_truncate(&out, 0);
+    if (rpc_decode_install_snapshot_result(obj, names, N_NAMES, &r, err, sizeof(err)) == 0) {
+        if (rpc_encode_install_snapshot_result(&r, names, N_NAMES, &out) != 0)
+            __builtin_trap();
+        struct json_object *obj2 = reparse(&out);
+        if (rpc_decode_install_snapshot_result(obj2, names, N_NAMES, &r2, err, sizeof(err)) != 0 ||
+            r.term != r2.term || r.from != r2.from || r.to != r2.to ||
+            r.last_included_index != r2.last_included_index || r.next_offset != r2.next_offset ||
+            r.done != r2.done)
+            __builtin_trap();
+        json_object_put(obj2);
+    } else if (memcmp(&r, &zero_r, sizeof(r)) != 0) {
+        __builtin_trap();
+    }
+    buffer_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct json_object *obj = NULL, *obj2 = NULL;
@@ -83,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buffer_init(&out);
     if (json_line_parse((const char *)data, size, RPC_LINE_MAX, &obj, err, sizeof(err)) != 0)
         goto done;
+    snapshot_round_trip(obj);
     if (rpc_decode(obj, names, N_NAMES, &m, space1, RPC_MAX_ENTRIES, err, sizeof(err)) != 0) {
         /* A refusal must leave nothing half-decoded behind. */
         static const struct raft_message zero;

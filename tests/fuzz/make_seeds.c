@@ -139,6 +139,22 @@ static void rpc_seeds(void)
     seed_str("rpc_decode", "bad-term-overflow",
              "{\"type\":\"timeout_now\",\"term\":9223372036854775808,\"last_log_index\":1,"
              "\"from\":\"peer1\",\"to\":\"peer2\"}\n");
+
+    /* InstallSnapshot, a chunk and its answer (the same corpus: the target tries both). */
+    struct buffer b;
+    buffer_init(&b);
+    static const uint8_t bytes[] = {0, 1, 2, 0xff, 'R', 'V', '\n', '"'};
+    struct rpc_install_snapshot is = {1,          3,  7,     120,           6,   20,
+                                      0xdeadbeef, 12, bytes, sizeof(bytes), true};
+    if (rpc_encode_install_snapshot(&is, peers, 5, &b) != 0)
+        die("rpc_encode_install_snapshot refused its seed");
+    seed("rpc_decode", "enc-install_snapshot", buffer_peek(&b), buffer_len(&b));
+    buffer_truncate(&b, 0);
+    struct rpc_install_snapshot_result isr = {3, 1, 7, 120, 21, true};
+    if (rpc_encode_install_snapshot_result(&isr, peers, 5, &b) != 0)
+        die("rpc_encode_install_snapshot_result refused its seed");
+    seed("rpc_decode", "enc-install_snapshot_result", buffer_peek(&b), buffer_len(&b));
+    buffer_free(&b);
 }
 
 /* ---- fuzz_client_request ------------------------------------------------ */

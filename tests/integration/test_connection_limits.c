@@ -38,8 +38,8 @@ static int usable_fds(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 0;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < FLOOD + 256) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FLOOD + 256 ? FLOOD + 256
-                                                                               : rl.rlim_max;
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FLOOD + 256 ? FLOOD + 256 : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -76,8 +76,7 @@ static int count_open(void)
 Test(connections, half_lines_from_a_flood_lock_nobody_out, .fini = teardown, .timeout = 120)
 {
     if (usable_fds() < FLOOD + 128)
-        cr_skip_test("the descriptor limit (%d) is too low for a flood of %d", usable_fds(),
-                     FLOOD);
+        cr_skip_test("the descriptor limit (%d) is too low for a flood of %d", usable_fds(), FLOOD);
     cr_assert_eq(cluster_start(&cl, 3, NULL), 0, "cannot start 3 peers");
     int leader = cluster_wait_leader(&cl, LEADER_WAIT_MS);
     cr_assert_gt(leader, 0, "no leader");

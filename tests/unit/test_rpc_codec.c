@@ -483,3 +483,123 @@ Test(rpc_codec, append_of_64_entries_is_fast)
     cr_assert_lt(per, bound * test_time_scale(), "%.1f us of CPU per round trip", per);
     buffer_free(&b);
 }
+
+/* ---- InstallSnapshot ---------------------------------------------------- */
+
+static uint8_t chunk_space[RPC_SNAPSHOT_CHUNK_MAX];
+
+static int decode_chunk(const char *line, struct rpc_install_snapshot *s)
+{
+    struct json_object *obj = NULL;
+    if (json_line_parse(line, strlen(line), RPC_LINE_MAX, &obj, err, sizeof(err)) != 0)
+        return -1;
+    int rc = rpc_decode_install_snapshot(obj, names, 3, s, chunk_space, err, sizeof(err));
+    json_object_put(obj);
+    return rc;
+}
+
+Test(rpc_codec, install_snapshot_round_trip_with_binary_bytes)
+{
+    uint8_t bytes[300];
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (uint8_t)(i * 7);
+    struct rpc_install_snapshot s = {.from = 1,
+                                     .to = 3,
+                                     .term = 9,
+                                     .last_included_index = 500,
+                                     .last_included_term = 8,
+                                     .size = 1000,
+                                     .crc = 0xfedcba98u,
+                                     .offset = 700,
+                                     .data = bytes,
+                                     .len = sizeof(bytes),
+                                     .done = true};
+    struct buffer b;
+    buffer_init(&b);
+    cr_assert_eq(rpc_encode_install_snapshot(&s, names, 3, &b), 0);
+    cr_assert_eq(buffer_peek(&b)[buffer_len(&b) - 1], '\n');
+    char *line = strndup(buffer_peek(&b), buffer_len(&b));
+    struct rpc_install_snapshot d;
+    cr_assert_eq(decode_chunk(line, &d), 0, "%s", err);
+    cr_assert(d.from == 1 && d.to == 3 && d.term == 9 && d.last_included_index == 500 &&
+              d.last_included_term == 8 && d.size == 1000 && d.crc == 0xfedcba98u &&
+              d.offset == 700 && d.len == sizeof(bytes) && d.done);
+    cr_assert_arr_eq(d.data, bytes, sizeof(bytes));
+    free(line);
+    buffer_free(&b);
+}
+
+Test(rpc_codec, install_snapshot_result_round_trip)
+{
+    struct rpc_install_snapshot_result r = {.from = 2,
+                                            .to = 1,
+                                            .term = 4,
+                                            .last_included_index = 77,
+                                            .next_offset = 65536,
+                                            .done = false};
+    struct buffer b;
+    buffer_init(&b);
+    cr_assert_eq(rpc_encode_install_snapshot_result(&r, names, 3, &b), 0);
+    struct json_object *obj = NULL;
+    cr_assert_eq(
+        json_line_parse(buffer_peek(&b), buffer_len(&b), RPC_LINE_MAX, &obj, err, sizeof(err)), 0);
+    struct rpc_install_snapshot_result d;
+    cr_assert_eq(rpc_decode_install_snapshot_result(obj, names, 3, &d, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert(d.from == 2 && d.to == 1 && d.term == 4 && d.last_included_index == 77 &&
+              d.next_offset == 65536 && !d.done);
+    json_object_put(obj);
+    buffer_free(&b);
+}
+
+Test(rpc_codec, install_snapshot_hostile_chunks_are_refused)
+{
+#define CHUNK(fields)                                                                              \
+    "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer1\",\"from\":\"peer1\","        \
+    "\"to\":\"peer2\",\"last_included_index\":10,\"last_included_term\":2," fields "}"
+    static const char *const bad[] = {
+        /* runs past the snapshot's size */
+        CHUNK("\"size\":4,\"crc\":1,\"offset\":2,\"data\":\"AAAA\",\"done\":true"),
+        /* offset past the size */
+        CHUNK("\"size\":4,\"crc\":1,\"offset\":5,\"data\":\"\",\"done\":true"),
+        /* not base64 */
+        CHUNK("\"size\":9,\"crc\":1,\"offset\":0,\"data\":\"A*A=\",\"done\":true"),
+        /* crc wider than 32 bits */
+        CHUNK("\"size\":9,\"crc\":4294967296,\"offset\":0,\"data\":\"\",\"done\":false"),
+        /* a field missing, or of the wrong type */
+        CHUNK("\"size\":9,\"crc\":1,\"offset\":0,\"data\":\"\""),
+        CHUNK("\"size\":\"9\",\"crc\":1,\"offset\":0,\"data\":\"\",\"done\":false"),
+        /* leader_id that is not the sender */
+        "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer3\",\"from\":\"peer1\","
+        "\"to\":\"peer2\",\"last_included_index\":10,\"last_included_term\":2,\"size\":1,"
+        "\"crc\":1,\"offset\":0,\"data\":\"\",\"done\":false}",
+        /* an unknown peer */
+        "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer9\",\"from\":\"peer9\","
+        "\"to\":\"peer2\",\"last_included_index\":10,\"last_included_term\":2,\"size\":1,"
+        "\"crc\":1,\"offset\":0,\"data\":\"\",\"done\":false}",
+        /* another type */
+        "{\"type\":\"install_snapshot_result\",\"term\":3,\"from\":\"peer1\",\"to\":\"peer2\"}",
+    };
+#undef CHUNK
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct rpc_install_snapshot s;
+        err[0] = '\0';
+        cr_assert_neq(decode_chunk(bad[i], &s), 0, "accepted: %s", bad[i]);
+        cr_assert_neq(err[0], '\0', "no message for: %s", bad[i]);
+        cr_assert(s.data == NULL && s.len == 0 && s.from == 0, "half-decoded: %s", bad[i]);
+    }
+    /* More than one chunk's worth of base64 is refused before it is decoded. */
+    size_t big = RPC_SNAPSHOT_CHUNK_MAX / 3 * 4 + 8;
+    char *line = malloc(big + 400);
+    int n = snprintf(line, 400,
+                     "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer1\","
+                     "\"from\":\"peer1\",\"to\":\"peer2\",\"last_included_index\":10,"
+                     "\"last_included_term\":2,\"size\":999999,\"crc\":1,\"offset\":0,"
+                     "\"done\":false,\"data\":\"");
+    memset(line + n, 'A', big);
+    strcpy(line + n + big, "\"}");
+    struct rpc_install_snapshot s;
+    cr_assert_neq(decode_chunk(line, &s), 0);
+    cr_assert(strstr(err, "more than"), "%s", err);
+    free(line);
+}
