@@ -51,6 +51,8 @@ struct engine {
     uint64_t suspect_until[LOAD_MAX_TARGETS];
     uint64_t win_start, win_end;
     uint64_t rng;
+    unsigned fill_next; /* fill mode: the next variable to set */
+    unsigned fill_done; /* ... and how many are answered */
 };
 
 static uint64_t event_key(int client, uint32_t gen)
@@ -187,7 +189,20 @@ static void new_command(struct engine *e, struct client *c, uint64_t now)
 {
     c->req = (struct client_request){.seq = 0};
     memcpy(c->req.client_id, c->id, sizeof(c->req.client_id));
-    mix_draw(e->o->mix, &e->rng, e->o->keys, c->req.command, sizeof(c->req.command), &c->is_write);
+    if (e->o->fill) {
+        if (e->fill_next >= e->o->fill) {
+            drop_connection(e, c); /* nothing left to send: this client rests */
+            c->st = C_IDLE;
+            c->deadline_us = UINT64_MAX;
+            return;
+        }
+        unsigned k = e->fill_next++;
+        snprintf(c->req.command, sizeof(c->req.command), "k%u set %u", k, k);
+        c->is_write = true;
+    } else {
+        mix_draw(e->o->mix, &e->rng, e->o->keys, c->req.command, sizeof(c->req.command),
+                 &c->is_write);
+    }
     /* Only writes use up a seq: a read never reaches the log, and a session must start
      * with its first write at seq 1. */
     c->req.seq = c->is_write ? ++c->seq : c->seq + 1;
@@ -202,6 +217,8 @@ static void record(struct engine *e, struct client *c, const struct client_respo
 {
     bool answered_ok = resp->ok || !strcmp(resp->error, "overflow") ||
                        !strcmp(resp->error, "cas_failed") || !strcmp(resp->error, "div_by_zero");
+    if (e->o->fill)
+        e->fill_done++; /* answered, well or not: a bad answer is counted below */
     if (answered_ok && e->o->probe) {
         atomic_store(&e->o->probe->last_ok, (now << 8) | (uint64_t)c->target);
         atomic_fetch_add(&e->o->probe->ok_count, 1);
@@ -399,7 +416,7 @@ static int check_options(const struct load_options *o, char *err, size_t errlen)
         snprintf(err, errlen, "bad load options");
         return -1;
     }
-    if (o->duration_us == 0 && !o->probe) {
+    if (o->duration_us == 0 && !o->probe && !o->fill) {
         snprintf(err, errlen, "a run without a duration needs a probe to stop it");
         return -1;
     }
@@ -436,7 +453,8 @@ int load_run(const struct load_options *o, struct load_result *r, char *err, siz
     struct epoll_event evs[256];
     for (;;) {
         uint64_t now = bench_now_us();
-        if (now >= e.win_end || (o->probe && atomic_load(&o->probe->stop)))
+        if (now >= e.win_end || (o->probe && atomic_load(&o->probe->stop)) ||
+            (o->fill && e.fill_done >= o->fill))
             break;
         int wait_ms = run_deadlines(&e, now);
         int n = epoll_wait(e.ep, evs, 256, wait_ms);

@@ -45,6 +45,10 @@ struct load_options {
     const char *id_prefix;    /* client ids are "<prefix>-<n>" ("<prefix>-<n>.<k>" after k
                                  session_expired answers); at most 40 bytes of [!-~] */
     struct load_probe *probe; /* may be NULL */
+    /* Fill mode, when non-zero: instead of the mix, "k<i> set <i>" for i = 0..fill-1, each
+     * once, in order across the clients, and the run ends when every one is answered
+     * (duration_us may then be 0 without a probe). */
+    unsigned fill;
 };
 
 struct load_result {

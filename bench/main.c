@@ -37,6 +37,10 @@ int main(int argc, char **argv)
         return mode_etcd(&o);
     case MODE_STATEMACHINE:
         return mode_statemachine(&o);
+    case MODE_SCALE:
+        return mode_scale(&o);
+    case MODE_COUNT:
+        break;
     }
     return 2;
 }

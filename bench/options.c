@@ -12,12 +12,12 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[] = {"run",     "failover", "limits",      "memory",
-                                         "restart", "etcd",     "statemachine"};
+static const char *const mode_names[MODE_COUNT] = {"run",     "failover", "limits",       "memory",
+                                                   "restart", "etcd",     "statemachine", "scale"};
 
 const char *options_mode_name(enum bench_mode m)
 {
-    return m >= MODE_RUN && m <= MODE_STATEMACHINE ? mode_names[m] : "?";
+    return m >= MODE_RUN && m < MODE_COUNT ? mode_names[m] : "?";
 }
 
 void options_usage(FILE *out)
@@ -37,6 +37,9 @@ void options_usage(FILE *out)
         "             for gets): both rows and the ratio\n"
         "  statemachine  the state machine alone, in process: time every apply of\n"
         "             --entries new variables, their VmRSS, snapshot encode and decode\n"
+        "  scale      3 started peers, C clients: a window over 1,000 variables, a fill to\n"
+        "             --entries variables, the same window over all of them; latency,\n"
+        "             elections, unavailable answers and memory of each, against the targets\n"
         "options:\n"
         "  -n, --peers N          cluster size (default 3)\n"
         "  -c, --config FILE      use the running cluster of FILE's first N peers (run only);\n"
@@ -56,7 +59,8 @@ void options_usage(FILE *out)
         "  --request-timeout MS   retry elsewhere after this silence (default 1000; 50 in\n"
         "                         failover)\n"
         "  --retry-delay MS       pause before retrying (default 2)\n"
-        "  --entries N            restart: log entries to write; statemachine: variables\n"
+        "  --entries N            restart: log entries to write; statemachine, scale:\n"
+        "                         variables\n"
         "                         (default 1000000)\n"
         "  --restarts N           restart: timed starts (default 3)\n"
         "  --samples N            limits: fsyncs and round trips (default 2000)\n"
@@ -323,10 +327,10 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     }
     if (optind < argc) {
         int m;
-        for (m = MODE_RUN; m <= MODE_STATEMACHINE; m++)
+        for (m = MODE_RUN; m < MODE_COUNT; m++)
             if (!strcmp(argv[optind], mode_names[m]))
                 break;
-        if (m > MODE_STATEMACHINE)
+        if (m >= MODE_COUNT)
             BAD("unknown mode '%s'", argv[optind]);
         o->mode = (enum bench_mode)m;
         optind++;

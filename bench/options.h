@@ -15,7 +15,9 @@ enum bench_mode {
     MODE_MEMORY,
     MODE_RESTART,
     MODE_ETCD,
-    MODE_STATEMACHINE
+    MODE_STATEMACHINE,
+    MODE_SCALE,
+    MODE_COUNT /* not a mode: how many there are */
 };
 
 struct bench_options {
@@ -36,7 +38,7 @@ struct bench_options {
     int signal;             /* failover: SIGKILL or SIGSTOP */
     int request_timeout_ms; /* a request without answer is retried elsewhere after this */
     int retry_delay_ms;     /* pause before retrying after unavailable / no known leader */
-    long entries;           /* restart: log entries written; statemachine: variables */
+    long entries;           /* restart: log entries written; statemachine, scale: variables */
     int restarts;           /* restart: how many timed starts */
     int samples;            /* limits: fsyncs and round trips measured */
     bool json;              /* print JSON instead of the table */

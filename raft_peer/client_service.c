@@ -228,23 +228,9 @@ static void serve_reads(struct peer *p)
     p->n_reads = kept;
 }
 
-void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e)
+void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e,
+                       const struct sm_result *res)
 {
-    struct sm_result res = {0};
-    int rc;
-    if (e->type == RAFT_ENTRY_COMMAND)
-        rc = sm_apply(p->sm, index, e->data, e->len, &res);
-    else
-        rc = sm_apply_noop(p->sm, index);
-    if (rc != 0) {
-        event_log_write(p->log, EVENT_LOG_ERROR,
-                        "cannot apply entry %llu (out of memory or out of order); stopping",
-                        (unsigned long long)index);
-        /* Stop without calling the core now: the ready being applied belongs to it. */
-        p->stopped = true;
-        p->stop_after_ready = true;
-        return;
-    }
     while (p->first_proposal < p->n_proposals) {
         struct pending_proposal *pp = &p->proposals[p->first_proposal];
         if (pp->index > index)
@@ -260,18 +246,18 @@ void client_on_applied(struct peer *p, raft_index index, const struct raft_entry
             char id[SM_CLIENT_ID_MAX + 1], text[SM_COMMAND_MAX + 1];
             uint64_t seq = 0;
             if (sm_decode_command(e->data, e->len, id, &seq, NULL, text, sizeof(text)) == 0) {
-                if (res.ok)
+                if (res->ok)
                     event_log_write(p->log, EVENT_LOG_INFO,
                                     "client %s #%llu '%s' committed at index %llu: %lld", id,
                                     (unsigned long long)seq, text, (unsigned long long)index,
-                                    (long long)res.result);
+                                    (long long)res->result);
                 else
                     event_log_write(
                         p->log, EVENT_LOG_INFO, "client %s #%llu '%s' at index %llu failed: %s", id,
-                        (unsigned long long)seq, text, (unsigned long long)index, res.error);
+                        (unsigned long long)seq, text, (unsigned long long)index, res->error);
             }
         }
-        answer_proposal(p, pp, e, &res);
+        answer_proposal(p, pp, e, res);
     }
     if (p->n_reads > 0)
         serve_reads(p);

@@ -46,13 +46,27 @@ static int persist(struct peer *p, const struct raft_ready *rd)
     return 0;
 }
 
+/* The one place committed entries reach the state machine, on every peer; the client
+ * service only answers (on the leader, the commands it proposed). */
 static void apply_committed(struct peer *p, const struct raft_ready *rd)
 {
     for (size_t i = 0; i < rd->n_committed && !p->stop_after_ready; i++) {
         raft_index index = rd->apply_from + i;
         const struct raft_entry *e = &rd->committed[i];
+        struct sm_result res = {0};
+        int rc = e->type == RAFT_ENTRY_COMMAND ? sm_apply(p->sm, index, e->data, e->len, &res)
+                                               : sm_apply_noop(p->sm, index);
+        if (rc != 0) {
+            event_log_write(p->log, EVENT_LOG_ERROR,
+                            "cannot apply entry %llu (out of memory or out of order); stopping",
+                            (unsigned long long)index);
+            /* Stop without calling the core now: the ready being applied belongs to it. */
+            p->stopped = true;
+            p->stop_after_ready = true;
+            return;
+        }
         p->applied_bytes += e->len; /* for snapshot_threshold_bytes */
-        client_on_applied(p, index, e);
+        client_on_applied(p, index, e, &res);
     }
 }
 

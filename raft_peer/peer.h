@@ -265,7 +265,10 @@ void client_handle_request(struct peer *p, struct conn *c, struct json_object *o
 void client_handle_transfer(struct peer *p, struct conn *c, struct json_object *obj, bool control);
 void client_send_error(struct peer *p, struct conn *c, const char *code, const char *message);
 void client_send_not_leader(struct peer *p, struct conn *c);
-void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e);
+struct sm_result;
+/* Entry index was applied with result res (peer.c applies): answers whoever waits on it. */
+void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e,
+                       const struct sm_result *res);
 void client_on_reads(struct peer *p, const struct raft_ready *rd);
 void client_fail_all(struct peer *p, const char *why);
 void client_free(struct peer *p);

@@ -8,6 +8,8 @@
 #   beside etcd 3.4: the same clients and mix against 3 etcd members (skipped, saying why,
 #   when etcd is not installed; installed with apt-get when root),
 #   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
+#   how the cost of a write grows with the state (raft_bench scale: 1,000 variables, then
+#   300,000 and 1,000,000), the state machine alone at 1,000,000 variables,
 #   idle memory, and the restart of a peer with a 1,000,000-entry log.
 #
 # Results: build/bench/results-<time>.txt (the tables) and .jsonl (one JSON object per
@@ -17,7 +19,7 @@
 # root): on a machine shared with CPU-bound jobs, a woken peer otherwise waits for the
 # running job's time slice, and that wait, not the peer, sets the figures (the rq%
 # column and "waiting for a CPU" line show how much). BENCH_ETCD=0 skips the etcd
-# comparison, ETCD_BIN names the etcd program. Takes about 4 minutes.
+# comparison, ETCD_BIN names the etcd program. Takes about 8 minutes.
 set -u
 
 BIN=${RAFT_BIN_DIR:-bin}
@@ -162,6 +164,15 @@ bench failover -n 3 --signal KILL --kills "$KILLS" --timeouts 150-300 --heartbea
 bench failover -n 3 --signal KILL --kills "$KILLS" --timeouts 12-24 --heartbeat 4 --no-header
 bench failover -n 3 --signal STOP --kills "$KILLS" --timeouts 150-300 --heartbeat 50 --no-header
 bench failover -n 3 --signal STOP --kills "$KILLS" --timeouts 12-24 --heartbeat 4 --no-header
+say ""
+
+say "== how the cost of a write grows with the state (3 peers, 64 clients, mix set=90,get=10, ${SECONDS_PER_RUN} s windows)"
+bench scale -n 3 -C 64 --entries 300000 --mix set=90,get=10 -T "$SECONDS_PER_RUN"
+bench scale -n 3 -C 64 --entries 1000000 --mix set=90,get=10 -T "$SECONDS_PER_RUN" --no-header
+say ""
+
+say "== the state machine alone at 1,000,000 variables: every apply timed, snapshot encode and decode"
+bench statemachine --entries 1000000
 say ""
 
 say "== memory of idle peers (3 peers, leader elected, 3 s quiet)"
