@@ -99,8 +99,7 @@ static struct json_object *window_json(const struct bench_cluster *bc, struct wi
     json_object_object_add(j, "unavailable", json_object_new_uint64(r->unavailable));
     json_object_object_add(j, "timeouts", json_object_new_uint64(r->timeouts));
     json_object_object_add(j, "bad", json_object_new_uint64(r->bad));
-    json_object_object_add(j, "max_runq_wait_share",
-                           json_object_new_double(w->m.max_wait_share));
+    json_object_object_add(j, "max_runq_wait_share", json_object_new_double(w->m.max_wait_share));
     struct json_object *rss = json_object_new_array();
     for (int i = 0; i < bc->n; i++)
         json_object_array_add(rss, json_object_new_int64(w->rss_kib[i]));
@@ -209,15 +208,14 @@ int mode_scale(const struct bench_options *o)
         printf("  filled %ld variables in %.1f s (%.0f sets/s, %llu elections)\n", o->entries,
                fill_s, (double)o->entries / fill_s, (unsigned long long)fill_elections);
         print_window(o, &bc, "large", &large);
-        printf("  target: write p99.9 at %ld variables within 2.5x of %u: %.2fx (%s)\n",
-               o->entries, SMALL_KEYS, p999_ratio, verdict(p999_ratio > 0 && p999_ratio <= 2.5));
+        printf("  target: write p99.9 at %ld variables within 2.5x of %u: %.2fx (%s)\n", o->entries,
+               SMALL_KEYS, p999_ratio, verdict(p999_ratio > 0 && p999_ratio <= 2.5));
         printf("  target: throughput at %ld variables at least 0.8x of %u: %.2fx (%s)\n",
                o->entries, SMALL_KEYS, tput_ratio, verdict(tput_ratio >= 0.8));
         printf("  target: 0 elections and 0 unavailable while nothing is killed: %llu and %llu "
                "(%s)\n",
                (unsigned long long)(small.elections + large.elections),
-               (unsigned long long)(small.m.r.unavailable + large.m.r.unavailable),
-               verdict(quiet));
+               (unsigned long long)(small.m.r.unavailable + large.m.r.unavailable), verdict(quiet));
         printf("  target: at most ~100 MB per peer: %.1f MiB at most (%s)\n",
                (double)large.max_rss_kib / 1024.0, verdict(memory_ok));
     }

@@ -171,10 +171,11 @@ struct peer {
     uint32_t receiving_crc;
     uint64_t receiving_have; /* bytes of it durable so far */
     struct snapshot_child child;
-    uint64_t applied_bytes;       /* payload bytes of the entries applied since boot */
-    uint64_t snapshot_bytes_mark; /* applied_bytes when our last snapshot was taken */
-    uint64_t snapshot_retry_ms;   /* after a failed snapshot, no new one before this */
-    unsigned snapshot_failures;   /* in a row, for the back-off */
+    struct snapshot_install *installing; /* a received snapshot being read (follower) */
+    uint64_t applied_bytes;              /* payload bytes of the entries applied since boot */
+    uint64_t snapshot_bytes_mark;        /* applied_bytes when our last snapshot was taken */
+    uint64_t snapshot_retry_ms;          /* after a failed snapshot, no new one before this */
+    unsigned snapshot_failures;          /* in a row, for the back-off */
 
     /* Network faults a classroom sets through control messages (-v only). */
     struct net_faults faults;
@@ -245,6 +246,17 @@ void snapshot_housekeeping(struct peer *p);
 void snapshot_child_poll(struct peer *p);
 void snapshot_abort_sends(struct peer *p);
 void snapshot_free(struct peer *p);
+/* For snapshot_install.c: answers the leader's transfer; makes meta our snapshot. */
+struct snapshot_meta;
+void snapshot_reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done);
+void snapshot_adopted(struct peer *p, const struct snapshot_meta *m);
+
+/* snapshot_install.c: a durable received snapshot read into the state machine a slice
+ * at a time, then handed to the core (raft_install_snapshot) and answered. 0, or -1
+ * (logged) when it cannot even start. */
+struct snapshot_install;
+int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_index index);
+void snapshot_install_cancel(struct peer *p);
 
 /* connections.c: inbound connections. */
 void conns_init(struct peer *p);

@@ -61,10 +61,10 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
+/* The running CRC register over more bytes; start at 0xFFFFFFFF, invert at the end. */
+static uint32_t crc32_update(uint32_t c, const uint8_t *data, size_t len)
 {
     pthread_once(&crc_once, build_crc_tables);
-    uint32_t c = 0xFFFFFFFFu;
     while (len >= 8) {
         uint32_t lo = c ^ le32(data);
         uint32_t hi = le32(data + 4);
@@ -77,7 +77,12 @@ uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
     }
     while (len-- > 0)
         c = (c >> 8) ^ crc_tables[0][(c ^ *data++) & 0xffu];
-    return ~c;
+    return c;
+}
+
+uint32_t sm_snapshot_crc32(const uint8_t *data, size_t len)
+{
+    return ~crc32_update(0xFFFFFFFFu, data, len);
 }
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -259,12 +264,30 @@ static bool all_in(const char *s, size_t n, unsigned char lo, unsigned char hi)
     return true;
 }
 
-int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
-                     struct sessions **ss_out, uint64_t *last_applied, char *err, size_t errlen)
-{
-    struct kv_store *kv = NULL;
-    struct sessions *ss = NULL;
+/* A snapshot being read a slice at a time (sm_snapshot.h): the checksum first, then
+ * the variables, then the sessions (at most SM_MAX_SESSIONS: one slice). */
+enum reader_phase { PHASE_CHECKSUM, PHASE_VARIABLES, PHASE_SESSIONS, PHASE_DONE };
 
+struct sm_snapshot_reader {
+    const uint8_t *data;
+    size_t len;
+    enum reader_phase phase;
+    size_t crc_off;
+    uint32_t crc;
+    struct reader r;
+    uint64_t applied;
+    bool by_hash; /* version 2; version 1's order is by name alone */
+    uint32_t n_vars, next_var;
+    const char *prev; /* the previous variable's name, in data */
+    size_t prev_len;
+    uint64_t prev_key;
+    struct kv_store *kv;
+    struct sessions *ss;
+};
+
+int sm_snapshot_reader_open(const uint8_t *data, size_t len, struct sm_snapshot_reader **out,
+                            char *err, size_t errlen)
+{
     if (data == NULL || len < HEADER_LEN + 4 + 4 + TRAILER_LEN) {
         set_err(err, errlen, "snapshot is too short: %zu bytes", data == NULL ? 0 : len);
         return -1;
@@ -286,129 +309,150 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
                 (unsigned long long)total);
         return -1;
     }
-    const uint8_t *t = data + len - TRAILER_LEN;
-    uint32_t stored =
-        (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-    if (stored != sm_snapshot_crc32(data, len - TRAILER_LEN)) {
-        set_err(err, errlen, "snapshot checksum mismatch: the bytes are damaged");
+    struct sm_snapshot_reader *rd = calloc(1, sizeof(*rd));
+    if (rd == NULL) {
+        set_err(err, errlen, "out of memory reading the snapshot");
         return -1;
     }
-    uint64_t applied = get_u64(&r);
+    rd->data = data;
+    rd->len = len;
+    rd->phase = PHASE_CHECKSUM;
+    rd->crc = 0xFFFFFFFFu;
+    rd->r = r;
+    rd->by_hash = version == SM_SNAPSHOT_VERSION;
+    *out = rd;
+    return 0;
+}
 
-    uint32_t n_vars = get_u32(&r);
-    if (n_vars > remaining(&r) / VAR_MIN_LEN) {
+/* After the checksum: the counts, and tables sized for them. */
+static int start_variables(struct sm_snapshot_reader *rd, char *err, size_t errlen)
+{
+    struct reader *r = &rd->r;
+    rd->applied = get_u64(r);
+    rd->n_vars = get_u32(r);
+    if (rd->n_vars > remaining(r) / VAR_MIN_LEN) {
         set_err(err, errlen, "snapshot claims %u variables, more than its bytes can hold",
-                (unsigned)n_vars);
+                (unsigned)rd->n_vars);
         return -1;
     }
     /* n_vars and the name bytes are bounded by the bytes left (the session bytes make
      * the second a slight overestimate): the table costs at most a few times the input. */
-    kv = kv_new_reserved(n_vars, remaining(&r) - (size_t)n_vars * 9);
-    ss = sessions_new(SM_MAX_SESSIONS);
-    if (kv == NULL || ss == NULL) {
+    rd->kv = kv_new_reserved(rd->n_vars, remaining(r) - (size_t)rd->n_vars * 9);
+    rd->ss = sessions_new(SM_MAX_SESSIONS);
+    if (rd->kv == NULL || rd->ss == NULL) {
         set_err(err, errlen, "out of memory reading the snapshot");
-        goto fail;
+        return -1;
     }
+    return 0;
+}
 
-    /* Names are checked and inserted straight from the bytes. Version 1's order is by
-     * name alone: the same comparison with every order key 0. */
-    bool by_hash = version == SM_SNAPSHOT_VERSION;
-    const char *prev = NULL;
-    size_t prev_len = 0;
-    uint64_t prev_key = 0;
-    for (uint32_t i = 0; i < n_vars; i++) {
-        uint8_t name_len = get_u8(&r);
+/* Names are checked and inserted straight from the bytes. -1 with err on bad input. */
+static int read_variables(struct sm_snapshot_reader *rd, uint32_t budget, char *err, size_t errlen)
+{
+    struct reader *r = &rd->r;
+    for (; rd->next_var < rd->n_vars && budget > 0; rd->next_var++, budget--) {
+        uint32_t i = rd->next_var;
+        uint8_t name_len = get_u8(r);
         if (name_len == 0 || name_len > COMMAND_NAME_MAX) {
             set_err(err, errlen, "variable %u: name length %u is out of range", (unsigned)i,
                     (unsigned)name_len);
-            goto fail;
+            return -1;
         }
-        if (r.bad || name_len > remaining(&r))
+        if (r->bad || name_len > remaining(r))
             goto truncated;
-        const char *name = (const char *)r.p + r.off;
-        r.off += name_len;
+        const char *name = (const char *)r->p + r->off;
+        r->off += name_len;
         if (!command_name_valid_n(name, name_len)) {
             set_err(err, errlen, "variable %u: invalid name", (unsigned)i);
-            goto fail;
+            return -1;
         }
         /* One canonical encoding: strictly increasing, hence also free of duplicates. */
-        uint64_t hash = kv_hash(name, name_len), key = by_hash ? hash : 0;
-        if (prev != NULL &&
-            kv_canonical_cmp_n(prev_key, prev, prev_len, key, name, name_len) >= 0) {
+        uint64_t hash = kv_hash(name, name_len), key = rd->by_hash ? hash : 0;
+        if (rd->prev != NULL &&
+            kv_canonical_cmp_n(rd->prev_key, rd->prev, rd->prev_len, key, name, name_len) >= 0) {
             set_err(err, errlen, "variable %u: '%.*s' is out of order or repeated", (unsigned)i,
                     (int)name_len, name);
-            goto fail;
+            return -1;
         }
-        int64_t value = (int64_t)get_u64(&r);
-        if (r.bad)
+        int64_t value = (int64_t)get_u64(r);
+        if (r->bad)
             goto truncated;
-        if (kv_set_hashed(kv, name, name_len, hash, value) != 0) {
+        if (kv_set_hashed(rd->kv, name, name_len, hash, value) != 0) {
             set_err(err, errlen, "out of memory reading the snapshot");
-            goto fail;
+            return -1;
         }
-        prev = name;
-        prev_len = name_len;
-        prev_key = key;
+        rd->prev = name;
+        rd->prev_len = name_len;
+        rd->prev_key = key;
     }
+    return 0;
+truncated:
+    set_err(err, errlen, "snapshot ends in the middle of a record");
+    return -1;
+}
 
-    uint32_t n_sessions = get_u32(&r);
+static int read_sessions(struct sm_snapshot_reader *rd, char *err, size_t errlen)
+{
+    struct reader *r = &rd->r;
+    struct sessions *ss = rd->ss;
+    uint32_t n_sessions = get_u32(r);
     /* A snapshot that ends right after its variables has no session count at all; the
      * reader would read it as 0 and accept it (found by tests/fuzz/fuzz_command_apply). */
-    if (r.bad)
+    if (r->bad)
         goto truncated;
-    if (n_sessions > SM_MAX_SESSIONS || n_sessions > remaining(&r) / SESSION_MIN_LEN) {
+    if (n_sessions > SM_MAX_SESSIONS || n_sessions > remaining(r) / SESSION_MIN_LEN) {
         set_err(err, errlen, "snapshot claims %u sessions, more than %s", (unsigned)n_sessions,
                 n_sessions > SM_MAX_SESSIONS ? "the bound" : "its bytes can hold");
-        goto fail;
+        return -1;
     }
     uint64_t prev_index = 0;
     for (uint32_t i = 0; i < n_sessions; i++) {
         char id[SM_CLIENT_ID_MAX + 1];
         char msg[MSG_MAX + 1];
-        uint8_t id_len = get_u8(&r);
+        uint8_t id_len = get_u8(r);
         if (id_len == 0 || id_len > SM_CLIENT_ID_MAX) {
             set_err(err, errlen, "session %u: client id length %u is out of range", (unsigned)i,
                     (unsigned)id_len);
-            goto fail;
+            return -1;
         }
-        if (!get_string(&r, id, id_len))
+        if (!get_string(r, id, id_len))
             goto truncated;
         if (!all_in(id, id_len, '!', '~')) {
             set_err(err, errlen, "session %u: invalid client id", (unsigned)i);
-            goto fail;
+            return -1;
         }
         if (sessions_find(ss, id) != NULL) {
             set_err(err, errlen, "session %u: client %s appears twice", (unsigned)i, id);
-            goto fail;
+            return -1;
         }
-        uint64_t last_seq = get_u64(&r);
-        uint64_t last_index = get_u64(&r);
-        uint8_t ok = get_u8(&r);
-        int64_t result = (int64_t)get_u64(&r);
-        uint8_t code = get_u8(&r);
-        uint8_t msg_len = get_u8(&r);
-        if (r.bad)
+        uint64_t last_seq = get_u64(r);
+        uint64_t last_index = get_u64(r);
+        uint8_t ok = get_u8(r);
+        int64_t result = (int64_t)get_u64(r);
+        uint8_t code = get_u8(r);
+        uint8_t msg_len = get_u8(r);
+        if (r->bad)
             goto truncated;
         /* Sessions come oldest first, and none can be newer than the snapshot. */
-        if (last_index <= prev_index || last_index > applied) {
+        if (last_index <= prev_index || last_index > rd->applied) {
             set_err(err, errlen, "session %u: index %llu is out of order", (unsigned)i,
                     (unsigned long long)last_index);
-            goto fail;
+            return -1;
         }
         if (ok > 1 || code >= N_ERROR_CODES || (ok == 1) != (code == 0) || msg_len > MSG_MAX) {
             set_err(err, errlen, "session %u: inconsistent cached response", (unsigned)i);
-            goto fail;
+            return -1;
         }
-        if (!get_string(&r, msg, msg_len))
+        if (!get_string(r, msg, msg_len))
             goto truncated;
         if (!all_in(msg, msg_len, ' ', '~')) {
             set_err(err, errlen, "session %u: unprintable message", (unsigned)i);
-            goto fail;
+            return -1;
         }
         struct session *s = session_alloc(id);
         if (s == NULL) {
             set_err(err, errlen, "out of memory reading the snapshot");
-            goto fail;
+            return -1;
         }
         s->last_seq = last_seq;
         s->response.ok = ok == 1;
@@ -418,19 +462,87 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
         sessions_insert(ss, s, last_index);
         prev_index = last_index;
     }
-    if (r.off != r.len) {
-        set_err(err, errlen, "snapshot has %zu unexpected bytes after the sessions", remaining(&r));
-        goto fail;
+    if (r->off != r->len) {
+        set_err(err, errlen, "snapshot has %zu unexpected bytes after the sessions", remaining(r));
+        return -1;
     }
-    *kv_out = kv;
-    *ss_out = ss;
-    *last_applied = applied;
     return 0;
-
 truncated:
     set_err(err, errlen, "snapshot ends in the middle of a record");
-fail:
-    kv_free(kv);
-    sessions_free(ss);
     return -1;
+}
+
+/* Bytes of checksum per unit of budget: a variable costs about as much as hashing and
+ * inserting ~64 bytes, which the checksum runs through in far less time. */
+#define CRC_BYTES_PER_UNIT 256
+
+int sm_snapshot_reader_step(struct sm_snapshot_reader *rd, uint32_t budget, char *err,
+                            size_t errlen)
+{
+    if (rd->phase == PHASE_CHECKSUM) {
+        size_t end = rd->len - TRAILER_LEN;
+        size_t n = end - rd->crc_off;
+        if ((uint64_t)budget * CRC_BYTES_PER_UNIT < n)
+            n = (size_t)budget * CRC_BYTES_PER_UNIT;
+        rd->crc = crc32_update(rd->crc, rd->data + rd->crc_off, n);
+        rd->crc_off += n;
+        if (rd->crc_off < end)
+            return 0;
+        if (le32(rd->data + end) != ~rd->crc) {
+            set_err(err, errlen, "snapshot checksum mismatch: the bytes are damaged");
+            return -1;
+        }
+        if (start_variables(rd, err, errlen) != 0)
+            return -1;
+        rd->phase = PHASE_VARIABLES;
+        return 0; /* the checksum was this slice */
+    }
+    if (rd->phase == PHASE_VARIABLES) {
+        if (read_variables(rd, budget, err, errlen) != 0)
+            return -1;
+        if (rd->next_var < rd->n_vars)
+            return 0;
+        rd->phase = PHASE_SESSIONS;
+        return 0;
+    }
+    if (rd->phase == PHASE_SESSIONS) {
+        if (read_sessions(rd, err, errlen) != 0)
+            return -1;
+        rd->phase = PHASE_DONE;
+    }
+    return 1;
+}
+
+void sm_snapshot_reader_take(struct sm_snapshot_reader *rd, struct kv_store **kv,
+                             struct sessions **ss, uint64_t *last_applied)
+{
+    *kv = rd->kv;
+    *ss = rd->ss;
+    *last_applied = rd->applied;
+    rd->kv = NULL;
+    rd->ss = NULL;
+}
+
+void sm_snapshot_reader_free(struct sm_snapshot_reader *rd)
+{
+    if (rd == NULL)
+        return;
+    kv_free(rd->kv);
+    sessions_free(rd->ss);
+    free(rd);
+}
+
+int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv_out,
+                     struct sessions **ss_out, uint64_t *last_applied, char *err, size_t errlen)
+{
+    struct sm_snapshot_reader *rd;
+    if (sm_snapshot_reader_open(data, len, &rd, err, errlen) != 0)
+        return -1;
+    int rc;
+    while ((rc = sm_snapshot_reader_step(rd, UINT32_MAX, err, errlen)) == 0) {
+    }
+    if (rc == 1)
+        sm_snapshot_reader_take(rd, kv_out, ss_out, last_applied);
+    sm_snapshot_reader_free(rd);
+    return rc == 1 ? 0 : -1;
 }

@@ -28,6 +28,21 @@ int sm_snapshot_write(const struct kv_store *kv, const struct sessions *ss, uint
 int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv, struct sessions **ss,
                      uint64_t *last_applied, char *err, size_t errlen);
 
+/* The same read a slice at a time, so a peer that installs a snapshot from its leader
+ * keeps serving between slices (snapshot_service.c). open checks the header; each step
+ * does about budget variables' worth of work (the checksum first, then the variables,
+ * then the sessions) and returns 1 when the snapshot is read, 0 when there is more, -1
+ * with err on bad bytes or no memory; take hands the tables over (once, after 1). The
+ * bytes must stay unchanged until the reader is freed. */
+struct sm_snapshot_reader;
+int sm_snapshot_reader_open(const uint8_t *data, size_t len, struct sm_snapshot_reader **out,
+                            char *err, size_t errlen);
+int sm_snapshot_reader_step(struct sm_snapshot_reader *rd, uint32_t budget, char *err,
+                            size_t errlen);
+void sm_snapshot_reader_take(struct sm_snapshot_reader *rd, struct kv_store **kv,
+                             struct sessions **ss, uint64_t *last_applied);
+void sm_snapshot_reader_free(struct sm_snapshot_reader *rd);
+
 /* CRC-32 (IEEE 802.3, as in zlib) of the bytes: the snapshot's last 4 bytes
  * hold it for everything before them. Exposed so tests can forge snapshots
  * that pass the checksum and reach the deeper checks. */

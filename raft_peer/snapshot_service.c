@@ -422,8 +422,9 @@ static void supersede_child(struct peer *p)
 void snapshot_maybe_take(struct peer *p)
 {
     uint64_t applied = sm_last_applied(p->sm);
-    if (p->stopped || p->exiting || p->child.pid != 0 || applied <= p->snapshot_index ||
-        applied > raft_persisted_index(p->raft) || peer_now() < p->snapshot_retry_ms)
+    if (p->stopped || p->exiting || p->child.pid != 0 || p->installing ||
+        applied <= p->snapshot_index || applied > raft_persisted_index(p->raft) ||
+        peer_now() < p->snapshot_retry_ms)
         return;
     bool by_entries = applied - p->snapshot_index >= p->cfg.snapshot_threshold;
     bool by_bytes = p->cfg.snapshot_threshold_bytes > 0 &&
@@ -548,7 +549,7 @@ void snapshot_housekeeping(struct peer *p)
     }
 }
 
-static void reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done)
+void snapshot_reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done)
 {
     struct rpc_install_snapshot_result r = {
         .from = p->self,
@@ -563,38 +564,20 @@ static void reply(struct peer *p, raft_id leader, raft_index index, uint64_t nex
     send_encoded(p, leader, &line, rpc_encode_install_snapshot_result(&r, p->names, p->n, &line));
 }
 
-/* The whole snapshot is durable: load it, and let the core rebuild its log around it. */
-static int install(struct peer *p, raft_id leader, raft_term term)
+void snapshot_adopted(struct peer *p, const struct snapshot_meta *m)
 {
-    struct snapshot_meta m;
-    uint8_t *data = NULL;
-    if (snapshot_load(p->data_dir, &m, &data, p->err, sizeof(p->err)) != 0 ||
-        m.index != p->receiving_index ||
-        sm_snapshot_decode(p->sm, data, m.size, p->err, sizeof(p->err)) != 0) {
-        event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
-        free(data);
-        return -1;
-    }
-    free(data);
-    p->snapshot_index = m.index;
-    p->snapshot_term = m.term;
-    p->snapshot_size = m.size;
-    p->snapshot_crc = m.crc;
+    p->snapshot_index = m->index;
+    p->snapshot_term = m->term;
+    p->snapshot_size = m->size;
+    p->snapshot_crc = m->crc;
     p->snapshot_bytes_mark = p->applied_bytes;
-    supersede_child(p);
-    raft_install_snapshot(p->raft, leader, term, m.index, m.term, peer_now());
-    event_log_write(p->log, EVENT_LOG_INFO,
-                    "installed snapshot from %s at index %llu (term %llu, %llu bytes)",
-                    p->names[leader - 1], (unsigned long long)m.index, (unsigned long long)m.term,
-                    (unsigned long long)m.size);
-    return 0;
 }
 
 /* A next_offset past the end tells the leader this transfer failed for good: it gives
  * up (raft_snapshot_sent false) and the core asks again at its own pace. */
 static void reply_failed(struct peer *p, raft_id leader, raft_index index, uint64_t size)
 {
-    reply(p, leader, index, size + 1, false);
+    snapshot_reply(p, leader, index, size + 1, false);
 }
 
 /* Follower side of Figure 13: one decoded chunk, from the leader it names. */
@@ -608,13 +591,15 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
     uint32_t crc = c->crc;
     int rc = raft_snapshot_chunk(p->raft, leader, term, peer_now());
     if (rc == RAFT_EINVAL) {
-        reply(p, leader, index, 0, false); /* our newer term tells it to step down */
+        snapshot_reply(p, leader, index, 0, false); /* our newer term tells it to step down */
         return;
     }
     if (rc != RAFT_OK)
         return; /* stopped: silence, so the leader paces its retries instead of bouncing */
+    if (p->installing)
+        return; /* still loading the last one: the leader asks again in CHUNK_RESEND_MS */
     if (index <= raft_commit_index(p->raft)) {
-        reply(p, leader, index, size, true); /* we have all of it already */
+        snapshot_reply(p, leader, index, size, true); /* we have all of it already */
         raft_install_snapshot(p->raft, leader, term, index, last_term, peer_now());
         return;
     }
@@ -662,12 +647,14 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
         }
         snapshot_receiver_close(p->receiver);
         p->receiver = NULL;
-        if (install(p, leader, term) != 0) {
+        /* The file is now our snapshot: a snapshot of our own, still being written or
+         * yet to come, must not replace it before the state machine holds it. */
+        supersede_child(p);
+        if (snapshot_install_start(p, leader, term, index) != 0)
             reply_failed(p, leader, index, size);
-            return;
-        }
+        return; /* answered once it is loaded (snapshot_install.c) */
     }
-    reply(p, leader, index, p->receiving_have, complete);
+    snapshot_reply(p, leader, index, p->receiving_have, false);
 }
 
 /* A chunk as it came off the wire. */
@@ -745,6 +732,7 @@ void snapshot_free(struct peer *p)
         p->child.fd = -1;
     }
     snapshot_abort_sends(p);
+    snapshot_install_cancel(p);
     snapshot_receiver_close(p->receiver);
     p->receiver = NULL;
 }

@@ -416,3 +416,16 @@ int sm_snapshot_decode(struct state_machine *sm, const uint8_t *data, size_t len
     sm->last_applied = applied;
     return 0;
 }
+
+void sm_snapshot_adopt(struct state_machine *sm, struct sm_snapshot_reader *rd)
+{
+    struct kv_store *kv;
+    struct sessions *ss;
+    uint64_t applied;
+    sm_snapshot_reader_take(rd, &kv, &ss, &applied);
+    kv_free(sm->kv);
+    sessions_free(sm->sessions);
+    sm->kv = kv;
+    sm->sessions = ss;
+    sm->last_applied = applied;
+}

@@ -90,4 +90,8 @@ int sm_snapshot_encode(const struct state_machine *sm, uint8_t **out, size_t *ou
 int sm_snapshot_decode(struct state_machine *sm, const uint8_t *data, size_t len, char *err,
                        size_t errlen);
 
+/* Replaces sm's whole state by what a reader that returned 1 has read. */
+struct sm_snapshot_reader;
+void sm_snapshot_adopt(struct state_machine *sm, struct sm_snapshot_reader *rd);
+
 #endif

@@ -1269,3 +1269,65 @@ Test(state_machine, foreach_is_sorted_after_growth_and_deletes)
     }
     sm_free(sm);
 }
+
+/* ---- reading a snapshot a slice at a time ------------------------------------ */
+
+/* Reads data with the given budget per step; the steps it took, or -1 on refusal. */
+static int read_in_slices(struct state_machine *sm, const uint8_t *data, size_t len,
+                          uint32_t budget, char *err, size_t errlen)
+{
+    struct sm_snapshot_reader *rd;
+    if (sm_snapshot_reader_open(data, len, &rd, err, errlen) != 0)
+        return -1;
+    int steps = 0, rc;
+    while ((rc = sm_snapshot_reader_step(rd, budget, err, errlen)) == 0)
+        steps++;
+    if (rc == 1)
+        sm_snapshot_adopt(sm, rd);
+    sm_snapshot_reader_free(rd);
+    return rc == 1 ? steps + 1 : -1;
+}
+
+Test(state_machine, snapshot_read_in_slices_equals_read_at_once)
+{
+    struct state_machine *sm = sm_new();
+    uint64_t index = 0;
+    char cmd[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(cmd, sizeof(cmd), "v%d set %d", i, i * 7);
+        apply(sm, ++index, i % 2 ? "odd" : "even", (uint64_t)i / 2 + 1, cmd);
+    }
+    uint8_t *buf;
+    size_t len;
+    snapshot(sm, &buf, &len);
+    char expected[sizeof(((struct dump *)0)->text)];
+    snprintf(expected, sizeof(expected), "%s", vars(sm));
+
+    struct state_machine *whole = sm_new(), *sliced = sm_new();
+    char err[160] = "";
+    cr_assert_eq(sm_snapshot_decode(whole, buf, len, err, sizeof(err)), 0, "%s", err);
+    int steps = read_in_slices(sliced, buf, len, 7, err, sizeof(err));
+    /* The checksum in slices of 7 * 256 bytes, 300 / 7 slices of variables, the sessions. */
+    cr_assert_gt(steps, 300 / 7 + 1, "%d steps: %s", steps, err);
+    cr_assert_str_eq(vars(sliced), expected);
+    cr_assert_str_eq(vars(whole), expected);
+    cr_assert_eq(sm_last_applied(sliced), index);
+    cr_assert_eq(sm_session_count(sliced), 2);
+    /* Both answer a retried request from the restored session alike. */
+    struct sm_result ra = apply_retry(whole, index + 1, "odd", 150, "v1 set 0");
+    struct sm_result rb = apply_retry(sliced, index + 1, "odd", 150, "v1 set 0");
+    cr_assert_eq(memcmp(&ra, &rb, sizeof(ra)), 0);
+
+    /* A damaged byte is refused in slices too, and the machine keeps its state. */
+    buf[len / 2] ^= 0x40;
+    struct state_machine *kept = sm_new();
+    apply(kept, 1, "k", 1, "mine set 1");
+    cr_assert_eq(read_in_slices(kept, buf, len, 7, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "checksum"), "%s", err);
+    cr_assert_str_eq(vars(kept), "mine=1,");
+    free(buf);
+    sm_free(sm);
+    sm_free(whole);
+    sm_free(sliced);
+    sm_free(kept);
+}

@@ -1,0 +1,132 @@
+/* snapshot_install.c: a follower loads the snapshot its leader sent (Figure 13, steps 6
+ * to 8) without stopping its event loop. The whole snapshot is durable already; its
+ * bytes are read into a fresh state machine a slice at a time on a zero-delay timer, so
+ * heartbeats, votes and clients are served between slices (a million variables take a
+ * few hundred ms of reading). Only when the reading is done are the core and the state
+ * machine switched over together, in one callback, before any ready is taken: the core
+ * never hands out an entry the state machine does not follow. Chunks that arrive
+ * meanwhile are ignored; the leader sends its last one again after 2 s, and by then the
+ * answer has gone. */
+#include <stdlib.h>
+
+#include "raft_peer/event_log.h"
+#include "raft_peer/event_loop.h"
+#include "raft_peer/peer.h"
+#include "raft_peer/sm_snapshot.h"
+#include "raft_peer/snapshot_store.h"
+#include "raft_peer/state_machine.h"
+
+/* Variables read per slice: about 2 ms on the 2-CPU bench VM (docs/PERFORMANCE.md). */
+#define SLICE_VARIABLES 16384
+
+struct snapshot_install {
+    raft_id leader;
+    raft_term term; /* of the chunk that completed the snapshot */
+    struct snapshot_meta meta;
+    uint8_t *data;
+    struct sm_snapshot_reader *reader;
+    int64_t timer;
+    uint64_t started_ms;
+    unsigned slices;
+};
+
+static void install_free(struct peer *p)
+{
+    struct snapshot_install *in = p->installing;
+    if (!in)
+        return;
+    if (in->timer >= 0)
+        el_del_timer(p->el, in->timer);
+    sm_snapshot_reader_free(in->reader);
+    free(in->data);
+    free(in);
+    p->installing = NULL;
+}
+
+/* The reading is done: switch the core and the state machine over, or neither. */
+static void install_finish(struct peer *p, struct snapshot_install *in)
+{
+    raft_index index = in->meta.index;
+    const char *leader = p->names[in->leader - 1];
+    if (index <= raft_commit_index(p->raft)) {
+        /* Our log caught up meanwhile: what we applied already goes as far. */
+        raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now());
+        snapshot_reply(p, in->leader, index, in->meta.size, true);
+        event_log_write(p->log, EVENT_LOG_INFO,
+                        "snapshot from %s at index %llu not loaded: already applied up to %llu",
+                        leader, (unsigned long long)index,
+                        (unsigned long long)raft_commit_index(p->raft));
+        return;
+    }
+    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now()) !=
+        RAFT_OK) {
+        /* A newer term began while we read (its leader will catch us up): our term in the
+         * answer tells the old leader to step down. The file stays: it is committed state
+         * either way, and a restart reads it as such. */
+        snapshot_reply(p, in->leader, index, 0, false);
+        event_log_write(p->log, EVENT_LOG_INFO,
+                        "snapshot from %s at index %llu read but not installed: term %llu is over",
+                        leader, (unsigned long long)index, (unsigned long long)in->term);
+        return;
+    }
+    sm_snapshot_adopt(p->sm, in->reader);
+    snapshot_adopted(p, &in->meta);
+    snapshot_reply(p, in->leader, index, in->meta.size, true);
+    event_log_write(p->log, EVENT_LOG_INFO,
+                    "installed snapshot from %s at index %llu (term %llu, %llu bytes, read in "
+                    "%u slices over %llu ms)",
+                    leader, (unsigned long long)index, (unsigned long long)in->meta.term,
+                    (unsigned long long)in->meta.size, in->slices,
+                    (unsigned long long)(peer_now() - in->started_ms));
+}
+
+static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
+{
+    (void)el;
+    (void)id;
+    struct peer *p = data;
+    struct snapshot_install *in = p->installing;
+    in->slices++;
+    int rc = sm_snapshot_reader_step(in->reader, SLICE_VARIABLES, p->err, sizeof(p->err));
+    if (rc == 0)
+        return 0; /* more: after whatever else is waiting */
+    in->timer = -1; /* this return deletes it */
+    if (rc < 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
+        snapshot_reply(p, in->leader, in->meta.index, in->meta.size + 1, false);
+    } else {
+        install_finish(p, in);
+    }
+    install_free(p);
+    return -1;
+}
+
+int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_index index)
+{
+    struct snapshot_install *in = calloc(1, sizeof(*in));
+    if (!in) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "out of memory loading a received snapshot");
+        return -1;
+    }
+    *in = (struct snapshot_install){
+        .leader = leader, .term = term, .timer = -1, .started_ms = peer_now()};
+    if (snapshot_load(p->data_dir, &in->meta, &in->data, p->err, sizeof(p->err)) != 0 ||
+        in->meta.index != index ||
+        sm_snapshot_reader_open(in->data, in->meta.size, &in->reader, p->err, sizeof(p->err)) !=
+            0 ||
+        (in->timer = el_add_timer(p->el, 0, on_slice, p)) < 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s",
+                        in->meta.index != index ? "the file is not the one received" : p->err);
+        sm_snapshot_reader_free(in->reader);
+        free(in->data);
+        free(in);
+        return -1;
+    }
+    p->installing = in;
+    return 0;
+}
+
+void snapshot_install_cancel(struct peer *p)
+{
+    install_free(p);
+}
