@@ -1466,8 +1466,8 @@ static int loop(struct game *g)
         run_kill_hook(g);
         if (!g->replay && !g->demo) {
             lesson_tick(&g->lesson, &g->model, g->now, &g->hands);
-            /* --lesson with --quit-after-ms: a lesson over is the end of the run. */
-            if (g->opt.lesson && g->opt.quit_after_ms >= 0 && g->lesson.phase == LESSON_DONE &&
+            /* With --quit-after-ms, a lesson over is the end of the run. */
+            if (g->lesson.def >= 0 && g->opt.quit_after_ms >= 0 && g->lesson.phase == LESSON_DONE &&
                 g->now - g->lesson.phase_since >= LESSON_DWELL_MS)
                 g->opt.quit_after_ms = (int64_t)g->now;
         }
