@@ -66,9 +66,9 @@ static bool calm(struct lesson *l, const struct village_model *m)
         return false;
     for (int i = 0; i < m->n; i++) {
         const struct village_peer *p = &m->peers[i];
-        if (p->term != m->peers[lead].term || (i != lead && (p->role != VILLAGE_FOLLOWER ||
-                                                             strcmp(p->leader,
-                                                                    m->peers[lead].name) != 0)))
+        if (p->term != m->peers[lead].term ||
+            (i != lead &&
+             (p->role != VILLAGE_FOLLOWER || strcmp(p->leader, m->peers[lead].name) != 0)))
             return false;
     }
     remember(l, m);
@@ -325,9 +325,9 @@ static void fill(const struct lesson *l, const struct village_model *m, const ch
         if (k == 3 && strncmp(src + 1, "old", 3) == 0)
             snprintf(val, sizeof val, "%s", slot_name(m, l->old, "the leader"));
         else if (k == 6 && strncmp(src + 1, "leader", 6) == 0)
-            snprintf(val, sizeof val, "%s",
-                     slot_name(m, l->leader >= 0 ? l->leader : village_model_leader(m),
-                               "the leader"));
+            snprintf(
+                val, sizeof val, "%s",
+                slot_name(m, l->leader >= 0 ? l->leader : village_model_leader(m), "the leader"));
         else if (k == 6 && strncmp(src + 1, "victim", 6) == 0)
             snprintf(val, sizeof val, "%s", slot_name(m, l->victim, "the follower"));
         else if (k == 5 && strncmp(src + 1, "entry", 5) == 0)
@@ -543,7 +543,8 @@ void lesson_tick(struct lesson *l, const struct village_model *m, uint64_t now_m
             break;
         }
         fill(l, m, waiting_words(s->check), words, sizeof words);
-        snprintf(l->status, sizeof l->status, "%s %s", s->learner ? "your turn; waiting for" : "waiting for", words);
+        snprintf(l->status, sizeof l->status, "%s %s",
+                 s->learner ? "your turn; waiting for" : "waiting for", words);
         break;
     case LESSON_PASSED:
         if (now_ms - l->phase_since >= LESSON_DWELL_MS)
@@ -560,8 +561,7 @@ void lesson_tick(struct lesson *l, const struct village_model *m, uint64_t now_m
         snprintf(words, sizeof words, "%.300s", l->status);
         snprintf(l->status, sizeof l->status,
                  "not seen within %u s (%.300s): t tries the step again, n skips it",
-                 (unsigned)(limit / 1000),
-                 words);
+                 (unsigned)(limit / 1000), words);
         say_long(h, "Lesson: ", l->status);
     }
 }
@@ -606,8 +606,8 @@ bool lesson_waits_at(const struct lesson *l, int step, uint64_t after_ms, uint64
 
 const char *lesson_phase_name(enum lesson_phase p)
 {
-    static const char *const names[] = {"idle",    "pre",    "reading", "waiting",
-                                        "passed",  "failed", "done"};
+    static const char *const names[] = {"idle",   "pre",    "reading", "waiting",
+                                        "passed", "failed", "done"};
     return p >= 0 && p <= LESSON_DONE ? names[p] : "?";
 }
 
@@ -621,7 +621,8 @@ struct json_object *lesson_to_json(const struct lesson *l)
     o = json_object_new_object();
     r = json_object_new_array();
     json_object_object_add(o, "name", json_object_new_string(d->name));
-    json_object_object_add(o, "step", json_object_new_int(l->step < d->n_steps ? l->step + 1 : d->n_steps));
+    json_object_object_add(o, "step",
+                           json_object_new_int(l->step < d->n_steps ? l->step + 1 : d->n_steps));
     json_object_object_add(o, "steps", json_object_new_int(d->n_steps));
     json_object_object_add(o, "phase", json_object_new_string(lesson_phase_name(l->phase)));
     json_object_object_add(o, "passed", json_object_new_int(l->passed));
@@ -629,11 +630,10 @@ struct json_object *lesson_to_json(const struct lesson *l)
     json_object_object_add(o, "failures", json_object_new_int(l->failures));
     json_object_object_add(o, "done", json_object_new_boolean(l->phase == LESSON_DONE));
     for (int i = 0; i < d->n_steps && i < 32; i++)
-        json_object_array_add(r, json_object_new_string(l->results[i] == LESSON_STEP_PASSED
-                                                            ? "passed"
-                                                        : l->results[i] == LESSON_STEP_SKIPPED
-                                                            ? "skipped"
-                                                            : "not_run"));
+        json_object_array_add(
+            r, json_object_new_string(l->results[i] == LESSON_STEP_PASSED    ? "passed"
+                                      : l->results[i] == LESSON_STEP_SKIPPED ? "skipped"
+                                                                             : "not_run"));
     json_object_object_add(o, "results", r);
     json_object_object_add(o, "status", json_object_new_string(l->status));
     return o;

@@ -42,11 +42,11 @@ enum lesson_check {
 /* What the lesson itself does to the cluster, through the game's hands. */
 enum lesson_action {
     LA_NONE = 0,
-    LA_SUBMIT,          /* the step's command, through the leader */
-    LA_ISOLATE_OLD,     /* cut every road of the old leader, both ways */
+    LA_SUBMIT,           /* the step's command, through the leader */
+    LA_ISOLATE_OLD,      /* cut every road of the old leader, both ways */
     LA_ISOLATE_AND_SEND, /* the same, then the step's command sent to the old leader */
-    LA_SEND_TO_OLD,     /* the step's command, sent to the old leader first */
-    LA_RESTORE,         /* heal every road and revive every grave */
+    LA_SEND_TO_OLD,      /* the step's command, sent to the old leader first */
+    LA_RESTORE,          /* heal every road and revive every grave */
     LA_COUNT,
 };
 
@@ -64,13 +64,13 @@ struct lesson_step {
      * at once (a command to a leader just cut off, before its quorum check steps it
      * down). */
     enum lesson_action then;
-    const char *seen; /* what the passed check saw, same placeholders */
+    const char *seen;    /* what the passed check saw, same placeholders */
     unsigned timeout_ms; /* 0: LESSON_STEP_TIMEOUT_MS */
 };
 
 struct lesson_def {
-    const char *name;  /* for --lesson NAME */
-    const char *title; /* for the menu */
+    const char *name;    /* for --lesson NAME */
+    const char *title;   /* for the menu */
     const char *teaches; /* one line for the menu and --lesson list */
     const struct lesson_step *steps;
     int n_steps;
@@ -124,13 +124,13 @@ struct lesson {
     char status[LESSON_TEXT_MAX]; /* what it waits for, or saw */
 
     /* Memory: what earlier steps saw. Slots are -1 when unknown. */
-    int old;      /* "the old leader": the one in charge when the lesson looked */
-    uint64_t term; /* its term then */
-    uint64_t mark; /* its last index then */
-    int leader;   /* the new leader, once seen */
-    int victim;   /* a follower that died */
+    int old;                    /* "the old leader": the one in charge when the lesson looked */
+    uint64_t term;              /* its term then */
+    uint64_t mark;              /* its last index then */
+    int leader;                 /* the new leader, once seen */
+    int victim;                 /* a follower that died */
     uint64_t entry, entry_term; /* the entry the lesson follows, and its term */
-    bool saw_lost; /* the old leader's log was seen losing the entry */
+    bool saw_lost;              /* the old leader's log was seen losing the entry */
 };
 
 void lesson_init(struct lesson *l);

@@ -11,10 +11,9 @@
 #define READY                                                                                      \
     {                                                                                              \
         .action = LA_RESTORE,                                                                      \
-        .text = "Getting the village ready: every villager alive, every road open, one leader "   \
+        .text = "Getting the village ready: every villager alive, every road open, one leader "    \
                 "that everyone follows.",                                                          \
-        .check = LC_CALM,                                                                          \
-        .seen = "{old} leads term {term} and every villager follows it.",                         \
+        .check = LC_CALM, .seen = "{old} leads term {term} and every villager follows it.",        \
     }
 
 static const struct lesson_step election[] = {
@@ -242,14 +241,15 @@ static const struct lesson_step repair[] = {
 };
 
 #define LESSON(name, title, teaches, steps)                                                        \
-    {name, title, teaches, steps, (int)(sizeof steps / sizeof steps[0])}
+    {                                                                                              \
+        name, title, teaches, steps, (int)(sizeof steps / sizeof steps[0])                         \
+    }
 
 const struct lesson_def lesson_table[] = {
     LESSON("election", "An election", "terms, RequestVote, one vote per term (§5.2)", election),
     LESSON("replication", "Replication and commit",
            "AppendEntries, the consistency check, commit on a majority (§5.3)", replication),
-    LESSON("crash", "A leader crash",
-           "a new election, Leader Completeness (§5.2, §5.4)", crash),
+    LESSON("crash", "A leader crash", "a new election, Leader Completeness (§5.2, §5.4)", crash),
     LESSON("partition", "A partition and a stale leader",
            "a leader cut off cannot commit; the majority goes on (§5.3, Figure 7)", partition),
     LESSON("repair", "A log repaired after the heal",

@@ -95,8 +95,8 @@ static void note_revived(struct json_object *last)
  * last dump: the lesson name is over and every step passed, none skipped or late. */
 static void play(const char *name, const char *const *extra)
 {
-    char *argv[48] = {game_bin, "-c", h.ini, "--no-monster", "--dump-state", "--quit-after-ms",
-                      NULL};
+    char *argv[48] = {game_bin,          "-c", h.ini, "--no-monster", "--dump-state",
+                      "--quit-after-ms", NULL};
     char quit_ms[16];
     int argc = 6;
     struct json_object *last = NULL, *lesson, *results;
@@ -181,8 +181,8 @@ static int64_t read_var(const char *command)
 Test(lessons, an_election_picked_from_the_menu, .init = cluster_up, .fini = cluster_down,
      .timeout = 150)
 {
-    const char *extra[] = {"--keys", "L@800,1@1300", "--click", "right:villager:follower@step:2+300",
-                           NULL};
+    const char *extra[] = {"--keys", "L@800,1@1300", "--click",
+                           "right:villager:follower@step:2+300", NULL};
 
     play(NULL, extra);
     cr_assert_not_null(strstr(res.err, "--keys: pressed 1"), "%s", res.err);
@@ -197,16 +197,11 @@ Test(lessons, an_election_picked_from_the_menu, .init = cluster_up, .fini = clus
 
 Test(lessons, replication_and_commit, .init = cluster_up, .fini = cluster_down, .timeout = 150)
 {
-    const char *extra[] = {"--keys",
-                           "C@step:2,Return@step:2+400,C@step:6,Return@step:6+400",
-                           "--type",
-                           "gold add 5@step:2+200",
-                           "--type",
-                           "gold add 2@step:6+200",
-                           "--click",
-                           "villager:follower@step:5+300",
-                           "--click",
-                           "villager:grave@step:8+300",
+    const char *extra[] = {"--keys",  "C@step:2,Return@step:2+400,C@step:6,Return@step:6+400",
+                           "--type",  "gold add 5@step:2+200",
+                           "--type",  "gold add 2@step:6+200",
+                           "--click", "villager:follower@step:5+300",
+                           "--click", "villager:grave@step:8+300",
                            NULL};
 
     play("replication", extra);
