@@ -542,7 +542,7 @@ static void start_lesson(struct game *g, int def)
     }
     if (g->paused)
         live_resume(g);
-    lesson_start(&g->lesson, def, g->now, &g->hands);
+    lesson_start(&g->lesson, def, &g->model, g->now, &g->hands);
 }
 
 /* Keys while the lessons' menu is open: a digit starts that lesson, 0 stops the one
@@ -971,7 +971,7 @@ static void handle_event(struct game *g, const SDL_Event *e)
             lesson_retry(&g->lesson, g->now, &g->hands);
             break;
         case SDLK_n:
-            lesson_skip(&g->lesson, g->now, &g->hands);
+            lesson_skip(&g->lesson, &g->model, g->now, &g->hands);
             break;
         case SDLK_r:
             if (g->replay)
@@ -1462,16 +1462,20 @@ static int loop(struct game *g)
             if (!g->paused)
                 step_monster(g, (float)(g->now - last) / 1000.0f);
         }
-        last = g->now;
-        run_kill_hook(g);
         if (!g->replay && !g->demo) {
-            lesson_tick(&g->lesson, &g->model, g->now, &g->hands);
+            /* A paused picture holds the lesson too: it must not move on unseen. */
+            if (g->paused)
+                lesson_hold(&g->lesson, g->now - last);
+            else
+                lesson_tick(&g->lesson, &g->model, g->now, &g->hands);
             /* With --quit-after-ms, a lesson over is the end of the run. */
             if (g->lesson.def >= 0 && g->opt.quit_after_ms >= 0 && g->lesson.phase == LESSON_DONE &&
                 g->now - g->lesson.phase_since >= LESSON_DWELL_MS)
                 g->opt.quit_after_ms = (int64_t)g->now;
         }
 
+        last = g->now;
+        run_kill_hook(g);
         SDL_GetRendererOutputSize(g->rc.r, &w, &h);
         g->hover = layout_hit_villager(&g->rc.layout, g->mouse_x, g->mouse_y);
         g->hover_button = layout_hit_button(&g->rc.layout, g->mouse_x, g->mouse_y);
@@ -1551,7 +1555,7 @@ int game_run(const struct game_options *o)
         if (g->opt.no_monster || g->replay)
             monster_toggle(&g->monster, 0);
         if (!g->replay)
-            news(g, "Welcome to Raft Village. Press ? for help.");
+            news(g, "Welcome to Raft Village. Press ? for help, l for the lessons.");
         if (g->recording)
             news(g, "Recording the stream to %s", g->opt.record_path);
         lesson_init(&g->lesson);

@@ -448,11 +448,11 @@ void lesson_init(struct lesson *l)
     l->old = l->leader = l->victim = -1;
 }
 
-void lesson_start(struct lesson *l, int def, uint64_t now_ms, const struct lesson_hands *h)
+void lesson_start(struct lesson *l, int def, const struct village_model *m, uint64_t now_ms,
+                  const struct lesson_hands *h)
 {
     const struct lesson_def *d;
     char line[VILLAGE_FEED_TEXT_MAX];
-    static const struct village_model none;
 
     lesson_init(l);
     if (def < 0 || def >= lesson_count)
@@ -462,8 +462,7 @@ void lesson_start(struct lesson *l, int def, uint64_t now_ms, const struct lesso
     snprintf(line, sizeof line, "Lesson \"%s\" begins (%d steps; n skips a step, l the menu)",
              d->title, d->n_steps);
     h->say(h->ctx, line);
-    /* The first step's words are filled in again at its first tick, with the model. */
-    enter_step(l, 0, now_ms, &none, h);
+    enter_step(l, 0, now_ms, m, h);
 }
 
 void lesson_stop(struct lesson *l, const struct lesson_hands *h)
@@ -579,23 +578,33 @@ void lesson_retry(struct lesson *l, uint64_t now_ms, const struct lesson_hands *
     l->step_since = l->phase_since = now_ms;
 }
 
-void lesson_skip(struct lesson *l, uint64_t now_ms, const struct lesson_hands *h)
+void lesson_skip(struct lesson *l, const struct village_model *m, uint64_t now_ms,
+                 const struct lesson_hands *h)
 {
-    static const struct village_model none;
     const struct lesson_def *d = def_of(l);
     char line[VILLAGE_FEED_TEXT_MAX];
 
     if (d == NULL || l->phase == LESSON_DONE)
         return;
+    if (l->phase == LESSON_READING) {
+        /* The learner has read enough: the lesson acts now. */
+        l->phase_since = now_ms - LESSON_READ_MS;
+        lesson_tick(l, m, now_ms, h);
+        return;
+    }
     if (l->phase != LESSON_PASSED) {
         l->results[l->step] = LESSON_STEP_SKIPPED;
         l->skipped++;
         snprintf(line, sizeof line, "Lesson: step %d skipped", l->step + 1);
         h->say(h->ctx, line);
     }
-    /* The next step's words are filled in again once its precondition holds. */
-    l->phase_since = now_ms;
-    enter_step(l, l->step + 1, now_ms, &none, h);
+    enter_step(l, l->step + 1, now_ms, m, h);
+}
+
+void lesson_hold(struct lesson *l, uint64_t ms)
+{
+    l->step_since += ms;
+    l->phase_since += ms;
 }
 
 bool lesson_waits_at(const struct lesson *l, int step, uint64_t after_ms, uint64_t now_ms)

@@ -86,7 +86,7 @@ int lesson_find(const char *name);
 void lesson_print_list(FILE *f);
 
 #define LESSON_STEP_TIMEOUT_MS 45000 /* generous: a loaded machine, a slow learner */
-#define LESSON_READ_MS         2500  /* the text stands this long before the lesson acts */
+#define LESSON_READ_MS         3000  /* the text stands this long before the lesson acts */
 #define LESSON_DWELL_MS        1500  /* a passed check is shown this long */
 #define LESSON_TEXT_MAX        640
 
@@ -135,14 +135,19 @@ struct lesson {
 
 void lesson_init(struct lesson *l);
 /* Starts lesson def (an index in lesson_table) at its first step. */
-void lesson_start(struct lesson *l, int def, uint64_t now_ms, const struct lesson_hands *h);
+void lesson_start(struct lesson *l, int def, const struct village_model *m, uint64_t now_ms,
+                  const struct lesson_hands *h);
 void lesson_stop(struct lesson *l, const struct lesson_hands *h);
 /* Advances the lesson: checks, actions, timeouts. */
 void lesson_tick(struct lesson *l, const struct village_model *m, uint64_t now_ms,
                  const struct lesson_hands *h);
-/* The learner's 't' (try the step again) and 'n' (skip it, or go on now). */
+/* The learner's 't' (try the step again) and 'n' (skip it; or go on now, while the
+ * words stand before the lesson acts or after a check passed). */
 void lesson_retry(struct lesson *l, uint64_t now_ms, const struct lesson_hands *h);
-void lesson_skip(struct lesson *l, uint64_t now_ms, const struct lesson_hands *h);
+void lesson_skip(struct lesson *l, const struct village_model *m, uint64_t now_ms,
+                 const struct lesson_hands *h);
+/* The picture was paused for ms: the lesson's clocks stand still with it. */
+void lesson_hold(struct lesson *l, uint64_t ms);
 
 bool lesson_running(const struct lesson *l);
 /* The learner's turn at step (1-based) for at least after_ms: for the test hooks. */

@@ -113,7 +113,7 @@ static bool said(const char *words)
 
 Test(lesson, an_election_moves_on_only_as_the_model_shows_it, .init = setup)
 {
-    lesson_start(&le, lesson_find("election"), now, &hands);
+    lesson_start(&le, lesson_find("election"), &m, now, &hands);
     run(3000);
     /* Ready: calm, so the first step passed and remembered peer1 as the old leader. */
     cr_assert_eq(le.step, 1, "step %d, status %s", le.step, le.status);
@@ -161,9 +161,14 @@ Test(lesson, an_election_moves_on_only_as_the_model_shows_it, .init = setup)
 
 Test(lesson, a_step_not_seen_in_time_offers_a_retry_and_a_skip, .init = setup)
 {
-    lesson_start(&le, lesson_find("election"), now, &hands);
+    lesson_start(&le, lesson_find("election"), &m, now, &hands);
     run(3000);
     cr_assert_eq(le.step, 1);
+    /* A paused picture holds the lesson's clocks: no timeout for the time paused. */
+    now += 100000;
+    lesson_hold(&le, 100000);
+    run(100);
+    cr_assert_eq(le.phase, LESSON_WAITING);
     run(LESSON_STEP_TIMEOUT_MS + 1000);
     cr_assert_eq(le.phase, LESSON_FAILED);
     cr_assert_eq(le.failures, 1);
@@ -179,7 +184,7 @@ Test(lesson, a_step_not_seen_in_time_offers_a_retry_and_a_skip, .init = setup)
     run(LESSON_STEP_TIMEOUT_MS + 1000);
     cr_assert_eq(le.failures, 2);
 
-    lesson_skip(&le, now, &hands);
+    lesson_skip(&le, &m, now, &hands);
     cr_assert_eq(le.step, 2);
     cr_assert_eq(le.results[1], LESSON_STEP_SKIPPED);
     cr_assert_eq(le.skipped, 1);
@@ -189,7 +194,7 @@ Test(lesson, ready_heals_the_roads_and_revives_the_graves, .init = setup)
 {
     m.peers[2].life = VILLAGE_GRAVE;
     m.peers[0].cut_to = 1u << 1; /* peer1 -> peer2 cut, as peer1 reports it */
-    lesson_start(&le, lesson_find("crash"), now, &hands);
+    lesson_start(&le, lesson_find("crash"), &m, now, &hands);
     run(200);
     cr_assert_eq(rec.n_heals, 1);
     cr_assert_eq(rec.n_revives, 1);
@@ -200,10 +205,14 @@ Test(lesson, ready_heals_the_roads_and_revives_the_graves, .init = setup)
     m.peers[0].cut_to = 0;
     run(3000);
     cr_assert_eq(le.step, 1);
-    /* Step 2 sends its command through the leader, after the words stood a moment. */
+    /* Step 2 sends its command through the leader, after the words stood a moment, or
+     * at once when the learner presses n then: the step is not skipped. */
     cr_assert_eq(rec.n_submits, 0);
-    run(LESSON_READ_MS + 100);
+    cr_assert_eq(le.phase, LESSON_READING);
+    lesson_skip(&le, &m, now, &hands);
     cr_assert_eq(rec.n_submits, 1);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    cr_assert_eq(le.skipped, 0);
     cr_assert_str_eq(rec.submitted[0], "apples add 3");
     cr_assert_eq(rec.submit_slot[0], 0);
 }
@@ -212,7 +221,7 @@ Test(lesson, ready_heals_the_roads_and_revives_the_graves, .init = setup)
  * out, and then only with the leader's entry in its place, committed. */
 Test(lesson, a_repair_needs_the_lost_entry_seen, .init = setup)
 {
-    lesson_start(&le, lesson_find("repair"), now, &hands);
+    lesson_start(&le, lesson_find("repair"), &m, now, &hands);
     run(3000);
     cr_assert_eq(le.step, 1);
     run(LESSON_READ_MS + 100);
