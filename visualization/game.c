@@ -542,6 +542,11 @@ static void start_lesson(struct game *g, int def)
     }
     if (g->paused)
         live_resume(g);
+    /* A lesson kills only what the learner is asked to kill. */
+    if (!g->monster.paused) {
+        monster_toggle(&g->monster, g->now);
+        news(g, "the monster goes home for the lesson (s lets it loose again)");
+    }
     lesson_start(&g->lesson, def, &g->model, g->now, &g->hands);
 }
 

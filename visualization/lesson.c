@@ -434,8 +434,10 @@ static void act(struct lesson *l, enum lesson_action a, const struct lesson_step
     case LA_RESTORE:
         if (village_model_cut_roads(m) > 0)
             h->heal(h->ctx);
+        /* graves, and plots of peers never heard from (a click on a plot starts it too) */
         for (int i = 0; i < m->n; i++)
-            if (m->peers[i].life == VILLAGE_GRAVE && !m->peers[i].reviving)
+            if (m->peers[i].life != VILLAGE_ALIVE && m->peers[i].name[0] != '\0' &&
+                !m->peers[i].reviving)
                 h->revive(h->ctx, i);
         break;
     }
