@@ -505,20 +505,31 @@ static void lesson_cut_off(void *ctx, int slot)
 {
     struct game *g = ctx;
     const char *no = no_network(g);
-    char why[320] = "";
-    int ok = 0;
+    char why[320] = "", why2[320];
+    int ok = INT_MAX; /* the fewest peers that heard one of the requests */
 
     if (no != NULL || slot < 0 || slot >= g->model.n) {
         news(g, "the lesson cannot cut: %s", no ? no : "nobody to cut off");
         return;
     }
     for (int j = 0; j < g->model.n; j++) {
+        const char *a = g->model.peers[slot].name, *b = g->model.peers[j].name;
+        int heard;
         if (j == slot)
             continue;
-        ok =
-            fault_all(g, "cut", g->model.peers[slot].name, g->model.peers[j].name, why, sizeof why);
-        fault_all(g, "cut", g->model.peers[j].name, g->model.peers[slot].name, why, sizeof why);
+        heard = fault_all(g, "cut", a, b, why2, sizeof why2);
+        if (heard < ok)
+            ok = heard;
+        if (why[0] == '\0')
+            snprintf(why, sizeof why, "%s", why2);
+        heard = fault_all(g, "cut", b, a, why2, sizeof why2);
+        if (heard < ok)
+            ok = heard;
+        if (why[0] == '\0')
+            snprintf(why, sizeof why, "%s", why2);
     }
+    if (ok == INT_MAX)
+        ok = 0;
     news(g, "the lesson cuts every road of %s (%d of %d peers heard it%s%s)",
          g->model.peers[slot].name, ok, g->cfg->n_peers, why[0] ? "; " : "", why);
 }
