@@ -20,6 +20,7 @@
 #include "visualization/control.h"
 #include "visualization/demo.h"
 #include "visualization/layout.h"
+#include "visualization/lesson.h"
 #include "visualization/monster.h"
 #include "visualization/recording.h"
 #include "visualization/render.h"
@@ -89,6 +90,7 @@ struct game {
     struct {
         SDL_Keycode key;
         int64_t at_ms;
+        int at_step; /* "@step:N+MS": MS after the lesson's step N waits for the learner */
         bool done;
     } keys[MAX_KEYS]; /* --keys, the test hook */
     int n_keys;
@@ -98,17 +100,22 @@ struct game {
     /* --click and --type, the test hooks */
     struct {
         int64_t at_ms;
-        bool done, road;
+        int at_step;
+        bool done, road, villager, right;
         int x, y;
         char a[VILLAGE_NAME_MAX], b[VILLAGE_NAME_MAX];
     } clicks[GAME_MAX_CLICKS];
     int n_clicks;
     struct {
         int64_t at_ms;
+        int at_step;
         bool done;
         char text[TEXTBOX_MAX + 1];
     } types[GAME_MAX_CLICKS];
     int n_types;
+
+    struct lesson lesson; /* 'l' or --lesson: lesson.h */
+    struct lesson_hands hands;
 };
 
 static double cpu_seconds(void)
@@ -347,8 +354,9 @@ static void transfer_to(struct game *g, int slot)
          g->model.peers[slot].name);
 }
 
-/* Submits typed (a command typed in the box), or a random add when typed is NULL. */
-static void submit_text(struct game *g, const char *typed)
+/* Submits typed (a command typed in the box), or a random add when typed is NULL, to
+ * first_slot first (-1: the leader). */
+static void submit_to(struct game *g, const char *typed, int first_slot)
 {
     static const char *const crops[] = {"wheat", "apples", "fish", "wool"};
     char cmd[TEXTBOX_MAX + 1], result[160];
@@ -369,11 +377,17 @@ static void submit_text(struct game *g, const char *typed)
         snprintf(cmd, sizeof cmd, "%s", typed);
     else
         snprintf(cmd, sizeof cmd, "%s add %d", crops[rand() % 4], 1 + rand() % 9);
-    if (submitter_send(&g->sub, cmd, village_model_leader(&g->model)) < 0) {
+    if (submitter_send(&g->sub, cmd,
+                       first_slot >= 0 ? first_slot : village_model_leader(&g->model)) < 0) {
         news(g, "a command is already on its way");
         return;
     }
     news(g, "you submit \"%s\"", cmd);
+}
+
+static void submit_text(struct game *g, const char *typed)
+{
+    submit_to(g, typed, -1);
 }
 
 static void submit_command(struct game *g)
@@ -474,6 +488,98 @@ static void toggle_road(struct game *g, int a, int b)
          g->cfg->n_peers, again ? "; the other cuts are sent again" : "", why[0] ? "; " : "", why);
 }
 
+/* --- lessons: the game's hands lent to lesson.c ---------------------------------------- */
+
+static void lesson_say(void *ctx, const char *text)
+{
+    news(ctx, "%s", text);
+}
+
+static void lesson_submit(void *ctx, const char *command, int first_slot)
+{
+    submit_to(ctx, command, first_slot);
+}
+
+/* Every road of slot cut both ways, as that many road clicks would. */
+static void lesson_cut_off(void *ctx, int slot)
+{
+    struct game *g = ctx;
+    const char *no = no_network(g);
+    char why[320] = "", why2[320];
+    int ok = INT_MAX; /* the fewest peers that heard one of the requests */
+
+    if (no != NULL || slot < 0 || slot >= g->model.n) {
+        news(g, "the lesson cannot cut: %s", no ? no : "nobody to cut off");
+        return;
+    }
+    for (int j = 0; j < g->model.n; j++) {
+        const char *a = g->model.peers[slot].name, *b = g->model.peers[j].name;
+        int heard;
+        if (j == slot)
+            continue;
+        heard = fault_all(g, "cut", a, b, why2, sizeof why2);
+        if (heard < ok)
+            ok = heard;
+        if (why[0] == '\0')
+            snprintf(why, sizeof why, "%s", why2);
+        heard = fault_all(g, "cut", b, a, why2, sizeof why2);
+        if (heard < ok)
+            ok = heard;
+        if (why[0] == '\0')
+            snprintf(why, sizeof why, "%s", why2);
+    }
+    if (ok == INT_MAX)
+        ok = 0;
+    news(g, "the lesson cuts every road of %s (%d of %d peers heard it%s%s)",
+         g->model.peers[slot].name, ok, g->cfg->n_peers, why[0] ? "; " : "", why);
+}
+
+static void lesson_heal(void *ctx)
+{
+    heal_all(ctx);
+}
+
+static void lesson_revive(void *ctx, int slot)
+{
+    revive_villager(ctx, slot);
+}
+
+static void start_lesson(struct game *g, int def)
+{
+    g->lesson.menu_open = false;
+    if (g->replay || g->demo || g->cfg == NULL) {
+        banner(g, "lessons need a live cluster: start real peers with -v, then raft_game");
+        return;
+    }
+    if (g->paused)
+        live_resume(g);
+    /* A lesson kills only what the learner is asked to kill. */
+    if (!g->monster.paused) {
+        monster_toggle(&g->monster, g->now);
+        news(g, "the monster goes home for the lesson (s lets it loose again)");
+    }
+    lesson_start(&g->lesson, def, &g->model, g->now, &g->hands);
+}
+
+/* Keys while the lessons' menu is open: a digit starts that lesson, 0 stops the one
+ * running, Escape or l closes the menu. True when the key was the menu's. */
+static bool lesson_menu_key(struct game *g, SDL_Keycode key)
+{
+    if (key >= SDLK_1 && key < SDLK_1 + lesson_count && key <= SDLK_9) {
+        start_lesson(g, (int)(key - SDLK_1));
+        return true;
+    }
+    if (key == SDLK_0) {
+        lesson_stop(&g->lesson, &g->hands);
+        return true;
+    }
+    if (key == SDLK_ESCAPE || key == SDLK_l) {
+        g->lesson.menu_open = false;
+        return true;
+    }
+    return false;
+}
+
 /* --- time ---------------------------------------------------------------------------- */
 
 static void step_monster(struct game *g, float dt)
@@ -525,6 +631,40 @@ static void run_kill_hook(struct game *g)
             (unsigned long long)g->now);
 }
 
+/* When a test hook fires: "MS" (the game's running time), or "step:N" / "step:N+MS"
+ * (MS after the lesson's step N began to wait for the learner). 0, or -1. */
+static int parse_when(const char *s, int64_t *at_ms, int *at_step)
+{
+    char *end;
+    long long v;
+
+    *at_step = 0;
+    *at_ms = 0;
+    if (strncmp(s, "step:", 5) == 0) {
+        v = strtoll(s + 5, &end, 10);
+        if (s[5] < '1' || s[5] > '9' || v < 1 || v > 32)
+            return -1;
+        *at_step = (int)v;
+        if (*end == '\0')
+            return 0;
+        if (*end != '+')
+            return -1;
+        s = end + 1;
+    }
+    v = strtoll(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end != '\0' || v < 0)
+        return -1;
+    *at_ms = v;
+    return 0;
+}
+
+static bool hook_due(const struct game *g, int64_t at_ms, int at_step)
+{
+    if (at_step > 0)
+        return lesson_waits_at(&g->lesson, at_step, (uint64_t)at_ms, g->now);
+    return (int64_t)g->now >= at_ms;
+}
+
 /* --keys "Space@2000,Right@2500": parsed once SDL knows its key names. 0, or 2 on a
  * bad list. */
 static int parse_keys(struct game *g)
@@ -539,8 +679,9 @@ static int parse_keys(struct game *g)
     }
     snprintf(buf, sizeof buf, "%s", g->opt.keys);
     for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *at = strrchr(item, '@'), *end;
-        long long ms;
+        char *at = strrchr(item, '@');
+        int64_t ms;
+        int step;
         SDL_Keycode key;
 
         if (at == NULL || at == item || g->n_keys == MAX_KEYS) {
@@ -549,15 +690,15 @@ static int parse_keys(struct game *g)
             return 2;
         }
         *at = '\0';
-        ms = strtoll(at + 1, &end, 10);
         key = SDL_GetKeyFromName(item);
-        if (key == SDLK_UNKNOWN || *end != '\0' || at[1] < '0' || at[1] > '9' || ms < 0) {
+        if (key == SDLK_UNKNOWN || parse_when(at + 1, &ms, &step) < 0) {
             fprintf(stderr, "raft_game: --keys: bad key or time in \"%s@%s\"\n%s", item, at + 1,
                     GAME_USAGE);
             return 2;
         }
         g->keys[g->n_keys].key = key;
         g->keys[g->n_keys].at_ms = ms;
+        g->keys[g->n_keys].at_step = step;
         g->keys[g->n_keys].done = false;
         g->n_keys++;
     }
@@ -569,15 +710,23 @@ static int parse_clicks(struct game *g)
 {
     for (int i = 0; i < g->opt.n_clicks; i++) {
         const char *spec = g->opt.clicks[i], *at = strrchr(spec, '@');
-        char what[80], *end;
-        long long ms = strtoll(at + 1, &end, 10);
-        bool ok = at[1] >= '0' && at[1] <= '9' && *end == '\0' && ms >= 0 &&
+        char what[80];
+        bool ok = parse_when(at + 1, &g->clicks[i].at_ms, &g->clicks[i].at_step) == 0 &&
                   (size_t)(at - spec) < sizeof what;
 
         if (ok) {
             snprintf(what, sizeof what, "%.*s", (int)(at - spec), spec);
-            g->clicks[i].at_ms = ms;
-            if (strncmp(what, "road:", 5) == 0) {
+            if (strncmp(what, "right:", 6) == 0) {
+                g->clicks[i].right = true;
+                memmove(what, what + 6, strlen(what + 6) + 1);
+            }
+            if (strncmp(what, "villager:", 9) == 0) {
+                /* a name, or whoever is "leader", a "follower" or a "grave" then */
+                g->clicks[i].villager = true;
+                ok = what[9] != '\0' && strlen(what + 9) < VILLAGE_NAME_MAX;
+                if (ok)
+                    snprintf(g->clicks[i].a, sizeof g->clicks[i].a, "%s", what + 9);
+            } else if (strncmp(what, "road:", 5) == 0) {
                 char *dash = strchr(what + 5, '-');
                 g->clicks[i].road = true;
                 ok = dash != NULL && dash > what + 5 && strchr(dash + 1, '-') == NULL &&
@@ -594,23 +743,22 @@ static int parse_clicks(struct game *g)
             }
         }
         if (!ok) {
-            fprintf(stderr, "raft_game: --click: \"%s\" is not X,Y@MS or road:A-B@MS\n%s", spec,
-                    GAME_USAGE);
+            fprintf(stderr,
+                    "raft_game: --click: \"%s\" is not [right:]X,Y, road:A-B or "
+                    "[right:]villager:NAME, then @MS or @step:N[+MS]\n%s",
+                    spec, GAME_USAGE);
             return 2;
         }
     }
     g->n_clicks = g->opt.n_clicks;
     for (int i = 0; i < g->opt.n_types; i++) {
         const char *spec = g->opt.types[i], *at = strrchr(spec, '@');
-        char *end;
-        long long ms = strtoll(at + 1, &end, 10);
-        if (at[1] < '0' || at[1] > '9' || *end != '\0' || ms < 0 ||
+        if (parse_when(at + 1, &g->types[i].at_ms, &g->types[i].at_step) < 0 ||
             (size_t)(at - spec) > TEXTBOX_MAX) {
             fprintf(stderr, "raft_game: --type: \"%s\" is not TEXT@MS (TEXT at most %d bytes)\n%s",
                     spec, TEXTBOX_MAX, GAME_USAGE);
             return 2;
         }
-        g->types[i].at_ms = ms;
         snprintf(g->types[i].text, sizeof g->types[i].text, "%.*s", (int)(at - spec), spec);
     }
     g->n_types = g->opt.n_types;
@@ -619,6 +767,23 @@ static int parse_clicks(struct game *g)
 
 static void handle_event(struct game *g, const SDL_Event *e);
 
+/* The villager a --click villager:NAME means now: NAME, or the "leader", a "follower"
+ * (alive, not leading) or a "grave"; -1 while there is none. */
+static int hook_villager(const struct game *g, const char *name)
+{
+    int lead = village_model_leader(&g->model);
+
+    if (strcmp(name, "leader") == 0)
+        return lead;
+    for (int i = 0; i < g->model.n; i++) {
+        enum village_life life = g->model.peers[i].life;
+        if ((strcmp(name, "follower") == 0 && life == VILLAGE_ALIVE && i != lead) ||
+            (strcmp(name, "grave") == 0 && life == VILLAGE_GRAVE && !g->model.peers[i].reviving))
+            return i;
+    }
+    return village_model_find(&g->model, name);
+}
+
 /* Due --click and --type hooks, through the mouse's and the keyboard's code paths. A
  * road click waits until both villagers are on the window. */
 static void run_clicks(struct game *g)
@@ -626,15 +791,22 @@ static void run_clicks(struct game *g)
     for (int i = 0; i < g->n_clicks; i++) {
         SDL_Event e;
         int x = g->clicks[i].x, y = g->clicks[i].y;
-        if (g->clicks[i].done || (int64_t)g->now < g->clicks[i].at_ms)
+        if (g->clicks[i].done || !hook_due(g, g->clicks[i].at_ms, g->clicks[i].at_step))
             continue;
+        if (g->clicks[i].villager) {
+            int v = hook_villager(g, g->clicks[i].a);
+            if (v < 0 || v >= g->rc.layout.n)
+                continue;
+            x = (int)lroundf(g->rc.layout.vx[v]);
+            y = (int)lroundf(g->rc.layout.vy[v]);
+        }
         if (g->clicks[i].road &&
             !layout_road_point(&g->rc.layout, village_model_find(&g->model, g->clicks[i].a),
                                village_model_find(&g->model, g->clicks[i].b), &x, &y))
             continue;
         memset(&e, 0, sizeof e);
         e.type = SDL_MOUSEBUTTONDOWN;
-        e.button.button = SDL_BUTTON_LEFT;
+        e.button.button = g->clicks[i].right ? SDL_BUTTON_RIGHT : SDL_BUTTON_LEFT;
         e.button.x = x;
         e.button.y = y;
         g->mouse_x = x;
@@ -646,7 +818,7 @@ static void run_clicks(struct game *g)
     }
     for (int i = 0; i < g->n_types; i++) {
         const char *t = g->types[i].text;
-        if (g->types[i].done || (int64_t)g->now < g->types[i].at_ms)
+        if (g->types[i].done || !hook_due(g, g->types[i].at_ms, g->types[i].at_step))
             continue;
         /* SDL hands typed text over in pieces of at most 31 bytes. */
         for (size_t off = 0, len = strlen(t); off < len; off += 31) {
@@ -666,7 +838,7 @@ static void run_keys(struct game *g)
 {
     for (int i = 0; i < g->n_keys; i++) {
         SDL_Event e;
-        if (g->keys[i].done || (int64_t)g->now < g->keys[i].at_ms)
+        if (g->keys[i].done || !hook_due(g, g->keys[i].at_ms, g->keys[i].at_step))
             continue;
         memset(&e, 0, sizeof e);
         e.type = SDL_KEYDOWN;
@@ -722,6 +894,11 @@ static void dump_state(struct game *g)
         json_object_object_add(o, "live_time_ms", json_object_new_int64((int64_t)g->now));
         json_object_object_add(o, "buffered", json_object_new_int64((int64_t)g->tape->n));
     }
+    {
+        struct json_object *le = lesson_to_json(&g->lesson);
+        if (le != NULL)
+            json_object_object_add(o, "lesson", le);
+    }
     if (g->recording) {
         struct json_object *r = json_object_new_object();
         json_object_object_add(r, "lines", json_object_new_int64((int64_t)g->rec.n_lines));
@@ -774,6 +951,8 @@ static void handle_event(struct game *g, const SDL_Event *e)
         box_key(g, e->key.keysym.sym);
         return;
     }
+    if (g->lesson.menu_open && e->type == SDL_KEYDOWN && lesson_menu_key(g, e->key.keysym.sym))
+        return;
     switch (e->type) {
     case SDL_QUIT:
         g->quit = true;
@@ -800,6 +979,15 @@ static void handle_event(struct game *g, const SDL_Event *e)
             break;
         case SDLK_h:
             heal_all(g);
+            break;
+        case SDLK_l:
+            g->lesson.menu_open = true;
+            break;
+        case SDLK_t:
+            lesson_retry(&g->lesson, g->now, &g->hands);
+            break;
+        case SDLK_n:
+            lesson_skip(&g->lesson, &g->model, g->now, &g->hands);
             break;
         case SDLK_r:
             if (g->replay)
@@ -1221,6 +1409,7 @@ static void fill_view(struct game *g, struct game_view *v)
         .hover_road_b = g->hover_road_b,
         .typing = g->box.open,
         .typed = g->box.text,
+        .lesson = &g->lesson,
     };
 }
 
@@ -1289,9 +1478,20 @@ static int loop(struct game *g)
             if (!g->paused)
                 step_monster(g, (float)(g->now - last) / 1000.0f);
         }
+        if (!g->replay && !g->demo) {
+            /* A paused picture holds the lesson too: it must not move on unseen. */
+            if (g->paused)
+                lesson_hold(&g->lesson, g->now - last);
+            else
+                lesson_tick(&g->lesson, &g->model, g->now, &g->hands);
+            /* With --quit-after-ms, a lesson over is the end of the run. */
+            if (g->lesson.def >= 0 && g->opt.quit_after_ms >= 0 && g->lesson.phase == LESSON_DONE &&
+                g->now - g->lesson.phase_since >= LESSON_DWELL_MS)
+                g->opt.quit_after_ms = (int64_t)g->now;
+        }
+
         last = g->now;
         run_kill_hook(g);
-
         SDL_GetRendererOutputSize(g->rc.r, &w, &h);
         g->hover = layout_hit_villager(&g->rc.layout, g->mouse_x, g->mouse_y);
         g->hover_button = layout_hit_button(&g->rc.layout, g->mouse_x, g->mouse_y);
@@ -1371,9 +1571,20 @@ int game_run(const struct game_options *o)
         if (g->opt.no_monster || g->replay)
             monster_toggle(&g->monster, 0);
         if (!g->replay)
-            news(g, "Welcome to Raft Village. Press ? for help.");
+            news(g, "Welcome to Raft Village. Press ? for help, l for the lessons.");
         if (g->recording)
             news(g, "Recording the stream to %s", g->opt.record_path);
+        lesson_init(&g->lesson);
+        g->hands = (struct lesson_hands){
+            .ctx = g,
+            .say = lesson_say,
+            .submit = lesson_submit,
+            .cut_off = lesson_cut_off,
+            .heal = lesson_heal,
+            .revive = lesson_revive,
+        };
+        if (g->opt.lesson)
+            start_lesson(g, lesson_find(g->opt.lesson));
         rc = loop(g);
     }
     teardown(g);

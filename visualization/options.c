@@ -84,6 +84,8 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
                 o->clicks[(*n)++] = v;
             else
                 o->types[(*n)++] = v;
+        } else if (strcmp(a, "--lesson") == 0) {
+            o->lesson = v;
         } else if (strcmp(a, "--record") == 0) {
             o->record_path = v;
         } else if (strcmp(a, "--replay") == 0) {
@@ -127,6 +129,11 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
                  o->demo          ? "--demo"
                  : o->record_path ? "--record"
                                   : "--kill");
+        return -1;
+    }
+    if (o->lesson != NULL && (o->replay_path || o->demo)) {
+        snprintf(err, errlen, "--lesson runs on a live cluster: not with %s",
+                 o->demo ? "--demo" : "--replay");
         return -1;
     }
     if (o->replay_path == NULL && (o->seek_ms >= 0 || o->start_paused || o->speed != 1.0)) {

@@ -11,7 +11,7 @@
     "       raft_game --replay FILE [-n N] [--seek MS] [--speed X] [--paused]\n"                   \
     "       (both take [--screenshot FILE --after-ms MS] [--dump-state] [--quit-after-ms MS]\n"    \
     "        [--keys KEY@MS,...] [--click X,Y@MS]... [--type TEXT@MS]...;\n"                       \
-    "        live only: [--kill PEER --at-ms MS])\n"                                               \
+    "        live only: [--kill PEER --at-ms MS] [--lesson NAME])\n"                               \
     "  -c FILE            cluster configuration (default raft_peer.ini)\n"                         \
     "  -n N               villagers to show, 1..9 (default: the largest n the peers send,\n"       \
     "                     else the number of peers in FILE)\n"                                     \
@@ -24,6 +24,8 @@
     "  --paused           start the replay paused\n"                                               \
     "  --screenshot FILE  save the window as a BMP after --after-ms MS, then exit 0\n"             \
     "  --after-ms MS      when to take the screenshot (and --dump-state once), then exit\n"        \
+    "  --lesson NAME      start a guided lesson on the live cluster (--lesson list: the\n"         \
+    "                     lessons); with --quit-after-ms, the game exits once it is over\n"        \
     "  --dump-state       print the model as JSON lines on stdout, every second\n"                 \
     "                     (or once, at exit, with --after-ms)\n"                                   \
     "  --kill PEER        test hook: kill villager PEER (or \"leader\") at --at-ms MS,\n"          \
@@ -32,10 +34,14 @@
     "  --keys KEY@MS,...  test hook: press each key at its time (SDL key names: Space,\n"          \
     "                     Right, Left, Home, [, ], ...)\n"                                         \
     "  --click X,Y@MS     test hook: a left click at pixel X,Y at MS; \"road:A-B@MS\" clicks\n"    \
-    "                     the road between villagers A and B (repeatable, at most 16)\n"           \
+    "                     the road between villagers A and B, \"villager:NAME@MS\" a villager\n"   \
+    "                     (or the leader, a follower, a grave); \"right:\" before it a right\n"    \
+    "                     click (repeatable, at most 16). Any hook's @MS may be @step:N+MS:\n"     \
+    "                     MS after the lesson's step N began to wait for the learner\n"            \
     "  --type TEXT@MS     test hook: TEXT typed at MS, as the keyboard types (repeatable)\n"       \
     "  -h, --help         this help\n"                                                             \
     "keys in the game: c type a command, r a random command, h heal every road,\n"                 \
+    "  l lessons (then t try a step again, n skip it),\n"                                          \
     "  ? or F1 help, s stop/resume the monster, space pause, q/Esc quit; click a road\n"           \
     "  (the line between two villagers) to cut it or open it again; in a replay also:\n"           \
     "  right arrow or . next event, left arrow 5 s back, [ ] or - + speed, Home restart\n"
@@ -65,6 +71,7 @@ struct game_options {
     /* --type "TEXT@MS", repeatable: test hook, TEXT typed (as SDL_TEXTINPUT) at MS */
     const char *types[GAME_MAX_CLICKS];
     int n_types;
+    const char *lesson; /* --lesson NAME, NULL = none; "list" lists them */
 };
 
 /* Parses argv. Returns 0 to run, 1 when help was asked for, -1 on a bad usage (the reason

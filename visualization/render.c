@@ -41,6 +41,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
     render_command_box(rc, v);
     render_topbar(rc, v);
     render_feed(rc, v);
+    render_lesson(rc, v);
     render_timeline(rc, v);
     render_banner(rc, v);
     render_tooltip(rc, v);

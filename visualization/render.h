@@ -42,7 +42,11 @@ struct game_view {
     int hover_road_a, hover_road_b; /* the road under the mouse (slots), -1 */
     bool typing;                    /* the command box is open */
     const char *typed;              /* what is in it */
+
+    const struct lesson *lesson; /* the guided lesson and its menu ('l'), may be NULL */
 };
+
+struct lesson;
 
 struct render_ctx {
     SDL_Renderer *r;
@@ -89,5 +93,8 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v);
 void render_help(struct render_ctx *rc, const struct game_view *v);
 void render_banner(struct render_ctx *rc, const struct game_view *v);
 void render_timeline(struct render_ctx *rc, const struct game_view *v);
+
+/* render_lesson.c: the running lesson's card over the feed, and the lessons' menu */
+void render_lesson(struct render_ctx *rc, const struct game_view *v);
 
 #endif /* GAME_RENDER_H */

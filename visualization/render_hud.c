@@ -269,8 +269,8 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
         {"space", "pause (live: the cluster goes on; again: back to live)"},
         {"\xe2\x86\x92 or .", "paused: step to the next event"},
         {"\xe2\x86\x90, [ ], Home", "replay: 5 s back, speed, restart"},
-        {"?, F1", "this help"},
-        {"q, Esc", "quit"},
+        {"l", "lessons: guided tours of Raft on this cluster"},
+        {"?, F1 / q, Esc", "this help / quit"},
     };
     static const struct {
         enum village_rpc rpc;
