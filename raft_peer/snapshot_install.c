@@ -89,7 +89,7 @@ static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
     in->slices++;
     int rc = sm_snapshot_reader_step(in->reader, SLICE_VARIABLES, p->err, sizeof(p->err));
     if (rc == 0)
-        return 0; /* more: after whatever else is waiting */
+        return 0;   /* more: after whatever else is waiting */
     in->timer = -1; /* this return deletes it */
     if (rc < 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
