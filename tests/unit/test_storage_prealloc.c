@@ -62,8 +62,8 @@ static void must(int rc)
 /* Entry contents follow from (index, term). */
 static uint32_t entry_text(char *buf, size_t size, raft_index index, raft_term term)
 {
-    return (uint32_t)snprintf(buf, size, "v%" PRIu64 " add %" PRIu64 " t%" PRIu64, index % 7,
-                              index, term);
+    return (uint32_t)snprintf(buf, size, "v%" PRIu64 " add %" PRIu64 " t%" PRIu64, index % 7, index,
+                              term);
 }
 
 static int append_range(struct storage *s, raft_index first, size_t n, raft_term term)
