@@ -187,11 +187,10 @@ static int read_line(int fd, char *buf, size_t buflen)
     return -1;
 }
 
-/* One client_request-sized JSON line to a separate process and back, per sample. */
 /* The same small write and fdatasync, but overwriting a file already written full of
- * zeros, as a log that preallocates its segments would: the file's size does not
- * change, so the sync has no inode to write. Plain syscalls, not the storage module,
- * which appends: this row shows what preallocation would buy. */
+ * zeros: the file's size does not change, so the sync has no inode to write. Plain
+ * syscalls, the best a preallocated log can do; the storage module preallocates its
+ * segments (docs/STORAGE.md), so its row above should come out the same. */
 #define PREALLOC_BYTES (4u << 20)
 
 static int measure_fsync_preallocated(int samples, struct latency *lat, char *err, size_t errlen)
@@ -235,6 +234,7 @@ out:
     return rc;
 }
 
+/* One client_request-sized JSON line to a separate process and back, per sample. */
 static int measure_rtt(int samples, struct latency *lat, char *err, size_t errlen)
 {
     int lfd = tcp_listen(err, errlen, "127.0.0.1", 0, 4);

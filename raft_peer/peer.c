@@ -136,6 +136,10 @@ void peer_process_ready(struct peer *p)
         snapshot_start_sends(p, wanted, n_wanted);
         snapshot_maybe_take(p);
     }
+    /* The replies are out: a good moment to prepare the next log segment file (a
+     * fallocate and two syncs, once per segment), rather than when the segment fills. */
+    if (!p->stopped)
+        storage_prepare(p->storage);
     if (p->visual)
         game_send_state(p, false);
 }

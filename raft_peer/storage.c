@@ -127,6 +127,8 @@ static void release(struct storage *s)
 {
     if (s->tail_fd >= 0)
         sio_close(s->tail_fd);
+    if (s->spare_fd >= 0)
+        sio_close(s->spare_fd);
     if (s->lock_fd >= 0)
         sio_close(s->lock_fd); /* drops the lock */
     if (s->dir_fd >= 0)
@@ -188,7 +190,8 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
         storage_errf(err, errlen, "storage_open: out of memory");
         return STORAGE_EIO;
     }
-    s->dir_fd = s->lock_fd = s->tail_fd = -1;
+    s->dir_fd = s->lock_fd = s->tail_fd = s->spare_fd = -1;
+    s->prealloc = true;
     s->io.fail_after = -1;
     s->meta_newest = -1;
     s->segment_bytes = STORAGE_SEGMENT_BYTES;
@@ -328,6 +331,12 @@ int storage_sync(struct storage *s, char *err, size_t errlen)
     return storage_log_sync(s, err, errlen);
 }
 
+void storage_prepare(struct storage *s)
+{
+    if (s != NULL && !s->failed)
+        storage_log_prepare(s);
+}
+
 raft_index storage_first_index(const struct storage *s)
 {
     return s->first_index;
@@ -366,6 +375,11 @@ void storage_test_crash(struct storage *s)
 void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes)
 {
     s->segment_bytes = bytes < 64 ? 64 : bytes;
+}
+
+void storage_test_set_prealloc(struct storage *s, bool on)
+{
+    s->prealloc = on;
 }
 
 void storage_test_fail_io(struct storage *s, long after, int err)

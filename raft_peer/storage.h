@@ -111,6 +111,14 @@ int storage_sync(struct storage *s, char *err, size_t errlen);
  * changes nothing. The snapshot itself must be durable before this is called. */
 int storage_compact(struct storage *s, raft_index index, raft_term term, char *err, size_t errlen);
 
+/* Prepares the next segment file ahead of use, off the write path: once the last
+ * segment is half full (or there is none), a spare file is created at full size, its
+ * zeros and size synced and its directory entry too, so that starting the next segment
+ * is a rename. Does nothing when one is ready. Its failure is ignored (the next segment
+ * is then preallocated when it starts, and its first sync writes the size). The daemon
+ * calls it after each round of work, once the replies are out. */
+void storage_prepare(struct storage *s);
+
 /* Index of the first stored entry (the last compacted index + 1). */
 raft_index storage_first_index(const struct storage *s);
 /* Index of the last entry appended (durable or not); first_index - 1 when empty. */
@@ -131,6 +139,9 @@ void storage_test_set_flush_bytes(struct storage *s, size_t bytes);
 void storage_test_crash(struct storage *s);
 /* Closes segments at this size instead of STORAGE_SEGMENT_BYTES (minimum 64). */
 void storage_test_set_segment_bytes(struct storage *s, uint64_t bytes);
+/* Switches preallocation of new segments (and their spare) on (the default) or off, so
+ * a test can check exact file sizes. */
+void storage_test_set_prealloc(struct storage *s, bool on);
 /* Lets `after` more writing I/O calls (write, fsync, ftruncate, create, unlink) succeed,
  * then fails the next one with errno err; a failing write first writes half its bytes,
  * as a full disk would. after < 0 switches injection off. */

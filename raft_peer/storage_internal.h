@@ -38,7 +38,11 @@
 /* Record header checksums are seeded with the segment's nonce, a random value in its
  * header (0 in segments written before it existed): bytes a client put in an entry can
  * then never pass for a record of ours when recovery searches a damaged tail. */
-#define SEG_NAME_MAX    32u /* "log-" + 20 digits + NUL, rounded up */
+#define SEG_NAME_MAX 32u /* "log-" + 20 digits + NUL, rounded up */
+/* The next segment, prepared ahead of use (storage_prepare): created at full size,
+ * zeros, synced, then renamed to log-<index> when the tail fills. Not a segment name,
+ * so loading ignores a leftover. */
+#define SPARE_NAME      "spare-segment"
 #define SEG_NAME_DIGITS 20
 
 /* Bytes queued in memory before they are handed to the kernel in one write. */
@@ -109,6 +113,12 @@ int sio_fsync(struct storage_io *io, int fd);
 int sio_ftruncate(struct storage_io *io, int fd, uint64_t len);
 int sio_unlink(struct storage_io *io, int dir_fd, const char *name);
 int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *to);
+/* Makes the file at least size bytes long, the new bytes allocated on disk and reading
+ * as zeros (fallocate; zeros written where the file system has none). A size change
+ * like any other: durable once an fdatasync covers it, and a power cut before that may
+ * keep or lose it. Never fails by injection: the storage goes on without preallocation
+ * when it fails (the segment then grows as it is written). */
+int sio_preallocate(int fd, uint64_t size);
 /* A value nobody outside can predict (the segment nonce): from the kernel's random
  * source over POSIX; counted in the model file system, so simulated runs replay. */
 uint32_t sio_nonce(void);
@@ -166,7 +176,19 @@ struct storage {
     bool tail_dirty;      /* written since the last fdatasync */
     size_t flush_bytes;   /* hand queued bytes to the kernel past this many */
     bool dir_dirty;       /* a file was created or removed since the last directory fsync */
+
+    /* preallocation (docs/STORAGE.md): a new segment is created at its full size, so an
+     * append's fdatasync writes data blocks only, never the file's size */
+    bool prealloc;
+    int spare_fd; /* SPARE_NAME, prepared and synced; -1 when none */
 };
+
+/* The size a new segment file is created at: room for the records of a full segment
+ * and the record that crosses the limit, so that one rarely grows the file. */
+static inline uint64_t storage_prealloc_bytes(const struct storage *s)
+{
+    return s->segment_bytes + s->segment_bytes / 8;
+}
 
 /* ---- deliberately broken storage, for the crash-point explorer ----
  * Compiled in only with -DSTORAGE_MUTATIONS (the test builds of tests/crash/), where
@@ -176,13 +198,15 @@ enum storage_mutation {
     STORAGE_MUT_NO_SYNC_BEFORE_ACK = 1u << 1,    /* storage_sync() without the fdatasync */
     STORAGE_MUT_NO_OPEN_SYNC = 1u << 2,          /* open trusts what it loads without syncing */
     STORAGE_MUT_SNAPSHOT_EARLY_RENAME = 1u << 3, /* the snapshot renamed before its fsync */
+    STORAGE_MUT_ZERO_TAIL_IS_ROT = 1u << 4,      /* open refuses the zeros after the last record */
+    STORAGE_MUT_NO_TRIM_AT_CLOSE = 1u << 5,      /* a full segment keeps its preallocated end */
 };
 /* Their names, for the tools that switch them on (defined with -DSTORAGE_MUTATIONS). */
 struct storage_mutant {
     const char *name;
     unsigned bit;
 };
-#define STORAGE_MUTANTS 4
+#define STORAGE_MUTANTS 6
 extern const struct storage_mutant storage_mutants[STORAGE_MUTANTS];
 /* The switch (also defined only with -DSTORAGE_MUTATIONS). */
 extern unsigned storage_mutations;
@@ -224,6 +248,8 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
 int storage_log_sync(struct storage *s, char *err, size_t errlen);
 int storage_log_compact(struct storage *s, raft_index index, raft_term term, char *err,
                         size_t errlen);
+/* Prepares the spare segment file when the tail is half full and none is ready. */
+void storage_log_prepare(struct storage *s);
 /* Reads the nonce from the header of the segment open as the tail. */
 int storage_read_tail_nonce(struct storage *s);
 /* Hands the queued bytes to the kernel. */

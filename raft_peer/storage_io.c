@@ -153,6 +153,30 @@ int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *
     return renameat(dir_fd, from, dir_fd, to);
 }
 
+int sio_preallocate(int fd, uint64_t size)
+{
+    uint64_t have;
+    if (sio_file_size(fd, &have) < 0)
+        return -1;
+    if (have >= size)
+        return 0;
+    /* fallocate allocates without writing: on ext4 the blocks are "unwritten" and read
+     * as zeros until written, so a power cut can never show what they held before. */
+    int rc;
+    do
+        rc = fallocate(fd, 0, (off_t)have, (off_t)(size - have));
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0 || (errno != EOPNOTSUPP && errno != ENOSYS))
+        return rc;
+    static const uint8_t zeros[65536];
+    for (uint64_t off = have; off < size; off += sizeof zeros) {
+        size_t n = size - off < sizeof zeros ? (size_t)(size - off) : sizeof zeros;
+        if (write_all(fd, zeros, n, off) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 uint32_t sio_nonce(void)
 {
     uint32_t v = 0;

@@ -45,12 +45,13 @@ static enum rec_status check_record(const uint8_t *p, uint64_t size, uint64_t of
     if (size - off < REC_HDR_SIZE)
         return REC_SHORT;
     const uint8_t *h = p + off;
-    if (get_le32(h + 20) != crc32c(nonce, h, 20))
+    /* Type 0 first: it rejects the zeros of a preallocated end without a checksum, so
+     * searching them byte by byte costs little. */
+    if (h[4] == 0 || get_le32(h + 20) != crc32c(nonce, h, 20))
         return REC_BAD_HEADER;
     *len = get_le32(h);
     /* A record never claims a sync past its own start: it was written after that sync. */
-    if (h[4] == 0 || *len > STORAGE_MAX_ENTRY_BYTES || get_le64(h + 8) == 0 ||
-        record_synced(h) > off)
+    if (*len > STORAGE_MAX_ENTRY_BYTES || get_le64(h + 8) == 0 || record_synced(h) > off)
         return REC_BAD_HEADER; /* checksummed, yet never written by us */
     if (size - off - REC_HDR_SIZE < *len)
         return REC_CUT;
@@ -102,6 +103,14 @@ static struct records_after valid_records_after(const uint8_t *p, uint64_t size,
         off += REC_HDR_SIZE + len;
     }
     return found;
+}
+
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+    for (uint64_t i = 0; i < len; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
 }
 
 static int add_chunk(struct storage_boot *boot, uint8_t *chunk)
@@ -254,6 +263,20 @@ static int parse_records(struct storage *s, struct storage_boot *boot, const cha
             pos->next++;
             off += REC_HDR_SIZE + len;
             continue;
+        }
+        /* Zeros from here to the end of the last segment are its normal end: the
+         * preallocated room not written yet, or unsynced bytes a power cut lost, never
+         * acknowledged either way. The file keeps its size and the next record goes
+         * here. (A closed segment has no such end: it was trimmed before the next one
+         * was created.) */
+        if (is_last && all_zero(p + off, *size - off)) {
+            if (STORAGE_MUTATED(STORAGE_MUT_ZERO_TAIL_IS_ROT)) {
+                storage_errf(err, errlen, "%s/%s: zeros at byte offset %" PRIu64, s->dir, name,
+                             off);
+                return STORAGE_ECORRUPT;
+            }
+            *size = off;
+            break;
         }
         /* Damage in the last segment is what a power cut leaves when no record after
          * it says a sync had covered it: the unsynced end of the file may reach the

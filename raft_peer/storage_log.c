@@ -160,8 +160,34 @@ int storage_log_sync(struct storage *s, char *err, size_t errlen)
     return STORAGE_OK;
 }
 
-/* Starts a new last segment whose first record will be `first`. Its header is queued
- * with the records, so it reaches the file in the same write. */
+/* Makes the full last segment durable down to its last byte, and cuts off the zeros of
+ * its preallocated end: only the last segment may end in zeros, so damage anywhere in
+ * an earlier one stays refused. */
+static int close_tail(struct storage *s, char *err, size_t errlen)
+{
+    char name[SEG_NAME_MAX];
+    uint64_t size = 0;
+    tail_name(s, name);
+    int rc = storage_log_sync(s, err, errlen);
+    if (rc != STORAGE_OK)
+        return rc;
+    if (sio_file_size(s->tail_fd, &size) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot stat", s->dir, name);
+    bool trim = size > s->tail_written && !STORAGE_MUTATED(STORAGE_MUT_NO_TRIM_AT_CLOSE);
+    if (trim && sio_ftruncate(&s->io, s->tail_fd, s->tail_written) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot trim to %" PRIu64, s->dir, name,
+                            s->tail_written);
+    /* The sync mark too: an unsynced byte in a closed segment would read as rot. */
+    if ((trim || s->tail_written > s->tail_synced) && sio_fdatasync(&s->io, s->tail_fd) < 0)
+        return storage_fail(s, errno, err, errlen, "%s: cannot fsync a full segment", s->dir);
+    sio_close(s->tail_fd);
+    s->tail_fd = -1;
+    return STORAGE_OK;
+}
+
+/* Starts a new last segment whose first record will be `first`: the spare that
+ * storage_prepare() made ready, renamed, or else a new file preallocated at once. Its
+ * header is queued with the records, so it reaches the file in the same write. */
 static int start_segment(struct storage *s, raft_index first, char *err, size_t errlen)
 {
     char name[SEG_NAME_MAX];
@@ -169,22 +195,33 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
     if (s->n_segs > 0) {
         /* Close the full segment durably: recovery then only has to expect a torn
          * write in the last segment. */
-        int rc = storage_log_sync(s, err, errlen);
+        int rc = close_tail(s, err, errlen);
         if (rc != STORAGE_OK)
             return rc;
-        /* The sync mark too: an unsynced byte in a closed segment would read as rot. */
-        if (s->tail_written > s->tail_synced && sio_fdatasync(&s->io, s->tail_fd) < 0)
-            return storage_fail(s, errno, err, errlen, "%s: cannot fsync a full segment", s->dir);
-        sio_close(s->tail_fd);
-        s->tail_fd = -1;
     }
     if (storage_reserve_segs(s, 1) < 0 || reserve_buf(s, SEG_HDR_SIZE) < 0)
         return storage_fail(s, ENOMEM, err, errlen, "%s: cannot start a segment", s->dir);
     storage_seg_name(name, first);
-    /* O_TRUNC: a file of that name can only be a leftover of a removed suffix. */
-    int fd = sio_create(&s->io, s->dir_fd, name, O_RDWR | O_TRUNC);
-    if (fd < 0)
-        return storage_fail(s, errno, err, errlen, "%s/%s: cannot create", s->dir, name);
+    int fd;
+    if (s->spare_fd >= 0) {
+        /* Zeros at full size, already durable: the appends' fdatasyncs write data only.
+         * The rename replaces a leftover of that name (a removed suffix), and is made
+         * durable with the directory at the next sync, like a created file. */
+        if (sio_rename(&s->io, s->dir_fd, SPARE_NAME, name) < 0)
+            return storage_fail(s, errno, err, errlen, "%s/%s: cannot rename %s to it", s->dir,
+                                name, SPARE_NAME);
+        fd = s->spare_fd;
+        s->spare_fd = -1;
+    } else {
+        /* O_TRUNC: a file of that name can only be a leftover of a removed suffix. */
+        fd = sio_create(&s->io, s->dir_fd, name, O_RDWR | O_TRUNC);
+        if (fd < 0)
+            return storage_fail(s, errno, err, errlen, "%s/%s: cannot create", s->dir, name);
+        /* Its size reaches the disk with the first sync of the segment, once; without
+         * it (a full disk), every sync of the segment writes the growing size. */
+        if (s->prealloc)
+            (void)sio_preallocate(fd, storage_prealloc_bytes(s));
+    }
     s->tail_fd = fd;
     s->seg_first[s->n_segs++] = first;
     s->tail_written = 0;
@@ -201,6 +238,26 @@ static int start_segment(struct storage *s, raft_index first, char *err, size_t 
     put_le32(h + 20, crc32c(0, h, 20));
     s->buf_len += SEG_HDR_SIZE;
     return STORAGE_OK;
+}
+
+void storage_log_prepare(struct storage *s)
+{
+    if (!s->prealloc || s->spare_fd >= 0 || (s->n_segs > 0 && tail_size(s) < s->segment_bytes / 2))
+        return;
+    /* Not injectable (no storage_io) and never fatal: a spare that cannot be made is
+     * only a slower first sync of the next segment. O_TRUNC: a leftover spare of an
+     * earlier run may hold anything (records written after a rename a power cut lost),
+     * and its zeros must be fresh. */
+    int fd = sio_create(NULL, s->dir_fd, SPARE_NAME, O_RDWR | O_TRUNC);
+    if (fd < 0)
+        return;
+    if (sio_preallocate(fd, storage_prealloc_bytes(s)) < 0 || sio_fdatasync(NULL, fd) < 0 ||
+        sio_fsync(NULL, s->dir_fd) < 0) {
+        sio_close(fd);
+        (void)sio_unlink(NULL, s->dir_fd, SPARE_NAME);
+        return;
+    }
+    s->spare_fd = fd;
 }
 
 int storage_read_tail_nonce(struct storage *s)
@@ -286,9 +343,17 @@ static int truncate_from(struct storage *s, raft_index first, char *err, size_t 
         if (rc2 != STORAGE_OK)
             return rc2;
     }
+    uint64_t size = 0;
+    if (sio_file_size(s->tail_fd, &size) < 0)
+        return storage_fail(s, errno, err, errlen, "%s/%s: cannot stat", s->dir, name);
     if (sio_ftruncate(&s->io, s->tail_fd, off) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot truncate to %" PRIu64, s->dir,
                             name, off);
+    /* A preallocated tail stays so: the cut bytes read as zeros, the size is unchanged.
+     * The same fdatasync covers both; a power cut before it leaves old bytes or zeros
+     * in any sector of the cut range, which is what an interrupted cut always left. */
+    if (s->prealloc && size >= storage_prealloc_bytes(s))
+        (void)sio_preallocate(s->tail_fd, size);
     if (sio_fdatasync(&s->io, s->tail_fd) < 0)
         return storage_fail(s, errno, err, errlen, "%s/%s: cannot fsync", s->dir, name);
     s->tail_written = off;

@@ -15,6 +15,8 @@ const struct storage_mutant storage_mutants[STORAGE_MUTANTS] = {
     {"no-sync-before-ack", STORAGE_MUT_NO_SYNC_BEFORE_ACK},
     {"no-sync-at-open", STORAGE_MUT_NO_OPEN_SYNC},
     {"snapshot-renamed-before-fsync", STORAGE_MUT_SNAPSHOT_EARLY_RENAME},
+    {"zero-tail-is-rot", STORAGE_MUT_ZERO_TAIL_IS_ROT},
+    {"no-trim-at-close", STORAGE_MUT_NO_TRIM_AT_CLOSE},
 };
 #endif
 

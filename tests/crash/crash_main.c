@@ -35,7 +35,7 @@ struct explorer {
     char first_failure[600];
 };
 
-static void recover(struct recovered *r, struct storage **out)
+static void recover(const struct crash_variant *v, struct recovered *r, struct storage **out)
 {
     struct snapshot_meta m;
     uint8_t *data = NULL;
@@ -52,6 +52,9 @@ static void recover(struct recovered *r, struct storage **out)
         storage_open_after_snapshot(CRASH_DIR, m.index, m.term, out, &boot, r->err, sizeof r->err);
     if (r->rc != STORAGE_OK)
         return;
+    /* The same segment size as the workload's, as a restarted daemon keeps its config:
+     * a segment started after recovery is preallocated at that size. */
+    storage_test_set_segment_bytes(*out, v->segment_bytes);
     snprintf(r->notice, sizeof r->notice, "%s", boot.notice);
     r->term = boot.term;
     r->vote = boot.voted_for;
@@ -119,7 +122,7 @@ static void explore_state(struct explorer *x, const char *op, const char *cut, b
         sim_fs_power_cut(c, "/", how, seed);
     sim_fs_use(c);
     sim_fs_set_owner(c, OWNER_RECOVERY);
-    recover(&r1, &s);
+    recover(x->variant, &r1, &s);
     oracle_check(&x->o, &r1, why, sizeof why);
     if (why[0] == '\0')
         append_one(s, &r1, why, sizeof why);
@@ -128,7 +131,7 @@ static void explore_state(struct explorer *x, const char *op, const char *cut, b
         storage_test_crash(s);
         sim_fs_kill(c, OWNER_RECOVERY);
         sim_fs_power_cut(c, "/", SIM_FS_CUT_DROP_ALL, 0);
-        recover(&r2, &s);
+        recover(x->variant, &r2, &s);
         oracle_check_again(&r1, &r2, why, sizeof why);
     }
     storage_test_crash(s);

@@ -54,6 +54,9 @@ static int sync_log(struct run *r)
     if (storage_sync(r->s, r->err, r->errlen) != STORAGE_OK)
         return -1;
     oracle_synced(r->o);
+    /* As the daemon does once it has answered: the next segment file, preallocated and
+     * synced ahead of use, which the next roll renames into place. */
+    storage_prepare(r->s);
     return 0;
 }
 

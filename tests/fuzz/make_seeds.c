@@ -481,9 +481,11 @@ static void pack(const char *dir, const char *name, uint8_t extra_flags, size_t 
 
 /* Writes a directory with the real storage module: saves of (term, vote), then
  * entries of the given terms, with segments closed at seg_bytes; then, unless
- * compact_at is 0, a compaction of the entries up to compact_at. */
-static void make_dir(const char *dir, int saves, const raft_term *terms, size_t n,
-                     uint64_t seg_bytes, raft_index compact_at)
+ * compact_at is 0, a compaction of the entries up to compact_at. Segments end with
+ * their records unless prealloc (the daemon's way: the last one goes on with zeros up
+ * to seg_bytes plus an eighth), so that cutting bytes off the end tears a record. */
+static void make_dir_as(const char *dir, int saves, const raft_term *terms, size_t n,
+                        uint64_t seg_bytes, raft_index compact_at, bool prealloc)
 {
     struct storage *s;
     struct storage_boot boot;
@@ -495,6 +497,7 @@ static void make_dir(const char *dir, int saves, const raft_term *terms, size_t 
     storage_boot_free(&boot);
     if (seg_bytes)
         storage_test_set_segment_bytes(s, seg_bytes);
+    storage_test_set_prealloc(s, prealloc);
     for (int i = 1; i <= saves; i++)
         if (storage_save_hard_state(s, (raft_term)i, i % 3, err, sizeof(err)) != 0)
             die("storage_save_hard_state: %s", err);
@@ -515,6 +518,12 @@ static void make_dir(const char *dir, int saves, const raft_term *terms, size_t 
         die("storage_compact: %s", err);
     storage_close(s);
     unlink(strcat(strcpy(err, dir), "/LOCK"));
+}
+
+static void make_dir(const char *dir, int saves, const raft_term *terms, size_t n,
+                     uint64_t seg_bytes, raft_index compact_at)
+{
+    make_dir_as(dir, saves, terms, n, seg_bytes, compact_at, false);
 }
 
 static void storage_seeds(void)
@@ -554,6 +563,13 @@ static void storage_seeds(void)
     make_dir(dir, 3, terms, 3, 64, 2);
     pack_snap(dir, "snapshot-compacted", F_SNAP | F_SMALL, 0, 2, 1);
     pack_snap(dir, "snapshot-compacted-unknown-term", F_SNAP, 0, 2, 0);
+    /* Preallocated segments: the last one's records followed by zeros to its end (one
+     * segment of 512 bytes; then 160-byte ones, the closed ones trimmed). */
+    make_dir_as(dir, 3, terms, 9, 512, 0, true);
+    pack(dir, "log-preallocated", 0, 0);
+    pack(dir, "log-preallocated-fixed", F_FIX_META | F_FIX_LOG, 0);
+    make_dir_as(dir, 3, terms, 9, 160, 0, true);
+    pack(dir, "log-preallocated-segments", F_SMALL, 0);
     rm_dir(dir);
     rmdir(scratch);
 }

@@ -228,3 +228,32 @@ Test(lazyfs, torn_cut_keeps_some_pages)
         bs += buf[p * 4096] == 'b';
     cr_assert_eq((unsigned long long)bs, kept);
 }
+
+Test(lazyfs, preallocation_is_a_size_change_lost_until_synced)
+{
+    write_at("f", 'a', 100, 0, true);
+    sync_dir();
+    int fd = open(in_mount("f"), O_RDWR | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(fallocate(fd, 0, 0, 9000), 0, "%s", strerror(errno));
+    cr_assert_eq(size_of("f"), 9000);
+    cr_assert_eq(read_file("f", buf, sizeof(buf)), 9000);
+    cr_assert_eq(buf[99], 'a');
+    cr_assert_eq(buf[100], 0, "preallocated bytes read as zeros");
+    cr_assert_eq(buf[8999], 0);
+    close(fd);
+    cut(0);
+    cr_assert_eq(size_of("f"), 100, "an unsynced preallocation is lost: %s", counters);
+
+    fd = open(in_mount("f"), O_RDWR | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(fallocate(fd, 0, 0, 9000), 0);
+    cr_assert_eq(fdatasync(fd), 0);
+    close(fd);
+    write_at("f", 'b', 10, 200, true); /* overwrites zeros: the size stays */
+    cut(0);
+    cr_assert_eq(size_of("f"), 9000, "a synced preallocation stays");
+    cr_assert_eq(read_file("f", buf, sizeof(buf)), 9000);
+    cr_assert_eq(buf[200], 'b');
+    cr_assert_eq(buf[210], 0);
+}

@@ -207,6 +207,25 @@ static int lz_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     return rc;
 }
 
+/* Preallocation (the storage's segments): the file grows, the new bytes read as zeros,
+ * and like any size change it is lost by a power cut until an fsync. Only the plain
+ * mode: no hole punching or zeroing ranges, which nothing here uses. */
+static int lz_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi)
+{
+    (void)path;
+    struct lazy_handle *h = handle_of(fi);
+    if (mode != 0 || h == NULL || h->ctl)
+        return -EOPNOTSUPP;
+    if (off < 0 || len <= 0)
+        return -EINVAL;
+    int rc = page_cache_load(&h->node->cache, h->fd);
+    if (rc < 0)
+        return rc;
+    if (off + len <= h->node->cache.size)
+        return 0;
+    return page_cache_truncate(&h->node->cache, h->fd, off + len);
+}
+
 static int lz_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
     (void)path;
@@ -387,6 +406,7 @@ const struct fuse_operations lazyfs_operations = {
     .read = lz_read,
     .write = lz_write,
     .truncate = lz_truncate,
+    .fallocate = lz_fallocate,
     .fsync = lz_fsync,
     .flush = lz_flush,
     .release = lz_release,

@@ -749,6 +749,19 @@ int sio_rename(struct storage_io *io, int dir_fd, const char *from, const char *
     return 0;
 }
 
+/* Like an ftruncate that grows the file: the new bytes read as zeros, and until an
+ * fdatasync a power cut keeps the old size or the new one, as for any size change. */
+int sio_preallocate(int fd, uint64_t size)
+{
+    struct inode *f = writable_file(fd);
+    if (f == NULL)
+        return -1;
+    changing("preallocate");
+    if (size > f->vol_len)
+        set_vol_len(f, size);
+    return 0;
+}
+
 uint32_t sio_nonce(void)
 {
     /* Deterministic, so a seed replays; never 0, the "no nonce" of old segments. */

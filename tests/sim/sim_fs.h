@@ -4,7 +4,8 @@
  * raft_peer/storage_io.c, so the daemon's own storage*.c and snapshot_store.c run over
  * it unchanged. Every file's data and every directory's entries have a volatile state
  * (what processes see) and a durable state (what the platter holds):
- *   - writes, truncates, creates, renames, unlinks and mkdirs change the volatile state;
+ *   - writes, truncates, preallocations, creates, renames, unlinks and mkdirs change the
+ *     volatile state;
  *   - fsync or fdatasync of a file makes its data (and size) durable; fsync of a
  *     directory makes its entries durable;
  *   - a power cut keeps the durable state plus what the seed picks of the rest: any
@@ -51,7 +52,7 @@ void sim_fs_kill(struct sim_fs *fs, int owner);
 void sim_fs_power_cut(struct sim_fs *fs, const char *path, enum sim_fs_cut how, uint64_t seed);
 
 /* Called before every call that changes the file system (create, write, truncate,
- * fsync, fdatasync, unlink, rename, mkdir, lock), with its name: the crash-point
+ * preallocate, fsync, fdatasync, unlink, rename, mkdir, lock), with its name: the crash-point
  * explorer cuts the power there. */
 void sim_fs_set_hook(struct sim_fs *fs, void (*hook)(void *ctx, const char *op), void *ctx);
 /* How many such calls ran, and how many of them were fsyncs or fdatasyncs. */

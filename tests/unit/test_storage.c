@@ -102,6 +102,9 @@ static struct storage *open_ok(struct storage_boot *boot)
     int rc = storage_open(dir, 0, &s, boot, err, sizeof err);
     cr_assert_eq(rc, STORAGE_OK, "open: %d %s", rc, err);
     cr_assert_not_null(s);
+    /* These tests check the byte format to the byte, file sizes included: new segments
+     * end with their last record. Preallocated ones: test_storage_prealloc.c. */
+    storage_test_set_prealloc(s, false);
     return s;
 }
 
@@ -266,6 +269,7 @@ static void append_then_crash(raft_index first, size_t n, raft_term term)
     struct storage *s = NULL;
     int rc = storage_open(dir, 0, &s, &b, err, sizeof err);
     cr_assert_eq(rc, STORAGE_OK, "open: %d %s", rc, err);
+    storage_test_set_prealloc(s, false);
     storage_test_set_flush_bytes(s, 0);
     must(append_range(s, first, n, term));
     storage_test_crash(s);
@@ -618,7 +622,7 @@ Test(storage, torn_sync_mark_is_dropped_and_the_synced_batch_kept)
     storage_boot_free(&b);
 }
 
-Test(storage, torn_header_and_zero_fill_are_dropped)
+Test(storage, torn_header_is_dropped_and_a_zero_fill_is_the_end)
 {
     /* In the unsynced end (record 11, after the sync mark of 1..10): only 10 bytes of
      * its header made it. */
@@ -628,9 +632,26 @@ Test(storage, torn_header_and_zero_fill_are_dropped)
     cut_file(SEG1, at + 10);
     assert_open_keeps(10, "incomplete header", at);
 
-    /* The file grew but the data never arrived (zeros after a power cut). */
+    /* The file grew but the data never arrived (zeros after a power cut): zeros after
+     * the last record are the end of the log, as in a preallocated segment. Nothing is
+     * cut or reported, and the next record goes where the zeros start. */
     cut_file(SEG1, at + 300);
-    assert_open_keeps(10, "header checksum mismatch, then 0 valid unsynced records", at);
+    struct storage_boot b;
+    struct storage *s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 10);
+    cr_assert_str_empty(b.notice);
+    cr_assert_eq(file_size(SEG1), at + 300, "the zeros stay");
+    must(append_range(s, 11, 1, 1));
+    must(storage_sync(s, err, sizeof err));
+    storage_close(s);
+    storage_boot_free(&b);
+    cr_assert_eq(file_size(SEG1), at + 300, "written over the zeros");
+    s = open_ok(&b);
+    cr_assert_eq(b.n_entries, 11);
+    assert_entry(&b, 11, 1);
+    cr_assert_str_empty(b.notice);
+    storage_close(s);
+    storage_boot_free(&b);
 }
 
 static void assert_open_refused_at(off_t off)
@@ -1156,6 +1177,7 @@ Test(storage, million_entries_load_quickly, .timeout = 300)
     static char text[BATCH][21];
     struct storage_boot b;
     struct storage *s = open_ok(&b);
+    storage_test_set_prealloc(s, true); /* as the daemon writes it: the last one ends in zeros */
     must(storage_save_hard_state(s, 1, 0, err, sizeof err));
     for (unsigned first = 1; first <= TOTAL; first += BATCH) {
         for (unsigned i = 0; i < BATCH; i++) {
@@ -1275,6 +1297,7 @@ static bool run_with_fault(long k)
     snprintf(dir, sizeof dir, "%s/fault%ld", root, k);
     struct storage *s = open_ok(&b);
     storage_test_set_segment_bytes(s, 256);
+    storage_test_set_prealloc(s, true); /* preallocated segments, the daemon's */
     must(storage_save_hard_state(s, 1, 1, err, sizeof err));
     must(append_range(s, 1, 5, 1));
     must(storage_sync(s, err, sizeof err));
@@ -1303,6 +1326,7 @@ static bool run_with_fault(long k)
             rc = storage_sync(s, err, sizeof err);
             if (rc == STORAGE_OK)
                 acked = pending;
+            storage_prepare(s); /* as the daemon does once it has answered */
         }
         if (failed) {
             cr_assert_eq(rc, STORAGE_EIO, "fault %ld op %zu: a failed storage went on", k, i);
@@ -1725,6 +1749,7 @@ static bool run_compaction_with_fault(long k)
     snprintf(dir, sizeof dir, "%s/cfault%ld", root, k);
     struct storage *s = open_ok(&b);
     storage_test_set_segment_bytes(s, 256);
+    storage_test_set_prealloc(s, true); /* preallocated segments, the daemon's */
     must(storage_save_hard_state(s, 1, 1, err, sizeof err));
     must(append_range(s, 1, 30, 1));
     must(storage_sync(s, err, sizeof err));
@@ -1734,6 +1759,7 @@ static bool run_compaction_with_fault(long k)
         rc = append_range(s, 31, 5, 1);
     if (rc == STORAGE_OK)
         rc = storage_sync(s, err, sizeof err);
+    storage_prepare(s);
     if (rc == STORAGE_OK)
         acked = 35;
     if (rc == STORAGE_OK)
