@@ -724,8 +724,9 @@ static int parse_clicks(struct game *g)
                 /* a name, or whoever is "leader", a "follower" or a "grave" then */
                 g->clicks[i].villager = true;
                 ok = what[9] != '\0' && strlen(what + 9) < VILLAGE_NAME_MAX;
-                if (ok)
-                    snprintf(g->clicks[i].a, sizeof g->clicks[i].a, "%s", what + 9);
+                if (ok) /* the length was checked: a precision says so to the compiler */
+                    snprintf(g->clicks[i].a, sizeof g->clicks[i].a, "%.*s",
+                             (int)(sizeof g->clicks[i].a - 1), what + 9);
             } else if (strncmp(what, "road:", 5) == 0) {
                 char *dash = strchr(what + 5, '-');
                 g->clicks[i].road = true;
