@@ -39,6 +39,8 @@ int main(int argc, char **argv)
         return mode_statemachine(&o);
     case MODE_SCALE:
         return mode_scale(&o);
+    case MODE_FLOOR:
+        return mode_floor(&o);
     case MODE_COUNT:
         break;
     }

@@ -282,6 +282,24 @@ out:
     return rc;
 }
 
+int limits_floor(int samples, double *fsync_p50_us, double *rtt_p50_us, char *err, size_t errlen)
+{
+    struct latency fs, rtt;
+    latency_init(&fs);
+    latency_init(&rtt);
+    int rc = measure_fsync_preallocated(samples, &fs, err, errlen) == 0 &&
+                     measure_rtt(samples, &rtt, err, errlen) == 0 && fs.n > 0 && rtt.n > 0
+                 ? 0
+                 : -1;
+    if (rc == 0) {
+        *fsync_p50_us = (double)latency_percentile(&fs, 50);
+        *rtt_p50_us = (double)latency_percentile(&rtt, 50);
+    }
+    latency_free(&fs);
+    latency_free(&rtt);
+    return rc;
+}
+
 static void row(const char *what, struct latency *l)
 {
     char a[32], b[32], c[32], d[32], e[32];

@@ -14,5 +14,10 @@ int mode_restart(const struct bench_options *o);
 int mode_etcd(const struct bench_options *o);
 int mode_statemachine(const struct bench_options *o);
 int mode_scale(const struct bench_options *o);
+int mode_floor(const struct bench_options *o);
+
+/* mode_limits.c: the p50 of a small write + fdatasync into a preallocated file and of a
+ * loopback round trip of one request line, samples of each. 0, or -1 with err. */
+int limits_floor(int samples, double *fsync_p50_us, double *rtt_p50_us, char *err, size_t errlen);
 
 #endif

@@ -12,8 +12,10 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[MODE_COUNT] = {"run",     "failover", "limits",       "memory",
-                                                   "restart", "etcd",     "statemachine", "scale"};
+static const char *const mode_names[] = {"run",  "failover",     "limits", "memory", "restart",
+                                         "etcd", "statemachine", "scale",  "floor"};
+/* Every mode has its name: a missing one would be a NULL compared at parse time. */
+_Static_assert(sizeof(mode_names) / sizeof(mode_names[0]) == MODE_COUNT, "mode_names");
 
 const char *options_mode_name(enum bench_mode m)
 {
@@ -40,6 +42,9 @@ void options_usage(FILE *out)
         "  scale      3 started peers, C clients: a window over 1,000 variables, a fill to\n"
         "             --entries variables, the same window over all of them; latency,\n"
         "             elections, unavailable answers and memory of each, against the targets\n"
+        "  floor      the 1-client write p50 of N started peers against its floor (2 loopback\n"
+        "             round trips + 1 fdatasync into a preallocated file), measured just\n"
+        "             before and just after the run\n"
         "options:\n"
         "  -n, --peers N          cluster size (default 3)\n"
         "  -c, --config FILE      use the running cluster of FILE's first N peers (run only);\n"

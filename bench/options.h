@@ -17,6 +17,7 @@ enum bench_mode {
     MODE_ETCD,
     MODE_STATEMACHINE,
     MODE_SCALE,
+    MODE_FLOOR,
     MODE_COUNT /* not a mode: how many there are */
 };
 

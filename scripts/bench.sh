@@ -100,6 +100,10 @@ for peers in 3 5; do
 done
 say ""
 
+say "== one client against its floor (2 loopback round trips + 1 fdatasync into a preallocated file, measured before and after)"
+bench floor -n 3 -T "$SECONDS_PER_RUN" --samples 2000
+say ""
+
 say "== what replication adds: 1 client against a 1-peer cluster (floor: 1 rtt + 1 fsync)"
 bench run -n 1 -C 1 -T "$SECONDS_PER_RUN" --no-header
 say ""
