@@ -25,10 +25,8 @@ static struct raft *new_core(int n, raft_id id)
 /* A heartbeat from leader in term: the follower knows its leader afterwards. */
 static void heartbeat_from(struct raft *r, raft_id leader, raft_term term, raft_time now)
 {
-    struct raft_message m = {.type = RAFT_MSG_APPEND_ENTRIES,
-                             .from = leader,
-                             .to = raft_id_of(r),
-                             .term = term};
+    struct raft_message m = {
+        .type = RAFT_MSG_APPEND_ENTRIES, .from = leader, .to = raft_id_of(r), .term = term};
     cr_assert_eq(raft_step(r, &m, now), RAFT_OK);
     cr_assert_eq(raft_leader(r), leader);
 }
@@ -44,8 +42,8 @@ static void assert_deadlines_within(raft_time min, raft_time max)
         cr_assert_eq(raft_tick(r, now), RAFT_OK);
         cr_assert_eq(raft_set_timing(r, min, max, min / 3, true), RAFT_OK);
         raft_time d = raft_next_deadline(r) - now;
-        cr_assert(d >= min && d <= max, "deadline %llu outside [%llu, %llu]",
-                  (unsigned long long)d, (unsigned long long)min, (unsigned long long)max);
+        cr_assert(d >= min && d <= max, "deadline %llu outside [%llu, %llu]", (unsigned long long)d,
+                  (unsigned long long)min, (unsigned long long)max);
         lowest = d < lowest ? d : lowest;
         highest = d > highest ? d : highest;
     }
