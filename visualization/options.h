@@ -32,10 +32,14 @@
     "  --keys KEY@MS,...  test hook: press each key at its time (SDL key names: Space,\n"          \
     "                     Right, Left, Home, [, ], ...)\n"                                         \
     "  --click X,Y@MS     test hook: a left click at pixel X,Y at MS; \"road:A-B@MS\" clicks\n"    \
-    "                     the road between villagers A and B (repeatable, at most 16)\n"           \
+    "                     the road between villagers A and B; \"delay:MS@MS\" the slow-wires\n"    \
+    "                     slider where it means MS, \"pace:+@MS\", \"pace:-@MS\", "                \
+    "\"failover@MS\"\n"                                                                            \
+    "                     its buttons (repeatable, at most 16)\n"                                  \
     "  --type TEXT@MS     test hook: TEXT typed at MS, as the keyboard types (repeatable)\n"       \
     "  -h, --help         this help\n"                                                             \
     "keys in the game: c type a command, r a random command, h heal every road,\n"                 \
+    "  - + the pace (timeouts and heartbeats slower or faster), f fast failover,\n"                \
     "  ? or F1 help, s stop/resume the monster, space pause, q/Esc quit; click a road\n"           \
     "  (the line between two villagers) to cut it or open it again; in a replay also:\n"           \
     "  right arrow or . next event, left arrow 5 s back, [ ] or - + speed, Home restart\n"
