@@ -129,6 +129,10 @@ Test(pace, slow_pace_without_fast_failover_waits_for_an_election_timeout, .fini 
               "pace said: %s", res.out);
     status_says("\"pace\":10");
     status_says("\"fast_failover\":false");
+    cli("status", NULL);
+    cr_assert(strstr(res.out, "lesson pace on peer1: 10x the ini's timeouts and heartbeat; fast "
+                              "failover off"),
+              "user_cli status: %s", res.out);
 
     /* A leader at the slow pace, one slow heartbeat out already. */
     int leader = cluster_wait_leader(&cl, LEADER_WAIT_MS);
