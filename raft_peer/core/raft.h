@@ -313,11 +313,11 @@ void raft_observe_term(struct raft *r, raft_id from, raft_term term);
 /* The caller saw its connection to peer id closed (the peer's process died and its
  * kernel closed the socket). Tell it about every peer: the core knows who leads. A
  * follower that loses its current leader this way stops counting on it (§4.2.3's lease
- * no longer holds) and, with PreVote, campaigns after a short random delay instead of
- * a whole election timeout. Any other peer's connection (another follower's) changes
- * nothing: the lease still holds and the election timer keeps its deadline. Only
- * timing changes: a leader that is in fact alive still wins, because the other
- * followers refuse the pre-vote. */
+ * no longer holds) and, with PreVote and fast_failover, campaigns after a short random
+ * delay instead of a whole election timeout. Any other peer's connection (another follower's)
+ * changes nothing: the lease still holds and the election timer keeps its deadline. Only timing
+ * changes: a leader that is in fact alive still wins, because the other followers refuse the
+ * pre-vote. */
 void raft_peer_disconnected(struct raft *r, raft_id id);
 /* Changes the election timeout range and the heartbeat interval at runtime (a
  * classroom slows the whole cluster down to a pace people can follow) and switches
