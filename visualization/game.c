@@ -520,9 +520,14 @@ static void wires_send(struct game *g, uint32_t delay_ms, unsigned pace, bool fa
  * (dir 0), from what the living villagers report now. */
 static void wires_pace(struct game *g, int dir)
 {
+    const char *no = no_network(g);
     struct wires_report rep;
     unsigned pace;
 
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
     wires_report(&g->model, &rep);
     pace = dir == 0 ? rep.pace : wires_pace_step(rep.pace, dir);
     if (dir != 0 && pace == rep.pace && !rep.mixed) {
