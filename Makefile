@@ -196,16 +196,21 @@ purity:
 	@sh tests/check_core_purity.sh
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
-# make sim: SEEDS seeds, then every deliberately broken core must be caught, by the
-# direct checks and by the end-to-end properties alone (--weak). Under sanitizers the
+# make sim: SEEDS seeds, SIM_PACE_SEEDS more with --pace, then every deliberately
+# broken core must be caught, by the direct checks and by the end-to-end properties
+# alone (--weak). Under sanitizers the
 # --weak hunt is left out: it proves the checks bite, which the release build already
 # shows seed for seed (runs are deterministic), and it takes thousands of seeds there.
 # make sim SEED=S [MUTATION=name]: replays one seed, nothing else.
 SIM_MUTANTS = $(SIM_BIN) --mutants --max-seeds $(SIM_MUTANT_SEEDS) --jobs $(SIM_JOBS)
+# Timing changed at runtime too (the lesson pace, docs/SIMULATOR.md).
+SIM_PACE_SEEDS ?= 300
+SIM_PACE = $(SIM_BIN) --seeds $(SIM_PACE_SEEDS) --pace --jobs $(SIM_JOBS)
 sim: $(SIM_BIN)
 ifeq ($(SEED)$(MUTATION),)
 	@st=0; \
 	echo "$(SIM_BIN) $(SIM_ARGS)"; $(SIM_BIN) $(SIM_ARGS) || st=1; \
+	echo "$(SIM_PACE)"; $(SIM_PACE) || st=1; \
 	echo "$(SIM_MUTANTS)"; $(SIM_MUTANTS) || st=1; \
 	if [ "$(SANITIZE)" != 1 ]; then \
 	  echo "$(SIM_MUTANTS) --weak"; $(SIM_MUTANTS) --weak || st=1; fi; \

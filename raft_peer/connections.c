@@ -265,10 +265,14 @@ static void handle_control(struct peer *p, struct conn *c, struct json_object *o
         faults_handle_control(p, c, obj, a);
         return;
     }
+    if (!strcmp(a, "pace")) {
+        pace_handle_control(p, c, obj);
+        return;
+    }
     int n = snprintf(out, sizeof(out),
                      "{\"type\":\"control_response\",\"ok\":false,\"error\":\"bad_request\","
                      "\"message\":\"unknown control action; expected crash, transfer, partition, "
-                     "isolate, cut, heal or delay\"}\n");
+                     "isolate, cut, heal, delay or pace\"}\n");
     conn_send(p, c, out, (size_t)n);
 }
 

@@ -295,6 +295,7 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     }
     p->started_ms = peer_now();
     faults_init(p);
+    pace_init(p);
     links_init(p);
     el_set_before_sleep(p->el, before_sleep, p);
     el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);

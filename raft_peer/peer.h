@@ -180,6 +180,8 @@ struct peer {
     /* Network faults a classroom sets through control messages (-v only). */
     struct net_faults faults;
     struct net_delay delay;
+    unsigned pace;      /* lesson pace: the INI's timing times this (pace_control.c) */
+    bool fast_failover; /* a lost leader's closed connection hurries an election */
 
     int64_t tick_timer;
     raft_time tick_due;
@@ -234,6 +236,13 @@ void faults_handle_control(struct peer *p, struct conn *c, struct json_object *o
 void faults_hold(struct peer *p, raft_id to, const char *line, size_t len);
 /* Adds cut, cut_to, cut_from, fault, delay_ms, held, dropped_out, dropped_in to o. */
 void faults_add_json(const struct peer *p, struct json_object *o);
+
+/* pace_control.c: the lesson pace (-v only). */
+#define PACE_MAX_FACTOR 50 /* 300 ms timeouts become 15 s: slow enough for any lesson */
+void pace_init(struct peer *p);
+void pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj);
+/* Adds pace and fast_failover to o (status, the game stream's state). */
+void pace_add_json(const struct peer *p, struct json_object *o);
 
 /* snapshot_service.c: taking, sending, receiving and loading snapshots. */
 int snapshot_boot(struct peer *p, char *err, size_t errlen);

@@ -52,6 +52,7 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "variables", json_object_new_uint64(sm_count(p->sm)));
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
     faults_add_json(p, o);
+    pace_add_json(p, o);
     if (raft_role(r) == RAFT_LEADER)
         json_object_object_add(o, "followers", status_followers_json(p, "name"));
     conn_send_json(p, c, o);

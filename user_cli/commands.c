@@ -18,8 +18,8 @@
 #define CLI_STATUS_PEER_MS 1000
 
 const char *const cli_builtin_words[] = {"help",    "status", "leader", "transfer", "partition",
-                                         "isolate", "cut",    "heal",   "delay",    "quit",
-                                         "exit",    "get",    NULL};
+                                         "isolate", "cut",    "heal",   "delay",    "pace",
+                                         "quit",    "exit",   "get",    NULL};
 const char *const cli_operation_words[] = {"set", "add", "sub", "mul", "div",
                                            "cas", "get", "del", NULL};
 
@@ -45,6 +45,10 @@ void cli_print_help(FILE *out)
                  "  cut FROM TO       cut peer1 peer2 drop messages FROM -> TO only\n"
                  "  heal              heal           open every cut link again\n"
                  "  delay MS          delay 200      hold each peer message MS ms (0: off)\n"
+                 "Lesson pace (peers started with -v; sent to every peer):\n"
+                 "  pace F [--no-fast-failover]  pace 20 --no-fast-failover\n"
+                 "                    timeouts and heartbeats F times the ini's (1: as set);\n"
+                 "                    without fast failover a dead leader waits for a timeout\n"
                  "  help              help           this text\n"
                  "  quit, exit        quit           leave (Ctrl-D too)\n");
 }

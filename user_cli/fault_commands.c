@@ -1,4 +1,4 @@
-/* fault_commands.c: partition, isolate, cut, heal and delay (fault_commands.h). */
+/* fault_commands.c: partition, isolate, cut, heal, delay and pace (fault_commands.h). */
 #include "user_cli/fault_commands.h"
 
 #include "common/client_protocol.h"
@@ -17,7 +17,10 @@
 /* One word more than the most groups a cluster can have, to say "too many". */
 #define FAULT_MAX_WORDS (CLUSTER_MAX_PEERS + 2)
 
-static const char *const fault_words[] = {"partition", "isolate", "cut", "heal", "delay", NULL};
+static const char *const fault_words[] = {"partition", "isolate", "cut", "heal",
+                                          "delay",     "pace",    NULL};
+/* Same bound as the peers' (PACE_MAX_FACTOR). */
+#define PACE_MAX_FACTOR 50
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -138,6 +141,30 @@ static int parse_delay(const char *w, char *err, size_t errlen, long *out)
     return 0;
 }
 
+/* pace F [--no-fast-failover] */
+static int build_pace(char **w, int n, struct json_object *o, char *err, size_t errlen)
+{
+    bool fast_failover = true;
+    if (n == 3 && strcmp(w[2], "--no-fast-failover") == 0) {
+        fast_failover = false;
+        n = 2;
+    }
+    char *end;
+    errno = 0;
+    long v = n == 2 ? strtol(w[1], &end, 10) : 0;
+    if (n != 2 || errno != 0 || end == w[1] || *end != '\0' || !isdigit((unsigned char)w[1][0]) ||
+        v < 1 || v > PACE_MAX_FACTOR) {
+        set_err(err, errlen,
+                "usage: pace FACTOR [--no-fast-failover]   FACTOR from 1 (the ini's timing) to "
+                "%d times slower",
+                PACE_MAX_FACTOR);
+        return -1;
+    }
+    json_object_object_add(o, "factor", json_object_new_int64(v));
+    json_object_object_add(o, "fast_failover", json_object_new_boolean(fast_failover));
+    return 0;
+}
+
 /* Fills o's action and fields from the words. 0 or -1 with err. */
 static int build_fields(const struct cluster_client *c, char **w, int n, struct json_object *o,
                         char *err, size_t errlen)
@@ -146,6 +173,8 @@ static int build_fields(const struct cluster_client *c, char **w, int n, struct 
     json_object_object_add(o, "action", json_object_new_string(action));
     if (strcmp(action, "partition") == 0)
         return build_groups(c, w + 1, n - 1, o, err, errlen);
+    if (strcmp(action, "pace") == 0)
+        return build_pace(w, n, o, err, errlen);
     if (strcmp(action, "heal") == 0) {
         if (n == 1)
             return 0;
@@ -336,7 +365,8 @@ int fault_command_run(struct cli_session *s, const char *text)
     if (refused > 0) {
         if (forbidden > 0)
             fprintf(s->errout,
-                    "error: %d of %d peers refused: network faults need peers started with -v "
+                    "error: %d of %d peers refused: network faults and the pace need peers started "
+                    "with -v "
                     "(and the ini's token, which user_cli sends; from another machine than the "
                     "peer's, the ini must set one)\n",
                     forbidden, c->n_peers);

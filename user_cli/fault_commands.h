@@ -1,7 +1,8 @@
 /* fault_commands.h: the classroom's network faults: partition, isolate, cut, heal and
- * delay. Each is checked here, then sent as a control message to every peer of the
- * cluster (each peer enforces the cut on its own sends and receives), and every peer's
- * answer is printed. Peers take them only when started with -v (docs/CONTRACT.md). */
+ * delay, and the lesson pace (pace F [--no-fast-failover]). Each is checked here, then sent as a
+ * control message to every peer of the cluster (each peer enforces the cut on its own sends and
+ * receives), and every peer's answer is printed. Peers take them only when started with -v
+ * (docs/CONTRACT.md). */
 #ifndef USER_CLI_FAULT_COMMANDS_H
 #define USER_CLI_FAULT_COMMANDS_H
 

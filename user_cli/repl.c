@@ -54,7 +54,8 @@ void repl_complete_words(const struct cluster_client *c, int word_index, const c
     if (strcmp(first_word, "get") == 0 || strcmp(first_word, "help") == 0 ||
         strcmp(first_word, "status") == 0 || strcmp(first_word, "leader") == 0 ||
         strcmp(first_word, "heal") == 0 || strcmp(first_word, "delay") == 0 ||
-        strcmp(first_word, "quit") == 0 || strcmp(first_word, "exit") == 0)
+        strcmp(first_word, "pace") == 0 || strcmp(first_word, "quit") == 0 ||
+        strcmp(first_word, "exit") == 0)
         return;
     offer(cli_operation_words, prefix, emit, arg);
 }

@@ -99,6 +99,12 @@ int status_parse(const char *line, size_t len, struct peer_status *st, char *err
     get_names(o, "cut_from", st->cut_from, sizeof(st->cut_from));
     get_str(o, "fault", st->fault, sizeof(st->fault));
     st->delay_ms = get_num(o, "delay_ms");
+    st->pace = get_num(o, "pace");
+    json_object *ff;
+    st->fast_failover = json_object_object_get_ex(o, "fast_failover", &ff) &&
+                                json_object_is_type(ff, json_type_boolean)
+                            ? json_object_get_boolean(ff)
+                            : -1;
     json_object_put(o);
     st->reachable = true;
     return 0;
@@ -228,6 +234,15 @@ static void print_faults(FILE *out, const struct cluster_peer *p, const struct p
     fputc('\n', out);
 }
 
+/* One line per peer not at the ini's timing (docs/CONTRACT.md, "Lesson pace"). */
+static void print_pace(FILE *out, const struct cluster_peer *p, const struct peer_status *s)
+{
+    if (!s->reachable || (s->pace <= 1 && s->fast_failover != 0))
+        return;
+    fprintf(out, "lesson pace on %s: %lldx the ini's timeouts and heartbeat; fast failover %s\n",
+            p->name, s->pace > 1 ? s->pace : 1, s->fast_failover == 0 ? "off" : "on");
+}
+
 void status_table_print(FILE *out, const struct cluster_peer *peers, const struct peer_status *st,
                         int n)
 {
@@ -259,6 +274,8 @@ void status_table_print(FILE *out, const struct cluster_peer *peers, const struc
                     st[i].problem[0] ? st[i].problem : "no answer");
     for (int i = 0; i < n; i++)
         print_faults(out, &peers[i], &st[i]);
+    for (int i = 0; i < n; i++)
+        print_pace(out, &peers[i], &st[i]);
     int lead = status_find_leader(st, n);
     if (lead >= 0 && st[lead].n_followers > 0) {
         fprintf(out, "replication seen by %s:", peers[lead].name);

@@ -35,6 +35,8 @@ struct peer_status {
     char cut_from[200]; /* it ignores them */
     char fault[200];    /* the requests behind the cuts, in words */
     long long delay_ms; /* -1 when the peer does not say (an older peer) */
+    long long pace;     /* the lesson pace; -1 when the peer does not say */
+    int fast_failover;  /* 1 on, 0 off, -1 when the peer does not say */
     int n_followers;    /* entries of followers[] filled, leader only */
     struct peer_follower followers[CLUSTER_MAX_PEERS];
 };

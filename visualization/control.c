@@ -185,6 +185,49 @@ int control_fault(const char *host, int port, const char *action, const char *fr
     return exchange(host, port, line, 1, err, errlen);
 }
 
+/* A control message with one integer field and an optional boolean one. */
+static int control_numbers(const char *host, int port, const char *action, const char *key,
+                           int64_t value, const char *bool_key, bool flag, const char *token,
+                           char *err, size_t errlen)
+{
+    struct json_object *o = json_object_new_object();
+    char line[512];
+    int n;
+
+    if (o == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_object_object_add(o, "type", json_object_new_string("control"));
+    json_object_object_add(o, "action", json_object_new_string(action));
+    json_object_object_add(o, key, json_object_new_int64(value));
+    if (bool_key != NULL)
+        json_object_object_add(o, bool_key, json_object_new_boolean(flag));
+    if (token != NULL && token[0] != '\0')
+        json_object_object_add(o, "token", json_object_new_string(token));
+    n = snprintf(line, sizeof line, "%s\n",
+                 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        snprintf(err, errlen, "control message too long");
+        return -1;
+    }
+    return exchange(host, port, line, 1, err, errlen);
+}
+
+int control_delay(const char *host, int port, unsigned ms, const char *token, char *err,
+                  size_t errlen)
+{
+    return control_numbers(host, port, "delay", "ms", ms, NULL, false, token, err, errlen);
+}
+
+int control_pace(const char *host, int port, unsigned factor, bool fast_failover, const char *token,
+                 char *err, size_t errlen)
+{
+    return control_numbers(host, port, "pace", "factor", factor, "fast_failover", fast_failover,
+                           token, err, errlen);
+}
+
 int control_bin_dir(char *out, size_t outlen, char *err, size_t errlen)
 {
     char path[PATH_MAX];

@@ -3,6 +3,7 @@
 #ifndef GAME_CONTROL_H
 #define GAME_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* How long one control exchange may take: the game's frame waits for it, and on
@@ -26,6 +27,15 @@ int control_transfer(const char *host, int port, const char *target, const char 
  * with err (unreachable, or the peer's refusal). */
 int control_fault(const char *host, int port, const char *action, const char *from, const char *to,
                   const char *token, char *err, size_t errlen);
+
+/* The delay every peer message waits at the peer at host:port (the `delay` network
+ * fault, 0 to 10000 ms; 0 ends it), and the lesson pace (docs/CONTRACT.md, "Lesson
+ * pace": factor 1 to 50, fast failover on or off). Sent to every peer like the faults.
+ * 0 when the peer agreed, else -1 with err. */
+int control_delay(const char *host, int port, unsigned ms, const char *token, char *err,
+                  size_t errlen);
+int control_pace(const char *host, int port, unsigned factor, bool fast_failover, const char *token,
+                 char *err, size_t errlen);
 
 /* The directory holding the game's own executable (via /proc/self/exe), where
  * raft_peer lives too. 0, or -1 with err. */

@@ -28,6 +28,7 @@
 #include "visualization/submit.h"
 #include "visualization/textbox.h"
 #include "visualization/village_model.h"
+#include "visualization/wires.h"
 
 #define FRAME_MS         (1000.0 / 60.0)
 #define DEFAULT_W        1280
@@ -95,13 +96,16 @@ struct game {
     } keys[MAX_KEYS]; /* --keys, the test hook */
     int n_keys;
 
-    struct textbox box; /* 'c': the command being typed */
+    struct textbox box;      /* 'c': the command being typed */
+    struct wires_view wires; /* the slow-wires panel: the knob while it is dragged */
 
     /* --click and --type, the test hooks */
     struct {
         int64_t at_ms;
         int at_step;
         bool done, road, villager, right;
+        int wire_part; /* -1, or the wires panel's part to click (delay:MS, pace:+, ...) */
+        uint32_t wire_ms;
         int x, y;
         char a[VILLAGE_NAME_MAX], b[VILLAGE_NAME_MAX];
     } clicks[GAME_MAX_CLICKS];
@@ -580,6 +584,94 @@ static bool lesson_menu_key(struct game *g, SDL_Keycode key)
     return false;
 }
 
+/* --- slow wires: the delay and the lesson pace ------------------------------------------ */
+
+/* Sends the delay (pace == 0) or the pace to every peer of the cluster shown; says so in
+ * the feed with how many heard it. The peers' own reports then move the panel. */
+static void wires_send(struct game *g, uint32_t delay_ms, unsigned pace, bool fast_failover)
+{
+    const char *no = no_network(g);
+    char why[320] = "", words[160];
+    int ok = 0, n;
+
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    n = g->model.n < g->cfg->n_peers ? g->model.n : g->cfg->n_peers;
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        int rc = pace == 0 ? control_delay(g->cfg->peers[i].host, g->cfg->peers[i].port, delay_ms,
+                                           g->cfg->token, err, sizeof err)
+                           : control_pace(g->cfg->peers[i].host, g->cfg->peers[i].port, pace,
+                                          fast_failover, g->cfg->token, err, sizeof err);
+        if (rc == 0)
+            ok++;
+        else if (why[0] == '\0')
+            snprintf(why, sizeof why, "; %s: %s", g->cfg->peers[i].name, err);
+    }
+    if (pace == 0) {
+        struct wires_report rep;
+        wires_report(&g->model, &rep);
+        wires_delay_words(delay_ms, g->cfg->election_timeout_min, rep.pace, words, sizeof words);
+    } else {
+        wires_pace_words(pace, fast_failover, g->cfg->election_timeout_min,
+                         g->cfg->election_timeout_max, g->cfg->heartbeat_interval, words,
+                         sizeof words);
+    }
+    news(g, "you %s (%d of %d peers heard it%s)", words, ok, n, why);
+}
+
+/* "-" and "+" on the panel or the keyboard (dir -1, +1), and the fast failover switch
+ * (dir 0), from what the living villagers report now. */
+static void wires_pace(struct game *g, int dir)
+{
+    const char *no = no_network(g);
+    struct wires_report rep;
+    unsigned pace;
+
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    wires_report(&g->model, &rep);
+    pace = dir == 0 ? rep.pace : wires_pace_step(rep.pace, dir);
+    if (dir != 0 && pace == rep.pace && !rep.mixed) {
+        banner(g, dir < 0 ? "already the ini's own pace" : "the slowest pace already (50x)");
+        return;
+    }
+    wires_send(g, 0, pace, dir == 0 ? !rep.fast_failover : rep.fast_failover);
+}
+
+/* A press on the panel: the knob is taken (sent on release), or a button acts. */
+static void wires_press(struct game *g, int part, int x)
+{
+    const char *no = no_network(g);
+    struct wires_geom geom;
+
+    if (part < 0)
+        return;
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    wires_geom(&g->rc.layout, &geom);
+    if (part == WIRES_TRACK) {
+        g->wires.dragging = true;
+        g->wires.drag_ms = wires_delay_at(&geom, x);
+    } else {
+        wires_pace(g, part == WIRES_PACE_UP ? 1 : part == WIRES_PACE_DOWN ? -1 : 0);
+    }
+}
+
+static void wires_release(struct game *g)
+{
+    if (!g->wires.dragging)
+        return;
+    g->wires.dragging = false;
+    wires_send(g, g->wires.drag_ms, 0, false);
+}
+
 /* --- time ---------------------------------------------------------------------------- */
 
 static void step_monster(struct game *g, float dt)
@@ -705,7 +797,31 @@ static int parse_keys(struct game *g)
     return 0;
 }
 
-/* --click "X,Y@MS" / "road:A-B@MS" and --type "TEXT@MS": parsed once. 0, or 2. */
+/* The wires panel's targets for --click: "delay:MS" (the slider where it means MS),
+ * "pace:+", "pace:-", "failover". 1 when spec is one of them. */
+static bool parse_wire_click(const char *spec, int *part, uint32_t *ms)
+{
+    char *end;
+    long v;
+
+    *ms = 0;
+    if (strcmp(spec, "pace:+") == 0)
+        *part = WIRES_PACE_UP;
+    else if (strcmp(spec, "pace:-") == 0)
+        *part = WIRES_PACE_DOWN;
+    else if (strcmp(spec, "failover") == 0)
+        *part = WIRES_FAILOVER;
+    else if (strncmp(spec, "delay:", 6) == 0 && spec[6] >= '0' && spec[6] <= '9' &&
+             (v = strtol(spec + 6, &end, 10)) >= 0 && *end == '\0' && v <= WIRES_DELAY_MAX_MS) {
+        *part = WIRES_TRACK;
+        *ms = (uint32_t)v;
+    } else
+        return false;
+    return true;
+}
+
+/* --click "X,Y@MS" / "road:A-B@MS" / a wires target, and --type "TEXT@MS": parsed once.
+ * 0, or 2. */
 static int parse_clicks(struct game *g)
 {
     for (int i = 0; i < g->opt.n_clicks; i++) {
@@ -714,13 +830,16 @@ static int parse_clicks(struct game *g)
         bool ok = parse_when(at + 1, &g->clicks[i].at_ms, &g->clicks[i].at_step) == 0 &&
                   (size_t)(at - spec) < sizeof what;
 
+        g->clicks[i].wire_part = -1;
         if (ok) {
             snprintf(what, sizeof what, "%.*s", (int)(at - spec), spec);
             if (strncmp(what, "right:", 6) == 0) {
                 g->clicks[i].right = true;
                 memmove(what, what + 6, strlen(what + 6) + 1);
             }
-            if (strncmp(what, "villager:", 9) == 0) {
+            if (parse_wire_click(what, &g->clicks[i].wire_part, &g->clicks[i].wire_ms)) {
+                /* the point comes from the layout when the click is due */
+            } else if (strncmp(what, "villager:", 9) == 0) {
                 /* a name, or whoever is "leader", a "follower" or a "grave" then */
                 g->clicks[i].villager = true;
                 ok = what[9] != '\0' && strlen(what + 9) < VILLAGE_NAME_MAX;
@@ -745,8 +864,9 @@ static int parse_clicks(struct game *g)
         }
         if (!ok) {
             fprintf(stderr,
-                    "raft_game: --click: \"%s\" is not [right:]X,Y, road:A-B or "
-                    "[right:]villager:NAME, then @MS or @step:N[+MS]\n%s",
+                    "raft_game: --click: \"%s\" is not [right:]X,Y, road:A-B, "
+                    "[right:]villager:NAME, delay:MS, pace:+, pace:- or failover, then @MS or "
+                    "@step:N[+MS]\n%s",
                     spec, GAME_USAGE);
             return 2;
         }
@@ -805,6 +925,11 @@ static void run_clicks(struct game *g)
             !layout_road_point(&g->rc.layout, village_model_find(&g->model, g->clicks[i].a),
                                village_model_find(&g->model, g->clicks[i].b), &x, &y))
             continue;
+        if (g->clicks[i].wire_part >= 0) {
+            struct wires_geom geom;
+            wires_geom(&g->rc.layout, &geom);
+            wires_point(&geom, g->clicks[i].wire_part, g->clicks[i].wire_ms, &x, &y);
+        }
         memset(&e, 0, sizeof e);
         e.type = SDL_MOUSEBUTTONDOWN;
         e.button.button = g->clicks[i].right ? SDL_BUTTON_RIGHT : SDL_BUTTON_LEFT;
@@ -812,6 +937,9 @@ static void run_clicks(struct game *g)
         e.button.y = y;
         g->mouse_x = x;
         g->mouse_y = y;
+        handle_event(g, &e);
+        /* A click is a press and a release (the slider sends on release). */
+        e.type = SDL_MOUSEBUTTONUP;
         handle_event(g, &e);
         g->clicks[i].done = true;
         fprintf(stderr, "raft_game: --click: clicked %d,%d at %llu ms\n", x, y,
@@ -1026,15 +1154,32 @@ static void handle_event(struct game *g, const SDL_Event *e)
                 banner(g, "going back is for replays (--record FILE, then --replay FILE)");
             break;
         case SDLK_LEFTBRACKET:
-        case SDLK_MINUS:
-        case SDLK_KP_MINUS:
             change_speed(g, -1);
             break;
         case SDLK_RIGHTBRACKET:
+            change_speed(g, 1);
+            break;
+        /* Live, "-" and "+" are the pace's (the panel's buttons); a replay's speed. */
+        case SDLK_MINUS:
+        case SDLK_KP_MINUS:
+            if (g->replay)
+                change_speed(g, -1);
+            else
+                wires_pace(g, -1);
+            break;
         case SDLK_PLUS:
         case SDLK_EQUALS:
         case SDLK_KP_PLUS:
-            change_speed(g, 1);
+            if (g->replay)
+                change_speed(g, 1);
+            else
+                wires_pace(g, 1);
+            break;
+        case SDLK_f:
+            if (g->replay)
+                banner(g, "a replay: the wires are as they were recorded");
+            else
+                wires_pace(g, 0);
             break;
         case SDLK_HOME:
             if (g->replay) {
@@ -1049,6 +1194,15 @@ static void handle_event(struct game *g, const SDL_Event *e)
     case SDL_MOUSEMOTION:
         g->mouse_x = e->motion.x;
         g->mouse_y = e->motion.y;
+        if (g->wires.dragging) {
+            struct wires_geom geom;
+            wires_geom(l, &geom);
+            g->wires.drag_ms = wires_delay_at(&geom, e->motion.x);
+        }
+        break;
+    case SDL_MOUSEBUTTONUP:
+        if (e->button.button == SDL_BUTTON_LEFT)
+            wires_release(g);
         break;
     case SDL_MOUSEBUTTONDOWN: {
         int b = layout_hit_button(l, e->button.x, e->button.y);
@@ -1062,6 +1216,15 @@ static void handle_event(struct game *g, const SDL_Event *e)
         if (g->replay && at >= 0) {
             seek_to(g, (uint64_t)((double)at * (double)recording_length_ms(g->tape)));
             break;
+        }
+        {
+            struct wires_geom geom;
+            wires_geom(l, &geom);
+            if (wires_on_panel(&geom, e->button.x, e->button.y)) {
+                if (e->button.button == SDL_BUTTON_LEFT)
+                    wires_press(g, wires_hit(&geom, e->button.x, e->button.y), e->button.x);
+                break;
+            }
         }
         if (g->replay && (v >= 0 || b == LAYOUT_BUTTON_SUBMIT || b == LAYOUT_BUTTON_MONSTER ||
                           b == LAYOUT_BUTTON_HEAL)) {
@@ -1411,6 +1574,7 @@ static void fill_view(struct game *g, struct game_view *v)
         .typing = g->box.open,
         .typed = g->box.text,
         .lesson = &g->lesson,
+        .wires = g->wires,
     };
 }
 
@@ -1497,9 +1661,16 @@ static int loop(struct game *g)
         g->hover = layout_hit_villager(&g->rc.layout, g->mouse_x, g->mouse_y);
         g->hover_button = layout_hit_button(&g->rc.layout, g->mouse_x, g->mouse_y);
         g->hover_road_a = g->hover_road_b = -1;
-        if (g->hover_button < 0 && g->hover < 0)
-            layout_hit_road(&g->rc.layout, g->mouse_x, g->mouse_y, &g->hover_road_a,
-                            &g->hover_road_b);
+        {
+            struct wires_geom geom;
+            wires_geom(&g->rc.layout, &geom);
+            g->wires.hover = wires_hit(&geom, g->mouse_x, g->mouse_y);
+            g->wires.enabled = !g->replay && g->demo == NULL && g->cfg != NULL;
+            if (g->hover_button < 0 && g->hover < 0 &&
+                !wires_on_panel(&geom, g->mouse_x, g->mouse_y))
+                layout_hit_road(&g->rc.layout, g->mouse_x, g->mouse_y, &g->hover_road_a,
+                                &g->hover_road_b);
+        }
         fill_view(g, &view);
         render_frame(&g->rc, &view, w, h);
         count_frame(g);

@@ -36,12 +36,16 @@
     "  --click X,Y@MS     test hook: a left click at pixel X,Y at MS; \"road:A-B@MS\" clicks\n"    \
     "                     the road between villagers A and B, \"villager:NAME@MS\" a villager\n"   \
     "                     (or the leader, a follower, a grave); \"right:\" before it a right\n"    \
-    "                     click (repeatable, at most 16). Any hook's @MS may be @step:N+MS:\n"     \
-    "                     MS after the lesson's step N began to wait for the learner\n"            \
+    "                     click; \"delay:MS@MS\" the slow-wires slider where it means MS,\n"       \
+    "                     \"pace:+@MS\", \"pace:-@MS\", \"failover@MS\" its buttons "              \
+    "(repeatable,\n"                                                                               \
+    "                     at most 16). Any hook's @MS may be @step:N+MS: MS after the\n"           \
+    "                     lesson's step N began to wait for the learner\n"                         \
     "  --type TEXT@MS     test hook: TEXT typed at MS, as the keyboard types (repeatable)\n"       \
     "  -h, --help         this help\n"                                                             \
     "keys in the game: c type a command, r a random command, h heal every road,\n"                 \
     "  l lessons (then t try a step again, n skip it),\n"                                          \
+    "  - + the pace (timeouts and heartbeats slower or faster), f fast failover,\n"                \
     "  ? or F1 help, s stop/resume the monster, space pause, q/Esc quit; click a road\n"           \
     "  (the line between two villagers) to cut it or open it again; in a replay also:\n"           \
     "  right arrow or . next event, left arrow 5 s back, [ ] or - + speed, Home restart\n"

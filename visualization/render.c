@@ -38,6 +38,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
         render_villager_labels(rc, v, i);
     render_flights(rc, v);
     render_buttons(rc, v);
+    render_wires(rc, v);
     render_command_box(rc, v);
     render_topbar(rc, v);
     render_feed(rc, v);

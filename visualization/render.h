@@ -11,6 +11,7 @@
 #include "visualization/monster.h"
 #include "visualization/render_text.h"
 #include "visualization/village_model.h"
+#include "visualization/wires.h"
 
 /* Everything a frame shows, gathered by the game. */
 struct game_view {
@@ -44,6 +45,7 @@ struct game_view {
     const char *typed;              /* what is in it */
 
     const struct lesson *lesson; /* the guided lesson and its menu ('l'), may be NULL */
+    struct wires_view wires;     /* the slow-wires panel */
 };
 
 struct lesson;
@@ -70,6 +72,9 @@ void render_night(struct render_ctx *rc, const struct game_view *v);
 void render_roads(struct render_ctx *rc, const struct game_view *v);
 /* The command box ('c'), over the buttons. */
 void render_command_box(struct render_ctx *rc, const struct game_view *v);
+
+/* render_wires.c: the slow-wires panel (delay slider, pace, fast failover) */
+void render_wires(struct render_ctx *rc, const struct game_view *v);
 
 /* render_villager.c */
 void render_villager(struct render_ctx *rc, const struct game_view *v, int slot);

@@ -117,7 +117,7 @@ void render_flights(struct render_ctx *rc, const struct game_view *v)
         if (f == NULL || f->from >= l->n || f->to >= l->n || v->now_ms < f->start_ms)
             continue;
         age = v->now_ms - f->start_ms;
-        t = (float)age / VILLAGE_FLIGHT_MS;
+        t = (float)age / (float)f->flight_ms;
         x0 = l->vx[f->from];
         y0 = l->vy[f->from];
         x1 = l->vx[f->to];
@@ -135,7 +135,7 @@ void render_flights(struct render_ctx *rc, const struct game_view *v)
         }
         if (t >= 1) {
             /* Landed: an answer bursts where it arrived, then fades. */
-            float k = (t - 1) * VILLAGE_FLIGHT_MS / 250.0f;
+            float k = (t - 1) * (float)f->flight_ms / 250.0f;
             if (k > 1 || !is_reply(f->rpc))
                 continue;
             prim_arc(rc->r, x1, y1, (6 + 10 * k) * s, (8 + 11 * k) * s, 0, 1,

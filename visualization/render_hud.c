@@ -254,7 +254,7 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
 void render_help(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
-    float s = l->scale, w = 660 * s, h = 600 * s, x = (float)l->win_w / 2 - w / 2;
+    float s = l->scale, w = 660 * s, h = 640 * s, x = (float)l->win_w / 2 - w / 2;
     float y = (float)l->win_h / 2 - h / 2, ly;
     int lh = text_line_height(rc->tc, FONT_NORMAL);
     static const char *const keys[][2] = {
@@ -263,6 +263,8 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
         {"right-click", "hand leadership to that villager"},
         {"click a road", "cut it both ways (the peers drop those messages); again: open"},
         {"h", "heal: every road open again"},
+        {"slow wires knob", "drag: every peer holds each message that long"},
+        {"-, +, f", "pace: timeouts and heartbeats slower, faster; fast failover"},
         {"c", "type a command (gold add 7), Enter sends it through the leader"},
         {"r", "submit a random command through the leader"},
         {"s", "stop or resume the monster"},

@@ -31,6 +31,8 @@ static void faults_to_json(const struct village_model *m, const struct village_p
     json_object_object_add(o, "cut_from", names(m, p->cut_from & ~both));
     json_object_object_add(o, "fault", name_or_null(p->fault));
     json_object_object_add(o, "delay_ms", json_object_new_int64(p->delay_ms));
+    json_object_object_add(o, "pace", json_object_new_int((int)(p->pace ? p->pace : 1)));
+    json_object_object_add(o, "fast_failover", json_object_new_boolean(p->fast_failover));
     json_object_object_add(o, "dropped_out", json_object_new_int64((int64_t)p->dropped_out));
     json_object_object_add(o, "dropped_in", json_object_new_int64((int64_t)p->dropped_in));
     json_object_object_add(o, "stale_leader",

@@ -263,6 +263,8 @@ void village_model_push_flight(struct village_model *m, const struct village_fli
         m->flight_head = (m->flight_head + 1) % VILLAGE_MAX_FLIGHTS;
     }
     m->flights[idx] = *f;
+    if (m->flights[idx].flight_ms < VILLAGE_FLIGHT_MS)
+        m->flights[idx].flight_ms = VILLAGE_FLIGHT_MS; /* the demo's, and the tests' */
 }
 
 /* --- time and the game's own actions ----------------------------------------------- */
@@ -288,8 +290,10 @@ void village_model_tick(struct village_model *m, uint64_t now_ms)
     }
     while (m->n_flights > 0) {
         const struct village_flight *f = &m->flights[m->flight_head];
-        /* Landed results linger a moment so the green or red flash is seen. */
-        if (now_ms < f->start_ms + VILLAGE_FLIGHT_MS + 250)
+        /* Landed results linger a moment so the green or red flash is seen. Flights
+         * leave in the order they came: a long one delays the removal of shorter ones
+         * behind it, which are drawn no more once landed. */
+        if (now_ms < f->start_ms + f->flight_ms + 250)
             break;
         m->flight_head = (m->flight_head + 1) % VILLAGE_MAX_FLIGHTS;
         m->n_flights--;

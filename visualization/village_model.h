@@ -25,8 +25,12 @@ struct json_object;
 /* After the game kills a peer, datagrams already on their way are not taken as a sign
  * of life for this long. */
 #define VILLAGE_KILL_GRACE_MS 800
-/* How long a message takes to fly between villagers on screen. */
+/* How long a message takes to fly between villagers on screen, at the least: a message
+ * held by a delay (the msg's delay_ms) flies for that delay when it is longer, so a
+ * slowed wire is seen to be slow. */
 #define VILLAGE_FLIGHT_MS 550
+/* The lesson pace a peer reports is at most this (docs/CONTRACT.md, "Lesson pace"). */
+#define VILLAGE_PACE_MAX 50
 /* Routine traffic (empty heartbeats and their successful answers) is shown at most
  * this often per sender, receiver and kind: a real leader sends twenty heartbeats a
  * second to each follower, which on screen would be a blur. */
@@ -113,6 +117,10 @@ struct village_peer {
     char fault[VILLAGE_FAULT_TEXT_MAX]; /* "" when nothing is cut */
     uint32_t delay_ms;
     uint64_t held, dropped_out, dropped_in;
+    /* The lesson pace: timeouts and heartbeat are pace times the ini's (1 when the peer
+     * says nothing), and whether a dead leader's followers hurry an election. */
+    unsigned pace;
+    bool fast_failover;
 
     /* Entries this peer lost from its log (replaced after a heal, or cut off), shown
      * falling for VILLAGE_GHOST_MS from ghosts_since_ms. */
@@ -132,6 +140,7 @@ struct village_flight {
     bool ok; /* success / vote_granted for results */
     bool pre_vote;
     uint64_t start_ms;
+    uint32_t flight_ms; /* how long it is drawn in the air: VILLAGE_FLIGHT_MS or its delay */
 };
 
 struct village_feed_line {

@@ -294,10 +294,11 @@ static int parse_faults(struct village_model *m, struct json_object *obj, struct
                         char *err, size_t errlen)
 {
     uint16_t both = 0, to = 0, from = 0;
-    uint64_t delay = 0;
+    uint64_t delay = 0, pace = 1;
     struct json_object *v;
 
     p->held = p->dropped_out = p->dropped_in = 0;
+    p->fast_failover = true; /* a peer that says nothing of it has it on */
     if (parse_names(m, obj, "cut", &both, err, errlen) < 0 ||
         parse_names(m, obj, "cut_to", &to, err, errlen) < 0 ||
         parse_names(m, obj, "cut_from", &from, err, errlen) < 0 ||
@@ -305,8 +306,15 @@ static int parse_faults(struct village_model *m, struct json_object *obj, struct
         get_u64(obj, "held", false, UINT64_MAX / 2, &p->held, err, errlen) < 0 ||
         get_u64(obj, "dropped_out", false, UINT64_MAX / 2, &p->dropped_out, err, errlen) < 0 ||
         get_u64(obj, "dropped_in", false, UINT64_MAX / 2, &p->dropped_in, err, errlen) < 0 ||
+        get_u64(obj, "pace", false, VILLAGE_PACE_MAX, &pace, err, errlen) < 0 ||
+        get_bool(obj, "fast_failover", &p->fast_failover, err, errlen) < 0 ||
         field(obj, "fault", false, &v, err, errlen) < 0)
         return -1;
+    if (pace < 1) {
+        set_err(err, errlen, "\"pace\" is 0: it is at least 1");
+        return -1;
+    }
+    p->pace = (unsigned)pace;
     if (v != NULL && !json_object_is_type(v, json_type_string)) {
         set_err(err, errlen, "\"fault\" is not a string");
         return -1;
@@ -491,7 +499,7 @@ static int feed_msg(struct village_model *m, struct json_object *obj, uint64_t n
 {
     struct village_flight f = {0};
     char from[VILLAGE_NAME_MAX], to[VILLAGE_NAME_MAX], rpc[32];
-    uint64_t n_entries = 0;
+    uint64_t n_entries = 0, delay = 0;
     bool success = false, granted = false;
 
     if (get_peer_name(obj, "from", true, false, from, err, errlen) < 0 ||
@@ -501,7 +509,8 @@ static int feed_msg(struct village_model *m, struct json_object *obj, uint64_t n
         get_u64(obj, "n_entries", false, UINT32_MAX, &n_entries, err, errlen) < 0 ||
         get_bool(obj, "success", &success, err, errlen) < 0 ||
         get_bool(obj, "vote_granted", &granted, err, errlen) < 0 ||
-        get_bool(obj, "pre_vote", &f.pre_vote, err, errlen) < 0)
+        get_bool(obj, "pre_vote", &f.pre_vote, err, errlen) < 0 ||
+        get_u64(obj, "delay_ms", false, 10000, &delay, err, errlen) < 0)
         return -1;
     if (parse_rpc(rpc, &f.rpc) < 0) {
         set_err(err, errlen, "unknown rpc \"%s\"", rpc);
@@ -518,19 +527,25 @@ static int feed_msg(struct village_model *m, struct json_object *obj, uint64_t n
     f.n_entries = (uint32_t)n_entries;
     f.ok = f.rpc == VILLAGE_RPC_REQUEST_VOTE_RESULT ? granted : success;
     f.start_ms = now_ms;
+    /* It leaves the sender delay_ms after this datagram: it flies that long on screen. */
+    f.flight_ms = delay > VILLAGE_FLIGHT_MS ? (uint32_t)delay : VILLAGE_FLIGHT_MS;
 
     /* Thin out repetitive traffic: empty heartbeats, their successful answers, and
-     * entries sent again and again; votes and refusals are always drawn. */
+     * entries sent again and again; votes and refusals are always drawn. Under a long
+     * delay the routine kinds are thinned more, so that at most about four of each are
+     * in the air between two villagers and the sky is not a swarm. */
     {
         int kind = -1;
-        uint64_t gap = VILLAGE_ROUTINE_GAP_MS;
+        uint64_t gap =
+            VILLAGE_ROUTINE_GAP_MS > f.flight_ms / 4 ? VILLAGE_ROUTINE_GAP_MS : f.flight_ms / 4;
         if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES && f.n_entries == 0)
             kind = 0;
         else if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES_RESULT && f.ok)
             kind = 1;
         else if (f.rpc == VILLAGE_RPC_APPEND_ENTRIES) {
             kind = 2;
-            gap = VILLAGE_ENTRIES_GAP_MS;
+            gap =
+                VILLAGE_ENTRIES_GAP_MS > f.flight_ms / 4 ? VILLAGE_ENTRIES_GAP_MS : f.flight_ms / 4;
         }
         if (kind >= 0) {
             uint64_t *last = &m->shown_ms[f.from][f.to][kind];

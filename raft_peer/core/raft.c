@@ -64,6 +64,7 @@ void raft_config_defaults(struct raft_config *cfg)
     cfg->seed = 1;
     cfg->pre_vote = true;
     cfg->check_quorum = true;
+    cfg->fast_failover = true;
     cfg->max_entries_per_message = 256;
     cfg->max_bytes_per_message = 256 * 1024;
     cfg->max_inflight = 64;

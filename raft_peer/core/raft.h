@@ -249,6 +249,9 @@ struct raft_config {
     uint64_t seed;     /* seeds the core's own PRNG (randomized timeouts) */
     bool pre_vote;     /* §9.6 */
     bool check_quorum; /* §6.2 leader steps down; §4.2.3 voters ignore disruptors */
+    /* raft_peer_disconnected may hurry an election when the leader's connection closes.
+     * Off, a lost leader is noticed only by the election timeout, as in the paper. */
+    bool fast_failover;
     uint32_t max_entries_per_message; /* batching bound for one AppendEntries */
     uint32_t max_bytes_per_message;
     uint32_t max_inflight;    /* pipelined AppendEntries per follower not yet answered */
@@ -310,12 +313,21 @@ void raft_observe_term(struct raft *r, raft_id from, raft_term term);
 /* The caller saw its connection to peer id closed (the peer's process died and its
  * kernel closed the socket). Tell it about every peer: the core knows who leads. A
  * follower that loses its current leader this way stops counting on it (§4.2.3's lease
- * no longer holds) and, with PreVote, campaigns after a short random delay instead of
- * a whole election timeout. Any other peer's connection (another follower's) changes
- * nothing: the lease still holds and the election timer keeps its deadline. Only
- * timing changes: a leader that is in fact alive still wins, because the other
- * followers refuse the pre-vote. */
+ * no longer holds) and, with PreVote and fast_failover, campaigns after a short random
+ * delay instead of a whole election timeout. Any other peer's connection (another follower's)
+ * changes nothing: the lease still holds and the election timer keeps its deadline. Only timing
+ * changes: a leader that is in fact alive still wins, because the other followers refuse the
+ * pre-vote. */
 void raft_peer_disconnected(struct raft *r, raft_id id);
+/* Changes the election timeout range and the heartbeat interval at runtime (a
+ * classroom slows the whole cluster down to a pace people can follow) and switches
+ * fast_failover. The same rules as raft_new's config: 0 < heartbeat_interval <
+ * election_timeout_min <= election_timeout_max, else RAFT_EINVAL and nothing changes.
+ * The timers already running restart at the new pace from now: a follower or candidate
+ * draws a new election timeout, a leader sends its next heartbeat within the new
+ * interval and starts a new CheckQuorum round. */
+int raft_set_timing(struct raft *r, raft_time election_timeout_min, raft_time election_timeout_max,
+                    raft_time heartbeat_interval, bool fast_failover);
 /* The caller can no longer make writes durable (disk full, I/O error): step down
  * and never again acknowledge anything. */
 void raft_stop(struct raft *r);

@@ -105,7 +105,7 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
     if (r->stopped || r->role != RAFT_FOLLOWER || id != r->leader_id || id == RAFT_NOBODY)
         return;
     r->heard_leader = false;
-    if (!r->cfg.pre_vote)
+    if (!r->cfg.pre_vote || !r->cfg.fast_failover)
         return; /* without PreVote an early election could depose a live leader */
     /* Stagger the followers in ring order after the dead leader, one slot apart, so
      * that one usually wins alone instead of all splitting the vote at once; a little
@@ -115,4 +115,29 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
     raft_time deadline = r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)
         r->election_deadline = deadline;
+}
+
+int raft_set_timing(struct raft *r, raft_time election_timeout_min, raft_time election_timeout_max,
+                    raft_time heartbeat_interval, bool fast_failover)
+{
+    ready_reset_if_taken(r);
+    if (election_timeout_min == 0 || election_timeout_min > election_timeout_max ||
+        heartbeat_interval == 0 || heartbeat_interval >= election_timeout_min)
+        return RAFT_EINVAL;
+    r->cfg.election_timeout_min = election_timeout_min;
+    r->cfg.election_timeout_max = election_timeout_max;
+    r->cfg.heartbeat_interval = heartbeat_interval;
+    r->cfg.fast_failover = fast_failover;
+    if (r->role == RAFT_LEADER) {
+        /* Sooner, never later: a follower still at the old, faster pace must hear from
+         * us within its own timeout until it hears of the new one. */
+        if (r->heartbeat_deadline > r->now + heartbeat_interval)
+            r->heartbeat_deadline = r->now + heartbeat_interval;
+        r->quorum_deadline = r->now + election_timeout_min;
+    } else {
+        /* From now, not from the last heartbeat: sped up, a timer started long ago would
+         * fire at once and depose a leader that simply has not heard the news yet. */
+        election_reset_timer(r);
+    }
+    return RAFT_OK;
 }

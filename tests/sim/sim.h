@@ -40,10 +40,11 @@ enum sim_ev_type {
 
 /* What the command line fixes for every seed. */
 struct sim_options {
-    int peers;                 /* 3, 5 or 7; 0 rotates them by seed */
-    unsigned mutations;        /* enum raft_mutation bits */
-    bool live_trace;           /* print every step as it happens */
-    bool weak;                 /* skip the direct durability checks: only end-to-end properties */
+    int peers;          /* 3, 5 or 7; 0 rotates them by seed */
+    unsigned mutations; /* enum raft_mutation bits */
+    bool live_trace;    /* print every step as it happens */
+    bool weak;          /* skip the direct durability checks: only end-to-end properties */
+    bool pace; /* --pace: the faults also change nodes' timing at runtime (raft_set_timing) */
     const char *mutation_name; /* for the replay line */
 };
 

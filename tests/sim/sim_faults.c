@@ -154,11 +154,51 @@ static void transfer(struct sim *s)
     sim_node_settle(s, leader);
 }
 
+/* A lesson pace (docs/CONTRACT.md) on one node or on all: the timing scaled by factor
+ * at runtime, the fast failover on or off. Nodes at different paces, and a pace
+ * changed mid-election, must not cost safety. */
+static void set_pace(struct sim *s, struct sim_node *n, raft_time factor, bool fast_failover)
+{
+    if (!n->up || n->stopped)
+        return;
+    int rc = raft_set_timing(n->r, s->p.et_min * factor, s->p.et_max * factor, s->p.hb * factor,
+                             fast_failover);
+    if (rc != RAFT_OK)
+        sim_fail(s, "Contract", "raft_set_timing answers %s", raft_strerror(rc));
+    struct sim_rec r = {0};
+    r.kind = SIM_REC_PACE;
+    r.node = (uint8_t)n->id;
+    r.a = factor;
+    r.b = fast_failover;
+    sim_record(s, &r);
+    sim_node_settle(s, n);
+}
+
+static void change_pace(struct sim *s)
+{
+    static const raft_time factors[] = {1, 2, 3, 5};
+    raft_time factor = PICK(&s->rng, factors);
+    bool fast_failover = sim_rng_below(&s->rng, 2);
+    if (sim_rng_below(&s->rng, 2)) {
+        set_pace(s, random_node(s), factor, fast_failover);
+        return;
+    }
+    for (int i = 1; i <= s->p.n && !s->failed; i++)
+        set_pace(s, &s->nodes[i], factor, fast_failover);
+}
+
 void sim_on_chaos(struct sim *s)
 {
     if (s->phase != SIM_FAULTS)
         return;
     const struct sim_params *p = &s->p;
+    /* Drawn only with --pace, so that without it every seed runs as it always did. */
+    if (s->opt.pace && sim_rng_below(&s->rng, 6) == 0) {
+        change_pace(s);
+        sim_schedule(s, s->now + sim_rng_range(&s->rng, 1, 2 * p->chaos_mean), SIM_EV_CHAOS, 0, 0,
+                     NULL, 0, 0);
+        return;
+    }
     uint64_t total = (uint64_t)p->w_crash + p->w_crash_leader + p->w_partition + p->w_net_heal +
                      p->w_disk_fail + p->w_transfer;
     uint64_t pick = sim_rng_below(&s->rng, total);
@@ -222,6 +262,9 @@ void sim_on_heal(struct sim *s)
         if (!n->up)
             sim_node_boot(s, n);
     }
+    /* The ini's timing again, so the liveness bound means what it always meant. */
+    for (int i = 1; s->opt.pace && i <= s->p.n && !s->failed; i++)
+        set_pace(s, &s->nodes[i], 1, true);
     sim_schedule(s, s->now + 1, SIM_EV_LIVE, 0, 0, NULL, 0, 0);
     sim_schedule(s, s->now + s->p.live_ms, SIM_EV_DEADLINE, 0, 0, NULL, 0, 0);
 }

@@ -73,17 +73,17 @@ struct shared {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: raft_sim [--seed S | --seeds N [--first S]] [--peers 3|5|7] [--jobs J]\n"
-            "                [--mutation NAME] [--storage-mutation NAME] [--weak] [--verbose]\n"
-            "       raft_sim --mutants [--max-seeds N] [--jobs J]\n"
-            "Runs the real Raft core in a deterministic simulated cluster and checks its\n"
-            "safety and liveness; every failing seed replays exactly with --seed.\n"
-            "  --seed S       run seed S only (with --verbose: print every step)\n"
-            "  --seeds N      run seeds first..first+N-1 (default first: 1)\n"
-            "  --peers P      cluster size for every seed (default: 3, 5, 7 in turn)\n"
-            "  --jobs J       worker processes (default 1)\n"
-            "  --mutation M   run a deliberately broken core: ");
+    fprintf(out, "usage: raft_sim [--seed S | --seeds N [--first S]] [--peers 3|5|7] [--jobs J]\n"
+                 "                [--mutation NAME] [--storage-mutation NAME] [--weak] [--pace]\n"
+                 "                [--verbose]\n"
+                 "       raft_sim --mutants [--max-seeds N] [--jobs J]\n"
+                 "Runs the real Raft core in a deterministic simulated cluster and checks its\n"
+                 "safety and liveness; every failing seed replays exactly with --seed.\n"
+                 "  --seed S       run seed S only (with --verbose: print every step)\n"
+                 "  --seeds N      run seeds first..first+N-1 (default first: 1)\n"
+                 "  --peers P      cluster size for every seed (default: 3, 5, 7 in turn)\n"
+                 "  --jobs J       worker processes (default 1)\n"
+                 "  --mutation M   run a deliberately broken core: ");
     for (size_t i = 0; i < N_MUTATIONS; i++)
         fprintf(out, "%s%s", mutations[i].name, i + 1 < N_MUTATIONS ? ", " : "\n");
     fprintf(out, "  --storage-mutation M  run over deliberately broken storage: ");
@@ -93,6 +93,8 @@ static void usage(FILE *out)
                  "                 survives --max-seeds seeds (default 5000)\n"
                  "  --weak         drop the direct checks (persist before reply, leader commit\n"
                  "                 rule, committed on a majority of disks): end-to-end only\n"
+                 "  --pace         the faults also change the nodes' timing at runtime: one node\n"
+                 "                 or all at 1, 2, 3 or 5 times it, fast failover on or off\n"
                  "  --verbose      one line per passing seed as well\n");
 }
 
@@ -131,6 +133,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"max-seeds", required_argument, NULL, 'x'},
         {"weak", no_argument, NULL, 'w'},
         {"storage-mutation", required_argument, NULL, 'S'},
+        {"pace", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -185,6 +188,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case 'w':
             c->opt.weak = true;
+            break;
+        case 'P':
+            c->opt.pace = true;
             break;
         case 'S':
             if (storage_mutation_bit(optarg, &storage_mutations) != 0) {

@@ -233,5 +233,7 @@ void sim_report(const struct sim *s, FILE *out, bool verbose)
         fprintf(out, " --mutation %s", s->opt.mutation_name);
     if (s->opt.weak)
         fprintf(out, " --weak");
+    if (s->opt.pace)
+        fprintf(out, " --pace");
     fprintf(out, " --verbose\n");
 }

@@ -289,6 +289,10 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
     case SIM_REC_DISCONNECT:
         snprintf(p, rest, "node %d sees its connection to %d close", r->node, r->peer);
         break;
+    case SIM_REC_PACE:
+        snprintf(p, rest, "node %d runs at pace %llu, fast failover %s", r->node,
+                 (unsigned long long)a, b ? "on" : "off");
+        break;
     case SIM_REC_TRANSFER:
         snprintf(p, rest, "node %d asked to transfer leadership to %d: %s", r->node, r->peer,
                  raft_strerror((int)(int64_t)a));

@@ -26,6 +26,7 @@ enum sim_rec_kind {
     SIM_REC_TRANSFER,   /* peer = target, a = result */
     SIM_REC_SNAPSHOT,   /* sub = enum sim_snap_event */
     SIM_REC_DISCONNECT, /* node hears that peer's connection closed */
+    SIM_REC_PACE,       /* a = factor, b = 1 fast failover on */
 };
 
 enum sim_snap_event {

@@ -47,6 +47,8 @@ Test(cli_faults, which_lines_are_fault_commands)
     cr_assert(fault_command_matches("heal"));
     cr_assert(fault_command_matches("delay 200"));
     cr_assert(fault_command_matches("cut peer1 peer2"));
+    cr_assert(fault_command_matches("pace 20"));
+    cr_assert(!fault_command_matches("pace set 3"));
     cr_assert(fault_command_matches("isolate"), "a bare word gets its usage line");
     /* Variables named like the commands. */
     cr_assert(!fault_command_matches("delay get"));
@@ -65,6 +67,11 @@ Test(cli_faults, control_lines)
           "{\"type\":\"control\",\"action\":\"isolate\",\"target\":\"peer2\",\"token\":\"tok\"}\n");
     built("heal", "", "{\"type\":\"control\",\"action\":\"heal\"}\n");
     built("delay 250", NULL, "{\"type\":\"control\",\"action\":\"delay\",\"ms\":250}\n");
+    built("pace 20", NULL,
+          "{\"type\":\"control\",\"action\":\"pace\",\"factor\":20,\"fast_failover\":true}\n");
+    built("pace 1 --no-fast-failover", "tok",
+          "{\"type\":\"control\",\"action\":\"pace\",\"factor\":1,\"fast_failover\":false,"
+          "\"token\":\"tok\"}\n");
     built("cut peer3  peer1", NULL,
           "{\"type\":\"control\",\"action\":\"cut\",\"from\":\"peer3\",\"to\":\"peer1\"}\n");
 }
@@ -87,6 +94,12 @@ Test(cli_faults, bad_input_is_refused_locally)
     refused("delay 10001", "usage: delay");
     refused("delay 5ms", "usage: delay");
     refused("delay 99999999999999999999", "usage: delay");
+    refused("pace", "usage: pace");
+    refused("pace 0", "usage: pace");
+    refused("pace 51", "usage: pace");
+    refused("pace 2x", "usage: pace");
+    refused("pace 20 --fast", "usage: pace");
+    refused("pace --no-fast-failover 20", "usage: pace");
     refused("cut peer1", "usage: cut");
     refused("cut peer2 peer2", "itself");
 }

@@ -165,7 +165,7 @@ Test(cli_status, network_faults_get_one_line_per_peer)
     struct peer_status st[2];
     cr_assert_eq(parse("{\"name\":\"peer1\",\"role\":\"follower\",\"term\":3,\"cut\":[\"peer2\","
                        "\"peer3\"],\"cut_to\":[],\"cut_from\":[\"peer4\",7],\"fault\":\"isolate "
-                       "peer1\\u001b\",\"delay_ms\":200}",
+                       "peer1\\u001b\",\"delay_ms\":200,\"pace\":10,\"fast_failover\":false}",
                        &st[0]),
                  0);
     cr_assert_str_eq(st[0].cut, "peer2, peer3");
@@ -173,7 +173,7 @@ Test(cli_status, network_faults_get_one_line_per_peer)
     cr_assert_str_eq(st[0].fault, "isolate peer1?", "control bytes are masked");
     cr_assert_eq(st[0].delay_ms, 200);
     cr_assert_eq(parse("{\"name\":\"peer2\",\"role\":\"leader\",\"term\":3,\"cut\":[],"
-                       "\"delay_ms\":0,\"fault\":null}",
+                       "\"delay_ms\":0,\"fault\":null,\"pace\":1,\"fast_failover\":true}",
                        &st[1]),
                  0);
     char *text = NULL;
@@ -185,5 +185,9 @@ Test(cli_status, network_faults_get_one_line_per_peer)
                            "peer messages by 200 ms (isolate peer1?)\n"),
               "%s", text);
     cr_assert(!strstr(text, "network faults on peer2"), "%s", text);
+    cr_assert(strstr(text, "lesson pace on peer1: 10x the ini's timeouts and heartbeat; fast "
+                           "failover off\n"),
+              "%s", text);
+    cr_assert(!strstr(text, "lesson pace on peer2"), "at the ini's pace: %s", text);
     free(text);
 }

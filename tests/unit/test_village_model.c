@@ -500,6 +500,10 @@ Test(village_model, bad_fault_fields_change_nothing)
         "\"delay_ms\":-1",
         "\"held\":\"3\"",
         "\"fault\":7",
+        "\"pace\":0",
+        "\"pace\":51",
+        "\"pace\":\"10\"",
+        "\"fast_failover\":1",
         "\"cut\":[\"p1\",\"p2\",\"p3\",\"p4\",\"p5\",\"p6\",\"p7\",\"p8\",\"p9\",\"p10\",\"p11\","
         "\"p12\",\"p13\",\"p14\",\"p15\",\"p16\",\"p17\"]",
     };
@@ -661,4 +665,65 @@ Test(village_model, entries_replaced_after_a_heal_fall_away)
                           4100),
                  0);
     cr_assert_eq(m.peers[2].n_ghosts, 0);
+}
+
+/* A message held by a delay flies for that long (docs/GAME_STREAM.md, msg delay_ms);
+ * a fast one for the minimum, so it is seen at all. */
+Test(village_model, a_delayed_message_flies_for_its_delay)
+{
+    feed_state("peer1", 1, "candidate", 2, 0);
+    cr_assert_eq(feed("{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\","
+                      "\"rpc\":\"request_vote\",\"term\":2,\"delay_ms\":2000}",
+                      100),
+                 0);
+    cr_assert_eq(feed("{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer3\","
+                      "\"rpc\":\"request_vote\",\"term\":2,\"delay_ms\":100}",
+                      100),
+                 0);
+    cr_assert_eq(village_model_flight(&m, 0)->flight_ms, 2000);
+    cr_assert_eq(village_model_flight(&m, 1)->flight_ms, VILLAGE_FLIGHT_MS);
+    /* Long after a plain flight would have landed, the slow ballot is still on its way. */
+    village_model_tick(&m, 100 + 1900);
+    cr_assert_eq(m.n_flights, 2);
+    village_model_tick(&m, 100 + 2000 + 255);
+    cr_assert_eq(m.n_flights, 0);
+    /* Out of bounds, refused like the state's delay. */
+    cr_assert_lt(feed("{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer3\","
+                      "\"rpc\":\"request_vote\",\"term\":2,\"delay_ms\":10001}",
+                      3000),
+                 0);
+}
+
+/* Under a long delay routine heartbeats are thinned more: about four of a kind in the
+ * air between two villagers, not one every 400 ms for the whole flight. */
+Test(village_model, a_long_delay_thins_heartbeats_more)
+{
+    feed_state("peer1", 1, "leader", 2, 0);
+    for (int t = 0; t < 4000; t += 50) {
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "{\"type\":\"msg\",\"from\":\"peer1\",\"to\":\"peer2\","
+                 "\"rpc\":\"append_entries\",\"term\":2,\"n_entries\":0,\"delay_ms\":4000}");
+        cr_assert_eq(feed(buf, (uint64_t)t + 1), 0);
+    }
+    cr_assert_leq(m.n_flights, 4, "%d heartbeats in the air", m.n_flights);
+    cr_assert_geq(m.n_flights, 3);
+}
+
+Test(village_model, the_pace_comes_from_the_state)
+{
+    cr_assert_eq(feed("{\"type\":\"state\",\"peer\":\"peer1\",\"id\":1,\"role\":\"leader\","
+                      "\"term\":2,\"pace\":20,\"fast_failover\":false}",
+                      10),
+                 0);
+    cr_assert_eq(m.peers[0].pace, 20);
+    cr_assert(!m.peers[0].fast_failover);
+    /* An older peer says nothing: the ini's pace, fast failover on. */
+    cr_assert_eq(feed_state("peer2", 2, "follower", 2, 10), 0);
+    cr_assert_eq(m.peers[1].pace, 1);
+    cr_assert(m.peers[1].fast_failover);
+    struct json_object *o = village_model_to_json(&m, 20);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    cr_assert(strstr(s, "\"pace\":20,\"fast_failover\":false"), "%s", s);
+    json_object_put(o);
 }

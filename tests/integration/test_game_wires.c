@@ -1,0 +1,119 @@
+/* test_game_wires.c: the game's slow-wires panel on a real 3-peer cluster started with
+ * -v, driven through the mouse's and the keyboard's code paths (--click delay:MS, the
+ * panel's "+" and "-", --keys): the slider's delay and the pace reach every real peer,
+ * which say so in their own state (the game's dump) and in their status answers. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/lib/cluster.h"
+#include "tests/lib/subprocess.h"
+
+static struct cluster h;
+static char game_bin[1100];
+static struct subprocess_result res; /* 128 KiB: too big for a test's stack */
+
+static void cluster_up(void)
+{
+    struct cluster_options opt = {.visual = true};
+
+    snprintf(game_bin, sizeof game_bin, "%s/raft_game", harness_bin_dir());
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    setenv("SDL_AUDIODRIVER", "dummy", 1);
+    cr_assert_eq(cluster_start(&h, 3, &opt), 0, "cannot start the cluster in %s", h.dir);
+    cr_assert(cluster_wait_leader(&h, 15000) > 0, "no leader within 15 s (logs in %s)", h.dir);
+}
+
+static void cluster_down(void)
+{
+    cluster_stop(&h);
+}
+
+static long field(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (o == NULL || !json_object_object_get_ex(o, key, &v))
+        return -1;
+    if (json_object_is_type(v, json_type_boolean))
+        return json_object_get_boolean(v);
+    return (long)json_object_get_int64(v);
+}
+
+/* Every villager of one dump line reports the same value for key: it, else -2. */
+static long all_say(struct json_object *dump, const char *key)
+{
+    struct json_object *arr;
+    long first = -2;
+    if (!json_object_object_get_ex(dump, "villagers", &arr) || json_object_array_length(arr) != 3)
+        return -2;
+    for (size_t i = 0; i < 3; i++) {
+        long v = field(json_object_array_get_idx(arr, i), key);
+        if (i > 0 && v != first)
+            return -2;
+        first = v;
+    }
+    return first;
+}
+
+Test(game_wires, the_slider_and_the_pace_buttons_reach_every_peer, .init = cluster_up,
+     .fini = cluster_down, .timeout = 90)
+{
+    char *argv[] = {
+        game_bin,         "-c",      h.ini,          "--no-monster",    "--dump-state", "--click",
+        "delay:500@1500", "--click", "pace:+@3000",  "--click",         "pace:+@3300",  "--keys",
+        "F@4300,-@7000",  "--click", "delay:0@6000", "--quit-after-ms", "8600",         NULL};
+    int saw_delay = 0, saw_pace = 0, saw_no_failover = 0, saw_after = 0, n = 0;
+    char *line, *save = NULL;
+
+    cr_assert_eq(subprocess_run(argv, NULL, 60000, &res), 0);
+    cr_assert(!res.timed_out, "raft_game hung; err: %s", res.err);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    cr_assert_not_null(strstr(res.err, "--click: clicked"), "%s", res.err);
+    for (line = strtok_r(res.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        struct json_object *d = json_tokener_parse(line);
+        long t;
+        cr_assert_not_null(d, "not JSON: %s", line);
+        t = field(d, "time_ms");
+        cr_assert_eq(field(d, "rejected"), 0, "the game refused real datagrams");
+        /* The slider's 500 ms, in every peer's own report, until the knob goes to 0. */
+        if (t > 2600 && t < 6000) {
+            cr_assert_eq(all_say(d, "delay_ms"), 500, "at %ld: %s", t, line);
+            saw_delay++;
+        }
+        /* Two clicks on "+": 1 -> 2 -> 5. */
+        if (t > 4000 && t < 7000) {
+            cr_assert_eq(all_say(d, "pace"), 5, "at %ld: %s", t, line);
+            saw_pace++;
+        }
+        /* F switched the fast failover off, at the same pace. */
+        if (t > 5000) {
+            cr_assert_eq(all_say(d, "fast_failover"), 0, "at %ld: %s", t, line);
+            saw_no_failover++;
+        }
+        /* The knob back at 0 ends the delay; "-" goes back one step, to pace 2. */
+        if (t > 7800) {
+            cr_assert_eq(all_say(d, "delay_ms"), 0, "at %ld: %s", t, line);
+            cr_assert_eq(all_say(d, "pace"), 2, "at %ld: %s", t, line);
+            saw_after++;
+        }
+        json_object_put(d);
+        n++;
+    }
+    cr_assert_geq(n, 6, "%s", res.out);
+    cr_assert_geq(saw_delay, 1, "never saw the delay reported");
+    cr_assert_geq(saw_pace, 1, "never saw pace 5 reported");
+    cr_assert_geq(saw_no_failover, 1, "never saw the fast failover off");
+    cr_assert_geq(saw_after, 1, "never saw the last dump");
+
+    /* The real peers, asked directly. */
+    for (int i = 1; i <= 3; i++) {
+        char answer[8192];
+        cr_assert_eq(peer_exchange(&h, i, "{\"type\":\"status\"}\n", answer, sizeof answer, 2000),
+                     0);
+        cr_assert(strstr(answer, "\"delay_ms\":0") && strstr(answer, "\"pace\":2,") &&
+                      strstr(answer, "\"fast_failover\":false"),
+                  "peer%d: %s", i, answer);
+    }
+}
