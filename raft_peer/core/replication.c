@@ -65,7 +65,9 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     if (p->state == PROGRESS_PROBE) {
         if (p->probe_sent && !heartbeat)
             return;
-        send_entries(r, id, p->next_index - 1, batch_size(r, p->next_index));
+        /* A follower silent for an election timeout is asked only whether it is back:
+         * a batch each heartbeat would pile up, unread, in front of it. */
+        send_entries(r, id, p->next_index - 1, p->active ? batch_size(r, p->next_index) : 0);
         p->probe_sent = true;
         return;
     }
