@@ -12,12 +12,12 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[] = {"run",     "failover", "limits",      "memory",
-                                         "restart", "etcd",     "statemachine"};
+static const char *const mode_names[] = {"run",     "failover", "limits",       "memory",
+                                         "restart", "etcd",     "statemachine", "follower"};
 
 const char *options_mode_name(enum bench_mode m)
 {
-    return m >= MODE_RUN && m <= MODE_STATEMACHINE ? mode_names[m] : "?";
+    return m >= MODE_RUN && m <= MODE_FOLLOWER ? mode_names[m] : "?";
 }
 
 void options_usage(FILE *out)
@@ -37,6 +37,9 @@ void options_usage(FILE *out)
         "             for gets): both rows and the ratio\n"
         "  statemachine  the state machine alone, in process: time every apply of\n"
         "             --entries new variables, their VmRSS, snapshot encode and decode\n"
+        "  follower   C clients write while a follower is SIGSTOPped for T seconds: the\n"
+        "             leader's VmRSS growth; then catch-up after SIGCONT, and after a\n"
+        "             SIGKILL and restart with T seconds of writes missed\n"
         "options:\n"
         "  -n, --peers N          cluster size (default 3)\n"
         "  -c, --config FILE      use the running cluster of FILE's first N peers (run only);\n"
@@ -323,10 +326,10 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     }
     if (optind < argc) {
         int m;
-        for (m = MODE_RUN; m <= MODE_STATEMACHINE; m++)
+        for (m = MODE_RUN; m <= MODE_FOLLOWER; m++)
             if (!strcmp(argv[optind], mode_names[m]))
                 break;
-        if (m > MODE_STATEMACHINE)
+        if (m > MODE_FOLLOWER)
             BAD("unknown mode '%s'", argv[optind]);
         o->mode = (enum bench_mode)m;
         optind++;
@@ -339,8 +342,8 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     if (o->config && o->mode != MODE_RUN)
         BAD("-c is for the run mode only: the other modes start, kill and restart their own "
             "peers");
-    if (o->mode == MODE_FAILOVER && o->peers < 3)
-        BAD("failover needs at least 3 peers, so a majority survives the leader");
+    if ((o->mode == MODE_FAILOVER || o->mode == MODE_FOLLOWER) && o->peers < 3)
+        BAD("%s needs at least 3 peers, so a majority survives the victim", mode_names[o->mode]);
     /* A client cannot hear of a new leader before an election timeout has passed, so
      * in failover it gives up on a silent peer after the minimum one. */
     if (o->request_timeout_ms < 0)

@@ -15,7 +15,8 @@ enum bench_mode {
     MODE_MEMORY,
     MODE_RESTART,
     MODE_ETCD,
-    MODE_STATEMACHINE
+    MODE_STATEMACHINE,
+    MODE_FOLLOWER
 };
 
 struct bench_options {
