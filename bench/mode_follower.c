@@ -77,14 +77,14 @@ static uint64_t writers_stop(struct writers *w)
 
 /* One absence of the follower: frozen or killed for `seconds` while the writers run. */
 struct absence {
-    uint64_t writes;      /* commands answered meanwhile */
-    uint64_t entries;     /* entries the leader committed meanwhile */
-    uint64_t behind;      /* entries it missed: the leader's commit index at the end minus
-                             what the follower had applied at the start */
-    int64_t catchup_us;   /* from SIGCONT or exec to having applied them all; -1 never */
-    long rss_before_kib;  /* the leader's VmRSS just before */
-    long rss_max_kib;     /* its largest sample meanwhile */
-    long rss_end_kib;     /* and its last one */
+    uint64_t writes;     /* commands answered meanwhile */
+    uint64_t entries;    /* entries the leader committed meanwhile */
+    uint64_t behind;     /* entries it missed: the leader's commit index at the end minus
+                            what the follower had applied at the start */
+    int64_t catchup_us;  /* from SIGCONT or exec to having applied them all; -1 never */
+    long rss_before_kib; /* the leader's VmRSS just before */
+    long rss_max_kib;    /* its largest sample meanwhile */
+    long rss_end_kib;    /* and its last one */
 };
 
 /* Polls peer f until it has applied index; microseconds since t0, or -1. */
@@ -187,8 +187,8 @@ static void print_table(const struct bench_options *o, const struct absence *sto
     long growth = stop->rss_max_kib - stop->rss_before_kib;
     double ratio = kill->catchup_us > 0 ? (double)stop->catchup_us / (double)kill->catchup_us : 0;
     if (!o->no_header)
-        printf("%-44s %16s  %-22s %s\n", "follower absent, writers running", "measured",
-               "target", "met");
+        printf("%-44s %16s  %-22s %s\n", "follower absent, writers running", "measured", "target",
+               "met");
     printf("%-44s %12ld KiB  %-22s %s\n", "leader VmRSS growth while it is SIGSTOPped", growth,
            "<= 8192 KiB", growth <= TARGET_RSS_GROWTH_KIB ? "yes" : "NO");
     printf("  (leader VmRSS %ld KiB before, %ld max, %ld at the end; %llu commands answered, "
@@ -196,8 +196,8 @@ static void print_table(const struct bench_options *o, const struct absence *sto
            stop->rss_before_kib, stop->rss_max_kib, stop->rss_end_kib,
            (unsigned long long)stop->writes, (unsigned long long)stop->entries, o->seconds,
            o->clients);
-    printf("%-44s %12s ms  %-22s\n", "catch-up after SIGCONT", report_ms(a, (double)stop->catchup_us),
-           "");
+    printf("%-44s %12s ms  %-22s\n", "catch-up after SIGCONT",
+           report_ms(a, (double)stop->catchup_us), "");
     printf("  (%llu entries behind)\n", (unsigned long long)stop->behind);
     printf("%-44s %12s ms  %-22s\n", "catch-up after SIGKILL and a restart",
            report_ms(b, (double)kill->catchup_us), "");
@@ -205,8 +205,8 @@ static void print_table(const struct bench_options *o, const struct absence *sto
            "the time includes starting the process)\n",
            (unsigned long long)kill->behind, (unsigned long long)kill->writes,
            (unsigned long long)kill->entries, o->seconds);
-    printf("%-44s %14.2f x  %-22s %s\n", "SIGCONT catch-up / restart catch-up", ratio,
-           "<= 1.5 x", ratio <= TARGET_CATCHUP_RATIO ? "yes" : "NO");
+    printf("%-44s %14.2f x  %-22s %s\n", "SIGCONT catch-up / restart catch-up", ratio, "<= 1.5 x",
+           ratio <= TARGET_CATCHUP_RATIO ? "yes" : "NO");
 }
 
 int mode_follower(const struct bench_options *o)
