@@ -25,7 +25,6 @@
 /* Long names make long entries, so that what a leader queues shows. */
 #define NAME_FMT "v%02d_padding_to_make_every_log_entry_about_one_hundred_bytes"
 
-
 static struct cluster cl;
 static int64_t counts[N_VARS];
 static uint64_t seq;
