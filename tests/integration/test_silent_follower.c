@@ -4,7 +4,10 @@
  * no more than a probe), and once let go it catches up with every value: leadership is
  * handed to it, and every variable is read back from its state machine. */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +68,33 @@ static int log_count(int peer, const char *needle)
     return n;
 }
 
+/* The leader's status entry for follower f: whether it calls f silent, and the bytes
+ * it holds queued for f. */
+static void link_of(int leader, int f, bool *silent, int64_t *queued)
+{
+    char answer[8192], name[16];
+    cr_assert_eq(
+        peer_exchange(&cl, leader, "{\"type\":\"status\"}\n", answer, sizeof(answer), WAIT_MS), 0,
+        "no status from peer%d", leader);
+    snprintf(name, sizeof(name), "peer%d", f);
+    struct json_object *o = json_tokener_parse(answer), *fs, *v;
+    cr_assert_not_null(o, "status is not JSON: %s", answer);
+    cr_assert(json_object_object_get_ex(o, "followers", &fs), "no followers in %s", answer);
+    bool found = false;
+    for (size_t i = 0; i < json_object_array_length(fs); i++) {
+        struct json_object *e = json_object_array_get_idx(fs, i);
+        if (!json_object_object_get_ex(e, "name", &v) || strcmp(json_object_get_string(v), name))
+            continue;
+        found = true;
+        cr_assert(json_object_object_get_ex(e, "silent", &v), "no silent in %s", answer);
+        *silent = json_object_get_boolean(v);
+        cr_assert(json_object_object_get_ex(e, "queued_bytes", &v), "no queued_bytes: %s", answer);
+        *queued = json_object_get_int64(v);
+    }
+    json_object_put(o);
+    cr_assert(found, "%s is not among the followers", name);
+}
+
 /* PER_ROUND increments of every variable, pipelined to the leader; all must succeed. */
 static void write_round(int leader)
 {
@@ -115,6 +145,13 @@ Test(silent_follower, bounded_leader_memory_then_full_catch_up, .fini = teardown
                   max - base, base, frozen, rounds);
     cr_assert_geq(log_count(leader, "is silent: dropped"), 1,
                   "the leader never gave up the frozen follower's queue");
+    bool silent = false;
+    int64_t queued = -1;
+    link_of(leader, frozen, &silent, &queued);
+    cr_assert(silent, "the leader does not call frozen peer%d silent", frozen);
+    /* A probe's worth (64 KiB) and the one message that may cross it. */
+    cr_assert_leq(queued, 1 << 20, "the leader holds %lld bytes for frozen peer%d",
+                  (long long)queued, frozen);
 
     /* Let go, it catches up with everything the leader has committed. */
     cluster_signal_peer(&cl, frozen, SIGCONT);
