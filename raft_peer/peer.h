@@ -231,6 +231,8 @@ void snapshot_housekeeping(struct peer *p);
 /* Reaps a finished snapshot child, if any, and adopts its snapshot. Never blocks. */
 void snapshot_child_poll(struct peer *p);
 void snapshot_abort_sends(struct peer *p);
+/* Gives up the transfer to one follower and tells the core. Only between readies. */
+void snapshot_abort_send(struct peer *p, raft_id to);
 void snapshot_free(struct peer *p);
 
 /* connections.c: inbound connections. */

@@ -294,6 +294,8 @@ void links_report_lost(struct peer *p)
         }
         if (p->links[id].drops_unreported) {
             p->links[id].drops_unreported = false;
+            if (p->links[id].silent)
+                snapshot_abort_send(p, id);
             raft_peer_unreachable(p->raft, id);
         }
     }

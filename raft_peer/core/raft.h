@@ -358,8 +358,10 @@ bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
                    raft_index *match_index);
 /* Leader only: follower id has not answered for an election timeout (the
  * RAFT_TRACE_PEER_INACTIVE trace) and not since. While it is silent it is sent only
- * heartbeats and empty probes, never entries; the caller should queue no more for it
- * than those. False when not leader, for self, and once it answers again. */
+ * heartbeats and empty probes, never entries, and no snapshot is asked for it; the
+ * caller should queue no more for it than those, and may give up a snapshot transfer
+ * to it (raft_snapshot_sent, not ok). False when not leader, for self, and once it
+ * answers again. */
 bool raft_follower_silent(const struct raft *r, raft_id id);
 /* Election timer: how far along it is, 0..1000 per mille (for the game). */
 unsigned raft_election_progress(const struct raft *r, raft_time now);
