@@ -37,6 +37,8 @@ int main(int argc, char **argv)
         return mode_etcd(&o);
     case MODE_STATEMACHINE:
         return mode_statemachine(&o);
+    case MODE_FOLLOWER:
+        return mode_follower(&o);
     case MODE_SCALE:
         return mode_scale(&o);
     case MODE_FLOOR:

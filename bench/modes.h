@@ -13,6 +13,7 @@ int mode_memory(const struct bench_options *o);
 int mode_restart(const struct bench_options *o);
 int mode_etcd(const struct bench_options *o);
 int mode_statemachine(const struct bench_options *o);
+int mode_follower(const struct bench_options *o);
 int mode_scale(const struct bench_options *o);
 int mode_floor(const struct bench_options *o);
 

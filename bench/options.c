@@ -12,8 +12,8 @@
 
 #include "bench/load.h"
 
-static const char *const mode_names[] = {"run",  "failover",     "limits", "memory", "restart",
-                                         "etcd", "statemachine", "scale",  "floor"};
+static const char *const mode_names[] = {"run",  "failover",     "limits",   "memory", "restart",
+                                         "etcd", "statemachine", "follower", "scale",  "floor"};
 /* Every mode has its name: a missing one would be a NULL compared at parse time. */
 _Static_assert(sizeof(mode_names) / sizeof(mode_names[0]) == MODE_COUNT, "mode_names");
 
@@ -39,6 +39,9 @@ void options_usage(FILE *out)
         "             for gets): both rows and the ratio\n"
         "  statemachine  the state machine alone, in process: time every apply of\n"
         "             --entries new variables, their VmRSS, snapshot encode and decode\n"
+        "  follower   C clients write while a follower is SIGSTOPped for T seconds: the\n"
+        "             leader's VmRSS growth; then catch-up after SIGCONT, and after a\n"
+        "             SIGKILL and restart with T seconds of writes missed\n"
         "  scale      3 started peers, C clients: a window over 1,000 variables, a fill to\n"
         "             --entries variables, the same window over all of them; latency,\n"
         "             elections, unavailable answers and memory of each, against the targets\n"
@@ -348,8 +351,8 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
     if (o->config && o->mode != MODE_RUN)
         BAD("-c is for the run mode only: the other modes start, kill and restart their own "
             "peers");
-    if (o->mode == MODE_FAILOVER && o->peers < 3)
-        BAD("failover needs at least 3 peers, so a majority survives the leader");
+    if ((o->mode == MODE_FAILOVER || o->mode == MODE_FOLLOWER) && o->peers < 3)
+        BAD("%s needs at least 3 peers, so a majority survives the victim", mode_names[o->mode]);
     /* A client cannot hear of a new leader before an election timeout has passed, so
      * in failover it gives up on a silent peer after the minimum one. */
     if (o->request_timeout_ms < 0)

@@ -16,6 +16,7 @@ enum bench_mode {
     MODE_RESTART,
     MODE_ETCD,
     MODE_STATEMACHINE,
+    MODE_FOLLOWER,
     MODE_SCALE,
     MODE_FLOOR,
     MODE_COUNT /* not a mode: how many there are */

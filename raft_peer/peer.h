@@ -19,7 +19,12 @@ struct state_machine;
 struct json_object;
 
 /* Bounds that keep a slow or hostile party from growing our memory. */
-#define PEER_LINK_QUEUE_MAX        (64u << 20) /* bytes queued to one peer before we drop messages */
+/* Bytes queued to one peer before we drop messages: a follower that answers needs at
+ * most max_inflight batches of 256 KiB (base64 and JSON around them) plus heartbeats,
+ * while one silent for an election timeout gets a probe or a snapshot chunk at most
+ * (peer_links.c). */
+#define PEER_LINK_QUEUE_MAX        (32u << 20)
+#define PEER_LINK_SILENT_MAX       (64u << 10)
 #define CONN_OUT_MAX               (64u << 20) /* bytes queued to one client before we hang up */
 #define PEER_MAX_PENDING_PROPOSALS 65536       /* client commands awaiting commit */
 #define PEER_MAX_PENDING_READS     65536
@@ -37,7 +42,11 @@ struct peer_link {
     bool connected;
     bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
     bool ever_connected;
-    bool lost_unreported; /* the connection dropped; the core has not been told yet */
+    bool lost_unreported;   /* the connection dropped; the core has not been told yet */
+    bool at_frame_start;    /* out starts with a whole message: nothing of it written yet */
+    bool silent;            /* leader: the core says it has not answered for an election timeout */
+    bool drops_unreported;  /* messages for it were dropped unsent; the core not told yet */
+    uint64_t dropped_bytes; /* queued bytes given up since start, for status */
     uint64_t next_attempt_ms;
     uint64_t backoff_ms;
     struct buffer out;
@@ -254,6 +263,8 @@ void snapshot_housekeeping(struct peer *p);
 /* Reaps a finished snapshot child, if any, and adopts its snapshot. Never blocks. */
 void snapshot_child_poll(struct peer *p);
 void snapshot_abort_sends(struct peer *p);
+/* Gives up the transfer to one follower and tells the core. Only between readies. */
+void snapshot_abort_send(struct peer *p, raft_id to);
 void snapshot_free(struct peer *p);
 /* For snapshot_install.c: answers the leader's transfer; makes meta our snapshot. */
 struct snapshot_meta;

@@ -2,8 +2,13 @@
  * peer travels on it; its answers come back on the connection it opened to us. A peer
  * that cannot be reached is retried with exponential backoff and logged once when it
  * goes and once when it comes back. Raft tolerates lost messages, so a message for a
- * peer that is down is dropped rather than queued without bound. The network faults of
- * fault_control.c act here on the way out: a cut link drops, a delay holds. */
+ * peer that is down is dropped rather than queued without bound. A follower that is up
+ * but has not answered for an election timeout (a stopped process, whose kernel still
+ * accepts bytes until its buffers fill) has what is queued for it dropped, and from
+ * then on is queued no more than a probe; the core is told (raft_peer_unreachable), so
+ * it resends from matchIndex + 1 once the follower answers. Only whole messages not yet
+ * begun on the wire are dropped: the follower never reads half a line. The network
+ * faults of fault_control.c act here on the way out: a cut link drops, a delay holds. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,10 +38,13 @@ static void link_close(struct peer *p, raft_id id, const char *why)
      * loop still sending them (valgrind caught that use after free). */
     if (was_up)
         l->lost_unreported = true;
+    if (buffer_len(&l->out) > 0)
+        l->drops_unreported = true; /* what was queued never left: the core must not count it */
     l->fd = -1;
     l->connected = false;
     l->connecting = false;
-    buffer_clear(&l->out);
+    buffer_free(&l->out);
+    l->at_frame_start = true;
     uint64_t now = peer_now();
     l->next_attempt_ms = now + l->backoff_ms;
     l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
@@ -58,6 +66,7 @@ static void link_flush(struct peer *p, raft_id id)
     while (buffer_len(&l->out) > 0) {
         ssize_t n = write(l->fd, buffer_peek(&l->out), buffer_len(&l->out));
         if (n > 0) {
+            l->at_frame_start = buffer_peek(&l->out)[n - 1] == '\n';
             buffer_consume(&l->out, (size_t)n);
             continue;
         }
@@ -147,19 +156,73 @@ void links_init(struct peer *p)
         memset(l, 0, sizeof(*l));
         l->fd = -1;
         l->backoff_ms = BACKOFF_MIN_MS;
+        l->at_frame_start = true;
         buffer_init(&l->out);
         if (id != p->self)
             link_connect(p, id);
     }
 }
 
-/* Retries links that are due; called every heartbeat interval. */
+/* Drops the whole messages queued on l that no byte of has been written yet, and
+ * gives their memory back. A message partly written stays, and so does the hello of a
+ * connection still being made: the peer must never read half a line, nor a line
+ * without its hello. Returns the bytes dropped. */
+static size_t link_drop_unsent(struct peer_link *l)
+{
+    size_t len = buffer_len(&l->out), keep = 0;
+    if (!l->at_frame_start || !l->connected) {
+        const char *nl = memchr(buffer_peek(&l->out), '\n', len);
+        keep = nl ? (size_t)(nl - buffer_peek(&l->out)) + 1 : len;
+    }
+    if (keep == len)
+        return 0;
+    struct buffer kept;
+    buffer_init(&kept);
+    if (keep > 0 && buffer_append(&kept, buffer_peek(&l->out), keep) != 0) {
+        buffer_truncate(&l->out, keep); /* no memory for a small copy: keep the block */
+    } else {
+        buffer_free(&l->out);
+        l->out = kept;
+    }
+    l->dropped_bytes += len - keep;
+    return len - keep;
+}
+
+/* Leader: follows the core's word on whether follower id is silent. On the way into
+ * silence its queue goes, and the core hears that nothing queued was delivered. */
+static void link_check_silent(struct peer *p, raft_id id)
+{
+    struct peer_link *l = &p->links[id];
+    bool silent = raft_follower_silent(p->raft, id);
+    if (silent == l->silent)
+        return;
+    l->silent = silent;
+    if (!silent)
+        return;
+    size_t dropped = link_drop_unsent(l);
+    l->drops_unreported = true;
+    event_log_write(p->log, EVENT_LOG_INFO,
+                    "%s is silent: dropped %zu queued bytes; only probes until it answers",
+                    p->names[id - 1], dropped);
+}
+
+/* The most we queue for a peer: a probe's worth once it has gone silent. */
+static size_t link_queue_max(const struct peer_link *l)
+{
+    return l->silent ? PEER_LINK_SILENT_MAX : PEER_LINK_QUEUE_MAX;
+}
+
+/* Retries links that are due and notices silent followers; called every heartbeat
+ * interval. */
 void links_maintain(struct peer *p)
 {
     uint64_t now = peer_now();
     for (raft_id id = 1; id <= p->n; id++) {
         struct peer_link *l = &p->links[id];
-        if (id != p->self && l->fd < 0 && now >= l->next_attempt_ms)
+        if (id == p->self)
+            continue;
+        link_check_silent(p, id);
+        if (l->fd < 0 && now >= l->next_attempt_ms)
             link_connect(p, id);
     }
 }
@@ -200,11 +263,15 @@ void links_send(struct peer *p, const struct raft_message *m)
         buffer_free(&line);
         return;
     }
+    link_check_silent(p, m->to);
     struct peer_link *l = link_for_send(p, m->to);
     if (!l)
         return;
-    if (buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
-        return; /* the peer is not keeping up: drop, Raft will resend */
+    if (buffer_len(&l->out) >= link_queue_max(l)) {
+        /* Silent, or not keeping up: drop, and let the core resend from what matched. */
+        l->drops_unreported = true;
+        return;
+    }
     if (rpc_encode(m, p->names, p->n, &l->out) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode %s for %s",
                         raft_message_type_name(m->type), p->names[m->to - 1]);
@@ -215,13 +282,21 @@ void links_send(struct peer *p, const struct raft_message *m)
 }
 
 /* Every lost link is reported; the core acts only on its current leader's
- * (raft_peer_disconnected), so a follower losing another follower keeps its lease. */
+ * (raft_peer_disconnected), so a follower losing another follower keeps its lease.
+ * Messages dropped unsent are reported too (raft_peer_unreachable): a leader then
+ * counts nothing past the follower's matchIndex as delivered. */
 void links_report_lost(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++) {
         if (p->links[id].lost_unreported) {
             p->links[id].lost_unreported = false;
             raft_peer_disconnected(p->raft, id);
+        }
+        if (p->links[id].drops_unreported) {
+            p->links[id].drops_unreported = false;
+            if (p->links[id].silent)
+                snapshot_abort_send(p, id);
+            raft_peer_unreachable(p->raft, id);
         }
     }
 }
@@ -238,11 +313,13 @@ void links_free(struct peer *p)
 }
 
 /* Queues an encoded line on l and writes what it can; with no link (NULL: the peer is
- * down) or a full queue the line is dropped, as any message for a peer that is down. */
+ * down) or a full queue the line is dropped, as any message for a peer that is down. A
+ * snapshot chunk dropped here is sent again when its answer does not come. */
 static void link_write_line(struct peer *p, raft_id to, struct peer_link *l, const char *line,
                             size_t len)
 {
-    if (!l || buffer_len(&l->out) > PEER_LINK_QUEUE_MAX)
+    link_check_silent(p, to);
+    if (!l || buffer_len(&l->out) >= link_queue_max(l))
         return;
     if (buffer_append(&l->out, line, len) != 0)
         return;

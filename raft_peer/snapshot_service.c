@@ -525,6 +525,20 @@ void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *re
     }
 }
 
+/* A follower gone silent (peer_links.c) is not worth a copy of our snapshot in memory:
+ * the core asks again once it answers. Only between readies: it calls the core. */
+void snapshot_abort_send(struct peer *p, raft_id to)
+{
+    struct snapshot_send *t = &p->sends[to];
+    if (!t->active)
+        return;
+    raft_index index = t->index;
+    send_end(p, to);
+    event_log_write(p->log, EVENT_LOG_INFO, "%s is silent: snapshot transfer given up",
+                    p->names[to - 1]);
+    raft_snapshot_sent(p->raft, to, index, false);
+}
+
 void snapshot_abort_sends(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++)

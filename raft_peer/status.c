@@ -30,6 +30,25 @@ struct json_object *status_followers_json(const struct peer *p, const char *name
     return followers;
 }
 
+/* What our link to each follower holds (peer_links.c): whether the core calls it silent,
+ * the bytes queued for it now, and those given up since start. Status only: the game
+ * stream's datagrams stay small. */
+static void add_link_fields(const struct peer *p, struct json_object *followers)
+{
+    size_t i = 0;
+    for (raft_id id = 1; id <= p->n; id++) {
+        if (!raft_progress(p->raft, id, NULL, NULL))
+            continue;
+        struct json_object *f = json_object_array_get_idx(followers, i++);
+        if (!f)
+            return;
+        const struct peer_link *l = &p->links[id];
+        json_object_object_add(f, "silent", json_object_new_boolean(l->silent));
+        json_object_object_add(f, "queued_bytes", json_object_new_uint64(buffer_len(&l->out)));
+        json_object_object_add(f, "dropped_bytes", json_object_new_uint64(l->dropped_bytes));
+    }
+}
+
 void status_send(struct peer *p, struct conn *c)
 {
     const struct raft *r = p->raft;
@@ -53,7 +72,10 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
     faults_add_json(p, o);
     pace_add_json(p, o);
-    if (raft_role(r) == RAFT_LEADER)
-        json_object_object_add(o, "followers", status_followers_json(p, "name"));
+    if (raft_role(r) == RAFT_LEADER) {
+        struct json_object *followers = status_followers_json(p, "name");
+        add_link_fields(p, followers);
+        json_object_object_add(o, "followers", followers);
+    }
     conn_send_json(p, c, o);
 }

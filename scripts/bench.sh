@@ -10,7 +10,9 @@
 #   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
 #   how the cost of a write grows with the state (raft_bench scale: 1,000 variables, then
 #   300,000 and 1,000,000), the state machine alone at 1,000,000 variables,
-#   idle memory, and the restart of a peer with a 1,000,000-entry log.
+#   idle memory, and the restart of a peer with a 1,000,000-entry log,
+#   a follower SIGSTOPped while 64 clients write: the leader's memory, and catch-up after
+#   SIGCONT against catch-up after a restart (targets of issue 14 printed beside).
 #
 # Results: build/bench/results-<time>.txt (the tables) and .jsonl (one JSON object per
 # run, the machine first); build/bench/latest.{txt,jsonl} point at the newest.
@@ -181,6 +183,10 @@ say ""
 
 say "== memory of idle peers (3 peers, leader elected, 3 s quiet)"
 bench memory -n 3
+say ""
+
+say "== a follower SIGSTOPped ${SECONDS_PER_RUN} s while 64 clients write, then SIGKILLed and restarted after as long"
+bench follower -n 3 -C 64 -T "$SECONDS_PER_RUN" --warmup 3
 say ""
 
 say "== restart of a peer with a $ENTRIES-entry log"

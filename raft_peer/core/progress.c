@@ -92,3 +92,19 @@ void progress_heard_from(struct raft *r, raft_id id)
         trace_emit(r, RAFT_TRACE_PEER_ACTIVE, id, 0, 0, 0);
     }
 }
+
+/* In the spirit of etcd's ReportUnreachable: what the caller dropped may have held
+ * batches we count as in flight, so nothing past matchIndex is assumed to have
+ * arrived; one probe at a time finds where to resume. A snapshot transfer is the
+ * caller's own, chunk by acknowledged chunk, and survives lost bytes. */
+void raft_peer_unreachable(struct raft *r, raft_id id)
+{
+    ready_reset_if_taken(r);
+    if (r->stopped || r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+        return;
+    struct progress *p = &r->progress[id];
+    if (p->state == PROGRESS_SNAPSHOT)
+        return;
+    progress_become_probe(r, p);
+    p->next_index = p->match_index + 1;
+}

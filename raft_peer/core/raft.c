@@ -245,3 +245,10 @@ bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
         *match_index = r->progress[id].match_index;
     return true;
 }
+
+bool raft_follower_silent(const struct raft *r, raft_id id)
+{
+    if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+        return false;
+    return !r->progress[id].active;
+}

@@ -328,6 +328,14 @@ void raft_peer_disconnected(struct raft *r, raft_id id);
  * interval and starts a new CheckQuorum round. */
 int raft_set_timing(struct raft *r, raft_time election_timeout_min, raft_time election_timeout_max,
                     raft_time heartbeat_interval, bool fast_failover);
+/* Leader: the caller dropped messages for follower id that it had queued but not yet
+ * written (etcd's ReportUnreachable), typically because id has been silent for an
+ * election timeout (raft_follower_silent) and its queue was given up. Nothing sent
+ * since its last acknowledgement counts as delivered: its progress goes back to probe
+ * at matchIndex + 1, and replication resumes from there, or with a snapshot if those
+ * entries were compacted meanwhile, once it answers. A follower being sent a snapshot
+ * keeps that state (the transfer resends its chunk). No effect on a non-leader. */
+void raft_peer_unreachable(struct raft *r, raft_id id);
 /* The caller can no longer make writes durable (disk full, I/O error): step down
  * and never again acknowledge anything. */
 void raft_stop(struct raft *r);
@@ -360,6 +368,13 @@ raft_term raft_term_at(const struct raft *r, raft_index index);
 /* Leader only: what it knows of follower id. False when not leader or id is self. */
 bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
                    raft_index *match_index);
+/* Leader only: follower id has not answered for an election timeout (the
+ * RAFT_TRACE_PEER_INACTIVE trace) and not since. While it is silent it is sent only
+ * heartbeats and empty probes, never entries, and no snapshot is asked for it; the
+ * caller should queue no more for it than those, and may give up a snapshot transfer
+ * to it (raft_snapshot_sent, not ok). False when not leader, for self, and once it
+ * answers again. */
+bool raft_follower_silent(const struct raft *r, raft_id id);
 /* Election timer: how far along it is, 0..1000 per mille (for the game). */
 unsigned raft_election_progress(const struct raft *r, raft_time now);
 

@@ -32,13 +32,14 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
     if (p->state == PROGRESS_REPLICATE) {
         if (res->rejected_index <= p->match_index && res->last_log_index >= p->match_index)
             return; /* a stale answer: we know more already */
-        if (res->last_log_index < p->match_index) {
-            /* Raft assumes acknowledged entries stay on disk. A follower whose disk
-             * lost some anyway would otherwise be stuck: start again from what it has. */
-            p->match_index = res->last_log_index;
-        }
     } else if (res->rejected_index != p->next_index - 1) {
         return; /* answers a probe we no longer wait for */
+    }
+    if (res->last_log_index < p->match_index) {
+        /* Raft assumes acknowledged entries stay on disk. A follower whose disk lost
+         * some anyway would otherwise be stuck, probed at matchIndex + 1 forever (after
+         * raft_peer_unreachable, say): start again from what it has. */
+        p->match_index = res->last_log_index;
     }
     raft_index next = next_after_conflict(r, res);
     if (next > res->rejected_index)

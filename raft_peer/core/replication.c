@@ -45,6 +45,14 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     struct progress *p = &r->progress[id];
     raft_index last = log_last_index(&r->log);
 
+    if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset && !p->active) {
+        /* Compacted away, but it has not answered for an election timeout: no snapshot
+         * (the caller would hold a copy for it) until it does. A heartbeat from where
+         * our log starts finds out whether it is back. */
+        if (heartbeat)
+            send_entries(r, id, r->log.offset, 0);
+        return;
+    }
     if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset) {
         /* §7: the entries it needs are compacted away; only our snapshot will do. */
         struct raft_snapshot_request req = {
@@ -65,7 +73,9 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     if (p->state == PROGRESS_PROBE) {
         if (p->probe_sent && !heartbeat)
             return;
-        send_entries(r, id, p->next_index - 1, batch_size(r, p->next_index));
+        /* A follower silent for an election timeout is asked only whether it is back:
+         * a batch each heartbeat would pile up, unread, in front of it. */
+        send_entries(r, id, p->next_index - 1, p->active ? batch_size(r, p->next_index) : 0);
         p->probe_sent = true;
         return;
     }

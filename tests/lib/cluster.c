@@ -504,8 +504,14 @@ int cluster_pipeline(struct cluster *c, const char *client_id, uint64_t first_se
     int leader = cluster_wait_leader(c, timeout_ms);
     if (leader < 0)
         return -1;
+    return cluster_pipeline_to(c, leader, client_id, first_seq, count, command, window, timeout_ms);
+}
+
+int cluster_pipeline_to(struct cluster *c, int leader, const char *client_id, uint64_t first_seq,
+                        int count, const char *command, int window, int timeout_ms)
+{
     char err[128];
-    timeout_ms = harness_scaled_ms(timeout_ms); /* after cluster_wait_leader, which scales */
+    timeout_ms = harness_scaled_ms(timeout_ms);
     int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", c->ports[leader], timeout_ms);
     if (fd < 0)
         return -1;

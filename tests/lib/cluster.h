@@ -122,6 +122,10 @@ int cluster_retry_as(struct cluster *c, const char *client_id, uint64_t seq, con
  * Returns how many succeeded, or -1 when the leader could not be reached. */
 int cluster_pipeline(struct cluster *c, const char *client_id, uint64_t first_seq, int count,
                      const char *command, int window, int timeout_ms);
+/* The same to peer leader, known to lead: no status round first (which would wait for
+ * a peer that is stopped). */
+int cluster_pipeline_to(struct cluster *c, int leader, const char *client_id, uint64_t first_seq,
+                        int count, const char *command, int window, int timeout_ms);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t harness_now_ms(void);

@@ -32,9 +32,10 @@ enum sim_ev_type {
     SIM_EV_HEAL,    /* end of the fault phase */
     SIM_EV_LIVE,    /* the post-heal client: retries until everything is applied */
     SIM_EV_DEADLINE,
-    SIM_EV_SNAP_CHUNK, /* ptr: struct sim_xfer, a snapshot chunk reaching the follower */
-    SIM_EV_SNAP_REPLY, /* ptr: struct sim_xfer, the answer (or the leader giving up) */
-    SIM_EV_DISCONNECT, /* node learns that peer aux's connection closed (it crashed) */
+    SIM_EV_SNAP_CHUNK,  /* ptr: struct sim_xfer, a snapshot chunk reaching the follower */
+    SIM_EV_SNAP_REPLY,  /* ptr: struct sim_xfer, the answer (or the leader giving up) */
+    SIM_EV_DISCONNECT,  /* node learns that peer aux's connection closed (it crashed) */
+    SIM_EV_UNREACHABLE, /* leader node learns its messages to peer aux were dropped unsent */
 };
 #define SIM_EV_BAD 1
 
@@ -70,6 +71,8 @@ struct sim_params {
     uint32_t corrupt_ppm;            /* a malformed copy of a message is injected */
     uint32_t tick_late_ppm;          /* a tick is delivered late (scheduling hiccup) */
     uint32_t disconnect_ppm;         /* peers learn at once that a crashed node's socket closed */
+    uint32_t silent_drop_ppm;        /* the daemon drops an AppendEntries to a silent follower */
+    uint32_t overflow_ppm;           /* ... or to any follower, as from a full queue */
     raft_index snap_every;           /* snapshot after this many applied entries; 0: never */
     raft_time propose_mean, read_mean;
     uint32_t payload_max;
@@ -235,6 +238,7 @@ void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_
 void sim_on_snap_chunk(struct sim *s, struct sim_event *ev);
 void sim_on_snap_reply(struct sim *s, struct sim_event *ev);
 void sim_on_disconnect(struct sim *s, const struct sim_event *ev);
+void sim_on_unreachable(struct sim *s, const struct sim_event *ev);
 
 /* sim_faults.c: the seed's parameters and the fault schedule. */
 void sim_params_choose(struct sim *s);

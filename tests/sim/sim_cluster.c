@@ -107,6 +107,19 @@ static void wire_send(struct sim *s, struct sim_node *n, struct raft_message *c,
                       uint64_t expect_chain)
 {
     check_reply_durable(s, n, c, expect_chain);
+    /* The daemon's queue to a follower: given up when the core says the follower is
+     * silent, or when full; the core hears of it between readies (peer_links.c). */
+    if (c->type == RAFT_MSG_APPEND_ENTRIES &&
+        (sim_rng_chance(&s->rng, s->p.overflow_ppm) ||
+         (raft_follower_silent(n->r, c->to) && sim_rng_chance(&s->rng, s->p.silent_drop_ppm)))) {
+        uint64_t to = (uint64_t)c->to;
+        s->st.dropped++;
+        record_msg(s, SIM_REC_DROP, SIM_DROP_QUEUE, c);
+        free(c);
+        sim_schedule(s, s->now + sim_rng_range(&s->rng, 0, 3), SIM_EV_UNREACHABLE, n->id, n->inc,
+                     NULL, to, 0);
+        return;
+    }
     raft_time delay[2];
     int copies = sim_net_route(&s->net, &s->rng, c->from, c->to, delay);
     if (copies == 0) {

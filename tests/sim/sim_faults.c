@@ -83,6 +83,12 @@ void sim_params_choose(struct sim *s)
     net->slow_max = net->delay_max + sim_rng_range(g, 50, 500);
     net->loss_ppm = (uint32_t)sim_rng_range(g, 0, 200000);
     net->dup_ppm = (uint32_t)sim_rng_range(g, 0, 50000);
+    /* Drawn last, so the draws above are those of the seeds before they existed. */
+    /* Never all of them: the daemon still queues a probe once the last one has left. */
+    static const uint32_t silent_drops[] = {0, 300000, 700000};
+    static const uint32_t overflows[] = {0, 0, 2000, 20000};
+    p->silent_drop_ppm = PICK(g, silent_drops);
+    p->overflow_ppm = PICK(g, overflows);
     s->net = *net;
 }
 

@@ -110,6 +110,9 @@ static void dispatch(struct sim *s, struct sim_event *ev)
     case SIM_EV_DISCONNECT:
         sim_on_disconnect(s, ev);
         break;
+    case SIM_EV_UNREACHABLE:
+        sim_on_unreachable(s, ev);
+        break;
     default:
         break;
     }

@@ -227,6 +227,22 @@ void sim_on_snap_reply(struct sim *s, struct sim_event *ev)
     sim_node_settle(s, l);
 }
 
+/* The leader's daemon gave up what it had queued for a follower (peer_links.c): it
+ * says so between readies, as the daemon does, and the core resends from matchIndex. */
+void sim_on_unreachable(struct sim *s, const struct sim_event *ev)
+{
+    struct sim_node *n = &s->nodes[ev->node];
+    if (!n->up || n->inc != ev->inc)
+        return;
+    struct sim_rec r = {0};
+    r.kind = SIM_REC_UNREACHABLE;
+    r.node = (uint8_t)n->id;
+    r.peer = (uint8_t)ev->aux;
+    sim_record(s, &r);
+    raft_peer_unreachable(n->r, (raft_id)ev->aux);
+    sim_node_settle(s, n);
+}
+
 void sim_on_disconnect(struct sim *s, const struct sim_event *ev)
 {
     struct sim_node *n = &s->nodes[ev->node];

@@ -76,6 +76,8 @@ static const char *drop_reason(int why)
         return "receiver down";
     case SIM_DROP_CUT_LATE:
         return "partitioned in flight";
+    case SIM_DROP_QUEUE:
+        return "queue given up";
     default:
         return "?";
     }
@@ -292,6 +294,8 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
     case SIM_REC_PACE:
         snprintf(p, rest, "node %d runs at pace %llu, fast failover %s", r->node,
                  (unsigned long long)a, b ? "on" : "off");
+    case SIM_REC_UNREACHABLE:
+        snprintf(p, rest, "node %d dropped what it had queued for %d", r->node, r->peer);
         break;
     case SIM_REC_TRANSFER:
         snprintf(p, rest, "node %d asked to transfer leadership to %d: %s", r->node, r->peer,

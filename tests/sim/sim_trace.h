@@ -20,13 +20,14 @@ enum sim_rec_kind {
     SIM_REC_PERSIST,     /* a = ready seq, b = term (0: no hard state), c = from, d = n */
     SIM_REC_PARTITION,   /* sub = sim_part_kind, a, b = nodes, c = mask */
     SIM_REC_NET_HEAL,
-    SIM_REC_HEAL,       /* end of the fault phase */
-    SIM_REC_PROPOSE,    /* a = serial, b = index, c = result */
-    SIM_REC_READ,       /* sub = enum sim_read_event, a = ctx, b = index, c = needed index */
-    SIM_REC_TRANSFER,   /* peer = target, a = result */
-    SIM_REC_SNAPSHOT,   /* sub = enum sim_snap_event */
-    SIM_REC_DISCONNECT, /* node hears that peer's connection closed */
-    SIM_REC_PACE,       /* a = factor, b = 1 fast failover on */
+    SIM_REC_HEAL,        /* end of the fault phase */
+    SIM_REC_PROPOSE,     /* a = serial, b = index, c = result */
+    SIM_REC_READ,        /* sub = enum sim_read_event, a = ctx, b = index, c = needed index */
+    SIM_REC_TRANSFER,    /* peer = target, a = result */
+    SIM_REC_SNAPSHOT,    /* sub = enum sim_snap_event */
+    SIM_REC_DISCONNECT,  /* node hears that peer's connection closed */
+    SIM_REC_UNREACHABLE, /* leader node hears that what it queued for peer was dropped */
+    SIM_REC_PACE,        /* a = factor, b = 1 fast failover on */
 };
 
 enum sim_snap_event {
@@ -42,6 +43,7 @@ enum sim_drop_reason {
     SIM_DROP_LOST,     /* random loss */
     SIM_DROP_DOWN,     /* receiver crashed */
     SIM_DROP_CUT_LATE, /* partition at delivery time */
+    SIM_DROP_QUEUE,    /* the leader's daemon gave up its queue to that follower */
 };
 
 enum sim_read_event {

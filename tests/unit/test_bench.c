@@ -157,6 +157,11 @@ Test(options, defaults_and_modes)
     cr_assert_eq(o.clients, 64);
     cr_assert_float_eq(o.seconds, 2.5, 1e-9);
     cr_assert(o.json);
+    const char *fw[] = {"follower", "-C", "64", "-T", "10", "--warmup", "3"};
+    cr_assert_eq(parse(&o, fw, 7), 0);
+    cr_assert_eq(o.mode, MODE_FOLLOWER);
+    cr_assert_eq(o.clients, 64);
+    cr_assert_float_eq(o.warmup, 3, 1e-9);
     const char *help[] = {"--help"};
     cr_assert_eq(parse(&o, help, 1), 1);
 }
@@ -174,6 +179,8 @@ Test(options, refuses_bad_usage)
         {"--heartbeat", "150"}, /* not below the default minimum timeout of 150 */
         {"failover", "-c", "raft_peer.ini"},
         {"failover", "-n", "2"},
+        {"follower", "-n", "2"},
+        {"follower", "-c", "raft_peer.ini"},
         {"bogus"},
         {"run", "extra"},
         {"--signal", "HUP"},

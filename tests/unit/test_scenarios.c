@@ -1219,6 +1219,21 @@ static int cmd_disconnect(struct cluster *c, char **tok, int ntok)
     return peer_settle(p);
 }
 
+/* The daemon on leader L dropped what it had queued for F (raft_peer_unreachable). */
+static int cmd_unreachable(struct cluster *c, char **tok, int ntok)
+{
+    raft_id f;
+    if (ntok != 3 || parse_peer(c, tok[2], false, &f) != 0)
+        return fail(c, "usage: unreachable L F (L dropped the messages it had queued for F)");
+    struct peer *p = running_peer(c, tok[1]);
+    if (!p)
+        return -1;
+    if (p->id == f)
+        return fail(c, "usage: unreachable L F (two different peers)");
+    raft_peer_unreachable(p->r, f);
+    return peer_settle(p);
+}
+
 static int cmd_propose(struct cluster *c, char **tok, int ntok)
 {
     if (ntok != 3)
@@ -1514,6 +1529,8 @@ static int run_command(struct cluster *c, char **tok, int ntok)
         return cmd_cut(c, tok, ntok);
     if (strcmp(cmd, "disconnect") == 0)
         return cmd_disconnect(c, tok, ntok);
+    if (strcmp(cmd, "unreachable") == 0)
+        return cmd_unreachable(c, tok, ntok);
     if (strcmp(cmd, "disk") == 0 || strcmp(cmd, "sync") == 0) {
         bool is_sync = strcmp(cmd, "sync") == 0;
         if (is_sync ? ntok != 2
@@ -1876,7 +1893,8 @@ static void run_scenario(const char *name)
     X(durability)                                                                                  \
     X(transfer)                                                                                    \
     X(transfer_abandoned)                                                                          \
-    X(disconnect)
+    X(disconnect)                                                                                  \
+    X(unreachable)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
