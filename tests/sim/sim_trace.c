@@ -294,6 +294,7 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
     case SIM_REC_PACE:
         snprintf(p, rest, "node %d runs at pace %llu, fast failover %s", r->node,
                  (unsigned long long)a, b ? "on" : "off");
+        break;
     case SIM_REC_UNREACHABLE:
         snprintf(p, rest, "node %d dropped what it had queued for %d", r->node, r->peer);
         break;
