@@ -604,7 +604,8 @@ static int install(struct peer *p, raft_id leader, raft_term term)
     p->snapshot_crc = m.crc;
     p->snapshot_bytes_mark = p->applied_bytes;
     supersede_child(p);
-    raft_install_snapshot(p->raft, leader, term, m.index, m.term, peer_now());
+    struct raft_configuration conf = raft_configuration_bootstrap(p->n); /* fixed membership */
+    raft_install_snapshot(p->raft, leader, term, m.index, m.term, &conf, peer_now());
     event_log_write(p->log, EVENT_LOG_INFO,
                     "installed snapshot from %s at index %llu (term %llu, %llu bytes)",
                     p->names[leader - 1], (unsigned long long)m.index, (unsigned long long)m.term,
@@ -650,7 +651,8 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
         return; /* stopped: silence, so the leader paces its retries instead of bouncing */
     if (index <= raft_commit_index(p->raft)) {
         reply(p, leader, index, size, true); /* we have all of it already */
-        raft_install_snapshot(p->raft, leader, term, index, last_term, peer_now());
+        struct raft_configuration conf = raft_configuration_bootstrap(p->n);
+        raft_install_snapshot(p->raft, leader, term, index, last_term, &conf, peer_now());
         return;
     }
     if (!p->receiver || p->receiving_index != index || p->receiving_term != last_term ||

@@ -21,11 +21,6 @@ int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
     return 0;
 }
 
-int majority(const struct raft *r)
-{
-    return r->cfg.n_peers / 2 + 1;
-}
-
 void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
                 uint64_t c)
 {

@@ -722,7 +722,6 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     struct raft_config cfg;
     raft_config_defaults(&cfg);
     cfg.id = n->id;
-    cfg.n_peers = s->p.n;
     cfg.election_timeout_min = s->p.et_min;
     cfg.election_timeout_max = s->p.et_max;
     cfg.heartbeat_interval = s->p.hb;
@@ -747,6 +746,7 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
         return;
     sim_disk_recover(&n->disk);
     struct raft_entry *ents = sim_disk_boot(&n->disk, &boot);
+    boot.configuration = raft_configuration_bootstrap(s->p.n);
     n->sim = s;
     n->transfer_to = 0;
     n->r = raft_new(&cfg, &boot, sim_node_now(s, n));

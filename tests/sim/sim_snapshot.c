@@ -138,8 +138,9 @@ static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
         sim_store_snapshot(s, f, x->index, x->snap_term, x->chain);
     }
     raft_index before = raft_last_applied(f->r);
-    int rc =
-        raft_install_snapshot(f->r, x->leader, x->term, x->index, x->snap_term, sim_node_now(s, f));
+    struct raft_configuration conf = raft_configuration_bootstrap(s->p.n);
+    int rc = raft_install_snapshot(f->r, x->leader, x->term, x->index, x->snap_term, &conf,
+                                   sim_node_now(s, f));
     bool installed = rc == RAFT_OK && raft_last_applied(f->r) != before;
     record(s, SIM_SNAP_INSTALL, f->id, x->leader, x->index, installed, 0, (uint64_t)(int64_t)rc);
     if (rc == RAFT_EINVAL || rc == RAFT_ESTOPPED) {

@@ -813,7 +813,6 @@ static int peer_boot(struct cluster *c, struct peer *p)
 {
     struct raft_config cfg = c->base;
     cfg.id = p->id;
-    cfg.n_peers = c->n;
     cfg.election_timeout_min = p->timeout;
     cfg.election_timeout_max = p->timeout;
     cfg.seed = (uint64_t)p->id; /* fixed seeds: the same file always runs the same way */
@@ -824,6 +823,7 @@ static int peer_boot(struct cluster *c, struct peer *p)
         .voted_for = p->disk.vote,
         .entries = p->disk.entries,
         .n_entries = p->disk.n,
+        .configuration = raft_configuration_bootstrap(c->n),
     };
     p->applied = 0;
     text_free(&p->cmds);
