@@ -179,8 +179,7 @@ bool conf_may_campaign(const struct raft *r)
 {
     if (conf_is_voter(r, r->cfg.id))
         return true;
-    return r->conf_index > r->commit_index &&
-           raft_configuration_is_voter(&r->conf_prev, r->cfg.id);
+    return r->conf_index > r->commit_index && raft_configuration_is_voter(&r->conf_prev, r->cfg.id);
 }
 
 const struct raft_configuration *raft_configuration(const struct raft *r)

@@ -83,6 +83,11 @@ int election_tally(const struct raft *r, int *refused)
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
         if (!conf_is_voter(r, id) && !MUTATED(r, RAFT_MUTATE_VOTE_FROM_NON_MEMBER))
             continue;
+        /* Figure 2: our own vote counts once it is on stable storage (the pre-vote's
+         * changes nothing and counts at once). Others answer only after that anyway; a
+         * sole voter wins when raft_persisted says so. */
+        if (id == r->cfg.id && r->role == RAFT_CANDIDATE && r->durable_term != r->current_term)
+            continue;
         if (r->votes[id] > 0)
             granted++;
         else if (r->votes[id] < 0)

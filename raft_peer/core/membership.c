@@ -72,8 +72,7 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
         return RAFT_EUNKNOWN_PEER;
     if (r->transfer_target != RAFT_NOBODY)
         return RAFT_EBUSY; /* §3.10: the log does not grow while handing over */
-    if (r->commit_index < r->leader_first_index &&
-        !MUTATED(r, RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM))
+    if (r->commit_index < r->leader_first_index && !MUTATED(r, RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM))
         return RAFT_ENOT_READY;
     if (r->conf_last_index > r->commit_index && !MUTATED(r, RAFT_MUTATE_TWO_CHANGES))
         return RAFT_ECHANGE_PENDING;
@@ -83,10 +82,8 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
         return rc;
     uint8_t bytes[RAFT_CONFIGURATION_BYTES];
     raft_configuration_encode(&next, bytes);
-    struct raft_entry e = {.term = r->current_term,
-                           .type = RAFT_ENTRY_CONFIG,
-                           .len = sizeof(bytes),
-                           .data = bytes};
+    struct raft_entry e = {
+        .term = r->current_term, .type = RAFT_ENTRY_CONFIG, .len = sizeof(bytes), .data = bytes};
     if (log_append(&r->log, &e) != RAFT_OK)
         return RAFT_ENOMEM;
     if (index)
@@ -125,8 +122,8 @@ void catch_up_progress(struct raft *r, raft_id id)
 
 bool raft_catch_up(const struct raft *r, raft_id id, struct raft_catch_up *out)
 {
-    if (r->role != RAFT_LEADER || !raft_configuration_is_learner(&r->conf, id) ||
-        id == r->cfg.id || (r->progress_members & ((uint32_t)1 << id)) == 0)
+    if (r->role != RAFT_LEADER || !raft_configuration_is_learner(&r->conf, id) || id == r->cfg.id ||
+        (r->progress_members & ((uint32_t)1 << id)) == 0)
         return false;
     const struct progress *p = &r->progress[id];
     out->round = p->round;

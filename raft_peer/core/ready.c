@@ -198,5 +198,7 @@ int raft_persisted(struct raft *r, uint64_t seq)
     r->writes.n -= done;
     if (r->role == RAFT_LEADER)
         replication_maybe_commit(r);
+    else if (r->role == RAFT_CANDIDATE && election_tally(r, NULL) >= majority(r))
+        convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

@@ -26,6 +26,8 @@ enum sim_rec_kind {
     SIM_REC_TRANSFER,   /* peer = target, a = result */
     SIM_REC_SNAPSHOT,   /* sub = enum sim_snap_event */
     SIM_REC_DISCONNECT, /* node hears that peer's connection closed */
+    SIM_REC_MEMBER, /* sub = enum raft_change, node = leader, peer = id, a = result, b = index */
+    SIM_REC_RETIRE, /* the operator shuts down node, whose removal committed */
 };
 
 enum sim_snap_event {

@@ -200,6 +200,25 @@ static void isolate(struct net *net, raft_id id, bool cut)
             net->cut[id][o] = net->cut[o][id] = cut;
 }
 
+/* Takes a ready and reports its writes durable at once. */
+static void persist(struct raft *r)
+{
+    struct raft_ready rd;
+    raft_take_ready(r, &rd);
+    raft_persisted(r, rd.seq);
+}
+
+/* A cluster of one elects itself once its vote is durable. */
+static struct raft *sole_leader(void)
+{
+    struct raft *r = core_new(1, raft_configuration_bootstrap(1), 0);
+    raft_tick(r, 1000);
+    cr_assert_eq(raft_role(r), RAFT_CANDIDATE, "its own vote counts once durable");
+    persist(r);
+    cr_assert_eq(raft_role(r), RAFT_LEADER);
+    return r;
+}
+
 /* ---------------------------------------------------------------------- */
 
 Test(membership, configuration_bytes_round_trip_and_hostile_bytes_are_refused)
@@ -237,9 +256,7 @@ Test(membership, configuration_bytes_round_trip_and_hostile_bytes_are_refused)
 
 Test(membership, a_change_waits_for_a_commit_of_the_leaders_own_term)
 {
-    struct raft *r = core_new(1, raft_configuration_bootstrap(1), 0);
-    raft_tick(r, 1000); /* a cluster of one elects itself */
-    cr_assert_eq(raft_role(r), RAFT_LEADER);
+    struct raft *r = sole_leader();
     raft_index idx = 0;
     cr_assert_eq(raft_change_membership(r, RAFT_CHANGE_ADD_LEARNER, 2, &idx), RAFT_ENOT_READY,
                  "its no-op is not durable, so not committed");
@@ -286,11 +303,8 @@ Test(membership, one_change_at_a_time_and_clear_refusals)
 
 Test(membership, the_last_voter_cannot_be_removed)
 {
-    struct raft *r = core_new(1, raft_configuration_bootstrap(1), 0);
-    raft_tick(r, 1000);
-    struct raft_ready rd;
-    raft_take_ready(r, &rd);
-    raft_persisted(r, rd.seq);
+    struct raft *r = sole_leader();
+    persist(r);
     cr_assert_eq(raft_change_membership(r, RAFT_CHANGE_REMOVE, 1, NULL), RAFT_ELAST_VOTER);
     cr_assert_eq(raft_strerror(RAFT_ELAST_VOTER)[0] != 'u', 1, "a message of its own");
     raft_free(r);
@@ -304,18 +318,15 @@ static struct raft *follower_with_uncommitted_change(struct raft_configuration *
     added->learners = mask((int[]){4}, 1);
     uint8_t bytes[RAFT_CONFIGURATION_BYTES];
     raft_configuration_encode(added, bytes);
-    struct raft_entry entries[2] = {{.term = 1, .type = RAFT_ENTRY_NOOP},
-                                    {.term = 1,
-                                     .type = RAFT_ENTRY_CONFIG,
-                                     .len = sizeof(bytes),
-                                     .data = bytes}};
-    struct raft_message m = {.type = RAFT_MSG_APPEND_ENTRIES,
-                             .from = 1,
-                             .to = 2,
-                             .term = 1,
-                             .u.append_entries = {.leader_commit = 1,
-                                                  .n_entries = 2,
-                                                  .entries = entries}};
+    struct raft_entry entries[2] = {
+        {.term = 1, .type = RAFT_ENTRY_NOOP},
+        {.term = 1, .type = RAFT_ENTRY_CONFIG, .len = sizeof(bytes), .data = bytes}};
+    struct raft_message m = {
+        .type = RAFT_MSG_APPEND_ENTRIES,
+        .from = 1,
+        .to = 2,
+        .term = 1,
+        .u.append_entries = {.leader_commit = 1, .n_entries = 2, .entries = entries}};
     cr_assert_eq(raft_step(r, &m, 1), RAFT_OK);
     return r;
 }
@@ -406,6 +417,7 @@ Test(membership, votes_count_only_from_voters_of_the_configuration)
     struct raft *r = raft_new(&cfg, &boot, 0);
     raft_tick(r, 1000);
     cr_assert_eq(raft_role(r), RAFT_CANDIDATE);
+    persist(r);
     raft_term term = raft_current_term(r);
     for (raft_id from = 4; from <= 6; from++) {
         struct raft_message v = {.type = RAFT_MSG_REQUEST_VOTE_RESULT,
@@ -562,8 +574,7 @@ Test(membership, a_removed_server_does_not_disrupt_the_cluster)
 
 Test(membership, snapshots_carry_the_configuration_at_their_index)
 {
-    struct raft *r = core_new(1, raft_configuration_bootstrap(1), 0);
-    raft_tick(r, 1000);
+    struct raft *r = sole_leader();
     struct raft_ready rd;
     raft_take_ready(r, &rd);
     raft_persisted(r, rd.seq);
@@ -606,10 +617,8 @@ Test(membership, snapshots_carry_the_configuration_at_their_index)
     cr_assert_eq(raft_install_snapshot(f, 1, 1, 3, 1, &snap, 5), RAFT_OK);
     cr_assert(raft_configuration_is_learner(raft_configuration(f), 2));
     struct raft_config cfg = config_of(2);
-    struct raft_boot_state boot = {.term = 1,
-                                   .snapshot_index = 3,
-                                   .snapshot_term = 1,
-                                   .configuration = snap};
+    struct raft_boot_state boot = {
+        .term = 1, .snapshot_index = 3, .snapshot_term = 1, .configuration = snap};
     struct raft *g = raft_new(&cfg, &boot, 0);
     cr_assert(raft_configuration_is_learner(raft_configuration(g), 2));
     boot.configuration.learners = boot.configuration.voters; /* both: refused */
