@@ -62,6 +62,7 @@ struct sim_params {
         w_transfer;                  /* action weights */
     raft_time member_mean;           /* mean gap between membership changes; 0: a fixed cluster */
     uint32_t crash_after_change_ppm; /* a leader crashes soon after it appends a change */
+    uint32_t split_after_change_ppm; /* the network splits around it as it appends one */
     int voters0;        /* nodes 1..voters0 bootstrap as voters; the others join (empty) */
     raft_time down_max; /* longest downtime */
     raft_time disk_min, disk_max, disk_slow_max;

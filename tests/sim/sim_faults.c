@@ -59,8 +59,18 @@ void sim_params_choose(struct sim *s)
      * start outside the cluster, as peers waiting to join. */
     p->member_mean = sim_rng_below(g, 3) ? sim_rng_range(g, 20, 400) : 0;
     p->voters0 = p->member_mean ? p->n - (int)sim_rng_below(g, 3) : p->n;
-    /* The §4.1 bugs need a change left half replicated by a leader that dies. */
-    p->crash_after_change_ppm = (uint32_t)sim_rng_range(g, 0, 300000);
+    /* The §4.1 bugs need a change left half replicated by a leader that dies or is cut
+     * off as it appends it. */
+    p->crash_after_change_ppm = (uint32_t)sim_rng_range(g, 0, 600000);
+    p->split_after_change_ppm = (uint32_t)sim_rng_range(g, 0, 600000);
+    if (p->member_mean && sim_rng_below(g, 2)) {
+        /* A membership storm: the 2015 bug needs two changes from one configuration
+         * whose majorities need not overlap, which takes an even number of voters. */
+        p->voters0 = 2 * (1 + (int)sim_rng_below(g, (uint64_t)((p->n - 1) / 2)));
+        p->member_mean = sim_rng_range(g, 20, 100);
+        p->crash_after_change_ppm = 500000;
+        p->split_after_change_ppm = 500000;
+    }
     p->down_max = sim_rng_range(g, 100, 5000);
 
     p->disk_min = sim_rng_range(g, 0, 1);

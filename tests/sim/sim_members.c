@@ -20,8 +20,7 @@ void sim_members_init(struct sim *s)
         s->nodes[i].boot_conf = i <= s->p.voters0 ? boot : join;
 }
 
-static void record(struct sim *s, int leader, int id, enum raft_change op, int rc,
-                   raft_index index)
+static void record(struct sim *s, int leader, int id, enum raft_change op, int rc, raft_index index)
 {
     struct sim_rec r = {0};
     r.kind = SIM_REC_MEMBER;
@@ -59,6 +58,20 @@ void sim_members_poll(struct sim *s)
     }
 }
 
+/* The network splits as the leader appends the change, before its AppendEntries leave:
+ * the change reaches only the leader's side. */
+static void split_around(struct sim *s, int id)
+{
+    struct sim_part what;
+    sim_net_split_with(&s->net, &s->rng, id, &what);
+    struct sim_rec r = {0};
+    r.kind = SIM_REC_PARTITION;
+    r.sub = (uint8_t)what.kind;
+    r.c = what.mask;
+    sim_record(s, &r);
+    s->st.partitions++;
+}
+
 /* Asks leader for op on id; remembers a change that went in. */
 static int change(struct sim *s, struct sim_node *leader, enum raft_change op, int id)
 {
@@ -69,7 +82,8 @@ static int change(struct sim *s, struct sim_node *leader, enum raft_change op, i
     case RAFT_OK: {
         const struct raft_entry *e = raft_entry_at(leader->r, index);
         if (!e || e->type != RAFT_ENTRY_CONFIG || e->term != raft_current_term(leader->r)) {
-            sim_fail(s, "Contract", "node %d: raft_change_membership gives index %llu, but "
+            sim_fail(s, "Contract",
+                     "node %d: raft_change_membership gives index %llu, but "
                      "its log holds no configuration of its term there",
                      leader->id, (unsigned long long)index);
             return rc;
@@ -82,6 +96,8 @@ static int change(struct sim *s, struct sim_node *leader, enum raft_change op, i
         m->dhash = sim_entry_hash(e);
         s->st.member_changes++;
         sim_maybe_crash_after(s, leader, s->p.crash_after_change_ppm);
+        if (sim_rng_chance(&s->rng, s->p.split_after_change_ppm))
+            split_around(s, leader->id);
         break;
     }
     case RAFT_ENOT_READY:
@@ -193,8 +209,8 @@ static void new_wish(struct sim *s)
     uint32_t others = all & ~members;
     uint64_t roll = sim_rng_below(&s->rng, 100);
     if (roll < 5) /* anything at all: the refusals must be clean too */
-        wish(s, (enum raft_change)sim_rng_range(&s->rng, RAFT_CHANGE_ADD_LEARNER,
-                                                RAFT_CHANGE_REMOVE),
+        wish(s,
+             (enum raft_change)sim_rng_range(&s->rng, RAFT_CHANGE_ADD_LEARNER, RAFT_CHANGE_REMOVE),
              (int)sim_rng_range(&s->rng, 1, (uint64_t)s->p.n));
     else if (roll < 50 && others)
         wish(s, RAFT_CHANGE_ADD_LEARNER, pick(s, others));
@@ -209,8 +225,8 @@ static void new_wish(struct sim *s)
 
 static void next_wish_later(struct sim *s)
 {
-    sim_schedule(s, s->now + sim_rng_range(&s->rng, 1, 2 * s->p.member_mean), SIM_EV_MEMBER, 0,
-                 0, NULL, 0, 0);
+    sim_schedule(s, s->now + sim_rng_range(&s->rng, 1, 2 * s->p.member_mean), SIM_EV_MEMBER, 0, 0,
+                 NULL, 0, 0);
 }
 
 void sim_members_start(struct sim *s)
@@ -233,21 +249,23 @@ void sim_on_member(struct sim *s, const struct sim_event *ev)
 
 /* A new leader: the operator asks it for its wish at once (the window in which the 2015
  * bug strikes, before the leader has committed an entry of its term), and often for a
- * new wish: to remove the leader it saw before (which may be dead: replace it), or any
- * other change, which differs from the one the old leader may have left half done. */
+ * new wish that changes the voters: remove the leader it saw before (which may be dead:
+ * replace it), promote a learner, remove a voter; it likely differs from a change the
+ * old leader may have left half done. */
 void sim_members_new_leader(struct sim *s, int id)
 {
     int old = s->member_wish.last_leader;
     s->member_wish.last_leader = id;
-    if (!s->p.member_mean || s->phase != SIM_FAULTS || old == id)
+    if (!s->p.member_mean || s->phase != SIM_FAULTS)
         return;
+    const struct raft_configuration *conf = raft_configuration(s->nodes[id].r);
     uint64_t roll = sim_rng_below(&s->rng, 10);
-    if (roll < 4 && old != 0)
+    if (roll < 4 && old != 0 && old != id)
         wish(s, RAFT_CHANGE_REMOVE, old);
-    else if (roll < 7)
-        wish(s, (enum raft_change)sim_rng_range(&s->rng, RAFT_CHANGE_ADD_LEARNER,
-                                                RAFT_CHANGE_REMOVE),
-             (int)sim_rng_range(&s->rng, 1, (uint64_t)s->p.n));
+    else if (roll < 6 && conf->learners)
+        wish(s, RAFT_CHANGE_PROMOTE, pick(s, conf->learners));
+    else if (roll < 8 && (conf->voters & ~(1u << id)))
+        wish(s, RAFT_CHANGE_REMOVE, pick(s, conf->voters & ~(1u << id)));
     if (s->member_wish.active)
         sim_schedule(s, s->now + sim_rng_range(&s->rng, 0, 2), SIM_EV_MEMBER, 0, 0, NULL,
                      s->member_wish.gen, 0);
@@ -356,7 +374,6 @@ void sim_members_check(struct sim *s, struct sim_node *n)
         sim_fail(s, "Configuration",
                  "node %d uses voters %#x learners %#x (entry %llu), but the latest configuration "
                  "in its log is voters %#x learners %#x (entry %llu): §4.1 uses it once appended",
-                 n->id, got->voters, got->learners,
-                 (unsigned long long)raft_configuration_index(r), want.voters, want.learners,
-                 (unsigned long long)at);
+                 n->id, got->voters, got->learners, (unsigned long long)raft_configuration_index(r),
+                 want.voters, want.learners, (unsigned long long)at);
 }

@@ -136,6 +136,23 @@ static unsigned random_group(struct sim_rng *rng, int n, int k)
     return mask;
 }
 
+void sim_net_split_with(struct sim_net *net, struct sim_rng *rng, int node, struct sim_part *what)
+{
+    sim_net_heal(net);
+    memset(what, 0, sizeof(*what));
+    what->kind = SIM_PART_SPLIT;
+    what->mask = 1u << node;
+    int others = (int)sim_rng_below(rng, (uint64_t)(net->n - 1));
+    while (others > 0) {
+        int id = 1 + (int)sim_rng_below(rng, (uint64_t)net->n);
+        if (!(what->mask & (1u << id))) {
+            what->mask |= 1u << id;
+            others--;
+        }
+    }
+    split(net, what->mask, 0);
+}
+
 void sim_net_partition(struct sim_net *net, struct sim_rng *rng, struct sim_part *what)
 {
     int n = net->n;
