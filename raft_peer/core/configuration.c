@@ -9,8 +9,7 @@
 
 #include "raft_peer/core/state.h"
 
-#define CONFIGURATION_VERSION 1
-#define ALL_PEERS             ((((uint32_t)1 << RAFT_MAX_PEERS) - 1) << 1) /* bits 1..MAX */
+#define ALL_PEERS ((((uint32_t)1 << RAFT_MAX_PEERS) - 1) << 1) /* bits 1..MAX */
 
 static uint32_t bit(raft_id id)
 {
@@ -48,26 +47,30 @@ int raft_configuration_n_voters(const struct raft_configuration *c)
     return n;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
+/* "voters=" or ";learners=" followed by the ids of mask, ascending, comma-separated. */
+static size_t put_list(uint8_t *out, size_t at, const char *label, uint32_t mask)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    for (const char *p = label; *p; p++)
+        out[at++] = (uint8_t)*p;
+    bool first = true;
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
+        if (!(mask & bit(id)))
+            continue;
+        if (!first)
+            out[at++] = ',';
+        first = false;
+        if (id >= 10)
+            out[at++] = (uint8_t)('0' + id / 10);
+        out[at++] = (uint8_t)('0' + id % 10);
+    }
+    return at;
 }
 
-static uint32_t get_u32(const uint8_t *p)
+size_t raft_configuration_encode(const struct raft_configuration *c,
+                                 uint8_t out[RAFT_CONFIGURATION_MAX])
 {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-void raft_configuration_encode(const struct raft_configuration *c,
-                               uint8_t out[RAFT_CONFIGURATION_BYTES])
-{
-    out[0] = CONFIGURATION_VERSION;
-    put_u32(out + 1, c->voters);
-    put_u32(out + 5, c->learners);
+    size_t at = put_list(out, 0, "voters=", c->voters);
+    return put_list(out, at, ";learners=", c->learners);
 }
 
 bool configuration_valid(const struct raft_configuration *c)
@@ -76,12 +79,40 @@ bool configuration_valid(const struct raft_configuration *c)
            (c->voters & c->learners) == 0;
 }
 
+/* Reads label then a list as put_list writes it, ascending ids without leading zeros;
+ * returns the position after it, or 0 when the bytes are anything else. */
+static size_t get_list(const uint8_t *data, size_t len, size_t at, const char *label,
+                       uint32_t *mask)
+{
+    for (const char *p = label; *p; p++, at++)
+        if (at >= len || data[at] != (uint8_t)*p)
+            return 0;
+    *mask = 0;
+    raft_id last = 0;
+    while (at < len && data[at] != ';') {
+        if (last != 0 && data[at++] != ',')
+            return 0;
+        if (at >= len || data[at] < '1' || data[at] > '9')
+            return 0;
+        raft_id id = data[at++] - '0';
+        if (at < len && data[at] >= '0' && data[at] <= '9')
+            id = id * 10 + (data[at++] - '0');
+        if (id <= last || id > RAFT_MAX_PEERS)
+            return 0;
+        *mask |= bit(id);
+        last = id;
+    }
+    return at;
+}
+
 int raft_configuration_decode(const uint8_t *data, size_t len, struct raft_configuration *c)
 {
-    if (!data || len != RAFT_CONFIGURATION_BYTES || data[0] != CONFIGURATION_VERSION)
-        return RAFT_EINVAL;
-    struct raft_configuration d = {get_u32(data + 1), get_u32(data + 5)};
-    if (!configuration_valid(&d))
+    struct raft_configuration d;
+    size_t at;
+    if (!data || len > RAFT_CONFIGURATION_MAX ||
+        (at = get_list(data, len, 0, "voters=", &d.voters)) == 0 ||
+        (at = get_list(data, len, at, ";learners=", &d.learners)) != len ||
+        !configuration_valid(&d))
         return RAFT_EINVAL;
     *c = d;
     return RAFT_OK;

@@ -80,10 +80,11 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
     int rc = next_configuration(r, op, id, &next);
     if (rc != RAFT_OK)
         return rc;
-    uint8_t bytes[RAFT_CONFIGURATION_BYTES];
-    raft_configuration_encode(&next, bytes);
-    struct raft_entry e = {
-        .term = r->current_term, .type = RAFT_ENTRY_CONFIG, .len = sizeof(bytes), .data = bytes};
+    uint8_t bytes[RAFT_CONFIGURATION_MAX];
+    struct raft_entry e = {.term = r->current_term,
+                           .type = RAFT_ENTRY_CONFIG,
+                           .len = (uint32_t)raft_configuration_encode(&next, bytes),
+                           .data = bytes};
     if (log_append(&r->log, &e) != RAFT_OK)
         return RAFT_ENOMEM;
     if (index)

@@ -78,7 +78,8 @@ struct raft_configuration {
     uint32_t learners;
 };
 
-#define RAFT_CONFIGURATION_BYTES 9 /* a version byte, then voters and learners, little endian */
+/* Longest encoding: "voters=1,2,...,16;learners=" is 55 bytes. */
+#define RAFT_CONFIGURATION_MAX 64
 
 /* Voters 1..n, no learners: the configuration a fresh cluster of n peers starts with. */
 struct raft_configuration raft_configuration_bootstrap(int n);
@@ -86,10 +87,13 @@ bool raft_configuration_is_voter(const struct raft_configuration *c, raft_id id)
 bool raft_configuration_is_learner(const struct raft_configuration *c, raft_id id);
 bool raft_configuration_is_member(const struct raft_configuration *c, raft_id id);
 int raft_configuration_n_voters(const struct raft_configuration *c);
-/* The bytes of a RAFT_ENTRY_CONFIG entry (and of a snapshot's configuration). */
-void raft_configuration_encode(const struct raft_configuration *c,
-                               uint8_t out[RAFT_CONFIGURATION_BYTES]);
-/* RAFT_OK, or RAFT_EINVAL for bytes no encoder wrote (hostile input is refused). */
+/* The bytes of a RAFT_ENTRY_CONFIG entry (and of a snapshot's configuration): printable
+ * ASCII such as "voters=1,2,3;learners=4" (ids ascending), so that they travel, are
+ * stored and are read like any command. Returns the length (no NUL is written). */
+size_t raft_configuration_encode(const struct raft_configuration *c,
+                                 uint8_t out[RAFT_CONFIGURATION_MAX]);
+/* RAFT_OK, or RAFT_EINVAL for bytes this encoder would not write (hostile input is
+ * refused: the exact canonical form only). */
 int raft_configuration_decode(const uint8_t *data, size_t len, struct raft_configuration *c);
 
 /* Single-server membership changes (§4.1), proposed on the leader. */

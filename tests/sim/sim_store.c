@@ -109,8 +109,9 @@ void sim_store_snapshot(struct sim *s, struct sim_node *n, raft_index index, raf
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(index * 31 + i);
     memcpy(data, &chain, sizeof chain);
-    /* Then the configuration at index, which a snapshot carries (docs/MEMBERSHIP.md). */
-    raft_configuration_encode(conf, data + sizeof chain);
+    /* Then the configuration at index, which a snapshot carries (docs/MEMBERSHIP.md): its
+     * length, then its bytes. */
+    data[sizeof chain] = (uint8_t)raft_configuration_encode(conf, data + sizeof chain + 1);
     node_dir(n, dir);
     as_node(s, n);
     if (snapshot_save(dir, index, term, data, sizeof data, err, sizeof err) != 0)
@@ -237,8 +238,8 @@ void sim_store_recover(struct sim *s, struct sim_node *n)
     if (m.index > 0 && m.size >= sizeof chain)
         memcpy(&chain, data, sizeof chain);
     if (m.index > 0 &&
-        (m.size < sizeof chain + RAFT_CONFIGURATION_BYTES ||
-         raft_configuration_decode(data + sizeof chain, RAFT_CONFIGURATION_BYTES, &conf) != 0)) {
+        (m.size < sizeof chain + 1 + RAFT_CONFIGURATION_MAX ||
+         raft_configuration_decode(data + sizeof chain + 1, data[sizeof chain], &conf) != 0)) {
         free(data);
         sim_fail(s, "Durability", "node %d's snapshot at %llu holds no configuration", n->id,
                  (unsigned long long)m.index);

@@ -221,33 +221,56 @@ static struct raft *sole_leader(void)
 
 /* ---------------------------------------------------------------------- */
 
+static int decode_text(const char *text, struct raft_configuration *c)
+{
+    return raft_configuration_decode((const uint8_t *)text, strlen(text), c);
+}
+
 Test(membership, configuration_bytes_round_trip_and_hostile_bytes_are_refused)
 {
     struct raft_configuration c = {mask((int[]){1, 2, 16}, 3), mask((int[]){5}, 1)}, d;
-    uint8_t b[RAFT_CONFIGURATION_BYTES];
-    raft_configuration_encode(&c, b);
-    cr_assert_eq(raft_configuration_decode(b, sizeof(b), &d), RAFT_OK);
+    uint8_t b[RAFT_CONFIGURATION_MAX];
+    size_t n = raft_configuration_encode(&c, b);
+    cr_assert_eq(n, strlen("voters=1,2,16;learners=5"));
+    cr_assert_eq(memcmp(b, "voters=1,2,16;learners=5", n), 0, "printable, like a command");
+    cr_assert_eq(raft_configuration_decode(b, n, &d), RAFT_OK);
     cr_assert_eq(d.voters, c.voters);
     cr_assert_eq(d.learners, c.learners);
     cr_assert_eq(raft_configuration_n_voters(&d), 3);
     cr_assert(raft_configuration_is_voter(&d, 16) && raft_configuration_is_learner(&d, 5));
     cr_assert(!raft_configuration_is_member(&d, 0) && !raft_configuration_is_member(&d, 17));
 
-    cr_assert_eq(raft_configuration_decode(b, sizeof(b) - 1, &d), RAFT_EINVAL);
-    cr_assert_eq(raft_configuration_decode(NULL, sizeof(b), &d), RAFT_EINVAL);
-    uint8_t bad[RAFT_CONFIGURATION_BYTES];
-    memcpy(bad, b, sizeof(b));
-    bad[0] = 2; /* unknown version */
-    cr_assert_eq(raft_configuration_decode(bad, sizeof(bad), &d), RAFT_EINVAL);
-    struct raft_configuration both = {mask((int[]){3}, 1), mask((int[]){3}, 1)};
-    raft_configuration_encode(&both, bad);
-    cr_assert_eq(raft_configuration_decode(bad, sizeof(bad), &d), RAFT_EINVAL, "voter and learner");
-    struct raft_configuration zero = {1, 0}; /* bit 0 is nobody */
-    raft_configuration_encode(&zero, bad);
-    cr_assert_eq(raft_configuration_decode(bad, sizeof(bad), &d), RAFT_EINVAL);
-    struct raft_configuration high = {(uint32_t)1 << 17, 0};
-    raft_configuration_encode(&high, bad);
-    cr_assert_eq(raft_configuration_decode(bad, sizeof(bad), &d), RAFT_EINVAL);
+    struct raft_configuration all = {((1u << RAFT_MAX_PEERS) - 1) << 1, 0};
+    n = raft_configuration_encode(&all, b);
+    cr_assert_leq(n, RAFT_CONFIGURATION_MAX);
+    cr_assert_eq(raft_configuration_decode(b, n, &d), RAFT_OK);
+    cr_assert_eq(d.voters, all.voters);
+    struct raft_configuration none = {0, 0};
+    n = raft_configuration_encode(&none, b);
+    cr_assert_eq(memcmp(b, "voters=;learners=", n), 0);
+    cr_assert_eq(raft_configuration_decode(b, n, &d), RAFT_OK);
+    cr_assert_eq(d.voters | d.learners, 0);
+
+    /* Only the exact form the encoder writes. */
+    static const char *const bad[] = {
+        "",
+        "voters=1,2,3",             /* no learners part */
+        "voters=1,2,3;learners=4;", /* trailing byte */
+        "voters=1,2,3;learners=3",  /* voter and learner */
+        "voters=0,1;learners=",     /* nobody */
+        "voters=1,17;learners=",    /* beyond RAFT_MAX_PEERS */
+        "voters=2,1;learners=",     /* not ascending */
+        "voters=1,1;learners=",     /* twice */
+        "voters=01;learners=",      /* leading zero */
+        "voters=1,,2;learners=",    /* empty item */
+        "voters=,1;learners=",      /* leading comma */
+        "voters=1, 2;learners=",    /* a space */
+        "Voters=1;learners=",       /* another label */
+        "voters=100;learners=",     /* three digits */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(decode_text(bad[i], &d), RAFT_EINVAL, "'%s' must be refused", bad[i]);
+    cr_assert_eq(raft_configuration_decode(NULL, 5, &d), RAFT_EINVAL);
 
     struct raft_configuration boot = raft_configuration_bootstrap(3);
     cr_assert_eq(boot.voters, mask((int[]){1, 2, 3}, 3));
@@ -316,11 +339,11 @@ static struct raft *follower_with_uncommitted_change(struct raft_configuration *
     struct raft *r = core_new(2, raft_configuration_bootstrap(3), 0);
     *added = raft_configuration_bootstrap(3);
     added->learners = mask((int[]){4}, 1);
-    uint8_t bytes[RAFT_CONFIGURATION_BYTES];
-    raft_configuration_encode(added, bytes);
+    uint8_t bytes[RAFT_CONFIGURATION_MAX];
+    uint32_t n = (uint32_t)raft_configuration_encode(added, bytes);
     struct raft_entry entries[2] = {
         {.term = 1, .type = RAFT_ENTRY_NOOP},
-        {.term = 1, .type = RAFT_ENTRY_CONFIG, .len = sizeof(bytes), .data = bytes}};
+        {.term = 1, .type = RAFT_ENTRY_CONFIG, .len = n, .data = bytes}};
     struct raft_message m = {
         .type = RAFT_MSG_APPEND_ENTRIES,
         .from = 1,
@@ -380,11 +403,11 @@ Test(membership, a_voter_being_removed_campaigns_until_the_change_commits)
     /* cowsql/raft #150: follower 2 holds [no-op, remove 2], uncommitted. */
     struct raft *r = core_new(2, raft_configuration_bootstrap(3), 0);
     struct raft_configuration removed = {mask((int[]){1, 3}, 2), 0};
-    uint8_t bytes[RAFT_CONFIGURATION_BYTES];
-    raft_configuration_encode(&removed, bytes);
+    uint8_t bytes[RAFT_CONFIGURATION_MAX];
+    uint32_t n = (uint32_t)raft_configuration_encode(&removed, bytes);
     struct raft_entry entries[2] = {
         {.term = 1, .type = RAFT_ENTRY_NOOP},
-        {.term = 1, .type = RAFT_ENTRY_CONFIG, .len = sizeof(bytes), .data = bytes}};
+        {.term = 1, .type = RAFT_ENTRY_CONFIG, .len = n, .data = bytes}};
     struct raft_message m = {
         .type = RAFT_MSG_APPEND_ENTRIES,
         .from = 1,
