@@ -196,7 +196,6 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
     struct raft_config rc;
     raft_config_defaults(&rc);
     rc.id = p->self;
-    rc.n_peers = p->n;
     rc.election_timeout_min = (raft_time)p->cfg.election_timeout_min;
     rc.election_timeout_max = (raft_time)p->cfg.election_timeout_max;
     rc.heartbeat_interval = (raft_time)p->cfg.heartbeat_interval;
@@ -213,6 +212,8 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
         .snapshot_term = p->snapshot_term,
         .entries = boot->entries,
         .n_entries = boot->n_entries,
+        /* The daemon does not change membership yet: its cluster is the first N peers. */
+        .configuration = raft_configuration_bootstrap(p->n),
     };
     if (boot->n_entries > 0 && boot->first_index != p->snapshot_index + 1) {
         snprintf(err, errlen, "%s: log starts at index %llu but the snapshot ends at %llu",

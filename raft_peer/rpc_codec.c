@@ -117,7 +117,8 @@ static bool encodable(const struct raft_message *m, const char *const *names, in
         for (uint32_t i = 0; i < ae->n_entries; i++) {
             const struct raft_entry *e = &ae->entries[i];
             if (e->term > JSON_UINT_MAX || !data_ok(e->data, e->len) ||
-                (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP))
+                (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
+                 e->type != RAFT_ENTRY_CONFIG))
                 return false;
         }
     }
@@ -132,6 +133,18 @@ static bool encodable(const struct raft_message *m, const char *const *names, in
     return true;
 }
 
+static const char *entry_type_name(uint8_t type)
+{
+    switch (type) {
+    case RAFT_ENTRY_NOOP:
+        return "noop";
+    case RAFT_ENTRY_CONFIG:
+        return "config";
+    default:
+        return "command";
+    }
+}
+
 static int put_entries(struct buffer *b, const struct raft_append_entries *ae)
 {
     if (put(b, ",\"entries\":[") != 0)
@@ -139,8 +152,7 @@ static int put_entries(struct buffer *b, const struct raft_append_entries *ae)
     for (uint32_t i = 0; i < ae->n_entries; i++) {
         const struct raft_entry *e = &ae->entries[i];
         if (put(b, i ? ",{\"term\":" : "{\"term\":") || put_u64(b, e->term) ||
-            put(b, e->type == RAFT_ENTRY_NOOP ? ",\"type\":\"noop\",\"data\":"
-                                              : ",\"type\":\"command\",\"data\":") ||
+            put(b, ",\"type\":\"") || put(b, entry_type_name(e->type)) || put(b, "\",\"data\":") ||
             put_json_string(b, (const char *)e->data, e->len) || put(b, "}"))
             return -1;
     }
@@ -273,8 +285,10 @@ static int get_entry(struct json_object *eobj, size_t i, struct raft_entry *e, c
         e->type = RAFT_ENTRY_COMMAND;
     } else if (len == 4 && memcmp(s, "noop", 4) == 0) {
         e->type = RAFT_ENTRY_NOOP;
+    } else if (len == 6 && memcmp(s, "config", 6) == 0) {
+        e->type = RAFT_ENTRY_CONFIG; /* the core checks its bytes (raft_configuration_decode) */
     } else {
-        snprintf(ferr, sizeof(ferr), "type must be \"command\" or \"noop\"");
+        snprintf(ferr, sizeof(ferr), "type must be \"command\", \"noop\" or \"config\"");
         goto bad;
     }
     if (json_get_string(eobj, "data", &s, &len, ferr, sizeof(ferr)) != 0)

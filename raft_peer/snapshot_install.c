@@ -48,9 +48,13 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
 {
     raft_index index = in->meta.index;
     const char *leader = p->names[in->leader - 1];
+    /* Membership is fixed in the daemon so far: the snapshot's configuration is the
+     * bootstrap one (docs/MEMBERSHIP.md). */
+    struct raft_configuration conf = raft_configuration_bootstrap(p->n);
     if (index <= raft_commit_index(p->raft)) {
         /* Our log caught up meanwhile: what we applied already goes as far. */
-        raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now());
+        raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
+                              peer_now());
         snapshot_reply(p, in->leader, index, in->meta.size, true);
         event_log_write(p->log, EVENT_LOG_INFO,
                         "snapshot from %s at index %llu not loaded: already applied up to %llu",
@@ -58,8 +62,8 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
                         (unsigned long long)raft_commit_index(p->raft));
         return;
     }
-    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now()) !=
-        RAFT_OK) {
+    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
+                              peer_now()) != RAFT_OK) {
         /* A newer term began while we read (its leader will catch us up): our term in the
          * answer tells the old leader to step down. The file stays: it is committed state
          * either way, and a restart reads it as such. */

@@ -614,7 +614,8 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
         return; /* still loading the last one: the leader asks again in CHUNK_RESEND_MS */
     if (index <= raft_commit_index(p->raft)) {
         snapshot_reply(p, leader, index, size, true); /* we have all of it already */
-        raft_install_snapshot(p->raft, leader, term, index, last_term, peer_now());
+        struct raft_configuration conf = raft_configuration_bootstrap(p->n);
+        raft_install_snapshot(p->raft, leader, term, index, last_term, &conf, peer_now());
         return;
     }
     if (!p->receiver || p->receiving_index != index || p->receiving_term != last_term ||

@@ -49,6 +49,21 @@ static void add_link_fields(const struct peer *p, struct json_object *followers)
     }
 }
 
+/* The peers of mask (bit i: peer id i), by name; ids are positions in the ini file. */
+static struct json_object *names_of(const struct peer *p, uint32_t mask)
+{
+    struct json_object *a = json_object_new_array();
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
+        if (!(mask & ((uint32_t)1 << id)))
+            continue;
+        if (id <= p->cfg.n_peers)
+            json_object_array_add(a, json_object_new_string(p->cfg.peers[id - 1].name));
+        else
+            json_object_array_add(a, json_object_new_int(id)); /* not in this ini file */
+    }
+    return a;
+}
+
 void status_send(struct peer *p, struct conn *c)
 {
     const struct raft *r = p->raft;
@@ -70,6 +85,12 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "persisted_index", json_object_new_uint64(raft_persisted_index(r)));
     json_object_object_add(o, "variables", json_object_new_uint64(sm_count(p->sm)));
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
+    /* The configuration it uses (dissertation §4.1: the latest in its log). */
+    const struct raft_configuration *conf = raft_configuration(r);
+    json_object_object_add(o, "voters", names_of(p, conf->voters));
+    json_object_object_add(o, "learners", names_of(p, conf->learners));
+    json_object_object_add(o, "config_pending",
+                           json_object_new_boolean(raft_configuration_pending(r)));
     faults_add_json(p, o);
     pace_add_json(p, o);
     if (raft_role(r) == RAFT_LEADER) {

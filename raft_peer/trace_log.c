@@ -32,6 +32,8 @@ static const char *step_down_reason(uint64_t reason)
         return "its storage failed";
     case RAFT_STEP_DOWN_TRANSFERRED:
         return "handed leadership over";
+    case RAFT_STEP_DOWN_REMOVED:
+        return "the configuration that removed it is committed (§4.2.2)";
     }
     return "unknown reason";
 }
@@ -112,6 +114,16 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
     case RAFT_TRACE_TRANSFER:
         event_log_write(log, EVENT_LOG_INFO, "%s leadership transfer to %s",
                         t->a ? "starts" : "gives up", name_of(p, t->peer));
+        break;
+    case RAFT_TRACE_CONFIGURATION:
+        event_log_write(log, EVENT_LOG_DEBUG,
+                        "configuration: voters mask %#llx, learners mask %#llx (entry %llu)",
+                        (unsigned long long)t->a, (unsigned long long)t->b,
+                        (unsigned long long)t->c);
+        break;
+    case RAFT_TRACE_CAUGHT_UP:
+        event_log_write(log, EVENT_LOG_INFO, "learner %s caught up (round %llu)",
+                        name_of(p, t->peer), (unsigned long long)t->a);
         break;
     }
 }

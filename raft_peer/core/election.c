@@ -42,9 +42,9 @@ void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
     else
         convert_to_candidate(r, leadership_transfer);
     election_reset_timer(r);
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++)
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)
         r->votes[id] = 0;
-    r->votes[r->cfg.id] = 1;
+    r->votes[r->cfg.id] = 1; /* counted only if we are a voter (election_tally) */
     raft_term term = pre_vote ? r->current_term + 1 : r->current_term;
     trace_emit(r, RAFT_TRACE_ELECTION_START, RAFT_NOBODY, term, pre_vote, 0);
 
@@ -56,9 +56,12 @@ void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
             convert_to_leader(r);
         return;
     }
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
-        if (id == r->cfg.id)
-            continue;
+    /* §4.1: votes come from the voters of the configuration in use. */
+    uint32_t ask = r->conf.voters;
+    if (MUTATED(r, RAFT_MUTATE_VOTE_FROM_NON_MEMBER))
+        ask |= r->conf.learners | r->conf_prev.voters | r->conf_prev.learners;
+    FOR_EACH_PEER(id, ask & ~((uint32_t)1 << r->cfg.id))
+    {
         struct raft_message m = {
             .type = RAFT_MSG_REQUEST_VOTE,
             .to = id,
@@ -72,11 +75,19 @@ void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
     }
 }
 
-/* Votes granted so far (and, through refused, votes refused). */
+/* Votes granted so far (and, through refused, votes refused), counting only the voters
+ * of the configuration in use: a vote from anyone else decides nothing (§4.1). */
 int election_tally(const struct raft *r, int *refused)
 {
     int granted = 0, denied = 0;
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
+        if (!conf_is_voter(r, id) && !MUTATED(r, RAFT_MUTATE_VOTE_FROM_NON_MEMBER))
+            continue;
+        /* Figure 2: our own vote counts once it is on stable storage (the pre-vote's
+         * changes nothing and counts at once). Others answer only after that anyway; a
+         * sole voter wins when raft_persisted says so. */
+        if (id == r->cfg.id && r->role == RAFT_CANDIDATE && r->durable_term != r->current_term)
+            continue;
         if (r->votes[id] > 0)
             granted++;
         else if (r->votes[id] < 0)

@@ -5,28 +5,62 @@
 
 #include "raft_peer/core/state.h"
 
-/* Figure 2, "Volatile state on leaders (reinitialized after election)". */
+static int progress_init(struct raft *r, raft_id id)
+{
+    struct progress *p = &r->progress[id];
+    raft_index *ring = p->inflight;
+    if (!ring) {
+        ring = calloc(r->cfg.max_inflight, sizeof(*ring));
+        if (!ring)
+            return RAFT_ENOMEM;
+    }
+    memset(p, 0, sizeof(*p));
+    p->inflight = ring;
+    p->next_index = log_last_index(&r->log) + 1;
+    p->match_index = 0;
+    p->state = PROGRESS_PROBE;
+    p->recent_active = true;
+    p->active = true;
+    p->last_response = r->now;
+    /* §4.2.1: the first catch-up round replicates what the leader holds now. */
+    p->round = 1;
+    p->round_until = log_last_index(&r->log);
+    p->round_start = r->now;
+    return RAFT_OK;
+}
+
+/* Figure 2, "Volatile state on leaders (reinitialized after election)": for every
+ * server the leader replicates to (configuration.c: the members). */
 int progress_init_all(struct raft *r)
 {
-    raft_index next = log_last_index(&r->log) + 1;
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
-        struct progress *p = &r->progress[id];
-        raft_index *ring = p->inflight;
-        if (!ring) {
-            ring = calloc(r->cfg.max_inflight, sizeof(*ring));
-            if (!ring)
-                return RAFT_ENOMEM;
-        }
-        memset(p, 0, sizeof(*p));
-        p->inflight = ring;
-        p->next_index = next;
-        p->match_index = 0;
-        p->state = PROGRESS_PROBE;
-        p->recent_active = true;
-        p->active = true;
-        p->last_response = r->now;
+    r->progress_members = 0;
+    FOR_EACH_PEER(id, conf_replication_set(r))
+    {
+        if (progress_init(r, id) != RAFT_OK)
+            return RAFT_ENOMEM;
+        r->progress_members |= (uint32_t)1 << id;
     }
     return RAFT_OK;
+}
+
+/* The configuration changed under a leader: servers it now replicates to start from
+ * scratch (probing from the end of its log), servers it no longer does are forgotten. */
+void progress_sync(struct raft *r)
+{
+    uint32_t want = conf_replication_set(r);
+    FOR_EACH_PEER(id, want & ~r->progress_members)
+    {
+        if (progress_init(r, id) != RAFT_OK) {
+            r->oom = true;
+            want &= ~((uint32_t)1 << id);
+        }
+    }
+    r->progress_members = want;
+}
+
+bool progress_member(const struct raft *r, raft_id id)
+{
+    return id >= 1 && id <= RAFT_MAX_PEERS && (r->progress_members & ((uint32_t)1 << id)) != 0;
 }
 
 void progress_free_all(struct raft *r)
@@ -100,7 +134,7 @@ void progress_heard_from(struct raft *r, raft_id id)
 void raft_peer_unreachable(struct raft *r, raft_id id)
 {
     ready_reset_if_taken(r);
-    if (r->stopped || r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+    if (r->stopped || r->role != RAFT_LEADER || !progress_member(r, id))
         return;
     struct progress *p = &r->progress[id];
     if (p->state == PROGRESS_SNAPSHOT)

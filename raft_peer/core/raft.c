@@ -19,6 +19,18 @@ const char *raft_strerror(int err)
         return "busy: too many uncommitted entries, or leadership is being handed over";
     case RAFT_ESTOPPED:
         return "stopped: storage failed";
+    case RAFT_ECHANGE_PENDING:
+        return "another membership change is not committed yet";
+    case RAFT_ENOT_READY:
+        return "the new leader has not committed an entry of its term yet";
+    case RAFT_EUNKNOWN_PEER:
+        return "no such member";
+    case RAFT_EEXISTS:
+        return "already a member (or already a voter)";
+    case RAFT_ELAST_VOTER:
+        return "cannot remove the last voter";
+    case RAFT_ENOT_CAUGHT_UP:
+        return "the learner has not caught up with the leader's log yet";
     }
     return "unknown error";
 }
@@ -73,8 +85,7 @@ void raft_config_defaults(struct raft_config *cfg)
 
 static bool config_valid(const struct raft_config *cfg)
 {
-    return cfg->n_peers >= 1 && cfg->n_peers <= RAFT_MAX_PEERS && cfg->id >= 1 &&
-           cfg->id <= cfg->n_peers && cfg->election_timeout_min > 0 &&
+    return cfg->id >= 1 && cfg->id <= RAFT_MAX_PEERS && cfg->election_timeout_min > 0 &&
            cfg->election_timeout_min <= cfg->election_timeout_max && cfg->heartbeat_interval > 0 &&
            cfg->heartbeat_interval < cfg->election_timeout_min &&
            cfg->max_entries_per_message > 0 && cfg->max_inflight > 0 && cfg->max_uncommitted > 0;
@@ -83,8 +94,14 @@ static bool config_valid(const struct raft_config *cfg)
 struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_state *boot,
                       raft_time now)
 {
-    if (!config_valid(cfg) || (boot && boot->voted_for > cfg->n_peers))
+    if (!config_valid(cfg))
         return NULL;
+    if (boot && (boot->voted_for < 0 || boot->voted_for > RAFT_MAX_PEERS ||
+                 !configuration_valid(&boot->configuration)))
+        return NULL;
+    for (size_t i = 0; boot && i < boot->n_entries; i++)
+        if (!configuration_entry_valid(&boot->entries[i]))
+            return NULL;
     struct raft *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
@@ -100,6 +117,7 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
         r->log.offset_term = boot->snapshot_term;
         r->commit_index = boot->snapshot_index;
         r->last_applied = boot->snapshot_index;
+        r->snap_conf = boot->configuration;
         for (size_t i = 0; i < boot->n_entries; i++) {
             if (log_append(&r->log, &boot->entries[i]) != RAFT_OK) {
                 raft_free(r);
@@ -108,6 +126,10 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
         }
     }
     r->role = RAFT_FOLLOWER;
+    /* No trace yet: the caller has no core to look at until raft_new returns. */
+    r->cfg.trace = NULL;
+    conf_rebuild(r);
+    r->cfg.trace = cfg->trace;
     r->durable_term = r->current_term;
     r->persisted_index = log_last_index(&r->log);
     r->unstable_from = r->persisted_index + 1;
@@ -172,10 +194,6 @@ raft_id raft_id_of(const struct raft *r)
 {
     return r->cfg.id;
 }
-int raft_n_peers(const struct raft *r)
-{
-    return r->cfg.n_peers;
-}
 enum raft_role raft_role(const struct raft *r)
 {
     return r->role;
@@ -237,7 +255,7 @@ const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index)
 bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
                    raft_index *match_index)
 {
-    if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+    if (r->role != RAFT_LEADER || !progress_member(r, id))
         return false;
     if (next_index)
         *next_index = r->progress[id].next_index;
@@ -248,7 +266,7 @@ bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
 
 bool raft_follower_silent(const struct raft *r, raft_id id)
 {
-    if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+    if (r->role != RAFT_LEADER || !progress_member(r, id))
         return false;
     return !r->progress[id].active;
 }

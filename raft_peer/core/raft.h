@@ -33,7 +33,7 @@
 typedef uint64_t raft_term;
 typedef uint64_t raft_index;
 typedef uint64_t raft_time; /* milliseconds on any monotonic clock the caller likes */
-typedef int raft_id;        /* peers are numbered 1..n; 0 means nobody */
+typedef int raft_id;        /* peers are numbered 1..RAFT_MAX_PEERS; 0 means nobody */
 
 #define RAFT_NOBODY    0
 #define RAFT_MAX_PEERS 16
@@ -46,6 +46,13 @@ enum raft_error {
     RAFT_EINVAL = -3,     /* the arguments or the message are malformed */
     RAFT_EBUSY = -4,      /* too many uncommitted entries: push back on clients */
     RAFT_ESTOPPED = -5,   /* raft_stop() was called: no more acknowledgements */
+    /* raft_change_membership (membership.c, docs/MEMBERSHIP.md): */
+    RAFT_ECHANGE_PENDING = -6, /* another configuration change is not committed yet */
+    RAFT_ENOT_READY = -7,      /* this leader has not committed an entry of its term yet */
+    RAFT_EUNKNOWN_PEER = -8,   /* not a member (promote, remove), or not a peer id at all */
+    RAFT_EEXISTS = -9,         /* already a member (add) or already a voter (promote) */
+    RAFT_ELAST_VOTER = -10,    /* removing the only voter would leave nobody to decide */
+    RAFT_ENOT_CAUGHT_UP = -11, /* §4.2.1: the learner has not caught up with the log yet */
 };
 const char *raft_strerror(int err);
 
@@ -60,7 +67,42 @@ const char *raft_role_name(enum raft_role role);
 enum raft_entry_type {
     RAFT_ENTRY_COMMAND = 1, /* opaque bytes for the state machine */
     RAFT_ENTRY_NOOP = 2,    /* appended by each new leader (§8: commit an entry of its term) */
+    RAFT_ENTRY_CONFIG = 3,  /* a configuration (raft_configuration_encode), §4.1 */
 };
+
+/* A configuration (dissertation §4.1): which peers vote and which only follow the log
+ * (learners, §4.2.1). Bit id of a mask stands for peer id; bit 0 is never set, and no
+ * peer is both. A server uses the latest configuration in its log, committed or not. */
+struct raft_configuration {
+    uint32_t voters;
+    uint32_t learners;
+};
+
+/* Longest encoding: "voters=1,2,...,16;learners=" is 55 bytes. */
+#define RAFT_CONFIGURATION_MAX 64
+
+/* Voters 1..n, no learners: the configuration a fresh cluster of n peers starts with. */
+struct raft_configuration raft_configuration_bootstrap(int n);
+bool raft_configuration_is_voter(const struct raft_configuration *c, raft_id id);
+bool raft_configuration_is_learner(const struct raft_configuration *c, raft_id id);
+bool raft_configuration_is_member(const struct raft_configuration *c, raft_id id);
+int raft_configuration_n_voters(const struct raft_configuration *c);
+/* The bytes of a RAFT_ENTRY_CONFIG entry (and of a snapshot's configuration): printable
+ * ASCII such as "voters=1,2,3;learners=4" (ids ascending), so that they travel, are
+ * stored and are read like any command. Returns the length (no NUL is written). */
+size_t raft_configuration_encode(const struct raft_configuration *c,
+                                 uint8_t out[RAFT_CONFIGURATION_MAX]);
+/* RAFT_OK, or RAFT_EINVAL for bytes this encoder would not write (hostile input is
+ * refused: the exact canonical form only). */
+int raft_configuration_decode(const uint8_t *data, size_t len, struct raft_configuration *c);
+
+/* Single-server membership changes (§4.1), proposed on the leader. */
+enum raft_change {
+    RAFT_CHANGE_ADD_LEARNER = 1, /* a new peer joins as a learner (§4.2.1) */
+    RAFT_CHANGE_PROMOTE = 2,     /* a caught-up learner becomes a voter */
+    RAFT_CHANGE_REMOVE = 3,      /* a voter or a learner leaves (the leader too: §4.2.2) */
+};
+const char *raft_change_name(enum raft_change op);
 
 /* One log entry. In a ready the bytes are borrowed; the core copies what it keeps. */
 struct raft_entry {
@@ -150,8 +192,9 @@ struct raft_read {
  * away (Figure 13's InstallSnapshot, done in chunks by the caller). */
 struct raft_snapshot_request {
     raft_id to;
-    raft_index index; /* the snapshot's last included index */
-    raft_term term;   /* the term of that entry */
+    raft_index index;                        /* the snapshot's last included index */
+    raft_term term;                          /* the term of that entry */
+    struct raft_configuration configuration; /* the configuration at index: send it along */
 };
 
 struct raft_ready {
@@ -203,6 +246,9 @@ enum raft_trace_type {
     RAFT_TRACE_PEER_ACTIVE,   /* peer = follower that answered again after silence */
     RAFT_TRACE_PEER_INACTIVE, /* peer = follower silent for an election timeout */
     RAFT_TRACE_TRANSFER,      /* peer = transfer target, a = 1 started / 0 aborted */
+    RAFT_TRACE_CONFIGURATION, /* the configuration in use changed: a = voters, b = learners,
+                                 c = index of its entry (0: a snapshot's or the bootstrap) */
+    RAFT_TRACE_CAUGHT_UP,     /* peer = learner that finished a catch-up round in time (§4.2.1) */
 };
 
 enum raft_vote_reason {
@@ -218,6 +264,7 @@ enum raft_step_down_reason {
     RAFT_STEP_DOWN_CHECK_QUORUM = 2, /* §6.2: no majority heard within an election timeout */
     RAFT_STEP_DOWN_STOPPED = 3,      /* the caller stopped acknowledging (disk failure) */
     RAFT_STEP_DOWN_TRANSFERRED = 4,
+    RAFT_STEP_DOWN_REMOVED = 5, /* §4.2.2: the configuration that removed us committed */
 };
 
 struct raft_trace {
@@ -238,11 +285,14 @@ enum raft_mutation {
     RAFT_MUTATE_VOTE_BEFORE_PERSIST = 1 << 2, /* reply to RequestVote before the vote is durable */
     RAFT_MUTATE_ACK_BEFORE_PERSIST = 1 << 3,  /* acknowledge entries before they are durable */
     RAFT_MUTATE_NO_TRUNCATE = 1 << 4,         /* skip conflict truncation; overwrite in place */
+    RAFT_MUTATE_CONFIG_ON_COMMIT = 1 << 5,    /* use a configuration once committed, not appended */
+    RAFT_MUTATE_TWO_CHANGES = 1 << 6,         /* allow a change while another is uncommitted */
+    RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM = 1 << 7, /* change before committing an own-term entry */
+    RAFT_MUTATE_VOTE_FROM_NON_MEMBER = 1 << 8,   /* count votes of learners and non-members */
 };
 
 struct raft_config {
-    raft_id id;  /* this peer, 1..n_peers */
-    int n_peers; /* cluster is peers 1..n_peers */
+    raft_id id; /* this peer, 1..RAFT_MAX_PEERS; the configuration comes from the boot state */
     raft_time election_timeout_min;
     raft_time election_timeout_max;
     raft_time heartbeat_interval;
@@ -261,7 +311,7 @@ struct raft_config {
     void *trace_ctx;
 };
 
-/* Fills cfg with sensible defaults for everything except id and n_peers. */
+/* Fills cfg with sensible defaults for everything except id. */
 void raft_config_defaults(struct raft_config *cfg);
 
 /* What the caller recovered from stable storage. Entries are copied. */
@@ -272,11 +322,17 @@ struct raft_boot_state {
     raft_term snapshot_term;
     const struct raft_entry *entries; /* entries[0] is index snapshot_index + 1 */
     size_t n_entries;
+    /* The configuration at snapshot_index: the snapshot's, or, when the log starts at
+     * index 1, the bootstrap configuration (raft_configuration_bootstrap(n) for a cluster
+     * of n; empty for a peer that joins a running cluster: it waits to be added and
+     * never campaigns). Configuration entries among entries override it (§4.1). */
+    struct raft_configuration configuration;
 };
 
 struct raft;
 
-/* Creates a follower at time now from what was durable. NULL on bad config or no memory. */
+/* Creates a follower at time now from what was durable (boot NULL: nothing at all, not even
+ * a configuration). NULL on bad config or no memory. */
 struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_state *boot,
                       raft_time now);
 void raft_free(struct raft *r);
@@ -296,6 +352,9 @@ int raft_transfer_leadership(struct raft *r, raft_id target);
  * every entry up to index (at most raft_last_applied and raft_persisted_index) and
  * the core drops them. */
 int raft_compact(struct raft *r, raft_index index);
+/* The configuration at index (first index - 1 .. last index): the one a snapshot up to
+ * index must carry. RAFT_EINVAL when index is outside that range. */
+int raft_configuration_at(const struct raft *r, raft_index index, struct raft_configuration *out);
 /* Leader: the transfer of the snapshot at index, asked for in a ready, ended. On failure
  * the core asks again later; on success it waits for the follower's acknowledgement,
  * unless the log was compacted past index meanwhile: then it asks for the newer one. */
@@ -304,10 +363,12 @@ void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok);
  * rules as AppendEntries (recognise the leader, reset the election timer). RAFT_OK to
  * accept the chunk; RAFT_EINVAL when term is stale (answer with raft_current_term). */
 int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_time now);
-/* Follower: the whole snapshot (last included index and term) is durable and loaded
- * into the state machine. The core rebuilds its log around it and acknowledges it. */
+/* Follower: the whole snapshot (last included index and term, and the configuration at
+ * that index) is durable and loaded into the state machine. The core rebuilds its log
+ * around it and acknowledges it. */
 int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_index index,
-                          raft_term last_term, raft_time now);
+                          raft_term last_term, const struct raft_configuration *configuration,
+                          raft_time now);
 /* An answer outside the core's own messages (a snapshot chunk's) carried term. */
 void raft_observe_term(struct raft *r, raft_id from, raft_term term);
 /* The caller saw its connection to peer id closed (the peer's process died and its
@@ -347,9 +408,29 @@ void raft_take_ready(struct raft *r, struct raft_ready *ready);
 /* When raft_tick must be called next, at the latest. */
 raft_time raft_next_deadline(const struct raft *r);
 
+/* Leader: appends a configuration entry with one server added as a learner, promoted to
+ * voter, or removed (§4.1); *index receives the entry's index, and the change is done
+ * once that index commits. Refused with RAFT_ENOT_READY until this leader has committed
+ * an entry of its own term (Ongaro, raft-dev 2015) and with RAFT_ECHANGE_PENDING while
+ * another change is uncommitted; the other refusals are in enum raft_error. */
+int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft_index *index);
+
+/* §4.2.1 catch-up of a learner, as its leader sees it. */
+struct raft_catch_up {
+    unsigned round;         /* rounds started so far (1 while the first runs) */
+    raft_index round_until; /* the round ends when the learner's log reaches this index */
+    raft_time round_start;
+    bool caught_up; /* a round took less than an election timeout: it may be promoted */
+};
+
 /* Read-only views, for the daemon's status and the simulator's invariants. */
 raft_id raft_id_of(const struct raft *r);
-int raft_n_peers(const struct raft *r);
+/* The configuration in use: the latest in the log, committed or not (§4.1). */
+const struct raft_configuration *raft_configuration(const struct raft *r);
+raft_index raft_configuration_index(const struct raft *r); /* its entry; 0 from a snapshot */
+bool raft_configuration_pending(const struct raft *r);     /* its entry is not committed */
+/* Leader only: false when not leader, or id is not a learner. */
+bool raft_catch_up(const struct raft *r, raft_id id, struct raft_catch_up *out);
 enum raft_role raft_role(const struct raft *r);
 raft_term raft_current_term(const struct raft *r);
 raft_id raft_voted_for(const struct raft *r);
@@ -365,7 +446,8 @@ raft_term raft_snapshot_term(const struct raft *r);
 /* NULL when index is outside the log. */
 const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index);
 raft_term raft_term_at(const struct raft *r, raft_index index);
-/* Leader only: what it knows of follower id. False when not leader or id is self. */
+/* Leader only: what it knows of follower id. False when not leader, id is self or not a
+ * member. */
 bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
                    raft_index *match_index);
 /* Leader only: follower id has not answered for an election timeout (the

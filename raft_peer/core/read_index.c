@@ -18,13 +18,16 @@ int raft_read_index(struct raft *r, uint64_t ctx)
     return RAFT_OK;
 }
 
-/* How many servers, ourselves included, have echoed a read round >= round. */
+/* How many voters, ourselves included if we are one, have echoed a read round >= round. */
 static int acked(const struct raft *r, uint64_t round)
 {
     int n = 0;
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++)
-        if (id == r->cfg.id || r->progress[id].read_round_acked >= round)
+    FOR_EACH_PEER(id, r->conf.voters)
+    {
+        if (id == r->cfg.id ||
+            (progress_member(r, id) && r->progress[id].read_round_acked >= round))
             n++;
+    }
     return n;
 }
 

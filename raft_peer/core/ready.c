@@ -21,11 +21,6 @@ int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
     return 0;
 }
 
-int majority(const struct raft *r)
-{
-    return r->cfg.n_peers / 2 + 1;
-}
-
 void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
                 uint64_t c)
 {
@@ -203,5 +198,7 @@ int raft_persisted(struct raft *r, uint64_t seq)
     r->writes.n -= done;
     if (r->role == RAFT_LEADER)
         replication_maybe_commit(r);
+    else if (r->role == RAFT_CANDIDATE && election_tally(r, NULL) >= majority(r))
+        convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

@@ -1,13 +1,21 @@
 /* recv.c: receiving a message: the term rules every RPC shares, then dispatch. */
 #include "raft_peer/core/state.h"
 
+/* Any peer id may write to us: a server refuses nothing on the basis of a membership
+ * it may not know yet (§4.1: servers process RPCs "without consulting their current
+ * configurations"). What a configuration entry says is checked here, once. */
 static bool valid(const struct raft *r, const struct raft_message *m)
 {
-    if (m->from < 1 || m->from > r->cfg.n_peers || m->from == r->cfg.id || m->to != r->cfg.id)
+    if (m->from < 1 || m->from > RAFT_MAX_PEERS || m->from == r->cfg.id || m->to != r->cfg.id)
         return false;
-    if (m->type == RAFT_MSG_APPEND_ENTRIES && m->u.append_entries.n_entries > 0 &&
-        !m->u.append_entries.entries)
-        return false;
+    if (m->type == RAFT_MSG_APPEND_ENTRIES) {
+        const struct raft_append_entries *ae = &m->u.append_entries;
+        if (ae->n_entries > 0 && !ae->entries)
+            return false;
+        for (uint32_t i = 0; i < ae->n_entries; i++)
+            if (!configuration_entry_valid(&ae->entries[i]))
+                return false;
+    }
     return m->type >= RAFT_MSG_REQUEST_VOTE && m->type <= RAFT_MSG_TIMEOUT_NOW;
 }
 

@@ -50,7 +50,9 @@ static bool consistency_check(struct raft *r, const struct raft_append_entries *
  * any new entries not already in the log." */
 static int append_new_entries(struct raft *r, const struct raft_append_entries *ae)
 {
-    for (uint32_t i = 0; i < ae->n_entries; i++) {
+    bool conf_touched = false; /* §4.1: the configuration in use may have changed */
+    int rc = RAFT_OK;
+    for (uint32_t i = 0; i < ae->n_entries && rc == RAFT_OK; i++) {
         raft_index index = ae->prev_log_index + 1 + i;
         const struct raft_entry *e = &ae->entries[i];
         if (index <= r->log.offset)
@@ -59,8 +61,10 @@ static int append_new_entries(struct raft *r, const struct raft_append_entries *
             struct raft_entry *ours = log_entry_at(&r->log, index);
             if (ours->term == e->term)
                 continue;
-            if (index <= r->commit_index)
-                return RAFT_EINVAL; /* a committed entry never changes: refuse the message */
+            if (index <= r->commit_index) {
+                rc = RAFT_EINVAL; /* a committed entry never changes: refuse the message */
+                break;
+            }
             if (MUTATED(r, RAFT_MUTATE_NO_TRUNCATE)) {
                 /* The bug: overwrite in place, keep the stale suffix. */
                 ours->term = e->term;
@@ -71,13 +75,20 @@ static int append_new_entries(struct raft *r, const struct raft_append_entries *
             trace_emit(r, RAFT_TRACE_TRUNCATE, RAFT_NOBODY, index, log_last_index(&r->log), 0);
             log_truncate(&r->log, index);
             raft_note_truncated(r, index);
+            conf_touched = true;
         }
-        if (log_append(&r->log, e) != RAFT_OK)
-            return RAFT_ENOMEM;
+        if (log_append(&r->log, e) != RAFT_OK) {
+            rc = RAFT_ENOMEM;
+            break;
+        }
+        if (e->type == RAFT_ENTRY_CONFIG)
+            conf_touched = true;
         if (r->unstable_from > index)
             r->unstable_from = index;
     }
-    return RAFT_OK;
+    if (conf_touched)
+        conf_rebuild(r);
+    return rc;
 }
 
 void recv_append_entries(struct raft *r, const struct raft_message *m)

@@ -56,7 +56,7 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
 void recv_append_entries_result(struct raft *r, const struct raft_message *m)
 {
     const struct raft_append_entries_result *res = &m->u.append_entries_result;
-    if (r->role != RAFT_LEADER || m->term != r->current_term)
+    if (r->role != RAFT_LEADER || m->term != r->current_term || !progress_member(r, m->from))
         return;
     raft_id id = m->from;
     struct progress *p = &r->progress[id];
@@ -80,7 +80,10 @@ void recv_append_entries_result(struct raft *r, const struct raft_message *m)
         progress_inflight_free_to(r, p, res->match_index);
         if (p->next_index <= p->match_index)
             p->next_index = p->match_index + 1;
+        catch_up_progress(r, id);
         replication_maybe_commit(r);
+        if (r->role != RAFT_LEADER || !progress_member(r, id))
+            return; /* §4.2.2: the change that removed us (or it) committed */
     }
     /* A probe accepted where we asked, or the snapshot installed: the logs match,
      * so start streaming. */

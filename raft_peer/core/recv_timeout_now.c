@@ -10,7 +10,8 @@
  * over (transfer.c). */
 void recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
-    if (r->role != RAFT_FOLLOWER || m->term != r->current_term || m->from != r->leader_id)
+    if (r->role != RAFT_FOLLOWER || m->term != r->current_term || m->from != r->leader_id ||
+        !conf_may_campaign(r))
         return;
     if (log_last_index(&r->log) != m->u.timeout_now.last_log_index ||
         log_last_term(&r->log) != m->term)

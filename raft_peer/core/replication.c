@@ -55,8 +55,10 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     }
     if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset) {
         /* §7: the entries it needs are compacted away; only our snapshot will do. */
-        struct raft_snapshot_request req = {
-            .to = id, .index = r->log.offset, .term = r->log.offset_term};
+        struct raft_snapshot_request req = {.to = id,
+                                            .index = r->log.offset,
+                                            .term = r->log.offset_term,
+                                            .configuration = r->snap_conf};
         p->state = PROGRESS_SNAPSHOT;
         p->pending_snapshot = r->log.offset;
         p->inflight_head = p->inflight_count = 0;
@@ -98,9 +100,8 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
 
 void replication_broadcast(struct raft *r, bool heartbeat)
 {
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
-        if (id == r->cfg.id)
-            continue;
+    FOR_EACH_PEER(id, r->progress_members)
+    {
         struct progress *p = &r->progress[id];
         /* A replicating follower whose acknowledgements stopped for a whole
          * heartbeat interval lost a batch or its answer: probe from what matched. */
@@ -138,6 +139,8 @@ void replication_set_commit(struct raft *r, raft_index commit)
     raft_index old = r->commit_index;
     r->commit_index = commit;
     trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, commit, old, 0);
+    if (MUTATED(r, RAFT_MUTATE_CONFIG_ON_COMMIT))
+        conf_rebuild(r);
 }
 
 static int compare_index_desc(const void *a, const void *b)
@@ -149,15 +152,24 @@ static int compare_index_desc(const void *a, const void *b)
 /* Figure 2, Leaders: "If there exists an N such that N > commitIndex, a majority
  * of matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N"
  * (§5.4.2, Figure 8). The leader counts itself only for what it has made
- * durable, since it writes its log in parallel with its followers. */
+ * durable, since it writes its log in parallel with its followers, and only if it is a
+ * voter of the configuration in use: a leader that removed itself manages a cluster it
+ * is not part of until the change commits (§4.2.2). */
 void replication_maybe_commit(struct raft *r)
 {
     if (r->role != RAFT_LEADER)
         return;
     raft_index matches[RAFT_MAX_PEERS];
     int n = 0;
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++)
-        matches[n++] = id == r->cfg.id ? r->persisted_index : r->progress[id].match_index;
+    FOR_EACH_PEER(id, r->conf.voters)
+    {
+        if (id == r->cfg.id)
+            matches[n++] = r->persisted_index;
+        else
+            matches[n++] = progress_member(r, id) ? r->progress[id].match_index : 0;
+    }
+    if (n == 0)
+        return;
     qsort(matches, (size_t)n, sizeof(matches[0]), compare_index_desc);
     raft_index candidate = matches[majority(r) - 1];
     if (candidate <= r->commit_index)
@@ -168,4 +180,5 @@ void replication_maybe_commit(struct raft *r)
     }
     replication_set_commit(r, candidate);
     read_index_check(r);
+    membership_committed(r);
 }

@@ -15,14 +15,19 @@ int raft_compact(struct raft *r, raft_index index)
         return RAFT_EINVAL;
     if (index <= r->log.offset)
         return RAFT_OK;
+    /* The snapshot carries the configuration at its last index (§4.1 with §7). */
+    struct raft_configuration conf;
+    raft_configuration_at(r, index, &conf);
     log_compact(&r->log, index, log_term_at(&r->log, index));
+    r->snap_conf = conf;
+    conf_rebuild(r);
     return RAFT_OK;
 }
 
 void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok)
 {
     ready_reset_if_taken(r);
-    if (r->role != RAFT_LEADER || id < 1 || id > r->cfg.n_peers || id == r->cfg.id)
+    if (r->role != RAFT_LEADER || !progress_member(r, id))
         return;
     struct progress *p = &r->progress[id];
     if (p->state != PROGRESS_SNAPSHOT)
@@ -30,8 +35,10 @@ void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok)
     if (ok && p->pending_snapshot > index) {
         /* We compacted further while it was sent: what it got is no longer enough, and
          * the caller ignored our request for the newer one while busy with this one. */
-        struct raft_snapshot_request req = {
-            .to = id, .index = r->log.offset, .term = r->log.offset_term};
+        struct raft_snapshot_request req = {.to = id,
+                                            .index = r->log.offset,
+                                            .term = r->log.offset_term,
+                                            .configuration = r->snap_conf};
         p->pending_snapshot = r->log.offset;
         VEC_PUSH(r, r->snapshot_requests, req);
         return;
@@ -51,7 +58,7 @@ int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_tim
         r->now = now;
     if (r->stopped)
         return RAFT_ESTOPPED;
-    if (leader < 1 || leader > r->cfg.n_peers || leader == r->cfg.id)
+    if (leader < 1 || leader > RAFT_MAX_PEERS || leader == r->cfg.id)
         return RAFT_EINVAL;
     if (term < r->current_term)
         return RAFT_EINVAL; /* "Reply immediately if term < currentTerm" */
@@ -68,8 +75,11 @@ int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_tim
  * as snapshot's last included entry, retain log entries following it and reply.
  * Discard the entire log. Reset state machine using snapshot contents." */
 int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_index index,
-                          raft_term last_term, raft_time now)
+                          raft_term last_term, const struct raft_configuration *configuration,
+                          raft_time now)
 {
+    if (!configuration || !configuration_valid(configuration))
+        return RAFT_EINVAL;
     int rc = raft_snapshot_chunk(r, leader, term, now);
     if (rc != RAFT_OK)
         return rc;
@@ -94,7 +104,9 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
         r->commit_index = index;
         r->last_applied = index; /* the caller loaded the state machine from it */
         r->snapshot_installed = true;
+        r->snap_conf = *configuration;
         trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, index, old, 0);
+        conf_rebuild(r);
     }
     struct raft_message out = {
         .type = RAFT_MSG_APPEND_ENTRIES_RESULT,

@@ -41,6 +41,11 @@ struct progress {
     bool active;                   /* for tracing a follower going silent and coming back */
     raft_time last_response;
     uint64_t read_round_acked; /* §6.4: highest read_round echoed back this term */
+    /* §4.2.1 catch-up rounds (membership.c); meaningful for learners. */
+    unsigned round;
+    raft_index round_until; /* the leader's last index when the round started */
+    raft_time round_start;
+    bool caught_up;
 };
 
 struct pending_read {
@@ -100,8 +105,17 @@ struct raft {
     int votes[RAFT_MAX_PEERS + 1];
     bool campaign_transfer; /* the (pre-)election under way answers a TimeoutNow (§3.10) */
 
+    /* §4.1: the configuration in use is the latest in the log (configuration.c). */
+    struct raft_configuration snap_conf; /* at log.offset: the snapshot's or the bootstrap */
+    struct raft_configuration conf;      /* in use */
+    raft_index conf_index;               /* its entry; 0 when it is snap_conf */
+    struct raft_configuration conf_prev; /* in use before conf_index's entry was appended */
+    struct raft_configuration conf_last; /* latest in the log (== conf unless mutated) */
+    raft_index conf_last_index;
+
     /* Figure 2: volatile state on leaders. */
     struct progress progress[RAFT_MAX_PEERS + 1];
+    uint32_t progress_members;      /* bit id: progress[id] is set up (progress_sync) */
     raft_index leader_first_index;  /* the no-op this leader appended (§8) */
     bool replicate_pending;         /* new entries to stream at the next flush */
     raft_id transfer_target;        /* §3.10: the live transfer's target, RAFT_NOBODY if none */
@@ -136,7 +150,22 @@ void ready_reset_if_taken(struct raft *r);
 int outbox_push(struct raft *r, const struct raft_message *m);
 void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
                 uint64_t c);
+
+/* configuration.c */
+bool configuration_valid(const struct raft_configuration *c);
+bool configuration_entry_valid(const struct raft_entry *e);
+void conf_rebuild(struct raft *r);
+bool conf_is_voter(const struct raft *r, raft_id id);
 int majority(const struct raft *r);
+uint32_t conf_replication_set(const struct raft *r);
+bool conf_may_campaign(const struct raft *r);
+#define FOR_EACH_PEER(id, set)                                                                     \
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)                                               \
+        if (((set) & ((uint32_t)1 << id)) != 0)
+
+/* membership.c */
+void catch_up_progress(struct raft *r, raft_id id);
+void membership_committed(struct raft *r);
 
 /* log.c */
 void log_init(struct raft_log *log);
@@ -154,6 +183,8 @@ void raft_note_truncated(struct raft *r, raft_index from);
 
 /* progress.c */
 int progress_init_all(struct raft *r);
+void progress_sync(struct raft *r);
+bool progress_member(const struct raft *r, raft_id id);
 void progress_free_all(struct raft *r);
 void progress_become_probe(struct raft *r, struct progress *p);
 void progress_become_replicate(struct progress *p);

@@ -6,12 +6,13 @@
  * successful round of heartbeats to a majority of its cluster". */
 static void check_quorum(struct raft *r)
 {
-    int active = 1;
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
-        if (id == r->cfg.id)
-            continue;
+    /* Voters only: learners are no part of any majority, and a leader that removed
+     * itself counts only the others (§4.2.2). */
+    int active = conf_is_voter(r, r->cfg.id) ? 1 : 0;
+    FOR_EACH_PEER(id, r->progress_members)
+    {
         struct progress *p = &r->progress[id];
-        if (p->recent_active)
+        if (p->recent_active && conf_is_voter(r, id))
             active++;
         p->recent_active = false;
     }
@@ -23,9 +24,10 @@ static void check_quorum(struct raft *r)
 
 static void trace_silent_followers(struct raft *r)
 {
-    for (raft_id id = 1; id <= r->cfg.n_peers; id++) {
+    FOR_EACH_PEER(id, r->progress_members)
+    {
         struct progress *p = &r->progress[id];
-        if (id == r->cfg.id || !p->active)
+        if (!p->active)
             continue;
         if (r->now >= p->last_response + r->cfg.election_timeout_max) {
             p->active = false;
@@ -65,8 +67,12 @@ int raft_tick(struct raft *r, raft_time now)
     } else if (r->now >= r->election_deadline) {
         /* Figure 2, Followers: "If election timeout elapses without receiving
          * AppendEntries RPC from current leader or granting vote to candidate:
-         * convert to candidate"; with PreVote, ask first (§9.6). */
-        election_start(r, r->cfg.pre_vote, false);
+         * convert to candidate"; with PreVote, ask first (§9.6). Only a server that
+         * may stand (configuration.c): learners and peers waiting to join wait on. */
+        if (conf_may_campaign(r))
+            election_start(r, r->cfg.pre_vote, false);
+        else
+            election_reset_timer(r);
     }
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }
@@ -111,7 +117,14 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
      * that one usually wins alone instead of all splitting the vote at once; a little
      * jitter inside the slot, and the next one tries if the first cannot win. */
     raft_time slot = r->cfg.election_timeout_min / 16 + 2;
-    int order = (r->cfg.id - id + r->cfg.n_peers) % r->cfg.n_peers; /* 1..n-1 */
+    int order = 0; /* voters from the dead leader's successor round to us: 1..n-1 */
+    for (int step = 1; step <= RAFT_MAX_PEERS; step++) {
+        raft_id x = (id - 1 + step) % RAFT_MAX_PEERS + 1;
+        if (conf_is_voter(r, x) || x == r->cfg.id)
+            order++;
+        if (x == r->cfg.id)
+            break;
+    }
     raft_time deadline = r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)
         r->election_deadline = deadline;

@@ -81,8 +81,8 @@ int raft_transfer_leadership(struct raft *r, raft_id target)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
-    if (target < 1 || target > r->cfg.n_peers || target == r->cfg.id)
-        return RAFT_EINVAL;
+    if (target == r->cfg.id || !conf_is_voter(r, target) || !progress_member(r, target))
+        return RAFT_EINVAL; /* only a voter can be elected */
     if (r->transfer_target != RAFT_NOBODY && r->transfer_target != target &&
         transfer_abandon(r) != RAFT_OK)
         return RAFT_ENOMEM;

@@ -131,6 +131,12 @@ Test(peer, commands_sent_to_any_peer_are_redirected_and_applied_everywhere, .fin
     cr_assert(strstr(line, want), "redirect does not give the leader's port: %s", line);
     cr_assert_eq(run("y set 7"), 7);
     cr_assert_eq(run("y mul 6"), 42);
+    /* The configuration it uses (docs/MEMBERSHIP.md): the first N peers, all voting. */
+    cr_assert_eq(peer_exchange(&cl, follower, "{\"type\":\"status\"}\n", line, sizeof(line), 2000),
+                 0);
+    cr_assert(strstr(line, "\"voters\":[\"peer1\",\"peer2\",\"peer3\"],\"learners\":[],"
+                           "\"config_pending\":false"),
+              "status: %s", line);
 }
 
 Test(peer, every_peer_restarted_keeps_its_state, .fini = teardown, .timeout = 60)

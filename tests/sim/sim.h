@@ -36,6 +36,8 @@ enum sim_ev_type {
     SIM_EV_SNAP_REPLY,  /* ptr: struct sim_xfer, the answer (or the leader giving up) */
     SIM_EV_DISCONNECT,  /* node learns that peer aux's connection closed (it crashed) */
     SIM_EV_UNREACHABLE, /* leader node learns its messages to peer aux were dropped unsent */
+    SIM_EV_MEMBER,      /* aux 0: the operator wants a new change; else it tries its wish of
+                           that generation again */
 };
 #define SIM_EV_BAD 1
 
@@ -59,7 +61,11 @@ struct sim_params {
     raft_time live_ms;    /* after it, the cluster must recover within this */
     raft_time chaos_mean; /* mean gap between fault actions */
     uint32_t w_crash, w_crash_leader, w_partition, w_net_heal, w_disk_fail,
-        w_transfer;     /* action weights */
+        w_transfer;                  /* action weights */
+    raft_time member_mean;           /* mean gap between membership changes; 0: a fixed cluster */
+    uint32_t crash_after_change_ppm; /* a leader crashes soon after it appends a change */
+    uint32_t split_after_change_ppm; /* the network splits around it as it appends one */
+    int voters0;        /* nodes 1..voters0 bootstrap as voters; the others join (empty) */
     raft_time down_max; /* longest downtime */
     raft_time disk_min, disk_max, disk_slow_max;
     uint32_t disk_slow_ppm;
@@ -89,6 +95,10 @@ struct sim_node {
     int id;
     bool up;
     bool stopped; /* raft_stop() was called: nothing it writes becomes durable */
+    bool retired; /* shut down by the operator once its removal committed (sim_members.c) */
+    struct raft_configuration boot_conf; /* what its command line says: bootstrap or join */
+    raft_index *conf_at; /* indexes of the configuration entries in its log, ascending */
+    size_t n_conf_at, conf_at_cap;
     uint32_t inc; /* incarnation; events of older ones are ignored */
     struct raft *r;
     raft_time offset;  /* this incarnation's clock reads virtual time + offset */
@@ -126,6 +136,7 @@ struct sim_xfer {
     raft_index index;
     raft_term snap_term;
     uint64_t chain;
+    struct raft_configuration conf; /* the configuration the snapshot carries */
     int chunk, chunks;
     bool ok;              /* the follower's answer */
     raft_term reply_term; /* its term, when it refused a stale leader */
@@ -155,7 +166,17 @@ struct sim_client {
     bool live_read_ok;
 };
 
+/* A membership change the operator made and has not yet seen committed or lost. */
+struct sim_member_op {
+    bool live;
+    enum raft_change op;
+    raft_index index;
+    raft_term term;
+    uint64_t dhash; /* sim_entry_hash of its configuration entry */
+};
+
 struct sim_stats {
+    uint64_t member_changes, retired;
     uint64_t steps, delivered, dropped, crashes, disk_fails, elections, proposals, applied_cmds,
         reads_served, reads_failed, partitions, writes, snapshots, installs, power_cuts;
 };
@@ -174,7 +195,15 @@ struct sim {
     struct sim_inv inv;
     struct sim_node nodes[SIM_MAX_NODES + 1]; /* [1..n] */
     struct sim_client client;
-    struct sim_fs *fs; /* every node's real storage lives here (sim_store.h) */
+    struct sim_member_op member_op[SIM_MAX_NODES + 1]; /* by the node it concerns */
+    struct {
+        bool active;
+        enum raft_change op;
+        int id;
+        uint64_t gen;    /* retry events of older wishes are stale */
+        int last_leader; /* the leader it saw last */
+    } member_wish;       /* the change the operator keeps asking for, as a user_cli would */
+    struct sim_fs *fs;   /* every node's real storage lives here (sim_store.h) */
     struct sim_stats st;
     uint64_t *scratch; /* entry hashes of one ready */
     size_t scratch_cap;
@@ -250,5 +279,26 @@ void sim_on_restart(struct sim *s, const struct sim_event *ev);
 /* Soon after a node grants a vote or acknowledges entries, maybe crash it. */
 void sim_maybe_crash_after(struct sim *s, struct sim_node *n, uint32_t ppm);
 raft_time sim_disk_latency(struct sim *s);
+/* The leader of the highest term, if any node that is up leads. */
+struct sim_node *sim_leader(struct sim *s);
+
+/* sim_members.c: the operator's membership changes (docs/MEMBERSHIP.md). */
+void sim_members_init(struct sim *s);
+void sim_members_start(struct sim *s);
+void sim_on_member(struct sim *s, const struct sim_event *ev);
+/* Node id became leader: the operator asks it at once. */
+void sim_members_new_leader(struct sim *s, int id);
+/* Notices changes that committed (retiring removed nodes) or were lost. */
+void sim_members_poll(struct sim *s);
+/* The node's log as its readies describe it lost everything after keep / gained e at
+ * index; the direct checks of the membership rules. */
+void sim_members_log_truncated(struct sim_node *n, raft_index keep);
+void sim_members_log_appended(struct sim *s, struct sim_node *n, raft_index index,
+                              const struct raft_entry *e);
+void sim_members_booted(struct sim_node *n);
+/* (direct) The node uses the latest configuration in its log (§4.1). */
+void sim_members_check(struct sim *s, struct sim_node *n);
+/* Must hold the whole committed log at the end: members of the configuration in use. */
+bool sim_members_final(struct sim *s, const struct sim_node *n);
 
 #endif

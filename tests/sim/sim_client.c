@@ -303,10 +303,14 @@ void sim_on_live(struct sim *s)
     }
     if (s->failed)
         return;
-    /* And every node has caught up with everything committed, so the final check can
+    /* And every member has caught up with everything committed, so the final check can
      * demand the whole committed log everywhere. */
-    for (int i = 1; i <= s->p.n && all; i++)
-        all = s->nodes[i].up && s->nodes[i].applied >= sim_inv_committed_index(&s->inv);
+    sim_members_poll(s);
+    for (int i = 1; i <= s->p.n && all && !s->failed; i++)
+        all = !sim_members_final(s, &s->nodes[i]) ||
+              (s->nodes[i].up && s->nodes[i].applied >= sim_inv_committed_index(&s->inv));
+    if (s->failed)
+        return;
     if (all) {
         sim_check_final(s);
         s->done = true;
@@ -335,8 +339,9 @@ void sim_on_deadline(struct sim *s)
                          (unsigned long long)raft_current_term(n->r), (unsigned long long)n->commit,
                          (unsigned long long)n->applied);
         } else {
-            lagging++;
-            k = snprintf(nodes + off, sizeof(nodes) - off, " %d:down", i);
+            lagging += !n->retired;
+            k = snprintf(nodes + off, sizeof(nodes) - off, " %d:%s", i,
+                         n->retired ? "retired" : "down");
         }
         if (k < 0)
             break;

@@ -49,6 +49,7 @@ static void on_core_trace(void *ctx, const struct raft_trace *t)
     if (t->type == RAFT_TRACE_ROLE && t->a == RAFT_LEADER) {
         char err[200];
         s->st.elections++;
+        sim_members_new_leader(s, n->id);
         /* Checked here, at the instant of the change, and again after the step. */
         if (sim_inv_leader(&s->inv, t->term, n->id, err, sizeof(err)) != 0)
             sim_fail(s, "Election Safety", "%s", err);
@@ -213,6 +214,7 @@ static void change_log(struct sim *s, struct sim_node *n, raft_index from,
         }
     }
     sim_log_truncate(&n->log, p - 1);
+    sim_members_log_truncated(n, p - 1);
     for (size_t j = (size_t)(p - from); j < count; j++) {
         const struct raft_entry *e = &ents[j];
         raft_index idx = from + j;
@@ -225,7 +227,8 @@ static void change_log(struct sim *s, struct sim_node *n, raft_index from,
                      (unsigned long long)prev, (unsigned long long)term);
             return;
         }
-        if (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP) {
+        if (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
+            e->type != RAFT_ENTRY_CONFIG) {
             sim_fail(s, "Contract", "node %d's entry %llu has type %u", n->id,
                      (unsigned long long)idx, (unsigned)e->type);
             return;
@@ -235,6 +238,9 @@ static void change_log(struct sim *s, struct sim_node *n, raft_index from,
             sim_fail(s, "Log Matching", "node %d: %s", n->id, err);
             return;
         }
+        sim_members_log_appended(s, n, idx, e);
+        if (s->failed)
+            return;
     }
 }
 
@@ -263,6 +269,7 @@ static void install_prefix(struct sim *s, struct sim_node *n, raft_index index, 
         return;
     }
     sim_log_truncate(&n->log, p - 1);
+    sim_members_log_truncated(n, p - 1);
     for (raft_index i = p; i <= index; i++)
         sim_log_push(&n->log, c->m[i - 1].term, c->m[i - 1].dhash);
 }
@@ -301,18 +308,27 @@ static void track_commit(struct sim *s, struct sim_node *n)
         sim_maybe_crash_after(s, n, s->p.crash_after_commit_ppm);
     if (!grew)
         return;
-    /* Newly committed entries are on a majority of disks (acknowledged only once
-     * durable), so no set of crashes can lose them. A direct check: --weak leaves it to
-     * the end-to-end properties to notice a loss. */
-    int holders = 0;
-    for (int i = 1; i <= s->p.n; i++)
-        if (sim_inv_holds(&s->inv, &s->nodes[i].disk.meta, c))
-            holders++;
-    if (!s->opt.weak && holders <= s->p.n / 2) {
-        sim_fail(s, "Committed entry lost",
-                 "index %llu is committed (node %d, term %llu) but only %d of %d disks hold it",
-                 (unsigned long long)c, n->id, (unsigned long long)term, holders, s->p.n);
-        return;
+    /* Newly committed entries are on the disks of a majority of the voters of the
+     * leader's configuration (acknowledged only once durable), so no set of crashes can
+     * lose them. A direct check: --weak leaves it to the end-to-end properties to notice
+     * a loss. A leader is always the first to know an index committed. */
+    if (!s->opt.weak && raft_role(n->r) == RAFT_LEADER) {
+        const struct raft_configuration *conf = raft_configuration(n->r);
+        int holders = 0, voters = 0;
+        for (int i = 1; i <= s->p.n; i++) {
+            if (!raft_configuration_is_voter(conf, i))
+                continue;
+            voters++;
+            if (sim_inv_holds(&s->inv, &s->nodes[i].disk.meta, c))
+                holders++;
+        }
+        if (holders <= voters / 2) {
+            sim_fail(s, "Committed entry lost",
+                     "index %llu is committed (node %d, term %llu) but only %d of the disks of "
+                     "its %d voters hold it",
+                     (unsigned long long)c, n->id, (unsigned long long)term, holders, voters);
+            return;
+        }
     }
     /* Leader Completeness, continuously: leaders of later terms already hold it. */
     for (int i = 1; i <= s->p.n; i++) {
@@ -531,6 +547,9 @@ static void post_step(struct sim *s, struct sim_node *n)
     verify_log(s, n);
     if (s->failed)
         return;
+    sim_members_check(s, n);
+    if (s->failed)
+        return;
     track_commit(s, n);
     if (s->failed)
         return;
@@ -735,7 +754,6 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     struct raft_config cfg;
     raft_config_defaults(&cfg);
     cfg.id = n->id;
-    cfg.n_peers = s->p.n;
     cfg.election_timeout_min = s->p.et_min;
     cfg.election_timeout_max = s->p.et_max;
     cfg.heartbeat_interval = s->p.hb;
@@ -760,6 +778,8 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
         return;
     sim_disk_recover(&n->disk);
     struct raft_entry *ents = sim_disk_boot(&n->disk, &boot);
+    /* The snapshot's configuration, or with none what its command line says (§4.1). */
+    boot.configuration = n->disk.snap_index > 0 ? n->disk.snap_conf : n->boot_conf;
     n->sim = s;
     n->transfer_to = 0;
     n->r = raft_new(&cfg, &boot, sim_node_now(s, n));
@@ -781,6 +801,7 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     n->sm_chain = n->disk.snap_chain;
     memset(n->sending, 0, sizeof(n->sending));
     sim_log_copy(&n->log, &n->disk.meta);
+    sim_members_booted(n);
     for (raft_index i = 1; i <= n->log.len; i++)
         if (sim_inv_log_entry(&s->inv, i, sim_log_at(&n->log, i), err, sizeof(err)) != 0) {
             sim_fail(s, "Log Matching", "node %d's disk: %s", n->id, err);
@@ -908,6 +929,9 @@ void sim_node_free(struct sim_node *n)
     n->r = NULL;
     sim_disk_free(&n->disk);
     sim_log_free(&n->log);
+    free(n->conf_at);
+    n->conf_at = NULL;
+    n->n_conf_at = n->conf_at_cap = 0;
     free(n->waiting);
     n->waiting = NULL;
 }
@@ -917,6 +941,8 @@ void sim_check_final(struct sim *s)
     raft_index c = sim_inv_committed_index(&s->inv);
     for (int i = 1; i <= s->p.n && !s->failed; i++) {
         struct sim_node *n = &s->nodes[i];
+        if (!sim_members_final(s, n))
+            continue; /* not a member: nobody replicates to it */
         if (!n->up) {
             sim_fail(s, "Liveness", "node %d is down at the end", n->id);
             return;

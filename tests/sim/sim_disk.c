@@ -265,13 +265,14 @@ int sim_disk_write(struct sim_disk *d, struct sim_job *job, char *err, size_t er
 }
 
 void sim_disk_snapshot(struct sim_disk *d, raft_index index, raft_term term, uint64_t chain,
-                       const struct sim_log *prefix)
+                       const struct raft_configuration *conf, const struct sim_log *prefix)
 {
     if (index <= d->snap_index)
         return;
     d->snap_index = index;
     d->snap_term = term;
     d->snap_chain = chain;
+    d->snap_conf = *conf;
     /* The recoverable log now starts with the snapshot's prefix. */
     if (!(d->meta.len >= index && sim_log_chain(&d->meta, index) == chain)) {
         sim_log_truncate(&d->meta, 0);

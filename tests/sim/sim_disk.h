@@ -59,7 +59,8 @@ struct sim_disk {
     raft_id vote;
     raft_index snap_index; /* 0: no snapshot */
     raft_term snap_term;
-    uint64_t snap_chain;      /* hash of the state it holds: the log chain at snap_index */
+    uint64_t snap_chain; /* hash of the state it holds: the log chain at snap_index */
+    struct raft_configuration snap_conf; /* the configuration at snap_index (§4.1 with §7) */
     raft_index base;          /* e[0] is index base + 1 (entries up to base were compacted) */
     struct sim_disk_entry *e; /* the stored log */
     size_t n_e, cap;
@@ -98,7 +99,7 @@ int sim_disk_write(struct sim_disk *d, struct sim_job *job, char *err, size_t er
 /* A snapshot of the state after index (term, chain) is durable from now on. prefix holds
  * at least 1..index of the log it covers (the committed log). Older snapshots are kept. */
 void sim_disk_snapshot(struct sim_disk *d, raft_index index, raft_term term, uint64_t chain,
-                       const struct sim_log *prefix);
+                       const struct raft_configuration *conf, const struct sim_log *prefix);
 /* The stored log drops its prefix up to index, whose term is term (the daemon's
  * storage_compact; an entry of another term there takes what follows with it). */
 void sim_disk_compact(struct sim_disk *d, raft_index index, raft_term term);

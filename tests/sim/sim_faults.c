@@ -54,6 +54,23 @@ void sim_params_choose(struct sim *s)
     p->w_net_heal = (uint32_t)sim_rng_range(g, 1, 10);
     p->w_disk_fail = (uint32_t)sim_rng_range(g, 0, 2);
     p->w_transfer = (uint32_t)sim_rng_range(g, 0, 3);
+    /* Two seeds in three change the membership, often (hundreds of changes in a run): the
+     * hunt for the membership mutants needs the rare interleavings. Some of the nodes may
+     * start outside the cluster, as peers waiting to join. */
+    p->member_mean = sim_rng_below(g, 3) ? sim_rng_range(g, 20, 400) : 0;
+    p->voters0 = p->member_mean ? p->n - (int)sim_rng_below(g, 3) : p->n;
+    /* The §4.1 bugs need a change left half replicated by a leader that dies or is cut
+     * off as it appends it. */
+    p->crash_after_change_ppm = (uint32_t)sim_rng_range(g, 0, 600000);
+    p->split_after_change_ppm = (uint32_t)sim_rng_range(g, 0, 600000);
+    if (p->member_mean && sim_rng_below(g, 2)) {
+        /* A membership storm: the 2015 bug needs two changes from one configuration
+         * whose majorities need not overlap, which takes an even number of voters. */
+        p->voters0 = 2 * (1 + (int)sim_rng_below(g, (uint64_t)((p->n - 1) / 2)));
+        p->member_mean = sim_rng_range(g, 20, 100);
+        p->crash_after_change_ppm = 500000;
+        p->split_after_change_ppm = 500000;
+    }
     p->down_max = sim_rng_range(g, 100, 5000);
 
     p->disk_min = sim_rng_range(g, 0, 1);
@@ -104,6 +121,7 @@ void sim_faults_start(struct sim *s)
     sim_schedule(s, s->now + sim_rng_range(&s->rng, 1, 2 * s->p.chaos_mean), SIM_EV_CHAOS, 0, 0,
                  NULL, 0, 0);
     sim_schedule(s, s->now + s->p.fault_ms, SIM_EV_HEAL, 0, 0, NULL, 0, 0);
+    sim_members_start(s);
 }
 
 static void crash_for_a_while(struct sim *s, struct sim_node *n)
@@ -127,8 +145,7 @@ static struct sim_node *random_node(struct sim *s)
     return &s->nodes[1 + sim_rng_below(&s->rng, (uint64_t)s->p.n)];
 }
 
-/* The leader of the highest term, if any node leads. */
-static struct sim_node *current_leader(struct sim *s)
+struct sim_node *sim_leader(struct sim *s)
 {
     struct sim_node *leader = NULL;
     for (int i = 1; i <= s->p.n; i++) {
@@ -142,7 +159,7 @@ static struct sim_node *current_leader(struct sim *s)
 
 static void transfer(struct sim *s)
 {
-    struct sim_node *leader = current_leader(s);
+    struct sim_node *leader = sim_leader(s);
     if (!leader)
         return;
     int target = 1 + (int)sim_rng_below(&s->rng, (uint64_t)(s->p.n - 1));
@@ -214,7 +231,7 @@ void sim_on_chaos(struct sim *s)
             crash_for_a_while(s, n);
     } else if ((pick -= p->w_crash) < p->w_crash_leader) {
         /* Jepsen's favourite: the leader dies, often with entries half replicated. */
-        struct sim_node *n = current_leader(s);
+        struct sim_node *n = sim_leader(s);
         if (n)
             crash_for_a_while(s, n);
     } else if ((pick -= p->w_crash_leader) < p->w_partition) {
@@ -265,7 +282,7 @@ void sim_on_heal(struct sim *s)
         struct sim_node *n = &s->nodes[i];
         if (n->up && n->stopped)
             sim_node_crash(s, n);
-        if (!n->up)
+        if (!n->up && !n->retired)
             sim_node_boot(s, n);
     }
     /* The ini's timing again, so the liveness bound means what it always meant. */
@@ -286,7 +303,7 @@ void sim_on_crash(struct sim *s, const struct sim_event *ev)
 void sim_on_restart(struct sim *s, const struct sim_event *ev)
 {
     struct sim_node *n = &s->nodes[ev->node];
-    if (n->up || ev->inc != n->inc)
+    if (n->up || n->retired || ev->inc != n->inc)
         return;
     sim_node_boot(s, n);
 }

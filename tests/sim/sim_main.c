@@ -33,6 +33,10 @@ static const struct {
     {"vote-before-persist", RAFT_MUTATE_VOTE_BEFORE_PERSIST},
     {"ack-before-persist", RAFT_MUTATE_ACK_BEFORE_PERSIST},
     {"no-truncate", RAFT_MUTATE_NO_TRUNCATE},
+    {"config-on-commit", RAFT_MUTATE_CONFIG_ON_COMMIT},
+    {"two-changes", RAFT_MUTATE_TWO_CHANGES},
+    {"change-before-own-term", RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM},
+    {"vote-from-non-member", RAFT_MUTATE_VOTE_FROM_NON_MEMBER},
 };
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
 

@@ -36,7 +36,8 @@ static int check_shape(const struct raft_message *m, int n_peers, size_t *n_ent,
     for (uint32_t i = 0; i < ae->n_entries; i++) {
         const struct raft_entry *e = &ae->entries[i];
         if (e->len > SIM_MSG_MAX_ENTRY_BYTES || (e->len > 0 && !e->data) ||
-            (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP)) {
+            (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
+             e->type != RAFT_ENTRY_CONFIG)) {
             snprintf(err, errlen, "AppendEntries entry %u: type %u len %u data %p", i,
                      (unsigned)e->type, e->len, (void *)e->data);
             return -1;
@@ -135,6 +136,23 @@ static unsigned random_group(struct sim_rng *rng, int n, int k)
     return mask;
 }
 
+void sim_net_split_with(struct sim_net *net, struct sim_rng *rng, int node, struct sim_part *what)
+{
+    sim_net_heal(net);
+    memset(what, 0, sizeof(*what));
+    what->kind = SIM_PART_SPLIT;
+    what->mask = 1u << node;
+    int others = (int)sim_rng_below(rng, (uint64_t)(net->n - 1));
+    while (others > 0) {
+        int id = 1 + (int)sim_rng_below(rng, (uint64_t)net->n);
+        if (!(what->mask & (1u << id))) {
+            what->mask |= 1u << id;
+            others--;
+        }
+    }
+    split(net, what->mask, 0);
+}
+
 void sim_net_partition(struct sim_net *net, struct sim_rng *rng, struct sim_part *what)
 {
     int n = net->n;
@@ -179,7 +197,10 @@ void sim_msg_corrupt(struct raft_message *m, struct sim_rng *rng, int n_peers)
         m->from = 0;
         break;
     case 1:
-        m->from = n_peers + 1 + (int)sim_rng_below(rng, 100);
+        /* A core takes messages from any peer id (a member it may not know of yet),
+         * so a bad sender is one outside every possible id. */
+        (void)n_peers;
+        m->from = RAFT_MAX_PEERS + 1 + (int)sim_rng_below(rng, 100);
         break;
     case 2:
         m->from = -1 - (int)sim_rng_below(rng, 1000);

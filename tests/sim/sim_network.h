@@ -50,6 +50,9 @@ bool sim_net_connected(const struct sim_net *net, int from, int to);
 void sim_net_heal(struct sim_net *net);
 /* Replaces the current cuts with a random partition. */
 void sim_net_partition(struct sim_net *net, struct sim_rng *rng, struct sim_part *what);
+/* Replaces the current cuts with a split that puts node on one side, with 0 to n-2
+ * others chosen at random. */
+void sim_net_split_with(struct sim_net *net, struct sim_rng *rng, int node, struct sim_part *what);
 /* Makes m structurally invalid (bad sender or type) so the receiver must refuse it. */
 void sim_msg_corrupt(struct raft_message *m, struct sim_rng *rng, int n_peers);
 

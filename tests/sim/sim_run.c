@@ -29,6 +29,7 @@ struct sim *sim_new(uint64_t seed, const struct sim_options *opt)
         n->id = i;
         sim_disk_init(&n->disk);
     }
+    sim_members_init(s);
     return s;
 }
 
@@ -113,6 +114,9 @@ static void dispatch(struct sim *s, struct sim_event *ev)
     case SIM_EV_UNREACHABLE:
         sim_on_unreachable(s, ev);
         break;
+    case SIM_EV_MEMBER:
+        sim_on_member(s, ev);
+        break;
     default:
         break;
     }
@@ -165,13 +169,13 @@ static void describe(const struct sim *s, char *buf, size_t len)
     snprintf(buf, len,
              "peers=%d pre_vote=%d check_quorum=%d timeout=%llu-%llu/%llu inflight=%u "
              "batch=%u/%uB uncommitted=%u snapshot_every=%llu faults=%llu.%01llus loss=%u%% "
-             "dup=%u%%",
+             "dup=%u%% voters=%d member_every=%ums",
              p->n, p->pre_vote, p->check_quorum, (unsigned long long)p->et_min,
              (unsigned long long)p->et_max, (unsigned long long)p->hb, p->max_inflight,
              p->max_entries, p->max_bytes, p->max_uncommitted, (unsigned long long)p->snap_every,
              (unsigned long long)(p->fault_ms / 1000),
              (unsigned long long)(p->fault_ms % 1000 / 100), p->net.loss_ppm / 10000,
-             p->net.dup_ppm / 10000);
+             p->net.dup_ppm / 10000, p->voters0, (unsigned)p->member_mean);
 }
 
 static void describe_stats(const struct sim *s, char *buf, size_t len)
@@ -180,13 +184,14 @@ static void describe_stats(const struct sim *s, char *buf, size_t len)
     snprintf(buf, len,
              "%llu steps, %llu msgs, %llu elections, %llu committed, %llu crashes, %llu disk "
              "failures, %llu power cuts, %llu partitions, %llu snapshots, %llu installed, "
-             "%llu/%llu reads served",
+             "%llu/%llu reads served, %llu membership changes, %llu retired",
              (unsigned long long)t->steps, (unsigned long long)t->delivered,
              (unsigned long long)t->elections, (unsigned long long)sim_inv_committed_index(&s->inv),
              (unsigned long long)t->crashes, (unsigned long long)t->disk_fails,
              (unsigned long long)t->power_cuts, (unsigned long long)t->partitions,
              (unsigned long long)t->snapshots, (unsigned long long)t->installs,
-             (unsigned long long)t->reads_served, (unsigned long long)s->client.n_reads);
+             (unsigned long long)t->reads_served, (unsigned long long)s->client.n_reads,
+             (unsigned long long)t->member_changes, (unsigned long long)t->retired);
 }
 
 static void print_nodes(const struct sim *s, FILE *out)
@@ -196,17 +201,20 @@ static void print_nodes(const struct sim *s, FILE *out)
         if (n->up)
             fprintf(out,
                     "  node %d: %s%s term %llu vote %d leader %d, log %llu (last term %llu), "
-                    "commit %llu, applied %llu; disk: term %llu vote %d log %llu\n",
+                    "commit %llu, applied %llu, voters %#x learners %#x (entry %llu); disk: "
+                    "term %llu vote %d log %llu\n",
                     i, raft_role_name(raft_role(n->r)), n->stopped ? " (disk failed)" : "",
                     (unsigned long long)raft_current_term(n->r), raft_voted_for(n->r),
                     raft_leader(n->r), (unsigned long long)raft_last_index(n->r),
                     (unsigned long long)raft_last_term(n->r),
                     (unsigned long long)raft_commit_index(n->r), (unsigned long long)n->applied,
+                    raft_configuration(n->r)->voters, raft_configuration(n->r)->learners,
+                    (unsigned long long)raft_configuration_index(n->r),
                     (unsigned long long)n->disk.term, n->disk.vote,
                     (unsigned long long)n->disk.meta.len);
         else
-            fprintf(out, "  node %d: down; disk: term %llu vote %d log %llu\n", i,
-                    (unsigned long long)n->disk.term, n->disk.vote,
+            fprintf(out, "  node %d: %s; disk: term %llu vote %d log %llu\n", i,
+                    n->retired ? "retired" : "down", (unsigned long long)n->disk.term, n->disk.vote,
                     (unsigned long long)n->disk.meta.len);
     }
 }

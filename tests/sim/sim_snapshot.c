@@ -44,8 +44,14 @@ void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n)
         sim_fail(s, "State Machine Safety", "node %d: %s", n->id, err);
         return;
     }
-    sim_disk_snapshot(&n->disk, at, m->term, n->sm_chain, &s->inv.committed);
-    sim_store_snapshot(s, n, at, m->term, n->sm_chain);
+    struct raft_configuration conf;
+    if (raft_configuration_at(n->r, at, &conf) != RAFT_OK) {
+        sim_fail(s, "Contract", "node %d: no configuration at its applied index %llu", n->id,
+                 (unsigned long long)at);
+        return;
+    }
+    sim_disk_snapshot(&n->disk, at, m->term, n->sm_chain, &conf, &s->inv.committed);
+    sim_store_snapshot(s, n, at, m->term, n->sm_chain, &conf);
     s->st.snapshots++;
     /* Like the daemon: keep a few entries behind the snapshot for slow followers. */
     raft_index trailing = sim_rng_range(&s->rng, 0, s->p.snap_every / 2);
@@ -109,6 +115,15 @@ void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_
                      n->id, (unsigned long long)req->index, (unsigned long long)n->disk.snap_index);
             return;
         }
+        if (n->disk.snap_index == req->index &&
+            (n->disk.snap_conf.voters != req->configuration.voters ||
+             n->disk.snap_conf.learners != req->configuration.learners)) {
+            sim_fail(s, "Contract",
+                     "node %d asks to send its snapshot at %llu with another configuration than "
+                     "the one it had there",
+                     n->id, (unsigned long long)req->index);
+            return;
+        }
         struct sim_xfer *x = sim_xcalloc(1, sizeof(*x));
         x->leader = n->id;
         x->leader_inc = n->inc;
@@ -117,6 +132,7 @@ void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_
         x->index = n->disk.snap_index;
         x->snap_term = n->disk.snap_term;
         x->chain = n->disk.snap_chain;
+        x->conf = n->disk.snap_conf;
         x->chunk = 1;
         x->chunks = (int)sim_rng_range(&s->rng, 1, 3);
         n->sending[req->to] = true;
@@ -134,12 +150,12 @@ static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
             sim_fail(s, "State Machine Safety", "node %d receives %s", f->id, err);
             return;
         }
-        sim_disk_snapshot(&f->disk, x->index, x->snap_term, x->chain, &s->inv.committed);
-        sim_store_snapshot(s, f, x->index, x->snap_term, x->chain);
+        sim_disk_snapshot(&f->disk, x->index, x->snap_term, x->chain, &x->conf, &s->inv.committed);
+        sim_store_snapshot(s, f, x->index, x->snap_term, x->chain, &x->conf);
     }
     raft_index before = raft_last_applied(f->r);
-    int rc =
-        raft_install_snapshot(f->r, x->leader, x->term, x->index, x->snap_term, sim_node_now(s, f));
+    int rc = raft_install_snapshot(f->r, x->leader, x->term, x->index, x->snap_term, &x->conf,
+                                   sim_node_now(s, f));
     bool installed = rc == RAFT_OK && raft_last_applied(f->r) != before;
     record(s, SIM_SNAP_INSTALL, f->id, x->leader, x->index, installed, 0, (uint64_t)(int64_t)rc);
     if (rc == RAFT_EINVAL || rc == RAFT_ESTOPPED) {

@@ -98,7 +98,7 @@ void sim_store_complete(struct sim *s, struct sim_node *n, const struct sim_job 
 }
 
 void sim_store_snapshot(struct sim *s, struct sim_node *n, raft_index index, raft_term term,
-                        uint64_t chain)
+                        uint64_t chain, const struct raft_configuration *conf)
 {
     char err[300], dir[16];
     uint8_t data[SIM_SNAPSHOT_BYTES];
@@ -109,6 +109,9 @@ void sim_store_snapshot(struct sim *s, struct sim_node *n, raft_index index, raf
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(index * 31 + i);
     memcpy(data, &chain, sizeof chain);
+    /* Then the configuration at index, which a snapshot carries (docs/MEMBERSHIP.md): its
+     * length, then its bytes. */
+    data[sizeof chain] = (uint8_t)raft_configuration_encode(conf, data + sizeof chain + 1);
     node_dir(n, dir);
     as_node(s, n);
     if (snapshot_save(dir, index, term, data, sizeof data, err, sizeof err) != 0)
@@ -187,7 +190,8 @@ static void check_recovered(struct sim *s, struct sim_node *n, const struct stor
 /* The model becomes what the storage recovered: from now on all of it counts as durable,
  * as it does for the core, which raft_new() tells it is persisted. */
 static void reset_model(struct sim *s, struct sim_node *n, const struct storage_boot *b,
-                        const struct snapshot_meta *m, uint64_t chain)
+                        const struct snapshot_meta *m, uint64_t chain,
+                        const struct raft_configuration *conf)
 {
     char err[240];
     struct sim_disk fresh;
@@ -195,7 +199,7 @@ static void reset_model(struct sim *s, struct sim_node *n, const struct storage_
     fresh.term = b->term;
     fresh.vote = b->voted_for;
     if (m->index > 0) {
-        sim_disk_snapshot(&fresh, m->index, m->term, chain, &s->inv.committed);
+        sim_disk_snapshot(&fresh, m->index, m->term, chain, conf, &s->inv.committed);
         sim_disk_recover(&fresh);
     }
     if (b->n_entries > 0) {
@@ -230,8 +234,17 @@ void sim_store_recover(struct sim *s, struct sim_node *n)
         return;
     }
     uint64_t chain = 0;
+    struct raft_configuration conf = {0, 0};
     if (m.index > 0 && m.size >= sizeof chain)
         memcpy(&chain, data, sizeof chain);
+    if (m.index > 0 &&
+        (m.size < sizeof chain + 1 + RAFT_CONFIGURATION_MAX ||
+         raft_configuration_decode(data + sizeof chain + 1, data[sizeof chain], &conf) != 0)) {
+        free(data);
+        sim_fail(s, "Durability", "node %d's snapshot at %llu holds no configuration", n->id,
+                 (unsigned long long)m.index);
+        return;
+    }
     free(data);
     if (storage_open_after_snapshot(dir, m.index, m.term, &n->store, &boot, err, sizeof err) != 0) {
         sim_fail(s, "Durability", "node %d refuses to start: %s", n->id, err);
@@ -241,7 +254,7 @@ void sim_store_recover(struct sim *s, struct sim_node *n)
     storage_test_set_flush_bytes(n->store, 0); /* appends reach the page cache at once */
     check_recovered(s, n, &boot, &m);
     if (!s->failed)
-        reset_model(s, n, &boot, &m, chain);
+        reset_model(s, n, &boot, &m, chain, &conf);
     n->excused_from = 0;
     storage_boot_free(&boot);
 }

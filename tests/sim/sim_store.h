@@ -33,7 +33,7 @@ void sim_store_write(struct sim *s, struct sim_node *n, const struct raft_ready 
 void sim_store_complete(struct sim *s, struct sim_node *n, const struct sim_job *job);
 /* A snapshot of the state after index, as the daemon writes it before compacting. */
 void sim_store_snapshot(struct sim *s, struct sim_node *n, raft_index index, raft_term term,
-                        uint64_t chain);
+                        uint64_t chain, const struct raft_configuration *conf);
 void sim_store_compact(struct sim *s, struct sim_node *n, raft_index index, raft_term term);
 /* The hard state of a deferred write that a crash tore, durable in the model. */
 void sim_store_save_hard_state(struct sim *s, struct sim_node *n, raft_term term, raft_id vote);

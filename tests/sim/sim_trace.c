@@ -165,6 +165,14 @@ static void format_core(const struct sim_rec *r, char *buf, size_t len)
         snprintf(buf, len, "node %d t%llu %s transfer to %d", node, t, a ? "starts" : "aborts",
                  peer);
         break;
+    case RAFT_TRACE_CONFIGURATION:
+        snprintf(buf, len,
+                 "node %d t%llu uses configuration voters %#llx learners %#llx (entry %llu)", node,
+                 t, a, b, c);
+        break;
+    case RAFT_TRACE_CAUGHT_UP:
+        snprintf(buf, len, "node %d t%llu: learner %d caught up (round %llu)", node, t, peer, a);
+        break;
     default:
         snprintf(buf, len, "node %d core event %d", node, r->sub);
         break;
@@ -297,6 +305,14 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
         break;
     case SIM_REC_UNREACHABLE:
         snprintf(p, rest, "node %d dropped what it had queued for %d", r->node, r->peer);
+        break;
+    case SIM_REC_MEMBER:
+        snprintf(p, rest, "operator asks node %d to %s %d: %s index %llu", r->node,
+                 raft_change_name((enum raft_change)r->sub), r->peer,
+                 raft_strerror((int)(int64_t)a), b);
+        break;
+    case SIM_REC_RETIRE:
+        snprintf(p, rest, "operator shuts down node %d: its removal committed", r->node);
         break;
     case SIM_REC_TRANSFER:
         snprintf(p, rest, "node %d asked to transfer leadership to %d: %s", r->node, r->peer,

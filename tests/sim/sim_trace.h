@@ -28,6 +28,8 @@ enum sim_rec_kind {
     SIM_REC_DISCONNECT,  /* node hears that peer's connection closed */
     SIM_REC_UNREACHABLE, /* leader node hears that what it queued for peer was dropped */
     SIM_REC_PACE,        /* a = factor, b = 1 fast failover on */
+    SIM_REC_MEMBER, /* sub = enum raft_change, node = leader, peer = id, a = result, b = index */
+    SIM_REC_RETIRE, /* the operator shuts down node, whose removal committed */
 };
 
 enum sim_snap_event {

@@ -12,12 +12,12 @@ static struct raft *new_core(int n, raft_id id)
     struct raft_config cfg;
     raft_config_defaults(&cfg);
     cfg.id = id;
-    cfg.n_peers = n;
     cfg.election_timeout_min = 150;
     cfg.election_timeout_max = 300;
     cfg.heartbeat_interval = 50;
     cfg.seed = 42;
-    struct raft *r = raft_new(&cfg, NULL, T0);
+    struct raft_boot_state boot = {.configuration = raft_configuration_bootstrap(n)};
+    struct raft *r = raft_new(&cfg, &boot, T0);
     cr_assert_not_null(r);
     return r;
 }
@@ -101,8 +101,11 @@ Test(core_timing, sped_up_timer_restarts_from_now_not_from_the_last_heartbeat)
 
 Test(core_timing, leader_heartbeats_sooner_never_later)
 {
-    struct raft *r = new_core(1, 1); /* alone, it elects itself at its first timeout */
+    struct raft *r = new_core(1, 1); /* alone, it elects itself at its first timeout, */
     cr_assert_eq(raft_tick(r, T0 + 300), RAFT_OK);
+    struct raft_ready rd; /* once its own vote is durable */
+    raft_take_ready(r, &rd);
+    cr_assert_eq(raft_persisted(r, rd.seq), RAFT_OK);
     cr_assert_eq(raft_role(r), RAFT_LEADER);
     raft_time now = T0 + 300;
     raft_time before = raft_next_deadline(r);

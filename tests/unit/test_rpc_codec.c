@@ -133,6 +133,36 @@ Test(rpc_codec, append_entries_round_trip_with_escapes)
     json_object_put(obj);
 }
 
+Test(rpc_codec, configuration_entries_travel_as_their_printable_bytes)
+{
+    struct raft_configuration conf = {(1u << 1) | (1u << 2) | (1u << 3), 1u << 4};
+    uint8_t bytes[RAFT_CONFIGURATION_MAX];
+    uint32_t n = (uint32_t)raft_configuration_encode(&conf, bytes);
+    struct raft_entry e = {.term = 7, .type = RAFT_ENTRY_CONFIG, .len = n, .data = bytes};
+    struct raft_message m = {.type = RAFT_MSG_APPEND_ENTRIES, .from = 1, .to = 2, .term = 7};
+    m.u.append_entries.n_entries = 1;
+    m.u.append_entries.entries = &e;
+    struct buffer b;
+    buffer_init(&b);
+    cr_assert_eq(rpc_encode(&m, names, N, &b), 0);
+    cr_assert_not_null(
+        strstr(buffer_peek(&b),
+               "{\"term\":7,\"type\":\"config\",\"data\":\"voters=1,2,3;learners=4\"}"),
+        "%s", buffer_peek(&b));
+    buffer_free(&b);
+    struct raft_message out;
+    struct json_object *obj;
+    round_trip(&m, &out, &obj);
+    cr_assert_eq(out.u.append_entries.entries[0].type, RAFT_ENTRY_CONFIG);
+    struct raft_configuration got;
+    cr_assert_eq(raft_configuration_decode(out.u.append_entries.entries[0].data,
+                                           out.u.append_entries.entries[0].len, &got),
+                 RAFT_OK);
+    cr_assert_eq(got.voters, conf.voters);
+    cr_assert_eq(got.learners, conf.learners);
+    json_object_put(obj);
+}
+
 Test(rpc_codec, heartbeat_has_empty_entries)
 {
     struct raft_message m = {.type = RAFT_MSG_APPEND_ENTRIES, .from = 3, .to = 2, .term = 1};

@@ -172,7 +172,8 @@ struct queued {
 };
 
 struct cluster {
-    int n; /* 0 until `cluster` */
+    int n;      /* 0 until `cluster` */
+    int voters; /* peers 1..voters bootstrap as voters; the others join (empty configuration) */
     bool booted;
     struct raft_config base;
     struct peer peers[RAFT_MAX_PEERS + 1]; /* by id; [0] unused */
@@ -330,8 +331,28 @@ static const char *step_down_str(uint64_t reason)
         return "stopped";
     case RAFT_STEP_DOWN_TRANSFERRED:
         return "transferred";
+    case RAFT_STEP_DOWN_REMOVED:
+        return "removed";
     }
     return "?";
+}
+
+/* A configuration as "1,2,3/4": voters, a slash, learners. */
+static void print_configuration(struct text *t, const struct raft_configuration *conf)
+{
+    const char *sep = "";
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)
+        if (raft_configuration_is_voter(conf, id)) {
+            text_printf(t, "%s%d", sep, id);
+            sep = ",";
+        }
+    text_printf(t, "/");
+    sep = "";
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)
+        if (raft_configuration_is_learner(conf, id)) {
+            text_printf(t, "%s%d", sep, id);
+            sep = ",";
+        }
 }
 
 /* Printable payloads show as-is; anything else as a byte count, so output stays one line. */
@@ -351,7 +372,13 @@ static void print_entries(struct text *t, const struct raft_entry *es, size_t n)
     text_printf(t, "[");
     for (size_t i = 0; i < n; i++) {
         text_printf(t, "%s%" PRIu64, i ? " " : "", es[i].term);
-        if (es[i].len > 0) {
+        struct raft_configuration conf;
+        if (es[i].type == RAFT_ENTRY_CONFIG &&
+            raft_configuration_decode(es[i].data, es[i].len, &conf) == RAFT_OK) {
+            text_printf(t, ":conf{");
+            print_configuration(t, &conf);
+            text_printf(t, "}");
+        } else if (es[i].len > 0) {
             text_printf(t, ":");
             print_payload(t, es[i].data, es[i].len);
         }
@@ -455,6 +482,20 @@ static void on_trace(void *ctx, const struct raft_trace *tr)
     case RAFT_TRACE_TRANSFER:
         text_printf(t, "%d %s leadership transfer to %d\n", p->id, tr->a ? "starts" : "aborts",
                     tr->peer);
+        break;
+    case RAFT_TRACE_CONFIGURATION: {
+        struct raft_configuration conf = {(uint32_t)tr->a, (uint32_t)tr->b};
+        text_printf(t, "%d uses configuration ", p->id);
+        print_configuration(t, &conf);
+        if (tr->c)
+            text_printf(t, " of index %" PRIu64 "\n", tr->c);
+        else
+            text_printf(t, " of its snapshot or bootstrap\n");
+        break;
+    }
+    case RAFT_TRACE_CAUGHT_UP:
+        text_printf(t, "%d sees learner %d caught up in round %" PRIu64 "\n", p->id, tr->peer,
+                    tr->a);
         break;
     default: /* terms, leaders and vote tallies show through messages and `expect` */
         break;
@@ -813,7 +854,6 @@ static int peer_boot(struct cluster *c, struct peer *p)
 {
     struct raft_config cfg = c->base;
     cfg.id = p->id;
-    cfg.n_peers = c->n;
     cfg.election_timeout_min = p->timeout;
     cfg.election_timeout_max = p->timeout;
     cfg.seed = (uint64_t)p->id; /* fixed seeds: the same file always runs the same way */
@@ -824,6 +864,8 @@ static int peer_boot(struct cluster *c, struct peer *p)
         .voted_for = p->disk.vote,
         .entries = p->disk.entries,
         .n_entries = p->disk.n,
+        .configuration = p->id <= c->voters ? raft_configuration_bootstrap(c->voters)
+                                            : (struct raft_configuration){0, 0},
     };
     p->applied = 0;
     text_free(&p->cmds);
@@ -1051,6 +1093,7 @@ static int cmd_cluster(struct cluster *c, char **tok, int ntok)
     if (ntok < 2 || parse_u64(tok[1], &n) != 0 || n < 1 || n > RAFT_MAX_PEERS)
         return fail(c, "usage: cluster N [options], N in 1..%d", RAFT_MAX_PEERS);
     c->n = (int)n;
+    c->voters = (int)n;
     raft_config_defaults(&c->base);
     c->base.election_timeout_min = c->base.election_timeout_max = SC_DEFAULT_ELECTION;
     c->base.heartbeat_interval = SC_DEFAULT_HEARTBEAT;
@@ -1085,6 +1128,8 @@ static int cmd_cluster(struct cluster *c, char **tok, int ntok)
             c->base.max_inflight = (uint32_t)v;
         else if (eq && KEY("max_uncommitted") && v <= UINT32_MAX)
             c->base.max_uncommitted = (uint32_t)v;
+        else if (eq && KEY("voters") && v >= 1 && v <= n)
+            c->voters = (int)v;
         else
             return fail(c, "unknown cluster option '%s'", tok[i]);
 #undef KEY
@@ -1250,6 +1295,29 @@ static int cmd_propose(struct cluster *c, char **tok, int ntok)
     return peer_settle(p);
 }
 
+/* add|promote|remove LEADER PEER: raft_change_membership (docs/MEMBERSHIP.md). */
+static int cmd_membership(struct cluster *c, char **tok, int ntok)
+{
+    enum raft_change op = strcmp(tok[0], "add") == 0       ? RAFT_CHANGE_ADD_LEARNER
+                          : strcmp(tok[0], "promote") == 0 ? RAFT_CHANGE_PROMOTE
+                                                           : RAFT_CHANGE_REMOVE;
+    raft_id id;
+    if (ntok != 3 || parse_peer(c, tok[2], false, &id) != 0)
+        return fail(c, "usage: %s LEADER PEER", tok[0]);
+    struct peer *p = running_peer(c, tok[1]);
+    if (!p)
+        return -1;
+    raft_index idx = 0;
+    int rc = raft_change_membership(p->r, op, id, &idx);
+    if (rc == RAFT_OK)
+        text_printf(c->out, "%d appends %s %d at index %" PRIu64 "\n", p->id, raft_change_name(op),
+                    id, idx);
+    else
+        text_printf(c->out, "%d refuses %s %d: %s\n", p->id, raft_change_name(op), id,
+                    raft_strerror(rc));
+    return peer_settle(p);
+}
+
 static int cmd_read(struct cluster *c, char **tok, int ntok)
 {
     uint64_t ctx;
@@ -1394,7 +1462,14 @@ static int expect_value(struct cluster *c, char **tok, int ntok)
             snprintf(got, sizeof(got), "%" PRIu64, p->applied);
         else if (strcmp(what, "last") == 0)
             snprintf(got, sizeof(got), "%" PRIu64, raft_last_index(p->r));
-        else
+        else if (strcmp(what, "pending") == 0)
+            snprintf(got, sizeof(got), "%s", raft_configuration_pending(p->r) ? "yes" : "no");
+        else if (strcmp(what, "config") == 0) {
+            struct text conf = {0};
+            print_configuration(&conf, raft_configuration(p->r));
+            snprintf(got, sizeof(got), "%s", conf.buf);
+            text_free(&conf);
+        } else
             return fail(c, "unknown expectation '%s'", what);
         if (strcmp(got, tok[3]) != 0)
             return fail(c, "peer %d %s: want %s, got %s", i, what, tok[3], got);
@@ -1498,6 +1573,8 @@ static int run_command(struct cluster *c, char **tok, int ntok)
     }
     if (strcmp(cmd, "propose") == 0)
         return cmd_propose(c, tok, ntok);
+    if (strcmp(cmd, "add") == 0 || strcmp(cmd, "promote") == 0 || strcmp(cmd, "remove") == 0)
+        return cmd_membership(c, tok, ntok);
     if (strcmp(cmd, "read") == 0)
         return cmd_read(c, tok, ntok);
     if (strcmp(cmd, "crash") == 0 || strcmp(cmd, "restart") == 0 || strcmp(cmd, "isolate") == 0 ||
@@ -1894,7 +1971,10 @@ static void run_scenario(const char *name)
     X(transfer)                                                                                    \
     X(transfer_abandoned)                                                                          \
     X(disconnect)                                                                                  \
-    X(unreachable)
+    X(unreachable)                                                                                 \
+    X(membership_bug)                                                                              \
+    X(membership_leader_removal)                                                                   \
+    X(membership_learner)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
