@@ -7,6 +7,7 @@
  * never hands out an entry the state machine does not follow. Chunks that arrive
  * meanwhile are ignored; the leader sends its last one again after 2 s, and by then the
  * answer has gone. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "raft_peer/event_log.h"
@@ -91,6 +92,14 @@ static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
     if (rc == 0)
         return 0;   /* more: after whatever else is waiting */
     in->timer = -1; /* this return deletes it */
+    uint64_t applied = sm_snapshot_reader_last_applied(in->reader);
+    if (rc > 0 && applied != in->meta.index) {
+        /* As snapshot_boot refuses it: adopted, the state machine would not follow the
+         * core, and the peer would not start again from the file. */
+        snprintf(p->err, sizeof(p->err), "it covers index %llu but its state machine is at %llu",
+                 (unsigned long long)in->meta.index, (unsigned long long)applied);
+        rc = -1;
+    }
     if (rc < 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
         snapshot_reply(p, in->leader, in->meta.index, in->meta.size + 1, false);
