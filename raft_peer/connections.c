@@ -411,15 +411,23 @@ static int conns_track(struct conn_table *t, struct conn *c)
 }
 
 /* Makes room for a newcomer: closes the connection that has gone longest without a whole
- * line, never one a peer said hello on (replication must not be starved by clients).
- * False when every connection is a peer's. */
+ * line, never the newest one each peer said hello on (replication must not be starved by
+ * clients). Only the newest: a peer has one link to us at a time, and without a token
+ * anyone may say hello as a peer, so a flood of hellos must stay evictable. False when
+ * every connection is a peer's newest. */
 static bool evict_idlest(struct peer *p)
 {
     struct conn_table *t = &p->conns;
     struct conn *idlest = NULL;
+    uint64_t newest[CONFIG_MAX_PEERS + 1] = {0};
     for (int fd = 0; fd < t->cap; fd++) {
         struct conn *c = t->by_fd[fd];
-        if (c && !c->peer &&
+        if (c && c->peer && c->id > newest[c->peer])
+            newest[c->peer] = c->id;
+    }
+    for (int fd = 0; fd < t->cap; fd++) {
+        struct conn *c = t->by_fd[fd];
+        if (c && (!c->peer || c->id != newest[c->peer]) &&
             (!idlest || c->last_line_ms < idlest->last_line_ms ||
              (c->last_line_ms == idlest->last_line_ms && c->id < idlest->id)))
             idlest = c; /* the same ms: the older connection (fds are reused, ids never) */
