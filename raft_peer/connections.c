@@ -235,6 +235,21 @@ static bool control_allowed(struct peer *p, struct conn *c, struct json_object *
     return c->loopback || p->cfg.token[0] != '\0';
 }
 
+void control_respond(struct peer *p, struct conn *c, bool ok, const char *message,
+                     void (*add_state)(const struct peer *p, struct json_object *o))
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("control_response"));
+    json_object_object_add(o, "ok", json_object_new_boolean(ok));
+    if (!ok)
+        json_object_object_add(o, "error", json_object_new_string("bad_request"));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
+    if (ok)
+        add_state(p, o);
+    conn_send_json(p, c, o);
+}
+
 static void handle_control(struct peer *p, struct conn *c, struct json_object *obj)
 {
     char out[512];
