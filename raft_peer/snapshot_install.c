@@ -59,8 +59,14 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
                         (unsigned long long)raft_commit_index(p->raft));
         return;
     }
-    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now()) !=
-        RAFT_OK) {
+    int rc = raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, peer_now());
+    if (rc == RAFT_ENOMEM) {
+        /* Only its answer to the leader was lost (the core's ENOMEM): the core did switch
+         * over, and so must the state machine; the leader asks again and hears it then. */
+        event_log_write(p->log, EVENT_LOG_ERROR,
+                        "out of memory answering the snapshot from %s at index %llu", leader,
+                        (unsigned long long)index);
+    } else if (rc != RAFT_OK) {
         /* A newer term began while we read (its leader will catch us up): our term in the
          * answer tells the old leader to step down. The file stays: it is committed state
          * either way, and a restart reads it as such. */
