@@ -235,6 +235,21 @@ static bool control_allowed(struct peer *p, struct conn *c, struct json_object *
     return c->loopback || p->cfg.token[0] != '\0';
 }
 
+void control_respond(struct peer *p, struct conn *c, bool ok, const char *message,
+                     void (*add_state)(const struct peer *p, struct json_object *o))
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("control_response"));
+    json_object_object_add(o, "ok", json_object_new_boolean(ok));
+    if (!ok)
+        json_object_object_add(o, "error", json_object_new_string("bad_request"));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
+    if (ok)
+        add_state(p, o);
+    conn_send_json(p, c, o);
+}
+
 static void handle_control(struct peer *p, struct conn *c, struct json_object *obj)
 {
     char out[512];
@@ -411,15 +426,23 @@ static int conns_track(struct conn_table *t, struct conn *c)
 }
 
 /* Makes room for a newcomer: closes the connection that has gone longest without a whole
- * line, never one a peer said hello on (replication must not be starved by clients).
- * False when every connection is a peer's. */
+ * line, never the newest one each peer said hello on (replication must not be starved by
+ * clients). Only the newest: a peer has one link to us at a time, and without a token
+ * anyone may say hello as a peer, so a flood of hellos must stay evictable. False when
+ * every connection is a peer's newest. */
 static bool evict_idlest(struct peer *p)
 {
     struct conn_table *t = &p->conns;
     struct conn *idlest = NULL;
+    uint64_t newest[CONFIG_MAX_PEERS + 1] = {0};
     for (int fd = 0; fd < t->cap; fd++) {
         struct conn *c = t->by_fd[fd];
-        if (c && !c->peer &&
+        if (c && c->peer && c->id > newest[c->peer])
+            newest[c->peer] = c->id;
+    }
+    for (int fd = 0; fd < t->cap; fd++) {
+        struct conn *c = t->by_fd[fd];
+        if (c && (!c->peer || c->id != newest[c->peer]) &&
             (!idlest || c->last_line_ms < idlest->last_line_ms ||
              (c->last_line_ms == idlest->last_line_ms && c->id < idlest->id)))
             idlest = c; /* the same ms: the older connection (fds are reused, ids never) */

@@ -65,16 +65,7 @@ void faults_add_json(const struct peer *p, struct json_object *o)
 
 static void respond(struct peer *p, struct conn *c, bool ok, const char *message)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("control_response"));
-    json_object_object_add(o, "ok", json_object_new_boolean(ok));
-    if (!ok)
-        json_object_object_add(o, "error", json_object_new_string("bad_request"));
-    json_object_object_add(o, "message", json_object_new_string(message));
-    json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
-    if (ok)
-        faults_add_json(p, o);
-    conn_send_json(p, c, o);
+    control_respond(p, c, ok, message, faults_add_json);
 }
 
 /* The sentence for the log (after "peerN term=T"), also the answer after the name. */

@@ -246,6 +246,11 @@ void faults_hold(struct peer *p, raft_id to, const char *line, size_t len);
 /* Adds cut, cut_to, cut_from, fault, delay_ms, held, dropped_out, dropped_in to o. */
 void faults_add_json(const struct peer *p, struct json_object *o);
 
+/* A control message's answer: ok (with add_state's fields of what changed) or
+ * bad_request, the message, and this peer's name (fault_control.c, pace_control.c). */
+void control_respond(struct peer *p, struct conn *c, bool ok, const char *message,
+                     void (*add_state)(const struct peer *p, struct json_object *o));
+
 /* pace_control.c: the lesson pace (-v only). */
 #define PACE_MAX_FACTOR 50 /* 300 ms timeouts become 15 s: slow enough for any lesson */
 void pace_init(struct peer *p);

@@ -521,7 +521,13 @@ int rpc_decode_install_snapshot(struct json_object *obj, const char *const *name
         set_err(err, errlen, "field \"crc\" must fit 32 bits");
         goto fail;
     }
-    if (coded_len > base64_encoded_len(RPC_SNAPSHOT_CHUNK_MAX)) {
+    /* What the characters decode to, padding counted: 64 KiB is not a multiple of 3, so
+     * a chunk's worth of characters without padding holds 2 bytes more than space. */
+    size_t pad = coded_len >= 2 && coded[coded_len - 1] == '='
+                     ? (size_t)1 + (coded[coded_len - 2] == '=')
+                     : 0;
+    if (coded_len > base64_encoded_len(RPC_SNAPSHOT_CHUNK_MAX) ||
+        coded_len / 4 * 3 - (coded_len % 4 == 0 ? pad : 0) > RPC_SNAPSHOT_CHUNK_MAX) {
         set_err(err, errlen, "field \"data\" holds more than %u bytes", RPC_SNAPSHOT_CHUNK_MAX);
         goto fail;
     }

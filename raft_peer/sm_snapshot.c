@@ -513,6 +513,11 @@ int sm_snapshot_reader_step(struct sm_snapshot_reader *rd, uint32_t budget, char
     return 1;
 }
 
+uint64_t sm_snapshot_reader_last_applied(const struct sm_snapshot_reader *rd)
+{
+    return rd->applied;
+}
+
 void sm_snapshot_reader_take(struct sm_snapshot_reader *rd, struct kv_store **kv,
                              struct sessions **ss, uint64_t *last_applied)
 {

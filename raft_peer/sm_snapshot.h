@@ -39,6 +39,8 @@ int sm_snapshot_reader_open(const uint8_t *data, size_t len, struct sm_snapshot_
                             char *err, size_t errlen);
 int sm_snapshot_reader_step(struct sm_snapshot_reader *rd, uint32_t budget, char *err,
                             size_t errlen);
+/* The index the snapshot's state machine has applied: known once a step returned 1. */
+uint64_t sm_snapshot_reader_last_applied(const struct sm_snapshot_reader *rd);
 void sm_snapshot_reader_take(struct sm_snapshot_reader *rd, struct kv_store **kv,
                              struct sessions **ss, uint64_t *last_applied);
 void sm_snapshot_reader_free(struct sm_snapshot_reader *rd);

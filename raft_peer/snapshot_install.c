@@ -7,6 +7,7 @@
  * never hands out an entry the state machine does not follow. Chunks that arrive
  * meanwhile are ignored; the leader sends its last one again after 2 s, and by then the
  * answer has gone. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "raft_peer/event_log.h"
@@ -62,8 +63,15 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
                         (unsigned long long)raft_commit_index(p->raft));
         return;
     }
-    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
-                              peer_now()) != RAFT_OK) {
+    int rc = raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
+                                   peer_now());
+    if (rc == RAFT_ENOMEM) {
+        /* Only its answer to the leader was lost (the core's ENOMEM): the core did switch
+         * over, and so must the state machine; the leader asks again and hears it then. */
+        event_log_write(p->log, EVENT_LOG_ERROR,
+                        "out of memory answering the snapshot from %s at index %llu", leader,
+                        (unsigned long long)index);
+    } else if (rc != RAFT_OK) {
         /* A newer term began while we read (its leader will catch us up): our term in the
          * answer tells the old leader to step down. The file stays: it is committed state
          * either way, and a restart reads it as such. */
@@ -95,6 +103,14 @@ static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
     if (rc == 0)
         return 0;   /* more: after whatever else is waiting */
     in->timer = -1; /* this return deletes it */
+    uint64_t applied = sm_snapshot_reader_last_applied(in->reader);
+    if (rc > 0 && applied != in->meta.index) {
+        /* As snapshot_boot refuses it: adopted, the state machine would not follow the
+         * core, and the peer would not start again from the file. */
+        snprintf(p->err, sizeof(p->err), "it covers index %llu but its state machine is at %llu",
+                 (unsigned long long)in->meta.index, (unsigned long long)applied);
+        rc = -1;
+    }
     if (rc < 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s", p->err);
         snapshot_reply(p, in->leader, in->meta.index, in->meta.size + 1, false);

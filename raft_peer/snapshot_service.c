@@ -675,7 +675,7 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
 /* A chunk as it came off the wire. */
 void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
 {
-    char err[256];
+    char err[256] = ""; /* read below when the decode succeeds */
     uint8_t *raw = malloc(RPC_SNAPSHOT_CHUNK_MAX);
     struct rpc_install_snapshot m;
     if (!raw) {
@@ -696,7 +696,7 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
 /* Leader side: the follower says how far it got. */
 void snapshot_handle_result(struct peer *p, struct json_object *obj)
 {
-    char err[128];
+    char err[128] = "";
     struct rpc_install_snapshot_result r;
     if (rpc_decode_install_snapshot_result(obj, p->names, p->n, &r, err, sizeof(err)) != 0 ||
         r.to != p->self) {

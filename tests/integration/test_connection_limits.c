@@ -127,6 +127,53 @@ Test(connections, half_lines_from_a_flood_lock_nobody_out, .fini = teardown, .ti
     cr_assert(reported, "the leader's log does not say it closed the half lines");
 }
 
+/* Without a token anyone may say hello as a peer: a flood of such hellos must not take
+ * every slot for good. Only each peer's newest hello'd connection is kept from eviction
+ * (fails on the code that kept every one: the newcomer was closed unanswered). */
+Test(connections, a_flood_of_false_hellos_locks_nobody_out, .fini = teardown, .timeout = 120)
+{
+    if (usable_fds() < FLOOD + 128)
+        cr_skip_test("the descriptor limit (%d) is too low for a flood of %d", usable_fds(), FLOOD);
+    cr_assert_eq(cluster_start(&cl, 3, NULL), 0, "cannot start 3 peers");
+    int leader = cluster_wait_leader(&cl, LEADER_WAIT_MS);
+    cr_assert_gt(leader, 0, "no leader");
+
+    char err[256], hello[64];
+    int n = snprintf(hello, sizeof(hello), "{\"type\":\"hello\",\"from\":\"peer%d\"}\n",
+                     leader % 3 + 1);
+    for (n_flood = 0; n_flood < FLOOD; n_flood++) {
+        int fd = tcp_connect_timeout(err, sizeof(err), "127.0.0.1", cl.ports[leader], 2000);
+        cr_assert_geq(fd, 0, "connection %d: %s", n_flood, err);
+        flood_fds[n_flood] = fd;
+        cr_assert_eq(write(fd, hello, (size_t)n), (ssize_t)n);
+    }
+
+    /* Every hello read before the newcomer comes: once the leader has closed what it
+     * could not keep, a status asked on the last flood connection still open is
+     * answered after the hellos that arrived before it. */
+    char out[4096];
+    uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(10000);
+    while (count_open() > 1022 && harness_now_ms() < deadline)
+        harness_sleep_ms(50);
+    int last = n_flood - 1;
+    while (last >= 0 && flood_fds[last] < 0)
+        last--;
+    cr_assert_geq(last, 0, "every flood connection was closed");
+    cr_assert_eq(write(flood_fds[last], "{\"type\":\"status\"}\n", 18), 18);
+    set_io_timeout(err, sizeof(err), flood_fds[last], harness_scaled_ms(5000));
+    cr_assert_gt(recv(flood_fds[last], out, sizeof(out), 0), 0, "no status on a flood connection");
+
+    cr_assert_eq(peer_exchange(&cl, leader, "{\"type\":\"status\"}\n", out, sizeof(out),
+                               harness_scaled_ms(5000)),
+                 0, "no status answer beside %d connections that said hello as a peer", FLOOD);
+    cr_assert(strstr(out, "\"role\""), "not a status: %s", out);
+    struct client_response resp;
+    cr_assert_eq(cluster_command(&cl, "hello set 7", 0, &resp, CMD_WAIT_MS), 0);
+    cr_assert(resp.ok, "write failed beside the flood: %s %s", resp.error, resp.message);
+    cr_assert_eq(cluster_wait_applied(&cl, resp.index, CMD_WAIT_MS), 0,
+                 "the followers did not apply the write");
+}
+
 Test(connections, a_line_finished_in_time_is_answered, .fini = teardown, .timeout = 60)
 {
     cr_assert_eq(cluster_start(&cl, 1, NULL), 0, "cannot start a peer");

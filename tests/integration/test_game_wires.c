@@ -60,9 +60,12 @@ static long all_say(struct json_object *dump, const char *key)
 Test(game_wires, the_slider_and_the_pace_buttons_reach_every_peer, .init = cluster_up,
      .fini = cluster_down, .timeout = 90)
 {
+    /* The two clicks on "+" a second apart: the second steps from the pace the peers
+     * report, so the first one's reports must have reached the game (300 ms was too
+     * little for three control round trips and a state datagram on a loaded machine). */
     char *argv[] = {
         game_bin,         "-c",      h.ini,          "--no-monster",    "--dump-state", "--click",
-        "delay:500@1500", "--click", "pace:+@3000",  "--click",         "pace:+@3300",  "--keys",
+        "delay:500@1500", "--click", "pace:+@2500",  "--click",         "pace:+@3500",  "--keys",
         "F@4300,-@7000",  "--click", "delay:0@6000", "--quit-after-ms", "8600",         NULL};
     int saw_delay = 0, saw_pace = 0, saw_no_failover = 0, saw_after = 0, n = 0;
     char *line, *save = NULL;

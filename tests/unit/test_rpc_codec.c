@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/base64.h"
 #include "common/buffer.h"
 #include "common/client_protocol.h"
 #include "raft_peer/rpc_codec.h"
@@ -582,6 +583,23 @@ Test(rpc_codec, install_snapshot_result_round_trip)
     buffer_free(&b);
 }
 
+/* A chunk (of a 999,999-byte snapshot, at 0) whose data is coded characters 'A', the
+ * last of them replaced by tail. */
+static char *chunk_of_as(size_t coded, const char *tail)
+{
+    char *line = malloc(coded + 400);
+    cr_assert_not_null(line);
+    int n = snprintf(line, 400,
+                     "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer1\","
+                     "\"from\":\"peer1\",\"to\":\"peer2\",\"last_included_index\":10,"
+                     "\"last_included_term\":2,\"size\":999999,\"crc\":1,\"offset\":0,"
+                     "\"done\":false,\"data\":\"");
+    memset(line + n, 'A', coded);
+    memcpy(line + n + coded - strlen(tail), tail, strlen(tail));
+    strcpy(line + n + coded, "\"}");
+    return line;
+}
+
 Test(rpc_codec, install_snapshot_hostile_chunks_are_refused)
 {
 #define CHUNK(fields)                                                                              \
@@ -619,17 +637,34 @@ Test(rpc_codec, install_snapshot_hostile_chunks_are_refused)
         cr_assert(s.data == NULL && s.len == 0 && s.from == 0, "half-decoded: %s", bad[i]);
     }
     /* More than one chunk's worth of base64 is refused before it is decoded. */
-    size_t big = RPC_SNAPSHOT_CHUNK_MAX / 3 * 4 + 8;
-    char *line = malloc(big + 400);
-    int n = snprintf(line, 400,
-                     "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer1\","
-                     "\"from\":\"peer1\",\"to\":\"peer2\",\"last_included_index\":10,"
-                     "\"last_included_term\":2,\"size\":999999,\"crc\":1,\"offset\":0,"
-                     "\"done\":false,\"data\":\"");
-    memset(line + n, 'A', big);
-    strcpy(line + n + big, "\"}");
+    char *line = chunk_of_as(RPC_SNAPSHOT_CHUNK_MAX / 3 * 4 + 8, "");
     struct rpc_install_snapshot s;
     cr_assert_neq(decode_chunk(line, &s), 0);
     cr_assert(strstr(err, "more than"), "%s", err);
     free(line);
+}
+
+/* A chunk's worth of base64 characters can decode to 2 bytes more than a chunk (64 KiB is
+ * not a multiple of 3): 87,384 characters without padding are 65,538 bytes, which must be
+ * refused before they are written into the caller's RPC_SNAPSHOT_CHUNK_MAX bytes. */
+Test(rpc_codec, install_snapshot_data_a_byte_or_two_over_the_chunk_is_refused)
+{
+    static const char *const tails[] = {"", "=", "=="};
+    for (size_t t = 0; t < 3; t++) {
+        size_t coded = base64_encoded_len(RPC_SNAPSHOT_CHUNK_MAX);
+        /* With padding, the last group's unused bits must be zero: 'A' is. */
+        char *line = chunk_of_as(coded, tails[t]);
+        struct rpc_install_snapshot s;
+        int rc = decode_chunk(line, &s);
+        size_t decoded = coded / 4 * 3 - strlen(tails[t]);
+        if (decoded > RPC_SNAPSHOT_CHUNK_MAX) {
+            cr_assert_neq(rc, 0, "%zu decoded bytes accepted into %u", decoded,
+                          RPC_SNAPSHOT_CHUNK_MAX);
+            cr_assert(strstr(err, "more than"), "%s", err);
+        } else {
+            cr_assert_eq(rc, 0, "%s", err);
+            cr_assert_eq(s.len, decoded);
+        }
+        free(line);
+    }
 }

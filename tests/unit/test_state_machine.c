@@ -1282,8 +1282,11 @@ static int read_in_slices(struct state_machine *sm, const uint8_t *data, size_t 
     int steps = 0, rc;
     while ((rc = sm_snapshot_reader_step(rd, budget, err, errlen)) == 0)
         steps++;
-    if (rc == 1)
+    if (rc == 1) {
+        uint64_t applied = sm_snapshot_reader_last_applied(rd);
         sm_snapshot_adopt(sm, rd);
+        cr_assert_eq(sm_last_applied(sm), applied); /* what snapshot_install.c checks */
+    }
     sm_snapshot_reader_free(rd);
     return rc == 1 ? steps + 1 : -1;
 }
