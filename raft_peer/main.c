@@ -17,17 +17,22 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: raft_peer NAME N [-v] [-c FILE] [--log-level LEVEL]\n"
-                 "       raft_peer NAME --join [-v] [-c FILE] [--log-level LEVEL]\n"
-                 "  NAME               this peer: a peer section of the ini file\n"
-                 "  N                  cluster size on a fresh data directory: the first N\n"
-                 "                     peers of the file (a stored configuration wins)\n"
-                 "  --join             start with no configuration, never campaign, and wait\n"
-                 "                     to be added to a running cluster (user_cli add NAME)\n"
-                 "  -v, --visual       stream state to raft_game and accept its control messages\n"
-                 "  -c, --config FILE  configuration (default: raft_peer.ini)\n"
-                 "  --log-level LEVEL  debug, info, warn or error (default: the ini's, else info)\n"
-                 "  -h, --help         this help\n");
+    fprintf(out,
+            "usage: raft_peer NAME N [-v] [-c FILE] [--log-level LEVEL]\n"
+            "       raft_peer NAME --join [-v] [-c FILE] [--log-level LEVEL]\n"
+            "       raft_peer NAME --force-config NAME,NAME... [-v] [-c FILE]\n"
+            "  NAME               this peer: a peer section of the ini file\n"
+            "  N                  cluster size on a fresh data directory: the first N\n"
+            "                     peers of the file (a stored configuration wins)\n"
+            "  --join             start with no configuration, never campaign, and wait\n"
+            "                     to be added to a running cluster (user_cli add NAME)\n"
+            "  --force-config LIST  UNSAFE way out of a lost quorum: make LIST (names,\n"
+            "                     comma-separated, NAME among them) the voters at this\n"
+            "                     peer's next start (docs/MEMBERSHIP.md says what it can lose)\n"
+            "  -v, --visual       stream state to raft_game and accept its control messages\n"
+            "  -c, --config FILE  configuration (default: raft_peer.ini)\n"
+            "  --log-level LEVEL  debug, info, warn or error (default: the ini's, else info)\n"
+            "  -h, --help         this help\n");
 }
 
 static bool parse_count(const char *s, int *out)
@@ -75,11 +80,13 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {"join", no_argument, NULL, 'J'},
+        {"force-config", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = "raft_peer.ini";
     const char *log_level = NULL;
     bool visual = false, join = false;
+    const char *force = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "vc:h", options, NULL)) != -1) {
         switch (opt) {
@@ -94,6 +101,10 @@ int main(int argc, char **argv)
             break;
         case 'J':
             join = true;
+            break;
+        case 'F':
+            force = optarg;
+            join = true; /* no N: the forced voters are the configuration */
             break;
         case 'h':
             usage(stdout);
@@ -135,11 +146,20 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
 
     static struct peer peer;
+    if (force && peer_force_configuration(&peer, &cfg, self, force, err, sizeof(err)) != 0) {
+        fprintf(stderr, "raft_peer %s: --force-config: %s\n", name, err);
+        return 2;
+    }
     if (peer_start(&peer, &cfg, n, self, visual, log_level, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_peer %s: %s\n", name, err);
         peer_free(&peer);
         return 1;
     }
+    if (force)
+        event_log_write(peer.log, EVENT_LOG_WARN,
+                        "started with --force-config %s: UNSAFE, entries only the lost voters "
+                        "held are gone (docs/MEMBERSHIP.md)",
+                        force);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd >= 0)
         el_add_file(peer.el, sfd, EL_READABLE, on_signal, &peer);

@@ -327,14 +327,17 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     char conf_text[RAFT_CONFIGURATION_MAX + 1];
     size_t conf_len = raft_configuration_encode(raft_configuration(p->raft), (uint8_t *)conf_text);
     conf_text[conf_len] = '\0';
-    event_log_write(p->log, EVENT_LOG_INFO,
-                    "started (pid %d) as peer %d%s on %s:%d, configuration %s; recovered term "
-                    "%llu, vote %s, %zu log entries from %s",
-                    (int)getpid(), p->self, n > 0 ? "" : " (joining)", cfg->peers[self_index].host,
-                    cfg->peers[self_index].port, conf_len > 0 ? conf_text : "none",
-                    (unsigned long long)raft_current_term(p->raft),
-                    raft_voted_for(p->raft) ? p->names[raft_voted_for(p->raft) - 1] : "none",
-                    n_entries, dir);
+    event_log_write(
+        p->log, EVENT_LOG_INFO,
+        "started (pid %d) as peer %d%s on %s:%d, configuration %s; recovered term "
+        "%llu, vote %s, %zu log entries from %s",
+        (int)getpid(), p->self,
+        raft_configuration_is_member(raft_configuration(p->raft), p->self)
+            ? ""
+            : " (not a member: waiting to be added)",
+        cfg->peers[self_index].host, cfg->peers[self_index].port, conf_len > 0 ? conf_text : "none",
+        (unsigned long long)raft_current_term(p->raft),
+        raft_voted_for(p->raft) ? p->names[raft_voted_for(p->raft) - 1] : "none", n_entries, dir);
     return 0;
 }
 

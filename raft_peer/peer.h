@@ -232,6 +232,11 @@ struct peer {
  * message in err (the caller prints it and exits non-zero). */
 int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, bool visual,
                const char *log_level, char *err, size_t errlen);
+/* force_config.c: raft_peer NAME --force-config LIST, before peer_start: appends a
+ * configuration entry with LIST as the voters to this peer's log, durably. UNSAFE. */
+int peer_force_configuration(struct peer *p, const struct config *cfg, int self_index,
+                             const char *list, char *err, size_t errlen);
+
 /* Runs the event loop until peer_request_exit. */
 int peer_run(struct peer *p);
 void peer_request_exit(struct peer *p);

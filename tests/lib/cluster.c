@@ -175,17 +175,24 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
 
 int cluster_start_peer(struct cluster *c, int i)
 {
+    char count[16];
+    snprintf(count, sizeof(count), "%d", c->n);
+    const char *mode[] = {count, NULL};
+    return cluster_start_peer_with(c, i, mode);
+}
+
+int cluster_start_peer_with(struct cluster *c, int i, const char *const *mode)
+{
     if (i < 1 || i > c->n)
         return -1;
     if (c->pids[i] > 0)
         return 0;
-    char prog[1100], name[16], count[16], out[400], wrap[2048];
+    char prog[1100], name[16], out[400], wrap[2048];
     snprintf(prog, sizeof(prog), "%s/raft_peer", c->bin_dir);
     snprintf(name, sizeof(name), "peer%d", i);
-    snprintf(count, sizeof(count), "%d", c->n);
     snprintf(out, sizeof(out), "%s/peer%d.stderr", c->dir, i);
     /* argv is built before fork, so the child only dups and execs. */
-    char *argv[WRAPPER_MAX_ARGS + 8];
+    char *argv[WRAPPER_MAX_ARGS + 16];
     int argc = split_wrapper(harness_peer_wrapper(), wrap, sizeof(wrap), argv, WRAPPER_MAX_ARGS);
     if (argc < 0) {
         fprintf(stderr, "RAFT_PEER_WRAPPER is too long (at most %d words, %zu bytes)\n",
@@ -195,7 +202,8 @@ int cluster_start_peer(struct cluster *c, int i)
     bool wrapped = argc > 0;
     argv[argc++] = prog;
     argv[argc++] = name;
-    argv[argc++] = count;
+    for (int k = 0; mode[k] && k < 6; k++)
+        argv[argc++] = (char *)mode[k];
     if (c->opt.visual)
         argv[argc++] = "-v";
     argv[argc++] = "-c";

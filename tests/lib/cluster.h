@@ -69,6 +69,9 @@ int cluster_start(struct cluster *c, int n, const struct cluster_options *opt);
 int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt);
 /* (Re)starts peer i (1..n) and waits until it listens. 0 or -1. */
 int cluster_start_peer(struct cluster *c, int i);
+/* The same with mode (at most 6 words, NULL-terminated) instead of the cluster size N
+ * after the peer's name: {"--join", NULL}, {"--force-config", "peer1,peer3", NULL}. */
+int cluster_start_peer_with(struct cluster *c, int i, const char *const *mode);
 /* Sends sig to peer i and reaps it. SIGKILL is a crash; SIGTERM a clean stop, which
  * becomes a kill if the peer has not exited after 3 s (scaled; at least 30 s when
  * wrapped, since valgrind checks for leaks on its way out). */
