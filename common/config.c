@@ -653,6 +653,16 @@ int config_find_peer(const struct config *cfg, const char *name)
     return -1;
 }
 
+int config_check_peer(const struct config *cfg, const char *name, char *err, size_t errlen)
+{
+    char msg[MSG_MAX], b[48];
+    if (config_find_peer(cfg, name) >= 0)
+        return 0;
+    snprintf(msg, sizeof(msg), "no peer named '%s'", shown(name, b, sizeof(b)));
+    put_err(err, errlen, cfg->path, 0, msg);
+    return -1;
+}
+
 int config_check_cluster(const struct config *cfg, int n, const char *name, char *err,
                          size_t errlen)
 {

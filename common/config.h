@@ -60,6 +60,8 @@ int config_check_cluster(const struct config *cfg, int n, const char *name, char
 
 /* Index of the peer called name in cfg->peers, or -1. */
 int config_find_peer(const struct config *cfg, const char *name);
+/* NAME is a peer section of the file (raft_peer NAME --join). 0, or -1 with err as above. */
+int config_check_peer(const struct config *cfg, const char *name, char *err, size_t errlen);
 
 /* Parses true/false, yes/no, on/off, 1/0 (any case). Returns 0 and sets *out to 0 or 1,
  * or -1 when s is none of these. */

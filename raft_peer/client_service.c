@@ -36,7 +36,8 @@ void client_send_error(struct peer *p, struct conn *c, const char *code, const c
     struct client_response resp = {0};
     snprintf(resp.error, sizeof(resp.error), "%s", code);
     snprintf(resp.message, sizeof(resp.message), "%s", message);
-    if (!strcmp(code, "unavailable") || !strcmp(code, "not_leader"))
+    if (!strcmp(code, "unavailable") || !strcmp(code, "not_leader") ||
+        !strcmp(code, "bad_membership"))
         fill_leader(p, &resp, raft_leader(p->raft));
     send_response(p, c, &resp);
 }

@@ -315,11 +315,14 @@ static void handle_line(struct peer *p, struct conn *c, const char *line, size_t
         status_send(p, c);
     } else if (!strcmp(type, "transfer")) {
         client_handle_transfer(p, c, obj, false);
+    } else if (!strcmp(type, "membership")) {
+        membership_handle_request(p, c, obj);
     } else if (!strcmp(type, "control")) {
         handle_control(p, c, obj);
     } else {
         client_send_error(p, c, "bad_request",
-                          "unknown type; expected client_request, status, transfer or control");
+                          "unknown type; expected client_request, status, transfer, membership or "
+                          "control");
     }
     json_object_put(obj);
 }

@@ -94,8 +94,13 @@ void game_send_state(struct peer *p, bool force)
     json_object_object_add(o, "type", json_object_new_string("state"));
     json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
     json_object_object_add(o, "id", json_object_new_int(p->self));
-    json_object_object_add(o, "n", json_object_new_int(p->n));
+    json_object_object_add(o, "n", json_object_new_int(peer_cluster_size(p)));
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+    const struct raft_configuration *conf = raft_configuration(p->raft);
+    json_object_object_add(o, "voters", peer_names_json(p, conf->voters));
+    json_object_object_add(o, "learners", peer_names_json(p, conf->learners));
+    json_object_object_add(o, "config_pending",
+                           json_object_new_boolean(raft_configuration_pending(p->raft)));
     json_object_object_add(o, "time_ms", json_object_new_uint64(now));
     json_object_object_add(o, "role", json_object_new_string(raft_role_name(raft_role(r))));
     json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(r)));

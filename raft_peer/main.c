@@ -1,4 +1,5 @@
-/* main.c: `raft_peer NAME N [-v] [-c FILE] [--log-level LEVEL]`: one Raft peer process. */
+/* main.c: `raft_peer NAME N [-v] [-c FILE] [--log-level LEVEL]`, or `raft_peer NAME --join
+ * ...`: one Raft peer process. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,8 +18,12 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: raft_peer NAME N [-v] [-c FILE] [--log-level LEVEL]\n"
+                 "       raft_peer NAME --join [-v] [-c FILE] [--log-level LEVEL]\n"
                  "  NAME               this peer: a peer section of the ini file\n"
-                 "  N                  cluster size: the first N peers of the file\n"
+                 "  N                  cluster size on a fresh data directory: the first N\n"
+                 "                     peers of the file (a stored configuration wins)\n"
+                 "  --join             start with no configuration, never campaign, and wait\n"
+                 "                     to be added to a running cluster (user_cli add NAME)\n"
                  "  -v, --visual       stream state to raft_game and accept its control messages\n"
                  "  -c, --config FILE  configuration (default: raft_peer.ini)\n"
                  "  --log-level LEVEL  debug, info, warn or error (default: the ini's, else info)\n"
@@ -69,11 +74,12 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
+        {"join", no_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = "raft_peer.ini";
     const char *log_level = NULL;
-    bool visual = false;
+    bool visual = false, join = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "vc:h", options, NULL)) != -1) {
         switch (opt) {
@@ -86,6 +92,9 @@ int main(int argc, char **argv)
         case 'L':
             log_level = optarg;
             break;
+        case 'J':
+            join = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -94,8 +103,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    int n;
-    if (argc - optind != 2 || !parse_count(argv[optind + 1], &n)) {
+    int n = 0; /* --join: no cluster size, the configuration comes from the leader */
+    if (join ? argc - optind != 1 : argc - optind != 2 || !parse_count(argv[optind + 1], &n)) {
         usage(stderr);
         return 2;
     }
@@ -110,7 +119,8 @@ int main(int argc, char **argv)
     static struct config cfg;
     char err[1024];
     if (config_load(config_path, &cfg, err, sizeof(err)) != 0 ||
-        config_check_cluster(&cfg, n, name, err, sizeof(err)) != 0) {
+        (join ? config_check_peer(&cfg, name, err, sizeof(err))
+              : config_check_cluster(&cfg, n, name, err, sizeof(err))) != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "raft_peer/boot_config.h"
 #include "raft_peer/event_log.h"
 #include "raft_peer/event_loop.h"
 #include "raft_peer/peer.h"
@@ -133,6 +134,8 @@ void peer_process_ready(struct peer *p)
         if (durable) /* never claim writes that did not happen */
             raft_persisted(p->raft, rd.seq);
         notice_role_changes(p);
+        membership_progress(p);
+        membership_check_removed(p);
         snapshot_start_sends(p, wanted, n_wanted);
         snapshot_maybe_take(p);
     }
@@ -177,6 +180,7 @@ static int64_t on_housekeeping(struct event_loop *el, int64_t id, void *data)
     struct peer *p = data;
     links_maintain(p);
     snapshot_housekeeping(p);
+    membership_progress(p); /* a learner catching up makes no ready of its own */
     if (p->visual)
         game_send_state(p, true);
     return p->cfg.heartbeat_interval;
@@ -212,8 +216,8 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
         .snapshot_term = p->snapshot_term,
         .entries = boot->entries,
         .n_entries = boot->n_entries,
-        /* The daemon does not change membership yet: its cluster is the first N peers. */
-        .configuration = raft_configuration_bootstrap(p->n),
+        /* The log's configuration entries override it (§4.1). */
+        .configuration = p->snapshot_index > 0 ? p->snapshot_configuration : p->boot_configuration,
     };
     if (boot->n_entries > 0 && boot->first_index != p->snapshot_index + 1) {
         snprintf(err, errlen, "%s: log starts at index %llu but the snapshot ends at %llu",
@@ -240,12 +244,13 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
-    p->n = n;
+    p->n = cfg->n_peers < RAFT_MAX_PEERS ? cfg->n_peers : RAFT_MAX_PEERS;
+    p->boot_n = n;
     p->self = self_index + 1;
     p->visual = visual;
     conns_init(p);
     p->game_fd = -1;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < p->n; i++)
         p->names[i] = p->cfg.peers[i].name;
     const char *name = p->names[self_index];
 
@@ -267,12 +272,31 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     }
     struct storage_boot boot;
     memset(&boot, 0, sizeof(boot));
+    /* A snapshot from before membership changes carries no configuration: it was taken
+     * by a cluster of the first N peers (boot_config_open below makes that durable). */
+    p->boot_configuration =
+        n > 0 ? raft_configuration_bootstrap(n) : (struct raft_configuration){0, 0};
     if (snapshot_boot(p, err, errlen) != 0 ||
         storage_open_after_snapshot(dir, p->snapshot_index, p->snapshot_term, &p->storage, &boot,
                                     err, errlen) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         storage_boot_free(&boot);
         return -1;
+    }
+    bool stored = false;
+    if (boot_config_open(p->data_dir, n, &p->boot_configuration, &stored, err, errlen) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
+        storage_boot_free(&boot);
+        return -1;
+    }
+    if (stored && n > 0) {
+        struct raft_configuration asked = raft_configuration_bootstrap(n);
+        if (asked.voters != p->boot_configuration.voters ||
+            asked.learners != p->boot_configuration.learners)
+            event_log_write(p->log, EVENT_LOG_WARN,
+                            "N = %d does not match the configuration this data directory began "
+                            "with: the stored one wins (docs/MEMBERSHIP.md)",
+                            n);
     }
     event_log_set_term(p->log, boot.term);
     if (boot.notice[0])
@@ -300,11 +324,15 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     links_init(p);
     el_set_before_sleep(p->el, before_sleep, p);
     el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);
+    char conf_text[RAFT_CONFIGURATION_MAX + 1];
+    size_t conf_len = raft_configuration_encode(raft_configuration(p->raft), (uint8_t *)conf_text);
+    conf_text[conf_len] = '\0';
     event_log_write(p->log, EVENT_LOG_INFO,
-                    "started (pid %d) as peer %d of %d on %s:%d; recovered term %llu, vote %s, "
-                    "%zu log entries from %s",
-                    (int)getpid(), p->self, n, cfg->peers[self_index].host,
-                    cfg->peers[self_index].port, (unsigned long long)raft_current_term(p->raft),
+                    "started (pid %d) as peer %d%s on %s:%d, configuration %s; recovered term "
+                    "%llu, vote %s, %zu log entries from %s",
+                    (int)getpid(), p->self, n > 0 ? "" : " (joining)", cfg->peers[self_index].host,
+                    cfg->peers[self_index].port, conf_len > 0 ? conf_text : "none",
+                    (unsigned long long)raft_current_term(p->raft),
                     raft_voted_for(p->raft) ? p->names[raft_voted_for(p->raft) - 1] : "none",
                     n_entries, dir);
     return 0;

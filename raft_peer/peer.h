@@ -139,9 +139,29 @@ struct snapshot_child {
     struct snapshot_report report;
 };
 
+/* Leader: the membership change a client asked for, followed until it commits. */
+struct membership_change {
+    bool active;
+    int fd;
+    uint64_t conn_id;
+    raft_id id;
+    enum raft_change op;
+    bool to_voter;    /* add: promote once caught up */
+    raft_index index; /* its entry; 0 while an added learner catches up */
+    raft_term term;
+    uint64_t started_ms;
+};
+
 struct peer {
     struct config cfg;
-    int n; /* cluster size: peers 1..n of the file */
+    /* The address book: every peer of the file, ids 1..n in file order. Who votes is the
+     * configuration's business (docs/MEMBERSHIP.md), not the file's. */
+    int n;
+    int boot_n; /* N of the command line; 0 for raft_peer NAME --join */
+    struct raft_configuration boot_configuration;     /* data/<peer>/bootstrap */
+    struct raft_configuration snapshot_configuration; /* the one our snapshot carries */
+    bool was_member; /* we have been in our own configuration: leaving it means removal */
+    struct membership_change change;
     uint64_t started_ms;
     raft_id self; /* 1..n */
     const char *names[CONFIG_MAX_PEERS];
@@ -306,6 +326,17 @@ void client_fail_all(struct peer *p, const char *why);
 void client_free(struct peer *p);
 void status_send(struct peer *p, struct conn *c);
 struct json_object *status_followers_json(const struct peer *p, const char *name_key);
+/* The peers of mask (bit i: peer id i), by name, as a JSON array; ids are positions in
+ * the ini file. */
+struct json_object *peer_names_json(const struct peer *p, uint32_t mask);
+/* Voters and learners of the configuration in use (N of the command line while it has
+ * none): the "n" of status and of the game stream. */
+int peer_cluster_size(const struct peer *p);
+
+/* membership_service.c: add, promote and remove requests; removal of ourselves. */
+void membership_handle_request(struct peer *p, struct conn *c, struct json_object *obj);
+void membership_progress(struct peer *p);
+void membership_check_removed(struct peer *p);
 
 /* trace_log.c: the core's trace callback, turned into log lines. */
 void trace_to_log(void *ctx, const struct raft_trace *t);

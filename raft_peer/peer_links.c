@@ -149,6 +149,14 @@ static void link_connect(struct peer *p, raft_id id)
         link_close(p, id, "event loop full");
 }
 
+/* Peers we keep a connection to without being asked: those of our configuration (and
+ * of the previous one while a change is pending, as the core may still write to them).
+ * Others of the address book get one only when there is something to send them. */
+static bool link_wanted(const struct peer *p, raft_id id)
+{
+    return raft_configuration_is_member(raft_configuration(p->raft), id) || p->links[id].fd >= 0;
+}
+
 void links_init(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++) {
@@ -158,7 +166,7 @@ void links_init(struct peer *p)
         l->backoff_ms = BACKOFF_MIN_MS;
         l->at_frame_start = true;
         buffer_init(&l->out);
-        if (id != p->self)
+        if (id != p->self && link_wanted(p, id))
             link_connect(p, id);
     }
 }
@@ -222,7 +230,7 @@ void links_maintain(struct peer *p)
         if (id == p->self)
             continue;
         link_check_silent(p, id);
-        if (l->fd < 0 && now >= l->next_attempt_ms)
+        if (l->fd < 0 && now >= l->next_attempt_ms && link_wanted(p, id))
             link_connect(p, id);
     }
 }

@@ -7,8 +7,10 @@
  * never hands out an entry the state machine does not follow. Chunks that arrive
  * meanwhile are ignored; the leader sends its last one again after 2 s, and by then the
  * answer has gone. */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "raft_peer/boot_config.h"
 #include "raft_peer/event_log.h"
 #include "raft_peer/event_loop.h"
 #include "raft_peer/peer.h"
@@ -24,6 +26,7 @@ struct snapshot_install {
     raft_term term; /* of the chunk that completed the snapshot */
     struct snapshot_meta meta;
     uint8_t *data;
+    struct raft_configuration configuration; /* what the snapshot carries */
     struct sm_snapshot_reader *reader;
     int64_t timer;
     uint64_t started_ms;
@@ -48,12 +51,10 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
 {
     raft_index index = in->meta.index;
     const char *leader = p->names[in->leader - 1];
-    /* Membership is fixed in the daemon so far: the snapshot's configuration is the
-     * bootstrap one (docs/MEMBERSHIP.md). */
-    struct raft_configuration conf = raft_configuration_bootstrap(p->n);
+    const struct raft_configuration *conf = &in->configuration;
     if (index <= raft_commit_index(p->raft)) {
         /* Our log caught up meanwhile: what we applied already goes as far. */
-        raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
+        raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
                               peer_now());
         snapshot_reply(p, in->leader, index, in->meta.size, true);
         event_log_write(p->log, EVENT_LOG_INFO,
@@ -62,7 +63,7 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
                         (unsigned long long)raft_commit_index(p->raft));
         return;
     }
-    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, &conf,
+    if (raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
                               peer_now()) != RAFT_OK) {
         /* A newer term began while we read (its leader will catch us up): our term in the
          * answer tells the old leader to step down. The file stays: it is committed state
@@ -75,6 +76,7 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
     }
     sm_snapshot_adopt(p->sm, in->reader);
     snapshot_adopted(p, &in->meta);
+    p->snapshot_configuration = in->configuration;
     snapshot_reply(p, in->leader, index, in->meta.size, true);
     event_log_write(p->log, EVENT_LOG_INFO,
                     "installed snapshot from %s at index %llu (term %llu, %llu bytes, read in "
@@ -105,8 +107,21 @@ static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
     return -1;
 }
 
+/* The configuration the snapshot carries, and its state machine's bytes. */
+static int split(struct peer *p, struct snapshot_install *in, const uint8_t **sm_bytes,
+                 size_t *sm_len)
+{
+    if (snapshot_config_split(in->data, in->meta.size, &p->boot_configuration, &in->configuration,
+                              sm_bytes, sm_len) == 0)
+        return 0;
+    snprintf(p->err, sizeof(p->err), "its configuration is damaged");
+    return -1;
+}
+
 int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_index index)
 {
+    const uint8_t *sm_bytes = NULL;
+    size_t sm_len = 0;
     struct snapshot_install *in = calloc(1, sizeof(*in));
     if (!in) {
         event_log_write(p->log, EVENT_LOG_ERROR, "out of memory loading a received snapshot");
@@ -115,9 +130,8 @@ int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_
     *in = (struct snapshot_install){
         .leader = leader, .term = term, .timer = -1, .started_ms = peer_now()};
     if (snapshot_load(p->data_dir, &in->meta, &in->data, p->err, sizeof(p->err)) != 0 ||
-        in->meta.index != index ||
-        sm_snapshot_reader_open(in->data, in->meta.size, &in->reader, p->err, sizeof(p->err)) !=
-            0 ||
+        in->meta.index != index || split(p, in, &sm_bytes, &sm_len) != 0 ||
+        sm_snapshot_reader_open(sm_bytes, sm_len, &in->reader, p->err, sizeof(p->err)) != 0 ||
         (in->timer = el_add_timer(p->el, 0, on_slice, p)) < 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s",
                         in->meta.index != index ? "the file is not the one received" : p->err);

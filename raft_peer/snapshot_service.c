@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/client_protocol.h"
+#include "raft_peer/boot_config.h"
 #include "raft_peer/crc32c.h"
 #include "raft_peer/event_log.h"
 #include "raft_peer/event_loop.h"
@@ -42,7 +43,14 @@ int snapshot_boot(struct peer *p, char *err, size_t errlen)
     if (snapshot_load(p->data_dir, &m, &data, err, errlen) != 0)
         return -1;
     if (m.index > 0) {
-        int rc = sm_snapshot_decode(p->sm, data, m.size, err, errlen);
+        const uint8_t *sm_bytes;
+        size_t sm_len;
+        int rc = snapshot_config_split(data, m.size, &p->boot_configuration,
+                                       &p->snapshot_configuration, &sm_bytes, &sm_len);
+        if (rc != 0)
+            snprintf(err, errlen, "%s/snapshot: its configuration is damaged", p->data_dir);
+        else
+            rc = sm_snapshot_decode(p->sm, sm_bytes, sm_len, err, errlen);
         free(data);
         if (rc != 0)
             return -1;
@@ -151,8 +159,31 @@ static uint64_t private_dirty_kb(void)
     return kb;
 }
 
+/* The snapshot's bytes: the configuration at its index, then the state machine
+ * (boot_config.h). 0, or -1 when out of memory. */
+static int encode_with_configuration(const struct peer *p, const struct raft_configuration *conf,
+                                     uint8_t **out, size_t *outlen)
+{
+    uint8_t *sm_bytes, prefix[SNAPSHOT_CONFIG_MAX];
+    size_t sm_len, plen = snapshot_config_prefix(conf, prefix);
+    if (sm_snapshot_encode(p->sm, &sm_bytes, &sm_len) != 0)
+        return -1;
+    uint8_t *all = malloc(plen + sm_len);
+    if (all) {
+        memcpy(all, prefix, plen);
+        memcpy(all + plen, sm_bytes, sm_len);
+    }
+    free(sm_bytes);
+    if (!all)
+        return -1;
+    *out = all;
+    *outlen = plen + sm_len;
+    return 0;
+}
+
 /* The child: encode, save in its own directory, report, _exit. Never returns. */
-static void child_main(struct peer *p, int wfd, pid_t parent, raft_index index, raft_term term)
+static void child_main(struct peer *p, int wfd, pid_t parent, raft_index index, raft_term term,
+                       const struct raft_configuration *conf)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(CHILD_PDEATH);
@@ -168,7 +199,7 @@ static void child_main(struct peer *p, int wfd, pid_t parent, raft_index index, 
     if (sm_last_applied(p->sm) != index) {
         snprintf(r.err, sizeof(r.err), "the state machine is at %llu, not %llu",
                  (unsigned long long)sm_last_applied(p->sm), (unsigned long long)index);
-    } else if (sm_snapshot_encode(p->sm, &data, &len) != 0) {
+    } else if (encode_with_configuration(p, conf, &data, &len) != 0) {
         snprintf(r.err, sizeof(r.err), "cannot encode the state machine (out of memory)");
     } else {
         uint64_t t1 = el_now_ms();
@@ -380,11 +411,14 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
         child_failed_later(p);
         return;
     }
+    struct raft_configuration conf;
+    if (raft_configuration_at(p->raft, index, &conf) != RAFT_OK)
+        conf = *raft_configuration(p->raft); /* cannot happen: index is in the log */
     pid_t parent = getpid();
     uint64_t t0 = peer_now();
     pid_t pid = fork();
     if (pid == 0)
-        child_main(p, fds[1], parent, index, term);
+        child_main(p, fds[1], parent, index, term, &conf);
     close(fds[1]);
     if (pid < 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot fork to take a snapshot: %s",
@@ -614,8 +648,9 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
         return; /* still loading the last one: the leader asks again in CHUNK_RESEND_MS */
     if (index <= raft_commit_index(p->raft)) {
         snapshot_reply(p, leader, index, size, true); /* we have all of it already */
-        struct raft_configuration conf = raft_configuration_bootstrap(p->n);
-        raft_install_snapshot(p->raft, leader, term, index, last_term, &conf, peer_now());
+        /* Nothing changes in the core: it only acknowledges what it has. */
+        raft_install_snapshot(p->raft, leader, term, index, last_term, raft_configuration(p->raft),
+                              peer_now());
         return;
     }
     if (!p->receiver || p->receiving_index != index || p->receiving_term != last_term ||

@@ -25,6 +25,12 @@ struct json_object *status_followers_json(const struct peer *p, const char *name
         json_object_object_add(f, name_key, json_object_new_string(p->names[id - 1]));
         json_object_object_add(f, "next_index", json_object_new_uint64(next));
         json_object_object_add(f, "match_index", json_object_new_uint64(match));
+        const struct raft_configuration *conf = raft_configuration(p->raft);
+        json_object_object_add(f, "voter",
+                               json_object_new_boolean(raft_configuration_is_voter(conf, id)));
+        struct raft_catch_up cu;
+        if (raft_catch_up(p->raft, id, &cu))
+            json_object_object_add(f, "caught_up", json_object_new_boolean(cu.caught_up));
         json_object_array_add(followers, f);
     }
     return followers;
@@ -49,8 +55,7 @@ static void add_link_fields(const struct peer *p, struct json_object *followers)
     }
 }
 
-/* The peers of mask (bit i: peer id i), by name; ids are positions in the ini file. */
-static struct json_object *names_of(const struct peer *p, uint32_t mask)
+struct json_object *peer_names_json(const struct peer *p, uint32_t mask)
 {
     struct json_object *a = json_object_new_array();
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
@@ -64,6 +69,15 @@ static struct json_object *names_of(const struct peer *p, uint32_t mask)
     return a;
 }
 
+int peer_cluster_size(const struct peer *p)
+{
+    const struct raft_configuration *conf = raft_configuration(p->raft);
+    int n = 0;
+    for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)
+        n += raft_configuration_is_member(conf, id);
+    return n > 0 ? n : p->boot_n;
+}
+
 void status_send(struct peer *p, struct conn *c)
 {
     const struct raft *r = p->raft;
@@ -71,7 +85,7 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "type", json_object_new_string("status"));
     json_object_object_add(o, "name", json_object_new_string(p->names[p->self - 1]));
     json_object_object_add(o, "id", json_object_new_int(p->self));
-    json_object_object_add(o, "n", json_object_new_int(p->n));
+    json_object_object_add(o, "n", json_object_new_int(peer_cluster_size(p)));
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
     json_object_object_add(o, "role", json_object_new_string(raft_role_name(raft_role(r))));
     json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(r)));
@@ -87,8 +101,8 @@ void status_send(struct peer *p, struct conn *c)
     json_object_object_add(o, "stopped", json_object_new_boolean(p->stopped));
     /* The configuration it uses (dissertation §4.1: the latest in its log). */
     const struct raft_configuration *conf = raft_configuration(r);
-    json_object_object_add(o, "voters", names_of(p, conf->voters));
-    json_object_object_add(o, "learners", names_of(p, conf->learners));
+    json_object_object_add(o, "voters", peer_names_json(p, conf->voters));
+    json_object_object_add(o, "learners", peer_names_json(p, conf->learners));
     json_object_object_add(o, "config_pending",
                            json_object_new_boolean(raft_configuration_pending(r)));
     faults_add_json(p, o);

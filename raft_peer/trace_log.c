@@ -38,10 +38,17 @@ static const char *step_down_reason(uint64_t reason)
     return "unknown reason";
 }
 
+/* Voters of the configuration in use (traces come during raft_new too, before p->raft). */
+static int n_voters(const struct peer *p)
+{
+    return p->raft ? raft_configuration_n_voters(raft_configuration(p->raft)) : p->boot_n;
+}
+
 void trace_to_log(void *ctx, const struct raft_trace *t)
 {
     struct peer *p = ctx;
     struct event_log *log = p->log;
+    int voters;
     event_log_set_term(log, t->term);
     switch (t->type) {
     case RAFT_TRACE_ROLE:
@@ -80,12 +87,14 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
             p->votes_granted = (int)t->a;
         event_log_write(log, EVENT_LOG_DEBUG, "%s from %s %s (%llu of %d granted)",
                         t->b ? "pre-vote" : "vote", name_of(p, t->peer),
-                        t->c ? "granted" : "refused", (unsigned long long)t->a, p->n);
+                        t->c ? "granted" : "refused", (unsigned long long)t->a, n_voters(p));
         break;
     case RAFT_TRACE_LEADER:
+        voters = n_voters(p);
         if (t->peer == p->self)
             event_log_write(log, EVENT_LOG_INFO, "became leader of term %llu (%d of %d votes)",
-                            (unsigned long long)t->term, p->n == 1 ? 1 : p->votes_granted, p->n);
+                            (unsigned long long)t->term, voters == 1 ? 1 : p->votes_granted,
+                            voters);
         else if (t->peer)
             event_log_write(log, EVENT_LOG_INFO, "follows %s, leader of term %llu",
                             name_of(p, t->peer), (unsigned long long)t->term);
