@@ -200,6 +200,27 @@ static int shown_peers(const struct cluster_client *c, struct peer_status *all, 
     return rows;
 }
 
+/* After the table: the shown peers that the leader's configuration leaves out (a
+ * removed peer, or one started with --join and not added yet). */
+static void print_non_members(FILE *out, const struct cluster_peer *peers,
+                              const struct peer_status *st, int rows)
+{
+    int lead = status_find_leader(st, rows);
+    if (lead < 0 || st[lead].n_voters == 0)
+        return;
+    const char *sep = "";
+    for (int i = 0; i < rows; i++) {
+        if (in_config(&st[lead], peers[i].name))
+            continue;
+        if (sep[0] == '\0')
+            fprintf(out, "not members as %s sees it: ", peers[lead].name);
+        fprintf(out, "%s%s", sep, peers[i].name);
+        sep = ", ";
+    }
+    if (sep[0] != '\0')
+        fputc('\n', out);
+}
+
 static int run_status(struct cli_session *s)
 {
     struct cluster_client *c = s->client;
@@ -229,6 +250,7 @@ static int run_status(struct cli_session *s)
                 fprintf(s->out, "%s\n", raw[i]);
     } else {
         status_table_print(s->out, peers, st, rows);
+        print_non_members(s->out, peers, st, rows);
     }
     fflush(s->out);
 out:

@@ -96,8 +96,7 @@ int membership_request_encode(const struct membership_change *ch, char *out, siz
     if (o == NULL)
         return -1;
     if (json_object_object_add(o, "type", json_object_new_string("membership")) != 0 ||
-        json_object_object_add(o, "action", json_object_new_string(action_word(ch->action))) !=
-            0 ||
+        json_object_object_add(o, "action", json_object_new_string(action_word(ch->action))) != 0 ||
         json_object_object_add(o, "peer", json_object_new_string(ch->peer)) != 0)
         goto out;
     if (ch->learner && json_object_object_add(o, "learner", json_object_new_boolean(1)) != 0)
@@ -139,8 +138,8 @@ static void names_of(json_object *o, const char *key, char *out, size_t outlen)
         snprintf(out, outlen, "none");
 }
 
-const char *membership_outcome_words(const struct membership_change *ch, const char *raw,
-                                     char *buf, size_t buflen)
+const char *membership_outcome_words(const struct membership_change *ch, const char *raw, char *buf,
+                                     size_t buflen)
 {
     char voters[600], learners[600], e[128], at[48] = "";
     json_object *o = NULL;
@@ -192,8 +191,9 @@ static void print_member(FILE *out, const struct peer_status *st, const char *na
 void members_print(FILE *out, const struct peer_status *st)
 {
     if (st->n_voters == 0) {
-        fprintf(out, "%s leads (term %lld) but does not report its configuration: an older "
-                     "raft_peer?\n",
+        fprintf(out,
+                "%s leads (term %lld) but does not report its configuration: an older "
+                "raft_peer?\n",
                 st->name[0] ? st->name : "the leader", st->term);
         return;
     }

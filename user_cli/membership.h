@@ -41,8 +41,8 @@ int membership_request_encode(const struct membership_change *ch, char *out, siz
 
 /* One line (no newline) telling what a successful answer (its raw line) did:
  * "peer4 is a voter now (index 57); voters: peer1, peer2, peer3, peer4; learners: none". */
-const char *membership_outcome_words(const struct membership_change *ch, const char *raw,
-                                     char *buf, size_t buflen);
+const char *membership_outcome_words(const struct membership_change *ch, const char *raw, char *buf,
+                                     size_t buflen);
 
 /* The configuration as the leader st reports it: one row per voter and learner
  * with its match index, the leader marked, learners caught up or not, and a line

@@ -106,8 +106,9 @@ Test(cli_membership, outcome_sentences)
                      "peer5 is a learner now (index 60); voters: peer1; learners: peer5, pe?er6");
     /* The removed leader may answer with "leader":null; the lists may be missing. */
     cr_assert_eq(parse("remove peer1", &ch), MEMBERSHIP_PARSED);
-    cr_assert_str_eq(membership_outcome_words(&ch, "{\"ok\":true,\"leader\":null}", buf, sizeof(buf)),
-                     "peer1 is no longer a member; voters: none; learners: none");
+    cr_assert_str_eq(
+        membership_outcome_words(&ch, "{\"ok\":true,\"leader\":null}", buf, sizeof(buf)),
+        "peer1 is no longer a member; voters: none; learners: none");
     cr_assert_str_eq(membership_outcome_words(&ch, "not json", buf, sizeof(buf)),
                      "peer1 is no longer a member; voters: unknown; learners: unknown");
 }
