@@ -208,6 +208,8 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
         return ATTEMPT_DONE;
     }
     if (strcmp(resp->error, "unavailable") == 0) {
+        snprintf(c->interrupted, sizeof(c->interrupted), "%s",
+                 resp->message[0] ? resp->message : "unavailable");
         snprintf(last, lastlen, "%s could not commit: %s", p->name,
                  resp->message[0] ? resp->message : "unavailable");
         return ATTEMPT_BACKOFF;
@@ -246,6 +248,7 @@ static int request_until_answered(struct cluster_client *c, const char *first, s
 
     if (raw != NULL)
         *raw = NULL;
+    c->interrupted[0] = '\0';
     while (line_conn_now_ms() < deadline) {
         int target = c->leader >= 0 ? c->leader : c->cursor;
         tried |= 1u << target;

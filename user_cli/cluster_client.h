@@ -46,7 +46,11 @@ struct cluster_client {
     int conn_peer;      /* index of the peer conn is connected to, -1 if none */
     int timeout_ms;     /* deadline of one request, retries included */
     char client_id[65]; /* "cli-" + 8 random hex digits, one per session */
-    uint64_t next_seq;  /* seq of the next write (reads do not use one up); starts at 1 */
+    /* The message of the last `unavailable` answer during the latest request, "" if
+     * none: the request was then resent, and a change that did take effect the first
+     * time is refused the second (bad_membership), which the caller can explain. */
+    char interrupted[256];
+    uint64_t next_seq; /* seq of the next write (reads do not use one up); starts at 1 */
     struct line_conn conn;
 };
 

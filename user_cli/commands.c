@@ -316,7 +316,7 @@ static int run_membership(struct cli_session *s, const struct membership_change 
 {
     struct client_response resp;
     const char *raw = NULL;
-    char line[512], err[512];
+    char line[512], err[700];
 
     int n = membership_request_encode(ch, line, sizeof(line));
     if (n < 0) {
@@ -326,6 +326,21 @@ static int run_membership(struct cli_session *s, const struct membership_change 
     memset(&resp, 0, sizeof(resp));
     int rc =
         cluster_client_request_patient(s->client, line, (size_t)n, &resp, &raw, err, sizeof(err));
+    if (rc == CLUSTER_UNREACHABLE) {
+        /* The leader may have been reached and still be working on it. */
+        size_t used = strlen(err);
+        snprintf(err + used, sizeof(err) - used,
+                 "; the change may still be under way: see members (--timeout waits longer)");
+    }
+    const char *interrupted = s->client->interrupted;
+    if (rc == CLUSTER_OK && !resp.ok && strcmp(resp.error, "bad_membership") == 0 &&
+        interrupted[0] != '\0' && !s->json) {
+        /* The first attempt was cut short and the change sent again: what the second
+         * attempt refuses may be the first one's doing. */
+        size_t used = strlen(resp.message);
+        snprintf(resp.message + used, sizeof(resp.message) - used,
+                 " (an earlier attempt was interrupted: %s)", interrupted);
+    }
     int res = report_response(s, rc, &resp, raw, text, err);
     if (res == CLI_OK) {
         /* A removed leader steps down once the removal commits: look for the new one. */

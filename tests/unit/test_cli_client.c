@@ -622,3 +622,40 @@ Test(cli_client, a_patient_request_is_sent_once)
     free(log);
     cluster_client_destroy(c);
 }
+
+/* The leader loses its leadership during the change (unavailable); the resend then
+ * finds the change already made. */
+static const char *interrupted_change(int peer, int nth, const char *line)
+{
+    (void)line;
+    if (peer != 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+               "\"leader\":\"peer1\",\"host\":null,\"port\":null}";
+    if (nth == 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"unavailable\","
+               "\"message\":\"leadership was lost\"}";
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"bad_membership\","
+           "\"message\":\"peer4 is already a member\"}";
+}
+
+Test(cli_client, an_interrupted_request_is_remembered)
+{
+    static const char line[] = "{\"type\":\"membership\",\"action\":\"add\",\"peer\":\"peer4\"}\n";
+    struct fake f;
+    char err[256];
+    fake_start(&f, interrupted_change);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 5000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    cr_assert_eq(
+        cluster_client_request_patient(c, line, sizeof(line) - 1, &resp, NULL, err, sizeof(err)),
+        CLUSTER_OK, "%s", err);
+    cr_assert_str_eq(resp.error, "bad_membership");
+    cr_assert_str_eq(c->interrupted, "leadership was lost");
+    /* The next request starts with a clean slate. */
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert_str_eq(c->interrupted, "");
+    free(fake_stop(&f));
+    cluster_client_destroy(c);
+}
