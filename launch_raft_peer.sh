@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # launch_raft_peer.sh N [-v]   start peer1..peerN of raft_peer.ini in the background
 #                              (-v: stream to the game, and open the game)
+# launch_raft_peer.sh add NAME     start NAME with --join and add it to the running cluster
+# launch_raft_peer.sh remove NAME  take NAME out of the configuration, then stop it
 # launch_raft_peer.sh stop     stop exactly the processes this script started
 #
 # Set RAFT_INI to use another configuration file (default: ./raft_peer.ini).
@@ -11,8 +13,10 @@ ini=${RAFT_INI:-raft_peer.ini}
 run_dir=run
 
 usage() {
-    echo "usage: $0 N [-v]    start a cluster of the first N peers of $ini (-v: with the game)"
-    echo "       $0 stop      stop the peers (and game) this script started"
+    echo "usage: $0 N [-v]        start a cluster of the first N peers of $ini (-v: with the game)"
+    echo "       $0 add NAME      start peer NAME of $ini with --join and add it to the cluster"
+    echo "       $0 remove NAME   remove peer NAME from the cluster's configuration and stop it"
+    echo "       $0 stop          stop the peers (and game) this script started"
 }
 
 # Peer names, in file order: every section but [raft] and [game].
@@ -51,9 +55,84 @@ stop_all() {
     [ $stopped -gt 0 ] || echo "nothing to stop: no process started by $0 is running"
 }
 
+# The cluster this script started: its N (user_cli finds the leader among the ini's first N
+# peers, and past them when the configuration moved on) and whether peers stream to the game.
+cluster_file=$run_dir/cluster
+
+# add NAME / remove NAME: a membership change on the running cluster, through user_cli,
+# which answers once the change is committed (docs/MEMBERSHIP.md).
+change_member() {
+    local op=$1 name=$2 n visual flags=() log_dir
+    if [ ! -r "$cluster_file" ]; then
+        echo "$0: no cluster started by this script is running; start one with '$0 N' first" >&2
+        exit 1
+    fi
+    n=$(sed -n 's/^n=//p' "$cluster_file")
+    visual=$(sed -n 's/^visual=//p' "$cluster_file")
+    # Not grep -q: with pipefail, an early exit could fail the pipeline through SIGPIPE.
+    if ! peer_names | grep -x -- "$name" >/dev/null; then
+        echo "$0: $name is not a peer section of $ini" >&2
+        exit 2
+    fi
+    log_dir=$(sed -n 's/^[[:space:]]*log_dir[[:space:]]*=[[:space:]]*\([^;#[:space:]]*\).*/\1/p' "$ini" | head -1)
+    log_dir=${log_dir:-logs}
+    [ "$visual" = 1 ] && flags+=(-v)
+    if [ "$op" = add ]; then
+        if pid_is_ours "$run_dir/$name.pid" raft_peer; then
+            echo "$0: $name is already running (pid $(cat "$run_dir/$name.pid"))" >&2
+            exit 1
+        fi
+        nohup bin/raft_peer "$name" --join "${flags[@]}" -c "$ini" >"$log_dir/$name.out" 2>&1 &
+        echo $! >"$run_dir/$name.pid"
+        sleep 0.3
+        if ! pid_is_ours "$run_dir/$name.pid" raft_peer; then
+            echo "$name failed to start:" >&2
+            sed 's/^/    /' "$log_dir/$name.out" >&2
+            rm -f "$run_dir/$name.pid"
+            exit 1
+        fi
+        echo "$name started with --join (pid $(cat "$run_dir/$name.pid")), log $log_dir/$name.log"
+        # A learner may take a while to catch up with a long log: a generous timeout.
+        local rc=0
+        bin/user_cli "$n" -c "$ini" --timeout 60 add "$name" || rc=$?
+        if [ $rc -eq 3 ]; then
+            echo "$0: no leader answered in time, so whether $name was added is unknown;" \
+                "it keeps running: see bin/user_cli $n members" >&2
+            exit 1
+        elif [ $rc -ne 0 ]; then
+            echo "$0: the cluster did not add $name; stopping it again" >&2
+            kill -TERM "$(cat "$run_dir/$name.pid")" 2>/dev/null || true
+            rm -f "$run_dir/$name.pid"
+            exit 1
+        fi
+        echo "see: bin/user_cli $n members"
+    else
+        bin/user_cli "$n" -c "$ini" --timeout 30 remove "$name" || exit 1
+        if pid_is_ours "$run_dir/$name.pid" raft_peer; then
+            local pid
+            pid=$(cat "$run_dir/$name.pid")
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+            echo "stopped $name (pid $pid)"
+        fi
+        rm -f "$run_dir/$name.pid"
+    fi
+}
+
 case "${1:-}" in
 -h | --help) usage; exit 0 ;;
-stop) stop_all; exit 0 ;;
+stop) stop_all; rm -f "$cluster_file"; exit 0 ;;
+add | remove)
+    [ $# -eq 2 ] || { usage >&2; exit 2; }
+    [ -f "$ini" ] || { echo "$0: $ini not found" >&2; exit 2; }
+    if ! make -q all >/dev/null 2>&1; then
+        echo "building..."
+        make -s all
+    fi
+    change_member "$1" "$2"
+    exit 0
+    ;;
 '' | *[!0-9]*) usage >&2; exit 2 ;;
 esac
 n=$1
@@ -94,6 +173,7 @@ mkdir -p "$run_dir" "$log_dir"
 flags=()
 [ $visual = 1 ] && flags+=(-v)
 
+printf 'n=%s\nvisual=%s\n' "$n" "$visual" >"$cluster_file"
 for ((i = 0; i < n; i++)); do
     name=${names[$i]}
     nohup bin/raft_peer "$name" "$n" "${flags[@]}" -c "$ini" >"$log_dir/$name.out" 2>&1 &
@@ -126,6 +206,7 @@ if [ $visual = 1 ]; then
 fi
 echo
 echo "try:   bin/user_cli $n x add 100      (or bin/user_cli $n for a prompt)"
+echo "grow:  $0 add ${names[$n]:-NAME}      (shrink: $0 remove NAME)"
 echo "watch: tail -f $log_dir/*.log"
 echo "stop:  $0 stop"
 exit $failed

@@ -48,6 +48,7 @@ struct cluster_client *cluster_client_create(const struct cluster_peer *peers, i
     }
     memcpy(c->peers, peers, sizeof(peers[0]) * (size_t)n_peers);
     c->n_peers = n_peers;
+    c->n_first = n_peers;
     c->leader = -1;
     c->cursor = (int)(random_u32() % (uint32_t)n_peers);
     c->conn_peer = -1;
@@ -64,6 +65,14 @@ void cluster_client_destroy(struct cluster_client *c)
         return;
     line_conn_close(&c->conn);
     free(c);
+}
+
+void cluster_client_set_first(struct cluster_client *c, int n_first)
+{
+    c->n_first = (n_first >= 1 && n_first <= c->n_peers) ? n_first : c->n_peers;
+    c->cursor = (int)(random_u32() % (uint32_t)c->n_first);
+    c->misses = 0;
+    c->widened = false;
 }
 
 int cluster_client_find_peer(const struct cluster_client *c, const char *name)
@@ -92,12 +101,19 @@ void cluster_client_set_leader(struct cluster_client *c, int idx)
     c->leader = (idx >= 0 && idx < c->n_peers) ? idx : -1;
 }
 
-/* target did not work out: stop believing in it and ask the next peer next time. */
+/* target did not work out: stop believing in it and ask the next peer next time.
+ * Once the first n_first peers have all failed to name a leader in a row, the
+ * configuration has perhaps moved past them: the rest of the file comes next. */
 static void forget(struct cluster_client *c, int target)
 {
     if (c->leader == target)
         c->leader = -1;
-    c->cursor = (target + 1) % c->n_peers;
+    if (!c->widened && ++c->misses >= c->n_first && c->n_first < c->n_peers) {
+        c->widened = true;
+        c->cursor = c->n_first;
+        return;
+    }
+    c->cursor = (target + 1) % (c->widened ? c->n_peers : c->n_first);
 }
 
 static void drop_conn(struct cluster_client *c)
@@ -143,13 +159,14 @@ enum attempt {
  * (or partly sent) and not refused with not_leader, which proves the peer did not
  * take it. */
 static enum attempt attempt_once(struct cluster_client *c, int target, const char *line, size_t len,
-                                 long long deadline, struct client_response *resp, const char **raw,
-                                 bool *reached, char *last, size_t lastlen)
+                                 long long deadline, bool patient, struct client_response *resp,
+                                 const char **raw, bool *reached, char *last, size_t lastlen)
 {
     const struct cluster_peer *p = &c->peers[target];
     char e[256];
     long long left = deadline - line_conn_now_ms();
     int attempt_ms = left > CLUSTER_ATTEMPT_CAP_MS ? CLUSTER_ATTEMPT_CAP_MS : (int)left;
+    int answer_ms = patient && left > 0 ? (int)left : attempt_ms;
     bool reused = c->conn_peer == target && line_conn_is_open(&c->conn);
 
     if (!reused) {
@@ -166,7 +183,7 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
     *reached = true;
     int rc = line_conn_send(&c->conn, line, len, attempt_ms, e, sizeof(e));
     if (rc == LINE_CONN_OK)
-        rc = line_conn_read_line(&c->conn, &reply, &rlen, attempt_ms, e, sizeof(e));
+        rc = line_conn_read_line(&c->conn, &reply, &rlen, answer_ms, e, sizeof(e));
     if (rc != LINE_CONN_OK) {
         /* A late reply on this connection would answer the old attempt: never reuse it. */
         drop_conn(c);
@@ -187,9 +204,12 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
         *raw = reply;
     if (resp->ok) {
         c->leader = target;
+        c->misses = 0;
         return ATTEMPT_DONE;
     }
     if (strcmp(resp->error, "unavailable") == 0) {
+        snprintf(c->interrupted, sizeof(c->interrupted), "%s",
+                 resp->message[0] ? resp->message : "unavailable");
         snprintf(last, lastlen, "%s could not commit: %s", p->name,
                  resp->message[0] ? resp->message : "unavailable");
         return ATTEMPT_BACKOFF;
@@ -204,6 +224,7 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
     if (idx >= 0 && idx != target) {
         snprintf(last, lastlen, "%s redirected to %s", p->name, c->peers[idx].name);
         c->leader = idx;
+        c->misses = 0;
         return ATTEMPT_REDIRECT;
     }
     snprintf(last, lastlen, "%s does not know the leader", p->name);
@@ -214,7 +235,7 @@ static enum attempt attempt_once(struct cluster_client *c, int target, const cha
 /* Sends first, then, once an attempt may have reached a leader's log, resend on
  * every later attempt (the same request marked as a retry). */
 static int request_until_answered(struct cluster_client *c, const char *first, size_t first_len,
-                                  const char *resend, size_t resend_len,
+                                  const char *resend, size_t resend_len, bool patient,
                                   struct client_response *resp, const char **raw, char *err,
                                   size_t errlen)
 {
@@ -227,14 +248,15 @@ static int request_until_answered(struct cluster_client *c, const char *first, s
 
     if (raw != NULL)
         *raw = NULL;
+    c->interrupted[0] = '\0';
     while (line_conn_now_ms() < deadline) {
         int target = c->leader >= 0 ? c->leader : c->cursor;
         tried |= 1u << target;
         const char *line = may_have_reached ? resend : first;
         size_t len = may_have_reached ? resend_len : first_len;
         bool reached = false;
-        enum attempt a =
-            attempt_once(c, target, line, len, deadline, resp, raw, &reached, last, sizeof(last));
+        enum attempt a = attempt_once(c, target, line, len, deadline, patient, resp, raw, &reached,
+                                      last, sizeof(last));
         may_have_reached |= reached;
         if (a == ATTEMPT_DONE)
             return CLUSTER_OK;
@@ -255,7 +277,14 @@ static int request_until_answered(struct cluster_client *c, const char *first, s
 int cluster_client_request(struct cluster_client *c, const char *line, size_t len,
                            struct client_response *resp, const char **raw, char *err, size_t errlen)
 {
-    return request_until_answered(c, line, len, line, len, resp, raw, err, errlen);
+    return request_until_answered(c, line, len, line, len, false, resp, raw, err, errlen);
+}
+
+int cluster_client_request_patient(struct cluster_client *c, const char *line, size_t len,
+                                   struct client_response *resp, const char **raw, char *err,
+                                   size_t errlen)
+{
+    return request_until_answered(c, line, len, line, len, true, resp, raw, err, errlen);
 }
 
 void cluster_client_new_session(struct cluster_client *c)
@@ -297,8 +326,8 @@ int cluster_client_submit(struct cluster_client *c, const char *command,
         snprintf(err, errlen, "cannot encode the request");
         return CLUSTER_EINVAL;
     }
-    int rc =
-        request_until_answered(c, first, first_len, resend, resend_len, resp, raw, err, errlen);
+    int rc = request_until_answered(c, first, first_len, resend, resend_len, false, resp, raw, err,
+                                    errlen);
     /* The cluster forgot this session: no later seq of this id could ever run. */
     if (rc == CLUSTER_OK && !resp->ok && strcmp(resp->error, "session_expired") == 0)
         cluster_client_new_session(c);

@@ -7,6 +7,7 @@
 #include "common/client_protocol.h"
 #include "user_cli/line_conn.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,12 +35,22 @@ struct cluster_peer {
 struct cluster_client {
     struct cluster_peer peers[CLUSTER_MAX_PEERS];
     int n_peers;
+    /* The peers asked first while the leader is unknown: the command line's N. The
+     * configuration may have moved on since (peers added and removed), so once that many
+     * attempts in a row found no leader, the client asks the others of the file too. */
+    int n_first;
+    int misses;         /* attempts in a row that named no leader */
+    bool widened;       /* the others of the file are asked too */
     int leader;         /* index of the believed leader, -1 when unknown */
     int cursor;         /* next peer to ask while the leader is unknown */
     int conn_peer;      /* index of the peer conn is connected to, -1 if none */
     int timeout_ms;     /* deadline of one request, retries included */
     char client_id[65]; /* "cli-" + 8 random hex digits, one per session */
-    uint64_t next_seq;  /* seq of the next write (reads do not use one up); starts at 1 */
+    /* The message of the last `unavailable` answer during the latest request, "" if
+     * none: the request was then resent, and a change that did take effect the first
+     * time is refused the second (bad_membership), which the caller can explain. */
+    char interrupted[256];
+    uint64_t next_seq; /* seq of the next write (reads do not use one up); starts at 1 */
     struct line_conn conn;
 };
 
@@ -48,6 +59,11 @@ struct cluster_client {
 struct cluster_client *cluster_client_create(const struct cluster_peer *peers, int n_peers,
                                              int timeout_ms, char *err, size_t errlen);
 void cluster_client_destroy(struct cluster_client *c);
+
+/* Asks only the first n_first peers (1..n_peers) while the leader is unknown, and
+ * the others of the file once none of those named a leader. The first one asked is
+ * again chosen at random among them. Without this call every peer is a first one. */
+void cluster_client_set_first(struct cluster_client *c, int n_first);
 
 /* Submits one state-machine command ("x add 100") with the next seq; resends
  * after an attempt that may have reached a leader's log carry "retry":true. On
@@ -70,6 +86,14 @@ int cluster_client_transfer(struct cluster_client *c, const char *target,
 int cluster_client_request(struct cluster_client *c, const char *line, size_t len,
                            struct client_response *resp, const char **raw, char *err,
                            size_t errlen);
+
+/* The same, except that one attempt waits for its answer until the deadline
+ * instead of at most CLUSTER_ATTEMPT_CAP_MS: for requests the leader answers only
+ * after a slow step (a membership change waits for a learner to catch up), which
+ * must not be resent while it runs. */
+int cluster_client_request_patient(struct cluster_client *c, const char *line, size_t len,
+                                   struct client_response *resp, const char **raw, char *err,
+                                   size_t errlen);
 
 /* Index of the peer with that name, or -1. */
 int cluster_client_find_peer(const struct cluster_client *c, const char *name);

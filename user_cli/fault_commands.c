@@ -341,6 +341,10 @@ int fault_command_run(struct cli_session *s, const char *text)
         struct fault_answer a;
         ask_peer(&c->peers[i], line, ms, conn, &a, s->json ? s->out : NULL);
         answered += a.answered;
+        /* Past the command line's N, a peer of the file is in the cluster only if it
+         * was added since: one that does not answer is most likely not a member. */
+        if (!a.answered && i >= c->n_first)
+            continue;
         if (!a.answered) {
             if (!s->json)
                 fprintf(s->out,

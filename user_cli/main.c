@@ -28,7 +28,8 @@ struct options {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: user_cli N [-c FILE] [--timeout SECONDS] [--json] [COMMAND...]\n"
-                 "  N                 the cluster is the first N peers of the ini file\n"
+                 "  N                 the cluster started as the first N peers of the ini file;\n"
+                 "                    they are asked first, the file's other peers after them\n"
                  "  -c, --config FILE the ini file (default: raft_peer.ini)\n"
                  "  -t, --timeout S   give up on a command after S seconds (default: 5)\n"
                  "  -j, --json        print the cluster's raw JSON replies\n"
@@ -168,15 +169,20 @@ static struct cluster_client *client_from_config(const struct options *o)
     }
     snprintf(cluster_token, sizeof(cluster_token), "%s", cfg.token);
     memset(peers, 0, sizeof(peers));
-    for (int i = 0; i < o->n; i++) {
+    /* Every peer of the file, the first N asked first: peers added since the cluster
+     * started are found through the others (cluster_client_set_first). */
+    int n_file = cfg.n_peers < CLUSTER_MAX_PEERS ? cfg.n_peers : CLUSTER_MAX_PEERS;
+    for (int i = 0; i < n_file; i++) {
         snprintf(peers[i].name, sizeof(peers[i].name), "%s", cfg.peers[i].name);
         snprintf(peers[i].host, sizeof(peers[i].host), "%s", cfg.peers[i].host);
         peers[i].port = cfg.peers[i].port;
     }
     struct cluster_client *c =
-        cluster_client_create(peers, o->n, (int)lround(o->timeout_s * 1000), err, sizeof(err));
+        cluster_client_create(peers, n_file, (int)lround(o->timeout_s * 1000), err, sizeof(err));
     if (c == NULL)
         fprintf(stderr, "user_cli: %s\n", err);
+    else
+        cluster_client_set_first(c, o->n);
     return c;
 }
 

@@ -93,6 +93,9 @@ const char *cli_failure_words(const struct cli_failure *f, char *buf, size_t buf
                  msg ? ": " : "", msg ? msg : "");
     else if (strcmp(code, "session_expired") == 0)
         expired_words(f, buf, buflen);
+    else if (strcmp(code, "bad_membership") == 0)
+        snprintf(buf, buflen, "membership change refused: %s; nothing changed",
+                 msg ? msg : "the cluster gave no reason");
     else if (strcmp(code, "forbidden") == 0)
         snprintf(buf, buflen, "forbidden%s%s", msg ? ": " : "", msg ? msg : "");
     else if (msg)

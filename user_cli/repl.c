@@ -43,7 +43,9 @@ void repl_complete_words(const struct cluster_client *c, int word_index, const c
     if (word_index != 1)
         return;
     if (strcmp(first_word, "transfer") == 0 || strcmp(first_word, "isolate") == 0 ||
-        strcmp(first_word, "cut") == 0 || strcmp(first_word, "partition") == 0) {
+        strcmp(first_word, "cut") == 0 || strcmp(first_word, "partition") == 0 ||
+        strcmp(first_word, "add") == 0 || strcmp(first_word, "promote") == 0 ||
+        strcmp(first_word, "remove") == 0) {
         size_t n = strlen(prefix);
         for (int i = 0; c != NULL && i < c->n_peers; i++)
             if (strncmp(c->peers[i].name, prefix, n) == 0)
@@ -55,7 +57,7 @@ void repl_complete_words(const struct cluster_client *c, int word_index, const c
         strcmp(first_word, "status") == 0 || strcmp(first_word, "leader") == 0 ||
         strcmp(first_word, "heal") == 0 || strcmp(first_word, "delay") == 0 ||
         strcmp(first_word, "pace") == 0 || strcmp(first_word, "quit") == 0 ||
-        strcmp(first_word, "exit") == 0)
+        strcmp(first_word, "exit") == 0 || strcmp(first_word, "members") == 0)
         return;
     offer(cli_operation_words, prefix, emit, arg);
 }
@@ -141,7 +143,7 @@ int repl_run(struct cli_session *s)
     fprintf(s->out,
             "Raft Village client %s, %d peers. Type help for commands, quit or Ctrl-D to "
             "leave.\n",
-            s->client->client_id, s->client->n_peers);
+            s->client->client_id, s->client->n_first);
     fflush(s->out);
     for (;;) {
         char prompt[96];

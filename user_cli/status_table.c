@@ -38,6 +38,15 @@ static long long get_num(json_object *o, const char *key)
     return n < 0 ? -1 : n;
 }
 
+/* 1, 0, or -1 when the field is missing or not a boolean. */
+static int get_flag(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
+        return -1;
+    return json_object_get_boolean(v) ? 1 : 0;
+}
+
 static void parse_followers(json_object *o, struct peer_status *st)
 {
     json_object *arr;
@@ -54,7 +63,33 @@ static void parse_followers(json_object *o, struct peer_status *st)
         get_str(f, "name", pf->name, sizeof(pf->name));
         pf->match_index = get_num(f, "match_index");
         pf->next_index = get_num(f, "next_index");
+        pf->voter = get_flag(f, "voter");
+        pf->caught_up = get_flag(f, "caught_up");
     }
+}
+
+/* The names of an array field, each masked like get_str; empty strings skipped. */
+static int get_name_list(json_object *o, const char *key, char (*names)[64])
+{
+    json_object *arr;
+    int n = 0;
+    if (!json_object_object_get_ex(o, key, &arr) || !json_object_is_type(arr, json_type_array))
+        return 0;
+    size_t len = json_object_array_length(arr);
+    for (size_t i = 0; i < len && n < CLUSTER_MAX_PEERS; i++) {
+        copy_str(json_object_array_get_idx(arr, i), names[n], sizeof(names[n]));
+        if (names[n][0] != '\0')
+            n++;
+    }
+    return n;
+}
+
+const struct peer_follower *status_follower(const struct peer_status *st, const char *name)
+{
+    for (int i = 0; i < st->n_followers; i++)
+        if (strcmp(st->followers[i].name, name) == 0)
+            return &st->followers[i];
+    return NULL;
 }
 
 /* Joins the strings of an array field with ", " (masked like get_str); "" if none. */
@@ -94,17 +129,16 @@ int status_parse(const char *line, size_t len, struct peer_status *st, char *err
     st->first_index = get_num(o, "first_index");
     st->snapshot_index = get_num(o, "snapshot_index");
     parse_followers(o, st);
+    st->n_voters = get_name_list(o, "voters", st->voters);
+    st->n_learners = get_name_list(o, "learners", st->learners);
+    st->config_pending = get_flag(o, "config_pending");
     get_names(o, "cut", st->cut, sizeof(st->cut));
     get_names(o, "cut_to", st->cut_to, sizeof(st->cut_to));
     get_names(o, "cut_from", st->cut_from, sizeof(st->cut_from));
     get_str(o, "fault", st->fault, sizeof(st->fault));
     st->delay_ms = get_num(o, "delay_ms");
     st->pace = get_num(o, "pace");
-    json_object *ff;
-    st->fast_failover = json_object_object_get_ex(o, "fast_failover", &ff) &&
-                                json_object_is_type(ff, json_type_boolean)
-                            ? json_object_get_boolean(ff)
-                            : -1;
+    st->fast_failover = get_flag(o, "fast_failover");
     json_object_put(o);
     st->reachable = true;
     return 0;
@@ -283,6 +317,11 @@ void status_table_print(FILE *out, const struct cluster_peer *peers, const struc
             const struct peer_follower *pf = &st[lead].followers[f];
             fprintf(out, "%s %s match %lld next %lld", f ? "," : "", pf->name[0] ? pf->name : "?",
                     pf->match_index, pf->next_index);
+            if (pf->voter == 0)
+                fprintf(out, " (learner%s)",
+                        pf->caught_up == 1   ? ", caught up"
+                        : pf->caught_up == 0 ? ", catching up"
+                                             : "");
         }
         fputc('\n', out);
     } else if (lead < 0) {

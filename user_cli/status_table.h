@@ -14,6 +14,8 @@ struct peer_follower {
     char name[64];
     long long match_index;
     long long next_index;
+    int voter;     /* 1 a voter, 0 a learner, -1 when the peer does not say */
+    int caught_up; /* learners: 1 caught up (§4.2.1), 0 not yet, -1 when not said */
 };
 
 struct peer_status {
@@ -39,6 +41,12 @@ struct peer_status {
     int fast_failover;  /* 1 on, 0 off, -1 when the peer does not say */
     int n_followers;    /* entries of followers[] filled, leader only */
     struct peer_follower followers[CLUSTER_MAX_PEERS];
+    /* The configuration it uses (docs/MEMBERSHIP.md): the latest in its log. */
+    int n_voters;
+    char voters[CLUSTER_MAX_PEERS][64];
+    int n_learners;
+    char learners[CLUSTER_MAX_PEERS][64];
+    int config_pending; /* 1 not committed yet, 0 committed, -1 when not said */
 };
 
 /* Parses one status reply. Unknown fields are ignored, missing ones left unset;
@@ -54,6 +62,9 @@ void status_fetch(const struct cluster_peer *peer, int timeout_ms, struct peer_s
 /* Which peer leads: the one that says it is leader in the highest term among
  * those that answered; else -1. */
 int status_find_leader(const struct peer_status *st, int n);
+
+/* The follower entry of the leader's status for name, or NULL. */
+const struct peer_follower *status_follower(const struct peer_status *st, const char *name);
 
 /* Prints the table, then one note per unreachable peer and the leader's view of
  * its followers. */

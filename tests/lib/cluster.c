@@ -116,7 +116,7 @@ static int free_port(int type, int *holder)
 
 static void release_ports(struct cluster *c)
 {
-    for (int i = 1; i <= c->n; i++) {
+    for (int i = 1; i <= c->n_ini; i++) {
         if (c->port_holders[i] >= 0)
             close(c->port_holders[i]);
         c->port_holders[i] = -1;
@@ -126,9 +126,11 @@ static void release_ports(struct cluster *c)
 int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
 {
     memset(c, 0, sizeof(*c));
-    if (n < 1 || n > CLUSTER_MAX_PEERS)
+    int spare = opt ? opt->spare : 0;
+    if (n < 1 || spare < 0 || n + spare > CLUSTER_MAX_PEERS)
         return -1;
     c->n = n;
+    c->n_ini = n + spare;
     for (int i = 0; i <= CLUSTER_MAX_PEERS; i++)
         c->port_holders[i] = -1;
     if (opt)
@@ -159,7 +161,7 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
      * the datagrams. */
     c->game_port = free_port(SOCK_DGRAM, NULL);
     fprintf(f, "\n[game]\nhost = 127.0.0.1\nport = %d\n", c->game_port);
-    for (int i = 1; i <= n; i++) {
+    for (int i = 1; i <= c->n_ini; i++) {
         /* Held ports are distinct: the kernel cannot hand out a bound one again. */
         c->ports[i] = free_port(SOCK_STREAM, &c->port_holders[i]);
         if (c->ports[i] < 0) {
@@ -173,17 +175,9 @@ int cluster_prepare(struct cluster *c, int n, const struct cluster_options *opt)
     return 0;
 }
 
-int cluster_start_peer(struct cluster *c, int i)
-{
-    char count[16];
-    snprintf(count, sizeof(count), "%d", c->n);
-    const char *mode[] = {count, NULL};
-    return cluster_start_peer_with(c, i, mode);
-}
-
 int cluster_start_peer_with(struct cluster *c, int i, const char *const *mode)
 {
-    if (i < 1 || i > c->n)
+    if (i < 1 || i > c->n_ini)
         return -1;
     if (c->pids[i] > 0)
         return 0;
@@ -245,6 +239,20 @@ int cluster_start_peer_with(struct cluster *c, int i, const char *const *mode)
     return -1;
 }
 
+int cluster_start_peer(struct cluster *c, int i)
+{
+    char count[16];
+    snprintf(count, sizeof(count), "%d", c->n);
+    const char *mode[] = {count, NULL};
+    return i <= c->n ? cluster_start_peer_with(c, i, mode) : -1;
+}
+
+int cluster_start_joiner(struct cluster *c, int i)
+{
+    const char *mode[] = {"--join", NULL};
+    return i > c->n ? cluster_start_peer_with(c, i, mode) : -1;
+}
+
 int cluster_start(struct cluster *c, int n, const struct cluster_options *opt)
 {
     if (cluster_prepare(c, n, opt) != 0)
@@ -277,7 +285,7 @@ static void reap_peer(struct cluster *c, int i, int grace_ms)
 
 void cluster_kill_peer(struct cluster *c, int i, int sig)
 {
-    if (i < 1 || i > c->n || c->pids[i] <= 0)
+    if (i < 1 || i > c->n_ini || c->pids[i] <= 0)
         return;
     kill(c->pids[i], sig);
     /* A clean stop gets a few seconds before it becomes a kill. */
@@ -286,13 +294,13 @@ void cluster_kill_peer(struct cluster *c, int i, int sig)
 
 void cluster_signal_peer(struct cluster *c, int i, int sig)
 {
-    if (i >= 1 && i <= c->n && c->pids[i] > 0)
+    if (i >= 1 && i <= c->n_ini && c->pids[i] > 0)
         kill(c->pids[i], sig);
 }
 
 bool cluster_peer_alive(struct cluster *c, int i)
 {
-    if (i < 1 || i > c->n || c->pids[i] <= 0)
+    if (i < 1 || i > c->n_ini || c->pids[i] <= 0)
         return false;
     if (waitpid(c->pids[i], NULL, WNOHANG) == c->pids[i]) {
         c->pids[i] = 0;
@@ -305,13 +313,13 @@ void cluster_stop(struct cluster *c)
 {
     /* Wrapped peers all get SIGTERM first, so their leak checks run side by side. */
     bool clean = harness_peer_wrapper()[0] != 0;
-    for (int i = 1; i <= c->n; i++) {
+    for (int i = 1; i <= c->n_ini; i++) {
         if (c->pids[i] > 0) {
             kill(c->pids[i], SIGCONT);
             kill(c->pids[i], clean ? SIGTERM : SIGKILL);
         }
     }
-    for (int i = 1; i <= c->n; i++)
+    for (int i = 1; i <= c->n_ini; i++)
         if (c->pids[i] > 0)
             reap_peer(c, i, clean ? stop_grace_ms() : -1);
     release_ports(c);
@@ -403,7 +411,7 @@ int cluster_wait_leader(struct cluster *c, int timeout_ms)
     while (harness_now_ms() < deadline) {
         int leader = -1, leaders = 0;
         uint64_t term = 0;
-        for (int i = 1; i <= c->n; i++) {
+        for (int i = 1; i <= c->n_ini; i++) {
             struct peer_status st;
             if (c->pids[i] <= 0 || cluster_status(c, i, &st) != 0)
                 continue;
@@ -429,7 +437,7 @@ int cluster_wait_applied(struct cluster *c, uint64_t index, int timeout_ms)
     uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(timeout_ms);
     while (harness_now_ms() < deadline) {
         bool all = true;
-        for (int i = 1; i <= c->n; i++) {
+        for (int i = 1; i <= c->n_ini; i++) {
             struct peer_status st;
             if (c->pids[i] <= 0)
                 continue;
@@ -457,7 +465,7 @@ static int command_until_answered(struct cluster *c, const char *client_id, uint
     if (client_request_encode(&req, line, sizeof(line)) < 0)
         return -1;
     uint64_t deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(timeout_ms);
-    int target = c->leader_hint >= 1 && c->leader_hint <= c->n ? c->leader_hint : 1;
+    int target = c->leader_hint >= 1 && c->leader_hint <= c->n_ini ? c->leader_hint : 1;
     int backoff = 10;
     while (harness_now_ms() < deadline) {
         bool answered = peer_exchange(c, target, line, answer, sizeof(answer), 2000) == 0 &&
@@ -473,11 +481,12 @@ static int command_until_answered(struct cluster *c, const char *client_id, uint
             if (client_request_encode(&req, line, sizeof(line)) < 0)
                 return -1;
         }
-        if (not_taken && peer_number(resp->leader) >= 1) {
-            target = peer_number(resp->leader);
+        int hint = not_taken ? peer_number(resp->leader) : 0;
+        if (hint >= 1 && hint <= c->n_ini) {
+            target = hint;
             continue;
         }
-        target = target % c->n + 1;
+        target = target % c->n_ini + 1;
         harness_sleep_ms(backoff);
         backoff = backoff * 2 > 200 ? 200 : backoff * 2;
     }

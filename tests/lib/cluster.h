@@ -27,14 +27,18 @@ struct cluster_options {
     bool visual;              /* start peers with -v */
     const char *log_level;    /* NULL = info */
     const char *extra_raft;   /* extra lines for [raft], may be NULL */
+    /* Peers written into the ini after the first n and not started: spares that
+     * cluster_start_joiner starts with --join for membership tests. */
+    int spare;
 };
 
 struct cluster {
-    int n;
+    int n;         /* the cluster bootstraps from peers 1..n */
+    int n_ini;     /* peers in the ini: n plus the spares, at most CLUSTER_MAX_PEERS */
     char dir[256]; /* temporary directory holding raft.ini, data/, logs/ */
     char ini[320];
     char bin_dir[1024];
-    int ports[CLUSTER_MAX_PEERS + 1]; /* by peer number 1..n */
+    int ports[CLUSTER_MAX_PEERS + 1]; /* by peer number 1..n_ini */
     /* A socket bound to each peer port (SO_REUSEADDR, never listening) from
      * cluster_prepare to cluster_stop: the peer can still bind and listen there, but no
      * other program is handed the port, not even while the peer is down. -1 if none. */
@@ -72,6 +76,9 @@ int cluster_start_peer(struct cluster *c, int i);
 /* The same with mode (at most 6 words, NULL-terminated) instead of the cluster size N
  * after the peer's name: {"--join", NULL}, {"--force-config", "peer1,peer3", NULL}. */
 int cluster_start_peer_with(struct cluster *c, int i, const char *const *mode);
+/* Starts spare peer i (n+1..n_ini) as `raft_peer peerI --join`: no configuration, it
+ * waits to be added (docs/MEMBERSHIP.md). Waits until it listens. 0 or -1. */
+int cluster_start_joiner(struct cluster *c, int i);
 /* Sends sig to peer i and reaps it. SIGKILL is a crash; SIGTERM a clean stop, which
  * becomes a kill if the peer has not exited after 3 s (scaled; at least 30 s when
  * wrapped, since valgrind checks for leaks on its way out). */

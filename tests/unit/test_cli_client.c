@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/net.h"
@@ -515,6 +516,146 @@ Test(cli_client, transfer_sends_target)
     cr_assert_eq(cluster_client_transfer(c, "peer3", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
                  "%s", err);
     cr_assert(resp.ok, "%s", resp.error);
+    free(fake_stop(&f));
+    cluster_client_destroy(c);
+}
+
+/* peer1 and peer2 were the cluster once; now only peer3 leads, and the other two
+ * know nothing of it (removed, or just restarted). */
+static const char *only_peer3_leads(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    if (peer == 2)
+        return OK100;
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+           "\"leader\":null,\"host\":null,\"port\":null,\"message\":\"no leader known\"}";
+}
+
+Test(cli_client, past_the_first_n_when_none_of_them_leads)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, only_peer3_leads);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 5000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_first(c, 2);
+    cr_assert_eq(c->n_first, 2);
+    cr_assert_lt(c->cursor, 2, "the first peer asked is one of the first N");
+    struct client_response resp;
+    cr_assert_eq(cluster_client_submit(c, "x add 100", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                 "%s", err);
+    cr_assert(resp.ok);
+    cr_assert_str_eq(cluster_client_leader(c), "peer3");
+    char *log = fake_stop(&f);
+    /* Each of the first two was asked once before peer3, which was asked once. */
+    cr_assert_eq(count_lines(log, "0 {"), 1, "%s", log);
+    cr_assert_eq(count_lines(log, "1 {"), 1, "%s", log);
+    cr_assert_eq(count_lines(log, "2 {"), 1, "%s", log);
+    cr_assert(strstr(log, "2 {") > strstr(log, "0 {") && strstr(log, "2 {") > strstr(log, "1 {"),
+              "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+static const char *peer1_leads(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    if (peer == 0)
+        return OK100;
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+           "\"leader\":\"peer1\",\"host\":null,\"port\":null}";
+}
+
+Test(cli_client, the_others_are_not_asked_while_the_first_n_answer)
+{
+    struct fake f;
+    char err[256];
+    fake_start(&f, peer1_leads);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 5000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_first(c, 2);
+    struct client_response resp;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK,
+                     "%s", err);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "2 {"), 0, "%s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+/* The leader answers a membership change only after 1.5 s (a learner catching up):
+ * longer than one ordinary attempt may wait. */
+static const char *slow_membership(int peer, int nth, const char *line)
+{
+    (void)nth;
+    (void)line;
+    if (peer != 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+               "\"leader\":\"peer1\",\"host\":null,\"port\":null}";
+    struct timespec ts = {.tv_sec = 1, .tv_nsec = 500 * 1000000L};
+    nanosleep(&ts, NULL);
+    return "{\"type\":\"client_response\",\"ok\":true,\"index\":9,\"leader\":\"peer1\","
+           "\"voters\":[\"peer1\",\"peer2\",\"peer3\"],\"learners\":[]}";
+}
+
+Test(cli_client, a_patient_request_is_sent_once)
+{
+    static const char line[] = "{\"type\":\"membership\",\"action\":\"add\",\"peer\":\"peer3\"}\n";
+    struct fake f;
+    char err[256];
+    fake_start(&f, slow_membership);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 10000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    const char *raw = NULL;
+    cr_assert_eq(
+        cluster_client_request_patient(c, line, sizeof(line) - 1, &resp, &raw, err, sizeof(err)),
+        CLUSTER_OK, "%s", err);
+    cr_assert(resp.ok);
+    cr_assert(strstr(raw, "\"voters\""), "%s", raw);
+    char *log = fake_stop(&f);
+    cr_assert_eq(count_lines(log, "\"membership\""), 1, "resent while the leader worked: %s", log);
+    free(log);
+    cluster_client_destroy(c);
+}
+
+/* The leader loses its leadership during the change (unavailable); the resend then
+ * finds the change already made. */
+static const char *interrupted_change(int peer, int nth, const char *line)
+{
+    (void)line;
+    if (peer != 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"not_leader\","
+               "\"leader\":\"peer1\",\"host\":null,\"port\":null}";
+    if (nth == 0)
+        return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"unavailable\","
+               "\"message\":\"leadership was lost\"}";
+    return "{\"type\":\"client_response\",\"ok\":false,\"error\":\"bad_membership\","
+           "\"message\":\"peer4 is already a member\"}";
+}
+
+Test(cli_client, an_interrupted_request_is_remembered)
+{
+    static const char line[] = "{\"type\":\"membership\",\"action\":\"add\",\"peer\":\"peer4\"}\n";
+    struct fake f;
+    char err[256];
+    fake_start(&f, interrupted_change);
+    struct cluster_client *c = cluster_client_create(f.peers, N_FAKE, 5000, err, sizeof(err));
+    cr_assert_not_null(c);
+    cluster_client_set_leader(c, 0);
+    struct client_response resp;
+    cr_assert_eq(
+        cluster_client_request_patient(c, line, sizeof(line) - 1, &resp, NULL, err, sizeof(err)),
+        CLUSTER_OK, "%s", err);
+    cr_assert_str_eq(resp.error, "bad_membership");
+    cr_assert_str_eq(c->interrupted, "leadership was lost");
+    /* The next request starts with a clean slate. */
+    cr_assert_eq(cluster_client_submit(c, "x get", &resp, NULL, err, sizeof(err)), CLUSTER_OK);
+    cr_assert_str_eq(c->interrupted, "");
     free(fake_stop(&f));
     cluster_client_destroy(c);
 }

@@ -142,6 +142,40 @@ Test(cli_commands, overlong_stream_line_is_one_failure)
     free(script);
 }
 
+Test(cli_commands, membership_words_are_checked_locally)
+{
+    struct capture cap;
+    open_session(&cap, 200);
+    cr_assert_eq(cli_execute(&cap.s, "add"), CLI_FAILED);
+    cr_assert_eq(cli_execute(&cap.s, "remove pe/er2"), CLI_FAILED);
+    fflush(cap.s.out);
+    cr_assert(strstr(cap.text, "error: usage: add PEER [--learner]"), "%s", cap.text);
+    cr_assert(strstr(cap.text, "error: bad peer name 'pe/er2'"), "%s", cap.text);
+    /* A change that reaches for the (dead) cluster is unreachable, and says the change may
+     * still be under way; a variable named add is still a command. */
+    cr_assert_eq(cli_execute(&cap.s, "add peer4"), CLI_UNREACHABLE);
+    fflush(cap.s.out);
+    cr_assert(strstr(cap.text, "the change may still be under way: see members"), "%s", cap.text);
+    cr_assert_eq(cli_execute(&cap.s, "add get"), CLI_UNREACHABLE);
+    cr_assert_eq(cli_execute(&cap.s, "add mod 3"), CLI_FAILED, "a bad command, checked locally");
+    close_session(&cap);
+    free(cap.text);
+}
+
+Test(cli_commands, help_names_the_membership_commands)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    cli_print_help(out);
+    fclose(out);
+    cr_assert(strstr(text, "  members "), "%s", text);
+    cr_assert(strstr(text, "  add PEER --learner"), "%s", text);
+    cr_assert(strstr(text, "  promote PEER "), "%s", text);
+    cr_assert(strstr(text, "  remove PEER "), "%s", text);
+    free(text);
+}
+
 /* --- completion --- */
 
 static char got[512];
@@ -170,6 +204,10 @@ Test(cli_completion, words_by_position)
     cr_assert_str_eq(complete(c, 1, "x", "d"), "div del ");
     cr_assert_str_eq(complete(c, 1, "x", ""), "set add sub mul div cas get del ");
     cr_assert_str_eq(complete(c, 1, "transfer", "peer"), "peer1 peer2 peer3 ");
+    cr_assert_str_eq(complete(c, 1, "remove", "p"), "peer1 peer2 peer3 ");
+    cr_assert_str_eq(complete(c, 1, "add", "peer3"), "peer3 ");
+    cr_assert_str_eq(complete(c, 1, "members", ""), "");
+    cr_assert_str_eq(complete(c, 0, "", "mem"), "members ");
     cr_assert_str_eq(complete(c, 1, "get", ""), "");
     cr_assert_str_eq(complete(c, 2, "x", "s"), "");
     cluster_client_destroy(c);
