@@ -48,6 +48,11 @@ int progress_init_all(struct raft *r)
 void progress_sync(struct raft *r)
 {
     uint32_t want = conf_replication_set(r);
+    if (r->role == RAFT_LEADER)
+        FOR_EACH_PEER(id, r->progress_members & ~want)
+        {
+            replication_send_farewell(r, id);
+        }
     FOR_EACH_PEER(id, want & ~r->progress_members)
     {
         if (progress_init(r, id) != RAFT_OK) {

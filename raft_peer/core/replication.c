@@ -98,6 +98,16 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     }
 }
 
+/* §4.2.2: a server removed by a committed change hears no more from its leader, so it
+ * might never learn that the change committed. One last heartbeat, from what is known to
+ * match, carries the commit index: a server whose log holds the change learns of its own
+ * removal (the daemon then stops it). Harmless otherwise: an ordinary heartbeat. */
+void replication_send_farewell(struct raft *r, raft_id id)
+{
+    const struct progress *p = &r->progress[id];
+    send_entries(r, id, p->match_index > r->log.offset ? p->match_index : r->log.offset, 0);
+}
+
 void replication_broadcast(struct raft *r, bool heartbeat)
 {
     FOR_EACH_PEER(id, r->progress_members)

@@ -214,6 +214,7 @@ int transfer_abandon(struct raft *r);
 
 /* replication.c */
 void replication_send_append(struct raft *r, raft_id id, bool heartbeat);
+void replication_send_farewell(struct raft *r, raft_id id);
 void replication_broadcast(struct raft *r, bool heartbeat);
 void replication_flush(struct raft *r);
 void replication_maybe_commit(struct raft *r);
