@@ -96,8 +96,8 @@ void layout_compute_timeline(struct layout *l, int w, int h, int n, bool timelin
 /* Where apprentice j stands: down the right edge of the village, clear of the ring. */
 static void apprentice_spot(const struct layout *l, int j, float *x, float *y)
 {
-    *x = (float)(l->village.x + l->village.w) - 64.0f * l->scale;
-    *y = (float)l->village.y + 150.0f * l->scale + (float)j * 150.0f * l->scale;
+    *x = (float)(l->village.x + l->village.w) - 112.0f * l->scale;
+    *y = (float)l->village.y + 200.0f * l->scale + (float)j * 170.0f * l->scale;
 }
 
 static float walk(uint64_t now_ms, uint64_t since_ms, uint64_t span_ms)
@@ -155,7 +155,7 @@ void layout_place(struct layout *l, const struct village_model *m, uint64_t now_
         apprentice_spot(l, j++, &x, &y);
         /* Walking in from beyond the village's right edge. */
         t = walk(now_ms, p->member_since_ms, VILLAGE_WALK_MS);
-        l->vx[i] = x + (1 - t) * 90 * l->scale;
+        l->vx[i] = x + (1 - t) * 150 * l->scale;
         l->vy[i] = y;
         l->alpha[i] = 0.35f + 0.65f * t;
     }

@@ -105,8 +105,7 @@ static void *worker(void *arg)
     len = snprintf(line, sizeof line, "%s\n",
                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
-    for (int attempt = 0; attempt < MAX_ATTEMPTS && len > 0 && len < (int)sizeof line;
-         attempt++) {
+    for (int attempt = 0; attempt < MAX_ATTEMPTS && len > 0 && len < (int)sizeof line; attempt++) {
         struct client_response resp;
         memset(&resp, 0, sizeof resp);
         if (ask(&j->peers[at], line, (size_t)len, &resp) < 0) {

@@ -51,7 +51,8 @@ static void apply_configuration(struct village_model *m, bool first, uint64_t no
                                         : VILLAGE_MEMBER_NONE;
         if (now == old)
             continue;
-        if (now == VILLAGE_MEMBER_NONE && (old == VILLAGE_MEMBER_VOTER || old == VILLAGE_MEMBER_LEARNER)) {
+        if (now == VILLAGE_MEMBER_NONE &&
+            (old == VILLAGE_MEMBER_VOTER || old == VILLAGE_MEMBER_LEARNER)) {
             if (m->conf_pending)
                 continue;
             char text[VILLAGE_FEED_TEXT_MAX];
@@ -79,12 +80,18 @@ static void apply_configuration(struct village_model *m, bool first, uint64_t no
                      p->name, at);
             village_model_feed_add(m, i, p->term, now_ms, text);
         }
+        /* No walk for those already there: the first configuration seen, or a newcomer
+         * already waiting at the edge that becomes a learner. */
+        if (first ||
+            (old == VILLAGE_MEMBER_NONE && now == VILLAGE_MEMBER_LEARNER && p->told_waiting))
+            p->member_since_ms = now_ms > VILLAGE_WALK_MS ? now_ms - VILLAGE_WALK_MS : 0;
+        else
+            p->member_since_ms = now_ms;
+        p->member = now;
         if (now != VILLAGE_MEMBER_NONE) {
             p->left = false;
             p->told_waiting = false;
         }
-        p->member = now;
-        p->member_since_ms = first ? 0 : now_ms; /* 0: no walk for those already there */
     }
 }
 

@@ -47,7 +47,7 @@ struct json_object;
 /* Membership (docs/MEMBERSHIP.md): an apprentice walks in from the village's edge, a
  * promoted one walks to its place in the ring, and a removed one walks away and is
  * drawn no more, each over this long. */
-#define VILLAGE_WALK_MS  1500
+#define VILLAGE_WALK_MS  800
 #define VILLAGE_LEAVE_MS 3000
 
 enum village_role {

@@ -79,9 +79,10 @@ static bool flag(struct json_object *o, const char *key)
 Test(game_members, a_peer_joins_and_one_leaves, .init = cluster_up, .fini = cluster_down,
      .timeout = 120)
 {
-    char *argv[] = {game_bin,        "-c",      h.ini, "--no-monster", "--dump-state", "--keys",
-                    "a@1500,x@7000", "--click", "villager:peer2@7300", "--quit-after-ms",
-                    "12000",         NULL};
+    char *argv[] = {game_bin,          "-c",           h.ini,
+                    "--no-monster",    "--dump-state", "--keys",
+                    "a@1500,x@7000",   "--click",      "villager:peer2@7300",
+                    "--quit-after-ms", "12000",        NULL};
     bool four = false, hidden_before = false, told_join = false, told_leave = false;
     bool has;
     struct json_object *last = NULL;
@@ -130,8 +131,7 @@ Test(game_members, a_peer_joins_and_one_leaves, .init = cluster_up, .fini = clus
     {
         struct json_object *voters, *p2 = villager(last, "peer2");
         cr_assert(json_object_object_get_ex(last, "voters", &voters));
-        cr_assert_eq(names_count(voters, "peer2", &has), 3, "%s",
-                     json_object_to_json_string(last));
+        cr_assert_eq(names_count(voters, "peer2", &has), 3, "%s", json_object_to_json_string(last));
         cr_assert(!has, "peer2 still votes: %s", json_object_to_json_string(last));
         cr_assert_str_eq(str(p2, "member"), "none");
         cr_assert(!flag(p2, "shown"), "peer2 is still drawn after it left");
