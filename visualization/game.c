@@ -774,8 +774,19 @@ static void step_monster(struct game *g, float dt)
     int bitten;
 
     for (int i = 0; i < g->model.n; i++) {
-        layout_ring_unit(l->n > 0 ? l->n : g->model.n, i, &mv.ux[i], &mv.uy[i]);
-        mv.alive[i] = g->model.peers[i].life == VILLAGE_ALIVE;
+        /* Where the villager stands on screen (an apprentice at the edge, a departing
+         * one walking away), in village units; the ring before the first frame. */
+        float r = l->radius > 0 ? l->radius : fminf(l->village.w * 0.36f, l->village.h * 0.33f);
+        bool placed = g->model.membership_seen && i < l->n && r > 0;
+        if (placed) {
+            mv.ux[i] = (l->vx[i] - l->cx) / r;
+            mv.uy[i] = (l->vy[i] - l->cy) / r;
+        } else {
+            layout_ring_unit(l->n > 0 ? l->n : g->model.n, i, &mv.ux[i], &mv.uy[i]);
+        }
+        /* Nobody hunts a villager that is not drawn, or that is leaving. */
+        mv.alive[i] =
+            g->model.peers[i].life == VILLAGE_ALIVE && (!placed || (l->shown[i] && !l->leaving[i]));
     }
     bitten = monster_step(&g->monster, &mv, g->now, dt);
     for (int i = 0; i < g->model.n; i++) {

@@ -86,6 +86,17 @@ void render_topbar(struct render_ctx *rc, const struct game_view *v)
         snprintf(line, sizeof line, "no leader   %d of %d alive", village_model_alive_count(m),
                  m->n);
     }
+    if (m->membership_seen) {
+        /* The configuration the village shows (the leader's), beside the count. */
+        size_t used = strlen(line);
+        int nv = __builtin_popcount(m->voters), nl = __builtin_popcount(m->learners);
+        if (nl > 0)
+            snprintf(line + used, sizeof line - used, "   %d voters, %d learner%s%s", nv, nl,
+                     nl == 1 ? "" : "s", m->conf_pending ? " (change pending)" : "");
+        else
+            snprintf(line + used, sizeof line - used, "   %d voters%s", nv,
+                     m->conf_pending ? " (change pending)" : "");
+    }
     text_draw(rc->tc, FONT_NORMAL, line, x + 18 * s, y + (h - (float)nh) / 2, ink, TEXT_LEFT);
 
     x = (float)l->top.w - 14 * s;

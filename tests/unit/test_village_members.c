@@ -202,7 +202,7 @@ Test(village_members, bad_configurations_are_refused_whole)
     cr_assert_lt(state(1, "leader", 2, "[1,2]", "[]", false, 5, 10, 200), 0);
     cr_assert_eq(m.peers[1].member, VILLAGE_MEMBER_VOTER, "nothing applied");
     /* Names the village does not show are skipped, as in the cut lists. */
-    cr_assert_eq(state(1, "leader", 2, "[\"peer1\",\"peer2\",\"peer3\",\"peer12\"]", "[]", false,
-                       5, 10, 300),
+    cr_assert_eq(state(1, "leader", 2, "[\"peer1\",\"peer2\",\"peer3\",\"peer12\"]", "[]", false, 5,
+                       10, 300),
                  0);
 }
