@@ -101,6 +101,8 @@ void game_send_state(struct peer *p, bool force)
     json_object_object_add(o, "learners", peer_names_json(p, conf->learners));
     json_object_object_add(o, "config_pending",
                            json_object_new_boolean(raft_configuration_pending(p->raft)));
+    json_object_object_add(o, "config_index",
+                           json_object_new_uint64(raft_configuration_index(p->raft)));
     json_object_object_add(o, "time_ms", json_object_new_uint64(now));
     json_object_object_add(o, "role", json_object_new_string(raft_role_name(raft_role(r))));
     json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(r)));

@@ -269,7 +269,11 @@ int control_spawn_peer(const char *bin_dir, const char *name, int n, const char 
         snprintf(err, errlen, "%s: not found or not executable", prog);
         return -1;
     }
-    snprintf(nbuf, sizeof nbuf, "%d", n);
+    /* n 0: a peer that joins a running cluster (raft_peer NAME --join). */
+    if (n > 0)
+        snprintf(nbuf, sizeof nbuf, "%d", n);
+    else
+        snprintf(nbuf, sizeof nbuf, "--join");
     /* Everything the child needs is ready before fork: between fork and exec only
      * async-signal-safe calls are made, since SDL has threads of its own. */
     argv[0] = prog;

@@ -41,8 +41,9 @@ int control_pace(const char *host, int port, unsigned factor, bool fast_failover
  * raft_peer lives too. 0, or -1 with err. */
 int control_bin_dir(char *out, size_t outlen, char *err, size_t errlen);
 
-/* Starts "BIN_DIR/raft_peer NAME N -v -c CONFIG" in its own session, with stdin, stdout
- * and stderr on /dev/null, in the current directory, and does not wait for it: the
+/* Starts "BIN_DIR/raft_peer NAME N -v -c CONFIG" (with n 0, "raft_peer NAME --join -v -c
+ * CONFIG": a peer that waits to be added, docs/MEMBERSHIP.md) in its own session, with stdin,
+ * stdout and stderr on /dev/null, in the current directory, and does not wait for it: the
  * grandchild is handed to init, so no zombie is left behind. 0 once the process
  * exists, or -1 with err. */
 int control_spawn_peer(const char *bin_dir, const char *name, int n, const char *config_path,

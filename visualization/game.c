@@ -21,6 +21,7 @@
 #include "visualization/demo.h"
 #include "visualization/layout.h"
 #include "visualization/lesson.h"
+#include "visualization/member_request.h"
 #include "visualization/monster.h"
 #include "visualization/recording.h"
 #include "visualization/render.h"
@@ -117,6 +118,10 @@ struct game {
         char text[TEXTBOX_MAX + 1];
     } types[GAME_MAX_CLICKS];
     int n_types;
+
+    /* Membership: 'a' adds the next peer of the ini, 'x' then a click removes one. */
+    struct member_requester members;
+    bool members_ok, remove_armed;
 
     struct lesson lesson; /* 'l' or --lesson: lesson.h */
     struct lesson_hands hands;
@@ -293,6 +298,16 @@ static void kill_villager(struct game *g, int slot, const char *by)
     snprintf(g->killed + n, sizeof g->killed - n, "%s%s", n ? "," : "", p->name);
 }
 
+/* The N a peer is started with: the villagers shown, or 0 (--join) for a peer that is no
+ * voter of the village's configuration, so that a fresh data directory cannot make it
+ * bootstrap a cluster of its own (a stored configuration wins anyway). */
+static int spawn_n(const struct game *g, int slot)
+{
+    if (g->model.membership_seen && g->model.peers[slot].member != VILLAGE_MEMBER_VOTER)
+        return 0;
+    return g->model.n;
+}
+
 static void revive_villager(struct game *g, int slot)
 {
     struct village_peer *p = &g->model.peers[slot];
@@ -307,7 +322,7 @@ static void revive_villager(struct game *g, int slot)
             news(g, "cannot start an unnamed peer");
             return;
         }
-        if (control_spawn_peer(g->bin_dir, p->name, g->model.n, g->opt.config_path, err,
+        if (control_spawn_peer(g->bin_dir, p->name, spawn_n(g, slot), g->opt.config_path, err,
                                sizeof err) < 0) {
             news(g, "could not revive %s: %s", p->name, err);
             return;
@@ -316,7 +331,84 @@ static void revive_villager(struct game *g, int slot)
     village_model_mark_reviving(&g->model, slot, g->now);
     if (g->recording)
         recorder_action(&g->rec, g->now, "revive", p->name);
-    news(g, "you revive %s: raft_peer %s %d -v starts again", p->name, p->name, g->model.n);
+    if (spawn_n(g, slot) == 0)
+        news(g, "you revive %s: raft_peer %s --join -v starts again", p->name, p->name);
+    else
+        news(g, "you revive %s: raft_peer %s %d -v starts again", p->name, p->name, g->model.n);
+}
+
+/* --- membership: a newcomer, a departure (docs/MEMBERSHIP.md) ------------------------ */
+
+/* Why membership cannot be changed now, or NULL. */
+static const char *no_membership(const struct game *g)
+{
+    if (g->replay)
+        return "a replay: who joined or left is already decided";
+    if (g->demo)
+        return "the demo cluster has no membership to change: start real peers with -v";
+    if (g->cfg == NULL || !g->members_ok)
+        return "no configuration: no peer to ask";
+    if (g->paused)
+        return "the picture is paused: space goes back to live first";
+    if (!g->model.membership_seen)
+        return "the peers have not named their configuration yet";
+    return NULL;
+}
+
+/* 'a': starts the next peer of the ini that is no member with --join, and asks the
+ * leader to add it (as a learner, promoted once it has caught up). */
+static void add_next_villager(struct game *g)
+{
+    const char *no = no_membership(g);
+    int slot, lead = village_model_leader(&g->model);
+    char err[256];
+
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    slot = village_model_next_to_add(&g->model);
+    if (slot < 0) {
+        news(g, "every peer of %s is in the village already: no one left to add",
+             g->opt.config_path);
+        return;
+    }
+    if (atomic_load(&g->members.busy)) {
+        news(g, "a membership change is already on its way: one at a time");
+        return;
+    }
+    if (control_spawn_peer(g->bin_dir, g->model.peers[slot].name, 0, g->opt.config_path, err,
+                           sizeof err) < 0) {
+        news(g, "could not start %s: %s", g->model.peers[slot].name, err);
+        return;
+    }
+    village_model_mark_reviving(&g->model, slot, g->now);
+    if (member_requester_send(&g->members, "add", g->model.peers[slot].name, lead) < 0) {
+        news(g, "could not ask the leader to add %s", g->model.peers[slot].name);
+        return;
+    }
+    news(g, "you call %s: raft_peer %s --join -v starts, and the leader is asked to add it",
+         g->model.peers[slot].name, g->model.peers[slot].name);
+}
+
+/* 'x' then a click on a villager: asks the leader to remove it from the configuration. */
+static void remove_villager(struct game *g, int slot)
+{
+    const char *no = no_membership(g);
+    int lead = village_model_leader(&g->model);
+
+    g->remove_armed = false;
+    if (no != NULL) {
+        banner(g, "%s", no);
+        return;
+    }
+    if (slot < 0 || slot >= g->model.n)
+        return;
+    if (member_requester_send(&g->members, "remove", g->model.peers[slot].name, lead) < 0) {
+        news(g, "a membership change is already on its way: one at a time");
+        return;
+    }
+    news(g, "you ask the leader to remove %s from the village", g->model.peers[slot].name);
 }
 
 /* What a left click on a villager does; the --kill test hook comes through here too. */
@@ -682,8 +774,19 @@ static void step_monster(struct game *g, float dt)
     int bitten;
 
     for (int i = 0; i < g->model.n; i++) {
-        layout_ring_unit(l->n > 0 ? l->n : g->model.n, i, &mv.ux[i], &mv.uy[i]);
-        mv.alive[i] = g->model.peers[i].life == VILLAGE_ALIVE;
+        /* Where the villager stands on screen (an apprentice at the edge, a departing
+         * one walking away), in village units; the ring before the first frame. */
+        float r = l->radius > 0 ? l->radius : fminf(l->village.w * 0.36f, l->village.h * 0.33f);
+        bool placed = g->model.membership_seen && i < l->n && r > 0;
+        if (placed) {
+            mv.ux[i] = (l->vx[i] - l->cx) / r;
+            mv.uy[i] = (l->vy[i] - l->cy) / r;
+        } else {
+            layout_ring_unit(l->n > 0 ? l->n : g->model.n, i, &mv.ux[i], &mv.uy[i]);
+        }
+        /* Nobody hunts a villager that is not drawn, or that is leaving. */
+        mv.alive[i] =
+            g->model.peers[i].life == VILLAGE_ALIVE && (!placed || (l->shown[i] && !l->leaving[i]));
     }
     bitten = monster_step(&g->monster, &mv, g->now, dt);
     for (int i = 0; i < g->model.n; i++) {
@@ -1109,6 +1212,18 @@ static void handle_event(struct game *g, const SDL_Event *e)
         case SDLK_h:
             heal_all(g);
             break;
+        case SDLK_a:
+            add_next_villager(g);
+            break;
+        case SDLK_x:
+            if (no_membership(g) != NULL) {
+                banner(g, "%s", no_membership(g));
+            } else {
+                g->remove_armed = !g->remove_armed;
+                banner(g, g->remove_armed ? "click the villager to send away (x again: cancel)"
+                                          : "no one is sent away");
+            }
+            break;
         case SDLK_l:
             g->lesson.menu_open = true;
             break;
@@ -1244,6 +1359,8 @@ static void handle_event(struct game *g, const SDL_Event *e)
                 heal_all(g);
             else
                 g->show_help = true;
+        } else if (e->button.button == SDL_BUTTON_LEFT && v >= 0 && g->remove_armed) {
+            remove_villager(g, v);
         } else if (e->button.button == SDL_BUTTON_LEFT && v >= 0) {
             click_villager(g, v);
         } else if (e->button.button == SDL_BUTTON_LEFT &&
@@ -1324,6 +1441,12 @@ static int setup_cluster(struct game *g)
             submitter_add_peer(&g->sub, g->cfg->peers[i].name, g->cfg->peers[i].host,
                                g->cfg->peers[i].port);
         g->sub_ok = true;
+    }
+    if (member_requester_init(&g->members, err, sizeof err) == 0) {
+        for (int i = 0; i < g->cfg->n_peers && i < VILLAGE_MAX_PEERS; i++)
+            member_requester_add_peer(&g->members, g->cfg->peers[i].name, g->cfg->peers[i].host,
+                                      g->cfg->peers[i].port);
+        g->members_ok = true;
     }
     if (control_bin_dir(g->bin_dir, sizeof g->bin_dir, err, sizeof err) < 0)
         fprintf(stderr, "raft_game: %s (reviving will not work)\n", err);
@@ -1636,6 +1759,8 @@ static int loop(struct game *g)
         if (g->recording)
             recorder_tick(&g->rec, g->now);
         while (g->sub_ok && submitter_poll(&g->sub, line, sizeof line))
+            news(g, "%s", line);
+        while (g->members_ok && member_requester_poll(&g->members, line, sizeof line))
             news(g, "%s", line);
         if (!g->replay) {
             village_model_tick(&g->model, g->now);

@@ -81,10 +81,83 @@ void layout_compute_timeline(struct layout *l, int w, int h, int n, bool timelin
     l->radius = fminf((float)l->village.w * 0.36f, (float)l->village.h * 0.33f);
     if (l->n == 1)
         l->radius = 0; /* one villager stands in the square */
-    for (int i = 0; i < l->n; i++) {
+    for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
         float ux, uy;
+        l->shown[i] = i < l->n;
+        l->apprentice[i] = l->leaving[i] = false;
+        l->alpha[i] = 1;
+        if (i >= l->n)
+            continue;
         layout_ring_unit(l->n, i, &ux, &uy);
         layout_to_px(l, ux, uy, &l->vx[i], &l->vy[i]);
+    }
+}
+
+/* Where apprentice j stands: down the right edge of the village, clear of the ring. */
+static void apprentice_spot(const struct layout *l, int j, float *x, float *y)
+{
+    *x = (float)(l->village.x + l->village.w) - 112.0f * l->scale;
+    *y = (float)l->village.y + 200.0f * l->scale + (float)j * 170.0f * l->scale;
+}
+
+static float walk(uint64_t now_ms, uint64_t since_ms, uint64_t span_ms)
+{
+    float t = now_ms > since_ms ? (float)(now_ms - since_ms) / (float)span_ms : 0;
+    t = clampf(t, 0, 1);
+    return t * t * (3 - 2 * t); /* eased: starts and stops gently */
+}
+
+void layout_place(struct layout *l, const struct village_model *m, uint64_t now_ms)
+{
+    int ring[VILLAGE_MAX_PEERS], k = 0, j = 0;
+
+    if (!m->membership_seen)
+        return; /* as ever: every slot below n on the ring */
+    for (int i = 0; i < l->n; i++)
+        if (village_model_in_ring(m, i, now_ms))
+            ring[k++] = i;
+    for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
+        l->shown[i] = village_model_shown(m, i, now_ms, &l->leaving[i]);
+        l->apprentice[i] = l->shown[i] && !village_model_in_ring(m, i, now_ms);
+        l->alpha[i] = 1;
+    }
+    for (int r = 0; r < k; r++) {
+        int i = ring[r];
+        const struct village_peer *p = &m->peers[i];
+        float ux, uy, x, y;
+        layout_ring_unit(k, r, &ux, &uy);
+        if (k == 1)
+            ux = uy = 0;
+        layout_to_px(l, ux, uy, &x, &y);
+        if (l->leaving[i]) {
+            /* Off the bottom of the village, fading. */
+            float t = walk(now_ms, p->left_ms, VILLAGE_LEAVE_MS);
+            float ex = x, ey = (float)(l->village.y + l->village.h) + 40 * l->scale;
+            x += (ex - x) * t;
+            y += (ey - y) * t;
+            l->alpha[i] = 1 - t;
+        } else if (p->member_since_ms > 0 && now_ms < p->member_since_ms + VILLAGE_WALK_MS &&
+                   p->member == VILLAGE_MEMBER_VOTER && p->life == VILLAGE_ALIVE) {
+            /* Just promoted: from the apprentices' corner to its place. */
+            float t = walk(now_ms, p->member_since_ms, VILLAGE_WALK_MS), ax, ay;
+            apprentice_spot(l, 0, &ax, &ay);
+            x = ax + (x - ax) * t;
+            y = ay + (y - ay) * t;
+        }
+        l->vx[i] = x;
+        l->vy[i] = y;
+    }
+    for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
+        const struct village_peer *p = &m->peers[i];
+        float x, y, t;
+        if (!l->apprentice[i])
+            continue;
+        apprentice_spot(l, j++, &x, &y);
+        /* Walking in from beyond the village's right edge. */
+        t = walk(now_ms, p->member_since_ms, VILLAGE_WALK_MS);
+        l->vx[i] = x + (1 - t) * 150 * l->scale;
+        l->vy[i] = y;
+        l->alpha[i] = 0.35f + 0.65f * t;
     }
 }
 
@@ -103,6 +176,8 @@ int layout_hit_villager(const struct layout *l, int x, int y)
 
     best *= best;
     for (int i = 0; i < l->n; i++) {
+        if (!l->shown[i] || l->leaving[i])
+            continue;
         float dx = (float)x - l->vx[i], dy = (float)y - l->vy[i];
         float d = dx * dx + dy * dy;
         if (d <= best) {
@@ -148,6 +223,12 @@ float layout_segment_distance(float px, float py, float x0, float y0, float x1, 
     return hypotf(px - (x0 + k * dx), py - (y0 + k * dy));
 }
 
+bool layout_has_road(const struct layout *l, int a, int b)
+{
+    return a >= 0 && b >= 0 && a < l->n && b < l->n && l->shown[a] && l->shown[b] &&
+           !l->apprentice[a] && !l->apprentice[b] && !l->leaving[a] && !l->leaving[b];
+}
+
 int layout_hit_road(const struct layout *l, int x, int y, int *a, int *b)
 {
     float best = ROAD_HIT_REF * l->scale;
@@ -157,6 +238,8 @@ int layout_hit_road(const struct layout *l, int x, int y, int *a, int *b)
         return 0;
     for (int i = 0; i < l->n; i++)
         for (int j = i + 1; j < l->n; j++) {
+            if (!layout_has_road(l, i, j))
+                continue;
             float d = layout_segment_distance((float)x, (float)y, l->vx[i], l->vy[i], l->vx[j],
                                               l->vy[j], NULL);
             if (d <= best) {
@@ -171,7 +254,7 @@ int layout_hit_road(const struct layout *l, int x, int y, int *a, int *b)
 
 int layout_road_point(const struct layout *l, int a, int b, int *x, int *y)
 {
-    if (a < 0 || b < 0 || a >= l->n || b >= l->n || a == b)
+    if (a < 0 || b < 0 || a >= l->n || b >= l->n || a == b || !layout_has_road(l, a, b))
         return 0;
     /* From the middle outwards: 0.5, 0.47, 0.53, 0.44, ... down to 0.2 and up to 0.8. */
     for (int k = 0; k <= 20; k++) {
@@ -185,7 +268,7 @@ int layout_road_point(const struct layout *l, int a, int b, int *x, int *y)
             bool alone = true;
             for (int i = 0; i < l->n && alone; i++)
                 for (int j = i + 1; j < l->n; j++)
-                    if ((i != lo || j != hi) &&
+                    if ((i != lo || j != hi) && layout_has_road(l, i, j) &&
                         layout_segment_distance((float)px, (float)py, l->vx[i], l->vy[i], l->vx[j],
                                                 l->vy[j], NULL) <= ROAD_HIT_REF * l->scale * 1.2f) {
                         alone = false;

@@ -30,6 +30,11 @@ struct layout {
     float scale; /* 1.0 at the reference size; every drawing size is multiplied by it */
     int n;       /* villagers on the ring */
     float vx[VILLAGE_MAX_PEERS], vy[VILLAGE_MAX_PEERS]; /* villager centres, pixels */
+    /* Membership (layout_place): whether a slot is drawn at all, stands apart as an
+     * apprentice, or walks away (drawn fading, alpha 1 to 0). Without layout_place every
+     * slot below n is shown in the ring. */
+    bool shown[VILLAGE_MAX_PEERS], apprentice[VILLAGE_MAX_PEERS], leaving[VILLAGE_MAX_PEERS];
+    float alpha[VILLAGE_MAX_PEERS];
 };
 
 /* Lays out a window of w x h pixels holding n villagers. */
@@ -37,6 +42,12 @@ void layout_compute(struct layout *l, int w, int h, int n);
 /* The same, with a replay's timeline along the bottom of the village when timeline is
  * true (the village above it is that much shorter). */
 void layout_compute_timeline(struct layout *l, int w, int h, int n, bool timeline);
+
+/* Places the villagers by membership (docs/MEMBERSHIP.md): voters on the ring in slot
+ * order, apprentices (learners, newcomers in no configuration) apart along the right
+ * edge of the village, walking in from it; a promoted one walks to the ring, a removed
+ * one walks off the bottom, fading. Peers not shown have no place and no hit area. */
+void layout_place(struct layout *l, const struct village_model *m, uint64_t now_ms);
 
 /* Villager i of n on the unit ring: the first at the top, then clockwise. */
 void layout_ring_unit(int n, int i, float *ux, float *uy);
@@ -50,6 +61,9 @@ int layout_hit_villager(const struct layout *l, int x, int y);
 /* Distance from point px,py to the segment from x0,y0 to x1,y1; *t is where the nearest
  * point lies along it, 0 (at x0,y0) to 1. */
 float layout_segment_distance(float px, float py, float x0, float y0, float x1, float y1, float *t);
+
+/* Whether a road is drawn between slots a and b: both shown in the ring. */
+bool layout_has_road(const struct layout *l, int a, int b);
 
 /* The road (the straight line between two villagers) under pixel x,y: 1 with its ends
  * in *a < *b, or 0. Within a villager's own click circle it is the villager's, not a

@@ -44,7 +44,8 @@
     "  --type TEXT@MS     test hook: TEXT typed at MS, as the keyboard types (repeatable)\n"       \
     "  -h, --help         this help\n"                                                             \
     "keys in the game: c type a command, r a random command, h heal every road,\n"                 \
-    "  l lessons (then t try a step again, n skip it),\n"                                          \
+    "  l lessons (then t try a step again, n skip it), a add the next peer of the ini,\n"          \
+    "  x then a click on a villager: remove it from the configuration,\n"                          \
     "  - + the pace (timeouts and heartbeats slower or faster), f fast failover,\n"                \
     "  ? or F1 help, s stop/resume the monster, space pause, q/Esc quit; click a road\n"           \
     "  (the line between two villagers) to cut it or open it again; in a replay also:\n"           \

@@ -9,6 +9,7 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
     const struct village_model *m = v->model;
 
     layout_compute_timeline(&rc->layout, w, h, m->n, v->replay);
+    layout_place(&rc->layout, m, v->now_ms);
     /* On failure the old fonts stay: text of the old size beats no text. */
     text_cache_set_scale(rc->tc, rc->layout.scale, err, sizeof err);
     SDL_SetRenderDrawBlendMode(rc->r, SDL_BLENDMODE_BLEND);
@@ -30,12 +31,14 @@ void render_frame(struct render_ctx *rc, const struct game_view *v, int w, int h
                 order[j - 1] = t;
             }
         for (int i = 0; i < n; i++)
-            render_villager(rc, v, order[i]);
+            if (rc->layout.shown[order[i]])
+                render_villager(rc, v, order[i]);
     }
     render_monster(rc, v);
     render_ledger(rc, v);
     for (int i = 0; i < m->n; i++)
-        render_villager_labels(rc, v, i);
+        if (rc->layout.shown[i] && !rc->layout.leaving[i])
+            render_villager_labels(rc, v, i);
     render_flights(rc, v);
     render_buttons(rc, v);
     render_wires(rc, v);

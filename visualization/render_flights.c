@@ -114,7 +114,8 @@ void render_flights(struct render_ctx *rc, const struct game_view *v)
         float t, x0, y0, x1, y1, dx, dy, len, bend, x, y, a = 1;
         uint64_t age;
 
-        if (f == NULL || f->from >= l->n || f->to >= l->n || v->now_ms < f->start_ms)
+        if (f == NULL || f->from >= l->n || f->to >= l->n || v->now_ms < f->start_ms ||
+            !l->shown[f->from] || !l->shown[f->to])
             continue;
         age = v->now_ms - f->start_ms;
         t = (float)age / (float)f->flight_ms;

@@ -86,6 +86,17 @@ void render_topbar(struct render_ctx *rc, const struct game_view *v)
         snprintf(line, sizeof line, "no leader   %d of %d alive", village_model_alive_count(m),
                  m->n);
     }
+    if (m->membership_seen) {
+        /* The configuration the village shows (the leader's), beside the count. */
+        size_t used = strlen(line);
+        int nv = __builtin_popcount(m->voters), nl = __builtin_popcount(m->learners);
+        if (nl > 0)
+            snprintf(line + used, sizeof line - used, "   %d voters, %d learner%s%s", nv, nl,
+                     nl == 1 ? "" : "s", m->conf_pending ? " (change pending)" : "");
+        else
+            snprintf(line + used, sizeof line - used, "   %d voters%s", nv,
+                     m->conf_pending ? " (change pending)" : "");
+    }
     text_draw(rc->tc, FONT_NORMAL, line, x + 18 * s, y + (h - (float)nh) / 2, ink, TEXT_LEFT);
 
     x = (float)l->top.w - 14 * s;
@@ -242,7 +253,7 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
         LINE(prim_rgb(0xfbe7a1), "granary (%d variables):", p->n_vars_total);
         for (int i = 0; i < p->n_vars && n < 20; i++)
             LINE(prim_rgb(0xfbe7a1), "  %s = %" PRId64, p->vars[i].name, p->vars[i].value);
-        LINE(dim, "click: kill it   right-click: make it leader");
+        LINE(dim, "click: kill it   right-click: make it leader   x, click: remove it");
     } else {
         LINE(ink, "%s", p->life == VILLAGE_GRAVE ? "dead (no word from it)" : "never heard from");
         LINE(dim, "click: start its raft_peer again");
@@ -254,7 +265,7 @@ void render_tooltip(struct render_ctx *rc, const struct game_view *v)
 void render_help(struct render_ctx *rc, const struct game_view *v)
 {
     const struct layout *l = &rc->layout;
-    float s = l->scale, w = 660 * s, h = 640 * s, x = (float)l->win_w / 2 - w / 2;
+    float s = l->scale, w = 660 * s, h = 690 * s, x = (float)l->win_w / 2 - w / 2;
     float y = (float)l->win_h / 2 - h / 2, ly;
     int lh = text_line_height(rc->tc, FONT_NORMAL);
     static const char *const keys[][2] = {
@@ -263,6 +274,8 @@ void render_help(struct render_ctx *rc, const struct game_view *v)
         {"right-click", "hand leadership to that villager"},
         {"click a road", "cut it both ways (the peers drop those messages); again: open"},
         {"h", "heal: every road open again"},
+        {"a", "add the next peer of the ini: it walks in as an apprentice"},
+        {"x, then click", "remove that villager: it leaves the village"},
         {"slow wires knob", "drag: every peer holds each message that long"},
         {"-, +, f", "pace: timeouts and heartbeats slower, faster; fast failover"},
         {"c", "type a command (gold add 7), Enter sends it through the leader"},

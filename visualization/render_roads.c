@@ -112,6 +112,8 @@ void render_roads(struct render_ctx *rc, const struct game_view *v)
             float x0, y0, x1, y1;
             uint32_t delay;
 
+            if (!layout_has_road(l, a, b))
+                continue;
             road_ends(l, a, b, &x0, &y0, &x1, &y1);
             if (dir != 0) {
                 cut_road(l, r, x0, y0, x1, y1, dir, s, hover);

@@ -18,6 +18,8 @@
 #define LABEL_NAME_DY 37.0f
 #define GRANARY_DX    60.0f
 
+#define APPRENTICE_SCALE 0.8f /* an apprentice is drawn smaller */
+
 static SDL_Color with_a(SDL_Color c, float a)
 {
     return prim_alpha(c, a);
@@ -187,6 +189,26 @@ void render_villager(struct render_ctx *rc, const struct game_view *v, int slot)
     uint64_t since = v->now_ms - (p->life_since_ms < v->now_ms ? p->life_since_ms : v->now_ms);
     bool hover = v->hover == slot;
 
+    if (l->leaving[slot]) {
+        /* Removed from the configuration: it walks away, whether its process has exited
+         * yet or not; not a grave, nothing crashed. */
+        draw_body(rc, v, p, slot, x, y, s, l->alpha[slot]);
+        return;
+    }
+    if (l->apprentice[slot]) {
+        s *= APPRENTICE_SCALE;
+        if (p->life == VILLAGE_ALIVE) {
+            /* The apprentice's mark: a small open book by its feet. */
+            float a = l->alpha[slot], bx = x - 17 * s, by = y + 14 * s;
+            prim_fill_rect(rc->r, bx - 6 * s, by, 6 * s, 8 * s, prim_alpha(prim_rgb(0xf3ead2), a));
+            prim_fill_rect(rc->r, bx, by, 6 * s, 8 * s, prim_alpha(prim_rgb(0xe4d7b5), a));
+            prim_line(rc->r, bx, by, bx, by + 8 * s, 1.2f * s, prim_alpha(prim_rgb(0x6b4a2b), a));
+            draw_timer(rc, v, p, x, y, s, a);
+            draw_body(rc, v, p, slot, x, y, s, a);
+            return;
+        }
+    }
+
     if (p->life == VILLAGE_ABSENT) {
         draw_plot(rc->r, x, y, s, hover);
         return;
@@ -341,6 +363,38 @@ static float draw_log_tiles(struct render_ctx *rc, const struct game_view *v,
     return step * 2 + 5 * s;
 }
 
+/* Under an apprentice: what it is, and how far its log has caught up with the leader's,
+ * as a bar that fills while the leader sends it entries (or a snapshot). */
+static void apprentice_labels(struct render_ctx *rc, const struct game_view *v,
+                              const struct village_peer *p, float x, float y, float s)
+{
+    const struct village_peer *lead = leader_of(v->model);
+    SDL_Color white = {250, 250, 245, 255}, soft = {225, 230, 215, 255};
+    int lh = text_line_height(rc->tc, FONT_SMALL);
+    uint64_t target = lead ? lead->last_index : 0;
+    float ly = y + 24 * s, bw = 96 * s, frac;
+    char line[160];
+
+    text_draw_shadow(rc->tc, FONT_BOLD, p->name, x, ly, white, TEXT_CENTER);
+    ly += (float)text_line_height(rc->tc, FONT_BOLD);
+    text_draw_shadow(rc->tc, FONT_SMALL,
+                     p->member == VILLAGE_MEMBER_LEARNER ? "apprentice (learner)"
+                                                         : "waits to be added",
+                     x, ly, prim_rgb(0xfbe7a1), TEXT_CENTER);
+    ly += (float)lh + 3 * s;
+    frac = target > 0 ? (float)p->last_index / (float)target : 0;
+    if (frac > 1)
+        frac = 1;
+    prim_fill_rect(rc->r, x - bw / 2, ly, bw, 6 * s, (SDL_Color){20, 26, 20, 160});
+    prim_fill_rect(rc->r, x - bw / 2, ly, bw * frac, 6 * s,
+                   frac >= 1 ? prim_rgb(0x59a14f) : prim_rgb(0xd08b2b));
+    ly += 9 * s;
+    snprintf(line, sizeof line, "log %" PRIu64 " of %" PRIu64, p->last_index, target);
+    text_draw_shadow(rc->tc, FONT_SMALL, line, x, ly, soft, TEXT_CENTER);
+    ly += (float)lh + 3 * s;
+    draw_log_tiles(rc, v, p, x, ly, s);
+}
+
 void render_villager_labels(struct render_ctx *rc, const struct game_view *v, int slot)
 {
     const struct village_peer *p = &v->model->peers[slot];
@@ -349,6 +403,11 @@ void render_villager_labels(struct render_ctx *rc, const struct game_view *v, in
     SDL_Color white = {250, 250, 245, 255}, soft = {225, 230, 215, 255};
     int lh = text_line_height(rc->tc, FONT_SMALL);
     char line[160];
+
+    if (l->apprentice[slot] && p->life == VILLAGE_ALIVE) {
+        apprentice_labels(rc, v, p, x, y, s * APPRENTICE_SCALE);
+        return;
+    }
 
     if (p->life == VILLAGE_ABSENT) {
         text_draw(rc->tc, FONT_SMALL, "?", x, y - 16 * s, prim_rgb(0x3b2a18), TEXT_CENTER);

@@ -3,6 +3,8 @@
 
 #include <json-c/json.h>
 
+#define DUMP_FEED_LINES 16
+
 static struct json_object *name_or_null(const char *s)
 {
     return s[0] ? json_object_new_string(s) : NULL;
@@ -38,6 +40,20 @@ static void faults_to_json(const struct village_model *m, const struct village_p
     json_object_object_add(o, "stale_leader",
                            json_object_new_boolean(village_model_leader_stale(m, slot)));
     json_object_object_add(o, "lost_entries", json_object_new_int(p->n_ghosts));
+}
+
+/* Membership (docs/MEMBERSHIP.md): where the village places the villager. */
+static void member_to_json(const struct village_model *m, const struct village_peer *p, int slot,
+                           uint64_t now_ms, struct json_object *o)
+{
+    bool leaving, shown = village_model_shown(m, slot, now_ms, &leaving);
+
+    json_object_object_add(o, "member", json_object_new_string(village_member_name(p->member)));
+    json_object_object_add(o, "shown", json_object_new_boolean(shown));
+    json_object_object_add(o, "in_ring",
+                           json_object_new_boolean(village_model_in_ring(m, slot, now_ms)));
+    json_object_object_add(o, "leaving", json_object_new_boolean(leaving));
+    json_object_object_add(o, "left", json_object_new_boolean(p->left));
 }
 
 static struct json_object *peer_to_json(const struct village_peer *p)
@@ -102,14 +118,26 @@ struct json_object *village_model_to_json(const struct village_model *m, uint64_
     json_object_object_add(o, "flights", json_object_new_int(m->n_flights));
     json_object_object_add(o, "thinned", json_object_new_int64((int64_t)m->n_thinned));
     json_object_object_add(o, "cut_roads", json_object_new_int(village_model_cut_roads(m)));
+    json_object_object_add(o, "membership_seen", json_object_new_boolean(m->membership_seen));
+    json_object_object_add(o, "voters", names(m, m->voters));
+    json_object_object_add(o, "learners", names(m, m->learners));
+    json_object_object_add(o, "config_pending", json_object_new_boolean(m->conf_pending));
+    json_object_object_add(o, "config_index", json_object_new_int64((int64_t)m->conf_index));
     arr = json_object_new_array();
     for (int i = 0; arr && i < m->n; i++) {
         struct json_object *p = peer_to_json(&m->peers[i]);
         if (p) {
             faults_to_json(m, &m->peers[i], i, p);
+            member_to_json(m, &m->peers[i], i, now_ms, p);
             json_object_array_add(arr, p);
         }
     }
     json_object_object_add(o, "villagers", arr);
+    /* The last lines of the feed, newest last: what the village said in words. */
+    arr = json_object_new_array();
+    for (int i = m->n_feed > DUMP_FEED_LINES ? m->n_feed - DUMP_FEED_LINES : 0;
+         arr && i < m->n_feed; i++)
+        json_object_array_add(arr, json_object_new_string(village_model_feed_line(m, i)->text));
+    json_object_object_add(o, "feed", arr);
     return o;
 }

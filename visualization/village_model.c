@@ -80,6 +80,8 @@ void village_model_recompute_n(struct village_model *m)
     if (m->n_fixed)
         return;
     n = m->n_heard > 0 ? m->n_heard : m->n_from_file;
+    if (village_model_extent(m) > n)
+        n = village_model_extent(m);
     m->n = n > VILLAGE_MAX_PEERS ? VILLAGE_MAX_PEERS : n;
 }
 
@@ -280,7 +282,8 @@ void village_model_tick(struct village_model *m, uint64_t now_ms)
         if (p->life == VILLAGE_ALIVE && now_ms > p->last_heard_ms + VILLAGE_STALE_MS) {
             p->life = VILLAGE_GRAVE;
             p->life_since_ms = now_ms;
-            feed_addf(m, i, p->term, now_ms, "%s fell silent: a grave now", p->name);
+            if (!p->left) /* a removed peer exits: not news, it has left already */
+                feed_addf(m, i, p->term, now_ms, "%s fell silent: a grave now", p->name);
         }
         if (p->reviving && now_ms > p->revive_asked_ms + REVIVE_GIVE_UP_MS) {
             p->reviving = false;
@@ -321,6 +324,7 @@ void village_model_mark_reviving(struct village_model *m, int slot, uint64_t now
     m->peers[slot].reviving = true;
     m->peers[slot].revive_asked_ms = now_ms;
     m->peers[slot].kill_grace_until_ms = 0;
+    village_model_recompute_n(m); /* a newcomer the game starts is shown as it boots */
 }
 
 /* --- network faults: cut roads and stale leaders ------------------------------------- */

@@ -44,6 +44,11 @@ struct json_object;
 /* Log entries a peer lost (replaced or cut off its log) are shown falling this long. */
 #define VILLAGE_GHOST_MS       3000
 #define VILLAGE_FAULT_TEXT_MAX 128 /* bytes of a peer's "fault" words kept */
+/* Membership (docs/MEMBERSHIP.md): an apprentice walks in from the village's edge, a
+ * promoted one walks to its place in the ring, and a removed one walks away and is
+ * drawn no more, each over this long. */
+#define VILLAGE_WALK_MS  800
+#define VILLAGE_LEAVE_MS 3000
 
 enum village_role {
     VILLAGE_ROLE_UNKNOWN = 0,
@@ -58,6 +63,15 @@ enum village_life {
     VILLAGE_ABSENT = 0, /* never heard from: an empty plot */
     VILLAGE_ALIVE,
     VILLAGE_GRAVE, /* silent for VILLAGE_STALE_MS, or killed by the game */
+};
+
+/* Where a villager stands in the configuration, as the village sees it: the living
+ * leader's configuration (docs/MEMBERSHIP.md), else the last one a leader sent. */
+enum village_member {
+    VILLAGE_MEMBER_UNKNOWN = 0, /* no peer has named a configuration: drawn as ever */
+    VILLAGE_MEMBER_VOTER,
+    VILLAGE_MEMBER_LEARNER, /* an apprentice: receives the log, votes not */
+    VILLAGE_MEMBER_NONE,    /* in no configuration: a newcomer waiting, or removed */
 };
 
 enum village_rpc {
@@ -129,6 +143,23 @@ struct village_peer {
     uint64_t ghosts_since_ms;
 
     bool stale_leader; /* leads, but reaches no majority (see village_model_leader_stale) */
+
+    /* The configuration this peer uses, from its own state (bits by slot; names the
+     * village does not show are skipped): empty on a --join peer not added yet. */
+    uint16_t conf_voters, conf_learners;
+    bool conf_pending;
+    uint64_t conf_index; /* its entry's index, 0 when unknown or from a snapshot */
+
+    /* Its place in the village's configuration, and since when (walk animations). */
+    enum village_member member;
+    uint64_t member_since_ms;
+    /* Removed from a committed configuration: it walks away (VILLAGE_LEAVE_MS from
+     * left_ms) and is then drawn no more, until it is a member again or a new process
+     * of it is heard (left_pid is the one that left). */
+    bool left;
+    uint64_t left_ms;
+    long left_pid;
+    bool told_waiting; /* the feed said it waits to be added */
 };
 
 /* One message in the air. */
@@ -171,6 +202,14 @@ struct village_model {
      * cut. */
     uint16_t roads_told[VILLAGE_MAX_PEERS], roads_now[VILLAGE_MAX_PEERS];
     uint64_t roads_changed_ms;
+
+    /* The configuration the village shows (bits by slot): the living leader's, kept
+     * when no leader is known. membership_seen once any peer named one. */
+    bool membership_seen;
+    uint16_t voters, learners;
+    bool conf_pending;
+    uint64_t conf_index;
+    uint64_t conf_term; /* of the leader it came from */
 
     uint64_t n_datagrams; /* accepted */
     uint64_t n_rejected;  /* ignored as malformed */
@@ -235,7 +274,19 @@ const struct village_flight *village_model_flight(const struct village_model *m,
  * fields, then puts it). NULL when out of memory. */
 struct json_object *village_model_to_json(const struct village_model *m, uint64_t now_ms);
 
+/* Whether slot is drawn at all: a member, or a peer heard from that is not a member
+ * (an apprentice waiting), or one walking away (leaving true). Without membership news
+ * every slot below n is, as before: a plot with a signpost until heard from. */
+bool village_model_shown(const struct village_model *m, int slot, uint64_t now_ms, bool *leaving);
+/* Whether slot stands in the ring (a voter, or any villager when membership is unknown)
+ * rather than apart as an apprentice (a learner, or heard from but in no configuration). */
+bool village_model_in_ring(const struct village_model *m, int slot, uint64_t now_ms);
+/* The next peer of the ini that is in no configuration and not running, to add: its slot
+ * or -1. */
+int village_model_next_to_add(const struct village_model *m);
+
 const char *village_role_name(enum village_role role);
+const char *village_member_name(enum village_member member);
 const char *village_life_name(enum village_life life);
 const char *village_rpc_name(enum village_rpc rpc);
 

@@ -18,6 +18,14 @@ void village_model_recompute_n(struct village_model *m);
 void village_model_note_alive(struct village_model *m, int slot, const struct village_peer *old,
                               long pid, uint64_t now_ms);
 
+/* A state arrived from slot: follow the village's configuration (the leader's) and
+ * tell the feed of arrivals, promotions and departures (village_members.c). */
+void village_model_note_membership(struct village_model *m, int slot, uint64_t now_ms);
+
+/* One past the highest slot that is a member or was heard from, 0 without membership
+ * news: the villagers shown reach at least that far. */
+int village_model_extent(const struct village_model *m);
+
 /* Puts a message in the air, dropping the oldest when the sky is full. */
 void village_model_push_flight(struct village_model *m, const struct village_flight *f);
 

@@ -290,6 +290,30 @@ static int parse_names(struct village_model *m, struct json_object *obj, const c
     return 0;
 }
 
+/* "voters", "learners" (names), "config_pending" and "config_index": the configuration
+ * the peer uses (docs/GAME_STREAM.md). Absent, as from a peer older than membership
+ * changes: empty, which the village reads as "no news". */
+static int parse_configuration(struct village_model *m, struct json_object *obj,
+                               struct village_peer *p, char *err, size_t errlen)
+{
+    uint16_t voters = 0, learners = 0;
+
+    p->conf_pending = false;
+    p->conf_index = 0;
+    if (parse_names(m, obj, "voters", &voters, err, errlen) < 0 ||
+        parse_names(m, obj, "learners", &learners, err, errlen) < 0 ||
+        get_bool(obj, "config_pending", &p->conf_pending, err, errlen) < 0 ||
+        get_u64(obj, "config_index", false, UINT64_MAX / 2, &p->conf_index, err, errlen) < 0)
+        return -1;
+    if (voters & learners) {
+        set_err(err, errlen, "a peer is both a voter and a learner");
+        return -1;
+    }
+    p->conf_voters = voters;
+    p->conf_learners = learners;
+    return 0;
+}
+
 static int parse_faults(struct village_model *m, struct json_object *obj, struct village_peer *p,
                         char *err, size_t errlen)
 {
@@ -450,7 +474,8 @@ static int feed_state(struct village_model *m, struct json_object *obj, uint64_t
         get_u64(obj, "election_progress", false, 1000, &progress, err, errlen) < 0 ||
         get_bool(obj, "stopped", &np.stopped, err, errlen) < 0 ||
         parse_log_tail(obj, &np, err, errlen) < 0 || parse_vars(obj, &np, err, errlen) < 0 ||
-        parse_followers(obj, &np, err, errlen) < 0 || parse_faults(m, obj, &np, err, errlen) < 0)
+        parse_followers(obj, &np, err, errlen) < 0 || parse_faults(m, obj, &np, err, errlen) < 0 ||
+        parse_configuration(m, obj, &np, err, errlen) < 0)
         return -1;
     np.election_progress = (unsigned)progress;
 
@@ -474,10 +499,10 @@ static int feed_state(struct village_model *m, struct json_object *obj, uint64_t
     }
     if (pid != 0)
         m->peers[slot].pid = (long)pid;
-    if ((int)n > m->n_heard) {
+    if ((int)n > m->n_heard)
         m->n_heard = (int)n;
-        village_model_recompute_n(m);
-    }
+    village_model_note_membership(m, slot, now_ms);
+    village_model_recompute_n(m);
     return 0;
 }
 
