@@ -28,15 +28,17 @@ static int done_at(const struct chaos_cluster *c, int leader, enum member_action
 }
 
 int member_change(struct chaos_cluster *c, enum member_action action, int i, int timeout_ms,
-                  int *requests, char *err, size_t errlen)
+                  member_wait_fn *wait, void *ctx, int *requests, char *err, size_t errlen)
 {
     uint64_t deadline = chaos_now_ms() + (uint64_t)timeout_ms;
     const char *verb = action == MEMBER_ADD ? "add" : "remove";
     set_err(err, errlen, "no leader");
     do {
         int leader = chaos_cluster_find_leader(c, 3000);
-        if (leader <= 0)
+        if (leader <= 0) {
+            wait(ctx, 200);
             continue;
+        }
         bool learner;
         int done = done_at(c, leader, action, i, &learner);
         if (done == 1)
@@ -49,9 +51,11 @@ int member_change(struct chaos_cluster *c, enum member_action action, int i, int
                  "{\"type\":\"membership\",\"action\":\"%s\",\"peer\":\"%s\"}\n", ask,
                  c->peer[i].name);
         (*requests)++;
-        /* An add waits for the learner to catch up, which the leader bounds at 60 s. */
+        /* An add waits for the learner to catch up (the leader bounds it at 60 s). We do
+         * not wait that long in one go: the leader goes on without us, and a joining peer
+         * that died meanwhile must be seen to and restarted (wait). */
         int rc = chaos_exchange(c->peer[leader].host, c->peer[leader].port, line, answer,
-                                sizeof(answer), action == MEMBER_ADD ? 65000 : 10000);
+                                sizeof(answer), 10000);
         struct json_object *o = NULL, *v;
         char e[128];
         if (rc != 0 || json_line_parse(answer, strlen(answer), ANSWER_MAX, &o, e, sizeof(e)) != 0) {
@@ -67,7 +71,7 @@ int member_change(struct chaos_cluster *c, enum member_action action, int i, int
         json_object_put(o);
         /* not_leader, unavailable, bad_membership (a change pending, a leader not ready
          * yet, not caught up yet, or already done), no answer: look again and retry. */
-        chaos_sleep_ms(200);
+        wait(ctx, 200);
     } while (chaos_now_ms() < deadline);
     return -1;
 }

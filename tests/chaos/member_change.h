@@ -14,10 +14,14 @@ enum member_action {
     MEMBER_REMOVE /* take peer i out of the configuration */
 };
 
+/* Called between attempts to wait ms while keeping an eye on the peers (the nemesis
+ * restarts a member that died meanwhile, the joining one included). */
+typedef void member_wait_fn(void *ctx, int ms);
+
 /* Carries the change through until a leader's committed configuration shows it done, for
  * up to timeout_ms. 0, or -1 with what went wrong last in err. *requests counts the
  * requests sent (retries included). */
 int member_change(struct chaos_cluster *c, enum member_action action, int i, int timeout_ms,
-                  int *requests, char *err, size_t errlen);
+                  member_wait_fn *wait, void *ctx, int *requests, char *err, size_t errlen);
 
 #endif

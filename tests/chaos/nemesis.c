@@ -227,11 +227,17 @@ static void retire(struct nemesis *m, int i)
     m->removed_killed++;
 }
 
+static void watch_between(void *ctx, int ms)
+{
+    nemesis_watch(ctx, ms);
+}
+
 static int remove_member(struct nemesis *m, int i, char *err, size_t errlen)
 {
     struct chaos_cluster *c = m->cluster;
     uint64_t t = chaos_now_ms();
-    int rc = member_change(c, MEMBER_REMOVE, i, MEMBER_CHANGE_MS, &m->member_requests, err, errlen);
+    int rc = member_change(c, MEMBER_REMOVE, i, MEMBER_CHANGE_MS, watch_between, m,
+                           &m->member_requests, err, errlen);
     note(m, "remove %d: %s (%.1f s)", i, rc == 0 ? "committed" : err,
          (double)(chaos_now_ms() - t) / 1000.0);
     if (rc != 0)
@@ -253,7 +259,8 @@ static int add_member(struct nemesis *m, int i, char *err, size_t errlen)
     if (chaos_cluster_start(c, i, err, errlen) != 0)
         return -1;
     uint64_t t = chaos_now_ms();
-    int rc = member_change(c, MEMBER_ADD, i, MEMBER_CHANGE_MS, &m->member_requests, err, errlen);
+    int rc = member_change(c, MEMBER_ADD, i, MEMBER_CHANGE_MS, watch_between, m,
+                           &m->member_requests, err, errlen);
     note(m, "add %d (wiped, --join): %s (%.1f s)", i, rc == 0 ? "committed as a voter" : err,
          (double)(chaos_now_ms() - t) / 1000.0);
     if (rc == 0)
