@@ -77,7 +77,8 @@ void nemesis_watch(struct nemesis *m, int ms)
             if (!chaos_cluster_exited(m->cluster, i, &status))
                 continue;
             char what[200];
-            if (!m->cluster->peer[i].member && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            bool leaving = !m->cluster->peer[i].member || i == m->leaving;
+            if (leaving && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 note(m, "%s (removed) exited with status 0", m->cluster->peer[i].name);
                 m->removed_exited++;
                 continue;
@@ -236,8 +237,10 @@ static int remove_member(struct nemesis *m, int i, char *err, size_t errlen)
 {
     struct chaos_cluster *c = m->cluster;
     uint64_t t = chaos_now_ms();
+    m->leaving = i; /* it may notice its removal before we hear that it committed */
     int rc = member_change(c, MEMBER_REMOVE, i, MEMBER_CHANGE_MS, watch_between, m,
                            &m->member_requests, err, errlen);
+    m->leaving = 0;
     note(m, "remove %d: %s (%.1f s)", i, rc == 0 ? "committed" : err,
          (double)(chaos_now_ms() - t) / 1000.0);
     if (rc != 0)

@@ -49,6 +49,7 @@ struct nemesis {
     int member_requests; /* membership requests sent, retries included */
     int removed_exited;  /* removed peers that noticed and exited with status 0 */
     int removed_killed;  /* removed peers still running 2 s later, then killed */
+    int leaving;         /* the peer being removed now, 0 if none: its exit is no crash */
 };
 
 const char *nemesis_kind_name(enum fault_kind kind);
