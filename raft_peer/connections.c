@@ -219,6 +219,9 @@ static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
         client_send_error(p, c, "bad_request", "RPC addressed to another peer");
         return;
     }
+    if (m.type == RAFT_MSG_APPEND_ENTRIES &&
+        m.u.append_entries.leader_commit > p->leader_commit_heard)
+        p->leader_commit_heard = m.u.append_entries.leader_commit;
     int rc = raft_step(p->raft, &m, peer_now());
     if (rc == RAFT_ENOMEM)
         event_log_write(p->log, EVENT_LOG_ERROR, "out of memory handling %s",

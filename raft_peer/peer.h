@@ -161,6 +161,10 @@ struct peer {
     struct raft_configuration boot_configuration;     /* data/<peer>/bootstrap */
     struct raft_configuration snapshot_configuration; /* the one our snapshot carries */
     bool was_member; /* we have been in our own configuration: leaving it means removal */
+    /* The highest leader_commit of the append_entries received: while our log ends before
+     * it, we are catching up, and a removal we read may be an old one that later entries
+     * undo. */
+    raft_index leader_commit_heard;
     struct membership_change change;
     uint64_t started_ms;
     raft_id self; /* 1..n */

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,15 +69,17 @@ static int free_port(int *holder)
     return port;
 }
 
-int chaos_cluster_create(struct chaos_cluster *c, int n, struct netfault *nf, const char *bin_dir,
-                         const char *extra_raft, char *err, size_t errlen)
+int chaos_cluster_create(struct chaos_cluster *c, int n, int bootstrap, struct netfault *nf,
+                         const char *bin_dir, const char *extra_raft, char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
-    if (n < 1 || n > CHAOS_MAX_PEERS) {
-        set_err(err, errlen, "cluster size %d out of 1..%d", n, CHAOS_MAX_PEERS);
+    if (n < 1 || n > CHAOS_MAX_PEERS || bootstrap < 1 || bootstrap > n) {
+        set_err(err, errlen, "cluster size %d out of 1..%d, or %d members at the start", n,
+                CHAOS_MAX_PEERS, bootstrap);
         return -1;
     }
     c->n = n;
+    c->bootstrap = bootstrap;
     c->nf = nf;
     for (int i = 0; i <= CHAOS_MAX_PEERS; i++)
         c->peer[i].port_holder = -1;
@@ -106,6 +110,7 @@ int chaos_cluster_create(struct chaos_cluster *c, int n, struct netfault *nf, co
     for (int i = 1; i <= n; i++) {
         struct chaos_peer *p = &c->peer[i];
         snprintf(p->name, sizeof(p->name), "peer%d", i);
+        p->member = i <= bootstrap;
         netfault_host(nf, i, p->host, sizeof(p->host));
         if (nf->private_ns) {
             p->port = 7000 + i; /* our own network: every port is ours */
@@ -156,9 +161,11 @@ int chaos_cluster_start(struct chaos_cluster *c, int i, char *err, size_t errlen
     if (p->pid > 0)
         return 0;
     char count[16], out[400];
-    snprintf(count, sizeof(count), "%d", c->n);
+    snprintf(count, sizeof(count), "%d", c->bootstrap);
     snprintf(out, sizeof(out), "%s/%s.out", c->dir, p->name);
-    char *argv[] = {c->prog, p->name, count, "-c", c->ini, NULL};
+    /* A restarted peer is started as it was first: a joined one must never be given N,
+     * which on its wiped directory would bootstrap a second cluster of voters 1..N. */
+    char *argv[] = {c->prog, p->name, p->join ? "--join" : count, "-c", c->ini, NULL};
     pid_t pid = fork();
     if (pid < 0) {
         set_err(err, errlen, "fork: %s", strerror(errno));
@@ -233,6 +240,82 @@ int chaos_cluster_exited(struct chaos_cluster *c, int i, int *status)
     p->pid = 0;
     p->frozen = false;
     return 1;
+}
+
+/* Removes everything under path (a directory), without following symbolic links. */
+static int remove_tree_at(int parent, const char *name, char *err, size_t errlen)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+            return 0;
+        set_err(err, errlen, "unlink %s: %s", name, strerror(errno));
+        return -1;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        set_err(err, errlen, "opendir %s: %s", name, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc = remove_tree_at(dirfd(d), e->d_name, err, errlen);
+    closedir(d);
+    if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "rmdir %s: %s", name, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+int chaos_cluster_wipe(struct chaos_cluster *c, int i, char *err, size_t errlen)
+{
+    struct chaos_peer *p = &c->peer[i];
+    if (p->pid > 0) {
+        set_err(err, errlen, "%s is running: kill it before wiping its disk", p->name);
+        return -1;
+    }
+    char path[400];
+    snprintf(path, sizeof(path), "%s/data/%s", c->dir, p->name);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        p->join = true; /* never started: nothing to wipe */
+        return 0;
+    }
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    /* The lazyfs control file is the mount's, not the peer's. */
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".lazyfs_ctl"))
+            rc = remove_tree_at(dirfd(d), e->d_name, err, errlen);
+    /* Durable, so that a later power cut cannot bring the old disk back. */
+    if (rc == 0 && fsync(dirfd(d)) != 0) {
+        set_err(err, errlen, "fsync %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    closedir(d);
+    if (rc == 0)
+        p->join = true;
+    return rc;
+}
+
+int chaos_cluster_members(const struct chaos_cluster *c, int *out)
+{
+    int k = 0;
+    for (int i = 1; i <= c->n; i++)
+        if (c->peer[i].member)
+            out[k++] = i;
+    return k;
 }
 
 void chaos_cluster_destroy(struct chaos_cluster *c, bool keep_dir)
@@ -315,6 +398,25 @@ int chaos_peer_number(const struct chaos_cluster *c, const char *name)
     return 0;
 }
 
+/* An array of peer names as a bit mask over this cluster's peer numbers. */
+static unsigned names_mask(const struct chaos_cluster *c, struct json_object *o, const char *key)
+{
+    struct json_object *a;
+    unsigned mask = 0;
+    if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+        return 0;
+    size_t len = json_object_array_length(a);
+    for (size_t k = 0; k < len; k++) {
+        struct json_object *e = json_object_array_get_idx(a, k);
+        int i = json_object_is_type(e, json_type_string)
+                    ? chaos_peer_number(c, json_object_get_string(e))
+                    : 0;
+        if (i > 0)
+            mask |= 1u << i;
+    }
+    return mask;
+}
+
 int chaos_cluster_status(const struct chaos_cluster *c, int i, struct chaos_status *st,
                          int timeout_ms)
 {
@@ -345,6 +447,11 @@ int chaos_cluster_status(const struct chaos_cluster *c, int i, struct chaos_stat
         st->leader = chaos_peer_number(c, json_object_get_string(v));
     if (json_object_object_get_ex(o, "stopped", &v) && json_object_is_type(v, json_type_boolean))
         st->stopped = json_object_get_boolean(v);
+    st->voters = names_mask(c, o, "voters");
+    st->learners = names_mask(c, o, "learners");
+    if (json_object_object_get_ex(o, "config_pending", &v) &&
+        json_object_is_type(v, json_type_boolean))
+        st->config_pending = json_object_get_boolean(v);
     rc = 0;
 out:
     json_object_put(o);

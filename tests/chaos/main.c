@@ -1,7 +1,7 @@
 /* main.c: raft_chaos: real peers under concurrent clients while a nemesis crashes, cuts the
- * power of, freezes, partitions and re-leads them; then checks that every peer converged to the
- * same state, that no acknowledged write was lost or applied twice, and that the clients' history
- * is linearizable. See docs/CHAOS.md. */
+ * power of, freezes, partitions, re-leads, replaces, adds and removes them; then checks that every
+ * peer converged to the same state, that no acknowledged write was lost or applied twice, and that
+ * the clients' history is linearizable. See docs/CHAOS.md. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -32,7 +32,8 @@ struct options {
     int clients;
     bool keep;
     bool no_network;
-    int power_cuts; /* -1: where lazyfs works, 0: never, 1: required */
+    bool membership; /* membership faults: 3 of the ini's peers start, the rest are spares */
+    int power_cuts;  /* -1: where lazyfs works, 0: never, 1: required */
     uint64_t max_steps;
     const char *check_file;
 };
@@ -40,13 +41,16 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: raft_chaos [--seconds N] [--seed S] [--peers N] [--clients N] [--keep]\n"
-               "                  [--no-network] [--power-cuts | --no-power-cuts] [--max-steps N]\n"
+               "                  [--no-network] [--power-cuts | --no-power-cuts]\n"
+               "                  [--no-membership] [--max-steps N]\n"
                "       raft_chaos --check HISTORY_FILE [--max-steps N]\n"
                "Runs peers from $RAFT_BIN_DIR (default ./bin) under client load while faults\n"
                "are injected for N seconds (default $CHAOS_SECONDS, else 30), then checks the\n"
                "result. Power cuts (peers' data on lazyfs mounts) run where FUSE works unless\n"
                "--no-power-cuts; --power-cuts makes them required. --check re-checks a saved\n"
-               "history. Exit 0 pass, 1 fail, 2 usage or setup.\n");
+               "history. Membership faults (replace a peer, grow 3 to 5 and shrink back) run\n"
+               "unless --no-membership: 3 of the --peers (default 5) start, the rest join later;\n"
+               "without them every peer starts. Exit 0 pass, 1 fail, 2 usage or setup.\n");
 }
 
 static int parse_u64_arg(const char *s, uint64_t *out)
@@ -63,8 +67,12 @@ static int parse_u64_arg(const char *s, uint64_t *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     const char *env = getenv("CHAOS_SECONDS");
-    *o = (struct options){
-        .seconds = 30, .peers = 5, .clients = 5, .power_cuts = -1, .max_steps = 20000000};
+    *o = (struct options){.seconds = 30,
+                          .peers = 5,
+                          .clients = 5,
+                          .membership = true,
+                          .power_cuts = -1,
+                          .max_steps = 20000000};
     uint64_t v;
     if (env && *env && parse_u64_arg(env, &v) == 0 && v > 0 && v <= 86400)
         o->seconds = (int)v;
@@ -82,6 +90,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->keep = true;
         } else if (!strcmp(a, "--no-network")) {
             o->no_network = true;
+        } else if (!strcmp(a, "--no-membership")) {
+            o->membership = false;
         } else if (!strcmp(a, "--power-cuts")) {
             o->power_cuts = 1;
         } else if (!strcmp(a, "--no-power-cuts")) {
@@ -180,6 +190,10 @@ static void problem(struct run *r, const char *fmt, ...)
 static void print_statuses(struct run *r)
 {
     for (int i = 1; i <= r->cluster.n; i++) {
+        if (!r->cluster.peer[i].member) {
+            printf("  peer%d: not a member\n", i);
+            continue;
+        }
         struct chaos_status st;
         if (chaos_cluster_status(&r->cluster, i, &st, 1000) != 0) {
             printf("  peer%d: no status\n", i);
@@ -192,8 +206,9 @@ static void print_statuses(struct run *r)
     }
 }
 
-/* Every peer has the same last index, commit index and applied index: the leader's.
- * Returns that index, or 0 after timeout_ms. */
+/* Every member has the same last index, commit index and applied index: the leader's, and
+ * uses the same committed configuration: the members. Returns that index, or 0 after
+ * timeout_ms. */
 static uint64_t wait_converged(struct run *r, int timeout_ms)
 {
     uint64_t deadline = chaos_now_ms() + (uint64_t)timeout_ms;
@@ -201,12 +216,18 @@ static uint64_t wait_converged(struct run *r, int timeout_ms)
         int leader = chaos_cluster_find_leader(&r->cluster, 2000);
         struct chaos_status lst;
         if (leader > 0 && chaos_cluster_status(&r->cluster, leader, &lst, 1000) == 0) {
-            bool all = true;
+            unsigned members = 0;
+            for (int i = 1; i <= r->cluster.n; i++)
+                if (r->cluster.peer[i].member)
+                    members |= 1u << i;
+            bool all = lst.voters == members && lst.learners == 0 && !lst.config_pending;
             for (int i = 1; i <= r->cluster.n && all; i++) {
                 struct chaos_status st;
-                all = chaos_cluster_status(&r->cluster, i, &st, 1000) == 0 &&
-                      st.last_applied == lst.commit_index && st.commit_index == lst.commit_index &&
-                      st.log_length == lst.commit_index;
+                all = !r->cluster.peer[i].member ||
+                      (chaos_cluster_status(&r->cluster, i, &st, 1000) == 0 &&
+                       st.last_applied == lst.commit_index && st.commit_index == lst.commit_index &&
+                       st.log_length == lst.commit_index && st.voters == members &&
+                       st.learners == 0 && !st.config_pending);
             }
             if (all)
                 return lst.commit_index;
@@ -245,8 +266,11 @@ static void read_every_peer(struct run *r)
 {
     static int64_t values[CHAOS_MAX_PEERS + 1][FINAL_KEYS];
     bool have[CHAOS_MAX_PEERS + 1] = {false};
-    int read = 0;
+    int read = 0, members = 0;
     for (int i = 1; i <= r->cluster.n; i++) {
+        if (!r->cluster.peer[i].member)
+            continue; /* a removed peer holds an old state, and nobody reads it */
+        members++;
         /* The healed cluster may still change leaders now and then (a peer stalled by a
          * loaded machine): a peer that lost its leadership in the middle of the reads is
          * made the leader again and read again, from the first key. */
@@ -298,10 +322,10 @@ static void read_every_peer(struct run *r)
             }
         }
     }
-    printf("per-peer reads: %d of %d peers read as leader, %s on %d keys\n", read, r->cluster.n,
+    printf("per-peer reads: %d of %d members read as leader, %s on %d keys\n", read, members,
            differ ? "DIFFERENT" : "identical", r->nkeys);
-    if (read < r->cluster.n)
-        problem(r, "only %d of %d peers could be read as leader", read, r->cluster.n);
+    if (read < members)
+        problem(r, "only %d of %d members could be read as leader", read, members);
 }
 
 static uint64_t next_rand(uint64_t *x)
@@ -337,6 +361,23 @@ static void print_power_cuts(const struct power_cuts *pc)
            pc->cuts, pages, dir_ops, failed);
 }
 
+static void print_membership(const struct run *r)
+{
+    const struct nemesis *m = &r->nemesis;
+    if (!r->opt.membership) {
+        printf("membership changes: off (--no-membership)\n");
+        return;
+    }
+    printf("membership changes: %d adds of a wiped peer (learner, then voter), %d removals, "
+           "%d requests; removed peers: %d exited on their own, %d killed after 2 s; members at "
+           "the end:",
+           m->added, m->removed, m->member_requests, m->removed_exited, m->removed_killed);
+    for (int i = 1; i <= r->cluster.n; i++)
+        if (r->cluster.peer[i].member)
+            printf(" peer%d", i);
+    printf("\n");
+}
+
 static int setup(struct run *r)
 {
     struct options *o = &r->opt;
@@ -352,8 +393,9 @@ static int setup(struct run *r)
         return -1;
     }
     const char *bin = getenv("RAFT_BIN_DIR");
-    if (chaos_cluster_create(&r->cluster, o->peers, &r->nf, bin && *bin ? bin : "bin", NULL, err,
-                             sizeof(err)) != 0) {
+    int bootstrap = o->membership ? 3 : o->peers;
+    if (chaos_cluster_create(&r->cluster, o->peers, bootstrap, &r->nf, bin && *bin ? bin : "bin",
+                             NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_chaos: %s\n", err);
         return -1;
     }
@@ -368,6 +410,13 @@ static int setup(struct run *r)
     r->timeline = fopen(path, "w");
     printf("raft_chaos: seed %" PRIu64 ", %d peers, %d clients, %d s of faults, directory %s\n",
            o->seed, o->peers, o->clients, o->seconds, r->cluster.dir);
+    if (o->membership)
+        printf("membership faults: yes, %d of the ini's %d peers start as voters, the others "
+               "join with --join when added\n",
+               bootstrap, o->peers);
+    else
+        printf("membership faults: off (--no-membership), all %d peers start as voters\n",
+               o->peers);
     if (r->nf.isolated)
         printf("network: one namespace per peer, links cut with blackhole routes%s\n",
                r->nf.user_ns ? " (in a user namespace: not root)" : "");
@@ -378,7 +427,7 @@ static int setup(struct run *r)
     else if (o->power_cuts != 0)
         printf("power cuts: SKIPPED (%s); every other fault runs\n", r->power.reason);
     fflush(stdout);
-    for (int i = 1; i <= o->peers; i++) {
+    for (int i = 1; i <= bootstrap; i++) {
         if (chaos_cluster_start(&r->cluster, i, err, sizeof(err)) != 0) {
             fprintf(stderr, "raft_chaos: %s\n", err);
             return -1;
@@ -452,7 +501,8 @@ static int run_chaos(struct run *r)
         fprintf(stderr, "raft_chaos: cannot start the clients\n");
         return 2;
     }
-    nemesis_init(&r->nemesis, &r->cluster, &r->nf, &r->power, r->opt.seed, r->timeline);
+    nemesis_init(&r->nemesis, &r->cluster, &r->nf, &r->power, r->opt.membership, r->opt.seed,
+                 r->timeline);
     uint64_t t0 = chaos_now_ms(), end = t0 + (uint64_t)r->opt.seconds * 1000;
     inject(r, end);
     print_faults(&r->nemesis);
@@ -516,6 +566,7 @@ static int run_chaos(struct run *r)
     printf("network faults: %s\n", r->nf.isolated ? "yes (network namespaces)" : r->nf.reason);
     print_faults(&r->nemesis);
     print_power_cuts(&r->power);
+    print_membership(r);
     printf("peer deaths not caused by the nemesis: %d\n", r->nemesis.unexpected_exits);
     print_summary_ops(&sum, load_seconds);
     printf("verdict: %s\n", r->problems ? "FAIL" : "PASS");

@@ -85,7 +85,8 @@ Test(chaos, check_refuses_a_lost_acknowledged_add)
     cr_expect(strstr(res.out, "FAILED: acknowledged adds are missing") != NULL, "%s", res.out);
 }
 
-/* A short run: 5 peers, 5 clients, every kind of fault, all checks. */
+/* A short run: 3 voters of a 5-peer ini, 5 clients, every kind of fault (membership changes
+ * included), all checks. */
 Test(chaos, short_run_passes_every_check, .timeout = 400)
 {
     char *argv[] = {(char *)chaos_bin(), "--seconds", SHORT_RUN_SECONDS, NULL};
