@@ -16,7 +16,7 @@ static const char *chaos_bin(void)
     return p && *p ? p : "build/release/tests/raft_chaos";
 }
 
-static struct subprocess_result res; /* 128 KiB: off the stack */
+static struct subprocess_result res; /* large: off the stack */
 
 static int run_chaos(char *const argv[], int timeout_ms)
 {

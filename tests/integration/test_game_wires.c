@@ -13,7 +13,7 @@
 
 static struct cluster h;
 static char game_bin[1100];
-static struct subprocess_result res; /* 128 KiB: too big for a test's stack */
+static struct subprocess_result res; /* large: off the test's stack */
 
 static void cluster_up(void)
 {

@@ -16,7 +16,7 @@
 
 static struct cluster h;
 static char cli_bin[512];
-static struct subprocess_result res; /* 128 KiB: too big for a test's stack */
+static struct subprocess_result res; /* large: off the test's stack */
 
 /* Steady timeouts: a test that removes the leader checks who leads next, and a test
  * that adds a peer must not see the machine's stalls as elections. */

@@ -56,7 +56,7 @@ static void cli(struct subprocess_result *r, const char *stdin_text, ...)
     cr_assert(!r->timed_out, "user_cli hung; out: %s err: %s", r->out, r->err);
 }
 
-static struct subprocess_result res; /* 128 KiB: too big for a test's stack */
+static struct subprocess_result res; /* large: off the test's stack */
 
 #define EXPECT_OK(out_text, ...)                                                                   \
     do {                                                                                           \

@@ -93,7 +93,8 @@ int subprocess_run(char *const argv[], const char *stdin_text, int timeout_ms,
                 *fd = -1;
                 continue;
             }
-            size_t room = sizeof(res->out) - 1 - *len;
+            size_t cap = k == 0 ? sizeof(res->out) : sizeof(res->err);
+            size_t room = cap - 1 - *len;
             size_t take = (size_t)n < room ? (size_t)n : room;
             memcpy(buf + *len, tmp, take);
             *len += take;

@@ -7,10 +7,11 @@
 #include <sys/types.h>
 
 struct subprocess_result {
-    int exit_code;   /* 0..255, or 128+signal when killed, -1 if it could not run */
-    int timed_out;   /* 1 when it was killed at the timeout */
-    char out[65536]; /* stdout, NUL-terminated, truncated if longer */
-    char err[65536]; /* stderr, idem */
+    int exit_code;     /* 0..255, or 128+signal when killed, -1 if it could not run */
+    int timed_out;     /* 1 when it was killed at the timeout */
+    char out[1 << 20]; /* stdout, NUL-terminated, truncated if longer (a game's
+                          --dump-state prints a few KiB a second) */
+    char err[65536];   /* stderr, idem */
 };
 
 /* Runs argv (argv[0] a path) with stdin_text as its whole stdin (NULL: empty),
