@@ -139,10 +139,17 @@ Test(silent_follower, bounded_leader_memory_then_full_catch_up, .fini = teardown
             max = now;
     }
     cr_assert_eq(cluster_wait_leader(&cl, WAIT_MS), leader, "the leader changed meanwhile");
+#if defined(__SANITIZE_ADDRESS__)
+    /* Under ASan freed memory sits in a quarantine and every allocation has shadow
+     * bytes: the resident size grows with any writing at all and says nothing of the
+     * queue. The queue itself is checked below, through the leader's status. */
+    cr_log_info("ASan build: VmRSS grew %ld KiB over %d rounds (not checked)", max - base, rounds);
+#else
     cr_assert_leq(max - base, RSS_GROWTH_MAX_KIB,
                   "the leader grew by %ld KiB (from %ld KiB) while peer%d was frozen for %d "
                   "rounds of writes",
                   max - base, base, frozen, rounds);
+#endif
     cr_assert_geq(log_count(leader, "is silent: dropped"), 1,
                   "the leader never gave up the frozen follower's queue");
     bool silent = false;
