@@ -45,7 +45,8 @@ LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm $(LDFLAGS)
 
 CORE_SRC := $(wildcard raft_peer/core/*.c)
 COMMON_SRC := $(wildcard common/*.c)
-PEER_SRC := $(filter-out raft_peer/main.c,$(wildcard raft_peer/*.c))
+# The daemon: its glue in raft_peer/, the layers it stands on in net/, storage/ and sm/.
+PEER_SRC := $(filter-out raft_peer/main.c,$(wildcard raft_peer/*.c raft_peer/net/*.c raft_peer/storage/*.c raft_peer/sm/*.c))
 CLI_SRC  := $(filter-out user_cli/main.c,$(wildcard user_cli/*.c))
 GAME_SRC := $(filter-out visualization/main.c,$(wildcard visualization/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -117,9 +118,9 @@ $(BUILD)/itests/test_%: $(call obj,tests/integration/test_%.c) $(TEST_LIB) $(COM
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 # The real storage code, built to run over the model file system of tests/sim/sim_fs.c
-# (linked instead of raft_peer/storage_io.c) in the simulator and the crash explorer.
-STORE_SRC := $(filter-out raft_peer/storage_io.c,$(wildcard raft_peer/storage*.c)) \
-             raft_peer/snapshot_store.c raft_peer/crc32c.c
+# (linked instead of raft_peer/storage/storage_io.c) in the simulator and the crash explorer.
+STORE_SRC := $(filter-out raft_peer/storage/storage_io.c,$(wildcard raft_peer/storage/storage*.c)) \
+             raft_peer/storage/snapshot_store.c raft_peer/storage/crc32c.c
 STORE_MODEL_LIB := $(BUILD)/libstorage_model.a
 $(STORE_MODEL_LIB): $(patsubst %.c,$(BUILD)/objmut/%.o,$(STORE_SRC)); $(archive)
 $(SIM_BIN): $(call obj,$(SIM_SRC)) $(STORE_MODEL_LIB) $(MUT_LIB)
@@ -250,9 +251,9 @@ FUZZ_DIR     := build/fuzz
 FUZZ_PKGS    := json-c inih
 # The shared code, the core, and of the daemon only the modules under test (so a
 # half-written daemon file cannot break it); the archive links what is used.
-FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/rpc_codec.c raft_peer/state_machine.c \
-                raft_peer/kv_store.c raft_peer/prefault.c raft_peer/client_sessions.c raft_peer/sm_snapshot.c \
-                raft_peer/crc32c.c raft_peer/net_faults.c $(wildcard raft_peer/storage*.c)
+FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/net/rpc_codec.c raft_peer/sm/state_machine.c \
+                raft_peer/sm/kv_store.c raft_peer/sm/prefault.c raft_peer/sm/client_sessions.c raft_peer/sm/sm_snapshot.c \
+                raft_peer/net/net_faults.c $(wildcard raft_peer/storage/*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)

@@ -1,5 +1,5 @@
 /* mode_limits.c: this machine's floor, measured through the project's own code paths:
- * one small entry appended and synced with raft_peer/storage.h, and one JSON line
+ * one small entry appended and synced with raft_peer/storage/storage.h, and one JSON line
  * echoed over TCP loopback with TCP_NODELAY through common/net.h. A 3-peer write can
  * not beat 2 round trips (client to leader, leader to follower) plus 1 fsync. When the
  * peers share one disk, the leader and its followers sync at the same moment, so the
@@ -24,7 +24,7 @@
 #include "bench/setup.h"
 #include "common/config.h"
 #include "common/net.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/storage.h"
 
 /* Stop sampling after this long even if fewer samples were taken: a slow disk must not
  * hold `make bench` hostage. */

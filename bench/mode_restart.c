@@ -18,7 +18,7 @@
 #include "bench/modes.h"
 #include "bench/report.h"
 #include "bench/setup.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/storage.h"
 
 #define WRITE_BATCH    4096
 #define START_LIMIT_MS 120000 /* give up on a start after this long */

@@ -14,7 +14,7 @@
 #include "bench/modes.h"
 #include "bench/report.h"
 #include "bench/setup.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/state_machine.h"
 
 /* Wall time, and this thread's CPU time: on a shared machine a preempted call shows a
  * long wall time but not a long CPU time, so both are reported. */

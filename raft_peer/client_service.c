@@ -11,7 +11,7 @@
 #include "common/command.h"
 #include "raft_peer/event_log.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/state_machine.h"
 
 static void send_response(struct peer *p, struct conn *c, const struct client_response *resp)
 {

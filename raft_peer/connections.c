@@ -12,9 +12,9 @@
 #include "common/client_protocol.h"
 #include "common/net.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/rpc_codec.h"
+#include "raft_peer/net/rpc_codec.h"
 
 #define READ_CHUNK (256u << 10)
 

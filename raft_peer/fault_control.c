@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "raft_peer/event_log.h"
-#include "raft_peer/net_delay.h"
-#include "raft_peer/net_faults.h"
+#include "raft_peer/net/net_delay.h"
+#include "raft_peer/net/net_faults.h"
 #include "raft_peer/peer.h"
 
 static void release_held(void *ctx, raft_id to, const char *line, size_t len)

@@ -15,8 +15,8 @@
 
 #include "common/error_message.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/storage/storage.h"
 
 /* "peer1,peer3" -> voters mask; NAME must be among them. */
 static int parse_list(const struct config *cfg, int self_index, const char *list, uint32_t *mask,

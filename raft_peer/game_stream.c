@@ -9,7 +9,7 @@
 
 #include "common/net.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/state_machine.h"
 
 #define STATE_MIN_GAP_MS 15 /* coalesce state under heavy load: ~60 per second at most */
 #define MSG_PER_SECOND   60 /* RPCs shown per second; votes always pass */

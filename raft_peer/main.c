@@ -12,7 +12,7 @@
 
 #include "common/config.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 
 static void usage(FILE *out)

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/boot_config.h"
+#include "raft_peer/storage/boot_config.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/rpc_codec.h"
-#include "raft_peer/state_machine.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/sm/state_machine.h"
+#include "raft_peer/storage/storage.h"
 
 uint64_t peer_now(void)
 {

@@ -10,8 +10,8 @@
 #include "common/config.h"
 #include "raft_peer/core/raft.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/net_delay.h"
-#include "raft_peer/net_faults.h"
+#include "raft_peer/net/net_delay.h"
+#include "raft_peer/net/net_faults.h"
 
 struct event_loop;
 struct storage;

@@ -15,9 +15,9 @@
 
 #include "common/net.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/rpc_codec.h"
+#include "raft_peer/net/rpc_codec.h"
 
 #define BACKOFF_MIN_MS   20
 #define BACKOFF_MAX_MS   1000

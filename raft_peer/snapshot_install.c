@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "raft_peer/boot_config.h"
+#include "raft_peer/storage/boot_config.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/sm_snapshot.h"
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/sm_snapshot.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/sm/state_machine.h"
 
 /* Variables read per slice: about 2 ms on the 2-CPU bench VM (docs/PERFORMANCE.md). */
 #define SLICE_VARIABLES 16384

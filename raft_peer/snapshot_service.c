@@ -18,15 +18,15 @@
 #include <unistd.h>
 
 #include "common/client_protocol.h"
-#include "raft_peer/boot_config.h"
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/boot_config.h"
+#include "raft_peer/storage/crc32c.h"
 #include "raft_peer/event_log.h"
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
-#include "raft_peer/rpc_codec.h"
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/state_machine.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/sm/state_machine.h"
+#include "raft_peer/storage/storage.h"
 
 #define CHUNK_RESEND_MS  2000 /* an unanswered chunk is sent again */
 #define TRAILING_ENTRIES 1000 /* kept after a snapshot so slightly slow followers need none */

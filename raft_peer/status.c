@@ -4,8 +4,8 @@
 #include <json-c/json.h>
 
 #include "raft_peer/peer.h"
-#include "raft_peer/state_machine.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/sm/state_machine.h"
+#include "raft_peer/storage/storage.h"
 
 static struct json_object *name_or_null(const struct peer *p, raft_id id)
 {

@@ -1,6 +1,6 @@
 /* crash_main.c: raft_crash, the crash-point explorer (docs/TESTING.md).
  *
- * Runs the real storage code (raft_peer/storage*.c, snapshot_store.c) over the model
+ * Runs the real storage code (raft_peer/storage/storage*.c, snapshot_store.c) over the model
  * file system of tests/sim/sim_fs.h through a fixed workload, and before every call
  * that changes the file system, and once after the last, it cuts: on a copy of the file
  * system it kills the process, then either keeps the page cache (kill -9), drops every
@@ -19,9 +19,9 @@
 
 #include "crash_oracle.h"
 #include "crash_workload.h"
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/storage.h"
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/storage/storage.h"
+#include "raft_peer/storage/storage_internal.h"
 #include "tests/sim/sim_fs.h"
 
 enum { OWNER_WORKLOAD = 1, OWNER_RECOVERY = 2 };

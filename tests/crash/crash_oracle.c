@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 uint32_t oracle_entry_crc(const struct raft_entry *e)
 {

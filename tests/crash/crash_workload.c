@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "raft_peer/crc32c.h"
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/storage/storage.h"
 
 #define MAX_BATCH 8
 

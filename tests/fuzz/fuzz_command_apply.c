@@ -1,5 +1,5 @@
 /* fuzz_command_apply.c: libFuzzer target for the replicated state machine
- * (raft_peer/state_machine.h) and its snapshot codec.
+ * (raft_peer/sm/state_machine.h) and its snapshot codec.
  *
  * Input, first byte = mode:
  *   mode % 4 == 0  the rest is a snapshot, decoded as it is: untrusted bytes must be
@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "common/command.h"
-#include "raft_peer/sm_snapshot.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/sm_snapshot.h"
+#include "raft_peer/sm/state_machine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

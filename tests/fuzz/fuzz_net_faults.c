@@ -1,5 +1,5 @@
 /* fuzz_net_faults.c: libFuzzer target for the network-fault control messages
- * (raft_peer/net_faults.c), read as a peer started with -v reads a control line.
+ * (raft_peer/net/net_faults.c), read as a peer started with -v reads a control line.
  *
  * A refusal must say why in one printable line. An accepted request must be
  * consistent: a partition puts every peer on a side, and a cut it makes is seen the
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/client_protocol.h"
-#include "raft_peer/net_faults.h"
+#include "raft_peer/net/net_faults.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

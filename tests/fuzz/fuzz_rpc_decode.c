@@ -1,4 +1,4 @@
-/* fuzz_rpc_decode.c: libFuzzer target for the peer RPC decoder (raft_peer/rpc_codec.h).
+/* fuzz_rpc_decode.c: libFuzzer target for the peer RPC decoder (raft_peer/net/rpc_codec.h).
  *
  * Bytes -> json_line_parse -> rpc_decode, as a peer's connection does, and the
  * InstallSnapshot decoders beside it. Whatever a decoder accepts must survive its
@@ -11,7 +11,7 @@
 
 #include "common/buffer.h"
 #include "common/client_protocol.h"
-#include "raft_peer/rpc_codec.h"
+#include "raft_peer/net/rpc_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_storage_recovery.c: libFuzzer target for recovering data/<peer>/ at start
- * (raft_peer/storage.h, format in docs/STORAGE.md).
+ * (raft_peer/storage/storage.h, format in docs/STORAGE.md).
  *
  * The input describes a data directory and, optionally, the snapshot the daemon would
  * have loaded before it (layout below, written by make_seeds.c too). The files are
@@ -31,8 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/storage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -19,9 +19,9 @@
 
 #include "common/buffer.h"
 #include "common/client_protocol.h"
-#include "raft_peer/rpc_codec.h"
-#include "raft_peer/state_machine.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/sm/state_machine.h"
+#include "raft_peer/storage/storage.h"
 
 static const char *corpus;
 

@@ -1,5 +1,5 @@
 /* sim_fs.c: the model file system of sim_fs.h, and the sio_* calls of
- * raft_peer/storage_internal.h implemented over it. */
+ * raft_peer/storage/storage_internal.h implemented over it. */
 #include "sim_fs.h"
 
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #define NAME_MAX_LEN 63
 
@@ -520,7 +520,7 @@ bool sim_fs_unsynced(const struct sim_fs *fs, const char *path)
     return ino >= 0 && tree_unsynced(fs, ino);
 }
 
-/* ---- the sio_* calls (raft_peer/storage_internal.h) over the current file system ---- */
+/* ---- the sio_* calls (raft_peer/storage/storage_internal.h) over the current file system ---- */
 
 int sio_open_dir(const char *path)
 {

@@ -1,7 +1,7 @@
 /* sim_fs.h: a model file system with a page cache, under the real storage code.
  *
  * The simulator and the crash-point explorer link tests/sim/sim_fs.c in place of
- * raft_peer/storage_io.c, so the daemon's own storage*.c and snapshot_store.c run over
+ * raft_peer/storage/storage_io.c, so the daemon's own storage*.c and snapshot_store.c run over
  * it unchanged. Every file's data and every directory's entries have a volatile state
  * (what processes see) and a durable state (what the platter holds):
  *   - writes, truncates, preallocations, creates, renames, unlinks and mkdirs change the

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 #include "sim.h"
 
 #define SIM_MAX_JOBS 64
@@ -40,7 +40,7 @@ static const struct {
 };
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
 
-/* Deliberately broken storage (raft_peer/storage_internal.h): the simulator links the
+/* Deliberately broken storage (raft_peer/storage/storage_internal.h): the simulator links the
  * storage built with -DSTORAGE_MUTATIONS, which defines storage_mutants and the switch. */
 static int storage_mutation_bit(const char *name, unsigned *bit)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/snapshot_store.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/storage/storage.h"
 #include "sim_fs.h"
 
 /* Small segments, so runs roll over and compact whole segments. */

@@ -1,6 +1,6 @@
 /* sim_store.h: the daemon's real storage for each simulated node.
  *
- * Every node keeps its hard state, log and snapshot with raft_peer/storage*.c and
+ * Every node keeps its hard state, log and snapshot with raft_peer/storage/storage*.c and
  * snapshot_store.c in "/n<id>" of the run's model file system (sim_fs.h), making the
  * same calls at the same moments as the daemon's ready loop: compaction, hard state
  * and appends when a ready is taken, the sync when its simulated write completes,

@@ -1,12 +1,12 @@
 /* test_boot_config.c: the bootstrap configuration file and the configuration a snapshot
- * carries (raft_peer/boot_config.h). */
+ * carries (raft_peer/storage/boot_config.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/boot_config.h"
+#include "raft_peer/storage/boot_config.h"
 
 static char dir[64];
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 /* The definition, one bit at a time: slow, obviously right, shares no table. */
 static uint32_t crc32c_bitwise(const uint8_t *p, size_t len)

@@ -7,7 +7,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 #include "tests/lib/time_scale.h"
 
 static char err[128];

@@ -11,11 +11,11 @@
 
 #include "common/buffer.h"
 #include "common/client_protocol.h"
-#include "raft_peer/crc32c.h"
-#include "raft_peer/rpc_codec.h"
-#include "raft_peer/sm_snapshot.h"
-#include "raft_peer/state_machine.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/sm/sm_snapshot.h"
+#include "raft_peer/sm/state_machine.h"
+#include "raft_peer/storage/storage.h"
 
 static const char *const names[] = {"peer1", "peer2", "peer3"};
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/kv_store.h"
+#include "raft_peer/sm/kv_store.h"
 
 #define MAX_VISITS 20000
 

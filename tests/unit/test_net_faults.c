@@ -1,5 +1,5 @@
-/* Unit tests for raft_peer/net_faults.c (parsing the fault control messages, the cut
- * each peer enforces, the words) and raft_peer/net_delay.c (held messages, in order,
+/* Unit tests for raft_peer/net/net_faults.c (parsing the fault control messages, the cut
+ * each peer enforces, the words) and raft_peer/net/net_delay.c (held messages, in order,
  * bounded). */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/event_loop.h"
-#include "raft_peer/net_delay.h"
-#include "raft_peer/net_faults.h"
+#include "raft_peer/net/event_loop.h"
+#include "raft_peer/net/net_delay.h"
+#include "raft_peer/net/net_faults.h"
 
 static const char *const names[] = {"peer1", "peer2", "peer3", "peer4", "peer5"};
 

@@ -9,7 +9,7 @@
 #include "common/base64.h"
 #include "common/buffer.h"
 #include "common/client_protocol.h"
-#include "raft_peer/rpc_codec.h"
+#include "raft_peer/net/rpc_codec.h"
 #include "tests/lib/time_scale.h"
 
 static const char *const names[] = {"peer1", "peer2", "peer3"};

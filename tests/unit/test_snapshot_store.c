@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
-#include "raft_peer/snapshot_store.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/snapshot_store.h"
 
 #define HDR 40 /* the snapshot header, docs/STORAGE.md */
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/kv_store.h"
-#include "raft_peer/sm_snapshot.h"
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/kv_store.h"
+#include "raft_peer/sm/sm_snapshot.h"
+#include "raft_peer/sm/state_machine.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
 

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/storage.h"
 #include "tests/lib/time_scale.h"
 
 #define SEG1 "log-00000000000000000001"

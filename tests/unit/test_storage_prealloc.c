@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "raft_peer/storage.h"
+#include "raft_peer/storage/storage.h"
 
 #define SEG1      "log-00000000000000000001"
 #define SPARE     "spare-segment"

@@ -2,12 +2,12 @@
  * oldest line; every line keeps the order it was sent in, even when the delay shrinks,
  * because Raft's peers read one TCP stream each and a reordered stream only costs
  * retransmissions for nothing. */
-#include "raft_peer/net_delay.h"
+#include "raft_peer/net/net_delay.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 
 struct net_held_line {
     struct net_held_line *next;

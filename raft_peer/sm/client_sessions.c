@@ -1,6 +1,6 @@
 /* client_sessions.c: a fixed-size open-addressing table of session pointers plus
  * a doubly linked list in stamp order, so lookup, touch and eviction are O(1). */
-#include "raft_peer/client_sessions.h"
+#include "raft_peer/sm/client_sessions.h"
 
 #include <stdlib.h>
 #include <string.h>

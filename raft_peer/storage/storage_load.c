@@ -7,7 +7,7 @@
  * the file: a crash can only cut the bytes written after the last fsync, and those
  * were never acknowledged. Damage followed by a valid record, or damage in any other
  * segment, means acknowledged data is lost: open fails, naming the file and offset. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 enum rec_status {
     REC_OK,

@@ -1,5 +1,5 @@
 /* event_loop.c: a small epoll loop in the spirit of redis's ae. */
-#include "raft_peer/event_loop.h"
+#include "raft_peer/net/event_loop.h"
 
 #include <errno.h>
 #include <limits.h>

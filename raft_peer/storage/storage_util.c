@@ -1,6 +1,6 @@
 /* storage_util.c: what the storage modules share besides the file system calls:
  * messages, notices, segment names and the choice of an injected failure. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>

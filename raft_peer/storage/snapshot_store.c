@@ -4,7 +4,7 @@
  * leaves the old or the new one; damage found in it is rot, and is refused. A received
  * snapshot is written in place into "snapshot.partial", laid out as the final file plus
  * two progress slots behind it; finishing cuts the slots off and renames. */
-#include "raft_peer/snapshot_store.h"
+#include "raft_peer/storage/snapshot_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #define SNAP_NAME    "snapshot"
 #define SNAP_TMP     "snapshot.tmp"

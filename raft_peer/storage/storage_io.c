@@ -1,6 +1,6 @@
 /* storage_io.c: the storage's file system calls over POSIX, each one a place a test can
  * make fail. The simulator replaces this file with tests/sim/sim_fs.c. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* prefault.c: see prefault.h. */
-#include "raft_peer/prefault.h"
+#include "raft_peer/sm/prefault.h"
 
 #include <stdint.h>
 #include <sys/mman.h>

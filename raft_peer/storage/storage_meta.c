@@ -4,7 +4,7 @@
  * one higher, and fsyncs it before returning. So a crash in the middle of a save can
  * only damage the copy being written, which was never acknowledged; the other copy is
  * the last acknowledged state. Load takes the valid copy with the highest version. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 static const char *const meta_names[2] = {"meta1", "meta2"};
 

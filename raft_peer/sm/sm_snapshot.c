@@ -13,8 +13,8 @@
  * canonical order by construction: no sort when a snapshot is taken.
  */
 #include "common/error_message.h"
-#include "raft_peer/prefault.h"
-#include "raft_peer/sm_snapshot.h"
+#include "raft_peer/sm/prefault.h"
+#include "raft_peer/sm/sm_snapshot.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -37,7 +37,7 @@ static const char *const ERROR_CODES[] = {
     "", "overflow", "cas_failed", "div_by_zero", "bad_command", "stale_seq"};
 #define N_ERROR_CODES (sizeof(ERROR_CODES) / sizeof(ERROR_CODES[0]))
 
-/* Slicing-by-8, as raft_peer/crc32c.c but with the IEEE polynomial: tables[k][b] is the
+/* Slicing-by-8, as raft_peer/storage/crc32c.c but with the IEEE polynomial: tables[k][b] is the
  * CRC of byte b followed by k zero bytes. Written once under pthread_once. */
 static uint32_t crc_tables[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;

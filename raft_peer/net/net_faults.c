@@ -1,7 +1,7 @@
 /* net_faults.c: parsing the network-fault control messages and the cut state each peer
  * enforces (net_faults.h). Everything here is checked against the cluster before any
  * state changes: a hostile or mistyped request is refused whole, with a sentence. */
-#include "raft_peer/net_faults.h"
+#include "raft_peer/net/net_faults.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * on the leader's hot path); decoding reads a json-c object. */
 #include "common/base64.h"
 #include "common/error_message.h"
-#include "raft_peer/rpc_codec.h"
+#include "raft_peer/net/rpc_codec.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>

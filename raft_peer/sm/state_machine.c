@@ -1,6 +1,6 @@
 /* state_machine.c: applying committed entries (decode, deduplicate, execute)
  * and the snapshot codec. Variables live in kv_store.c, sessions in client_sessions.c. */
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/state_machine.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "common/command.h"
-#include "raft_peer/client_sessions.h"
-#include "raft_peer/kv_store.h"
-#include "raft_peer/sm_snapshot.h"
+#include "raft_peer/sm/client_sessions.h"
+#include "raft_peer/sm/kv_store.h"
+#include "raft_peer/sm/sm_snapshot.h"
 
 struct state_machine {
     struct kv_store *kv;

@@ -6,7 +6,7 @@
  * relies on them: closing a full segment (so only the last segment can be torn) and
  * dropping entries (so stale records can never reappear behind new ones). Compaction
  * deletes whole segments that a snapshot covers. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 int storage_reserve_entries(struct storage *s, size_t more)
 {

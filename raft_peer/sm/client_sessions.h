@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft_peer/state_machine.h"
+#include "raft_peer/sm/state_machine.h"
 
 /* Expiry rule. The dissertation (§6.3) keeps one session per client so that a
  * retried command is not executed twice, and notes that sessions cannot be kept

@@ -1,5 +1,5 @@
 /* crc32c.c: table-driven CRC-32C, eight bytes per step ("slicing-by-8"). */
-#include "raft_peer/crc32c.h"
+#include "raft_peer/storage/crc32c.h"
 
 #include <pthread.h>
 

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "raft_peer/client_sessions.h"
-#include "raft_peer/kv_store.h"
+#include "raft_peer/sm/client_sessions.h"
+#include "raft_peer/sm/kv_store.h"
 
 /* What sm_snapshot_write writes: variables in the table's canonical order
  * (kv_hash, then name). */

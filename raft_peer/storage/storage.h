@@ -68,7 +68,7 @@ struct storage_boot {
  * file and byte offset. Everything loaded is made durable before open returns: a
  * crashed process may have left records in the page cache that no fsync covered.
  * On failure *out is NULL and boot is empty (storage_boot_free is still safe to call).
- * So the snapshot (raft_peer/snapshot_store.h) is loaded first, then the log. */
+ * So the snapshot (raft_peer/storage/snapshot_store.h) is loaded first, then the log. */
 int storage_open(const char *dir, raft_index snapshot_index, struct storage **out,
                  struct storage_boot *boot, char *err, size_t errlen);
 

@@ -1,5 +1,5 @@
 /* boot_config.c: see boot_config.h. */
-#include "raft_peer/boot_config.h"
+#include "raft_peer/storage/boot_config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,8 +22,8 @@
  * one slab sized for a whole snapshot), so there is no malloc header per variable; a
  * deleted entry goes to a free list for its size and is reused by the next name of that
  * size. Slabs and buckets are only given back by kv_free: the table never shrinks. */
-#include "raft_peer/prefault.h"
-#include "raft_peer/kv_store.h"
+#include "raft_peer/sm/prefault.h"
+#include "raft_peer/sm/kv_store.h"
 
 #include <stdlib.h>
 #include <string.h>

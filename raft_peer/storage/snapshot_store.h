@@ -3,7 +3,7 @@
  *
  * Files (byte format in docs/STORAGE.md): "snapshot" is the current snapshot, replaced
  * only by an atomic rename; "snapshot.tmp" is a save in progress; "snapshot.partial" a
- * snapshot being received. The bytes are opaque here (raft_peer/sm_snapshot.h gives
+ * snapshot being received. The bytes are opaque here (raft_peer/sm/sm_snapshot.h gives
  * them meaning); this module only guarantees they come back exactly as written.
  * Functions return 0, or -1 with a message (naming the file) in err. Not thread-safe.
  */

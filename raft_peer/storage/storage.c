@@ -1,5 +1,5 @@
 /* storage.c: opening the data directory (create, lock, load) and the public calls. */
-#include "raft_peer/storage_internal.h"
+#include "raft_peer/storage/storage_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
