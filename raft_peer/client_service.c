@@ -9,7 +9,7 @@
 
 #include "common/client_protocol.h"
 #include "common/command.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/sm/state_machine.h"
 

@@ -11,7 +11,7 @@
 
 #include "common/client_protocol.h"
 #include "common/net.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
@@ -222,7 +222,7 @@ static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
     if (m.type == RAFT_MSG_APPEND_ENTRIES &&
         m.u.append_entries.leader_commit > p->leader_commit_heard)
         p->leader_commit_heard = m.u.append_entries.leader_commit;
-    int rc = raft_step(p->raft, &m, peer_now());
+    int rc = raft_step(p->raft, &m, el_now_ms());
     if (rc == RAFT_ENOMEM)
         event_log_write(p->log, EVENT_LOG_ERROR, "out of memory handling %s",
                         raft_message_type_name(m.type));

@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/net_delay.h"
 #include "raft_peer/net/net_faults.h"
 #include "raft_peer/peer.h"

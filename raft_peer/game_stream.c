@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "common/net.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/sm/state_machine.h"
 
@@ -82,7 +83,7 @@ void game_send_state(struct peer *p, bool force)
 {
     if (p->game_fd < 0)
         return;
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     uint64_t d = digest(p);
     if (!force && (d == p->state_digest || now < p->last_state_ms + STATE_MIN_GAP_MS))
         return;
@@ -145,7 +146,7 @@ void game_send_msg(struct peer *p, const struct raft_message *m)
         return;
     bool vote = m->type == RAFT_MSG_REQUEST_VOTE || m->type == RAFT_MSG_REQUEST_VOTE_RESULT ||
                 m->type == RAFT_MSG_TIMEOUT_NOW;
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     if (now >= p->msg_window_ms + 1000) {
         p->msg_window_ms = now;
         p->msg_in_window = 0;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 

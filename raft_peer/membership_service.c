@@ -10,7 +10,8 @@
 #include <json-c/json.h>
 
 #include "common/client_protocol.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
+#include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 
 /* How long an added peer may take to catch up before the request gives up (it stays a
@@ -151,7 +152,7 @@ void membership_handle_request(struct peer *p, struct conn *c, struct json_objec
                                            .conn_id = c->id,
                                            .id = index + 1,
                                            .to_voter = op == RAFT_CHANGE_ADD_LEARNER && !learner,
-                                           .started_ms = peer_now()};
+                                           .started_ms = el_now_ms()};
     propose(p, op);
 }
 
@@ -173,7 +174,7 @@ void membership_progress(struct peer *p)
             propose(p, RAFT_CHANGE_PROMOTE);
             return;
         }
-        if (peer_now() - ch->started_ms > CATCH_UP_LIMIT_MS) {
+        if (el_now_ms() - ch->started_ms > CATCH_UP_LIMIT_MS) {
             char msg[200];
             snprintf(msg, sizeof(msg),
                      "%s was added as a learner but has not caught up in %d s (is it "
@@ -197,7 +198,7 @@ void membership_progress(struct peer *p)
                     raft_change_name(ch->op), name_of(p, ch->id), (unsigned long long)ch->index);
     if (ch->op == RAFT_CHANGE_ADD_LEARNER && ch->to_voter) {
         ch->index = 0; /* now wait for it to catch up, then promote */
-        ch->started_ms = peer_now();
+        ch->started_ms = el_now_ms();
         membership_progress(p);
         return;
     }

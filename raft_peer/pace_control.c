@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/peer.h"
 
 void pace_init(struct peer *p)

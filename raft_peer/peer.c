@@ -7,17 +7,12 @@
 #include <unistd.h>
 
 #include "raft_peer/storage/boot_config.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
 #include "raft_peer/sm/state_machine.h"
 #include "raft_peer/storage/storage.h"
-
-uint64_t peer_now(void)
-{
-    return el_now_ms();
-}
 
 static void on_storage_failure(struct peer *p, const char *what)
 {
@@ -154,7 +149,7 @@ static int64_t on_tick(struct event_loop *el, int64_t id, void *data)
     (void)id;
     struct peer *p = data;
     p->tick_timer = 0;
-    raft_tick(p->raft, peer_now());
+    raft_tick(p->raft, el_now_ms());
     peer_process_ready(p);
     return -1;
 }
@@ -162,12 +157,12 @@ static int64_t on_tick(struct event_loop *el, int64_t id, void *data)
 static void arm_tick(struct peer *p)
 {
     /* Work left over from a long burst is picked up at once, not at the next deadline. */
-    raft_time due = raft_has_ready(p->raft) ? peer_now() : raft_next_deadline(p->raft);
+    raft_time due = raft_has_ready(p->raft) ? el_now_ms() : raft_next_deadline(p->raft);
     if (p->tick_timer && due == p->tick_due)
         return;
     if (p->tick_timer)
         el_del_timer(p->el, p->tick_timer);
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     int64_t ms = due > now ? (int64_t)(due - now) : 0;
     p->tick_due = due;
     p->tick_timer = el_add_timer(p->el, ms, on_tick, p);
@@ -206,7 +201,7 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
     rc.pre_vote = p->cfg.pre_vote != 0;
     rc.check_quorum = p->cfg.check_quorum != 0;
     rc.max_entries_per_message = 512;
-    rc.seed = peer_now() ^ ((uint64_t)getpid() << 20);
+    rc.seed = el_now_ms() ^ ((uint64_t)getpid() << 20);
     rc.trace = trace_to_log;
     rc.trace_ctx = p;
     struct raft_boot_state bs = {
@@ -230,7 +225,7 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
                  p->cfg.data_dir, p->names[p->self - 1], boot->voted_for, p->n);
         return -1;
     }
-    p->raft = raft_new(&rc, &bs, peer_now());
+    p->raft = raft_new(&rc, &bs, el_now_ms());
     if (!p->raft) {
         snprintf(err, errlen, "cannot create the Raft core (out of memory?)");
         return -1;
@@ -318,7 +313,7 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         return -1;
     }
-    p->started_ms = peer_now();
+    p->started_ms = el_now_ms();
     faults_init(p);
     pace_init(p);
     links_init(p);

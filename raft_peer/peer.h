@@ -9,7 +9,7 @@
 #include "common/buffer.h"
 #include "common/config.h"
 #include "raft_peer/core/raft.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/net_delay.h"
 #include "raft_peer/net/net_faults.h"
 
@@ -248,7 +248,6 @@ void peer_free(struct peer *p);
 
 /* peer.c: after any input, carry out everything the core asks. */
 void peer_process_ready(struct peer *p);
-uint64_t peer_now(void);
 
 /* peer_links.c: outbound connections to the other peers. */
 void links_init(struct peer *p);

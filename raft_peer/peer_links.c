@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/net.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
@@ -45,7 +45,7 @@ static void link_close(struct peer *p, raft_id id, const char *why)
     l->connecting = false;
     buffer_free(&l->out);
     l->at_frame_start = true;
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     l->next_attempt_ms = now + l->backoff_ms;
     l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
     /* At start-up the others are often still starting: not worth a warning yet. */
@@ -224,7 +224,7 @@ static size_t link_queue_max(const struct peer_link *l)
  * interval. */
 void links_maintain(struct peer *p)
 {
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     for (raft_id id = 1; id <= p->n; id++) {
         struct peer_link *l = &p->links[id];
         if (id == p->self)
@@ -239,7 +239,7 @@ void links_maintain(struct peer *p)
 static struct peer_link *link_for_send(struct peer *p, raft_id to)
 {
     struct peer_link *l = &p->links[to];
-    if (l->fd < 0 && peer_now() >= l->next_attempt_ms)
+    if (l->fd < 0 && el_now_ms() >= l->next_attempt_ms)
         link_connect(p, to);
     return l->fd < 0 ? NULL : l;
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "raft_peer/storage/boot_config.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/sm/sm_snapshot.h"
@@ -55,7 +55,7 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
     if (index <= raft_commit_index(p->raft)) {
         /* Our log caught up meanwhile: what we applied already goes as far. */
         raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
-                              peer_now());
+                              el_now_ms());
         snapshot_reply(p, in->leader, index, in->meta.size, true);
         event_log_write(p->log, EVENT_LOG_INFO,
                         "snapshot from %s at index %llu not loaded: already applied up to %llu",
@@ -64,7 +64,7 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
         return;
     }
     int rc = raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
-                                   peer_now());
+                                   el_now_ms());
     if (rc == RAFT_ENOMEM) {
         /* Only its answer to the leader was lost (the core's ENOMEM): the core did switch
          * over, and so must the state machine; the leader asks again and hears it then. */
@@ -90,7 +90,7 @@ static void install_finish(struct peer *p, struct snapshot_install *in)
                     "%u slices over %llu ms)",
                     leader, (unsigned long long)index, (unsigned long long)in->meta.term,
                     (unsigned long long)in->meta.size, in->slices,
-                    (unsigned long long)(peer_now() - in->started_ms));
+                    (unsigned long long)(el_now_ms() - in->started_ms));
 }
 
 static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
@@ -143,7 +143,7 @@ int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_
         return -1;
     }
     *in = (struct snapshot_install){
-        .leader = leader, .term = term, .timer = -1, .started_ms = peer_now()};
+        .leader = leader, .term = term, .timer = -1, .started_ms = el_now_ms()};
     if (snapshot_load(p->data_dir, &in->meta, &in->data, p->err, sizeof(p->err)) != 0 ||
         in->meta.index != index || split(p, in, &sm_bytes, &sm_len) != 0 ||
         sm_snapshot_reader_open(sm_bytes, sm_len, &in->reader, p->err, sizeof(p->err)) != 0 ||

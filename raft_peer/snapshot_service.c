@@ -20,7 +20,7 @@
 #include "common/client_protocol.h"
 #include "raft_peer/storage/boot_config.h"
 #include "raft_peer/storage/crc32c.h"
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
@@ -237,7 +237,7 @@ static void child_failed_later(struct peer *p)
     if (delay > RETRY_MAX_MS)
         delay = RETRY_MAX_MS;
     p->snapshot_failures++;
-    p->snapshot_retry_ms = peer_now() + delay;
+    p->snapshot_retry_ms = el_now_ms() + delay;
 }
 
 /* Reads what the child wrote so far (the pipe is non-blocking); true at end of file. */
@@ -415,7 +415,7 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
     if (raft_configuration_at(p->raft, index, &conf) != RAFT_OK)
         conf = *raft_configuration(p->raft); /* cannot happen: index is in the log */
     pid_t parent = getpid();
-    uint64_t t0 = peer_now();
+    uint64_t t0 = el_now_ms();
     pid_t pid = fork();
     if (pid == 0)
         child_main(p, fds[1], parent, index, term, &conf);
@@ -434,7 +434,7 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
                                  .term = term,
                                  .bytes_mark = p->applied_bytes,
                                  .started_ms = t0,
-                                 .fork_ms = peer_now() - t0};
+                                 .fork_ms = el_now_ms() - t0};
     event_log_write(p->log, EVENT_LOG_INFO,
                     "child %d takes the snapshot of index %llu (fork took %llu ms)", (int)pid,
                     (unsigned long long)index, (unsigned long long)c->fork_ms);
@@ -458,7 +458,7 @@ void snapshot_maybe_take(struct peer *p)
     uint64_t applied = sm_last_applied(p->sm);
     if (p->stopped || p->exiting || p->child.pid != 0 || p->installing ||
         applied <= p->snapshot_index || applied > raft_persisted_index(p->raft) ||
-        peer_now() < p->snapshot_retry_ms)
+        el_now_ms() < p->snapshot_retry_ms)
         return;
     bool by_entries = applied - p->snapshot_index >= p->cfg.snapshot_threshold;
     bool by_bytes = p->cfg.snapshot_threshold_bytes > 0 &&
@@ -515,7 +515,7 @@ static void send_chunk(struct peer *p, raft_id to)
     };
     struct buffer line;
     buffer_init(&line);
-    t->sent_ms = peer_now();
+    t->sent_ms = el_now_ms();
     send_encoded(p, to, &line, rpc_encode_install_snapshot(&m, p->names, p->n, &line));
 }
 
@@ -583,7 +583,7 @@ void snapshot_abort_sends(struct peer *p)
 void snapshot_housekeeping(struct peer *p)
 {
     snapshot_child_poll(p); /* in case the pipe's end of file came before the exit */
-    uint64_t now = peer_now();
+    uint64_t now = el_now_ms();
     for (raft_id id = 1; id <= p->n; id++) {
         struct snapshot_send *t = &p->sends[id];
         if (!t->active)
@@ -637,7 +637,7 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
     raft_term last_term = c->last_included_term;
     uint64_t size = c->size;
     uint32_t crc = c->crc;
-    int rc = raft_snapshot_chunk(p->raft, leader, term, peer_now());
+    int rc = raft_snapshot_chunk(p->raft, leader, term, el_now_ms());
     if (rc == RAFT_EINVAL) {
         snapshot_reply(p, leader, index, 0, false); /* our newer term tells it to step down */
         return;
@@ -650,7 +650,7 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
         snapshot_reply(p, leader, index, size, true); /* we have all of it already */
         /* Nothing changes in the core: it only acknowledges what it has. */
         raft_install_snapshot(p->raft, leader, term, index, last_term, raft_configuration(p->raft),
-                              peer_now());
+                              el_now_ms());
         return;
     }
     if (!p->receiver || p->receiving_index != index || p->receiving_term != last_term ||

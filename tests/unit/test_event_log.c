@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 
 #define LINE_RE                                                                                    \
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} (DEBUG|INFO |WARN |ERROR) " \

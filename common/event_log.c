@@ -1,5 +1,5 @@
 /* event_log.c: timestamped, single-write lines in logs/<peer>.log, plus a forwarding sink. */
-#include "raft_peer/event_log.h"
+#include "common/event_log.h"
 
 #include <ctype.h>
 #include <errno.h>
