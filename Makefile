@@ -120,7 +120,7 @@ $(BUILD)/itests/test_%: $(call obj,tests/integration/test_%.c) $(TEST_LIB) $(COM
 # The real storage code, built to run over the model file system of tests/sim/sim_fs.c
 # (linked instead of raft_peer/storage/storage_io.c) in the simulator and the crash explorer.
 STORE_SRC := $(filter-out raft_peer/storage/storage_io.c,$(wildcard raft_peer/storage/storage*.c)) \
-             raft_peer/storage/snapshot_store.c raft_peer/storage/crc32c.c
+             raft_peer/storage/snapshot_store.c raft_peer/storage/crc32c.c common/error_message.c
 STORE_MODEL_LIB := $(BUILD)/libstorage_model.a
 $(STORE_MODEL_LIB): $(patsubst %.c,$(BUILD)/objmut/%.o,$(STORE_SRC)); $(archive)
 $(SIM_BIN): $(call obj,$(SIM_SRC)) $(STORE_MODEL_LIB) $(MUT_LIB)

@@ -7,6 +7,7 @@
  * itself; the key handler then knows the line and the section it is in.
  */
 #include "common/config.h"
+#include "common/error_message.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -582,9 +583,9 @@ static void put_err(char *err, size_t errlen, const char *file, int line, const 
         return;
     shown(file, b, sizeof(b));
     if (line > 0)
-        snprintf(err, errlen, "%s:%d: %s", b, line, msg);
+        set_err(err, errlen, "%s:%d: %s", b, line, msg);
     else
-        snprintf(err, errlen, "%s: %s", b, msg);
+        set_err(err, errlen, "%s: %s", b, msg);
 }
 
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)

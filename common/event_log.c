@@ -1,5 +1,6 @@
 /* event_log.c: timestamped, single-write lines in logs/<peer>.log, plus a forwarding sink. */
 #include "common/event_log.h"
+#include "common/error_message.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -71,7 +72,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     size_t n = strlen(dir);
 
     if (n == 0 || n >= sizeof(path)) {
-        snprintf(err, errlen, "bad log directory name");
+        set_err(err, errlen, "bad log directory name");
         return -1;
     }
     memcpy(path, dir, n + 1);
@@ -81,13 +82,13 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         char saved = path[i];
         path[i] = '\0';
         if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create log directory %s: %s", path, strerror(errno));
+            set_err(err, errlen, "cannot create log directory %s: %s", path, strerror(errno));
             return -1;
         }
         path[i] = saved;
     }
     if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "%s is not a directory", dir);
+        set_err(err, errlen, "%s is not a directory", dir);
         return -1;
     }
     return 0;
@@ -106,30 +107,30 @@ struct event_log *event_log_open(const char *dir, const char *peer, const char *
         errlen = sizeof(dummy);
     }
     if (dir == NULL || peer == NULL || !valid_peer(peer)) {
-        snprintf(err, errlen, "bad peer name for the event log");
+        set_err(err, errlen, "bad peer name for the event log");
         return NULL;
     }
     if (level != NULL && event_log_parse_level(level, &min) < 0) {
-        snprintf(err, errlen, "unknown log level '%.20s' (expected debug, info, warn or error)",
-                 level);
+        set_err(err, errlen, "unknown log level '%.20s' (expected debug, info, warn or error)",
+                level);
         return NULL;
     }
     if (make_dirs(dir, err, errlen) < 0)
         return NULL;
     n = snprintf(path, sizeof(path), "%s/%s.log", dir, peer);
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        snprintf(err, errlen, "log directory name is too long");
+        set_err(err, errlen, "log directory name is too long");
         return NULL;
     }
     log = calloc(1, sizeof(*log));
     if (log == NULL) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return NULL;
     }
     /* CLOEXEC: the game revives peers with exec, and they must not inherit this fd. */
     log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log->fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
         free(log);
         return NULL;
     }

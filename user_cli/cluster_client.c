@@ -9,6 +9,7 @@
 #include "user_cli/cluster_client.h"
 
 #include "common/command.h"
+#include "common/error_message.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -38,12 +39,12 @@ struct cluster_client *cluster_client_create(const struct cluster_peer *peers, i
                                              int timeout_ms, char *err, size_t errlen)
 {
     if (n_peers < 1 || n_peers > CLUSTER_MAX_PEERS) {
-        snprintf(err, errlen, "cluster of %d peers: expected 1 to %d", n_peers, CLUSTER_MAX_PEERS);
+        set_err(err, errlen, "cluster of %d peers: expected 1 to %d", n_peers, CLUSTER_MAX_PEERS);
         return NULL;
     }
     struct cluster_client *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return NULL;
     }
     memcpy(c->peers, peers, sizeof(peers[0]) * (size_t)n_peers);
@@ -143,8 +144,8 @@ static void unreachable_message(const struct cluster_client *c, unsigned tried, 
             break;
         used += (size_t)n;
     }
-    snprintf(err, errlen, "no leader reachable within %g s (tried %s)%s%s", c->timeout_ms / 1000.0,
-             used ? names : "nobody", last[0] ? "; last: " : "", last);
+    set_err(err, errlen, "no leader reachable within %g s (tried %s)%s%s", c->timeout_ms / 1000.0,
+            used ? names : "nobody", last[0] ? "; last: " : "", last);
 }
 
 /* Outcome of one attempt against one peer. */
@@ -312,7 +313,7 @@ int cluster_client_submit(struct cluster_client *c, const char *command,
 
     memset(&req, 0, sizeof(req));
     if (strlen(command) >= sizeof(req.command)) {
-        snprintf(err, errlen, "command longer than %zu bytes", sizeof(req.command) - 1);
+        set_err(err, errlen, "command longer than %zu bytes", sizeof(req.command) - 1);
         return CLUSTER_EINVAL;
     }
     snprintf(req.client_id, sizeof(req.client_id), "%s", c->client_id);
@@ -323,7 +324,7 @@ int cluster_client_submit(struct cluster_client *c, const char *command,
     bool encoded = encode_request(&req, first, sizeof(first), &first_len);
     req.retry = true;
     if (!encoded || !encode_request(&req, resend, sizeof(resend), &resend_len)) {
-        snprintf(err, errlen, "cannot encode the request");
+        set_err(err, errlen, "cannot encode the request");
         return CLUSTER_EINVAL;
     }
     int rc = request_until_answered(c, first, first_len, resend, resend_len, false, resp, raw, err,
@@ -342,7 +343,7 @@ int cluster_client_transfer(struct cluster_client *c, const char *target,
     int rc = CLUSTER_EINVAL;
 
     if (cluster_client_find_peer(c, target) < 0) {
-        snprintf(err, errlen, "unknown peer '%s': the cluster is", target);
+        set_err(err, errlen, "unknown peer '%s': the cluster is", target);
         for (int i = 0; i < c->n_peers; i++) {
             size_t used = strlen(err);
             snprintf(err + used, errlen - used, "%s %s", i ? "," : "", c->peers[i].name);
@@ -364,6 +365,6 @@ int cluster_client_transfer(struct cluster_client *c, const char *target,
     return rc;
 oom:
     json_object_put(o);
-    snprintf(err, errlen, "cannot encode the transfer request");
+    set_err(err, errlen, "cannot encode the transfer request");
     return CLUSTER_EINVAL;
 }

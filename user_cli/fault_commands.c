@@ -3,6 +3,7 @@
 
 #include "common/client_protocol.h"
 #include "common/config.h"
+#include "common/error_message.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,16 +22,6 @@ static const char *const fault_words[] = {"partition", "isolate", "cut", "heal",
                                           "delay",     "pace",    NULL};
 /* Same bound as the peers' (PACE_MAX_FACTOR). */
 #define PACE_MAX_FACTOR 50
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Splits text on blanks into words[] (pointers into buf). Returns how many, at most max;
  * max + 1 means there were more. */

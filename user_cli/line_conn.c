@@ -2,6 +2,7 @@
 #include "user_cli/line_conn.h"
 
 #include "common/net.h"
+#include "common/error_message.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -76,7 +77,7 @@ int line_conn_send(struct line_conn *c, const char *data, size_t len, int timeou
     long long deadline = line_conn_now_ms() + timeout_ms;
     size_t off = 0;
     if (c->fd < 0) {
-        snprintf(err, errlen, "not connected");
+        set_err(err, errlen, "not connected");
         return LINE_CONN_ERROR;
     }
     while (off < len) {
@@ -92,13 +93,13 @@ int line_conn_send(struct line_conn *c, const char *data, size_t len, int timeou
             if (w > 0)
                 continue;
             if (w == 0)
-                snprintf(err, errlen, "send timed out after %d ms", timeout_ms);
+                set_err(err, errlen, "send timed out after %d ms", timeout_ms);
             else
-                snprintf(err, errlen, "poll: %s", strerror(errno));
+                set_err(err, errlen, "poll: %s", strerror(errno));
             line_conn_close(c);
             return w == 0 ? LINE_CONN_TIMEOUT : LINE_CONN_ERROR;
         }
-        snprintf(err, errlen, "send: %s", n < 0 ? strerror(errno) : "nothing sent");
+        set_err(err, errlen, "send: %s", n < 0 ? strerror(errno) : "nothing sent");
         line_conn_close(c);
         return LINE_CONN_ERROR;
     }
@@ -110,7 +111,7 @@ int line_conn_read_line(struct line_conn *c, const char **line, size_t *linelen,
 {
     long long deadline = line_conn_now_ms() + timeout_ms;
     if (c->fd < 0) {
-        snprintf(err, errlen, "not connected");
+        set_err(err, errlen, "not connected");
         return LINE_CONN_ERROR;
     }
     /* Drop the line handed out last time before looking for the next one. */
@@ -136,17 +137,17 @@ int line_conn_read_line(struct line_conn *c, const char **line, size_t *linelen,
         }
         scanned = c->len;
         if (c->len >= LINE_CONN_MAX) {
-            snprintf(err, errlen, "reply longer than %d bytes", LINE_CONN_MAX);
+            set_err(err, errlen, "reply longer than %d bytes", LINE_CONN_MAX);
             line_conn_close(c);
             return LINE_CONN_ERROR;
         }
         int w = wait_fd(c->fd, POLLIN, deadline);
         if (w == 0) {
-            snprintf(err, errlen, "no reply within %d ms", timeout_ms);
+            set_err(err, errlen, "no reply within %d ms", timeout_ms);
             return LINE_CONN_TIMEOUT;
         }
         if (w < 0) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
+            set_err(err, errlen, "poll: %s", strerror(errno));
             line_conn_close(c);
             return LINE_CONN_ERROR;
         }
@@ -158,9 +159,9 @@ int line_conn_read_line(struct line_conn *c, const char **line, size_t *linelen,
         if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n == 0)
-            snprintf(err, errlen, "connection closed by the peer");
+            set_err(err, errlen, "connection closed by the peer");
         else
-            snprintf(err, errlen, "recv: %s", strerror(errno));
+            set_err(err, errlen, "recv: %s", strerror(errno));
         line_conn_close(c);
         return n == 0 ? LINE_CONN_CLOSED : LINE_CONN_ERROR;
     }

@@ -2,6 +2,7 @@
 #include "user_cli/membership.h"
 
 #include "common/client_protocol.h"
+#include "common/error_message.h"
 
 #include <json-c/json.h>
 #include <string.h>
@@ -69,14 +70,14 @@ enum membership_parse_result membership_parse(const char *text, struct membershi
         return MEMBERSHIP_NOT_MINE;
     bool learner = n == 3 && ch->action == MEMBERSHIP_ADD && strcmp(w[2], "--learner") == 0;
     if (n == 1) {
-        snprintf(err, errlen, "%s", usage);
+        set_err(err, errlen, "%s", usage);
         return MEMBERSHIP_USAGE;
     }
     if (n != 2 && !learner)
         return MEMBERSHIP_NOT_MINE; /* "add set 5": the variable named add */
     if (!valid_peer_name(w[1])) {
-        snprintf(err, errlen, "bad peer name '%s': a section name of the ini, [A-Za-z0-9_-]{1,32}",
-                 w[1]);
+        set_err(err, errlen, "bad peer name '%s': a section name of the ini, [A-Za-z0-9_-]{1,32}",
+                w[1]);
         return MEMBERSHIP_USAGE;
     }
     snprintf(ch->peer, sizeof(ch->peer), "%s", w[1]);

@@ -15,6 +15,7 @@
 
 #include "common/client_protocol.h"
 #include "common/net.h"
+#include "common/error_message.h"
 
 #define REPLY_MAX 1024
 
@@ -55,7 +56,7 @@ static int check_reply(const char *line, size_t len, char *err, size_t errlen)
     int rc = -1;
 
     if (json_line_parse(line, len, REPLY_MAX, &obj, jerr, sizeof jerr) < 0) {
-        snprintf(err, errlen, "bad reply: %s", jerr);
+        set_err(err, errlen, "bad reply: %s", jerr);
         return -1;
     }
     if (json_object_object_get_ex(obj, "ok", &v) && json_object_is_type(v, json_type_boolean) &&
@@ -68,7 +69,7 @@ static int check_reply(const char *line, size_t len, char *err, size_t errlen)
         if (json_object_object_get_ex(obj, "message", &v) &&
             json_object_is_type(v, json_type_string))
             msg = json_object_get_string(v);
-        snprintf(err, errlen, "%.40s%s%.160s", code, msg[0] ? ": " : "", msg);
+        set_err(err, errlen, "%.40s%s%.160s", code, msg[0] ? ": " : "", msg);
     }
     json_object_put(obj);
     return rc;
@@ -93,7 +94,7 @@ static int exchange(const char *host, int port, const char *line, int want_reply
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            snprintf(err, errlen, "%s:%d: write: %s", host, port, strerror(errno));
+            set_err(err, errlen, "%s:%d: write: %s", host, port, strerror(errno));
             goto out;
         }
         off += (size_t)w;
@@ -101,12 +102,12 @@ static int exchange(const char *host, int port, const char *line, int want_reply
     /* A crashing peer may vanish before it answers; a refusing one answers at once. */
     n = read_line(fd, reply, sizeof reply, want_reply ? CONTROL_TIMEOUT_MS : 60);
     if (n < 0 && want_reply) {
-        snprintf(err, errlen, "%s:%d: read: %s", host, port, strerror(errno));
+        set_err(err, errlen, "%s:%d: read: %s", host, port, strerror(errno));
         goto out;
     }
     if (n <= 0) {
         if (want_reply) {
-            snprintf(err, errlen, "%s:%d: no answer", host, port);
+            set_err(err, errlen, "%s:%d: no answer", host, port);
             goto out;
         }
         rc = 0;
@@ -127,7 +128,7 @@ static int control_line_ft(const char *action, const char *target, const char *f
     int n;
 
     if (o == NULL) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return -1;
     }
     json_object_object_add(o, "type", json_object_new_string("control"));
@@ -144,7 +145,7 @@ static int control_line_ft(const char *action, const char *target, const char *f
     n = snprintf(line, cap, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     if (n < 0 || (size_t)n >= cap) {
-        snprintf(err, errlen, "control message too long");
+        set_err(err, errlen, "control message too long");
         return -1;
     }
     return 0;
@@ -195,7 +196,7 @@ static int control_numbers(const char *host, int port, const char *action, const
     int n;
 
     if (o == NULL) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return -1;
     }
     json_object_object_add(o, "type", json_object_new_string("control"));
@@ -209,7 +210,7 @@ static int control_numbers(const char *host, int port, const char *action, const
                  json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     if (n < 0 || (size_t)n >= sizeof line) {
-        snprintf(err, errlen, "control message too long");
+        set_err(err, errlen, "control message too long");
         return -1;
     }
     return exchange(host, port, line, 1, err, errlen);
@@ -235,18 +236,18 @@ int control_bin_dir(char *out, size_t outlen, char *err, size_t errlen)
     char *slash;
 
     if (n <= 0) {
-        snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
+        set_err(err, errlen, "/proc/self/exe: %s", strerror(errno));
         return -1;
     }
     path[n] = '\0';
     slash = strrchr(path, '/');
     if (slash == NULL) {
-        snprintf(err, errlen, "/proc/self/exe: odd path %s", path);
+        set_err(err, errlen, "/proc/self/exe: odd path %s", path);
         return -1;
     }
     *slash = '\0';
     if ((size_t)snprintf(out, outlen, "%s", path[0] ? path : "/") >= outlen) {
-        snprintf(err, errlen, "path too long");
+        set_err(err, errlen, "path too long");
         return -1;
     }
     return 0;
@@ -262,11 +263,11 @@ int control_spawn_peer(const char *bin_dir, const char *name, int n, const char 
     int status;
 
     if ((size_t)snprintf(prog, sizeof prog, "%s/raft_peer", bin_dir) >= sizeof prog) {
-        snprintf(err, errlen, "path too long");
+        set_err(err, errlen, "path too long");
         return -1;
     }
     if (stat(prog, &st) < 0 || !(st.st_mode & S_IXUSR)) {
-        snprintf(err, errlen, "%s: not found or not executable", prog);
+        set_err(err, errlen, "%s: not found or not executable", prog);
         return -1;
     }
     /* n 0: a peer that joins a running cluster (raft_peer NAME --join). */
@@ -286,7 +287,7 @@ int control_spawn_peer(const char *bin_dir, const char *name, int n, const char 
 
     child = fork();
     if (child < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
+        set_err(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
     if (child == 0) {
@@ -314,12 +315,12 @@ int control_spawn_peer(const char *bin_dir, const char *name, int n, const char 
     }
     while (waitpid(child, &status, 0) < 0) {
         if (errno != EINTR) {
-            snprintf(err, errlen, "waitpid: %s", strerror(errno));
+            set_err(err, errlen, "waitpid: %s", strerror(errno));
             return -1;
         }
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(err, errlen, "could not start %s", prog);
+        set_err(err, errlen, "could not start %s", prog);
         return -1;
     }
     return 0;

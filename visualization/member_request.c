@@ -17,6 +17,7 @@
 
 #include "common/client_protocol.h"
 #include "common/net.h"
+#include "common/error_message.h"
 
 #define CONNECT_MS   400
 #define ANSWER_MS    75000 /* an add waits for the catch-up, up to 60 s at the leader */
@@ -141,7 +142,7 @@ int member_requester_init(struct member_requester *q, char *err, size_t errlen)
     memset(q, 0, sizeof *q);
     atomic_init(&q->busy, false);
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        set_err(err, errlen, "pipe: %s", strerror(errno));
         q->pipe_rd = q->pipe_wr = -1;
         return -1;
     }

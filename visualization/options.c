@@ -1,5 +1,6 @@
 /* options.c: raft_game's command line, kept apart from main() so it can be tested. */
 #include "visualization/options.h"
+#include "common/error_message.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,14 +52,14 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             o->start_paused = true;
             takes_value = false;
         } else if (v == NULL) {
-            snprintf(err, errlen, "%s: unknown option or missing value", a);
+            set_err(err, errlen, "%s: unknown option or missing value", a);
             return -1;
         } else if (strcmp(a, "-c") == 0) {
             o->config_path = v;
         } else if (strcmp(a, "-n") == 0) {
             int64_t n;
             if (parse_ms(v, &n) < 0 || n < 1 || n > 9) {
-                snprintf(err, errlen, "-n wants a number from 1 to 9, not \"%s\"", v);
+                set_err(err, errlen, "-n wants a number from 1 to 9, not \"%s\"", v);
                 return -1;
             }
             o->n = (int)n;
@@ -68,7 +69,7 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             o->kill_peer = v;
         } else if (strcmp(a, "--keys") == 0) {
             if (strchr(v, '@') == NULL) {
-                snprintf(err, errlen, "--keys wants KEY@MS,..., not \"%s\"", v);
+                set_err(err, errlen, "--keys wants KEY@MS,..., not \"%s\"", v);
                 return -1;
             }
             o->keys = v;
@@ -76,8 +77,8 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             bool click = strcmp(a, "--click") == 0;
             int *n = click ? &o->n_clicks : &o->n_types;
             if (strrchr(v, '@') == NULL || *n == GAME_MAX_CLICKS) {
-                snprintf(err, errlen, "%s wants %s@MS (at most %d times), not \"%s\"", a,
-                         click ? "X,Y or road:A-B" : "TEXT", GAME_MAX_CLICKS, v);
+                set_err(err, errlen, "%s wants %s@MS (at most %d times), not \"%s\"", a,
+                        click ? "X,Y or road:A-B" : "TEXT", GAME_MAX_CLICKS, v);
                 return -1;
             }
             if (click)
@@ -93,7 +94,7 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
         } else if (strcmp(a, "--speed") == 0) {
             o->speed = game_speed_parse(v);
             if (o->speed <= 0) {
-                snprintf(err, errlen, "--speed wants one of 0.25 0.5 1 2 4 8, not \"%s\"", v);
+                set_err(err, errlen, "--speed wants one of 0.25 0.5 1 2 4 8, not \"%s\"", v);
                 return -1;
             }
         } else if (strcmp(a, "--after-ms") == 0 || strcmp(a, "--at-ms") == 0 ||
@@ -106,43 +107,43 @@ int game_options_parse(int argc, char **argv, struct game_options *o, char *err,
             else if (strcmp(a, "--seek") == 0)
                 dst = &o->seek_ms;
             if (parse_ms(v, dst) < 0) {
-                snprintf(err, errlen, "%s wants milliseconds, not \"%s\"", a, v);
+                set_err(err, errlen, "%s wants milliseconds, not \"%s\"", a, v);
                 return -1;
             }
         } else {
-            snprintf(err, errlen, "%s: unknown option", a);
+            set_err(err, errlen, "%s: unknown option", a);
             return -1;
         }
         if (takes_value)
             i++;
     }
     if (o->screenshot != NULL && o->after_ms < 0) {
-        snprintf(err, errlen, "--screenshot needs --after-ms");
+        set_err(err, errlen, "--screenshot needs --after-ms");
         return -1;
     }
     if ((o->kill_peer != NULL) != (o->kill_at_ms >= 0)) {
-        snprintf(err, errlen, "--kill and --at-ms go together");
+        set_err(err, errlen, "--kill and --at-ms go together");
         return -1;
     }
     if (o->replay_path != NULL && (o->demo || o->record_path || o->kill_peer)) {
-        snprintf(err, errlen, "--replay plays a file: it does not go with %s",
-                 o->demo          ? "--demo"
-                 : o->record_path ? "--record"
-                                  : "--kill");
+        set_err(err, errlen, "--replay plays a file: it does not go with %s",
+                o->demo          ? "--demo"
+                : o->record_path ? "--record"
+                                 : "--kill");
         return -1;
     }
     if (o->lesson != NULL && (o->replay_path || o->demo)) {
-        snprintf(err, errlen, "--lesson runs on a live cluster: not with %s",
-                 o->demo ? "--demo" : "--replay");
+        set_err(err, errlen, "--lesson runs on a live cluster: not with %s",
+                o->demo ? "--demo" : "--replay");
         return -1;
     }
     if (o->replay_path == NULL && (o->seek_ms >= 0 || o->start_paused || o->speed != 1.0)) {
-        snprintf(err, errlen, "--seek, --speed and --paused need --replay FILE");
+        set_err(err, errlen, "--seek, --speed and --paused need --replay FILE");
         return -1;
     }
     if ((o->record_path && o->record_path[0] == '\0') ||
         (o->replay_path && o->replay_path[0] == '\0')) {
-        snprintf(err, errlen, "--record and --replay want a file name");
+        set_err(err, errlen, "--record and --replay want a file name");
         return -1;
     }
     return 0;

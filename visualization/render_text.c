@@ -1,5 +1,6 @@
 /* render_text.c: a two-way set-associative cache of rendered strings. */
 #include "visualization/render_text.h"
+#include "common/error_message.h"
 
 #include <SDL_ttf.h>
 #include <stdbool.h>
@@ -57,7 +58,7 @@ int text_find_font(const char *font_path, char *out, size_t outlen, char *err, s
 {
     if (font_path != NULL && font_path[0] != '\0') {
         if (access(font_path, R_OK) != 0) {
-            snprintf(err, errlen, "font %s cannot be read", font_path);
+            set_err(err, errlen, "font %s cannot be read", font_path);
             return -1;
         }
         snprintf(out, outlen, "%s", font_path);
@@ -69,8 +70,8 @@ int text_find_font(const char *font_path, char *out, size_t outlen, char *err, s
             return 0;
         }
     }
-    snprintf(err, errlen,
-             "no font found: install fonts-dejavu-core or set font = FILE under [game]");
+    set_err(err, errlen,
+            "no font found: install fonts-dejavu-core or set font = FILE under [game]");
     return -1;
 }
 
@@ -105,7 +106,7 @@ static int open_fonts(struct text_cache *tc, float scale, char *err, size_t errl
             pt = 7;
         tc->fonts[i] = TTF_OpenFont(file, pt);
         if (tc->fonts[i] == NULL) {
-            snprintf(err, errlen, "%s: %s", file, TTF_GetError());
+            set_err(err, errlen, "%s: %s", file, TTF_GetError());
             close_fonts(tc);
             return -1;
         }
@@ -124,12 +125,12 @@ struct text_cache *text_cache_new(SDL_Renderer *r, const char *font_path, float 
     size_t n;
 
     if (!TTF_WasInit() && TTF_Init() < 0) {
-        snprintf(err, errlen, "TTF_Init: %s", TTF_GetError());
+        set_err(err, errlen, "TTF_Init: %s", TTF_GetError());
         return NULL;
     }
     tc = calloc(1, sizeof *tc);
     if (tc == NULL) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return NULL;
     }
     tc->r = r;

@@ -1,5 +1,6 @@
 /* stream_socket.c: receives the game stream. */
 #include "visualization/stream_socket.h"
+#include "common/error_message.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -19,7 +20,7 @@ int stream_socket_open(const char *host, int port, char *err, size_t errlen)
     int fd = -1, gai, one = 1, rcvbuf = RCVBUF_BYTES;
 
     if (port < 1 || port > 65535) {
-        snprintf(err, errlen, "bad game port %d", port);
+        set_err(err, errlen, "bad game port %d", port);
         return -1;
     }
     snprintf(pbuf, sizeof pbuf, "%d", port);
@@ -28,10 +29,10 @@ int stream_socket_open(const char *host, int port, char *err, size_t errlen)
     hints.ai_flags = AI_PASSIVE;
     gai = getaddrinfo(host, pbuf, &hints, &res);
     if (gai != 0) {
-        snprintf(err, errlen, "%s:%d: %s", host, port, gai_strerror(gai));
+        set_err(err, errlen, "%s:%d: %s", host, port, gai_strerror(gai));
         return -1;
     }
-    snprintf(err, errlen, "%s:%d: no usable address", host, port);
+    set_err(err, errlen, "%s:%d: no usable address", host, port);
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -40,7 +41,7 @@ int stream_socket_open(const char *host, int port, char *err, size_t errlen)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             break;
-        snprintf(err, errlen, "cannot listen on udp %s:%d: %s", host, port, strerror(errno));
+        set_err(err, errlen, "cannot listen on udp %s:%d: %s", host, port, strerror(errno));
         close(fd);
         fd = -1;
     }

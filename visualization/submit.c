@@ -17,6 +17,7 @@
 #include "common/client_protocol.h"
 #include "common/command.h"
 #include "common/net.h"
+#include "common/error_message.h"
 
 #define CONNECT_MS   400
 #define ANSWER_MS    3000
@@ -195,7 +196,7 @@ int submitter_init(struct submitter *s, char *err, size_t errlen)
     memset(s, 0, sizeof *s);
     atomic_init(&s->busy, false);
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        set_err(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
     s->pipe_rd = fds[0];

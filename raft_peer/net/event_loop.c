@@ -1,5 +1,6 @@
 /* event_loop.c: a small epoll loop in the spirit of redis's ae. */
 #include "raft_peer/net/event_loop.h"
+#include "common/error_message.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -53,7 +54,7 @@ struct event_loop *el_create(int initial_fds, char *err, size_t errlen)
 {
     struct event_loop *el = calloc(1, sizeof(*el));
     if (!el) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return NULL;
     }
     el->epfd = -1;
@@ -64,13 +65,13 @@ struct event_loop *el_create(int initial_fds, char *err, size_t errlen)
         initial_fds = EL_MAX_FDS;
     el->files = calloc((size_t)initial_fds, sizeof(*el->files));
     if (!el->files) {
-        snprintf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         goto fail;
     }
     el->nfiles = initial_fds;
     el->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (el->epfd == -1) {
-        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        set_err(err, errlen, "epoll_create1: %s", strerror(errno));
         goto fail;
     }
     return el;

@@ -10,16 +10,7 @@
 #include <json-c/json.h>
 
 #include "common/client_protocol.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "common/error_message.h"
 
 /* Appends to a bounded string; truncation is harmless (words for humans). */
 static void append(char *out, size_t outlen, const char *fmt, ...)

@@ -101,7 +101,7 @@ static int open_snapshot(const char *dir, int *fd_out, struct snapshot_meta *m, 
     if (dir_fd < 0) {
         if (errno == ENOENT)
             return 0; /* no data directory yet: no snapshot either */
-        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         return -1;
     }
     int fd = sio_open(dir_fd, SNAP_NAME, O_RDONLY);
@@ -110,32 +110,31 @@ static int open_snapshot(const char *dir, int *fd_out, struct snapshot_meta *m, 
     if (fd < 0) {
         if (e == ENOENT)
             return 0;
-        storage_errf(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_NAME, strerror(e));
+        set_err(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_NAME, strerror(e));
         return -1;
     }
     if (sio_file_size(fd, &size) < 0) {
-        storage_errf(err, errlen, "%s/%s: %s", dir, SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s/%s: %s", dir, SNAP_NAME, strerror(errno));
         goto fail;
     }
     if (size < SNAP_HDR) {
-        storage_errf(err, errlen,
-                     "%s/%s: damaged snapshot: %" PRIu64 " bytes, shorter than its header", dir,
-                     SNAP_NAME, size);
+        set_err(err, errlen, "%s/%s: damaged snapshot: %" PRIu64 " bytes, shorter than its header",
+                dir, SNAP_NAME, size);
         goto fail;
     }
     if (sio_pread_all(fd, h, SNAP_HDR, 0) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
         goto fail;
     }
     if ((why = decode_header(h, m)) != NULL) {
-        storage_errf(err, errlen, "%s/%s: damaged snapshot header (%s)", dir, SNAP_NAME, why);
+        set_err(err, errlen, "%s/%s: damaged snapshot header (%s)", dir, SNAP_NAME, why);
         goto fail;
     }
     if (size != SNAP_HDR + m->size) {
-        storage_errf(err, errlen,
-                     "%s/%s: damaged snapshot: the header says %" PRIu64
-                     " bytes of data but the file holds %" PRIu64,
-                     dir, SNAP_NAME, m->size, size - SNAP_HDR);
+        set_err(err, errlen,
+                "%s/%s: damaged snapshot: the header says %" PRIu64
+                " bytes of data but the file holds %" PRIu64,
+                dir, SNAP_NAME, m->size, size - SNAP_HDR);
         goto fail;
     }
     *fd_out = fd;
@@ -155,7 +154,7 @@ static int save(const char *dir, const struct snapshot_meta *m, const uint8_t *d
     int fd = -1;
     int dir_fd = sio_open_dir(dir);
     if (dir_fd < 0) {
-        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         return -1;
     }
     /* O_TRUNC: a leftover tmp file is a save that a crash interrupted. */
@@ -184,15 +183,15 @@ static int save(const char *dir, const struct snapshot_meta *m, const uint8_t *d
     }
     /* The rename is the commit point, and it is durable only with the directory. */
     if (sio_fsync(io, dir_fd) < 0) {
-        storage_errf(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", dir,
-                     SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", dir, SNAP_NAME,
+                strerror(errno));
         sio_close(dir_fd);
         return -1;
     }
     sio_close(dir_fd);
     return 0;
 fail:
-    storage_errf(err, errlen, "%s/%s: cannot %s: %s", dir, SNAP_TMP, step, strerror(errno));
+    set_err(err, errlen, "%s/%s: cannot %s: %s", dir, SNAP_TMP, step, strerror(errno));
     if (fd >= 0)
         sio_close(fd);
     (void)sio_unlink(NULL, dir_fd, SNAP_TMP); /* best effort: the next save truncates it */
@@ -208,7 +207,7 @@ static int save_checked(const char *dir, raft_index index, raft_term term, const
     if (dir == NULL || (len > 0 && data == NULL))
         why = "NULL argument";
     if (why != NULL) {
-        storage_errf(err, errlen, "snapshot_save: %s", why);
+        set_err(err, errlen, "snapshot_save: %s", why);
         return -1;
     }
     m.crc = crc32c(0, data, len);
@@ -241,7 +240,7 @@ int snapshot_load(const char *dir, struct snapshot_meta *m, uint8_t **data, char
     if (data != NULL)
         *data = NULL;
     if (dir == NULL || m == NULL || data == NULL) {
-        storage_errf(err, errlen, "snapshot_load: NULL argument");
+        set_err(err, errlen, "snapshot_load: NULL argument");
         return -1;
     }
     struct snapshot_meta got;
@@ -250,17 +249,16 @@ int snapshot_load(const char *dir, struct snapshot_meta *m, uint8_t **data, char
         return rc;
     buf = malloc(got.size > 0 ? (size_t)got.size : 1);
     if (buf == NULL) {
-        storage_errf(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", dir, SNAP_NAME,
-                     got.size);
+        set_err(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", dir, SNAP_NAME,
+                got.size);
         goto fail;
     }
     if (sio_pread_all(fd, buf, (size_t)got.size, SNAP_HDR) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
         goto fail;
     }
     if (crc32c(0, buf, (size_t)got.size) != got.crc) {
-        storage_errf(err, errlen, "%s/%s: damaged snapshot: data checksum mismatch", dir,
-                     SNAP_NAME);
+        set_err(err, errlen, "%s/%s: damaged snapshot: data checksum mismatch", dir, SNAP_NAME);
         goto fail;
     }
     sio_close(fd);
@@ -282,31 +280,31 @@ int snapshot_read_at(const char *dir, const struct snapshot_meta *m, uint64_t of
     if (got != NULL)
         *got = 0;
     if (dir == NULL || m == NULL || got == NULL || (len > 0 && buf == NULL)) {
-        storage_errf(err, errlen, "snapshot_read_at: NULL argument");
+        set_err(err, errlen, "snapshot_read_at: NULL argument");
         return -1;
     }
     int rc = open_snapshot(dir, &fd, &on_disk, err, errlen);
     if (rc == 0)
-        storage_errf(err, errlen, "%s/%s: no snapshot to send", dir, SNAP_NAME);
+        set_err(err, errlen, "%s/%s: no snapshot to send", dir, SNAP_NAME);
     if (rc <= 0)
         return -1;
     if (!same_meta(&on_disk, m)) {
-        storage_errf(err, errlen,
-                     "%s/%s: holds the snapshot at index %" PRIu64 " (term %" PRIu64
-                     "), not the one at index %" PRIu64 " being sent",
-                     dir, SNAP_NAME, on_disk.index, on_disk.term, m->index);
+        set_err(err, errlen,
+                "%s/%s: holds the snapshot at index %" PRIu64 " (term %" PRIu64
+                "), not the one at index %" PRIu64 " being sent",
+                dir, SNAP_NAME, on_disk.index, on_disk.term, m->index);
         sio_close(fd);
         return -1;
     }
     if (offset > m->size) {
-        storage_errf(err, errlen, "%s/%s: offset %" PRIu64 " past the end (%" PRIu64 " bytes)", dir,
-                     SNAP_NAME, offset, m->size);
+        set_err(err, errlen, "%s/%s: offset %" PRIu64 " past the end (%" PRIu64 " bytes)", dir,
+                SNAP_NAME, offset, m->size);
         sio_close(fd);
         return -1;
     }
     size_t n = m->size - offset < len ? (size_t)(m->size - offset) : len;
     if (n > 0 && sio_pread_all(fd, buf, n, SNAP_HDR + offset) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot read: %s", dir, SNAP_NAME, strerror(errno));
         sio_close(fd);
         return -1;
     }
@@ -406,7 +404,7 @@ static int resume(struct snapshot_receiver *r, char *err, size_t errlen)
     r->next_slot = 1 - best;
     return 1;
 read_error:
-    storage_errf(err, errlen, "%s/%s: cannot read: %s", r->dir, SNAP_PARTIAL, strerror(errno));
+    set_err(err, errlen, "%s/%s: cannot read: %s", r->dir, SNAP_PARTIAL, strerror(errno));
     return -1;
 }
 
@@ -437,7 +435,7 @@ static int start_partial(struct snapshot_receiver *r, char *err, size_t errlen)
     r->next_slot = 0;
     return 0;
 fail:
-    storage_errf(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
+    set_err(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
     r->failed = true;
     return -1;
 }
@@ -452,21 +450,21 @@ int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
     if (have != NULL)
         *have = 0;
     if (dir == NULL || m == NULL || out == NULL || have == NULL) {
-        storage_errf(err, errlen, "snapshot_receiver_open: NULL argument");
+        set_err(err, errlen, "snapshot_receiver_open: NULL argument");
         return -1;
     }
     const char *why = check_meta(m);
     if (why != NULL) {
-        storage_errf(err, errlen,
-                     "snapshot_receiver_open: refusing a snapshot at index %" PRIu64
-                     " of term %" PRIu64 " and %" PRIu64 " bytes: %s",
-                     m->index, m->term, m->size, why);
+        set_err(err, errlen,
+                "snapshot_receiver_open: refusing a snapshot at index %" PRIu64 " of term %" PRIu64
+                " and %" PRIu64 " bytes: %s",
+                m->index, m->term, m->size, why);
         return -1;
     }
     r = calloc(1, sizeof *r);
     if (r == NULL || (r->dir = strdup(dir)) == NULL) {
         free(r);
-        storage_errf(err, errlen, "snapshot_receiver_open: out of memory");
+        set_err(err, errlen, "snapshot_receiver_open: out of memory");
         return -1;
     }
     r->m = *m;
@@ -474,7 +472,7 @@ int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
     r->io.fail_after = -1;
     r->dir_fd = sio_open_dir(dir);
     if (r->dir_fd < 0) {
-        storage_errf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
         goto fail;
     }
     r->fd = sio_open(r->dir_fd, SNAP_PARTIAL, O_RDWR);
@@ -482,7 +480,7 @@ int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
     if (r->fd >= 0)
         rc = resume(r, err, errlen);
     else if (errno != ENOENT) {
-        storage_errf(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_PARTIAL, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot open: %s", dir, SNAP_PARTIAL, strerror(errno));
         goto fail;
     }
     if (rc < 0)
@@ -515,13 +513,13 @@ static int receiver_usable(const struct snapshot_receiver *r, const char *what, 
                            size_t errlen)
 {
     if (r == NULL) {
-        storage_errf(err, errlen, "%s: NULL receiver", what);
+        set_err(err, errlen, "%s: NULL receiver", what);
         return -1;
     }
     if (r->failed || r->done) {
-        storage_errf(err, errlen, "%s: %s/%s %s", what, r->dir, SNAP_PARTIAL,
-                     r->failed ? "failed earlier: close and open it again"
-                               : "is finished or was refused");
+        set_err(err, errlen, "%s: %s/%s %s", what, r->dir, SNAP_PARTIAL,
+                r->failed ? "failed earlier: close and open it again"
+                          : "is finished or was refused");
         return -1;
     }
     return 0;
@@ -535,10 +533,10 @@ int snapshot_receiver_write(struct snapshot_receiver *r, uint64_t offset, const 
     if (receiver_usable(r, "snapshot_receiver_write", err, errlen) < 0)
         return -1;
     if (offset != r->have || len > r->m.size - r->have || (len > 0 && data == NULL)) {
-        storage_errf(err, errlen,
-                     "%s/%s: chunk of %zu bytes at offset %" PRIu64 " refused: %" PRIu64
-                     " of %" PRIu64 " bytes are there",
-                     r->dir, SNAP_PARTIAL, len, offset, r->have, r->m.size);
+        set_err(err, errlen,
+                "%s/%s: chunk of %zu bytes at offset %" PRIu64 " refused: %" PRIu64 " of %" PRIu64
+                " bytes are there",
+                r->dir, SNAP_PARTIAL, len, offset, r->have, r->m.size);
         return -1;
     }
     if (len == 0)
@@ -561,8 +559,8 @@ int snapshot_receiver_write(struct snapshot_receiver *r, uint64_t offset, const 
     r->next_slot = 1 - r->next_slot;
     return 0;
 fail:
-    storage_errf(err, errlen, "%s/%s: cannot %s %zu bytes at offset %" PRIu64 ": %s", r->dir,
-                 SNAP_PARTIAL, step, len, offset, strerror(errno));
+    set_err(err, errlen, "%s/%s: cannot %s %zu bytes at offset %" PRIu64 ": %s", r->dir,
+            SNAP_PARTIAL, step, len, offset, strerror(errno));
     discard_partial(r);
     return -1;
 }
@@ -572,15 +570,15 @@ int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errl
     if (receiver_usable(r, "snapshot_receiver_finish", err, errlen) < 0)
         return -1;
     if (r->have != r->m.size) {
-        storage_errf(err, errlen, "%s/%s: only %" PRIu64 " of %" PRIu64 " bytes received", r->dir,
-                     SNAP_PARTIAL, r->have, r->m.size);
+        set_err(err, errlen, "%s/%s: only %" PRIu64 " of %" PRIu64 " bytes received", r->dir,
+                SNAP_PARTIAL, r->have, r->m.size);
         return -1;
     }
     if (r->crc != r->m.crc) {
-        storage_errf(err, errlen,
-                     "%s/%s: data checksum 0x%08" PRIx32 " differs from the leader's 0x%08" PRIx32
-                     "; discarded, the current snapshot is unchanged",
-                     r->dir, SNAP_PARTIAL, r->crc, r->m.crc);
+        set_err(err, errlen,
+                "%s/%s: data checksum 0x%08" PRIx32 " differs from the leader's 0x%08" PRIx32
+                "; discarded, the current snapshot is unchanged",
+                r->dir, SNAP_PARTIAL, r->crc, r->m.crc);
         r->done = true;
         /* Resuming it would only fail again; best effort, a leftover is replaced. */
         if (sio_unlink(&r->io, r->dir_fd, SNAP_PARTIAL) == 0)
@@ -599,13 +597,13 @@ int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errl
     r->done = true;
     if (sio_fsync(&r->io, r->dir_fd) < 0) {
         r->failed = true;
-        storage_errf(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", r->dir,
-                     SNAP_NAME, strerror(errno));
+        set_err(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", r->dir,
+                SNAP_NAME, strerror(errno));
         return -1;
     }
     return 0;
 fail:
-    storage_errf(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
+    set_err(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
     discard_partial(r);
     return -1;
 }

@@ -41,7 +41,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     size_t len = strlen(dir);
 
     if (len == 0 || len >= sizeof path) {
-        storage_errf(err, errlen, "data directory path is empty or too long");
+        set_err(err, errlen, "data directory path is empty or too long");
         return STORAGE_EINVAL;
     }
     memcpy(path, dir, len + 1);
@@ -54,11 +54,11 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         *p = '\0';
         if (sio_mkdir(path) == 0) {
             if (fsync_parent(path) < 0) {
-                storage_errf(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
+                set_err(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
                 return STORAGE_EIO;
             }
         } else if (errno != EEXIST) {
-            storage_errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
             return STORAGE_EIO;
         }
         *p = c;
@@ -67,14 +67,14 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     }
     int fd = sio_open_dir(path);
     if (fd < 0) {
-        storage_errf(err, errlen, "%s is not a directory: %s", dir, strerror(errno));
+        set_err(err, errlen, "%s is not a directory: %s", dir, strerror(errno));
         return STORAGE_EIO;
     }
     sio_close(fd);
     /* Someone else (a launcher's mkdir -p) may have created it without a sync; one
      * fsync at start makes sure the directory itself survives a power cut. */
     if (fsync_parent(path) < 0) {
-        storage_errf(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
+        set_err(err, errlen, "%s: cannot sync its parent: %s", path, strerror(errno));
         return STORAGE_EIO;
     }
     return STORAGE_OK;
@@ -104,14 +104,14 @@ static int take_lock(struct storage *s, char *err, size_t errlen)
     s->lock_fd = sio_lock(s->dir_fd, LOCK_NAME);
     if (s->lock_fd < 0) {
         if (errno != EWOULDBLOCK) {
-            storage_errf(err, errlen, "%s/%s: cannot lock: %s", s->dir, LOCK_NAME, strerror(errno));
+            set_err(err, errlen, "%s/%s: cannot lock: %s", s->dir, LOCK_NAME, strerror(errno));
             return STORAGE_EIO;
         }
         read_lock_holder(s, pid, sizeof pid);
-        storage_errf(err, errlen,
-                     "%s is in use by another process%s%s (%s/%s is locked); two peers must "
-                     "never share a data directory",
-                     s->dir, pid[0] ? " with pid " : "", pid, s->dir, LOCK_NAME);
+        set_err(err, errlen,
+                "%s is in use by another process%s%s (%s/%s is locked); two peers must "
+                "never share a data directory",
+                s->dir, pid[0] ? " with pid " : "", pid, s->dir, LOCK_NAME);
         return STORAGE_ELOCKED;
     }
     /* The pid is only for the message above; it need not be durable. */
@@ -176,18 +176,18 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
     if (boot != NULL)
         memset(boot, 0, sizeof *boot);
     if (dir == NULL || out == NULL || boot == NULL) {
-        storage_errf(err, errlen, "storage_open: NULL argument");
+        set_err(err, errlen, "storage_open: NULL argument");
         return STORAGE_EINVAL;
     }
     if (snapshot_index > UINT64_MAX / 2 || (snapshot_index == 0 && snapshot_term != 0)) {
-        storage_errf(err, errlen, "storage_open: snapshot index %" PRIu64 " / term %" PRIu64,
-                     snapshot_index, snapshot_term);
+        set_err(err, errlen, "storage_open: snapshot index %" PRIu64 " / term %" PRIu64,
+                snapshot_index, snapshot_term);
         return STORAGE_EINVAL;
     }
     s = calloc(1, sizeof *s);
     if (s == NULL || (s->dir = strdup(dir)) == NULL) {
         free(s);
-        storage_errf(err, errlen, "storage_open: out of memory");
+        set_err(err, errlen, "storage_open: out of memory");
         return STORAGE_EIO;
     }
     s->dir_fd = s->lock_fd = s->tail_fd = s->spare_fd = -1;
@@ -203,7 +203,7 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
         goto fail;
     s->dir_fd = sio_open_dir(dir);
     if (s->dir_fd < 0) {
-        storage_errf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+        set_err(err, errlen, "cannot open %s: %s", dir, strerror(errno));
         rc = STORAGE_EIO;
         goto fail;
     }
@@ -226,7 +226,7 @@ int storage_open_after_snapshot(const char *dir, raft_index snapshot_index, raft
      * entries durable, so everything handed to the core is durable, as raft_new()
      * assumes (it counts the loaded log as persisted). */
     if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fsync(&s->io, s->dir_fd) < 0) {
-        storage_errf(err, errlen, "%s: cannot fsync the directory: %s", dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot fsync the directory: %s", dir, strerror(errno));
         rc = STORAGE_EIO;
         goto fail;
     }
@@ -264,11 +264,11 @@ void storage_boot_free(struct storage_boot *boot)
 static int usable(const struct storage *s, char *err, size_t errlen)
 {
     if (s == NULL) {
-        storage_errf(err, errlen, "storage: NULL handle");
+        set_err(err, errlen, "storage: NULL handle");
         return STORAGE_EINVAL;
     }
     if (s->failed) {
-        storage_errf(err, errlen, "storage failed earlier: %s", s->failed_msg);
+        set_err(err, errlen, "storage failed earlier: %s", s->failed_msg);
         return STORAGE_EIO;
     }
     return STORAGE_OK;
@@ -281,19 +281,19 @@ int storage_save_hard_state(struct storage *s, raft_term term, raft_id voted_for
     if (rc != STORAGE_OK)
         return rc;
     if (voted_for < 0 || voted_for > RAFT_MAX_PEERS) {
-        storage_errf(err, errlen, "storage_save_hard_state: voted_for %d out of range", voted_for);
+        set_err(err, errlen, "storage_save_hard_state: voted_for %d out of range", voted_for);
         return STORAGE_EINVAL;
     }
     if (term < s->term) {
-        storage_errf(err, errlen,
-                     "storage_save_hard_state: term %" PRIu64 " below the saved term %" PRIu64,
-                     term, s->term);
+        set_err(err, errlen,
+                "storage_save_hard_state: term %" PRIu64 " below the saved term %" PRIu64, term,
+                s->term);
         return STORAGE_EINVAL;
     }
     if (term == s->term && s->voted_for != RAFT_NOBODY && voted_for != s->voted_for) {
-        storage_errf(err, errlen,
-                     "storage_save_hard_state: term %" PRIu64 " already has a vote for %d, not %d",
-                     term, s->voted_for, voted_for);
+        set_err(err, errlen,
+                "storage_save_hard_state: term %" PRIu64 " already has a vote for %d, not %d", term,
+                s->voted_for, voted_for);
         return STORAGE_EINVAL;
     }
     if (term == s->term && voted_for == s->voted_for)
@@ -316,8 +316,7 @@ int storage_compact(struct storage *s, raft_index index, raft_term term, char *e
     if (rc != STORAGE_OK)
         return rc;
     if (index == 0 || term == 0 || index > UINT64_MAX / 2) {
-        storage_errf(err, errlen, "storage_compact: index %" PRIu64 " / term %" PRIu64, index,
-                     term);
+        set_err(err, errlen, "storage_compact: index %" PRIu64 " / term %" PRIu64, index, term);
         return STORAGE_EINVAL;
     }
     return storage_log_compact(s, index, term, err, errlen);

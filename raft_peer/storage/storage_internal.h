@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/error_message.h"
 #include "raft_peer/storage/storage.h"
 
 /* ---- on-disk layout (docs/STORAGE.md), all integers little-endian ---- */

@@ -150,8 +150,8 @@ static int cut_tail(struct storage *s, const char *name, uint64_t keep, char *er
 {
     int fd = sio_open(s->dir_fd, name, O_RDWR);
     if (fd < 0 || sio_ftruncate(&s->io, fd, keep) < 0 || sio_fdatasync(&s->io, fd) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot cut the torn tail at byte offset %" PRIu64 ": %s",
-                     s->dir, name, keep, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot cut the torn tail at byte offset %" PRIu64 ": %s",
+                s->dir, name, keep, strerror(errno));
         if (fd >= 0)
             sio_close(fd);
         return STORAGE_EIO;
@@ -172,28 +172,27 @@ static int read_segment(struct storage *s, struct storage_boot *boot, const char
     int fd = sio_open(s->dir_fd, name, O_RDONLY);
 
     if (fd < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, name, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot open: %s", s->dir, name, strerror(errno));
         goto out;
     }
     if (sio_file_size(fd, &bytes) < 0 || bytes > STORAGE_MAX_SEGMENT_FILE) {
-        storage_errf(err, errlen, "%s/%s: not a segment file (%" PRIu64 " bytes, limit %u)", s->dir,
-                     name, bytes, STORAGE_MAX_SEGMENT_FILE);
+        set_err(err, errlen, "%s/%s: not a segment file (%" PRIu64 " bytes, limit %u)", s->dir,
+                name, bytes, STORAGE_MAX_SEGMENT_FILE);
         rc = STORAGE_ECORRUPT;
         goto out;
     }
     buf = malloc(bytes > 0 ? (size_t)bytes : 1);
     if (buf == NULL || add_chunk(boot, buf) < 0) {
-        storage_errf(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", s->dir, name,
-                     bytes);
+        set_err(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", s->dir, name, bytes);
         free(buf);
         goto out;
     }
     if (sio_pread_all(fd, buf, (size_t)bytes, 0) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot read: %s", s->dir, name, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot read: %s", s->dir, name, strerror(errno));
         goto out;
     }
     if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fdatasync(&s->io, fd) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot fsync: %s", s->dir, name, strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot fsync: %s", s->dir, name, strerror(errno));
         goto out;
     }
     *data = buf;
@@ -232,10 +231,10 @@ static int parse_records(struct storage *s, struct storage_boot *boot, const cha
         if (st == REC_OK && p[off + 4] == REC_TYPE_TRUNCATE) {
             uint64_t to = truncate_target(p + off, len);
             if (!is_last || to < SEG_HDR_SIZE || to > off) {
-                storage_errf(err, errlen,
-                             "%s/%s: truncation intent at byte offset %" PRIu64
-                             " names offset %" PRIu64 "%s",
-                             s->dir, name, off, to, is_last ? "" : " in a closed segment");
+                set_err(err, errlen,
+                        "%s/%s: truncation intent at byte offset %" PRIu64 " names offset %" PRIu64
+                        "%s",
+                        s->dir, name, off, to, is_last ? "" : " in a closed segment");
                 return STORAGE_ECORRUPT;
             }
             *cut_to = to; /* a cut a crash interrupted: finish it */
@@ -248,14 +247,14 @@ static int parse_records(struct storage *s, struct storage_boot *boot, const cha
                     s->prefix_term = pos->last_term = term;
             } else {
                 if (term < pos->last_term) {
-                    storage_errf(err, errlen,
-                                 "%s/%s: record at byte offset %" PRIu64 " has term %" PRIu64
-                                 ", below the previous entry's term %" PRIu64,
-                                 s->dir, name, off, term, pos->last_term);
+                    set_err(err, errlen,
+                            "%s/%s: record at byte offset %" PRIu64 " has term %" PRIu64
+                            ", below the previous entry's term %" PRIu64,
+                            s->dir, name, off, term, pos->last_term);
                     return STORAGE_ECORRUPT;
                 }
                 if (add_entry(s, boot, p + off, off) < 0) {
-                    storage_errf(err, errlen, "out of memory loading %s/%s", s->dir, name);
+                    set_err(err, errlen, "out of memory loading %s/%s", s->dir, name);
                     return STORAGE_EIO;
                 }
                 pos->last_term = term;
@@ -271,8 +270,7 @@ static int parse_records(struct storage *s, struct storage_boot *boot, const cha
          * was created.) */
         if (is_last && all_zero(p + off, *size - off)) {
             if (STORAGE_MUTATED(STORAGE_MUT_ZERO_TAIL_IS_ROT)) {
-                storage_errf(err, errlen, "%s/%s: zeros at byte offset %" PRIu64, s->dir, name,
-                             off);
+                set_err(err, errlen, "%s/%s: zeros at byte offset %" PRIu64, s->dir, name, off);
                 return STORAGE_ECORRUPT;
             }
             *size = off;
@@ -294,11 +292,11 @@ static int parse_records(struct storage *s, struct storage_boot *boot, const cha
             return STORAGE_OK;
         }
         if (!is_last || later.max_synced > off) {
-            storage_errf(err, errlen,
-                         "%s/%s: damaged record at byte offset %" PRIu64
-                         " (%s) in data that was synced%s; refusing to guess",
-                         s->dir, name, off, rec_status_text[st],
-                         is_last ? " (a later record says so)" : " (not the last segment)");
+            set_err(err, errlen,
+                    "%s/%s: damaged record at byte offset %" PRIu64
+                    " (%s) in data that was synced%s; refusing to guess",
+                    s->dir, name, off, rec_status_text[st],
+                    is_last ? " (a later record says so)" : " (not the last segment)");
             return STORAGE_ECORRUPT;
         }
         int rc = cut_tail(s, name, off, err, errlen);
@@ -331,8 +329,8 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
                   get_le32(p + 20) == crc32c(0, p, 20);
     uint32_t nonce = size >= SEG_HDR_SIZE ? get_le32(p + 16) : 0;
     if (hdr_ok && get_le64(p + 8) != first) {
-        storage_errf(err, errlen, "%s/%s: header says first index %" PRIu64, s->dir, name,
-                     get_le64(p + 8));
+        set_err(err, errlen, "%s/%s: header says first index %" PRIu64, s->dir, name,
+                get_le64(p + 8));
         return STORAGE_ECORRUPT;
     }
     if (!hdr_ok) {
@@ -343,13 +341,13 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
         struct records_after later = is_last ? valid_records_after(p, size, 0, nonce)
                                              : (struct records_after){0, 0, UINT64_MAX};
         if (!is_last || later.max_synced > 0) {
-            storage_errf(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir,
-                         name, is_last ? " with synced records after it" : "");
+            set_err(err, errlen, "%s/%s: damaged segment header at byte offset 0%s", s->dir, name,
+                    is_last ? " with synced records after it" : "");
             return STORAGE_ECORRUPT;
         }
         if (sio_unlink(&s->io, s->dir_fd, name) < 0 || sio_fsync(&s->io, s->dir_fd) < 0) {
-            storage_errf(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
-                         strerror(errno));
+            set_err(err, errlen, "%s/%s: cannot remove torn segment: %s", s->dir, name,
+                    strerror(errno));
             return STORAGE_EIO;
         }
         storage_notice(boot,
@@ -360,7 +358,7 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
     }
 
     if (storage_reserve_segs(s, 1) < 0) {
-        storage_errf(err, errlen, "out of memory");
+        set_err(err, errlen, "out of memory");
         return STORAGE_EIO;
     }
     s->seg_first[s->n_segs++] = first;
@@ -385,8 +383,8 @@ static int load_segment(struct storage *s, struct storage_boot *boot, raft_index
         size = cut_to;
         rc = parse_records(s, boot, name, p, &size, is_last, nonce, pos, &cut_to, err, errlen);
         if (rc == STORAGE_OK && cut_to != UINT64_MAX) {
-            storage_errf(err, errlen, "%s/%s: a second truncation intent before byte %" PRIu64,
-                         s->dir, name, size);
+            set_err(err, errlen, "%s/%s: a second truncation intent before byte %" PRIu64, s->dir,
+                    name, size);
             return STORAGE_ECORRUPT;
         }
     }
@@ -436,7 +434,7 @@ static int list_segments(struct storage *s, raft_index **out, size_t *n, char *e
     struct segment_list l = {NULL, 0, 0};
     *n = 0;
     if (sio_list(s->dir_fd, add_segment_name, &l) != 0) {
-        storage_errf(err, errlen, "%s: cannot list: %s", s->dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot list: %s", s->dir, strerror(errno));
         free(l.firsts);
         return STORAGE_EIO;
     }
@@ -457,12 +455,12 @@ static int remove_covered(struct storage *s, const raft_index *firsts, size_t fr
     for (size_t i = from; i < to; i++) {
         storage_seg_name(name, firsts[i]);
         if (sio_unlink(&s->io, s->dir_fd, name) < 0) {
-            storage_errf(err, errlen, "%s/%s: cannot remove: %s", s->dir, name, strerror(errno));
+            set_err(err, errlen, "%s/%s: cannot remove: %s", s->dir, name, strerror(errno));
             return STORAGE_EIO;
         }
     }
     if (to > from && sio_fsync(&s->io, s->dir_fd) < 0) {
-        storage_errf(err, errlen, "%s: cannot fsync the directory: %s", s->dir, strerror(errno));
+        set_err(err, errlen, "%s: cannot fsync the directory: %s", s->dir, strerror(errno));
         return STORAGE_EIO;
     }
     return STORAGE_OK;
@@ -496,12 +494,12 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
     s->first_index = snapshot_index + 1;
     if (skip < n && firsts[skip] > snapshot_index + 1) {
         storage_seg_name(name, firsts[skip]);
-        storage_errf(err, errlen,
-                     "%s/%s: the log starts with the record at byte offset %u, index %" PRIu64
-                     ", but the snapshot ends at index %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
-                     " are missing",
-                     s->dir, name, SEG_HDR_SIZE, firsts[skip], snapshot_index, snapshot_index + 1,
-                     firsts[skip] - 1);
+        set_err(err, errlen,
+                "%s/%s: the log starts with the record at byte offset %u, index %" PRIu64
+                ", but the snapshot ends at index %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+                " are missing",
+                s->dir, name, SEG_HDR_SIZE, firsts[skip], snapshot_index, snapshot_index + 1,
+                firsts[skip] - 1);
         rc = STORAGE_ECORRUPT;
         goto out;
     }
@@ -509,10 +507,10 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
     for (size_t i = skip; i < n; i++) {
         if (firsts[i] != pos.next) {
             storage_seg_name(name, firsts[i]);
-            storage_errf(err, errlen,
-                         "%s/%s: segment starts at index %" PRIu64
-                         " but the log before it ends at %" PRIu64 " (a segment is missing)",
-                         s->dir, name, firsts[i], pos.next - 1);
+            set_err(err, errlen,
+                    "%s/%s: segment starts at index %" PRIu64
+                    " but the log before it ends at %" PRIu64 " (a segment is missing)",
+                    s->dir, name, firsts[i], pos.next - 1);
             rc = STORAGE_ECORRUPT;
             goto out;
         }
@@ -539,8 +537,8 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
         storage_seg_name(name, s->seg_first[s->n_segs - 1]);
         s->tail_fd = sio_open(s->dir_fd, name, O_RDWR);
         if (s->tail_fd < 0) {
-            storage_errf(err, errlen, "%s/%s: cannot open for appending: %s", s->dir, name,
-                         strerror(errno));
+            set_err(err, errlen, "%s/%s: cannot open for appending: %s", s->dir, name,
+                    strerror(errno));
             rc = STORAGE_EIO;
             goto out;
         }
@@ -548,7 +546,7 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
         if (s->seg_first[s->n_segs - 1] != firsts[n - 1]) {
             uint64_t size;
             if (sio_file_size(s->tail_fd, &size) < 0 || storage_read_tail_nonce(s) < 0) {
-                storage_errf(err, errlen, "%s/%s: %s", s->dir, name, strerror(errno));
+                set_err(err, errlen, "%s/%s: %s", s->dir, name, strerror(errno));
                 rc = STORAGE_EIO;
                 goto out;
             }
@@ -557,10 +555,10 @@ int storage_log_load(struct storage *s, raft_index snapshot_index, struct storag
     }
     boot->first_index = s->first_index;
     if (s->n_entries > 0 && pos.last_term > s->term) {
-        storage_errf(err, errlen,
-                     "%s: the log holds entries of term %" PRIu64 " but the saved term is %" PRIu64
-                     "; the term is always saved first, so meta1/meta2 lost a save",
-                     s->dir, pos.last_term, s->term);
+        set_err(err, errlen,
+                "%s: the log holds entries of term %" PRIu64 " but the saved term is %" PRIu64
+                "; the term is always saved first, so meta1/meta2 lost a save",
+                s->dir, pos.last_term, s->term);
         rc = STORAGE_ECORRUPT;
     }
 out:

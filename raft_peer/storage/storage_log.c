@@ -385,7 +385,7 @@ static int check_entries(const struct storage *s, raft_index first,
         else if (e->term > s->term)
             why = "term above the saved term (save the hard state first)";
         if (why != NULL) {
-            storage_errf(err, errlen, "storage_append: entry %zu of %zu: %s", i, n, why);
+            set_err(err, errlen, "storage_append: entry %zu of %zu: %s", i, n, why);
             return STORAGE_EINVAL;
         }
     }
@@ -397,13 +397,13 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
 {
     raft_index next = s->first_index + s->n_entries;
     if (first < s->first_index || first > next) {
-        storage_errf(err, errlen,
-                     "storage_append: index %" PRIu64 " outside the log [%" PRIu64 ", %" PRIu64 "]",
-                     first, s->first_index, next);
+        set_err(err, errlen,
+                "storage_append: index %" PRIu64 " outside the log [%" PRIu64 ", %" PRIu64 "]",
+                first, s->first_index, next);
         return STORAGE_EINVAL;
     }
     if (n > 0 && entries == NULL) {
-        storage_errf(err, errlen, "storage_append: NULL entries");
+        set_err(err, errlen, "storage_append: NULL entries");
         return STORAGE_EINVAL;
     }
     int rc = check_entries(s, first, entries, n, err, errlen);
@@ -411,7 +411,7 @@ int storage_log_append(struct storage *s, raft_index first, const struct raft_en
         return rc;
     size_t needed = (size_t)(first - s->first_index) + n;
     if (needed > s->n_entries && storage_reserve_entries(s, needed - s->n_entries) < 0) {
-        storage_errf(err, errlen, "storage_append: out of memory for %zu entries", n);
+        set_err(err, errlen, "storage_append: out of memory for %zu entries", n);
         return STORAGE_EIO; /* nothing changed, but the caller cannot go on either */
     }
     if (first < next) {

@@ -65,28 +65,25 @@ static int meta_read(struct storage *s, int which, struct meta_copy *c, char *er
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        storage_errf(err, errlen, "%s/%s: cannot open: %s", s->dir, meta_names[which],
-                     strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot open: %s", s->dir, meta_names[which], strerror(errno));
         return -1;
     }
     c->present = true;
     if (sio_file_size(fd, &size) < 0) {
-        storage_errf(err, errlen, "%s/%s: %s", s->dir, meta_names[which], strerror(errno));
+        set_err(err, errlen, "%s/%s: %s", s->dir, meta_names[which], strerror(errno));
         goto out;
     }
     /* A crashed process may have left this copy in the page cache only; it is read
      * as the hard state now, so it must be durable (its directory entry is synced
      * by storage_open). */
     if (!STORAGE_MUTATED(STORAGE_MUT_NO_OPEN_SYNC) && sio_fdatasync(&s->io, fd) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot fsync: %s", s->dir, meta_names[which],
-                     strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot fsync: %s", s->dir, meta_names[which], strerror(errno));
         goto out;
     }
     if (size != META_SIZE) {
         snprintf(c->why, sizeof c->why, "size %" PRIu64 " instead of %u", size, META_SIZE);
     } else if (sio_pread_all(fd, raw, META_SIZE, 0) < 0) {
-        storage_errf(err, errlen, "%s/%s: cannot read: %s", s->dir, meta_names[which],
-                     strerror(errno));
+        set_err(err, errlen, "%s/%s: cannot read: %s", s->dir, meta_names[which], strerror(errno));
         goto out;
     } else {
         meta_decode(c, raw);
@@ -112,17 +109,17 @@ int storage_meta_load(struct storage *s, char *err, size_t errlen)
     s->meta_newest = -1;
 
     if (c[0].valid && c[1].valid && c[0].version == c[1].version) {
-        storage_errf(err, errlen,
-                     "%s: meta1 and meta2 both claim version %" PRIu64
-                     "; saves never reuse a version, so the hard state cannot be trusted",
-                     s->dir, c[0].version);
+        set_err(err, errlen,
+                "%s: meta1 and meta2 both claim version %" PRIu64
+                "; saves never reuse a version, so the hard state cannot be trusted",
+                s->dir, c[0].version);
         return STORAGE_ECORRUPT;
     }
     if (c[0].present && c[1].present && !c[0].valid && !c[1].valid) {
         /* A save starts only after the previous one completed, so one crash cannot
          * damage both copies: this is not a torn write. */
-        storage_errf(err, errlen, "%s: both meta1 (%s) and meta2 (%s) are damaged", s->dir,
-                     c[0].why, c[1].why);
+        set_err(err, errlen, "%s: both meta1 (%s) and meta2 (%s) are damaged", s->dir, c[0].why,
+                c[1].why);
         return STORAGE_ECORRUPT;
     }
     for (int i = 0; i < 2; i++) {

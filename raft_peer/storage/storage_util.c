@@ -33,16 +33,6 @@ bool sio_injected(struct storage_io *io)
     return true;
 }
 
-void storage_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int storage_fail(struct storage *s, int errnum, char *err, size_t errlen, const char *fmt, ...)
 {
     char msg[sizeof s->failed_msg];
@@ -56,7 +46,7 @@ int storage_fail(struct storage *s, int errnum, char *err, size_t errlen, const 
     }
     s->failed = true;
     snprintf(s->failed_msg, sizeof s->failed_msg, "%s", msg);
-    storage_errf(err, errlen, "%s", msg);
+    set_err(err, errlen, "%s", msg);
     return STORAGE_EIO;
 }
 
