@@ -120,7 +120,7 @@ struct game {
     int n_types;
 
     /* Membership: 'a' adds the next peer of the ini, 'x' then a click removes one. */
-    struct member_requester members;
+    struct requester members;
     bool members_ok, remove_armed;
 
     struct lesson lesson; /* 'l' or --lesson: lesson.h */
@@ -383,7 +383,7 @@ static void add_next_villager(struct game *g)
         return;
     }
     village_model_mark_reviving(&g->model, slot, g->now);
-    if (member_requester_send(&g->members, "add", g->model.peers[slot].name, lead) < 0) {
+    if (member_request_send(&g->members, "add", g->model.peers[slot].name, lead) < 0) {
         news(g, "could not ask the leader to add %s", g->model.peers[slot].name);
         return;
     }
@@ -404,7 +404,7 @@ static void remove_villager(struct game *g, int slot)
     }
     if (slot < 0 || slot >= g->model.n)
         return;
-    if (member_requester_send(&g->members, "remove", g->model.peers[slot].name, lead) < 0) {
+    if (member_request_send(&g->members, "remove", g->model.peers[slot].name, lead) < 0) {
         news(g, "a membership change is already on its way: one at a time");
         return;
     }
@@ -1438,14 +1438,14 @@ static int setup_cluster(struct game *g)
 
     if (submitter_init(&g->sub, err, sizeof err) == 0) {
         for (int i = 0; i < g->cfg->n_peers && i < VILLAGE_MAX_PEERS; i++)
-            submitter_add_peer(&g->sub, g->cfg->peers[i].name, g->cfg->peers[i].host,
+            requester_add_peer(&g->sub.rq, g->cfg->peers[i].name, g->cfg->peers[i].host,
                                g->cfg->peers[i].port);
         g->sub_ok = true;
     }
-    if (member_requester_init(&g->members, err, sizeof err) == 0) {
+    if (requester_init(&g->members, err, sizeof err) == 0) {
         for (int i = 0; i < g->cfg->n_peers && i < VILLAGE_MAX_PEERS; i++)
-            member_requester_add_peer(&g->members, g->cfg->peers[i].name, g->cfg->peers[i].host,
-                                      g->cfg->peers[i].port);
+            requester_add_peer(&g->members, g->cfg->peers[i].name, g->cfg->peers[i].host,
+                               g->cfg->peers[i].port);
         g->members_ok = true;
     }
     if (control_bin_dir(g->bin_dir, sizeof g->bin_dir, err, sizeof err) < 0)
@@ -1626,6 +1626,8 @@ static void teardown(struct game *g)
         close(g->stream_fd);
     if (g->sub_ok)
         submitter_close(&g->sub);
+    if (g->members_ok)
+        requester_close(&g->members);
     if (g->recording) {
         if (recorder_close(&g->rec, g->now) < 0)
             fprintf(stderr, "raft_game: --record %s: a write failed: the recording is cut short\n",
@@ -1679,7 +1681,7 @@ static void fill_view(struct game *g, struct game_view *v)
         .mouse_y = g->mouse_y,
         .show_help = g->show_help,
         .demo = g->demo != NULL,
-        .submit_busy = g->sub_ok && atomic_load(&g->sub.busy),
+        .submit_busy = g->sub_ok && atomic_load(&g->sub.rq.busy),
         .stream_addr = g->stream_addr,
         .stream_error = g->stream_error,
         .banner = g->now < g->banner_until ? g->banner : "",
@@ -1758,9 +1760,9 @@ static int loop(struct game *g)
             stream_socket_drain(g->stream_fd, on_datagram, g, MAX_DATAGRAMS);
         if (g->recording)
             recorder_tick(&g->rec, g->now);
-        while (g->sub_ok && submitter_poll(&g->sub, line, sizeof line))
+        while (g->sub_ok && requester_poll(&g->sub.rq, line, sizeof line))
             news(g, "%s", line);
-        while (g->members_ok && member_requester_poll(&g->members, line, sizeof line))
+        while (g->members_ok && requester_poll(&g->members, line, sizeof line))
             news(g, "%s", line);
         if (!g->replay) {
             village_model_tick(&g->model, g->now);
