@@ -120,17 +120,7 @@ static struct json_object *result_json(const struct bench_options *o, const char
 
 static struct load_options workload(const struct bench_options *o)
 {
-    return (struct load_options){
-        .clients = o->clients,
-        .warmup_us = (uint64_t)(o->warmup * 1e6),
-        .duration_us = (uint64_t)(o->seconds * 1e6),
-        .mix = &o->mix,
-        .keys = o->keys,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        .suspect_ms = o->timeout_max * 2,
-    };
+    return bench_workload(o, NULL, 0, NULL);
 }
 
 /* Our cluster: as the run mode measures it. 0 or -1 (said on stderr). */

@@ -168,21 +168,13 @@ int mode_failover(const struct bench_options *o)
         goto out;
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "failover-%d", (int)getpid());
-    w->lo = (struct load_options){
-        .targets = bc.targets,
-        .n_targets = bc.n,
-        .first_target = leader,
-        .clients = 1,
-        .mix = &mix,
-        .keys = 1,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        /* A follower names the old leader until its own election timeout fires. */
-        .suspect_ms = 2 * o->timeout_max,
-        .id_prefix = prefix,
-        .probe = &w->probe,
-    };
+    /* One writer of one variable, for as long as the probe says. */
+    w->lo = bench_workload(o, &bc, leader, prefix);
+    w->lo.clients = 1;
+    w->lo.warmup_us = w->lo.duration_us = 0;
+    w->lo.mix = &mix;
+    w->lo.keys = 1;
+    w->lo.probe = &w->probe;
     if (pthread_create(&writer_thread, NULL, writer_main, w) != 0) {
         fprintf(stderr, "raft_bench: cannot start the writer thread\n");
         goto out;

@@ -32,21 +32,8 @@ int mode_floor(const struct bench_options *o)
     int status = 2;
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "floor-%d", (int)getpid());
-    struct load_options lo = {
-        .targets = bc.targets,
-        .n_targets = bc.n,
-        .first_target = leader,
-        .clients = 1,
-        .warmup_us = (uint64_t)(o->warmup * 1e6),
-        .duration_us = (uint64_t)(o->seconds * 1e6),
-        .mix = &o->mix,
-        .keys = o->keys,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        .suspect_ms = o->timeout_max * 2,
-        .id_prefix = prefix,
-    };
+    struct load_options lo = bench_workload(o, &bc, leader, prefix);
+    lo.clients = 1;
     struct load_result r;
     if (load_run(&lo, &r, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_bench: %s\n", err);

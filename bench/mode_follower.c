@@ -222,18 +222,9 @@ int mode_follower(const struct bench_options *o)
         fprintf(stderr, "raft_bench: out of memory\n");
         goto out;
     }
-    w->lo = (struct load_options){
-        .targets = bc.targets,
-        .n_targets = bc.n,
-        .first_target = leader,
-        .clients = o->clients,
-        .mix = &o->mix,
-        .keys = o->keys,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        .suspect_ms = 2 * o->timeout_max,
-    };
+    /* Writers that run until told to stop (the probe), phase after phase. */
+    w->lo = bench_workload(o, &bc, leader, NULL);
+    w->lo.warmup_us = w->lo.duration_us = 0;
     int l = leader + 1, f = (leader + 1) % bc.n + 1;
     /* Warm up: the leader's log, key table and buffers reach their working size (a
      * snapshot or two included) before its memory is taken as the baseline. */

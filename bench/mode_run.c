@@ -43,21 +43,7 @@ int mode_run(const struct bench_options *o)
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "bench-%d-%llu", (int)getpid(),
              (unsigned long long)(o->seed % 1000000u));
-    struct load_options lo = {
-        .targets = bc.targets,
-        .n_targets = bc.n,
-        .first_target = leader,
-        .clients = o->clients,
-        .warmup_us = (uint64_t)(o->warmup * 1e6),
-        .duration_us = (uint64_t)(o->seconds * 1e6),
-        .mix = &o->mix,
-        .keys = o->keys,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        .suspect_ms = o->timeout_max * 2,
-        .id_prefix = prefix,
-    };
+    struct load_options lo = bench_workload(o, &bc, leader, prefix);
     int pids[LOAD_MAX_TARGETS];
     const char *names[LOAD_MAX_TARGETS];
     int n_pids = 0;

@@ -136,21 +136,8 @@ int mode_scale(const struct bench_options *o)
     snprintf(prefix, sizeof(prefix), "scale-%d-small", (int)getpid());
     snprintf(fill_prefix, sizeof(fill_prefix), "scale-%d-fill", (int)getpid());
     snprintf(large_prefix, sizeof(large_prefix), "scale-%d-large", (int)getpid());
-    struct load_options lo = {
-        .targets = bc.targets,
-        .n_targets = bc.n,
-        .first_target = leader,
-        .clients = o->clients,
-        .warmup_us = (uint64_t)(o->warmup * 1e6),
-        .duration_us = (uint64_t)(o->seconds * 1e6),
-        .mix = &o->mix,
-        .keys = SMALL_KEYS,
-        .seed = o->seed,
-        .request_timeout_ms = o->request_timeout_ms,
-        .retry_delay_ms = o->retry_delay_ms,
-        .suspect_ms = o->timeout_max * 2,
-        .id_prefix = prefix,
-    };
+    struct load_options lo = bench_workload(o, &bc, leader, prefix);
+    lo.keys = SMALL_KEYS;
     struct window small = {.keys = SMALL_KEYS}, large = {.keys = (unsigned)o->entries};
     bool have_small = false, have_large = false;
     if (measure_window(&bc, &lo, "small", &small) != 0)

@@ -124,3 +124,24 @@ int bench_cluster_ready(struct bench_cluster *bc, const struct bench_options *o)
     }
     return leader;
 }
+
+struct load_options bench_workload(const struct bench_options *o, const struct bench_cluster *bc,
+                                   int leader, const char *id_prefix)
+{
+    return (struct load_options){
+        .targets = bc ? bc->targets : NULL,
+        .n_targets = bc ? bc->n : 0,
+        .first_target = leader,
+        .clients = o->clients,
+        .warmup_us = (uint64_t)(o->warmup * 1e6),
+        .duration_us = (uint64_t)(o->seconds * 1e6),
+        .mix = &o->mix,
+        .keys = o->keys,
+        .seed = o->seed,
+        .request_timeout_ms = o->request_timeout_ms,
+        .retry_delay_ms = o->retry_delay_ms,
+        /* A follower names the old leader until its own election timeout fires. */
+        .suspect_ms = o->timeout_max * 2,
+        .id_prefix = id_prefix,
+    };
+}

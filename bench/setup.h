@@ -26,6 +26,11 @@ int bench_cluster_open(struct bench_cluster *bc, const struct bench_options *o, 
  * start, 0: the clients' redirects find it. -1 when none emerged. */
 int bench_cluster_leader(struct bench_cluster *bc, int timeout_ms);
 void bench_cluster_close(struct bench_cluster *bc);
+/* The closed-loop workload o asks for (clients, warmup, window, mix, keys, seed, time
+ * limits), aimed at bc's peers starting with leader (bc may be NULL: no targets yet), its
+ * client ids starting with id_prefix (may be NULL). A mode changes what differs. */
+struct load_options bench_workload(const struct bench_options *o, const struct bench_cluster *bc,
+                                   int leader, const char *id_prefix);
 /* Opens the cluster and waits up to 10 s for its leader, saying on stderr what went
  * wrong. The leader's index, or -1 with the cluster already closed. */
 int bench_cluster_ready(struct bench_cluster *bc, const struct bench_options *o);
