@@ -38,15 +38,7 @@ static void teardown(void)
 
 static bool log_mentions(int peer, const char *needle)
 {
-    char path[600], line[2048];
-    snprintf(path, sizeof(path), "%s/logs/peer%d.log", cl.dir, peer);
-    FILE *f = fopen(path, "r");
-    bool found = false;
-    while (f && !found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return cluster_log_count(&cl, peer, needle) > 0;
 }
 
 /* From peer1's log, whether it was the leader when its storage failed: 1 yes, 0 no (it

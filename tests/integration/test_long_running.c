@@ -56,17 +56,7 @@ static uint64_t leader_commit(void)
 
 static bool log_mentions(int peer, const char *needle)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/logs/peer%d.log", cl.dir, peer);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    char line[2048];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
+    return cluster_log_count(&cl, peer, needle) > 0;
 }
 
 Test(long_running, follower_down_during_10000_commands_rejoins_through_a_snapshot, .fini = teardown,

@@ -7,7 +7,6 @@
  * heartbeat it heard); the upper bounds are generous. */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,22 +44,10 @@ static void start_cluster(void)
     cr_assert_gt(cluster_wait_leader(&cl, LEADER_WAIT_MS), 0, "no leader (logs in %s)", cl.dir);
 }
 
-/* Runs user_cli 3 -c INI --timeout 10 WORDS... (NULL-terminated). */
-static void cli(const char *first, ...)
-{
-    char bin[1100];
-    snprintf(bin, sizeof(bin), "%s/user_cli", harness_bin_dir());
-    char *argv[32] = {bin, "3", "-c", cl.ini, "--timeout", "10", (char *)first};
-    int argc = 7;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *w; argc < 31 && (w = va_arg(ap, const char *)) != NULL;)
-        argv[argc++] = (char *)w;
-    va_end(ap);
-    argv[argc] = NULL;
-    cr_assert_eq(subprocess_run(argv, NULL, harness_scaled_ms(60000), &res), 0);
-    cr_assert(!res.timed_out, "user_cli hung; out: %s err: %s", res.out, res.err);
-}
+/* user_cli 3 -c INI --timeout 10 WORDS..., its output in res. */
+#define cli(...)                                                                                   \
+    cr_assert_eq(cluster_user_cli(&cl, &res, __VA_ARGS__), 0,                                      \
+                 "user_cli did not run or hung; out: %s err: %s", res.out, res.err)
 
 /* Every live peer's status carries what. */
 static void status_says(const char *what)

@@ -5,7 +5,6 @@
  * hostile control messages, and peers without -v refusing. Bounds are generous: the
  * machine is shared, so nothing here depends on tight timing. */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +43,10 @@ static int start_visual(bool visual)
     return leader;
 }
 
-/* Runs user_cli 3 -c INI --timeout 10 WORDS... (NULL-terminated). */
-static void cli(const char *first, ...)
-{
-    char bin[1100];
-    snprintf(bin, sizeof(bin), "%s/user_cli", harness_bin_dir());
-    char *argv[32] = {bin, "3", "-c", cl.ini, "--timeout", "10", (char *)first};
-    int argc = 7;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *w; argc < 31 && (w = va_arg(ap, const char *)) != NULL;)
-        argv[argc++] = (char *)w;
-    va_end(ap);
-    argv[argc] = NULL;
-    cr_assert_eq(subprocess_run(argv, NULL, harness_scaled_ms(60000), &res), 0);
-    cr_assert(!res.timed_out, "user_cli hung; out: %s err: %s", res.out, res.err);
-}
+/* user_cli 3 -c INI --timeout 10 WORDS..., its output in res. */
+#define cli(...)                                                                                   \
+    cr_assert_eq(cluster_user_cli(&cl, &res, __VA_ARGS__), 0,                                      \
+                 "user_cli did not run or hung; out: %s err: %s", res.out, res.err)
 
 static void status_line(int peer, char *out, size_t outlen)
 {

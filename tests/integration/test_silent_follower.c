@@ -55,17 +55,7 @@ static long rss_kib(pid_t pid)
 /* Lines of peer's log that contain needle. */
 static int log_count(int peer, const char *needle)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/logs/peer%d.log", cl.dir, peer);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
+    return cluster_log_count(&cl, peer, needle);
 }
 
 /* The leader's status entry for follower f: whether it calls f silent, and the bytes

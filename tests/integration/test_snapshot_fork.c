@@ -49,17 +49,7 @@ static int64_t run(const char *command)
 /* Lines of peer's log that contain needle. */
 static int log_count(int peer, const char *needle)
 {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/logs/peer%d.log", cl.dir, peer);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
+    return cluster_log_count(&cl, peer, needle);
 }
 
 /* The "N log entries" of peer's last start line, -1 if none. */

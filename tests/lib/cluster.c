@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "common/command.h"
 #include "common/net.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/subprocess.h"
 #include "tests/lib/time_scale.h"
 
 uint64_t harness_now_ms(void)
@@ -555,4 +557,36 @@ int cluster_pipeline_to(struct cluster *c, int leader, const char *client_id, ui
 out:
     close(fd);
     return ok;
+}
+
+int cluster_user_cli(struct cluster *c, struct subprocess_result *res, const char *first, ...)
+{
+    char bin[1100], n[12];
+    snprintf(bin, sizeof(bin), "%s/user_cli", harness_bin_dir());
+    snprintf(n, sizeof(n), "%d", c->n);
+    char *argv[32] = {bin, n, "-c", c->ini, "--timeout", "10", (char *)first};
+    int argc = 7;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *w; argc < 31 && (w = va_arg(ap, const char *)) != NULL;)
+        argv[argc++] = (char *)w;
+    va_end(ap);
+    argv[argc] = NULL;
+    if (subprocess_run(argv, NULL, harness_scaled_ms(60000), res) != 0)
+        return -1;
+    return res->timed_out ? -1 : 0;
+}
+
+int cluster_log_count(const struct cluster *c, int i, const char *needle)
+{
+    char path[600], line[2048];
+    snprintf(path, sizeof(path), "%s/logs/peer%d.log", c->dir, i);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
 }

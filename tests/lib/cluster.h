@@ -138,6 +138,16 @@ int cluster_pipeline_to(struct cluster *c, int leader, const char *client_id, ui
                         int count, const char *command, int window, int timeout_ms);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
+/* Lines of peer i's log (logs/peer<i>.log) that contain needle; 0 when there is no log. */
+int cluster_log_count(const struct cluster *c, int i, const char *needle);
+
+struct subprocess_result;
+/* Runs user_cli N -c INI --timeout 10 WORDS... (NULL-terminated) against c, as a user
+ * would, giving it a minute (scaled). 0 with res filled (any exit code), or -1 when it
+ * could not start or hung. */
+int cluster_user_cli(struct cluster *c, struct subprocess_result *res, const char *first, ...)
+    __attribute__((sentinel));
+
 uint64_t harness_now_ms(void);
 void harness_sleep_ms(int ms);
 
