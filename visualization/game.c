@@ -99,6 +99,13 @@ struct game {
 
     struct textbox box;      /* 'c': the command being typed */
     struct wires_view wires; /* the slow-wires panel: the knob while it is dragged */
+    /* A peer the game starts (revived, or added) begins at the ini's own timing, with no
+     * delay: once it is heard, it is given what the village had when it was started. */
+    struct {
+        bool pending;
+        uint64_t since; /* when it was started: a state heard after this is its own */
+        struct wires_report want;
+    } wires_sync[VILLAGE_MAX_PEERS];
 
     /* --click and --type, the test hooks */
     struct {
@@ -298,6 +305,45 @@ static void kill_villager(struct game *g, int slot, const char *by)
     snprintf(g->killed + n, sizeof g->killed - n, "%s%s", n ? "," : "", p->name);
 }
 
+/* Remembers the delay and pace of the living villagers, for slot about to be started. */
+static void wires_sync_later(struct game *g, int slot)
+{
+    struct wires_report rep;
+    wires_report(&g->model, &rep);
+    g->wires_sync[slot].pending =
+        rep.reporting > 0 && (rep.delay_ms > 0 || rep.pace > 1 || !rep.fast_failover);
+    g->wires_sync[slot].since = g->now;
+    g->wires_sync[slot].want = rep;
+}
+
+/* Gives each peer started by wires_sync_later, once it is heard, the delay and pace the
+ * village had: a newcomer at full speed in a slowed village would win every election. */
+static void wires_sync_started(struct game *g)
+{
+    for (int i = 0; i < g->model.n && i < g->cfg->n_peers; i++) {
+        struct village_peer *p = &g->model.peers[i];
+        const struct wires_report *want = &g->wires_sync[i].want;
+        char err[256];
+        int rc = 0;
+        if (!g->wires_sync[i].pending || p->life != VILLAGE_ALIVE ||
+            p->last_heard_ms <= g->wires_sync[i].since)
+            continue;
+        g->wires_sync[i].pending = false;
+        if (p->delay_ms != want->delay_ms)
+            rc = control_delay(g->cfg->peers[i].host, g->cfg->peers[i].port, want->delay_ms,
+                               g->cfg->token, err, sizeof err);
+        if (rc == 0 &&
+            ((p->pace ? p->pace : 1) != want->pace || p->fast_failover != want->fast_failover))
+            rc = control_pace(g->cfg->peers[i].host, g->cfg->peers[i].port, want->pace,
+                              want->fast_failover, g->cfg->token, err, sizeof err);
+        if (rc == 0)
+            news(g, "%s joins the village's slow wires: delay %u ms, pace %ux", p->name,
+                 (unsigned)want->delay_ms, want->pace);
+        else
+            news(g, "could not slow %s's wires like the others': %s", p->name, err);
+    }
+}
+
 /* The N a peer is started with: the villagers shown, or 0 (--join) for a peer that is no
  * voter of the village's configuration, so that a fresh data directory cannot make it
  * bootstrap a cluster of its own (a stored configuration wins anyway). */
@@ -322,6 +368,7 @@ static void revive_villager(struct game *g, int slot)
             news(g, "cannot start an unnamed peer");
             return;
         }
+        wires_sync_later(g, slot);
         if (control_spawn_peer(g->bin_dir, p->name, spawn_n(g, slot), g->opt.config_path, err,
                                sizeof err) < 0) {
             news(g, "could not revive %s: %s", p->name, err);
@@ -377,6 +424,7 @@ static void add_next_villager(struct game *g)
         news(g, "a membership change is already on its way: one at a time");
         return;
     }
+    wires_sync_later(g, slot);
     if (control_spawn_peer(g->bin_dir, g->model.peers[slot].name, 0, g->opt.config_path, err,
                            sizeof err) < 0) {
         news(g, "could not start %s: %s", g->model.peers[slot].name, err);
@@ -1764,6 +1812,8 @@ static int loop(struct game *g)
             news(g, "%s", line);
         while (g->members_ok && requester_poll(&g->members, line, sizeof line))
             news(g, "%s", line);
+        if (!g->replay && !g->demo && g->cfg)
+            wires_sync_started(g);
         if (!g->replay) {
             village_model_tick(&g->model, g->now);
             /* A paused picture stands still, the monster with it. */

@@ -4,6 +4,7 @@
  * which say so in their own state (the game's dump) and in their status answers. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,14 @@ static void cluster_up(void)
     cr_assert(cluster_wait_leader(&h, 15000) > 0, "no leader within 15 s (logs in %s)", h.dir);
 }
 
+static pid_t revived[4]; /* by peer number: processes the game started again */
+
 static void cluster_down(void)
 {
+    for (int i = 1; i <= 3; i++)
+        if (revived[i] > 1)
+            kill(revived[i], SIGKILL);
+    memset(revived, 0, sizeof revived);
     cluster_stop(&h);
 }
 
@@ -119,4 +126,60 @@ Test(game_wires, the_slider_and_the_pace_buttons_reach_every_peer, .init = clust
                       strstr(answer, "\"fast_failover\":false"),
                   "peer%d: %s", i, answer);
     }
+}
+
+/* A peer the game starts again begins at the ini's timing with no delay (neither is
+ * durable); the game gives it the village's slow wires once it is heard from, so a
+ * revived villager does not race a slowed village. */
+Test(game_wires, a_revived_peer_is_given_the_village_s_wires, .init = cluster_up,
+     .fini = cluster_down, .timeout = 90)
+{
+    char *argv[] = {game_bin,
+                    "-c",
+                    h.ini,
+                    "--no-monster",
+                    "--dump-state",
+                    "--click",
+                    "delay:300@1500",
+                    "--click",
+                    "pace:+@2500",
+                    "--click",
+                    "villager:follower@4500",
+                    "--click",
+                    "villager:grave@6500",
+                    "--quit-after-ms",
+                    "11000",
+                    NULL};
+    struct json_object *last = NULL;
+    char *line, *save = NULL;
+
+    cr_assert_eq(subprocess_run(argv, NULL, 60000, &res), 0);
+    cr_assert(!res.timed_out, "raft_game hung; err: %s", res.err);
+    cr_assert_eq(res.exit_code, 0, "exit %d, err: %s", res.exit_code, res.err);
+    for (line = strtok_r(res.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        struct json_object *d = json_tokener_parse(line);
+        cr_assert_not_null(d, "not JSON: %s", line);
+        if (last)
+            json_object_put(last);
+        last = d;
+    }
+    cr_assert_not_null(last, "no dump: %s", res.err);
+    /* Its pid, to stop it with the cluster: the game's child's child, not ours. */
+    struct json_object *arr;
+    cr_assert(json_object_object_get_ex(last, "villagers", &arr));
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        struct json_object *v = json_object_array_get_idx(arr, i), *name;
+        int k = json_object_object_get_ex(v, "peer", &name) ? atoi(json_object_get_string(name) + 4)
+                                                            : 0;
+        pid_t pid = (pid_t)field(v, "pid");
+        if (k >= 1 && k <= 3 && pid > 1 && pid != h.pids[k] && !cluster_peer_alive(&h, k))
+            revived[k] = pid;
+    }
+    int n_revived = 0;
+    for (int k = 1; k <= 3; k++)
+        n_revived += revived[k] > 1;
+    cr_assert_eq(n_revived, 1, "no villager was revived: %s", json_object_to_json_string(last));
+    cr_assert_eq(all_say(last, "delay_ms"), 300, "%s", json_object_to_json_string(last));
+    cr_assert_eq(all_say(last, "pace"), 2, "%s", json_object_to_json_string(last));
+    json_object_put(last);
 }
