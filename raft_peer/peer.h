@@ -17,10 +17,6 @@ struct event_loop;
 struct storage;
 struct state_machine;
 struct json_object;
-struct client_service;
-struct membership_service;
-struct game_stream;
-struct trace_log;
 
 /* Bounds that keep a slow or hostile party from growing our memory. */
 /* Bytes queued to one peer before we drop messages: a follower that answers needs at
