@@ -1,6 +1,8 @@
 /* client_service.c: CONTRACT.md's client protocol on the leader: commands proposed to the
  * log and answered once applied, reads answered through ReadIndex (dissertation §6.4),
- * redirects, push-back, status, and leadership transfer requests. */
+ * redirects, push-back, and leadership transfer requests. */
+#include "raft_peer/client_service.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +11,61 @@
 
 #include "common/client_protocol.h"
 #include "common/command.h"
+#include "common/error_message.h"
 #include "common/event_log.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/sm/state_machine.h"
+
+/* Bounds that keep a flood of clients from growing our memory: past them the leader
+ * answers `unavailable`. */
+#define MAX_PENDING_PROPOSALS 65536 /* client commands awaiting commit */
+#define MAX_PENDING_READS     65536
+
+struct pending_proposal {
+    raft_index index;
+    raft_term term;
+    int fd;
+    uint64_t conn_id;
+};
+
+struct pending_read {
+    uint64_t ctx;
+    raft_index index; /* known once the core confirmed the read; 0 before */
+    int fd;
+    uint64_t conn_id;
+    char name[65];
+};
+
+/* Client commands in index order (answered from first_proposal on), and reads in
+ * arrival order. */
+struct client_service {
+    struct pending_proposal *proposals;
+    size_t n_proposals, cap_proposals, first_proposal;
+    struct pending_read *reads;
+    size_t n_reads, cap_reads;
+    uint64_t next_read_ctx;
+};
+
+int client_init(struct peer *p, char *err, size_t errlen)
+{
+    p->clients = calloc(1, sizeof(*p->clients));
+    if (!p->clients) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void client_free(struct peer *p)
+{
+    struct client_service *cs = p->clients;
+    if (!cs)
+        return;
+    free(cs->proposals);
+    free(cs->reads);
+    free(cs);
+    p->clients = NULL;
+}
 
 static void send_response(struct peer *p, struct conn *c, const struct client_response *resp)
 {
@@ -60,34 +114,35 @@ void client_send_not_leader(struct peer *p, struct conn *c)
     send_response(p, c, &resp);
 }
 
-static int push_proposal(struct peer *p, const struct pending_proposal *pp)
+static int push_proposal(struct client_service *cs, const struct pending_proposal *pp)
 {
-    if (p->first_proposal > 0 && p->first_proposal == p->n_proposals) {
-        p->first_proposal = p->n_proposals = 0;
+    if (cs->first_proposal > 0 && cs->first_proposal == cs->n_proposals) {
+        cs->first_proposal = cs->n_proposals = 0;
     }
-    if (p->n_proposals == p->cap_proposals) {
-        if (p->first_proposal > p->cap_proposals / 2) {
-            memmove(p->proposals, p->proposals + p->first_proposal,
-                    (p->n_proposals - p->first_proposal) * sizeof(*p->proposals));
-            p->n_proposals -= p->first_proposal;
-            p->first_proposal = 0;
+    if (cs->n_proposals == cs->cap_proposals) {
+        if (cs->first_proposal > cs->cap_proposals / 2) {
+            memmove(cs->proposals, cs->proposals + cs->first_proposal,
+                    (cs->n_proposals - cs->first_proposal) * sizeof(*cs->proposals));
+            cs->n_proposals -= cs->first_proposal;
+            cs->first_proposal = 0;
         } else {
-            size_t cap = p->cap_proposals ? p->cap_proposals * 2 : 256;
-            struct pending_proposal *grown = realloc(p->proposals, cap * sizeof(*grown));
+            size_t cap = cs->cap_proposals ? cs->cap_proposals * 2 : 256;
+            struct pending_proposal *grown = realloc(cs->proposals, cap * sizeof(*grown));
             if (!grown)
                 return -1;
-            p->proposals = grown;
-            p->cap_proposals = cap;
+            cs->proposals = grown;
+            cs->cap_proposals = cap;
         }
     }
-    p->proposals[p->n_proposals++] = *pp;
+    cs->proposals[cs->n_proposals++] = *pp;
     return 0;
 }
 
 static void propose(struct peer *p, struct conn *c, const struct client_request *req,
                     const struct command *cmd)
 {
-    if (p->n_proposals - p->first_proposal >= PEER_MAX_PENDING_PROPOSALS) {
+    struct client_service *cs = p->clients;
+    if (cs->n_proposals - cs->first_proposal >= MAX_PENDING_PROPOSALS) {
         client_send_error(p, c, "unavailable", "the leader is overloaded; retry shortly");
         return;
     }
@@ -114,7 +169,7 @@ static void propose(struct peer *p, struct conn *c, const struct client_request 
     }
     struct pending_proposal pp = {
         .index = index, .term = raft_current_term(p->raft), .fd = c->fd, .conn_id = c->id};
-    if (push_proposal(p, &pp) != 0)
+    if (push_proposal(cs, &pp) != 0)
         client_send_error(p, c, "unavailable", "out of memory");
     event_log_write(p->log, EVENT_LOG_DEBUG, "client %s #%llu '%s' proposed at index %llu",
                     req->client_id, (unsigned long long)req->seq, canonical,
@@ -123,21 +178,22 @@ static void propose(struct peer *p, struct conn *c, const struct client_request 
 
 static void read_value(struct peer *p, struct conn *c, const struct command *cmd)
 {
-    if (p->n_reads >= PEER_MAX_PENDING_READS) {
+    struct client_service *cs = p->clients;
+    if (cs->n_reads >= MAX_PENDING_READS) {
         client_send_error(p, c, "unavailable", "the leader is overloaded; retry shortly");
         return;
     }
-    if (p->n_reads == p->cap_reads) {
-        size_t cap = p->cap_reads ? p->cap_reads * 2 : 64;
-        struct pending_read *grown = realloc(p->reads, cap * sizeof(*grown));
+    if (cs->n_reads == cs->cap_reads) {
+        size_t cap = cs->cap_reads ? cs->cap_reads * 2 : 64;
+        struct pending_read *grown = realloc(cs->reads, cap * sizeof(*grown));
         if (!grown) {
             client_send_error(p, c, "unavailable", "out of memory");
             return;
         }
-        p->reads = grown;
-        p->cap_reads = cap;
+        cs->reads = grown;
+        cs->cap_reads = cap;
     }
-    uint64_t ctx = ++p->next_read_ctx;
+    uint64_t ctx = ++cs->next_read_ctx;
     int rc = raft_read_index(p->raft, ctx);
     if (rc == RAFT_ENOTLEADER) {
         client_send_not_leader(p, c);
@@ -147,7 +203,7 @@ static void read_value(struct peer *p, struct conn *c, const struct command *cmd
         client_send_error(p, c, "unavailable", raft_strerror(rc));
         return;
     }
-    struct pending_read *r = &p->reads[p->n_reads++];
+    struct pending_read *r = &cs->reads[cs->n_reads++];
     memset(r, 0, sizeof(*r));
     r->ctx = ctx;
     r->fd = c->fd;
@@ -210,12 +266,13 @@ static void answer_proposal(struct peer *p, const struct pending_proposal *pp,
 
 static void serve_reads(struct peer *p)
 {
+    struct client_service *cs = p->clients;
     size_t kept = 0;
     uint64_t applied = sm_last_applied(p->sm);
-    for (size_t i = 0; i < p->n_reads; i++) {
-        struct pending_read *r = &p->reads[i];
+    for (size_t i = 0; i < cs->n_reads; i++) {
+        struct pending_read *r = &cs->reads[i];
         if (r->index == 0 || r->index > applied) {
-            p->reads[kept++] = *r;
+            cs->reads[kept++] = *r;
             continue;
         }
         struct conn *c = conn_lookup(p, r->fd, r->conn_id);
@@ -226,17 +283,18 @@ static void serve_reads(struct peer *p)
         fill_leader(p, &resp, p->self);
         send_response(p, c, &resp);
     }
-    p->n_reads = kept;
+    cs->n_reads = kept;
 }
 
 void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e,
                        const struct sm_result *res)
 {
-    while (p->first_proposal < p->n_proposals) {
-        struct pending_proposal *pp = &p->proposals[p->first_proposal];
+    struct client_service *cs = p->clients;
+    while (cs->first_proposal < cs->n_proposals) {
+        struct pending_proposal *pp = &cs->proposals[cs->first_proposal];
         if (pp->index > index)
             break;
-        p->first_proposal++;
+        cs->first_proposal++;
         if (pp->index < index) {
             struct conn *c = conn_lookup(p, pp->fd, pp->conn_id);
             if (c)
@@ -260,56 +318,49 @@ void client_on_applied(struct peer *p, raft_index index, const struct raft_entry
         }
         answer_proposal(p, pp, e, res);
     }
-    if (p->n_reads > 0)
+    if (cs->n_reads > 0)
         serve_reads(p);
 }
 
 void client_on_reads(struct peer *p, const struct raft_ready *rd)
 {
+    struct client_service *cs = p->clients;
     for (size_t i = 0; i < rd->n_reads; i++)
-        for (size_t j = 0; j < p->n_reads; j++)
-            if (p->reads[j].ctx == rd->reads[i].ctx)
-                p->reads[j].index = rd->reads[i].index;
+        for (size_t j = 0; j < cs->n_reads; j++)
+            if (cs->reads[j].ctx == rd->reads[i].ctx)
+                cs->reads[j].index = rd->reads[i].index;
     for (size_t i = 0; i < rd->n_failed_reads; i++) {
-        for (size_t j = 0; j < p->n_reads; j++) {
-            if (p->reads[j].ctx != rd->failed_reads[i])
+        for (size_t j = 0; j < cs->n_reads; j++) {
+            if (cs->reads[j].ctx != rd->failed_reads[i])
                 continue;
-            struct conn *c = conn_lookup(p, p->reads[j].fd, p->reads[j].conn_id);
+            struct conn *c = conn_lookup(p, cs->reads[j].fd, cs->reads[j].conn_id);
             if (c)
                 client_send_error(p, c, "unavailable",
                                   "leadership was lost during the read; retry");
-            p->reads[j] = p->reads[--p->n_reads];
+            cs->reads[j] = cs->reads[--cs->n_reads];
             break;
         }
     }
-    if (p->n_reads > 0)
+    if (cs->n_reads > 0)
         serve_reads(p);
 }
 
 /* Leadership is gone (or the disk): nobody waiting can be answered by us any more. */
 void client_fail_all(struct peer *p, const char *why)
 {
-    for (size_t i = p->first_proposal; i < p->n_proposals; i++) {
-        struct conn *c = conn_lookup(p, p->proposals[i].fd, p->proposals[i].conn_id);
+    struct client_service *cs = p->clients;
+    for (size_t i = cs->first_proposal; i < cs->n_proposals; i++) {
+        struct conn *c = conn_lookup(p, cs->proposals[i].fd, cs->proposals[i].conn_id);
         if (c)
             client_send_error(p, c, "unavailable", why);
     }
-    p->first_proposal = p->n_proposals = 0;
-    for (size_t i = 0; i < p->n_reads; i++) {
-        struct conn *c = conn_lookup(p, p->reads[i].fd, p->reads[i].conn_id);
+    cs->first_proposal = cs->n_proposals = 0;
+    for (size_t i = 0; i < cs->n_reads; i++) {
+        struct conn *c = conn_lookup(p, cs->reads[i].fd, cs->reads[i].conn_id);
         if (c)
             client_send_error(p, c, "unavailable", why);
     }
-    p->n_reads = 0;
-}
-
-void client_free(struct peer *p)
-{
-    free(p->proposals);
-    free(p->reads);
-    p->proposals = NULL;
-    p->reads = NULL;
-    p->n_proposals = p->cap_proposals = p->first_proposal = p->n_reads = p->cap_reads = 0;
+    cs->n_reads = 0;
 }
 
 static void send_control_response(struct peer *p, struct conn *c, bool ok, const char *error,

@@ -12,9 +12,12 @@
 #include "common/client_protocol.h"
 #include "common/net.h"
 #include "common/event_log.h"
+#include "raft_peer/client_service.h"
+#include "raft_peer/membership_service.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/status.h"
 
 #define READ_CHUNK (256u << 10)
 
@@ -219,9 +222,8 @@ static void handle_rpc(struct peer *p, struct conn *c, struct json_object *obj)
         client_send_error(p, c, "bad_request", "RPC addressed to another peer");
         return;
     }
-    if (m.type == RAFT_MSG_APPEND_ENTRIES &&
-        m.u.append_entries.leader_commit > p->leader_commit_heard)
-        p->leader_commit_heard = m.u.append_entries.leader_commit;
+    if (m.type == RAFT_MSG_APPEND_ENTRIES)
+        membership_heard_leader_commit(p, m.u.append_entries.leader_commit);
     int rc = raft_step(p->raft, &m, el_now_ms());
     if (rc == RAFT_ENOMEM)
         event_log_write(p->log, EVENT_LOG_ERROR, "out of memory handling %s",

@@ -11,6 +11,7 @@
 #include "common/event_log.h"
 #include "raft_peer/net/net_delay.h"
 #include "raft_peer/net/net_faults.h"
+#include "raft_peer/game_stream.h"
 #include "raft_peer/peer.h"
 
 static void release_held(void *ctx, raft_id to, const char *line, size_t len)

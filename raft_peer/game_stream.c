@@ -1,6 +1,9 @@
 /* game_stream.c: with -v, UDP datagrams to the game (docs/GAME_STREAM.md): this peer's
  * state on every change and every heartbeat interval, the RPCs it sends (rate-limited),
  * and its log lines as events. Nothing waits for the game, and nothing breaks without it. */
+#include "raft_peer/game_stream.h"
+
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,34 +14,55 @@
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/sm/state_machine.h"
+#include "raft_peer/status.h"
 
 #define STATE_MIN_GAP_MS 15 /* coalesce state under heavy load: ~60 per second at most */
 #define MSG_PER_SECOND   60 /* RPCs shown per second; votes always pass */
 #define LOG_TAIL         32
 #define MAX_VARS         16
 
+struct game_stream {
+    int fd; /* connected UDP socket to the game */
+    uint64_t last_state_ms;
+    uint64_t state_digest;  /* of the last state sent: an unchanged state is not resent */
+    uint64_t msg_window_ms; /* RPCs shown in the second from msg_window_ms */
+    unsigned msg_in_window;
+};
+
 void game_open(struct peer *p)
 {
-    p->game_fd = udp_connect(p->err, sizeof(p->err), p->cfg.game_host, p->cfg.game_port);
+    struct game_stream *g = calloc(1, sizeof(*g));
+    if (!g) {
+        event_log_write(p->log, EVENT_LOG_WARN, "sends no game stream: out of memory");
+        return;
+    }
+    char err[256];
+    g->fd = udp_connect(err, sizeof(err), p->cfg.game_host, p->cfg.game_port);
     /* Say so: on a LAN (a [game] host name that does not resolve, no route to it) the
      * game would otherwise just never see this peer. */
-    if (p->game_fd < 0)
-        event_log_write(p->log, EVENT_LOG_WARN, "sends no game stream: %s", p->err);
+    if (g->fd < 0) {
+        event_log_write(p->log, EVENT_LOG_WARN, "sends no game stream: %s", err);
+        free(g);
+        return;
+    }
+    p->game = g;
 }
 
 void game_close(struct peer *p)
 {
-    if (p->game_fd >= 0)
-        close(p->game_fd);
-    p->game_fd = -1;
+    struct game_stream *g = p->game;
+    if (!g)
+        return;
+    p->game = NULL; /* before close: a log line written meanwhile finds no stream */
+    close(g->fd);
+    free(g);
 }
 
-static void send_json(struct peer *p, struct json_object *o)
+static void send_json(struct game_stream *g, struct json_object *o)
 {
     size_t len;
     const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    if (p->game_fd >= 0)
-        send(p->game_fd, s, len, MSG_DONTWAIT); /* nobody listening is fine */
+    send(g->fd, s, len, MSG_DONTWAIT); /* nobody listening is fine */
     json_object_put(o);
 }
 
@@ -81,14 +105,15 @@ static uint64_t digest(const struct peer *p)
 
 void game_send_state(struct peer *p, bool force)
 {
-    if (p->game_fd < 0)
+    struct game_stream *g = p->game;
+    if (!g)
         return;
     uint64_t now = el_now_ms();
     uint64_t d = digest(p);
-    if (!force && (d == p->state_digest || now < p->last_state_ms + STATE_MIN_GAP_MS))
+    if (!force && (d == g->state_digest || now < g->last_state_ms + STATE_MIN_GAP_MS))
         return;
-    p->state_digest = d;
-    p->last_state_ms = now;
+    g->state_digest = d;
+    g->last_state_ms = now;
 
     const struct raft *r = p->raft;
     struct json_object *o = json_object_new_object();
@@ -137,23 +162,24 @@ void game_send_state(struct peer *p, bool force)
 
     if (raft_role(r) == RAFT_LEADER)
         json_object_object_add(o, "followers", status_followers_json(p, "peer"));
-    send_json(p, o);
+    send_json(g, o);
 }
 
 void game_send_msg(struct peer *p, const struct raft_message *m)
 {
-    if (p->game_fd < 0)
+    struct game_stream *g = p->game;
+    if (!g)
         return;
     bool vote = m->type == RAFT_MSG_REQUEST_VOTE || m->type == RAFT_MSG_REQUEST_VOTE_RESULT ||
                 m->type == RAFT_MSG_TIMEOUT_NOW;
     uint64_t now = el_now_ms();
-    if (now >= p->msg_window_ms + 1000) {
-        p->msg_window_ms = now;
-        p->msg_in_window = 0;
+    if (now >= g->msg_window_ms + 1000) {
+        g->msg_window_ms = now;
+        g->msg_in_window = 0;
     }
-    if (!vote && p->msg_in_window >= MSG_PER_SECOND)
+    if (!vote && g->msg_in_window >= MSG_PER_SECOND)
         return;
-    p->msg_in_window++;
+    g->msg_in_window++;
 
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("msg"));
@@ -184,13 +210,14 @@ void game_send_msg(struct peer *p, const struct raft_message *m)
     case RAFT_MSG_TIMEOUT_NOW:
         break;
     }
-    send_json(p, o);
+    send_json(g, o);
 }
 
 void game_send_event(void *ctx, enum event_log_level level, const char *line, size_t len)
 {
     struct peer *p = ctx;
-    if (level < EVENT_LOG_INFO || p->game_fd < 0 || !p->raft)
+    struct game_stream *g = p->game;
+    if (level < EVENT_LOG_INFO || !g || !p->raft)
         return;
     /* Keep only the sentence: the game shows its own peer name and time. */
     const char *term = memmem(line, len, " term=", 6);
@@ -206,5 +233,5 @@ void game_send_event(void *ctx, enum event_log_level level, const char *line, si
     json_object_object_add(o, "peer", json_object_new_string(p->names[p->self - 1]));
     json_object_object_add(o, "term", json_object_new_uint64(raft_current_term(p->raft)));
     json_object_object_add(o, "text", json_object_new_string_len(line, (int)len));
-    send_json(p, o);
+    send_json(g, o);
 }

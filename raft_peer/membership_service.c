@@ -4,19 +4,69 @@
  * voter or a learner. The core makes the single-server change (raft_change_membership)
  * and refuses what is unsafe; this file follows each change until it commits and answers
  * then. One change at a time, as the core allows. */
+#include "raft_peer/membership_service.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "common/client_protocol.h"
+#include "common/error_message.h"
 #include "common/event_log.h"
+#include "raft_peer/client_service.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/status.h"
 
 /* How long an added peer may take to catch up before the request gives up (it stays a
  * learner; `promote` later finishes the job). Generous: a new peer may need a snapshot. */
 #define CATCH_UP_LIMIT_MS 60000
+
+/* Leader: the membership change a client asked for, followed until it commits. */
+struct membership_change {
+    bool active;
+    int fd;
+    uint64_t conn_id;
+    raft_id id;
+    enum raft_change op;
+    bool to_voter;    /* add: promote once caught up */
+    raft_index index; /* its entry; 0 while an added learner catches up */
+    raft_term term;
+    uint64_t started_ms;
+};
+
+struct membership_service {
+    struct membership_change change;
+    bool was_member; /* we have been in our own configuration: leaving it means removal */
+    /* The highest leader_commit of the append_entries received: while our log ends before
+     * it, we are catching up, and a removal we read may be an old one that later entries
+     * undo. */
+    raft_index leader_commit_heard;
+};
+
+int membership_init(struct peer *p, char *err, size_t errlen)
+{
+    p->membership = calloc(1, sizeof(*p->membership));
+    if (!p->membership) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void membership_free(struct peer *p)
+{
+    free(p->membership);
+    p->membership = NULL;
+}
+
+void membership_heard_leader_commit(struct peer *p, raft_index leader_commit)
+{
+    if (leader_commit > p->membership->leader_commit_heard)
+        p->membership->leader_commit_heard = leader_commit;
+}
 
 static const char *name_of(const struct peer *p, raft_id id)
 {
@@ -41,7 +91,7 @@ static void answer_ok(struct peer *p, struct conn *c, raft_index index)
 
 static void finish(struct peer *p, const char *error, const char *message)
 {
-    struct membership_change *ch = &p->change;
+    struct membership_change *ch = &p->membership->change;
     struct conn *c = conn_lookup(p, ch->fd, ch->conn_id);
     if (c && error)
         client_send_error(p, c, error, message);
@@ -87,7 +137,7 @@ static void refusal(const struct peer *p, int rc, enum raft_change op, raft_id i
 /* Proposes op; on refusal answers the client (when there is one) and ends the change. */
 static bool propose(struct peer *p, enum raft_change op)
 {
-    struct membership_change *ch = &p->change;
+    struct membership_change *ch = &p->membership->change;
     raft_index index;
     int rc = raft_change_membership(p->raft, op, ch->id, &index);
     if (rc != RAFT_OK) {
@@ -140,26 +190,27 @@ void membership_handle_request(struct peer *p, struct conn *c, struct json_objec
         client_send_error(p, c, "bad_membership", msg);
         return;
     }
-    if (p->change.active) {
+    struct membership_change *ch = &p->membership->change;
+    if (ch->active) {
         char msg[160];
         snprintf(msg, sizeof(msg), "another change is in progress (%s %s); retry when it is done",
-                 raft_change_name(p->change.op), name_of(p, p->change.id));
+                 raft_change_name(ch->op), name_of(p, ch->id));
         client_send_error(p, c, "bad_membership", msg);
         return;
     }
-    p->change = (struct membership_change){.active = true,
-                                           .fd = c->fd,
-                                           .conn_id = c->id,
-                                           .id = index + 1,
-                                           .to_voter = op == RAFT_CHANGE_ADD_LEARNER && !learner,
-                                           .started_ms = el_now_ms()};
+    *ch = (struct membership_change){.active = true,
+                                     .fd = c->fd,
+                                     .conn_id = c->id,
+                                     .id = index + 1,
+                                     .to_voter = op == RAFT_CHANGE_ADD_LEARNER && !learner,
+                                     .started_ms = el_now_ms()};
     propose(p, op);
 }
 
 /* After every ready, and every heartbeat interval: follows the change under way. */
 void membership_progress(struct peer *p)
 {
-    struct membership_change *ch = &p->change;
+    struct membership_change *ch = &p->membership->change;
     if (!ch->active)
         return;
     if (!ch->index) { /* added, waiting for the learner to catch up (§4.2.1) */
@@ -209,20 +260,22 @@ void membership_progress(struct peer *p)
  * serving: it says so in its log and exits cleanly (docs/MEMBERSHIP.md). Not while its log
  * ends before the leader's commit index: a machine replaced under a name removed earlier
  * replays that old removal while it catches up, and the entry that added it back comes
- * later (found by the chaos run, docs/CHAOS.md). */
-void membership_check_removed(struct peer *p)
+ * later (found by the chaos run, docs/CHAOS.md). The exit is the caller's (peer.c): this
+ * file only says it is due, so it never calls back into the peer that calls it. */
+bool membership_check_removed(struct peer *p)
 {
+    struct membership_service *ms = p->membership;
     const struct raft_configuration *conf = raft_configuration(p->raft);
     if (raft_configuration_is_member(conf, p->self)) {
-        p->was_member = true;
-        return;
+        ms->was_member = true;
+        return false;
     }
-    if (!p->was_member || raft_configuration_pending(p->raft) ||
+    if (!ms->was_member || raft_configuration_pending(p->raft) ||
         raft_role(p->raft) == RAFT_LEADER || p->exiting ||
-        raft_last_index(p->raft) < p->leader_commit_heard)
-        return;
+        raft_last_index(p->raft) < ms->leader_commit_heard)
+        return false;
     event_log_write(p->log, EVENT_LOG_WARN,
                     "removed from the configuration (index %llu): stops serving and exits",
                     (unsigned long long)raft_configuration_index(p->raft));
-    peer_request_exit(p);
+    return true;
 }

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "common/event_log.h"
+#include "raft_peer/game_stream.h"
 #include "raft_peer/peer.h"
 
 void pace_init(struct peer *p)

@@ -8,8 +8,12 @@
 
 #include "raft_peer/storage/boot_config.h"
 #include "common/event_log.h"
+#include "raft_peer/client_service.h"
+#include "raft_peer/game_stream.h"
+#include "raft_peer/membership_service.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/trace_log.h"
 #include "raft_peer/net/rpc_codec.h"
 #include "raft_peer/sm/state_machine.h"
 #include "raft_peer/storage/storage.h"
@@ -130,7 +134,8 @@ void peer_process_ready(struct peer *p)
             raft_persisted(p->raft, rd.seq);
         notice_role_changes(p);
         membership_progress(p);
-        membership_check_removed(p);
+        if (membership_check_removed(p))
+            peer_request_exit(p);
         snapshot_start_sends(p, wanted, n_wanted);
         snapshot_maybe_take(p);
     }
@@ -244,7 +249,9 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     p->self = self_index + 1;
     p->visual = visual;
     conns_init(p);
-    p->game_fd = -1;
+    if (client_init(p, err, errlen) != 0 || membership_init(p, err, errlen) != 0 ||
+        trace_log_init(p, err, errlen) != 0)
+        return -1;
     for (int i = 0; i < p->n; i++)
         p->names[i] = p->cfg.peers[i].name;
     const char *name = p->names[self_index];
@@ -353,6 +360,7 @@ void peer_free(struct peer *p)
     if (p->log && p->raft)
         event_log_write(p->log, EVENT_LOG_INFO, "shutting down");
     client_free(p);
+    membership_free(p);
     snapshot_free(p);
     conns_free(p);
     links_free(p);
@@ -361,6 +369,7 @@ void peer_free(struct peer *p)
     if (p->el)
         el_free(p->el);
     raft_free(p->raft);
+    trace_log_free(p); /* after the core, which traces through it */
     sm_free(p->sm);
     free(p->entry_space);
     storage_close(p->storage);

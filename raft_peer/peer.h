@@ -23,12 +23,10 @@ struct json_object;
  * most max_inflight batches of 256 KiB (base64 and JSON around them) plus heartbeats,
  * while one silent for an election timeout gets a probe or a snapshot chunk at most
  * (peer_links.c). */
-#define PEER_LINK_QUEUE_MAX        (32u << 20)
-#define PEER_LINK_SILENT_MAX       (64u << 10)
-#define CONN_OUT_MAX               (64u << 20) /* bytes queued to one client before we hang up */
-#define PEER_MAX_PENDING_PROPOSALS 65536       /* client commands awaiting commit */
-#define PEER_MAX_PENDING_READS     65536
-#define PEER_MAX_CONNS             1024 /* accepted connections at once; past it the idlest goes */
+#define PEER_LINK_QUEUE_MAX  (32u << 20)
+#define PEER_LINK_SILENT_MAX (64u << 10)
+#define CONN_OUT_MAX         (64u << 20) /* bytes queued to one client before we hang up */
+#define PEER_MAX_CONNS       1024        /* accepted connections at once; past it the idlest goes */
 /* A line must arrive whole within this long of its first byte (a client's lines are at
  * most 64 KiB; a peer's up to RPC_LINE_MAX, so it gets longer): a connection holding half
  * a line is closed, so a hostile client cannot keep slots by writing slowly. */
@@ -85,21 +83,6 @@ struct conn_table {
     uint64_t last_report_ms;
 };
 
-struct pending_proposal {
-    raft_index index;
-    raft_term term;
-    int fd;
-    uint64_t conn_id;
-};
-
-struct pending_read {
-    uint64_t ctx;
-    raft_index index; /* known once the core confirmed the read; 0 before */
-    int fd;
-    uint64_t conn_id;
-    char name[65];
-};
-
 /* Leader: one snapshot transfer in progress to a follower (chunked, one chunk in flight). */
 struct snapshot_send {
     bool active;
@@ -139,19 +122,6 @@ struct snapshot_child {
     struct snapshot_report report;
 };
 
-/* Leader: the membership change a client asked for, followed until it commits. */
-struct membership_change {
-    bool active;
-    int fd;
-    uint64_t conn_id;
-    raft_id id;
-    enum raft_change op;
-    bool to_voter;    /* add: promote once caught up */
-    raft_index index; /* its entry; 0 while an added learner catches up */
-    raft_term term;
-    uint64_t started_ms;
-};
-
 struct peer {
     struct config cfg;
     /* The address book: every peer of the file, ids 1..n in file order. Who votes is the
@@ -160,12 +130,6 @@ struct peer {
     int boot_n; /* N of the command line; 0 for raft_peer NAME --join */
     struct raft_configuration boot_configuration;     /* data/<peer>/bootstrap */
     struct raft_configuration snapshot_configuration; /* the one our snapshot carries */
-    bool was_member; /* we have been in our own configuration: leaving it means removal */
-    /* The highest leader_commit of the append_entries received: while our log ends before
-     * it, we are catching up, and a removal we read may be an old one that later entries
-     * undo. */
-    raft_index leader_commit_heard;
-    struct membership_change change;
     uint64_t started_ms;
     raft_id self; /* 1..n */
     const char *names[CONFIG_MAX_PEERS];
@@ -183,12 +147,11 @@ struct peer {
     struct peer_link links[CONFIG_MAX_PEERS + 1];
     struct conn_table conns;
 
-    /* Client commands in index order, and reads in arrival order. */
-    struct pending_proposal *proposals;
-    size_t n_proposals, cap_proposals, first_proposal;
-    struct pending_read *reads;
-    size_t n_reads, cap_reads;
-    uint64_t next_read_ctx;
+    /* The services' own state, each behind its header. */
+    struct client_service *clients;        /* client_service.h */
+    struct membership_service *membership; /* membership_service.h */
+    struct game_stream *game;              /* game_stream.h: NULL without -v */
+    struct trace_log *trace;               /* trace_log.h */
 
     /* Snapshots (§7): ours on disk, transfers out (leader) and in (follower). */
     char data_dir[CONFIG_PATH_MAX + 80]; /* data/<peer> */
@@ -218,15 +181,7 @@ struct peer {
 
     int64_t tick_timer;
     raft_time tick_due;
-    int votes_granted; /* in the current election, for the log line that ends it */
     enum raft_role last_role;
-
-    /* Game stream (-v). */
-    int game_fd;
-    uint64_t last_state_ms;
-    uint64_t state_digest;
-    uint64_t msg_window_ms;
-    unsigned msg_in_window;
 
     struct raft_entry *entry_space; /* RPC_MAX_ENTRIES, where decoded RPCs put their entries */
     char err[512];                  /* scratch for helpers' messages */
@@ -324,41 +279,5 @@ struct conn *conn_lookup(struct peer *p, int fd, uint64_t id);
 /* Frees the connections closed since the last call. Only where no handler runs. */
 void conns_reap(struct peer *p);
 void conns_free(struct peer *p);
-
-/* client_service.c: client requests, their answers, status and control. */
-void client_handle_request(struct peer *p, struct conn *c, struct json_object *obj);
-void client_handle_transfer(struct peer *p, struct conn *c, struct json_object *obj, bool control);
-void client_send_error(struct peer *p, struct conn *c, const char *code, const char *message);
-void client_send_not_leader(struct peer *p, struct conn *c);
-struct sm_result;
-/* Entry index was applied with result res (peer.c applies): answers whoever waits on it. */
-void client_on_applied(struct peer *p, raft_index index, const struct raft_entry *e,
-                       const struct sm_result *res);
-void client_on_reads(struct peer *p, const struct raft_ready *rd);
-void client_fail_all(struct peer *p, const char *why);
-void client_free(struct peer *p);
-void status_send(struct peer *p, struct conn *c);
-struct json_object *status_followers_json(const struct peer *p, const char *name_key);
-/* The peers of mask (bit i: peer id i), by name, as a JSON array; ids are positions in
- * the ini file. */
-struct json_object *peer_names_json(const struct peer *p, uint32_t mask);
-/* Voters and learners of the configuration in use (N of the command line while it has
- * none): the "n" of status and of the game stream. */
-int peer_cluster_size(const struct peer *p);
-
-/* membership_service.c: add, promote and remove requests; removal of ourselves. */
-void membership_handle_request(struct peer *p, struct conn *c, struct json_object *obj);
-void membership_progress(struct peer *p);
-void membership_check_removed(struct peer *p);
-
-/* trace_log.c: the core's trace callback, turned into log lines. */
-void trace_to_log(void *ctx, const struct raft_trace *t);
-
-/* game_stream.c: UDP datagrams for raft_game. */
-void game_open(struct peer *p);
-void game_send_state(struct peer *p, bool force);
-void game_send_msg(struct peer *p, const struct raft_message *m);
-void game_send_event(void *ctx, enum event_log_level level, const char *line, size_t len);
-void game_close(struct peer *p);
 
 #endif

@@ -16,6 +16,7 @@
 #include "common/net.h"
 #include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
+#include "raft_peer/game_stream.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
 

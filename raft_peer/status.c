@@ -1,4 +1,6 @@
 /* status.c: {"type":"status"}: this peer's own view, for user_cli's table and for tests. */
+#include "raft_peer/status.h"
+
 #include <unistd.h>
 
 #include <json-c/json.h>

@@ -1,5 +1,30 @@
 /* trace_log.c: the core's trace events, told as sentences in logs/<peer>.log. */
+#include "raft_peer/trace_log.h"
+
+#include <stdlib.h>
+
+#include "common/error_message.h"
 #include "raft_peer/peer.h"
+
+struct trace_log {
+    int votes_granted; /* in the current election, for the log line that ends it */
+};
+
+int trace_log_init(struct peer *p, char *err, size_t errlen)
+{
+    p->trace = calloc(1, sizeof(*p->trace));
+    if (!p->trace) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void trace_log_free(struct peer *p)
+{
+    free(p->trace);
+    p->trace = NULL;
+}
 
 static const char *name_of(const struct peer *p, raft_id id)
 {
@@ -47,6 +72,7 @@ static int n_voters(const struct peer *p)
 void trace_to_log(void *ctx, const struct raft_trace *t)
 {
     struct peer *p = ctx;
+    struct trace_log *tl = p->trace;
     struct event_log *log = p->log;
     int voters;
     event_log_set_term(log, t->term);
@@ -72,7 +98,7 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
         else
             event_log_write(log, EVENT_LOG_INFO, "starts election for term %llu",
                             (unsigned long long)t->a);
-        p->votes_granted = 1;
+        tl->votes_granted = 1;
         break;
     case RAFT_TRACE_VOTE:
         if (t->a)
@@ -84,7 +110,7 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
         break;
     case RAFT_TRACE_VOTE_RECEIVED:
         if (!t->b)
-            p->votes_granted = (int)t->a;
+            tl->votes_granted = (int)t->a;
         event_log_write(log, EVENT_LOG_DEBUG, "%s from %s %s (%llu of %d granted)",
                         t->b ? "pre-vote" : "vote", name_of(p, t->peer),
                         t->c ? "granted" : "refused", (unsigned long long)t->a, n_voters(p));
@@ -93,7 +119,7 @@ void trace_to_log(void *ctx, const struct raft_trace *t)
         voters = n_voters(p);
         if (t->peer == p->self)
             event_log_write(log, EVENT_LOG_INFO, "became leader of term %llu (%d of %d votes)",
-                            (unsigned long long)t->term, voters == 1 ? 1 : p->votes_granted,
+                            (unsigned long long)t->term, voters == 1 ? 1 : tl->votes_granted,
                             voters);
         else if (t->peer)
             event_log_write(log, EVENT_LOG_INFO, "follows %s, leader of term %llu",
