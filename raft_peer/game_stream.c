@@ -87,17 +87,10 @@ static uint64_t digest(const struct peer *p)
 {
     const struct raft *r = p->raft;
     uint64_t h = 1469598103934665603ull;
-    uint64_t parts[] = {raft_role(r),
-                        raft_current_term(r),
-                        (uint64_t)raft_leader(r),
-                        raft_voted_for(r),
-                        raft_last_index(r),
-                        raft_commit_index(r),
-                        sm_last_applied(p->sm),
-                        p->stopped,
-                        p->faults.version,
-                        p->pace,
-                        p->fast_failover};
+    uint64_t parts[] = {raft_role(r),           raft_current_term(r), (uint64_t)raft_leader(r),
+                        raft_voted_for(r),      raft_last_index(r),   raft_commit_index(r),
+                        sm_last_applied(p->sm), p->stopped,           faults_version(p),
+                        pace_factor(p),         pace_fast_failover(p)};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         h = (h ^ parts[i]) * 1099511628211ull;
     return h;
@@ -188,7 +181,7 @@ void game_send_msg(struct peer *p, const struct raft_message *m)
     json_object_object_add(o, "rpc", json_object_new_string(raft_message_type_name(m->type)));
     json_object_object_add(o, "term", json_object_new_uint64(m->term));
     /* How long it is held before it leaves, so the game flies it for that long. */
-    json_object_object_add(o, "delay_ms", json_object_new_int64(p->faults.delay_ms));
+    json_object_object_add(o, "delay_ms", json_object_new_int64(faults_delay_ms(p)));
     switch (m->type) {
     case RAFT_MSG_APPEND_ENTRIES:
         json_object_object_add(o, "n_entries",

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/event_log.h"
+#include "raft_peer/dispatch.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
 
@@ -57,19 +57,6 @@ static void on_signal(struct event_loop *el, int fd, void *data, int mask)
                         strsignal((int)si.ssi_signo));
         peer_request_exit(p);
     }
-}
-
-/* PEER_MAX_CONNS clients plus our own files and peer links need more descriptors than
- * the common soft limit of 1024: raise it as far as the hard limit allows. Short of it,
- * connections.c evicts idle clients when accept runs out of descriptors. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    rlim_t want = PEER_MAX_CONNS + 256;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int main(int argc, char **argv)
@@ -138,7 +125,7 @@ int main(int argc, char **argv)
     int self = config_find_peer(&cfg, name);
 
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    conn_table_raise_fd_limit();
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -150,7 +137,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "raft_peer %s: --force-config: %s\n", name, err);
         return 2;
     }
-    if (peer_start(&peer, &cfg, n, self, visual, log_level, err, sizeof(err)) != 0) {
+    /* Handed down as pointers: the lines reach dispatch.c without the transport, or
+     * peer.c, calling it by name (tests/check_layers.sh). */
+    static const struct conn_handlers lines = {dispatch_line, dispatch_line_too_long, NULL};
+    if (peer_start(&peer, &cfg, n, self, visual, log_level, &lines, err, sizeof(err)) != 0) {
         fprintf(stderr, "raft_peer %s: %s\n", name, err);
         peer_free(&peer);
         return 1;

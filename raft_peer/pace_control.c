@@ -6,24 +6,51 @@
  * raft_peer_disconnected) so a lost leader is replaced only after a real election
  * timeout, as in the paper. Like the network faults it lives in memory only. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "common/event_log.h"
-#include "raft_peer/game_stream.h"
+#include "raft_peer/pace_control.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/replies.h"
 
-void pace_init(struct peer *p)
+struct pace_control {
+    unsigned factor;    /* the INI's timing times this */
+    bool fast_failover; /* a lost leader's closed connection hurries an election */
+};
+
+int pace_init(struct peer *p)
 {
-    p->pace = 1;
-    p->fast_failover = true;
+    p->pace = malloc(sizeof(*p->pace));
+    if (!p->pace)
+        return -1;
+    p->pace->factor = 1;
+    p->pace->fast_failover = true;
+    return 0;
+}
+
+void pace_free(struct peer *p)
+{
+    free(p->pace);
+    p->pace = NULL;
+}
+
+unsigned pace_factor(const struct peer *p)
+{
+    return p->pace ? p->pace->factor : 1;
+}
+
+bool pace_fast_failover(const struct peer *p)
+{
+    return p->pace ? p->pace->fast_failover : true;
 }
 
 void pace_add_json(const struct peer *p, struct json_object *o)
 {
-    json_object_object_add(o, "pace", json_object_new_int((int)p->pace));
-    json_object_object_add(o, "fast_failover", json_object_new_boolean(p->fast_failover));
+    json_object_object_add(o, "pace", json_object_new_int((int)pace_factor(p)));
+    json_object_object_add(o, "fast_failover", json_object_new_boolean(pace_fast_failover(p)));
 }
 
 static void respond(struct peer *p, struct conn *c, bool ok, const char *message)
@@ -60,14 +87,14 @@ static int parse(struct json_object *obj, unsigned *factor, bool *fast_failover,
     return 0;
 }
 
-void pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj)
+bool pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj)
 {
     unsigned factor;
     bool fast_failover;
     char words[256];
     if (parse(obj, &factor, &fast_failover, words, sizeof(words)) != 0) {
         respond(p, c, false, words);
-        return;
+        return false;
     }
     raft_time min = (raft_time)p->cfg.election_timeout_min * factor;
     raft_time max = (raft_time)p->cfg.election_timeout_max * factor;
@@ -75,10 +102,10 @@ void pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj
     /* The INI already passed the same checks, and a common factor keeps them. */
     if (raft_set_timing(p->raft, min, max, hb, fast_failover) != RAFT_OK) {
         respond(p, c, false, "the scaled timing is invalid");
-        return;
+        return false;
     }
-    p->pace = factor;
-    p->fast_failover = fast_failover;
+    p->pace->factor = factor;
+    p->pace->fast_failover = fast_failover;
     snprintf(words, sizeof(words),
              "runs at pace %u: election timeout %llu..%llu ms, heartbeat every %llu ms; "
              "fast failover %s",
@@ -88,6 +115,5 @@ void pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj
     char message[sizeof(words) + CONFIG_NAME_MAX + 2];
     snprintf(message, sizeof(message), "%s %s", p->names[p->self - 1], words);
     respond(p, c, true, message);
-    if (p->visual)
-        game_send_state(p, true);
+    return true;
 }

@@ -93,7 +93,7 @@ void peer_process_ready(struct peer *p)
         /* 1. The leader's AppendEntries leave while it writes its own log (§10.2.1). */
         for (size_t i = 0; i < rd.n_messages; i++)
             if (!rd.messages[i].after_persist)
-                links_send(p, &rd.messages[i]);
+                outbox_send(p, &rd.messages[i]);
 
         /* Snapshot transfers start after this ready: starting one may call the core,
          * which would free the ready under us. */
@@ -119,7 +119,7 @@ void peer_process_ready(struct peer *p)
         if (durable) {
             for (size_t i = 0; i < rd.n_messages; i++)
                 if (rd.messages[i].after_persist)
-                    links_send(p, &rd.messages[i]);
+                    outbox_send(p, &rd.messages[i]);
         }
         /* 4. Apply and answer. Committed entries are on a majority's disks. */
         apply_committed(p, &rd);
@@ -190,7 +190,7 @@ static void before_sleep(struct event_loop *el, void *data)
 {
     (void)el;
     struct peer *p = data;
-    conns_reap(p);
+    conn_table_reap(p->conns);
     peer_process_ready(p);
     arm_tick(p);
 }
@@ -240,7 +240,7 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
 }
 
 int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, bool visual,
-               const char *log_level, char *err, size_t errlen)
+               const char *log_level, const struct conn_handlers *lines, char *err, size_t errlen)
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
@@ -248,7 +248,6 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     p->boot_n = n;
     p->self = self_index + 1;
     p->visual = visual;
-    conns_init(p);
     if (client_init(p, err, errlen) != 0 || membership_init(p, err, errlen) != 0 ||
         trace_log_init(p, err, errlen) != 0)
         return -1;
@@ -316,14 +315,24 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
             snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (conns_listen(p, err, errlen) != 0) {
+    struct conn_handlers handlers = *lines;
+    handlers.ctx = p;
+    p->conns = conn_table_new(p->el, p->log, &handlers);
+    if (!p->conns || faults_init(p) != 0 || pace_init(p) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const struct config_peer *me = &p->cfg.peers[p->self - 1];
+    if (conn_table_listen(p->conns, me->host, me->port, err, errlen) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         return -1;
     }
     p->started_ms = el_now_ms();
-    faults_init(p);
-    pace_init(p);
-    links_init(p);
+    /* A silent follower's messages given up: its snapshot transfer goes too. */
+    if (links_init(p, snapshot_abort_send) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     el_set_before_sleep(p->el, before_sleep, p);
     el_add_timer(p->el, p->cfg.heartbeat_interval, on_housekeeping, p);
     char conf_text[RAFT_CONFIGURATION_MAX + 1];
@@ -362,9 +371,11 @@ void peer_free(struct peer *p)
     client_free(p);
     membership_free(p);
     snapshot_free(p);
-    conns_free(p);
+    conn_table_free(p->conns);
+    p->conns = NULL;
     links_free(p);
     faults_free(p);
+    pace_free(p);
     game_close(p);
     if (p->el)
         el_free(p->el);

@@ -10,78 +10,19 @@
 #include "common/config.h"
 #include "raft_peer/core/raft.h"
 #include "common/event_log.h"
-#include "raft_peer/net/net_delay.h"
-#include "raft_peer/net/net_faults.h"
+/* The modules below own their state behind a handle in struct peer; their headers are
+ * included here so every glue file sees their calls, as when peer.h declared them. */
+#include "raft_peer/fault_control.h"
+#include "raft_peer/net/conn_table.h"
+#include "raft_peer/outbox.h"
+#include "raft_peer/pace_control.h"
+#include "raft_peer/peer_links.h"
+#include "raft_peer/replies.h"
 
 struct event_loop;
 struct storage;
 struct state_machine;
 struct json_object;
-
-/* Bounds that keep a slow or hostile party from growing our memory. */
-/* Bytes queued to one peer before we drop messages: a follower that answers needs at
- * most max_inflight batches of 256 KiB (base64 and JSON around them) plus heartbeats,
- * while one silent for an election timeout gets a probe or a snapshot chunk at most
- * (peer_links.c). */
-#define PEER_LINK_QUEUE_MAX  (32u << 20)
-#define PEER_LINK_SILENT_MAX (64u << 10)
-#define CONN_OUT_MAX         (64u << 20) /* bytes queued to one client before we hang up */
-#define PEER_MAX_CONNS       1024        /* accepted connections at once; past it the idlest goes */
-/* A line must arrive whole within this long of its first byte (a client's lines are at
- * most 64 KiB; a peer's up to RPC_LINE_MAX, so it gets longer): a connection holding half
- * a line is closed, so a hostile client cannot keep slots by writing slowly. */
-#define CONN_CLIENT_LINE_MS 5000
-#define CONN_PEER_LINE_MS   60000
-
-/* Our outbound connection to another peer; every message we send it goes here. */
-struct peer_link {
-    int fd;
-    bool connecting;
-    bool connected;
-    bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
-    bool ever_connected;
-    bool lost_unreported;   /* the connection dropped; the core has not been told yet */
-    bool at_frame_start;    /* out starts with a whole message: nothing of it written yet */
-    bool silent;            /* leader: the core says it has not answered for an election timeout */
-    bool drops_unreported;  /* messages for it were dropped unsent; the core not told yet */
-    uint64_t dropped_bytes; /* queued bytes given up since start, for status */
-    uint64_t next_attempt_ms;
-    uint64_t backoff_ms;
-    struct buffer out;
-};
-
-/* An accepted connection: a client, a peer sending us RPCs, or the game. Closing one
- * only marks it (closed) and unhooks its fd; the memory is freed by conns_reap() before
- * the loop sleeps, when no handler can still hold it (as redis's CLIENT_CLOSE_ASAP). So a
- * handler may keep using c after any send: it tests c->closed, never re-looks it up. */
-struct conn {
-    int fd;
-    uint64_t id; /* unique for the process lifetime: pending requests name it */
-    bool loopback;
-    bool closing;              /* close once out is flushed */
-    bool closed;               /* fd closed; freed at the next conns_reap() */
-    raft_id peer;              /* the peer that said hello on it (with the token, if one is set) */
-    uint64_t last_line_ms;     /* accept, then each whole line: the idlest is evicted first */
-    uint64_t partial_since_ms; /* first byte of the unfinished line in `in`; 0 when none */
-    char addr[96];
-    struct buffer in;
-    struct buffer out;
-    struct conn *next_closed;
-};
-
-/* Every accepted connection, owned by connections.c. */
-struct conn_table {
-    int listen_fd;
-    bool accept_paused; /* out of fds and nobody to evict: listening resumes on a timer */
-    struct conn **by_fd;
-    int cap;
-    int n;
-    uint64_t next_id;
-    struct conn *closed; /* closed, not yet freed */
-    int64_t sweep_timer;
-    uint64_t evicted, line_timeouts; /* since the last log line about them */
-    uint64_t last_report_ms;
-};
 
 /* Leader: one snapshot transfer in progress to a follower (chunked, one chunk in flight). */
 struct snapshot_send {
@@ -144,8 +85,8 @@ struct peer {
     bool exiting;
     bool stop_after_ready; /* apply failed: raft_stop() once the ready is done */
 
-    struct peer_link links[CONFIG_MAX_PEERS + 1];
-    struct conn_table conns;
+    struct peer_links *links; /* outbound, peer_links.c */
+    struct conn_table *conns; /* accepted, net/conn_table.c; lines go to dispatch.c */
 
     /* The services' own state, each behind its header. */
     struct client_service *clients;        /* client_service.h */
@@ -173,11 +114,9 @@ struct peer {
     uint64_t snapshot_retry_ms;          /* after a failed snapshot, no new one before this */
     unsigned snapshot_failures;          /* in a row, for the back-off */
 
-    /* Network faults a classroom sets through control messages (-v only). */
-    struct net_faults faults;
-    struct net_delay delay;
-    unsigned pace;      /* lesson pace: the INI's timing times this (pace_control.c) */
-    bool fast_failover; /* a lost leader's closed connection hurries an election */
+    /* What a classroom sets through control messages (-v only). */
+    struct fault_control *faults; /* network faults, fault_control.c */
+    struct pace_control *pace;    /* lesson pace, pace_control.c */
 
     int64_t tick_timer;
     raft_time tick_due;
@@ -187,10 +126,11 @@ struct peer {
     char err[512];                  /* scratch for helpers' messages */
 };
 
-/* Loads everything and opens the port. On failure returns -1 with a one-line
- * message in err (the caller prints it and exits non-zero). */
+/* Loads everything and opens the port, whose lines go to the handlers in lines (ctx is
+ * set to p: main.c hands dispatch.c's, so nothing calls dispatch by name). On failure returns -1
+ * with a one-line message in err (the caller prints it and exits non-zero). */
 int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, bool visual,
-               const char *log_level, char *err, size_t errlen);
+               const char *log_level, const struct conn_handlers *lines, char *err, size_t errlen);
 /* force_config.c: raft_peer NAME --force-config LIST, before peer_start: appends a
  * configuration entry with LIST as the voters to this peer's log, durably. UNSAFE. */
 int peer_force_configuration(struct peer *p, const struct config *cfg, int self_index,
@@ -204,42 +144,8 @@ void peer_free(struct peer *p);
 /* peer.c: after any input, carry out everything the core asks. */
 void peer_process_ready(struct peer *p);
 
-/* peer_links.c: outbound connections to the other peers. */
-void links_init(struct peer *p);
-void links_send(struct peer *p, const struct raft_message *m);
-void links_maintain(struct peer *p);
-void links_free(struct peer *p);
-/* Tells the core about links lost since the last call. Only between readies: any core
- * call frees the ready being worked through (raft.h). */
-void links_report_lost(struct peer *p);
-
-void links_send_line(struct peer *p, raft_id to, const char *line, size_t len);
-/* Writes an encoded message now, past the delay (a held line whose time has come);
- * a cut still drops it. */
-void links_send_now(struct peer *p, raft_id to, const char *line, size_t len);
-
-/* fault_control.c: partition, isolate, cut, heal and delay (-v only). */
-void faults_init(struct peer *p);
-void faults_free(struct peer *p);
-void faults_handle_control(struct peer *p, struct conn *c, struct json_object *obj,
-                           const char *action);
-/* Holds an encoded peer message for the delay, or drops it with one log line past the
- * bounds. */
-void faults_hold(struct peer *p, raft_id to, const char *line, size_t len);
-/* Adds cut, cut_to, cut_from, fault, delay_ms, held, dropped_out, dropped_in to o. */
-void faults_add_json(const struct peer *p, struct json_object *o);
-
-/* A control message's answer: ok (with add_state's fields of what changed) or
- * bad_request, the message, and this peer's name (fault_control.c, pace_control.c). */
-void control_respond(struct peer *p, struct conn *c, bool ok, const char *message,
-                     void (*add_state)(const struct peer *p, struct json_object *o));
-
-/* pace_control.c: the lesson pace (-v only). */
-#define PACE_MAX_FACTOR 50 /* 300 ms timeouts become 15 s: slow enough for any lesson */
-void pace_init(struct peer *p);
-void pace_handle_control(struct peer *p, struct conn *c, struct json_object *obj);
-/* Adds pace and fast_failover to o (status, the game stream's state). */
-void pace_add_json(const struct peer *p, struct json_object *o);
+/* peer_links.h, outbox.h, fault_control.h, pace_control.h: the links to the other
+ * peers, the way out to them, network faults and lesson pace. */
 
 /* snapshot_service.c: taking, sending, receiving and loading snapshots. */
 int snapshot_boot(struct peer *p, char *err, size_t errlen);
@@ -266,18 +172,7 @@ struct snapshot_install;
 int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_index index);
 void snapshot_install_cancel(struct peer *p);
 
-/* connections.c: inbound connections. */
-void conns_init(struct peer *p);
-int conns_listen(struct peer *p, char *err, size_t errlen);
-/* Queues and writes; -1 when c is closed (now or before). c stays readable either way
- * until the next conns_reap(). */
-int conn_send(struct peer *p, struct conn *c, const char *data, size_t len);
-/* One JSON object and its newline, then puts o. Same return as conn_send. */
-int conn_send_json(struct peer *p, struct conn *c, struct json_object *o);
-/* The open connection on fd, if it is still the one with this id. */
-struct conn *conn_lookup(struct peer *p, int fd, uint64_t id);
-/* Frees the connections closed since the last call. Only where no handler runs. */
-void conns_reap(struct peer *p);
-void conns_free(struct peer *p);
+/* net/conn_table.h, replies.h: accepted connections and answers on them; dispatch.h
+ * what their lines mean. */
 
 #endif

@@ -8,27 +8,52 @@
  * then on is queued no more than a probe; the core is told (raft_peer_unreachable), so
  * it resends from matchIndex + 1 once the follower answers. Only whole messages not yet
  * begun on the wire are dropped: the follower never reads half a line. The network
- * faults of fault_control.c act here on the way out: a cut link drops, a delay holds. */
+ * faults act before a message reaches the links (outbox.c): a link carries what it is
+ * given. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/net.h"
 #include "common/event_log.h"
+#include "common/net.h"
 #include "raft_peer/net/event_loop.h"
-#include "raft_peer/game_stream.h"
-#include "raft_peer/peer.h"
+#include "raft_peer/net/fd_flush.h"
 #include "raft_peer/net/rpc_codec.h"
+#include "raft_peer/peer.h"
+#include "raft_peer/peer_links.h"
 
 #define BACKOFF_MIN_MS   20
 #define BACKOFF_MAX_MS   1000
 #define STARTUP_QUIET_MS 3000
 
+/* Our outbound connection to another peer; every message we send it goes here. */
+struct peer_link {
+    int fd;
+    bool connecting;
+    bool connected;
+    bool down_reported; /* "unreachable" was logged; log "reachable again" next time */
+    bool ever_connected;
+    bool lost_unreported;   /* the connection dropped; the core has not been told yet */
+    bool at_frame_start;    /* out starts with a whole message: nothing of it written yet */
+    bool silent;            /* leader: the core says it has not answered for an election timeout */
+    bool drops_unreported;  /* messages for it were dropped unsent; the core not told yet */
+    uint64_t dropped_bytes; /* queued bytes given up since start, for status */
+    uint64_t next_attempt_ms;
+    uint64_t backoff_ms;
+    struct buffer out;
+};
+
+struct peer_links {
+    struct peer_link link[CONFIG_MAX_PEERS + 1]; /* by peer id */
+    links_silent_fn *on_silent_drops;
+};
+
 static void on_link_event(struct event_loop *el, int fd, void *data, int mask);
 
 static void link_close(struct peer *p, raft_id id, const char *why)
 {
-    struct peer_link *l = &p->links[id];
+    struct peer_link *l = &p->links->link[id];
     if (l->fd >= 0) {
         el_del_file(p->el, l->fd, EL_READABLE | EL_WRITABLE);
         close(l->fd);
@@ -63,30 +88,18 @@ static void link_close(struct peer *p, raft_id id, const char *why)
 
 static void link_flush(struct peer *p, raft_id id)
 {
-    struct peer_link *l = &p->links[id];
-    while (buffer_len(&l->out) > 0) {
-        ssize_t n = write(l->fd, buffer_peek(&l->out), buffer_len(&l->out));
-        if (n > 0) {
-            l->at_frame_start = buffer_peek(&l->out)[n - 1] == '\n';
-            buffer_consume(&l->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            el_add_file(p->el, l->fd, EL_WRITABLE, on_link_event, p);
-            return;
-        }
-        link_close(p, id, n < 0 ? strerror(errno) : "write returned 0");
-        return;
-    }
-    if (el_file_mask(p->el, l->fd) & EL_WRITABLE)
-        el_del_file(p->el, l->fd, EL_WRITABLE);
+    struct peer_link *l = &p->links->link[id];
+    int last = -1;
+    int rc = fd_flush(p->el, l->fd, &l->out, on_link_event, p, &last);
+    if (last >= 0)
+        l->at_frame_start = last == '\n';
+    if (rc < 0)
+        link_close(p, id, errno ? strerror(errno) : "write returned 0");
 }
 
 static void link_connected(struct peer *p, raft_id id)
 {
-    struct peer_link *l = &p->links[id];
+    struct peer_link *l = &p->links->link[id];
     l->connecting = false;
     l->connected = true;
     l->ever_connected = true;
@@ -106,11 +119,11 @@ static void on_link_event(struct event_loop *el, int fd, void *data, int mask)
     struct peer *p = data;
     raft_id id = 0;
     for (raft_id i = 1; i <= p->n; i++)
-        if (p->links[i].fd == fd)
+        if (p->links->link[i].fd == fd)
             id = i;
     if (!id)
         return;
-    struct peer_link *l = &p->links[id];
+    struct peer_link *l = &p->links->link[id];
     if (l->connecting && (mask & EL_WRITABLE)) {
         if (tcp_connect_finish(p->err, sizeof(p->err), fd) != 0) {
             link_close(p, id, p->err);
@@ -133,7 +146,7 @@ static void on_link_event(struct event_loop *el, int fd, void *data, int mask)
 
 static void link_connect(struct peer *p, raft_id id)
 {
-    struct peer_link *l = &p->links[id];
+    struct peer_link *l = &p->links->link[id];
     const struct config_peer *cp = &p->cfg.peers[id - 1];
     int fd = tcp_connect_nonblock(p->err, sizeof(p->err), cp->host, cp->port);
     if (fd < 0) {
@@ -155,13 +168,18 @@ static void link_connect(struct peer *p, raft_id id)
  * Others of the address book get one only when there is something to send them. */
 static bool link_wanted(const struct peer *p, raft_id id)
 {
-    return raft_configuration_is_member(raft_configuration(p->raft), id) || p->links[id].fd >= 0;
+    return raft_configuration_is_member(raft_configuration(p->raft), id) ||
+           p->links->link[id].fd >= 0;
 }
 
-void links_init(struct peer *p)
+int links_init(struct peer *p, links_silent_fn *on_silent_drops)
 {
+    p->links = calloc(1, sizeof(*p->links));
+    if (!p->links)
+        return -1;
+    p->links->on_silent_drops = on_silent_drops;
     for (raft_id id = 1; id <= p->n; id++) {
-        struct peer_link *l = &p->links[id];
+        struct peer_link *l = &p->links->link[id];
         memset(l, 0, sizeof(*l));
         l->fd = -1;
         l->backoff_ms = BACKOFF_MIN_MS;
@@ -170,6 +188,7 @@ void links_init(struct peer *p)
         if (id != p->self && link_wanted(p, id))
             link_connect(p, id);
     }
+    return 0;
 }
 
 /* Drops the whole messages queued on l that no byte of has been written yet, and
@@ -201,7 +220,7 @@ static size_t link_drop_unsent(struct peer_link *l)
  * silence its queue goes, and the core hears that nothing queued was delivered. */
 static void link_check_silent(struct peer *p, raft_id id)
 {
-    struct peer_link *l = &p->links[id];
+    struct peer_link *l = &p->links->link[id];
     bool silent = raft_follower_silent(p->raft, id);
     if (silent == l->silent)
         return;
@@ -227,7 +246,7 @@ void links_maintain(struct peer *p)
 {
     uint64_t now = el_now_ms();
     for (raft_id id = 1; id <= p->n; id++) {
-        struct peer_link *l = &p->links[id];
+        struct peer_link *l = &p->links->link[id];
         if (id == p->self)
             continue;
         link_check_silent(p, id);
@@ -239,39 +258,21 @@ void links_maintain(struct peer *p)
 /* The link to a peer, connecting it when a retry is due; NULL while it is down. */
 static struct peer_link *link_for_send(struct peer *p, raft_id to)
 {
-    struct peer_link *l = &p->links[to];
+    struct peer_link *l = &p->links->link[to];
     if (l->fd < 0 && el_now_ms() >= l->next_attempt_ms)
         link_connect(p, to);
     return l->fd < 0 ? NULL : l;
 }
 
-/* A cut made through a control message (fault_control.c) drops the message here, on
- * the way out; the receiving side drops what still arrives (connections.c). */
-static bool cut_drops(struct peer *p, raft_id to)
+static bool link_valid(const struct peer *p, raft_id to)
 {
-    if (!net_faults_drops_to(&p->faults, to))
-        return false;
-    p->faults.dropped_out++;
-    return true;
+    return to >= 1 && to <= p->n && to != p->self;
 }
 
 void links_send(struct peer *p, const struct raft_message *m)
 {
-    if (m->to < 1 || m->to > p->n || m->to == p->self || cut_drops(p, m->to))
+    if (!link_valid(p, m->to))
         return;
-    if (p->visual)
-        game_send_msg(p, m);
-    if (net_delay_active(&p->delay)) {
-        struct buffer line;
-        buffer_init(&line);
-        if (rpc_encode(m, p->names, p->n, &line) == 0)
-            faults_hold(p, m->to, buffer_peek(&line), buffer_len(&line));
-        else
-            event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode %s for %s",
-                            raft_message_type_name(m->type), p->names[m->to - 1]);
-        buffer_free(&line);
-        return;
-    }
     link_check_silent(p, m->to);
     struct peer_link *l = link_for_send(p, m->to);
     if (!l)
@@ -297,14 +298,15 @@ void links_send(struct peer *p, const struct raft_message *m)
 void links_report_lost(struct peer *p)
 {
     for (raft_id id = 1; id <= p->n; id++) {
-        if (p->links[id].lost_unreported) {
-            p->links[id].lost_unreported = false;
+        struct peer_link *l = &p->links->link[id];
+        if (l->lost_unreported) {
+            l->lost_unreported = false;
             raft_peer_disconnected(p->raft, id);
         }
-        if (p->links[id].drops_unreported) {
-            p->links[id].drops_unreported = false;
-            if (p->links[id].silent)
-                snapshot_abort_send(p, id);
+        if (l->drops_unreported) {
+            l->drops_unreported = false;
+            if (l->silent && p->links->on_silent_drops)
+                p->links->on_silent_drops(p, id);
             raft_peer_unreachable(p->raft, id);
         }
     }
@@ -312,13 +314,28 @@ void links_report_lost(struct peer *p)
 
 void links_free(struct peer *p)
 {
+    if (!p->links)
+        return;
     for (raft_id id = 1; id <= p->n; id++) {
-        struct peer_link *l = &p->links[id];
+        struct peer_link *l = &p->links->link[id];
         if (l->fd >= 0)
             close(l->fd);
         buffer_free(&l->out);
-        l->fd = -1;
     }
+    free(p->links);
+    p->links = NULL;
+}
+
+struct link_stats links_stats(const struct peer *p, raft_id id)
+{
+    struct link_stats s = {0};
+    if (p->links && id >= 1 && id <= p->n) {
+        const struct peer_link *l = &p->links->link[id];
+        s.silent = l->silent;
+        s.queued_bytes = buffer_len(&l->out);
+        s.dropped_bytes = l->dropped_bytes;
+    }
+    return s;
 }
 
 /* Queues an encoded line on l and writes what it can; with no link (NULL: the peer is
@@ -336,22 +353,17 @@ static void link_write_line(struct peer *p, raft_id to, struct peer_link *l, con
         link_flush(p, to);
 }
 
-/* A line that is not a core message (snapshot transfer), on the same connection. */
 void links_send_line(struct peer *p, raft_id to, const char *line, size_t len)
 {
-    if (to < 1 || to > p->n || to == p->self || cut_drops(p, to))
+    if (!link_valid(p, to))
         return;
-    if (net_delay_active(&p->delay)) {
-        faults_hold(p, to, line, len);
-        return;
-    }
-    struct peer_link *l = &p->links[to];
+    struct peer_link *l = &p->links->link[to];
     link_write_line(p, to, l->fd < 0 ? NULL : l, line, len);
 }
 
 void links_send_now(struct peer *p, raft_id to, const char *line, size_t len)
 {
-    if (to < 1 || to > p->n || to == p->self || cut_drops(p, to))
+    if (!link_valid(p, to))
         return;
     link_write_line(p, to, link_for_send(p, to), line, len);
 }

@@ -480,7 +480,7 @@ void snapshot_maybe_take(struct peer *p)
 static void send_encoded(struct peer *p, raft_id to, struct buffer *line, int rc)
 {
     if (rc == 0)
-        links_send_line(p, to, buffer_peek(line), buffer_len(line));
+        outbox_send_line(p, to, buffer_peek(line), buffer_len(line));
     else
         event_log_write(p->log, EVENT_LOG_ERROR, "cannot encode a snapshot message for %s",
                         p->names[to - 1]);

@@ -50,10 +50,10 @@ static void add_link_fields(const struct peer *p, struct json_object *followers)
         struct json_object *f = json_object_array_get_idx(followers, i++);
         if (!f)
             return;
-        const struct peer_link *l = &p->links[id];
-        json_object_object_add(f, "silent", json_object_new_boolean(l->silent));
-        json_object_object_add(f, "queued_bytes", json_object_new_uint64(buffer_len(&l->out)));
-        json_object_object_add(f, "dropped_bytes", json_object_new_uint64(l->dropped_bytes));
+        struct link_stats l = links_stats(p, id);
+        json_object_object_add(f, "silent", json_object_new_boolean(l.silent));
+        json_object_object_add(f, "queued_bytes", json_object_new_uint64(l.queued_bytes));
+        json_object_object_add(f, "dropped_bytes", json_object_new_uint64(l.dropped_bytes));
     }
 }
 

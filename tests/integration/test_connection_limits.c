@@ -1,7 +1,7 @@
 /* test_connection_limits.c: a hostile client that opens more connections than a peer
  * keeps, each holding half a line, must not lock anyone out: new clients still get
  * answers, replication goes on, and the half lines are closed after their time limit
- * (CONN_CLIENT_LINE_MS, raft_peer/peer.h; docs/SECURITY.md). */
+ * (CONN_CLIENT_LINE_MS, raft_peer/net/conn_table.h; docs/SECURITY.md). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>
