@@ -1,0 +1,14 @@
+/* copies.h: deep copies of entries and messages, which a ready only lends. */
+#ifndef SCENARIO_COPIES_H
+#define SCENARIO_COPIES_H
+
+#include "raft_peer/core/raft.h"
+
+void entry_free(struct raft_entry *e);
+/* 0, or -1 for an entry whose bytes are missing. */
+int entry_copy(struct raft_entry *dst, const struct raft_entry *src);
+void message_free(struct raft_message *m);
+/* 0, or -1 for a malformed message (entries missing or too many). */
+int message_copy(struct raft_message *dst, const struct raft_message *src);
+
+#endif
