@@ -20,6 +20,16 @@ int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+int parse_index_term(const char *s, uint64_t *index, uint64_t *term)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= sizeof(buf))
+        return -1;
+    snprintf(buf, sizeof(buf), "%.*s", (int)(slash - s), s);
+    return parse_u64(buf, index) != 0 || parse_u64(slash + 1, term) != 0 ? -1 : 0;
+}
+
 /* A peer id; with allow_all, "all" or "*" gives 0. A trailing ':' is allowed. */
 int parse_peer(struct cluster *c, const char *s, bool allow_all, raft_id *out)
 {

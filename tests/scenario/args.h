@@ -12,6 +12,8 @@
 
 /* A decimal number; -1 for anything else (no sign, no overflow). */
 int parse_u64(const char *s, uint64_t *out);
+/* "I/T": an index and a term. */
+int parse_index_term(const char *s, uint64_t *index, uint64_t *term);
 /* A peer id; with allow_all, "all" or "*" gives 0. A trailing ':' is allowed. */
 int parse_peer(struct cluster *c, const char *s, bool allow_all, raft_id *out);
 /* "A->B", either side a peer or "*"; NULL s matches everything. */

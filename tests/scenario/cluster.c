@@ -42,15 +42,14 @@ void cluster_free(struct cluster *c)
         struct peer *p = &c->peers[id];
         raft_free(p->r);
         p->r = NULL;
-        disk_truncate(&p->disk, 0);
-        free(p->disk.entries);
+        disk_free(&p->disk);
         text_free(&p->cmds);
         for (size_t k = 0; k < p->n_held; k++)
             held_free(&p->held[k]);
         free(p->held);
     }
     for (size_t i = 0; i < c->qlen; i++)
-        message_free(&c->queue[i].m);
+        wire_free(&c->queue[i].w);
     free(c->queue);
     free(c->leader_of_term);
     free(c->committed);

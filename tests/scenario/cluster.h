@@ -27,14 +27,20 @@ struct peer {
     raft_time now;     /* this peer's own clock: only differences within a peer matter */
     raft_time timeout; /* pinned election timeout (min == max) */
     struct disk disk;
-    raft_index applied; /* last index handed to the state machine */
-    struct text cmds;   /* applied command payloads, one per line (volatile) */
+    raft_index applied; /* last index in the state machine (applied, or from a snapshot) */
+    struct text cmds;   /* the state machine: applied command payloads, one per line */
     unsigned elections; /* ELECTION_START traces seen, to tell `campaign` it fired */
     struct read_req reads[SC_MAX_READS];
     size_t n_reads;
-    bool manual_disk;        /* writes wait for `sync` and die in a crash */
-    struct held_write *held; /* oldest first */
+    bool manual_disk;      /* writes wait for `sync` and die in a crash */
+    struct write_op *held; /* oldest first */
     size_t n_held;
+    unsigned boots; /* raft_new calls: a snapshot transfer belongs to one run of its leader */
+    /* As a leader: the snapshot transfer to each follower (one at a time), and those
+     * that failed and that the core has not heard about yet (raft_snapshot_sent). */
+    bool sending[RAFT_MAX_PEERS + 1];
+    bool lost[RAFT_MAX_PEERS + 1];
+    raft_index lost_index[RAFT_MAX_PEERS + 1];
 };
 
 struct queued;

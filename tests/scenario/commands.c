@@ -41,8 +41,7 @@ static int cmd_crash(struct cluster *c, struct peer *p)
     drop_held(p);
     /* Messages already on the wire to it are lost; those it sent may still arrive. */
     struct filter f = {.from = 0, .to = p->id};
-    net_drop(c, &f);
-    return 0;
+    return net_drop(c, &f);
 }
 
 static int cmd_isolate(struct cluster *c, raft_id id)
@@ -53,9 +52,7 @@ static int cmd_isolate(struct cluster *c, raft_id id)
         c->cut[id][i] = c->cut[i][id] = true;
     }
     struct filter from = {.from = id, .to = 0}, to = {.from = 0, .to = id};
-    net_drop(c, &from);
-    net_drop(c, &to);
-    return 0;
+    return net_drop(c, &from) != 0 ? -1 : net_drop(c, &to);
 }
 
 /* Cuts the link between a and b both ways; messages already on it are lost. */
@@ -67,9 +64,7 @@ static int cmd_cut(struct cluster *c, char **tok, int ntok)
         return fail(c, "usage: cut A B (two different peers)");
     c->cut[a][b] = c->cut[b][a] = true;
     struct filter ab = {.from = a, .to = b}, ba = {.from = b, .to = a};
-    net_drop(c, &ab);
-    net_drop(c, &ba);
-    return 0;
+    return net_drop(c, &ab) != 0 ? -1 : net_drop(c, &ba);
 }
 
 /* The daemon saw P's connection to Q close (raft_peer_disconnected); no link is cut. */
@@ -198,8 +193,7 @@ int run_command(struct cluster *c, char **tok, int ntok)
         if (strcmp(cmd, "drop") == 0) {
             if (ntok == 3)
                 return fail(c, "drop takes no count");
-            net_drop(c, &f);
-            return 0;
+            return net_drop(c, &f);
         }
         return net_deliver(c, &f, (size_t)max);
     }
@@ -246,6 +240,10 @@ int run_command(struct cluster *c, char **tok, int ntok)
     }
     if (strcmp(cmd, "cut") == 0)
         return cmd_cut(c, tok, ntok);
+    if (strcmp(cmd, "snapshot") == 0)
+        return cmd_snapshot(c, tok, ntok);
+    if (strcmp(cmd, "compact") == 0)
+        return cmd_compact(c, tok, ntok);
     if (strcmp(cmd, "disconnect") == 0)
         return cmd_disconnect(c, tok, ntok);
     if (strcmp(cmd, "unreachable") == 0)
@@ -268,7 +266,7 @@ int run_command(struct cluster *c, char **tok, int ntok)
     }
     if (strcmp(cmd, "queue") == 0) {
         for (size_t i = 0; i < c->qlen; i++) {
-            print_message(c->out, &c->queue[i].m);
+            print_wire(c->out, &c->queue[i].w);
             text_printf(c->out, "\n");
         }
         return 0;

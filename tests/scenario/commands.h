@@ -11,5 +11,9 @@ int run_command(struct cluster *c, char **tok, int ntok);
 int cmd_cluster(struct cluster *c, char **tok, int ntok);
 /* `log`, `term`, `vote`, `timeout`: a peer's state before boot. */
 int cmd_setup(struct cluster *c, char **tok, int ntok);
+/* `snapshot P`: P saves its state machine at its applied index. */
+int cmd_snapshot(struct cluster *c, char **tok, int ntok);
+/* `compact P [INDEX]`: raft_compact up to INDEX (default: P's snapshot's index). */
+int cmd_compact(struct cluster *c, char **tok, int ntok);
 
 #endif

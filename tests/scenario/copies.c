@@ -65,3 +65,35 @@ int message_copy(struct raft_message *dst, const struct raft_message *src)
     dst->u.append_entries.n_entries = n;
     return 0;
 }
+
+void wire_free(struct wire *w)
+{
+    if (w->kind == WIRE_RAFT)
+        message_free(&w->m);
+    free(w->s.state);
+    w->s.state = NULL;
+}
+
+int wire_copy(struct wire *dst, const struct wire *src)
+{
+    *dst = *src;
+    dst->s.state = NULL;
+    if (src->kind == WIRE_RAFT)
+        return message_copy(&dst->m, &src->m);
+    if (src->s.state) {
+        dst->s.state = strdup(src->s.state);
+        if (!dst->s.state)
+            abort();
+    }
+    return 0;
+}
+
+raft_id wire_leader(const struct wire *w)
+{
+    return w->kind == WIRE_SNAPSHOT_RESULT ? w->to : w->from;
+}
+
+raft_id wire_follower(const struct wire *w)
+{
+    return w->kind == WIRE_SNAPSHOT_RESULT ? w->from : w->to;
+}

@@ -1,4 +1,4 @@
-/* disk.c: each peer's in-memory disk (term, vote, log), written from readies at once
+/* disk.c: each peer's in-memory disk (term, vote, log, snapshot), written from readies at once
  * or, on a manual disk, held until `sync` and lost in a crash. */
 #include "tests/scenario/disk.h"
 
@@ -34,26 +34,114 @@ int disk_append(struct disk *d, const struct raft_entry *e)
     return 0;
 }
 
-int disk_write(struct peer *p, bool hs, raft_term term, raft_id vote, bool log_changed,
-               raft_index from, const struct raft_entry *es, size_t n)
+raft_index disk_last(const struct disk *d)
 {
-    if (hs) {
-        p->disk.term = term;
-        p->disk.vote = vote;
+    return d->base + d->n;
+}
+
+void disk_compact(struct disk *d, raft_index index, raft_term term)
+{
+    if (index <= d->base)
+        return;
+    if (index > disk_last(d) || d->entries[index - d->base - 1].term != term) {
+        disk_truncate(d, 0);
+    } else {
+        size_t drop = (size_t)(index - d->base);
+        for (size_t i = 0; i < drop; i++)
+            entry_free(&d->entries[i]);
+        memmove(d->entries, d->entries + drop, (d->n - drop) * sizeof(*d->entries));
+        d->n -= drop;
     }
-    if (!log_changed)
+    d->base = index;
+    d->base_term = term;
+}
+
+void disk_save_snapshot(struct disk *d, raft_index index, raft_term term,
+                        const struct raft_configuration *conf, const char *state)
+{
+    char *copy = strdup(state ? state : "");
+    if (!copy)
+        abort();
+    free(d->snap.state);
+    d->snap = (struct disk_snapshot){.index = index, .term = term, .conf = *conf, .state = copy};
+}
+
+void disk_boot_state(const struct disk *d, struct raft_boot_state *boot)
+{
+    memset(boot, 0, sizeof(*boot));
+    boot->term = d->term;
+    boot->voted_for = d->vote;
+    boot->snapshot_index = d->snap.index;
+    boot->snapshot_term = d->snap.term;
+    boot->configuration = d->snap.conf;
+    /* The stored entries after the snapshot, if they follow it (Figure 13): a crash
+     * may have left older entries behind a snapshot that came from the leader. */
+    raft_index at = d->snap.index; /* >= base: compaction never passes the snapshot */
+    if (at > disk_last(d))
+        return;
+    if (at > d->base && d->entries[at - d->base - 1].term != d->snap.term)
+        return;
+    boot->entries = d->entries + (at - d->base);
+    boot->n_entries = (size_t)(disk_last(d) - at);
+}
+
+void disk_free(struct disk *d)
+{
+    disk_truncate(d, 0);
+    free(d->entries);
+    free(d->snap.state);
+    memset(d, 0, sizeof(*d));
+}
+
+void write_op_of_ready(const struct raft_ready *rd, struct write_op *op)
+{
+    *op = (struct write_op){
+        .seq = rd->seq,
+        .hard_state_changed = rd->hard_state_changed,
+        .term = rd->term,
+        .vote = rd->voted_for,
+        .snapshot_installed = rd->snapshot_installed,
+        .snapshot_index = rd->snapshot_index,
+        .snapshot_term = rd->snapshot_term,
+        .log_changed = rd->log_changed,
+        .persist_from = rd->persist_from,
+        .entries = (struct raft_entry *)rd->entries, /* borrowed, never freed through op */
+        .n_entries = rd->n_entries,
+    };
+}
+
+int disk_write(struct peer *p, const struct write_op *op)
+{
+    struct disk *d = &p->disk;
+    if (op->hard_state_changed) {
+        d->term = op->term;
+        d->vote = op->vote;
+    }
+    if (op->snapshot_installed) {
+        /* raft_install_snapshot's contract: the snapshot was durable before the call. */
+        if (d->snap.index < op->snapshot_index)
+            return fail(p->c,
+                        "peer %d: ready installs snapshot %" PRIu64 " but the disk holds %" PRIu64,
+                        p->id, op->snapshot_index, d->snap.index);
+        disk_compact(d, op->snapshot_index, op->snapshot_term);
+    }
+    if (!op->log_changed)
         return 0;
-    if (from < 1 || from > p->disk.n + 1)
-        return fail(p->c, "peer %d: persist_from %" PRIu64 " with %zu entries on disk", p->id, from,
-                    p->disk.n);
-    disk_truncate(&p->disk, (size_t)from - 1);
-    for (size_t i = 0; i < n; i++)
-        if (disk_append(&p->disk, &es[i]) != 0)
+    raft_index from = op->persist_from;
+    if (from < 1 || from > disk_last(d) + 1)
+        return fail(p->c,
+                    "peer %d: persist_from %" PRIu64 " with the log on disk ending at %" PRIu64,
+                    p->id, from, disk_last(d));
+    /* Entries up to base were compacted away: only what follows is stored. */
+    raft_index cut = from > d->base ? from : d->base + 1;
+    disk_truncate(d, (size_t)(cut - 1 - d->base));
+    for (size_t i = 0; i < op->n_entries; i++)
+        if (from + i >= cut && disk_append(d, &op->entries[i]) != 0)
             return fail(p->c, "peer %d: bad entry to persist", p->id);
     return 0;
 }
 
-void held_free(struct held_write *h)
+void held_free(struct write_op *h)
 {
     for (size_t i = 0; i < h->n_entries; i++)
         entry_free(&h->entries[i]);
@@ -69,19 +157,15 @@ int hold_write(struct peer *p, const struct raft_ready *rd)
 {
     if (p->n_held >= SC_GUARD)
         return fail(p->c, "peer %d: too many writes waiting for sync", p->id);
-    struct held_write *hs = realloc(p->held, (p->n_held + 1) * sizeof(*hs));
+    struct write_op *hs = realloc(p->held, (p->n_held + 1) * sizeof(*hs));
     if (!hs)
         abort();
     p->held = hs;
-    struct held_write *h = &hs[p->n_held];
-    memset(h, 0, sizeof(*h));
+    struct write_op *h = &hs[p->n_held];
+    write_op_of_ready(rd, h);
+    h->entries = NULL; /* its own copies below */
+    h->n_entries = 0;
     p->n_held++; /* counted at once, so a failure below still frees it */
-    h->seq = rd->seq;
-    h->hard_state_changed = rd->hard_state_changed;
-    h->term = rd->term;
-    h->vote = rd->voted_for;
-    h->log_changed = rd->log_changed;
-    h->persist_from = rd->persist_from;
     if (rd->log_changed && rd->n_entries > 0) {
         if (rd->n_entries > SC_MAX_LOG || !rd->entries)
             return fail(p->c, "peer %d: bad entries to persist", p->id);

@@ -11,15 +11,51 @@
 #include "tests/scenario/output.h"
 #include "tests/scenario/peer.h"
 
+/* A log as the scenario writes it: "compacted=I/T" when entries up to I (term T) live
+ * on only in a snapshot, then the term of each entry after. */
+static void print_log(struct text *t, raft_index base, raft_term base_term, const raft_term *ts,
+                      size_t n)
+{
+    if (base > 0)
+        text_printf(t, "compacted=%" PRIu64 "/%" PRIu64 "%s", base, base_term, n ? " " : "");
+    print_terms(t, ts, n);
+}
+
+/* What P's core (or, with disk, P's disk) holds, printed as print_log does. */
+static void render_log(struct peer *p, bool disk, struct text *got)
+{
+    raft_index base = disk ? p->disk.base : raft_snapshot_index(p->r);
+    raft_term base_term = disk ? p->disk.base_term : raft_snapshot_term(p->r);
+    size_t n = disk ? p->disk.n : (size_t)(raft_last_index(p->r) - base);
+    raft_term *ts = calloc(n + 1, sizeof(*ts));
+    if (!ts)
+        abort();
+    for (size_t k = 0; k < n; k++)
+        ts[k] = disk ? p->disk.entries[k].term : raft_term_at(p->r, base + 1 + k);
+    print_log(got, base, base_term, ts, n);
+    free(ts);
+}
+
 static int expect_log(struct cluster *c, char **tok, int ntok, bool disk)
 {
     raft_id id;
     raft_term *want;
     size_t nwant;
+    uint64_t base = 0, base_term = 0;
     if (ntok < 3 || parse_peer(c, tok[2], true, &id) != 0)
-        return fail(c, "usage: expect %s P|all: TERMS...", tok[1]);
-    if (parse_terms(c, tok + 3, ntok - 3, &want, &nwant) != 0)
+        return fail(c, "usage: expect %s P|all: [compacted=I/T] TERMS...", tok[1]);
+    int first = 3;
+    if (ntok > 3 && strncmp(tok[3], "compacted=", 10) == 0) {
+        if (parse_index_term(tok[3] + 10, &base, &base_term) != 0 || base == 0)
+            return fail(c, "bad '%s': want compacted=INDEX/TERM", tok[3]);
+        first = 4;
+    }
+    if (parse_terms(c, tok + first, ntok - first, &want, &nwant) != 0)
         return -1;
+    struct text w = {0};
+    print_log(&w, base, base_term, want, nwant);
+    free(want);
+    const char *ws = w.buf ? w.buf : "";
     int rc = 0;
     for (int i = 1; i <= c->n && rc == 0; i++) {
         struct peer *p = &c->peers[i];
@@ -31,36 +67,29 @@ static int expect_log(struct cluster *c, char **tok, int ntok, bool disk)
             continue;
         }
         struct text got = {0};
-        size_t ngot;
-        bool same;
-        if (disk) {
-            ngot = p->disk.n;
-            same = ngot == nwant;
-            for (size_t k = 0; k < ngot; k++) {
-                text_printf(&got, "%s%" PRIu64, k ? " " : "", p->disk.entries[k].term);
-                same = same && p->disk.entries[k].term == want[k];
-            }
-        } else {
-            raft_index first = raft_first_index(p->r), last = raft_last_index(p->r);
-            ngot = last >= first ? (size_t)(last - first + 1) : 0;
-            same = first == 1 && ngot == nwant;
-            for (raft_index k = first; k <= last; k++) {
-                raft_term t = raft_term_at(p->r, k);
-                text_printf(&got, "%s%" PRIu64, k > first ? " " : "", t);
-                same = same && k - 1 < nwant && t == want[k - 1];
-            }
-        }
-        if (!same) {
-            struct text w = {0};
-            print_terms(&w, want, nwant);
-            rc = fail(c, "peer %d %s: want [%s], got [%s]", i, disk ? "disk" : "log",
-                      w.buf ? w.buf : "", got.buf ? got.buf : "");
-            text_free(&w);
-        }
+        render_log(p, disk, &got);
+        const char *gs = got.buf ? got.buf : "";
+        if (strcmp(ws, gs) != 0)
+            rc = fail(c, "peer %d %s: want [%s], got [%s]", i, disk ? "disk" : "log", ws, gs);
         text_free(&got);
     }
-    free(want);
+    text_free(&w);
     return rc;
+}
+
+/* The snapshot on P's disk (also while P is down), 0/0 for none. */
+static int expect_snapshot(struct cluster *c, char **tok, int ntok)
+{
+    raft_id id;
+    uint64_t index, term;
+    if (ntok != 4 || parse_peer(c, tok[2], false, &id) != 0 ||
+        parse_index_term(tok[3], &index, &term) != 0)
+        return fail(c, "usage: expect snapshot P INDEX/TERM (0/0: none)");
+    const struct disk_snapshot *s = &c->peers[id].disk.snap;
+    if (s->index != index || s->term != term)
+        return fail(c, "peer %d snapshot: want %" PRIu64 "/%" PRIu64 ", got %" PRIu64 "/%" PRIu64,
+                    id, index, term, s->index, s->term);
+    return 0;
 }
 
 static int expect_read(struct cluster *c, char **tok, int ntok)
@@ -149,20 +178,28 @@ static int expect_value(struct cluster *c, char **tok, int ntok)
     return 0;
 }
 
+/* The state machine of P (or of every running peer): the commands it applied, or
+ * loaded from a snapshot, in order. */
 static int expect_commands(struct cluster *c, char **tok, int ntok)
 {
-    if (ntok < 3)
-        return fail(c, "usage: expect commands P: CMD...");
-    struct peer *p = running_peer(c, tok[2]);
-    if (!p)
+    raft_id id;
+    if (ntok < 3 || parse_peer(c, tok[2], true, &id) != 0)
+        return fail(c, "usage: expect commands P|all: CMD...");
+    if (id != 0 && !running_peer(c, tok[2]))
         return -1;
     struct text want = {0};
     for (int i = 3; i < ntok; i++)
         text_printf(&want, "%s\n", tok[i]);
-    const char *w = want.buf ? want.buf : "", *g = p->cmds.buf ? p->cmds.buf : "";
+    const char *w = want.buf ? want.buf : "";
     int rc = 0;
-    if (strcmp(w, g) != 0)
-        rc = fail(c, "peer %d applied commands differ: want\n%sgot\n%s", p->id, w, g);
+    for (int i = 1; i <= c->n && rc == 0; i++) {
+        struct peer *p = &c->peers[i];
+        if ((id != 0 && i != id) || !p->r)
+            continue;
+        const char *g = p->cmds.buf ? p->cmds.buf : "";
+        if (strcmp(w, g) != 0)
+            rc = fail(c, "peer %d applied commands differ: want\n%sgot\n%s", p->id, w, g);
+    }
     text_free(&want);
     return rc;
 }
@@ -177,6 +214,8 @@ int cmd_expect(struct cluster *c, char **tok, int ntok)
         return expect_log(c, tok, ntok, true);
     if (strcmp(tok[1], "read") == 0)
         return expect_read(c, tok, ntok);
+    if (strcmp(tok[1], "snapshot") == 0)
+        return expect_snapshot(c, tok, ntok);
     if (strcmp(tok[1], "progress") == 0)
         return expect_progress(c, tok, ntok);
     if (strcmp(tok[1], "commands") == 0)

@@ -8,17 +8,24 @@
 #include "tests/scenario/copies.h"
 #include "tests/scenario/output.h"
 #include "tests/scenario/peer.h"
+#include "tests/scenario/snapshots.h"
 
-/* Prints m and queues a copy, or prints it as dropped (peer down, link cut). */
 int net_send(struct cluster *c, const struct raft_message *m, raft_id sender)
 {
-    if (m->from != sender)
-        return fail(c, "peer %d sent a message claiming to be from %d", sender, m->from);
-    if (m->to < 1 || m->to > c->n || m->to == sender)
-        return fail(c, "peer %d sent a message to invalid peer %d", sender, m->to);
-    print_message(c->out, m);
-    if (!peer_up(c, m->to) || c->cut[m->from][m->to]) {
+    struct wire w = {.kind = WIRE_RAFT, .from = m->from, .to = m->to, .m = *m};
+    return net_send_wire(c, &w, sender);
+}
+
+int net_send_wire(struct cluster *c, const struct wire *w, raft_id sender)
+{
+    if (w->from != sender)
+        return fail(c, "peer %d sent a message claiming to be from %d", sender, w->from);
+    if (w->to < 1 || w->to > c->n || w->to == sender)
+        return fail(c, "peer %d sent a message to invalid peer %d", sender, w->to);
+    print_wire(c->out, w);
+    if (!peer_up(c, w->to) || c->cut[w->from][w->to]) {
         text_printf(c->out, " (dropped)\n");
+        snapshot_lost(c, w);
         return 0;
     }
     text_printf(c->out, "\n");
@@ -31,39 +38,58 @@ int net_send(struct cluster *c, const struct raft_message *m, raft_id sender)
         c->qcap = cap;
     }
     struct queued *q = &c->queue[c->qlen];
-    if (message_copy(&q->m, m) != 0)
+    if (wire_copy(&q->w, w) != 0)
         return fail(c, "peer %d sent a malformed message", sender);
     q->id = c->next_msg_id++;
     c->qlen++;
     return 0;
 }
 
-static void queue_remove(struct cluster *c, size_t i, struct raft_message *out)
+static void queue_remove(struct cluster *c, size_t i, struct wire *out)
 {
-    *out = c->queue[i].m;
+    *out = c->queue[i].w;
     memmove(&c->queue[i], &c->queue[i + 1], (c->qlen - i - 1) * sizeof(c->queue[0]));
     c->qlen--;
 }
 
-static bool filter_match(const struct filter *f, const struct raft_message *m)
+static bool filter_match(const struct filter *f, const struct wire *w)
 {
-    return (f->from == 0 || f->from == m->from) && (f->to == 0 || f->to == m->to);
+    return (f->from == 0 || f->from == w->from) && (f->to == 0 || f->to == w->to);
 }
 
-/* Removes queued messages matching f (all of them), printing each as dropped. */
-void net_drop(struct cluster *c, const struct filter *f)
+static void print_dropped(struct cluster *c, const struct wire *w)
+{
+    print_wire(c->out, w);
+    text_printf(c->out, " (dropped)\n");
+    snapshot_lost(c, w);
+}
+
+int net_drop(struct cluster *c, const struct filter *f)
 {
     for (size_t i = 0; i < c->qlen;) {
-        if (!filter_match(f, &c->queue[i].m)) {
+        if (!filter_match(f, &c->queue[i].w)) {
             i++;
             continue;
         }
-        struct raft_message m;
-        queue_remove(c, i, &m);
-        print_message(c->out, &m);
-        text_printf(c->out, " (dropped)\n");
-        message_free(&m);
+        struct wire w;
+        queue_remove(c, i, &w);
+        print_dropped(c, &w);
+        wire_free(&w);
     }
+    return snapshot_settle_lost(c);
+}
+
+/* Hands w to its destination, as that peer's daemon would. */
+static int deliver_one(struct cluster *c, struct peer *to, const struct wire *w)
+{
+    if (w->kind == WIRE_SNAPSHOT)
+        return snapshot_receive(c, to, w);
+    if (w->kind == WIRE_SNAPSHOT_RESULT)
+        return snapshot_result(to, w);
+    int st = raft_step(to->r, &w->m, to->now);
+    if (st != RAFT_OK)
+        text_printf(c->out, "%d rejects a message: %s\n", to->id, raft_strerror(st));
+    return peer_settle(to);
 }
 
 /* Delivers the queued messages matching f, at most max of them, in the order sent.
@@ -75,7 +101,7 @@ int net_deliver(struct cluster *c, const struct filter *f, size_t max)
     if (!ids)
         abort();
     for (size_t i = 0; i < c->qlen && n < max; i++)
-        if (filter_match(f, &c->queue[i].m))
+        if (filter_match(f, &c->queue[i].w))
             ids[n++] = c->queue[i].id;
     int rc = 0;
     for (size_t k = 0; k < n && rc == 0; k++) {
@@ -84,19 +110,16 @@ int net_deliver(struct cluster *c, const struct filter *f, size_t max)
             i++;
         if (i == c->qlen)
             continue; /* purged meanwhile, e.g. by a crash */
-        struct raft_message m;
-        queue_remove(c, i, &m);
-        struct peer *to = &c->peers[m.to];
-        if (!to->r || c->cut[m.from][m.to]) {
-            print_message(c->out, &m);
-            text_printf(c->out, " (dropped)\n");
-        } else {
-            int st = raft_step(to->r, &m, to->now);
-            if (st != RAFT_OK)
-                text_printf(c->out, "%d rejects a message: %s\n", to->id, raft_strerror(st));
-            rc = peer_settle(to);
-        }
-        message_free(&m);
+        struct wire w;
+        queue_remove(c, i, &w);
+        struct peer *to = &c->peers[w.to];
+        if (!to->r || c->cut[w.from][w.to])
+            print_dropped(c, &w);
+        else
+            rc = deliver_one(c, to, &w);
+        if (rc == 0)
+            rc = snapshot_settle_lost(c);
+        wire_free(&w);
     }
     free(ids);
     return rc;

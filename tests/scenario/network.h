@@ -9,10 +9,11 @@
 
 #include "raft_peer/core/raft.h"
 #include "tests/scenario/cluster.h"
+#include "tests/scenario/wire.h"
 
 struct queued {
     uint64_t id;
-    struct raft_message m; /* deep copy: the sender's ready is only borrowed */
+    struct wire w; /* deep copy: the sender's ready is only borrowed */
 };
 
 /* A from->to filter: 0 stands for "*". */
@@ -23,8 +24,11 @@ struct filter {
 
 /* Prints m and queues a copy, or prints it as dropped (peer down, link cut). */
 int net_send(struct cluster *c, const struct raft_message *m, raft_id sender);
-/* Removes queued messages matching f (all of them), printing each as dropped. */
-void net_drop(struct cluster *c, const struct filter *f);
+/* The same for anything on the wire (snapshot transfers too). */
+int net_send_wire(struct cluster *c, const struct wire *w, raft_id sender);
+/* Removes queued messages matching f (all of them), printing each as dropped. A lost
+ * snapshot transfer is a failed one: its leader hears so at once. */
+int net_drop(struct cluster *c, const struct filter *f);
 /* Delivers the queued messages matching f, at most max of them, in the order sent.
  * Only messages already queued count: answers they provoke wait for the next command. */
 int net_deliver(struct cluster *c, const struct filter *f, size_t max);

@@ -156,6 +156,24 @@ void print_message(struct text *t, const struct raft_message *m)
     }
 }
 
+void print_wire(struct text *t, const struct wire *w)
+{
+    if (w->kind == WIRE_RAFT) {
+        print_message(t, &w->m);
+        return;
+    }
+    text_printf(t, "%d->%d ", w->from, w->to);
+    if (w->kind == WIRE_SNAPSHOT) {
+        text_printf(t, "install_snapshot term=%" PRIu64 " last=%" PRIu64 "/%" PRIu64 " conf{",
+                    w->s.term, w->s.index, w->s.last_term);
+        print_configuration(t, &w->s.conf);
+        text_printf(t, "}");
+    } else {
+        text_printf(t, "install_snapshot_result term=%" PRIu64 " last=%" PRIu64 " %s", w->s.term,
+                    w->s.index, w->s.ok ? "ok" : "rejected");
+    }
+}
+
 void print_terms(struct text *t, const raft_term *ts, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -8,6 +8,7 @@
 
 #include "raft_peer/core/raft.h"
 #include "tests/scenario/text.h"
+#include "tests/scenario/wire.h"
 
 const char *role_str(enum raft_role role);
 const char *vote_reason_str(uint64_t reason);
@@ -19,6 +20,8 @@ void print_payload(struct text *t, const uint8_t *data, uint32_t len);
 /* Entries as "[1 1:x 2:conf{1,2,3/}]": each term, then its payload or configuration. */
 void print_entries(struct text *t, const struct raft_entry *es, size_t n);
 void print_message(struct text *t, const struct raft_message *m);
+/* A core message as print_message, or a snapshot transfer or its answer. */
+void print_wire(struct text *t, const struct wire *w);
 /* A log written as the term of each entry: "1 1 2". */
 void print_terms(struct text *t, const raft_term *ts, size_t n);
 

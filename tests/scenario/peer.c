@@ -1,5 +1,6 @@
 /* peer.c: driving one core: its readies in the order raft.h prescribes (send, write,
- * send, apply, serve reads), boot from its disk, and `sync` of a manual disk. */
+ * send, snapshot transfers, apply, serve reads), boot from its disk and snapshot, and
+ * `sync` of a manual disk. */
 #include "tests/scenario/peer.h"
 
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 #include "tests/scenario/invariants.h"
 #include "tests/scenario/network.h"
 #include "tests/scenario/output.h"
+#include "tests/scenario/snapshots.h"
 
 struct read_req *read_find(struct peer *p, uint64_t ctx)
 {
@@ -90,10 +92,9 @@ int peer_sync(struct peer *p)
     uint64_t seq = 0;
     int rc = 0;
     for (size_t k = 0; k < p->n_held; k++) {
-        struct held_write *h = &p->held[k];
+        struct write_op *h = &p->held[k];
         if (rc == 0)
-            rc = disk_write(p, h->hard_state_changed, h->term, h->vote, h->log_changed,
-                            h->persist_from, h->entries, h->n_entries);
+            rc = disk_write(p, h);
         for (size_t i = 0; rc == 0 && i < h->n_after; i++)
             rc = net_send(p->c, &h->after[i], p->id);
         seq = h->seq;
@@ -114,7 +115,10 @@ int peer_sync(struct peer *p)
 int peer_settle(struct peer *p)
 {
     struct cluster *c = p->c;
-    for (int guard = 0; p->r && raft_has_ready(p->r); guard++) {
+    for (int guard = 0;; guard++) {
+        snapshot_report_lost(p); /* between readies, as the daemon does */
+        if (!p->r || !raft_has_ready(p->r))
+            break;
         if (guard >= SC_GUARD)
             return fail(c, "peer %d: the core never stops producing readies", p->id);
         struct raft_ready rd;
@@ -126,13 +130,16 @@ int peer_settle(struct peer *p)
             if (hold_write(p, &rd) != 0)
                 return -1;
         } else {
-            if (disk_write(p, rd.hard_state_changed, rd.term, rd.voted_for, rd.log_changed,
-                           rd.persist_from, rd.entries, rd.n_entries) != 0)
+            struct write_op op;
+            write_op_of_ready(&rd, &op);
+            if (disk_write(p, &op) != 0)
                 return -1;
             for (size_t i = 0; i < rd.n_messages; i++)
                 if (rd.messages[i].after_persist && net_send(c, &rd.messages[i], p->id) != 0)
                     return -1;
         }
+        if (snapshot_send_requested(p, &rd) != 0)
+            return -1;
         if (apply_committed(p, &rd) != 0 || record_reads(p, &rd) != 0)
             return -1;
         serve_reads(p);
@@ -156,20 +163,23 @@ int peer_boot(struct cluster *c, struct peer *p)
     cfg.seed = (uint64_t)p->id; /* fixed seeds: the same file always runs the same way */
     cfg.trace = on_trace;
     cfg.trace_ctx = p;
-    struct raft_boot_state boot = {
-        .term = p->disk.term,
-        .voted_for = p->disk.vote,
-        .entries = p->disk.entries,
-        .n_entries = p->disk.n,
-        .configuration = p->id <= c->voters ? raft_configuration_bootstrap(c->voters)
-                                            : (struct raft_configuration){0, 0},
-    };
-    p->applied = 0;
+    struct raft_boot_state boot;
+    disk_boot_state(&p->disk, &boot);
+    if (boot.snapshot_index == 0) /* the log starts at index 1: the bootstrap's */
+        boot.configuration = p->id <= c->voters ? raft_configuration_bootstrap(c->voters)
+                                                : (struct raft_configuration){0, 0};
+    /* The state machine is loaded from the snapshot, if any. */
+    p->applied = boot.snapshot_index;
     text_free(&p->cmds);
+    if (p->disk.snap.state && *p->disk.snap.state)
+        text_printf(&p->cmds, "%s", p->disk.snap.state);
     p->n_reads = 0;
+    p->boots++;
+    snapshot_forget_transfers(p);
     p->r = raft_new(&cfg, &boot, p->now);
     if (!p->r)
-        return fail(c, "raft_new refused peer %d (term %" PRIu64 ", %zu entries)", p->id,
-                    p->disk.term, p->disk.n);
+        return fail(
+            c, "raft_new refused peer %d (term %" PRIu64 ", snapshot %" PRIu64 ", %zu entries)",
+            p->id, boot.term, boot.snapshot_index, boot.n_entries);
     return peer_settle(p);
 }

@@ -60,7 +60,10 @@ static void run_scenario(const char *name)
     X(unreachable)                                                                                 \
     X(membership_bug)                                                                              \
     X(membership_leader_removal)                                                                   \
-    X(membership_learner)
+    X(membership_learner)                                                                          \
+    X(snapshot_slow_follower)                                                                      \
+    X(snapshot_behind_compaction)                                                                  \
+    X(snapshot_lost)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
@@ -134,6 +137,14 @@ Test(scenario_files, malformed_lines_fail_cleanly)
         "cluster 3\nrestart 1\n",
         "cluster 3\ncampaign 1\nstabilize\ncampaign 1\n", /* a leader's timer never fires */
         "cluster 3\nfrobnicate\n",
+        "cluster 3\nsnapshot 1\n", /* nothing applied yet */
+        "cluster 3\ncompact 1\n",  /* no snapshot to compact into */
+        "cluster 3\ncompact 1 x\n",
+        "cluster 1\ncampaign 1\nsnapshot 1\ncompact 1 5\n", /* past its snapshot */
+        "cluster 3\nexpect snapshot 1 4\n",                 /* want INDEX/TERM */
+        "cluster 3\nexpect snapshot 1 1/1\n",               /* a false expectation */
+        "cluster 3\nexpect log 1: compacted=0/1\n",         /* nothing compacted is no prefix */
+        "cluster 3\nexpect log 1: compacted=2/1\n",         /* a false expectation */
         "  1->2 output before any command\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
