@@ -66,6 +66,12 @@ void disk_save_snapshot(struct disk *d, raft_index index, raft_term term,
     d->snap = (struct disk_snapshot){.index = index, .term = term, .conf = *conf, .state = copy};
 }
 
+void disk_recover(struct disk *d)
+{
+    if (d->snap.index > d->base)
+        disk_compact(d, d->snap.index, d->snap.term);
+}
+
 void disk_boot_state(const struct disk *d, struct raft_boot_state *boot)
 {
     memset(boot, 0, sizeof(*boot));
@@ -74,15 +80,8 @@ void disk_boot_state(const struct disk *d, struct raft_boot_state *boot)
     boot->snapshot_index = d->snap.index;
     boot->snapshot_term = d->snap.term;
     boot->configuration = d->snap.conf;
-    /* The stored entries after the snapshot, if they follow it (Figure 13): a crash
-     * may have left older entries behind a snapshot that came from the leader. */
-    raft_index at = d->snap.index; /* >= base: compaction never passes the snapshot */
-    if (at > disk_last(d))
-        return;
-    if (at > d->base && d->entries[at - d->base - 1].term != d->snap.term)
-        return;
-    boot->entries = d->entries + (at - d->base);
-    boot->n_entries = (size_t)(disk_last(d) - at);
+    boot->entries = d->entries;
+    boot->n_entries = d->n;
 }
 
 void disk_free(struct disk *d)

@@ -60,7 +60,11 @@ void disk_compact(struct disk *d, raft_index index, raft_term term);
 /* Saves a snapshot (a copy of state), replacing an older one; the log is untouched. */
 void disk_save_snapshot(struct disk *d, raft_index index, raft_term term,
                         const struct raft_configuration *conf, const char *state);
-/* What raft_new gets: hard state, snapshot and the stored entries that follow it.
+/* As the daemon's storage opens after its snapshot (storage_open_after_snapshot): the
+ * entries the snapshot covers go, and so do those after it if the entry at its index
+ * has another term (Figure 13: what a crash left of an install that replaced them). */
+void disk_recover(struct disk *d);
+/* What raft_new gets from a recovered disk: hard state, snapshot, the entries after it.
  * The configuration is the snapshot's; with no snapshot the caller sets it. */
 void disk_boot_state(const struct disk *d, struct raft_boot_state *boot);
 void disk_free(struct disk *d);

@@ -164,6 +164,7 @@ int peer_boot(struct cluster *c, struct peer *p)
     cfg.trace = on_trace;
     cfg.trace_ctx = p;
     struct raft_boot_state boot;
+    disk_recover(&p->disk);
     disk_boot_state(&p->disk, &boot);
     if (boot.snapshot_index == 0) /* the log starts at index 1: the bootstrap's */
         boot.configuration = p->id <= c->voters ? raft_configuration_bootstrap(c->voters)

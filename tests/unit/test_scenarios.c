@@ -63,7 +63,8 @@ static void run_scenario(const char *name)
     X(membership_learner)                                                                          \
     X(snapshot_slow_follower)                                                                      \
     X(snapshot_behind_compaction)                                                                  \
-    X(snapshot_lost)
+    X(snapshot_lost)                                                                               \
+    X(snapshot_install_crash)
 
 #define SCENARIO_TEST(name)                                                                        \
     Test(scenario, name)                                                                           \
