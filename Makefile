@@ -7,6 +7,7 @@
 #   user_cli/         the client               -> libcli.a  + bin/user_cli
 #   visualization/    the game                 -> libgame.a + bin/raft_game
 #   tests/unit/       one Criterion program per test_*.c
+#   tests/scenario/   the scenario language's interpreter -> libscenario.a (test_scenarios)
 #   tests/sim/        the deterministic simulator -> raft_sim
 #   tests/integration one Criterion program per test_*.c, real processes
 #   tests/crash/      the crash-point explorer -> raft_crash (storage over tests/sim/sim_fs.c)
@@ -53,6 +54,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SIM_SRC  := $(wildcard tests/sim/*.c)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
+SCEN_SRC := $(wildcard tests/scenario/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_LIB   := $(BUILD)/libraft_core.a
@@ -62,6 +64,7 @@ PEER_LIB   := $(BUILD)/libpeer.a
 CLI_LIB    := $(BUILD)/libcli.a
 GAME_LIB   := $(BUILD)/libgame.a
 TEST_LIB   := $(BUILD)/libtestlib.a
+SCEN_LIB   := $(BUILD)/libscenario.a
 ALL_LIBS    = $(GAME_LIB) $(CLI_LIB) $(PEER_LIB) $(COMMON_LIB) $(CORE_LIB)
 
 PROGRAMS := $(BIN)/raft_peer $(BIN)/user_cli $(BIN)/raft_game
@@ -96,6 +99,7 @@ $(PEER_LIB): $(call obj,$(PEER_SRC)); $(archive)
 $(CLI_LIB): $(call obj,$(CLI_SRC)); $(archive)
 $(GAME_LIB): $(call obj,$(GAME_SRC)); $(archive)
 $(TEST_LIB): $(call obj,$(TESTLIB_SRC)); $(archive)
+$(SCEN_LIB): $(call obj,$(SCEN_SRC)); $(archive)
 
 $(BIN)/raft_peer: $(call obj,raft_peer/main.c) $(PEER_LIB) $(COMMON_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -131,6 +135,12 @@ CRASH_BIN := $(BUILD)/tests/raft_crash
 $(CRASH_BIN): $(patsubst %.c,$(BUILD)/objmut/%.o,$(CRASH_SRC) tests/sim/sim_fs.c) $(STORE_MODEL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# The scenario tests (docs/SCENARIOS.md): the Criterion file runs every
+# tests/scenarios/*.txt through the interpreter in tests/scenario/, over the core alone.
+$(BUILD)/tests/test_scenarios: $(call obj,tests/unit/test_scenarios.c) $(SCEN_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CRIT_LIBS)
 
 # raft_bench's own unit tests link its load generator (test_etcd_client: its etcd client).
 BENCH_LIB := $(BUILD)/libbench.a
