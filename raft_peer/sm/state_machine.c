@@ -11,6 +11,7 @@
 #include "raft_peer/sm/client_sessions.h"
 #include "raft_peer/sm/kv_store.h"
 #include "raft_peer/sm/sm_snapshot.h"
+#include "common/error_message.h"
 
 struct state_machine {
     struct kv_store *kv;
@@ -39,19 +40,6 @@ void sm_free(struct state_machine *sm)
     kv_free(sm->kv);
     sessions_free(sm->sessions);
     free(sm);
-}
-
-static void set_msg(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *buf, size_t len, const char *fmt, ...)
-{
-    if (buf == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- payload: "<client_id> <seq> <command>" --------------------------------- */
@@ -195,7 +183,7 @@ static int execute(struct kv_store *kv, const char *text, struct sm_result *r)
     case CMD_DIV:
         if (c.arg1 == 0) {
             fail(r, "div_by_zero", 0);
-            set_msg(r->message, sizeof(r->message), "'%s' divides by zero; %s is still %lld", canon,
+            set_err(r->message, sizeof(r->message), "'%s' divides by zero; %s is still %lld", canon,
                     c.name, (long long)cur);
             return 0;
         }
@@ -207,7 +195,7 @@ static int execute(struct kv_store *kv, const char *text, struct sm_result *r)
     case CMD_CAS:
         if (cur != c.arg1) {
             fail(r, "cas_failed", cur);
-            set_msg(r->message, sizeof(r->message), "'%s' failed: %s is %lld", canon, c.name,
+            set_err(r->message, sizeof(r->message), "'%s' failed: %s is %lld", canon, c.name,
                     (long long)cur);
             return 0;
         }
@@ -225,7 +213,7 @@ static int execute(struct kv_store *kv, const char *text, struct sm_result *r)
     }
     if (overflow) {
         fail(r, "overflow", 0);
-        set_msg(r->message, sizeof(r->message),
+        set_err(r->message, sizeof(r->message),
                 "'%s' would overflow a signed 64-bit integer; %s is still %lld", canon, c.name,
                 (long long)cur);
         return 0;
@@ -243,7 +231,7 @@ static int refuse_index(const struct state_machine *sm, uint64_t index, struct s
 {
     if (res != NULL) {
         memset(res, 0, sizeof(*res));
-        set_msg(res->message, sizeof(res->message),
+        set_err(res->message, sizeof(res->message),
                 "entry %llu is not after the last applied entry %llu", (unsigned long long)index,
                 (unsigned long long)sm->last_applied);
     }
@@ -271,7 +259,7 @@ static bool session_may_have_expired(const struct sessions *ss, uint64_t seq, bo
 static void refuse_expired(struct sm_result *r, const char *client_id, uint64_t seq)
 {
     fail(r, "session_expired", 0);
-    set_msg(r->message, sizeof(r->message),
+    set_err(r->message, sizeof(r->message),
             "the session of %s is gone; request %llu may already have run, so it was not run "
             "again",
             client_id, (unsigned long long)seq);
@@ -294,7 +282,7 @@ int sm_apply(struct state_machine *sm, uint64_t index, const uint8_t *data, size
 
     if (sm_decode_command(data, len, client_id, &seq, &retry, text, sizeof(text)) != 0) {
         fail(&r, "bad_command", 0);
-        set_msg(r.message, sizeof(r.message),
+        set_err(r.message, sizeof(r.message),
                 "malformed log entry: expected \"<client_id> <seq> <command>\"");
         goto done;
     }
@@ -311,7 +299,7 @@ int sm_apply(struct state_machine *sm, uint64_t index, const uint8_t *data, size
             r = s->response;
         } else {
             fail(&r, "stale_seq", 0);
-            set_msg(r.message, sizeof(r.message),
+            set_err(r.message, sizeof(r.message),
                     "request %llu of %s was already applied and its answer is no longer kept "
                     "(latest is %llu)",
                     (unsigned long long)seq, client_id, (unsigned long long)s->last_seq);
@@ -346,7 +334,7 @@ done:
 
 out_of_memory:
     memset(res, 0, sizeof(*res));
-    set_msg(res->message, sizeof(res->message), "out of memory applying entry %llu",
+    set_err(res->message, sizeof(res->message), "out of memory applying entry %llu",
             (unsigned long long)index);
     return -1;
 }
@@ -404,7 +392,7 @@ int sm_snapshot_decode(struct state_machine *sm, const uint8_t *data, size_t len
     struct sessions *ss;
     uint64_t applied;
     if (sm == NULL) {
-        set_msg(err, errlen, "no state machine");
+        set_err(err, errlen, "no state machine");
         return -1;
     }
     if (sm_snapshot_read(data, len, &kv, &ss, &applied, err, errlen) != 0)
