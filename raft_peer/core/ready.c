@@ -6,7 +6,7 @@
 
 #include "raft_peer/core/state.h"
 
-int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
+int raft__vec_reserve(void **items, size_t *cap, size_t want, size_t size)
 {
     if (want <= *cap)
         return 0;
@@ -21,8 +21,8 @@ int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
     return 0;
 }
 
-void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
-                uint64_t c)
+void raft__trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a,
+                      uint64_t b, uint64_t c)
 {
     if (!r->cfg.trace)
         return;
@@ -42,7 +42,7 @@ static void message_free(struct raft_message *m)
 
 /* Called at the top of every mutating entry point: what was handed out in the
  * previous ready is no longer needed by the caller. */
-void ready_reset_if_taken(struct raft *r)
+void raft__ready_reset_if_taken(struct raft *r)
 {
     r->oom = false;
     if (!r->ready_taken)
@@ -58,7 +58,7 @@ void ready_reset_if_taken(struct raft *r)
 
 /* Queues a message. AppendEntries entries are deep-copied so later log changes
  * in the same batch of calls can never alter a message already decided. */
-int outbox_push(struct raft *r, const struct raft_message *m)
+int raft__outbox_push(struct raft *r, const struct raft_message *m)
 {
     struct raft_message copy = *m;
     copy.from = r->cfg.id;
@@ -106,7 +106,7 @@ oom:
 
 /* Every truncation makes a pending write cover less of the memory log than it
  * did when it was handed out. */
-void raft_note_truncated(struct raft *r, raft_index from)
+void raft__note_truncated(struct raft *r, raft_index from)
 {
     raft_index keep = from - 1;
     for (size_t i = 0; i < r->writes.n; i++)
@@ -123,7 +123,7 @@ bool raft_has_ready(const struct raft *r)
 {
     if (r->ready_taken)
         return false;
-    return r->hard_state_dirty || r->unstable_from <= log_last_index(&r->log) ||
+    return r->hard_state_dirty || r->unstable_from <= raft__log_last_index(&r->log) ||
            r->truncated_unreported || r->snapshot_installed || r->snapshot_requests.n > 0 ||
            r->outbox.n > 0 || r->commit_index > r->last_applied || r->reads_ready.n > 0 ||
            r->reads_failed.n > 0 || r->replicate_pending || r->read_broadcast_pending;
@@ -131,8 +131,8 @@ bool raft_has_ready(const struct raft *r)
 
 void raft_take_ready(struct raft *r, struct raft_ready *rd)
 {
-    ready_reset_if_taken(r);
-    replication_flush(r);
+    raft__ready_reset_if_taken(r);
+    raft__replication_flush(r);
     memset(rd, 0, sizeof(*rd));
     rd->seq = ++r->ready_seq;
 
@@ -146,11 +146,12 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
     rd->voted_for = r->voted_for;
     r->hard_state_dirty = false;
 
-    raft_index last = log_last_index(&r->log);
+    raft_index last = raft__log_last_index(&r->log);
     if (r->unstable_from <= last || r->truncated_unreported) {
         rd->log_changed = true;
         rd->persist_from = r->unstable_from;
-        rd->entries = r->unstable_from <= last ? log_entry_at(&r->log, r->unstable_from) : NULL;
+        rd->entries =
+            r->unstable_from <= last ? raft__log_entry_at(&r->log, r->unstable_from) : NULL;
         rd->n_entries = r->unstable_from <= last ? last - r->unstable_from + 1 : 0;
     }
     r->unstable_from = last + 1;
@@ -164,7 +165,7 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
 
     if (r->commit_index > r->last_applied) {
         rd->apply_from = r->last_applied + 1;
-        rd->committed = log_entry_at(&r->log, rd->apply_from);
+        rd->committed = raft__log_entry_at(&r->log, rd->apply_from);
         rd->n_committed = r->commit_index - r->last_applied;
         r->last_applied = r->commit_index;
     }
@@ -181,7 +182,7 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
 
 int raft_persisted(struct raft *r, uint64_t seq)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     size_t done = 0;
     while (done < r->writes.n && r->writes.items[done].seq <= seq) {
         const struct pending_write *w = &r->writes.items[done];
@@ -197,8 +198,8 @@ int raft_persisted(struct raft *r, uint64_t seq)
             (r->writes.n - done) * sizeof(*r->writes.items));
     r->writes.n -= done;
     if (r->role == RAFT_LEADER)
-        replication_maybe_commit(r);
-    else if (r->role == RAFT_CANDIDATE && election_tally(r, NULL) >= majority(r))
-        convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
+        raft__replication_maybe_commit(r);
+    else if (r->role == RAFT_CANDIDATE && raft__election_tally(r, NULL) >= raft__majority(r))
+        raft__convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

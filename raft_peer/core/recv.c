@@ -13,7 +13,7 @@ static bool valid(const struct raft *r, const struct raft_message *m)
         if (ae->n_entries > 0 && !ae->entries)
             return false;
         for (uint32_t i = 0; i < ae->n_entries; i++)
-            if (!configuration_entry_valid(&ae->entries[i]))
+            if (!raft__configuration_entry_valid(&ae->entries[i]))
                 return false;
     }
     return m->type >= RAFT_MSG_REQUEST_VOTE && m->type <= RAFT_MSG_TIMEOUT_NOW;
@@ -21,7 +21,7 @@ static bool valid(const struct raft *r, const struct raft_message *m)
 
 int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (now > r->now)
         r->now = now;
     if (!valid(r, m))
@@ -39,25 +39,25 @@ int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
     if (!pre_vote && m->term > r->current_term && m->type != RAFT_MSG_REQUEST_VOTE) {
         raft_id leader = m->type == RAFT_MSG_APPEND_ENTRIES ? m->from : RAFT_NOBODY;
         if (r->role == RAFT_LEADER)
-            trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
-        convert_to_follower(r, m->term, leader);
+            raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
+        raft__convert_to_follower(r, m->term, leader);
     }
 
     switch (m->type) {
     case RAFT_MSG_REQUEST_VOTE:
-        recv_request_vote(r, m);
+        raft__recv_request_vote(r, m);
         break;
     case RAFT_MSG_REQUEST_VOTE_RESULT:
-        recv_request_vote_result(r, m);
+        raft__recv_request_vote_result(r, m);
         break;
     case RAFT_MSG_APPEND_ENTRIES:
-        recv_append_entries(r, m);
+        raft__recv_append_entries(r, m);
         break;
     case RAFT_MSG_APPEND_ENTRIES_RESULT:
-        recv_append_entries_result(r, m);
+        raft__recv_append_entries_result(r, m);
         break;
     case RAFT_MSG_TIMEOUT_NOW:
-        recv_timeout_now(r, m);
+        raft__recv_timeout_now(r, m);
         break;
     }
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
