@@ -1,5 +1,7 @@
 /* election.c: the election timer, starting an election, deciding and counting votes (§5.2, §5.4.1).
  */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* splitmix64: the core's own seeded PRNG, so a seed replays exactly. */
@@ -14,6 +16,8 @@ uint64_t raft__prng_next(struct raft *r)
 /* §5.2: "election timeouts are chosen randomly from a fixed interval". */
 void raft__election_reset_timer(struct raft *r)
 {
+    assert(r->cfg.election_timeout_min > 0 &&
+           r->cfg.election_timeout_min <= r->cfg.election_timeout_max);
     raft_time span = r->cfg.election_timeout_max - r->cfg.election_timeout_min + 1;
     r->election_start = r->now;
     r->election_deadline = r->now + r->cfg.election_timeout_min + raft__prng_next(r) % span;
@@ -36,6 +40,10 @@ bool raft__election_log_up_to_date(const struct raft *r, raft_index last_index, 
  * pre-vote remembers it for the election that follows. */
 void raft__election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
 {
+    /* Only a server that may stand (configuration.c), and never a leader: it would
+     * depose itself. */
+    assert(!r->stopped && r->role != RAFT_LEADER);
+    assert(raft__conf_may_campaign(r));
     r->campaign_transfer = leadership_transfer;
     if (pre_vote)
         raft__convert_to_pre_candidate(r);

@@ -1,4 +1,5 @@
 /* log.c: the in-memory Raft log, indexed from 1 (Figure 2: "log[]"). */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,8 @@ raft_term raft__log_term_at(const struct raft_log *log, raft_index index)
 
 int raft__log_append(struct raft_log *log, const struct raft_entry *e)
 {
+    assert(e != NULL && (e->len == 0 || e->data != NULL));
+    assert(log->n <= log->cap);
     if (log->n == log->cap) {
         size_t cap = log->cap ? log->cap * 2 : 64;
         struct raft_entry *grown = realloc(log->entries, cap * sizeof(*grown));
@@ -66,8 +69,8 @@ int raft__log_append(struct raft_log *log, const struct raft_entry *e)
 
 void raft__log_truncate(struct raft_log *log, raft_index from)
 {
-    if (from <= log->offset)
-        from = log->offset + 1;
+    /* The snapshot's entries are committed: nothing truncates into them. */
+    assert(from > log->offset);
     while (raft__log_last_index(log) >= from) {
         log->n--;
         free(log->entries[log->n].data);
@@ -78,6 +81,7 @@ void raft__log_truncate(struct raft_log *log, raft_index from)
  * rejection lets the leader skip the whole conflicting term at once. */
 raft_index raft__log_first_index_of_term(const struct raft_log *log, raft_index index)
 {
+    assert(index >= log->offset && index <= raft__log_last_index(log));
     raft_term term = raft__log_term_at(log, index);
     while (index > log->offset + 1 && raft__log_term_at(log, index - 1) == term)
         index--;

@@ -1,6 +1,8 @@
 /* membership.c: single-server membership changes (dissertation §4.1), learners catching up
  * (§4.2.1) and the leader that removed itself (§4.2.2). docs/MEMBERSHIP.md tells the whole
  * story; configuration.c says which configuration is in use. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 const char *raft_change_name(enum raft_change op)
@@ -20,6 +22,7 @@ const char *raft_change_name(enum raft_change op)
 static int next_configuration(const struct raft *r, enum raft_change op, raft_id id,
                               struct raft_configuration *next)
 {
+    assert(id >= 1 && id <= RAFT_MAX_PEERS);
     const struct raft_configuration *cur = &r->conf_last;
     uint32_t b = (uint32_t)1 << id;
     *next = *cur;
@@ -80,6 +83,7 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
     int rc = next_configuration(r, op, id, &next);
     if (rc != RAFT_OK)
         return rc;
+    assert(raft__configuration_valid(&next));
     uint8_t bytes[RAFT_CONFIGURATION_MAX];
     struct raft_entry e = {.term = r->current_term,
                            .type = RAFT_ENTRY_CONFIG,
@@ -101,6 +105,7 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
  * the new server to the cluster". Called whenever the follower's match index grows. */
 void raft__catch_up_progress(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
     if (p->caught_up || p->match_index < p->round_until)
         return;

@@ -1,5 +1,6 @@
 /* progress.c: the leader's view of each follower (Figure 2: nextIndex[], matchIndex[]),
  * with etcd-style probe/replicate states and a bounded window of pipelined batches. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,8 @@
 
 static int progress_init(struct raft *r, raft_id id)
 {
+    /* A leader keeps no progress for itself: it counts its own log apart. */
+    assert(id >= 1 && id <= RAFT_MAX_PEERS && id != r->cfg.id);
     struct progress *p = &r->progress[id];
     raft_index *ring = p->inflight;
     if (!ring) {
@@ -33,6 +36,7 @@ static int progress_init(struct raft *r, raft_id id)
  * server the leader replicates to (configuration.c: the members). */
 int raft__progress_init_all(struct raft *r)
 {
+    assert(r->role == RAFT_CANDIDATE); /* reinitialized after election */
     r->progress_members = 0;
     FOR_EACH_PEER(id, raft__conf_replication_set(r))
     {
@@ -47,12 +51,12 @@ int raft__progress_init_all(struct raft *r)
  * scratch (probing from the end of its log), servers it no longer does are forgotten. */
 void raft__progress_sync(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER);
     uint32_t want = raft__conf_replication_set(r);
-    if (r->role == RAFT_LEADER)
-        FOR_EACH_PEER(id, r->progress_members & ~want)
-        {
-            raft__replication_send_farewell(r, id);
-        }
+    FOR_EACH_PEER(id, r->progress_members & ~want)
+    {
+        raft__replication_send_farewell(r, id);
+    }
     FOR_EACH_PEER(id, want & ~r->progress_members)
     {
         if (progress_init(r, id) != RAFT_OK) {
@@ -91,6 +95,8 @@ void raft__progress_become_probe(struct raft *r, struct progress *p)
 
 void raft__progress_become_replicate(struct progress *p)
 {
+    /* From a probe that matched, or an installed snapshot. */
+    assert(p->state != PROGRESS_REPLICATE);
     p->state = PROGRESS_REPLICATE;
     p->probe_sent = false;
     p->next_index = p->match_index + 1;
@@ -105,6 +111,11 @@ bool raft__progress_inflight_full(const struct raft *r, const struct progress *p
 
 void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last)
 {
+    assert(p->state == PROGRESS_REPLICATE && !raft__progress_inflight_full(r, p));
+    /* Batches go out in log order, so the ring's last indexes grow and one
+     * acknowledgement frees a prefix of it (raft__progress_inflight_free_to). */
+    assert(p->inflight_count == 0 ||
+           last > p->inflight[(p->inflight_head + p->inflight_count - 1) % r->cfg.max_inflight]);
     uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
     p->inflight[slot] = last;
     p->inflight_count++;
@@ -123,6 +134,7 @@ void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, r
  * CheckQuorum counts it, and the trace says when a silent follower returns. */
 void raft__progress_heard_from(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
     p->recent_active = true;
     p->last_response = r->now;

@@ -1,4 +1,5 @@
 /* raft.c: creating and freeing a core, proposing commands, and the read-only views. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,7 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
     r->persisted_index = raft__log_last_index(&r->log);
     r->unstable_from = r->persisted_index + 1;
     raft__election_reset_timer(r);
+    raft__assert_invariants(r);
     return r;
 }
 
@@ -141,16 +143,9 @@ void raft_free(struct raft *r)
 {
     if (!r)
         return;
-    r->ready_taken = true;
-    raft__ready_reset_if_taken(r);
+    raft__ready_free(r);
     raft__log_free(&r->log);
     raft__progress_free_all(r);
-    free(r->outbox.items);
-    free(r->reads_ready.items);
-    free(r->reads_failed.items);
-    free(r->reads_pending.items);
-    free(r->writes.items);
-    free(r->snapshot_requests.items);
     free(r);
 }
 
@@ -160,6 +155,7 @@ void raft_free(struct raft *r)
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index)
 {
     raft__ready_reset_if_taken(r);
+    assert(data != NULL || len == 0);
     if (r->stopped)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)

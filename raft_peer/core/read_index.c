@@ -1,4 +1,6 @@
 /* read_index.c: linearizable reads without writing to the log (dissertation §6.4, ReadIndex). */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §6.4 steps 1-3: record the commit index as the read index; once the leader
@@ -42,6 +44,8 @@ void raft__read_index_check(struct raft *r)
     size_t kept = 0;
     for (size_t i = 0; i < r->reads_pending.n; i++) {
         struct pending_read *pr = &r->reads_pending.items[i];
+        /* Recorded at the commit index of this leadership, which only grew since. */
+        assert(pr->index <= r->commit_index && pr->round <= r->read_round);
         if (acked(r, pr->round) >= raft__majority(r)) {
             raft_index index = pr->index;
             if (index < r->leader_first_index)
@@ -58,6 +62,7 @@ void raft__read_index_check(struct raft *r)
 /* A deposed leader can no longer vouch for any read. */
 void raft__read_index_fail_all(struct raft *r)
 {
+    assert(r->role != RAFT_LEADER);
     for (size_t i = 0; i < r->reads_pending.n; i++)
         VEC_PUSH(r, r->reads_failed, r->reads_pending.items[i].ctx);
     r->reads_pending.n = 0;

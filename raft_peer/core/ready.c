@@ -1,6 +1,7 @@
 /* ready.c: what the core asks of its caller (persist, send, apply) and what it
  * learns back (raft_persisted). etcd's Ready/Advance contract, with the order of
  * the header comment in raft.h. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,8 @@
 
 int raft__vec_reserve(void **items, size_t *cap, size_t want, size_t size)
 {
+    assert(items != NULL && cap != NULL && size > 0);
+    assert(*cap == 0 || *items != NULL);
     if (want <= *cap)
         return 0;
     size_t grown = *cap ? *cap * 2 : 16;
@@ -40,26 +43,54 @@ static void message_free(struct raft_message *m)
     free(m->u.append_entries.entries);
 }
 
-/* Called at the top of every mutating entry point: what was handed out in the
- * previous ready is no longer needed by the caller. */
-void raft__ready_reset_if_taken(struct raft *r)
+static void outbox_clear(struct raft *r)
 {
-    r->oom = false;
-    if (!r->ready_taken)
-        return;
     for (size_t i = 0; i < r->outbox.n; i++)
         message_free(&r->outbox.items[i]);
     r->outbox.n = 0;
+}
+
+/* Called at the top of every mutating entry point: what was handed out in the
+ * previous ready is no longer needed by the caller. It is also where the core's
+ * invariants are checked, between any two calls (invariants.c). */
+void raft__ready_reset_if_taken(struct raft *r)
+{
+    raft__assert_invariants(r);
+    r->oom = false;
+    if (!r->ready_taken)
+        return;
+    outbox_clear(r);
     r->reads_ready.n = 0;
     r->reads_failed.n = 0;
     r->snapshot_requests.n = 0;
     r->ready_taken = false;
 }
 
+/* raft_free, and raft_new giving up half-way: no invariant holds yet, nothing is kept. */
+void raft__ready_free(struct raft *r)
+{
+    outbox_clear(r);
+    free(r->outbox.items);
+    free(r->reads_ready.items);
+    free(r->reads_failed.items);
+    free(r->reads_pending.items);
+    free(r->writes.items);
+    free(r->snapshot_requests.items);
+}
+
 /* Queues a message. AppendEntries entries are deep-copied so later log changes
  * in the same batch of calls can never alter a message already decided. */
 int raft__outbox_push(struct raft *r, const struct raft_message *m)
 {
+    assert(m->to >= 1 && m->to <= RAFT_MAX_PEERS && m->to != r->cfg.id);
+    /* A stopped core acknowledges nothing (raft_stop), and each role sends its own. */
+    assert(!r->stopped);
+    assert(m->type != RAFT_MSG_APPEND_ENTRIES || r->role == RAFT_LEADER);
+    assert(m->type != RAFT_MSG_TIMEOUT_NOW || r->role == RAFT_LEADER);
+    assert(m->type != RAFT_MSG_REQUEST_VOTE ||
+           r->role == (m->u.request_vote.pre_vote ? RAFT_PRE_CANDIDATE : RAFT_CANDIDATE));
+    assert(m->type != RAFT_MSG_APPEND_ENTRIES || m->u.append_entries.n_entries == 0 ||
+           m->u.append_entries.entries != NULL);
     struct raft_message copy = *m;
     copy.from = r->cfg.id;
     if (m->type == RAFT_MSG_APPEND_ENTRIES && m->u.append_entries.n_entries > 0) {
@@ -108,6 +139,8 @@ oom:
  * did when it was handed out. */
 void raft__note_truncated(struct raft *r, raft_index from)
 {
+    /* Only what follows the snapshot is in the log to be truncated. */
+    assert(from > r->log.offset);
     raft_index keep = from - 1;
     for (size_t i = 0; i < r->writes.n; i++)
         if (r->writes.items[i].last_index > keep)
@@ -183,6 +216,8 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
 int raft_persisted(struct raft *r, uint64_t seq)
 {
     raft__ready_reset_if_taken(r);
+    /* Only a ready handed out can have been written. */
+    assert(seq <= r->ready_seq);
     size_t done = 0;
     while (done < r->writes.n && r->writes.items[done].seq <= seq) {
         const struct pending_write *w = &r->writes.items[done];

@@ -1,4 +1,6 @@
 /* recv.c: receiving a message: the term rules every RPC shares, then dispatch. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* Any peer id may write to us: a server refuses nothing on the basis of a membership
@@ -12,8 +14,13 @@ static bool valid(const struct raft *r, const struct raft_message *m)
         const struct raft_append_entries *ae = &m->u.append_entries;
         if (ae->n_entries > 0 && !ae->entries)
             return false;
+        /* A leader holds nothing of a term after its own: the core asserts that of its
+         * log (invariants.c), so no message may bring it in. */
+        if (ae->prev_log_term > m->term)
+            return false;
         for (uint32_t i = 0; i < ae->n_entries; i++)
-            if (!raft__configuration_entry_valid(&ae->entries[i]))
+            if (ae->entries[i].term > m->term || (ae->entries[i].len > 0 && !ae->entries[i].data) ||
+                !raft__configuration_entry_valid(&ae->entries[i]))
                 return false;
     }
     return m->type >= RAFT_MSG_REQUEST_VOTE && m->type <= RAFT_MSG_TIMEOUT_NOW;
@@ -22,6 +29,7 @@ static bool valid(const struct raft *r, const struct raft_message *m)
 int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
 {
     raft__ready_reset_if_taken(r);
+    assert(m != NULL);
     if (now > r->now)
         r->now = now;
     if (!valid(r, m))
@@ -29,6 +37,7 @@ int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
     if (r->stopped)
         return RAFT_ESTOPPED;
 
+    raft_term term_before = r->current_term;
     /* Pre-votes are asked at a term nobody holds yet; they move no term. */
     bool pre_vote = (m->type == RAFT_MSG_REQUEST_VOTE && m->u.request_vote.pre_vote) ||
                     (m->type == RAFT_MSG_REQUEST_VOTE_RESULT && m->u.request_vote_result.pre_vote);
@@ -60,5 +69,7 @@ int raft_step(struct raft *r, const struct raft_message *m, raft_time now)
         raft__recv_timeout_now(r, m);
         break;
     }
+    /* §5.1: whatever the message, our term did not go back. */
+    assert(r->current_term >= term_before);
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

@@ -1,4 +1,6 @@
 /* recv_append_entries.c: Figure 2, AppendEntries RPC, receiver implementation. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 static void reply(struct raft *r, const struct raft_message *m,
@@ -78,6 +80,7 @@ static int append_new_entries(struct raft *r, const struct raft_append_entries *
             raft__note_truncated(r, index);
             conf_touched = true;
         }
+        assert(index == raft__log_last_index(&r->log) + 1); /* no hole in the log */
         if (raft__log_append(&r->log, e) != RAFT_OK) {
             rc = RAFT_ENOMEM;
             break;
@@ -96,6 +99,7 @@ void raft__recv_append_entries(struct raft *r, const struct raft_message *m)
 {
     const struct raft_append_entries *ae = &m->u.append_entries;
     struct raft_append_entries_result res = {.rejected_index = ae->prev_log_index};
+    assert(m->term <= r->current_term); /* recv.c applied the term rules */
 
     /* Step 1: "Reply false if term < currentTerm"; our term tells the sender to step down. */
     if (m->term < r->current_term) {
@@ -111,10 +115,12 @@ void raft__recv_append_entries(struct raft *r, const struct raft_message *m)
     r->last_heard_leader = r->now;
     raft__election_reset_timer(r);
 
+    assert(r->role == RAFT_FOLLOWER && r->leader_id == m->from);
     if (!consistency_check(r, ae, &res)) {
         reply(r, m, &res, false);
         return;
     }
+    assert(ae->prev_log_index <= raft__log_last_index(&r->log));
     int rc = append_new_entries(r, ae);
     if (rc != RAFT_OK) {
         if (rc == RAFT_ENOMEM)

@@ -1,4 +1,6 @@
 /* recv_append_entries_result.c: the leader learns how a follower's log compares (§5.3). */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §5.3: "the leader can decrement nextIndex to bypass all of the conflicting
@@ -16,6 +18,7 @@ static raft_index next_after_conflict(const struct raft *r,
 
 static void on_reject(struct raft *r, raft_id id, const struct raft_append_entries_result *res)
 {
+    assert(r->role == RAFT_LEADER && !res->success);
     struct progress *p = &r->progress[id];
     if (p->state == PROGRESS_SNAPSHOT) {
         /* Still waiting for the snapshot, unless the follower already holds as much as
@@ -50,12 +53,14 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
         next = 1;
     raft__progress_become_probe(r, p);
     p->next_index = next;
+    assert(p->match_index < p->next_index);
     raft__replication_send_append(r, id, false);
 }
 
 void raft__recv_append_entries_result(struct raft *r, const struct raft_message *m)
 {
     const struct raft_append_entries_result *res = &m->u.append_entries_result;
+    assert(m->term <= r->current_term); /* recv.c applied the term rules */
     if (r->role != RAFT_LEADER || m->term != r->current_term || !raft__progress_member(r, m->from))
         return;
     raft_id id = m->from;

@@ -1,4 +1,6 @@
 /* recv_request_vote.c: Figure 2, RequestVote RPC, receiver implementation. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §4.2.3 of the dissertation: a server that heard from a current leader within
@@ -85,6 +87,10 @@ void raft__recv_request_vote(struct raft *r, const struct raft_message *m)
 
     bool granted = reason == RAFT_VOTE_OK;
     if (granted) {
+        /* Figure 2: one vote per term, in that term. A leader or a candidate voted for
+         * itself and refuses (RAFT_VOTE_ALREADY_VOTED). */
+        assert(m->term == r->current_term);
+        assert(r->role == RAFT_FOLLOWER || r->role == RAFT_PRE_CANDIDATE);
         /* "If votedFor is null or candidateId, and candidate's log is at least as
          * up-to-date as receiver's log, grant vote"; the vote is durable before the
          * reply leaves (after_persist). */

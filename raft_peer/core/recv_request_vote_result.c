@@ -1,11 +1,15 @@
 /* recv_request_vote_result.c: counting the answers to our RequestVote (§5.2) and pre-vote (§9.6).
  */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 void raft__recv_request_vote_result(struct raft *r, const struct raft_message *m)
 {
     const struct raft_request_vote_result *res = &m->u.request_vote_result;
     int refused = 0;
+    /* recv.c applied the term rules, except to pre-votes, asked at our term + 1. */
+    assert(res->pre_vote || m->term <= r->current_term);
 
     if (res->pre_vote) {
         if (r->role != RAFT_PRE_CANDIDATE)

@@ -1,4 +1,6 @@
 /* recv_timeout_now.c: dissertation §3.10, the transfer target starts an election at once. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* "This request has the same effect as the target server's election timer firing": with
@@ -10,6 +12,7 @@
  * over (transfer.c). */
 void raft__recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
+    assert(m->term <= r->current_term); /* recv.c applied the term rules */
     if (r->role != RAFT_FOLLOWER || m->term != r->current_term || m->from != r->leader_id ||
         !raft__conf_may_campaign(r))
         return;

@@ -1,5 +1,6 @@
 /* replication.c: the leader's side of log replication (§5.3) and commitment (§5.4.2),
  * with batching and pipelining. */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "raft_peer/core/state.h"
@@ -22,6 +23,9 @@ static uint32_t batch_size(const struct raft *r, raft_index next)
 
 static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n)
 {
+    /* prev_log_term must be known: at the offset or in the log. Entries must be ours. */
+    assert(prev >= r->log.offset);
+    assert(n == 0 || prev + n <= raft__log_last_index(&r->log));
     struct raft_message m = {
         .type = RAFT_MSG_APPEND_ENTRIES,
         .to = id,
@@ -42,7 +46,9 @@ static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n
  * unanswered; in probe state one at a time. */
 void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
+    assert(p->match_index < p->next_index);
     raft_index last = raft__log_last_index(&r->log);
 
     if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset && !p->active) {
@@ -104,12 +110,14 @@ void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
  * removal (the daemon then stops it). Harmless otherwise: an ordinary heartbeat. */
 void raft__replication_send_farewell(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     const struct progress *p = &r->progress[id];
     send_entries(r, id, p->match_index > r->log.offset ? p->match_index : r->log.offset, 0);
 }
 
 void raft__replication_broadcast(struct raft *r, bool heartbeat)
 {
+    assert(r->role == RAFT_LEADER);
     FOR_EACH_PEER(id, r->progress_members)
     {
         struct progress *p = &r->progress[id];
@@ -146,6 +154,9 @@ void raft__replication_flush(struct raft *r)
 
 void raft__replication_set_commit(struct raft *r, raft_index commit)
 {
+    /* Figure 2: commitIndex only grows, and only over entries the log holds. */
+    assert(commit > r->commit_index);
+    assert(commit <= raft__log_last_index(&r->log));
     raft_index old = r->commit_index;
     r->commit_index = commit;
     raft__trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, commit, old, 0);
@@ -180,6 +191,7 @@ void raft__replication_maybe_commit(struct raft *r)
     }
     if (n == 0)
         return;
+    assert(raft__majority(r) <= n);
     qsort(matches, (size_t)n, sizeof(matches[0]), compare_index_desc);
     raft_index candidate = matches[raft__majority(r) - 1];
     if (candidate <= r->commit_index)

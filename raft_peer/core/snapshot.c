@@ -2,6 +2,8 @@
  * snapshot bytes: the caller takes, stores, sends and loads them, and tells the core
  * where the log now starts. The transfer itself travels in chunks the caller frames;
  * the core applies the term rules to each chunk, like an AppendEntries. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §7: "each server takes snapshots independently, covering just the committed
@@ -18,7 +20,9 @@ int raft_compact(struct raft *r, raft_index index)
         return RAFT_OK;
     /* The snapshot carries the configuration at its last index (§4.1 with §7). */
     struct raft_configuration conf;
-    raft_configuration_at(r, index, &conf);
+    int rc = raft_configuration_at(r, index, &conf);
+    assert(rc == RAFT_OK);
+    (void)rc;
     raft__log_compact(&r->log, index, raft__log_term_at(&r->log, index));
     r->snap_conf = conf;
     raft__conf_rebuild(r);
@@ -79,7 +83,8 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
                           raft_term last_term, const struct raft_configuration *configuration,
                           raft_time now)
 {
-    if (!configuration || !raft__configuration_valid(configuration))
+    /* The snapshot covers committed entries of the leader's log: none of a later term. */
+    if (!configuration || !raft__configuration_valid(configuration) || last_term > term)
         return RAFT_EINVAL;
     int rc = raft_snapshot_chunk(r, leader, term, now);
     if (rc != RAFT_OK)
@@ -97,6 +102,7 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
             raft__log_compact(&r->log, index, last_term);
             r->unstable_from = index + 1;
         }
+        assert(r->log.offset == index && r->log.offset_term == last_term);
         if (r->persisted_index < index)
             r->persisted_index = index; /* the snapshot itself is durable */
         for (size_t i = 0; i < r->writes.n; i++)

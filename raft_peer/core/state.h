@@ -6,6 +6,12 @@
  * as libuv's uv__ does), so a reader can tell the two apart and the linker never meets a
  * bare name. A function one file uses alone is static there and keeps a short name.
  * tests/check_core_symbols.sh (make purity) fails on any global symbol that breaks this.
+ *
+ * Preconditions and invariants are assert()ed (<assert.h> is pure: it does nothing until an
+ * assertion fails, and then the core is wrong anyway). The public functions still return
+ * errors for bad input a caller or a peer may send (a malformed message, an id out of
+ * range); assertions state what only a bug in the core, or a caller breaking raft.h's
+ * contract, can break. invariants.c checks the state between any two calls.
  */
 #ifndef RAFT_STATE_H
 #define RAFT_STATE_H
@@ -154,9 +160,13 @@ struct raft {
 
 /* ready.c */
 void raft__ready_reset_if_taken(struct raft *r);
+void raft__ready_free(struct raft *r);
 int raft__outbox_push(struct raft *r, const struct raft_message *m);
 void raft__trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a,
                       uint64_t b, uint64_t c);
+
+/* invariants.c: asserts what holds between any two calls into the core. */
+void raft__assert_invariants(const struct raft *r);
 
 /* configuration.c */
 bool raft__configuration_valid(const struct raft_configuration *c);

@@ -1,11 +1,14 @@
 /* tick.c: time passing: election timeouts (§5.2), heartbeats (§5.2), CheckQuorum (§6.2),
  * and giving up a leadership transfer that takes too long (§3.10). */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §6.2: "a leader steps down if an election timeout elapses without a
  * successful round of heartbeats to a majority of its cluster". */
 static void check_quorum(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER && r->cfg.check_quorum);
     /* Voters only: learners are no part of any majority, and a leader that removed
      * itself counts only the others (§4.2.2). */
     int active = raft__conf_is_voter(r, r->cfg.id) ? 1 : 0;
@@ -38,6 +41,7 @@ static void trace_silent_followers(struct raft *r)
 
 static void tick_leader(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER);
     trace_silent_followers(r);
     if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
         r->quorum_deadline = r->now + r->cfg.election_timeout_min;
@@ -125,6 +129,7 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
         if (x == r->cfg.id)
             break;
     }
+    assert(order >= 1); /* the ring reaches us: (order - 1) below cannot wrap */
     raft_time deadline =
         r->now + (raft_time)(order - 1) * slot + raft__prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)

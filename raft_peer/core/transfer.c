@@ -35,11 +35,16 @@
  * before the no-op still raises the target's term: without PreVote any server that
  * times out does that (§9.6).
  */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §3.10 step 3: "The prior leader sends a TimeoutNow request to the target server." */
 void raft__transfer_send_timeout_now(struct raft *r, raft_id target)
 {
+    /* §3.10: only to a voter that holds the leader's whole log, or it could not win. */
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, target));
+    assert(r->progress[target].match_index == raft__log_last_index(&r->log));
     struct raft_message m = {
         .type = RAFT_MSG_TIMEOUT_NOW,
         .to = target,
@@ -55,6 +60,7 @@ void raft__transfer_send_timeout_now(struct raft *r, raft_id target)
  * first; without memory for it the transfer stays live and is given up at a later tick. */
 int raft__transfer_abandon(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER && r->transfer_target != RAFT_NOBODY);
     if (r->transfer_timeout_now_sent) {
         struct raft_entry noop = {.term = r->current_term, .type = RAFT_ENTRY_NOOP};
         if (raft__log_append(&r->log, &noop) != RAFT_OK) {
