@@ -1,6 +1,7 @@
 /* invariants.c: what holds between any two calls into the core, asserted at the top of every
  * call that changes it (raft__ready_reset_if_taken calls this). A broken one is a bug in the
- * core, or a caller that broke raft.h's contract; nothing a peer sends can break one. */
+ * core, or a caller that broke raft.h's contract: what a peer could send to break one is
+ * refused as malformed (recv.c, raft_install_snapshot). */
 #include <assert.h>
 
 #include "raft_peer/core/state.h"
