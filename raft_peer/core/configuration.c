@@ -73,7 +73,7 @@ size_t raft_configuration_encode(const struct raft_configuration *c,
     return put_list(out, at, ";learners=", c->learners);
 }
 
-bool configuration_valid(const struct raft_configuration *c)
+bool raft__configuration_valid(const struct raft_configuration *c)
 {
     return (c->voters & ~ALL_PEERS) == 0 && (c->learners & ~ALL_PEERS) == 0 &&
            (c->voters & c->learners) == 0;
@@ -112,13 +112,13 @@ int raft_configuration_decode(const uint8_t *data, size_t len, struct raft_confi
     if (!data || len > RAFT_CONFIGURATION_MAX ||
         (at = get_list(data, len, 0, "voters=", &d.voters)) == 0 ||
         (at = get_list(data, len, at, ";learners=", &d.learners)) != len ||
-        !configuration_valid(&d))
+        !raft__configuration_valid(&d))
         return RAFT_EINVAL;
     *c = d;
     return RAFT_OK;
 }
 
-bool configuration_entry_valid(const struct raft_entry *e)
+bool raft__configuration_entry_valid(const struct raft_entry *e)
 {
     struct raft_configuration c;
     return e->type != RAFT_ENTRY_CONFIG || raft_configuration_decode(e->data, e->len, &c) == 0;
@@ -134,14 +134,14 @@ static raft_index find_before(const struct raft_log *log, raft_index from,
                               struct raft_configuration *c)
 {
     for (raft_index i = from; i > log->offset; i--)
-        if (entry_configuration(log_entry_at(log, i), c))
+        if (entry_configuration(raft__log_entry_at(log, i), c))
             return i;
     return 0;
 }
 
 int raft_configuration_at(const struct raft *r, raft_index index, struct raft_configuration *out)
 {
-    if (index < r->log.offset || index > log_last_index(&r->log))
+    if (index < r->log.offset || index > raft__log_last_index(&r->log))
         return RAFT_EINVAL;
     if (find_before(&r->log, index, out) == 0)
         *out = r->snap_conf;
@@ -150,10 +150,10 @@ int raft_configuration_at(const struct raft *r, raft_index index, struct raft_co
 
 /* Recomputes the latest configuration in the log and the one before it. The mutant
  * RAFT_MUTATE_CONFIG_ON_COMMIT uses only committed entries: the bug §4.1 warns of. */
-void conf_rebuild(struct raft *r)
+void raft__conf_rebuild(struct raft *r)
 {
     struct raft_log *log = &r->log;
-    raft_index last = log_last_index(log);
+    raft_index last = raft__log_last_index(log);
     r->conf_last_index = find_before(log, last, &r->conf_last);
     if (r->conf_last_index == 0)
         r->conf_last = r->snap_conf;
@@ -174,26 +174,27 @@ void conf_rebuild(struct raft *r)
     r->conf_prev = prev;
     r->conf_index = index;
     if (changed) {
-        trace_emit(r, RAFT_TRACE_CONFIGURATION, RAFT_NOBODY, conf.voters, conf.learners, index);
+        raft__trace_emit(r, RAFT_TRACE_CONFIGURATION, RAFT_NOBODY, conf.voters, conf.learners,
+                         index);
         if (r->role == RAFT_LEADER)
-            progress_sync(r);
+            raft__progress_sync(r);
     }
 }
 
-bool conf_is_voter(const struct raft *r, raft_id id)
+bool raft__conf_is_voter(const struct raft *r, raft_id id)
 {
     return raft_configuration_is_voter(&r->conf, id);
 }
 
 /* Majorities are counted over the voters of the configuration in use (§4.1). */
-int majority(const struct raft *r)
+int raft__majority(const struct raft *r)
 {
     return raft_configuration_n_voters(&r->conf) / 2 + 1;
 }
 
 /* Whom the leader replicates to: every member, and while a change is uncommitted the
  * members it removes too, so that a removed server learns of its removal. */
-uint32_t conf_replication_set(const struct raft *r)
+uint32_t raft__conf_replication_set(const struct raft *r)
 {
     uint32_t set = r->conf.voters | r->conf.learners;
     if (r->conf_index > r->commit_index)
@@ -206,9 +207,9 @@ uint32_t conf_replication_set(const struct raft *r)
  * it may never commit, and without it the old configuration could lack a majority of
  * servers willing to stand. A learner, and a server that knows no configuration naming
  * it (a peer waiting to join), never does. */
-bool conf_may_campaign(const struct raft *r)
+bool raft__conf_may_campaign(const struct raft *r)
 {
-    if (conf_is_voter(r, r->cfg.id))
+    if (raft__conf_is_voter(r, r->cfg.id))
         return true;
     return r->conf_index > r->commit_index && raft_configuration_is_voter(&r->conf_prev, r->cfg.id);
 }

@@ -1,9 +1,11 @@
 /* election.c: the election timer, starting an election, deciding and counting votes (§5.2, §5.4.1).
  */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* splitmix64: the core's own seeded PRNG, so a seed replays exactly. */
-uint64_t prng_next(struct raft *r)
+uint64_t raft__prng_next(struct raft *r)
 {
     uint64_t z = (r->prng += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -12,48 +14,54 @@ uint64_t prng_next(struct raft *r)
 }
 
 /* §5.2: "election timeouts are chosen randomly from a fixed interval". */
-void election_reset_timer(struct raft *r)
+void raft__election_reset_timer(struct raft *r)
 {
+    assert(r->cfg.election_timeout_min > 0 &&
+           r->cfg.election_timeout_min <= r->cfg.election_timeout_max);
     raft_time span = r->cfg.election_timeout_max - r->cfg.election_timeout_min + 1;
     r->election_start = r->now;
-    r->election_deadline = r->now + r->cfg.election_timeout_min + prng_next(r) % span;
+    r->election_deadline = r->now + r->cfg.election_timeout_min + raft__prng_next(r) % span;
 }
 
 /* §5.4.1: "If the logs have last entries with different terms, then the log
  * with the later term is more up-to-date. If the logs end with the same term,
  * then whichever log is longer is more up-to-date." */
-bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term)
+bool raft__election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term)
 {
-    raft_term our_term = log_last_term(&r->log);
+    raft_term our_term = raft__log_last_term(&r->log);
     if (last_term != our_term)
         return last_term > our_term;
-    return last_index >= log_last_index(&r->log);
+    return last_index >= raft__log_last_index(&r->log);
 }
 
 /* Figure 2, Candidates: "Send RequestVote RPCs to all other servers"; with
  * pre_vote, the same question at term + 1 without changing anything (§9.6).
  * leadership_transfer: this election answers a TimeoutNow (§3.10, transfer.c); a
  * pre-vote remembers it for the election that follows. */
-void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
+void raft__election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
 {
+    /* Only a server that may stand (configuration.c), and never a leader: it would
+     * depose itself. */
+    assert(!r->stopped && r->role != RAFT_LEADER);
+    assert(raft__conf_may_campaign(r));
     r->campaign_transfer = leadership_transfer;
     if (pre_vote)
-        convert_to_pre_candidate(r);
+        raft__convert_to_pre_candidate(r);
     else
-        convert_to_candidate(r, leadership_transfer);
-    election_reset_timer(r);
+        raft__convert_to_candidate(r, leadership_transfer);
+    raft__election_reset_timer(r);
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)
         r->votes[id] = 0;
-    r->votes[r->cfg.id] = 1; /* counted only if we are a voter (election_tally) */
+    r->votes[r->cfg.id] = 1; /* counted only if we are a voter (raft__election_tally) */
     raft_term term = pre_vote ? r->current_term + 1 : r->current_term;
-    trace_emit(r, RAFT_TRACE_ELECTION_START, RAFT_NOBODY, term, pre_vote, 0);
+    raft__trace_emit(r, RAFT_TRACE_ELECTION_START, RAFT_NOBODY, term, pre_vote, 0);
 
-    if (election_tally(r, NULL) >= majority(r)) {
+    if (raft__election_tally(r, NULL) >= raft__majority(r)) {
         /* A cluster of one wins at once. */
         if (pre_vote)
-            election_start(r, false, leadership_transfer);
+            raft__election_start(r, false, leadership_transfer);
         else
-            convert_to_leader(r);
+            raft__convert_to_leader(r);
         return;
     }
     /* §4.1: votes come from the voters of the configuration in use. */
@@ -66,22 +74,22 @@ void election_start(struct raft *r, bool pre_vote, bool leadership_transfer)
             .type = RAFT_MSG_REQUEST_VOTE,
             .to = id,
             .term = term,
-            .u.request_vote = {.last_log_index = log_last_index(&r->log),
-                               .last_log_term = log_last_term(&r->log),
+            .u.request_vote = {.last_log_index = raft__log_last_index(&r->log),
+                               .last_log_term = raft__log_last_term(&r->log),
                                .pre_vote = pre_vote,
                                .leadership_transfer = leadership_transfer},
         };
-        outbox_push(r, &m);
+        raft__outbox_push(r, &m);
     }
 }
 
 /* Votes granted so far (and, through refused, votes refused), counting only the voters
  * of the configuration in use: a vote from anyone else decides nothing (§4.1). */
-int election_tally(const struct raft *r, int *refused)
+int raft__election_tally(const struct raft *r, int *refused)
 {
     int granted = 0, denied = 0;
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
-        if (!conf_is_voter(r, id) && !MUTATED(r, RAFT_MUTATE_VOTE_FROM_NON_MEMBER))
+        if (!raft__conf_is_voter(r, id) && !MUTATED(r, RAFT_MUTATE_VOTE_FROM_NON_MEMBER))
             continue;
         /* Figure 2: our own vote counts once it is on stable storage (the pre-vote's
          * changes nothing and counts at once). Others answer only after that anyway; a

@@ -1,6 +1,8 @@
 /* membership.c: single-server membership changes (dissertation §4.1), learners catching up
  * (§4.2.1) and the leader that removed itself (§4.2.2). docs/MEMBERSHIP.md tells the whole
  * story; configuration.c says which configuration is in use. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 const char *raft_change_name(enum raft_change op)
@@ -20,6 +22,7 @@ const char *raft_change_name(enum raft_change op)
 static int next_configuration(const struct raft *r, enum raft_change op, raft_id id,
                               struct raft_configuration *next)
 {
+    assert(id >= 1 && id <= RAFT_MAX_PEERS);
     const struct raft_configuration *cur = &r->conf_last;
     uint32_t b = (uint32_t)1 << id;
     *next = *cur;
@@ -63,7 +66,7 @@ static int next_configuration(const struct raft *r, enum raft_change op, raft_id
  * or configurations two steps apart would be in use at once. */
 int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft_index *index)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)
@@ -80,18 +83,19 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
     int rc = next_configuration(r, op, id, &next);
     if (rc != RAFT_OK)
         return rc;
+    assert(raft__configuration_valid(&next));
     uint8_t bytes[RAFT_CONFIGURATION_MAX];
     struct raft_entry e = {.term = r->current_term,
                            .type = RAFT_ENTRY_CONFIG,
                            .len = (uint32_t)raft_configuration_encode(&next, bytes),
                            .data = bytes};
-    if (log_append(&r->log, &e) != RAFT_OK)
+    if (raft__log_append(&r->log, &e) != RAFT_OK)
         return RAFT_ENOMEM;
     if (index)
-        *index = log_last_index(&r->log);
-    conf_rebuild(r); /* in use from now on, committed or not */
+        *index = raft__log_last_index(&r->log);
+    raft__conf_rebuild(r); /* in use from now on, committed or not */
     r->replicate_pending = true;
-    replication_maybe_commit(r);
+    raft__replication_maybe_commit(r);
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }
 
@@ -99,25 +103,26 @@ int raft_change_membership(struct raft *r, enum raft_change op, raft_id id, raft
  * round replicates all the log entries present in the leader's log at the start of the
  * round ... If the last round lasts less than an election timeout, then the leader adds
  * the new server to the cluster". Called whenever the follower's match index grows. */
-void catch_up_progress(struct raft *r, raft_id id)
+void raft__catch_up_progress(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
     if (p->caught_up || p->match_index < p->round_until)
         return;
     if (r->now - p->round_start < r->cfg.election_timeout_min) {
         p->caught_up = true;
         if (raft_configuration_is_learner(&r->conf, id))
-            trace_emit(r, RAFT_TRACE_CAUGHT_UP, id, p->round, 0, 0);
+            raft__trace_emit(r, RAFT_TRACE_CAUGHT_UP, id, p->round, 0, 0);
         return;
     }
     p->round++;
-    p->round_until = log_last_index(&r->log);
+    p->round_until = raft__log_last_index(&r->log);
     p->round_start = r->now;
     if (p->match_index >= p->round_until) {
         /* It holds everything already: this round took no time at all. */
         p->caught_up = true;
         if (raft_configuration_is_learner(&r->conf, id))
-            trace_emit(r, RAFT_TRACE_CAUGHT_UP, id, p->round, 0, 0);
+            raft__trace_emit(r, RAFT_TRACE_CAUGHT_UP, id, p->round, 0, 0);
     }
 }
 
@@ -139,7 +144,7 @@ static raft_id best_successor(const struct raft *r)
 {
     raft_id best = RAFT_NOBODY;
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++) {
-        if (id == r->cfg.id || !conf_is_voter(r, id) ||
+        if (id == r->cfg.id || !raft__conf_is_voter(r, id) ||
             (r->progress_members & ((uint32_t)1 << id)) == 0)
             continue;
         if (best == RAFT_NOBODY || r->progress[id].match_index > r->progress[best].match_index)
@@ -154,16 +159,16 @@ static raft_id best_successor(const struct raft *r)
  * when a voter holds its whole log (§3.10's TimeoutNow), so that the cluster does not wait
  * an election timeout; otherwise the voters' timers elect the next leader. Progress of
  * servers removed by the committed change is no longer needed either. */
-void membership_committed(struct raft *r)
+void raft__membership_committed(struct raft *r)
 {
     if (r->role != RAFT_LEADER)
         return;
-    progress_sync(r);
-    if (r->conf_index > r->commit_index || conf_is_voter(r, r->cfg.id))
+    raft__progress_sync(r);
+    if (r->conf_index > r->commit_index || raft__conf_is_voter(r, r->cfg.id))
         return;
     raft_id next = best_successor(r);
-    trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_REMOVED, 0, 0);
-    if (next != RAFT_NOBODY && r->progress[next].match_index == log_last_index(&r->log))
-        transfer_send_timeout_now(r, next);
-    convert_to_follower(r, r->current_term, RAFT_NOBODY);
+    raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_REMOVED, 0, 0);
+    if (next != RAFT_NOBODY && r->progress[next].match_index == raft__log_last_index(&r->log))
+        raft__transfer_send_timeout_now(r, next);
+    raft__convert_to_follower(r, r->current_term, RAFT_NOBODY);
 }

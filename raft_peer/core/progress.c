@@ -1,5 +1,6 @@
 /* progress.c: the leader's view of each follower (Figure 2: nextIndex[], matchIndex[]),
  * with etcd-style probe/replicate states and a bounded window of pipelined batches. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,8 @@
 
 static int progress_init(struct raft *r, raft_id id)
 {
+    /* A leader keeps no progress for itself: it counts its own log apart. */
+    assert(id >= 1 && id <= RAFT_MAX_PEERS && id != r->cfg.id);
     struct progress *p = &r->progress[id];
     raft_index *ring = p->inflight;
     if (!ring) {
@@ -16,7 +19,7 @@ static int progress_init(struct raft *r, raft_id id)
     }
     memset(p, 0, sizeof(*p));
     p->inflight = ring;
-    p->next_index = log_last_index(&r->log) + 1;
+    p->next_index = raft__log_last_index(&r->log) + 1;
     p->match_index = 0;
     p->state = PROGRESS_PROBE;
     p->recent_active = true;
@@ -24,17 +27,18 @@ static int progress_init(struct raft *r, raft_id id)
     p->last_response = r->now;
     /* §4.2.1: the first catch-up round replicates what the leader holds now. */
     p->round = 1;
-    p->round_until = log_last_index(&r->log);
+    p->round_until = raft__log_last_index(&r->log);
     p->round_start = r->now;
     return RAFT_OK;
 }
 
 /* Figure 2, "Volatile state on leaders (reinitialized after election)": for every
  * server the leader replicates to (configuration.c: the members). */
-int progress_init_all(struct raft *r)
+int raft__progress_init_all(struct raft *r)
 {
+    assert(r->role == RAFT_CANDIDATE); /* reinitialized after election */
     r->progress_members = 0;
-    FOR_EACH_PEER(id, conf_replication_set(r))
+    FOR_EACH_PEER(id, raft__conf_replication_set(r))
     {
         if (progress_init(r, id) != RAFT_OK)
             return RAFT_ENOMEM;
@@ -45,14 +49,14 @@ int progress_init_all(struct raft *r)
 
 /* The configuration changed under a leader: servers it now replicates to start from
  * scratch (probing from the end of its log), servers it no longer does are forgotten. */
-void progress_sync(struct raft *r)
+void raft__progress_sync(struct raft *r)
 {
-    uint32_t want = conf_replication_set(r);
-    if (r->role == RAFT_LEADER)
-        FOR_EACH_PEER(id, r->progress_members & ~want)
-        {
-            replication_send_farewell(r, id);
-        }
+    assert(r->role == RAFT_LEADER);
+    uint32_t want = raft__conf_replication_set(r);
+    FOR_EACH_PEER(id, r->progress_members & ~want)
+    {
+        raft__replication_send_farewell(r, id);
+    }
     FOR_EACH_PEER(id, want & ~r->progress_members)
     {
         if (progress_init(r, id) != RAFT_OK) {
@@ -63,12 +67,12 @@ void progress_sync(struct raft *r)
     r->progress_members = want;
 }
 
-bool progress_member(const struct raft *r, raft_id id)
+bool raft__progress_member(const struct raft *r, raft_id id)
 {
     return id >= 1 && id <= RAFT_MAX_PEERS && (r->progress_members & ((uint32_t)1 << id)) != 0;
 }
 
-void progress_free_all(struct raft *r)
+void raft__progress_free_all(struct raft *r)
 {
     for (raft_id id = 0; id <= RAFT_MAX_PEERS; id++) {
         free(r->progress[id].inflight);
@@ -77,7 +81,7 @@ void progress_free_all(struct raft *r)
 }
 
 /* Back to one-at-a-time: the follower's log may not match from next_index on. */
-void progress_become_probe(struct raft *r, struct progress *p)
+void raft__progress_become_probe(struct raft *r, struct progress *p)
 {
     (void)r;
     p->state = PROGRESS_PROBE;
@@ -89,8 +93,10 @@ void progress_become_probe(struct raft *r, struct progress *p)
         p->next_index = p->match_index + 1;
 }
 
-void progress_become_replicate(struct progress *p)
+void raft__progress_become_replicate(struct progress *p)
 {
+    /* From a probe that matched, or an installed snapshot. */
+    assert(p->state != PROGRESS_REPLICATE);
     p->state = PROGRESS_REPLICATE;
     p->probe_sent = false;
     p->next_index = p->match_index + 1;
@@ -98,20 +104,25 @@ void progress_become_replicate(struct progress *p)
     p->inflight_count = 0;
 }
 
-bool progress_inflight_full(const struct raft *r, const struct progress *p)
+bool raft__progress_inflight_full(const struct raft *r, const struct progress *p)
 {
     return p->inflight_count >= r->cfg.max_inflight;
 }
 
-void progress_inflight_add(const struct raft *r, struct progress *p, raft_index last)
+void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last)
 {
+    assert(p->state == PROGRESS_REPLICATE && !raft__progress_inflight_full(r, p));
+    /* Batches go out in log order, so the ring's last indexes grow and one
+     * acknowledgement frees a prefix of it (raft__progress_inflight_free_to). */
+    assert(p->inflight_count == 0 ||
+           last > p->inflight[(p->inflight_head + p->inflight_count - 1) % r->cfg.max_inflight]);
     uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
     p->inflight[slot] = last;
     p->inflight_count++;
 }
 
 /* An acknowledgement up to index answers every batch that ended at or before it. */
-void progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index)
+void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index)
 {
     while (p->inflight_count > 0 && p->inflight[p->inflight_head] <= index) {
         p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
@@ -121,14 +132,15 @@ void progress_inflight_free_to(const struct raft *r, struct progress *p, raft_in
 
 /* Any answer of the current term shows the follower still follows us: §6.2
  * CheckQuorum counts it, and the trace says when a silent follower returns. */
-void progress_heard_from(struct raft *r, raft_id id)
+void raft__progress_heard_from(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
     p->recent_active = true;
     p->last_response = r->now;
     if (!p->active) {
         p->active = true;
-        trace_emit(r, RAFT_TRACE_PEER_ACTIVE, id, 0, 0, 0);
+        raft__trace_emit(r, RAFT_TRACE_PEER_ACTIVE, id, 0, 0, 0);
     }
 }
 
@@ -138,12 +150,12 @@ void progress_heard_from(struct raft *r, raft_id id)
  * caller's own, chunk by acknowledged chunk, and survives lost bytes. */
 void raft_peer_unreachable(struct raft *r, raft_id id)
 {
-    ready_reset_if_taken(r);
-    if (r->stopped || r->role != RAFT_LEADER || !progress_member(r, id))
+    raft__ready_reset_if_taken(r);
+    if (r->stopped || r->role != RAFT_LEADER || !raft__progress_member(r, id))
         return;
     struct progress *p = &r->progress[id];
     if (p->state == PROGRESS_SNAPSHOT)
         return;
-    progress_become_probe(r, p);
+    raft__progress_become_probe(r, p);
     p->next_index = p->match_index + 1;
 }

@@ -1,4 +1,5 @@
 /* raft.c: creating and freeing a core, proposing commands, and the read-only views. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,10 +98,10 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
     if (!config_valid(cfg))
         return NULL;
     if (boot && (boot->voted_for < 0 || boot->voted_for > RAFT_MAX_PEERS ||
-                 !configuration_valid(&boot->configuration)))
+                 !raft__configuration_valid(&boot->configuration)))
         return NULL;
     for (size_t i = 0; boot && i < boot->n_entries; i++)
-        if (!configuration_entry_valid(&boot->entries[i]))
+        if (!raft__configuration_entry_valid(&boot->entries[i]))
             return NULL;
     struct raft *r = calloc(1, sizeof(*r));
     if (!r)
@@ -108,7 +109,7 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
     r->cfg = *cfg;
     r->now = now;
     r->prng = cfg->seed ^ ((uint64_t)cfg->id << 32);
-    log_init(&r->log);
+    raft__log_init(&r->log);
     if (boot) {
         r->current_term = boot->term;
         r->voted_for = boot->voted_for;
@@ -119,7 +120,7 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
         r->last_applied = boot->snapshot_index;
         r->snap_conf = boot->configuration;
         for (size_t i = 0; i < boot->n_entries; i++) {
-            if (log_append(&r->log, &boot->entries[i]) != RAFT_OK) {
+            if (raft__log_append(&r->log, &boot->entries[i]) != RAFT_OK) {
                 raft_free(r);
                 return NULL;
             }
@@ -128,12 +129,13 @@ struct raft *raft_new(const struct raft_config *cfg, const struct raft_boot_stat
     r->role = RAFT_FOLLOWER;
     /* No trace yet: the caller has no core to look at until raft_new returns. */
     r->cfg.trace = NULL;
-    conf_rebuild(r);
+    raft__conf_rebuild(r);
     r->cfg.trace = cfg->trace;
     r->durable_term = r->current_term;
-    r->persisted_index = log_last_index(&r->log);
+    r->persisted_index = raft__log_last_index(&r->log);
     r->unstable_from = r->persisted_index + 1;
-    election_reset_timer(r);
+    raft__election_reset_timer(r);
+    raft__assert_invariants(r);
     return r;
 }
 
@@ -141,16 +143,9 @@ void raft_free(struct raft *r)
 {
     if (!r)
         return;
-    r->ready_taken = true;
-    ready_reset_if_taken(r);
-    log_free(&r->log);
-    progress_free_all(r);
-    free(r->outbox.items);
-    free(r->reads_ready.items);
-    free(r->reads_failed.items);
-    free(r->reads_pending.items);
-    free(r->writes.items);
-    free(r->snapshot_requests.items);
+    raft__ready_free(r);
+    raft__log_free(&r->log);
+    raft__progress_free_all(r);
     free(r);
 }
 
@@ -159,34 +154,35 @@ void raft_free(struct raft *r)
  * proposals since the last ready goes out together at the next raft_take_ready. */
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
+    assert(data != NULL || len == 0);
     if (r->stopped)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (r->transfer_target != RAFT_NOBODY)
         return RAFT_EBUSY; /* §3.10: no new commands while handing over */
-    if (log_last_index(&r->log) - r->commit_index >= r->cfg.max_uncommitted)
+    if (raft__log_last_index(&r->log) - r->commit_index >= r->cfg.max_uncommitted)
         return RAFT_EBUSY;
     struct raft_entry e = {
         .term = r->current_term, .type = RAFT_ENTRY_COMMAND, .len = len, .data = (uint8_t *)data};
-    if (log_append(&r->log, &e) != RAFT_OK)
+    if (raft__log_append(&r->log, &e) != RAFT_OK)
         return RAFT_ENOMEM;
     if (index)
-        *index = log_last_index(&r->log);
+        *index = raft__log_last_index(&r->log);
     r->replicate_pending = true;
-    replication_maybe_commit(r); /* a cluster of one */
+    raft__replication_maybe_commit(r); /* a cluster of one */
     return RAFT_OK;
 }
 
 void raft_stop(struct raft *r)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped)
         return;
     if (r->role == RAFT_LEADER)
-        trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_STOPPED, 0, 0);
-    convert_to_follower(r, r->current_term, RAFT_NOBODY);
+        raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_STOPPED, 0, 0);
+    raft__convert_to_follower(r, r->current_term, RAFT_NOBODY);
     r->stopped = true;
 }
 
@@ -224,11 +220,11 @@ raft_index raft_persisted_index(const struct raft *r)
 }
 raft_index raft_last_index(const struct raft *r)
 {
-    return log_last_index(&r->log);
+    return raft__log_last_index(&r->log);
 }
 raft_term raft_last_term(const struct raft *r)
 {
-    return log_last_term(&r->log);
+    return raft__log_last_term(&r->log);
 }
 raft_index raft_snapshot_index(const struct raft *r)
 {
@@ -244,18 +240,18 @@ raft_index raft_first_index(const struct raft *r)
 }
 raft_term raft_term_at(const struct raft *r, raft_index index)
 {
-    return log_term_at(&r->log, index);
+    return raft__log_term_at(&r->log, index);
 }
 
 const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index)
 {
-    return log_entry_at(&r->log, index);
+    return raft__log_entry_at(&r->log, index);
 }
 
 bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
                    raft_index *match_index)
 {
-    if (r->role != RAFT_LEADER || !progress_member(r, id))
+    if (r->role != RAFT_LEADER || !raft__progress_member(r, id))
         return false;
     if (next_index)
         *next_index = r->progress[id].next_index;
@@ -266,7 +262,7 @@ bool raft_progress(const struct raft *r, raft_id id, raft_index *next_index,
 
 bool raft_follower_silent(const struct raft *r, raft_id id)
 {
-    if (r->role != RAFT_LEADER || !progress_member(r, id))
+    if (r->role != RAFT_LEADER || !raft__progress_member(r, id))
         return false;
     return !r->progress[id].active;
 }

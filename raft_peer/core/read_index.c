@@ -1,4 +1,6 @@
 /* read_index.c: linearizable reads without writing to the log (dissertation §6.4, ReadIndex). */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §6.4 steps 1-3: record the commit index as the read index; once the leader
@@ -6,7 +8,7 @@
  * heartbeat sent after the read arrived, the read may be served at that index. */
 int raft_read_index(struct raft *r, uint64_t ctx)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)
@@ -25,13 +27,13 @@ static int acked(const struct raft *r, uint64_t round)
     FOR_EACH_PEER(id, r->conf.voters)
     {
         if (id == r->cfg.id ||
-            (progress_member(r, id) && r->progress[id].read_round_acked >= round))
+            (raft__progress_member(r, id) && r->progress[id].read_round_acked >= round))
             n++;
     }
     return n;
 }
 
-void read_index_check(struct raft *r)
+void raft__read_index_check(struct raft *r)
 {
     if (r->role != RAFT_LEADER || r->reads_pending.n == 0)
         return;
@@ -42,7 +44,9 @@ void read_index_check(struct raft *r)
     size_t kept = 0;
     for (size_t i = 0; i < r->reads_pending.n; i++) {
         struct pending_read *pr = &r->reads_pending.items[i];
-        if (acked(r, pr->round) >= majority(r)) {
+        /* Recorded at the commit index of this leadership, which only grew since. */
+        assert(pr->index <= r->commit_index && pr->round <= r->read_round);
+        if (acked(r, pr->round) >= raft__majority(r)) {
             raft_index index = pr->index;
             if (index < r->leader_first_index)
                 index = r->leader_first_index;
@@ -56,8 +60,9 @@ void read_index_check(struct raft *r)
 }
 
 /* A deposed leader can no longer vouch for any read. */
-void read_index_fail_all(struct raft *r)
+void raft__read_index_fail_all(struct raft *r)
 {
+    assert(r->role != RAFT_LEADER);
     for (size_t i = 0; i < r->reads_pending.n; i++)
         VEC_PUSH(r, r->reads_failed, r->reads_pending.items[i].ctx);
     r->reads_pending.n = 0;

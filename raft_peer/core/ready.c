@@ -1,13 +1,16 @@
 /* ready.c: what the core asks of its caller (persist, send, apply) and what it
  * learns back (raft_persisted). etcd's Ready/Advance contract, with the order of
  * the header comment in raft.h. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "raft_peer/core/state.h"
 
-int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
+int raft__vec_reserve(void **items, size_t *cap, size_t want, size_t size)
 {
+    assert(items != NULL && cap != NULL && size > 0);
+    assert(*cap == 0 || *items != NULL);
     if (want <= *cap)
         return 0;
     size_t grown = *cap ? *cap * 2 : 16;
@@ -21,8 +24,8 @@ int vec_reserve(void **items, size_t *cap, size_t want, size_t size)
     return 0;
 }
 
-void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
-                uint64_t c)
+void raft__trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a,
+                      uint64_t b, uint64_t c)
 {
     if (!r->cfg.trace)
         return;
@@ -40,26 +43,54 @@ static void message_free(struct raft_message *m)
     free(m->u.append_entries.entries);
 }
 
-/* Called at the top of every mutating entry point: what was handed out in the
- * previous ready is no longer needed by the caller. */
-void ready_reset_if_taken(struct raft *r)
+static void outbox_clear(struct raft *r)
 {
-    r->oom = false;
-    if (!r->ready_taken)
-        return;
     for (size_t i = 0; i < r->outbox.n; i++)
         message_free(&r->outbox.items[i]);
     r->outbox.n = 0;
+}
+
+/* Called at the top of every mutating entry point: what was handed out in the
+ * previous ready is no longer needed by the caller. It is also where the core's
+ * invariants are checked, between any two calls (invariants.c). */
+void raft__ready_reset_if_taken(struct raft *r)
+{
+    raft__assert_invariants(r);
+    r->oom = false;
+    if (!r->ready_taken)
+        return;
+    outbox_clear(r);
     r->reads_ready.n = 0;
     r->reads_failed.n = 0;
     r->snapshot_requests.n = 0;
     r->ready_taken = false;
 }
 
+/* raft_free, and raft_new giving up half-way: no invariant holds yet, nothing is kept. */
+void raft__ready_free(struct raft *r)
+{
+    outbox_clear(r);
+    free(r->outbox.items);
+    free(r->reads_ready.items);
+    free(r->reads_failed.items);
+    free(r->reads_pending.items);
+    free(r->writes.items);
+    free(r->snapshot_requests.items);
+}
+
 /* Queues a message. AppendEntries entries are deep-copied so later log changes
  * in the same batch of calls can never alter a message already decided. */
-int outbox_push(struct raft *r, const struct raft_message *m)
+int raft__outbox_push(struct raft *r, const struct raft_message *m)
 {
+    assert(m->to >= 1 && m->to <= RAFT_MAX_PEERS && m->to != r->cfg.id);
+    /* A stopped core acknowledges nothing (raft_stop), and each role sends its own. */
+    assert(!r->stopped);
+    assert(m->type != RAFT_MSG_APPEND_ENTRIES || r->role == RAFT_LEADER);
+    assert(m->type != RAFT_MSG_TIMEOUT_NOW || r->role == RAFT_LEADER);
+    assert(m->type != RAFT_MSG_REQUEST_VOTE ||
+           r->role == (m->u.request_vote.pre_vote ? RAFT_PRE_CANDIDATE : RAFT_CANDIDATE));
+    assert(m->type != RAFT_MSG_APPEND_ENTRIES || m->u.append_entries.n_entries == 0 ||
+           m->u.append_entries.entries != NULL);
     struct raft_message copy = *m;
     copy.from = r->cfg.id;
     if (m->type == RAFT_MSG_APPEND_ENTRIES && m->u.append_entries.n_entries > 0) {
@@ -106,8 +137,10 @@ oom:
 
 /* Every truncation makes a pending write cover less of the memory log than it
  * did when it was handed out. */
-void raft_note_truncated(struct raft *r, raft_index from)
+void raft__note_truncated(struct raft *r, raft_index from)
 {
+    /* Only what follows the snapshot is in the log to be truncated. */
+    assert(from > r->log.offset);
     raft_index keep = from - 1;
     for (size_t i = 0; i < r->writes.n; i++)
         if (r->writes.items[i].last_index > keep)
@@ -123,7 +156,7 @@ bool raft_has_ready(const struct raft *r)
 {
     if (r->ready_taken)
         return false;
-    return r->hard_state_dirty || r->unstable_from <= log_last_index(&r->log) ||
+    return r->hard_state_dirty || r->unstable_from <= raft__log_last_index(&r->log) ||
            r->truncated_unreported || r->snapshot_installed || r->snapshot_requests.n > 0 ||
            r->outbox.n > 0 || r->commit_index > r->last_applied || r->reads_ready.n > 0 ||
            r->reads_failed.n > 0 || r->replicate_pending || r->read_broadcast_pending;
@@ -131,8 +164,8 @@ bool raft_has_ready(const struct raft *r)
 
 void raft_take_ready(struct raft *r, struct raft_ready *rd)
 {
-    ready_reset_if_taken(r);
-    replication_flush(r);
+    raft__ready_reset_if_taken(r);
+    raft__replication_flush(r);
     memset(rd, 0, sizeof(*rd));
     rd->seq = ++r->ready_seq;
 
@@ -146,11 +179,12 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
     rd->voted_for = r->voted_for;
     r->hard_state_dirty = false;
 
-    raft_index last = log_last_index(&r->log);
+    raft_index last = raft__log_last_index(&r->log);
     if (r->unstable_from <= last || r->truncated_unreported) {
         rd->log_changed = true;
         rd->persist_from = r->unstable_from;
-        rd->entries = r->unstable_from <= last ? log_entry_at(&r->log, r->unstable_from) : NULL;
+        rd->entries =
+            r->unstable_from <= last ? raft__log_entry_at(&r->log, r->unstable_from) : NULL;
         rd->n_entries = r->unstable_from <= last ? last - r->unstable_from + 1 : 0;
     }
     r->unstable_from = last + 1;
@@ -164,7 +198,7 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
 
     if (r->commit_index > r->last_applied) {
         rd->apply_from = r->last_applied + 1;
-        rd->committed = log_entry_at(&r->log, rd->apply_from);
+        rd->committed = raft__log_entry_at(&r->log, rd->apply_from);
         rd->n_committed = r->commit_index - r->last_applied;
         r->last_applied = r->commit_index;
     }
@@ -181,7 +215,9 @@ void raft_take_ready(struct raft *r, struct raft_ready *rd)
 
 int raft_persisted(struct raft *r, uint64_t seq)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
+    /* Only a ready handed out can have been written. */
+    assert(seq <= r->ready_seq);
     size_t done = 0;
     while (done < r->writes.n && r->writes.items[done].seq <= seq) {
         const struct pending_write *w = &r->writes.items[done];
@@ -197,8 +233,8 @@ int raft_persisted(struct raft *r, uint64_t seq)
             (r->writes.n - done) * sizeof(*r->writes.items));
     r->writes.n -= done;
     if (r->role == RAFT_LEADER)
-        replication_maybe_commit(r);
-    else if (r->role == RAFT_CANDIDATE && election_tally(r, NULL) >= majority(r))
-        convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
+        raft__replication_maybe_commit(r);
+    else if (r->role == RAFT_CANDIDATE && raft__election_tally(r, NULL) >= raft__majority(r))
+        raft__convert_to_leader(r); /* our own vote is durable now, and it was the one missing */
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

@@ -1,4 +1,6 @@
 /* recv_request_vote.c: Figure 2, RequestVote RPC, receiver implementation. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §4.2.3 of the dissertation: a server that heard from a current leader within
@@ -35,15 +37,15 @@ static void reply(struct raft *r, const struct raft_message *m, raft_term term, 
         .term = term,
         .u.request_vote_result = {.vote_granted = granted, .pre_vote = m->u.request_vote.pre_vote},
     };
-    outbox_push(r, &out);
+    raft__outbox_push(r, &out);
     if (granted && !m->u.request_vote.pre_vote && MUTATED(r, RAFT_MUTATE_VOTE_BEFORE_PERSIST))
         r->outbox.items[r->outbox.n - 1].after_persist = false;
 }
 
-void recv_request_vote(struct raft *r, const struct raft_message *m)
+void raft__recv_request_vote(struct raft *r, const struct raft_message *m)
 {
     const struct raft_request_vote *rv = &m->u.request_vote;
-    bool log_ok = election_log_up_to_date(r, rv->last_log_index, rv->last_log_term) ||
+    bool log_ok = raft__election_log_up_to_date(r, rv->last_log_index, rv->last_log_term) ||
                   MUTATED(r, RAFT_MUTATE_VOTE_IGNORES_LOG);
     enum raft_vote_reason reason = RAFT_VOTE_OK;
     bool transfer = transfer_is_live(r, m, log_ok);
@@ -59,20 +61,21 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
         else if (!log_ok)
             reason = RAFT_VOTE_LOG_BEHIND;
         bool granted = reason == RAFT_VOTE_OK;
-        trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 1, reason);
+        raft__trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 1, reason);
         reply(r, m, granted ? m->term : r->current_term, granted);
         return;
     }
 
     if (m->term > r->current_term) {
         if (leader_is_alive(r) && !transfer) {
-            trace_emit(r, RAFT_TRACE_VOTE, m->from, 0, 0, RAFT_VOTE_LEADER_ALIVE);
+            raft__trace_emit(r, RAFT_TRACE_VOTE, m->from, 0, 0, RAFT_VOTE_LEADER_ALIVE);
             return; /* ignore it entirely: our term does not move */
         }
         if (r->role == RAFT_LEADER)
-            trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from,
-                       transfer ? RAFT_STEP_DOWN_TRANSFERRED : RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
-        convert_to_follower(r, m->term, RAFT_NOBODY);
+            raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, m->from,
+                             transfer ? RAFT_STEP_DOWN_TRANSFERRED : RAFT_STEP_DOWN_HIGHER_TERM, 0,
+                             0);
+        raft__convert_to_follower(r, m->term, RAFT_NOBODY);
     }
 
     if (m->term < r->current_term)
@@ -84,6 +87,10 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
 
     bool granted = reason == RAFT_VOTE_OK;
     if (granted) {
+        /* Figure 2: one vote per term, in that term. A leader or a candidate voted for
+         * itself and refuses (RAFT_VOTE_ALREADY_VOTED). */
+        assert(m->term == r->current_term);
+        assert(r->role == RAFT_FOLLOWER || r->role == RAFT_PRE_CANDIDATE);
         /* "If votedFor is null or candidateId, and candidate's log is at least as
          * up-to-date as receiver's log, grant vote"; the vote is durable before the
          * reply leaves (after_persist). */
@@ -91,8 +98,8 @@ void recv_request_vote(struct raft *r, const struct raft_message *m)
             r->voted_for = m->from;
             r->hard_state_dirty = true;
         }
-        election_reset_timer(r);
+        raft__election_reset_timer(r);
     }
-    trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 0, reason);
+    raft__trace_emit(r, RAFT_TRACE_VOTE, m->from, granted, 0, reason);
     reply(r, m, r->current_term, granted);
 }

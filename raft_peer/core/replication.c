@@ -1,5 +1,6 @@
 /* replication.c: the leader's side of log replication (§5.3) and commitment (§5.4.2),
  * with batching and pipelining. */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "raft_peer/core/state.h"
@@ -7,11 +8,11 @@
 /* How many entries from next fit one message under both bounds (at least one). */
 static uint32_t batch_size(const struct raft *r, raft_index next)
 {
-    raft_index last = log_last_index(&r->log);
+    raft_index last = raft__log_last_index(&r->log);
     uint32_t n = 0;
     uint64_t bytes = 0;
     while (next + n <= last && n < r->cfg.max_entries_per_message) {
-        const struct raft_entry *e = log_entry_at(&r->log, next + n);
+        const struct raft_entry *e = raft__log_entry_at(&r->log, next + n);
         if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_message)
             break;
         bytes += e->len;
@@ -22,28 +23,33 @@ static uint32_t batch_size(const struct raft *r, raft_index next)
 
 static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n)
 {
+    /* prev_log_term must be known: at the offset or in the log. Entries must be ours. */
+    assert(prev >= r->log.offset);
+    assert(n == 0 || prev + n <= raft__log_last_index(&r->log));
     struct raft_message m = {
         .type = RAFT_MSG_APPEND_ENTRIES,
         .to = id,
         .term = r->current_term,
         .u.append_entries = {.prev_log_index = prev,
-                             .prev_log_term = log_term_at(&r->log, prev),
+                             .prev_log_term = raft__log_term_at(&r->log, prev),
                              .leader_commit = r->commit_index,
                              .read_round = r->read_round,
                              .n_entries = n,
-                             .entries = n > 0 ? log_entry_at(&r->log, prev + 1) : NULL},
+                             .entries = n > 0 ? raft__log_entry_at(&r->log, prev + 1) : NULL},
     };
-    outbox_push(r, &m);
+    raft__outbox_push(r, &m);
 }
 
 /* Figure 2, Leaders: "If last log index >= nextIndex for a follower: send
  * AppendEntries RPC with log entries starting at nextIndex"; an empty one is a
  * heartbeat. In replicate state batches go out back to back, up to max_inflight
  * unanswered; in probe state one at a time. */
-void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
+void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
-    raft_index last = log_last_index(&r->log);
+    assert(p->match_index < p->next_index);
+    raft_index last = raft__log_last_index(&r->log);
 
     if (p->state != PROGRESS_SNAPSHOT && p->next_index <= r->log.offset && !p->active) {
         /* Compacted away, but it has not answered for an election timeout: no snapshot
@@ -83,11 +89,11 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
     }
 
     bool sent = false;
-    while (p->next_index <= last && !progress_inflight_full(r, p)) {
+    while (p->next_index <= last && !raft__progress_inflight_full(r, p)) {
         uint32_t n = batch_size(r, p->next_index);
         send_entries(r, id, p->next_index - 1, n);
         p->next_index += n;
-        progress_inflight_add(r, p, p->next_index - 1);
+        raft__progress_inflight_add(r, p, p->next_index - 1);
         sent = true;
     }
     if (heartbeat && !sent) {
@@ -102,14 +108,16 @@ void replication_send_append(struct raft *r, raft_id id, bool heartbeat)
  * might never learn that the change committed. One last heartbeat, from what is known to
  * match, carries the commit index: a server whose log holds the change learns of its own
  * removal (the daemon then stops it). Harmless otherwise: an ordinary heartbeat. */
-void replication_send_farewell(struct raft *r, raft_id id)
+void raft__replication_send_farewell(struct raft *r, raft_id id)
 {
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     const struct progress *p = &r->progress[id];
     send_entries(r, id, p->match_index > r->log.offset ? p->match_index : r->log.offset, 0);
 }
 
-void replication_broadcast(struct raft *r, bool heartbeat)
+void raft__replication_broadcast(struct raft *r, bool heartbeat)
 {
+    assert(r->role == RAFT_LEADER);
     FOR_EACH_PEER(id, r->progress_members)
     {
         struct progress *p = &r->progress[id];
@@ -117,16 +125,16 @@ void replication_broadcast(struct raft *r, bool heartbeat)
          * heartbeat interval lost a batch or its answer: probe from what matched. */
         if (heartbeat && p->state == PROGRESS_REPLICATE && p->inflight_count > 0 &&
             p->match_index == p->match_at_heartbeat)
-            progress_become_probe(r, p), p->next_index = p->match_index + 1;
+            raft__progress_become_probe(r, p), p->next_index = p->match_index + 1;
         if (heartbeat)
             p->match_at_heartbeat = p->match_index;
-        replication_send_append(r, id, heartbeat);
+        raft__replication_send_append(r, id, heartbeat);
     }
 }
 
 /* Called before a ready is assembled: new entries and reads are sent in as few
  * messages as possible, however many proposals came in since the last ready. */
-void replication_flush(struct raft *r)
+void raft__replication_flush(struct raft *r)
 {
     if (r->role != RAFT_LEADER) {
         r->replicate_pending = false;
@@ -136,21 +144,24 @@ void replication_flush(struct raft *r)
     if (r->read_broadcast_pending) {
         r->read_broadcast_pending = false;
         r->replicate_pending = false;
-        replication_broadcast(r, true);
+        raft__replication_broadcast(r, true);
     } else if (r->replicate_pending) {
         r->replicate_pending = false;
-        replication_broadcast(r, false);
+        raft__replication_broadcast(r, false);
     }
-    read_index_check(r); /* a cluster of one confirms reads alone */
+    raft__read_index_check(r); /* a cluster of one confirms reads alone */
 }
 
-void replication_set_commit(struct raft *r, raft_index commit)
+void raft__replication_set_commit(struct raft *r, raft_index commit)
 {
+    /* Figure 2: commitIndex only grows, and only over entries the log holds. */
+    assert(commit > r->commit_index);
+    assert(commit <= raft__log_last_index(&r->log));
     raft_index old = r->commit_index;
     r->commit_index = commit;
-    trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, commit, old, 0);
+    raft__trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, commit, old, 0);
     if (MUTATED(r, RAFT_MUTATE_CONFIG_ON_COMMIT))
-        conf_rebuild(r);
+        raft__conf_rebuild(r);
 }
 
 static int compare_index_desc(const void *a, const void *b)
@@ -165,7 +176,7 @@ static int compare_index_desc(const void *a, const void *b)
  * durable, since it writes its log in parallel with its followers, and only if it is a
  * voter of the configuration in use: a leader that removed itself manages a cluster it
  * is not part of until the change commits (§4.2.2). */
-void replication_maybe_commit(struct raft *r)
+void raft__replication_maybe_commit(struct raft *r)
 {
     if (r->role != RAFT_LEADER)
         return;
@@ -176,19 +187,20 @@ void replication_maybe_commit(struct raft *r)
         if (id == r->cfg.id)
             matches[n++] = r->persisted_index;
         else
-            matches[n++] = progress_member(r, id) ? r->progress[id].match_index : 0;
+            matches[n++] = raft__progress_member(r, id) ? r->progress[id].match_index : 0;
     }
     if (n == 0)
         return;
+    assert(raft__majority(r) <= n);
     qsort(matches, (size_t)n, sizeof(matches[0]), compare_index_desc);
-    raft_index candidate = matches[majority(r) - 1];
+    raft_index candidate = matches[raft__majority(r) - 1];
     if (candidate <= r->commit_index)
         return;
-    if (log_term_at(&r->log, candidate) != r->current_term) {
+    if (raft__log_term_at(&r->log, candidate) != r->current_term) {
         if (!MUTATED(r, RAFT_MUTATE_COMMIT_OLD_TERM))
             return;
     }
-    replication_set_commit(r, candidate);
-    read_index_check(r);
-    membership_committed(r);
+    raft__replication_set_commit(r, candidate);
+    raft__read_index_check(r);
+    raft__membership_committed(r);
 }

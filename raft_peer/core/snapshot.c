@@ -2,32 +2,37 @@
  * snapshot bytes: the caller takes, stores, sends and loads them, and tells the core
  * where the log now starts. The transfer itself travels in chunks the caller frames;
  * the core applies the term rules to each chunk, like an AppendEntries. */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §7: "each server takes snapshots independently, covering just the committed
  * entries in its log". The caller's snapshot covers the applied prefix. */
 int raft_compact(struct raft *r, raft_index index)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     /* Only what is applied and durable in the log: a write still queued for an entry
      * at or below index would otherwise land behind the cut. */
-    if (index > r->last_applied || index > r->persisted_index || index > log_last_index(&r->log))
+    if (index > r->last_applied || index > r->persisted_index ||
+        index > raft__log_last_index(&r->log))
         return RAFT_EINVAL;
     if (index <= r->log.offset)
         return RAFT_OK;
     /* The snapshot carries the configuration at its last index (§4.1 with §7). */
     struct raft_configuration conf;
-    raft_configuration_at(r, index, &conf);
-    log_compact(&r->log, index, log_term_at(&r->log, index));
+    int rc = raft_configuration_at(r, index, &conf);
+    assert(rc == RAFT_OK);
+    (void)rc;
+    raft__log_compact(&r->log, index, raft__log_term_at(&r->log, index));
     r->snap_conf = conf;
-    conf_rebuild(r);
+    raft__conf_rebuild(r);
     return RAFT_OK;
 }
 
 void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok)
 {
-    ready_reset_if_taken(r);
-    if (r->role != RAFT_LEADER || !progress_member(r, id))
+    raft__ready_reset_if_taken(r);
+    if (r->role != RAFT_LEADER || !raft__progress_member(r, id))
         return;
     struct progress *p = &r->progress[id];
     if (p->state != PROGRESS_SNAPSHOT)
@@ -46,14 +51,14 @@ void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok)
     if (ok)
         return; /* the follower's acknowledgement moves it on */
     /* Try again from what it has: the next heartbeat asks for the snapshot anew. */
-    progress_become_probe(r, p);
+    raft__progress_become_probe(r, p);
     p->probe_sent = true;
 }
 
 /* Figure 13, receiver steps 1 and the term rules every RPC shares (Figure 2). */
 int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_time now)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (now > r->now)
         r->now = now;
     if (r->stopped)
@@ -63,11 +68,11 @@ int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_tim
     if (term < r->current_term)
         return RAFT_EINVAL; /* "Reply immediately if term < currentTerm" */
     if (term > r->current_term || r->role != RAFT_FOLLOWER)
-        convert_to_follower(r, term, leader);
-    set_leader(r, leader);
+        raft__convert_to_follower(r, term, leader);
+    raft__set_leader(r, leader);
     r->heard_leader = true;
     r->last_heard_leader = r->now;
-    election_reset_timer(r);
+    raft__election_reset_timer(r);
     return RAFT_OK;
 }
 
@@ -78,23 +83,26 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
                           raft_term last_term, const struct raft_configuration *configuration,
                           raft_time now)
 {
-    if (!configuration || !configuration_valid(configuration))
+    /* The snapshot covers committed entries of the leader's log: none of a later term. */
+    if (!configuration || !raft__configuration_valid(configuration) || last_term > term)
         return RAFT_EINVAL;
     int rc = raft_snapshot_chunk(r, leader, term, now);
     if (rc != RAFT_OK)
         return rc;
     if (index > r->commit_index) {
-        if (index <= log_last_index(&r->log) && log_term_at(&r->log, index) == last_term) {
-            log_compact(&r->log, index, last_term);
+        if (index <= raft__log_last_index(&r->log) &&
+            raft__log_term_at(&r->log, index) == last_term) {
+            raft__log_compact(&r->log, index, last_term);
             /* Entries not yet handed out that the snapshot now covers are gone. */
             if (r->unstable_from <= index)
                 r->unstable_from = index + 1;
         } else {
-            raft_note_truncated(r, r->log.offset + 1);
-            log_truncate(&r->log, r->log.offset + 1);
-            log_compact(&r->log, index, last_term);
+            raft__note_truncated(r, r->log.offset + 1);
+            raft__log_truncate(&r->log, r->log.offset + 1);
+            raft__log_compact(&r->log, index, last_term);
             r->unstable_from = index + 1;
         }
+        assert(r->log.offset == index && r->log.offset_term == last_term);
         if (r->persisted_index < index)
             r->persisted_index = index; /* the snapshot itself is durable */
         for (size_t i = 0; i < r->writes.n; i++)
@@ -105,8 +113,8 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
         r->last_applied = index; /* the caller loaded the state machine from it */
         r->snapshot_installed = true;
         r->snap_conf = *configuration;
-        trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, index, old, 0);
-        conf_rebuild(r);
+        raft__trace_emit(r, RAFT_TRACE_COMMIT, RAFT_NOBODY, index, old, 0);
+        raft__conf_rebuild(r);
     }
     struct raft_message out = {
         .type = RAFT_MSG_APPEND_ENTRIES_RESULT,
@@ -114,18 +122,18 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
         .term = r->current_term,
         .u.append_entries_result = {.success = true,
                                     .match_index = index,
-                                    .last_log_index = log_last_index(&r->log)},
+                                    .last_log_index = raft__log_last_index(&r->log)},
     };
-    outbox_push(r, &out);
+    raft__outbox_push(r, &out);
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }
 
 void raft_observe_term(struct raft *r, raft_id from, raft_term term)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped || term <= r->current_term)
         return;
     if (r->role == RAFT_LEADER)
-        trace_emit(r, RAFT_TRACE_STEP_DOWN, from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
-    convert_to_follower(r, term, RAFT_NOBODY);
+        raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, from, RAFT_STEP_DOWN_HIGHER_TERM, 0, 0);
+    raft__convert_to_follower(r, term, RAFT_NOBODY);
 }

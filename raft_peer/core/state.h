@@ -1,4 +1,17 @@
 /* state.h: the core's private state and the functions its files share. Never included by callers.
+ *
+ * Naming: libraft_core.a is linked into programs with their own log_init or majority, so
+ * every global symbol of the core starts with raft_. The public API (raft.h) is raft_<name>;
+ * what the core's files share among themselves is raft__<name> (two underscores,
+ * as libuv's uv__ does), so a reader can tell the two apart and the linker never meets a
+ * bare name. A function one file uses alone is static there and keeps a short name.
+ * tests/check_core_symbols.sh (make purity) fails on any global symbol that breaks this.
+ *
+ * Preconditions and invariants are assert()ed (<assert.h> is pure: it does nothing until an
+ * assertion fails, and then the core is wrong anyway). The public functions still return
+ * errors for bad input a caller or a peer may send (a malformed message, an id out of
+ * range); assertions state what only a bug in the core, or a caller breaking raft.h's
+ * contract, can break. invariants.c checks the state between any two calls.
  */
 #ifndef RAFT_STATE_H
 #define RAFT_STATE_H
@@ -68,9 +81,9 @@ struct pending_write {
         size_t n;                                                                                  \
         size_t cap;                                                                                \
     }
-int vec_reserve(void **items, size_t *cap, size_t want, size_t size);
+int raft__vec_reserve(void **items, size_t *cap, size_t want, size_t size);
 #define VEC_PUSH(r, vec, value)                                                                    \
-    (vec_reserve((void **)&(vec).items, &(vec).cap, (vec).n + 1, sizeof(*(vec).items)) == 0        \
+    (raft__vec_reserve((void **)&(vec).items, &(vec).cap, (vec).n + 1, sizeof(*(vec).items)) == 0  \
          ? ((vec).items[(vec).n++] = (value), 0)                                                   \
          : ((r)->oom = true, -1))
 
@@ -115,7 +128,7 @@ struct raft {
 
     /* Figure 2: volatile state on leaders. */
     struct progress progress[RAFT_MAX_PEERS + 1];
-    uint32_t progress_members;      /* bit id: progress[id] is set up (progress_sync) */
+    uint32_t progress_members;      /* bit id: progress[id] is set up (raft__progress_sync) */
     raft_index leader_first_index;  /* the no-op this leader appended (§8) */
     bool replicate_pending;         /* new entries to stream at the next flush */
     raft_id transfer_target;        /* §3.10: the live transfer's target, RAFT_NOBODY if none */
@@ -146,89 +159,93 @@ struct raft {
 };
 
 /* ready.c */
-void ready_reset_if_taken(struct raft *r);
-int outbox_push(struct raft *r, const struct raft_message *m);
-void trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a, uint64_t b,
-                uint64_t c);
+void raft__ready_reset_if_taken(struct raft *r);
+void raft__ready_free(struct raft *r);
+int raft__outbox_push(struct raft *r, const struct raft_message *m);
+void raft__trace_emit(struct raft *r, enum raft_trace_type type, raft_id peer, uint64_t a,
+                      uint64_t b, uint64_t c);
+
+/* invariants.c: asserts what holds between any two calls into the core. */
+void raft__assert_invariants(const struct raft *r);
 
 /* configuration.c */
-bool configuration_valid(const struct raft_configuration *c);
-bool configuration_entry_valid(const struct raft_entry *e);
-void conf_rebuild(struct raft *r);
-bool conf_is_voter(const struct raft *r, raft_id id);
-int majority(const struct raft *r);
-uint32_t conf_replication_set(const struct raft *r);
-bool conf_may_campaign(const struct raft *r);
+bool raft__configuration_valid(const struct raft_configuration *c);
+bool raft__configuration_entry_valid(const struct raft_entry *e);
+void raft__conf_rebuild(struct raft *r);
+bool raft__conf_is_voter(const struct raft *r, raft_id id);
+int raft__majority(const struct raft *r);
+uint32_t raft__conf_replication_set(const struct raft *r);
+bool raft__conf_may_campaign(const struct raft *r);
 #define FOR_EACH_PEER(id, set)                                                                     \
     for (raft_id id = 1; id <= RAFT_MAX_PEERS; id++)                                               \
         if (((set) & ((uint32_t)1 << id)) != 0)
 
 /* membership.c */
-void catch_up_progress(struct raft *r, raft_id id);
-void membership_committed(struct raft *r);
+void raft__catch_up_progress(struct raft *r, raft_id id);
+void raft__membership_committed(struct raft *r);
 
 /* log.c */
-void log_init(struct raft_log *log);
-void log_free(struct raft_log *log);
-raft_index log_last_index(const struct raft_log *log);
-raft_term log_last_term(const struct raft_log *log);
-raft_term log_term_at(const struct raft_log *log, raft_index index); /* 0 if absent */
-struct raft_entry *log_entry_at(const struct raft_log *log, raft_index index);
-int log_append(struct raft_log *log, const struct raft_entry *e);        /* copies data */
-void log_truncate(struct raft_log *log, raft_index from);                /* drops from..last */
-void log_compact(struct raft_log *log, raft_index upto, raft_term term); /* drops ..upto */
-raft_index log_first_index_of_term(const struct raft_log *log, raft_index index);
-raft_index log_last_index_of_term(const struct raft_log *log, raft_term term);
-void raft_note_truncated(struct raft *r, raft_index from);
+void raft__log_init(struct raft_log *log);
+void raft__log_free(struct raft_log *log);
+raft_index raft__log_last_index(const struct raft_log *log);
+raft_term raft__log_last_term(const struct raft_log *log);
+raft_term raft__log_term_at(const struct raft_log *log, raft_index index); /* 0 if absent */
+struct raft_entry *raft__log_entry_at(const struct raft_log *log, raft_index index);
+int raft__log_append(struct raft_log *log, const struct raft_entry *e); /* copies data */
+void raft__log_truncate(struct raft_log *log, raft_index from);         /* drops from..last */
+void raft__log_compact(struct raft_log *log, raft_index upto, raft_term term); /* drops ..upto */
+raft_index raft__log_first_index_of_term(const struct raft_log *log, raft_index index);
+raft_index raft__log_last_index_of_term(const struct raft_log *log, raft_term term);
+void raft__note_truncated(struct raft *r, raft_index from);
 
 /* progress.c */
-int progress_init_all(struct raft *r);
-void progress_sync(struct raft *r);
-bool progress_member(const struct raft *r, raft_id id);
-void progress_free_all(struct raft *r);
-void progress_become_probe(struct raft *r, struct progress *p);
-void progress_become_replicate(struct progress *p);
-bool progress_inflight_full(const struct raft *r, const struct progress *p);
-void progress_inflight_add(const struct raft *r, struct progress *p, raft_index last);
-void progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index);
-void progress_heard_from(struct raft *r, raft_id id);
+int raft__progress_init_all(struct raft *r);
+void raft__progress_sync(struct raft *r);
+bool raft__progress_member(const struct raft *r, raft_id id);
+void raft__progress_free_all(struct raft *r);
+void raft__progress_become_probe(struct raft *r, struct progress *p);
+void raft__progress_become_replicate(struct progress *p);
+bool raft__progress_inflight_full(const struct raft *r, const struct progress *p);
+void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last);
+void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index);
+void raft__progress_heard_from(struct raft *r, raft_id id);
 
 /* convert.c: role changes only (Figure 2, "Rules for Servers"). */
-void convert_to_follower(struct raft *r, raft_term term, raft_id leader);
-void convert_to_pre_candidate(struct raft *r);
-void convert_to_candidate(struct raft *r, bool leadership_transfer);
-void convert_to_leader(struct raft *r);
-void set_term(struct raft *r, raft_term term);
-void set_leader(struct raft *r, raft_id leader);
+void raft__convert_to_follower(struct raft *r, raft_term term, raft_id leader);
+void raft__convert_to_pre_candidate(struct raft *r);
+void raft__convert_to_candidate(struct raft *r, bool leadership_transfer);
+void raft__convert_to_leader(struct raft *r);
+void raft__set_leader(struct raft *r, raft_id leader);
 
 /* election.c */
-void election_reset_timer(struct raft *r);
-void election_start(struct raft *r, bool pre_vote, bool leadership_transfer);
-bool election_log_up_to_date(const struct raft *r, raft_index last_index, raft_term last_term);
-int election_tally(const struct raft *r, int *refused);
-uint64_t prng_next(struct raft *r);
+void raft__election_reset_timer(struct raft *r);
+void raft__election_start(struct raft *r, bool pre_vote, bool leadership_transfer);
+bool raft__election_log_up_to_date(const struct raft *r, raft_index last_index,
+                                   raft_term last_term);
+int raft__election_tally(const struct raft *r, int *refused);
+uint64_t raft__prng_next(struct raft *r);
 
 /* transfer.c */
-void transfer_send_timeout_now(struct raft *r, raft_id target);
-int transfer_abandon(struct raft *r);
+void raft__transfer_send_timeout_now(struct raft *r, raft_id target);
+int raft__transfer_abandon(struct raft *r);
 
 /* replication.c */
-void replication_send_append(struct raft *r, raft_id id, bool heartbeat);
-void replication_send_farewell(struct raft *r, raft_id id);
-void replication_broadcast(struct raft *r, bool heartbeat);
-void replication_flush(struct raft *r);
-void replication_maybe_commit(struct raft *r);
-void replication_set_commit(struct raft *r, raft_index commit);
+void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat);
+void raft__replication_send_farewell(struct raft *r, raft_id id);
+void raft__replication_broadcast(struct raft *r, bool heartbeat);
+void raft__replication_flush(struct raft *r);
+void raft__replication_maybe_commit(struct raft *r);
+void raft__replication_set_commit(struct raft *r, raft_index commit);
 
 /* read_index.c */
-void read_index_check(struct raft *r);
-void read_index_fail_all(struct raft *r);
+void raft__read_index_check(struct raft *r);
+void raft__read_index_fail_all(struct raft *r);
 
 /* recv_*.c: one handler per message type, called by recv.c after the term rules. */
-void recv_request_vote(struct raft *r, const struct raft_message *m);
-void recv_request_vote_result(struct raft *r, const struct raft_message *m);
-void recv_append_entries(struct raft *r, const struct raft_message *m);
-void recv_append_entries_result(struct raft *r, const struct raft_message *m);
-void recv_timeout_now(struct raft *r, const struct raft_message *m);
+void raft__recv_request_vote(struct raft *r, const struct raft_message *m);
+void raft__recv_request_vote_result(struct raft *r, const struct raft_message *m);
+void raft__recv_append_entries(struct raft *r, const struct raft_message *m);
+void raft__recv_append_entries_result(struct raft *r, const struct raft_message *m);
+void raft__recv_timeout_now(struct raft *r, const struct raft_message *m);
 
 #endif

@@ -1,24 +1,27 @@
 /* tick.c: time passing: election timeouts (§5.2), heartbeats (§5.2), CheckQuorum (§6.2),
  * and giving up a leadership transfer that takes too long (§3.10). */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §6.2: "a leader steps down if an election timeout elapses without a
  * successful round of heartbeats to a majority of its cluster". */
 static void check_quorum(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER && r->cfg.check_quorum);
     /* Voters only: learners are no part of any majority, and a leader that removed
      * itself counts only the others (§4.2.2). */
-    int active = conf_is_voter(r, r->cfg.id) ? 1 : 0;
+    int active = raft__conf_is_voter(r, r->cfg.id) ? 1 : 0;
     FOR_EACH_PEER(id, r->progress_members)
     {
         struct progress *p = &r->progress[id];
-        if (p->recent_active && conf_is_voter(r, id))
+        if (p->recent_active && raft__conf_is_voter(r, id))
             active++;
         p->recent_active = false;
     }
-    if (active < majority(r)) {
-        trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_CHECK_QUORUM, 0, 0);
-        convert_to_follower(r, r->current_term, RAFT_NOBODY);
+    if (active < raft__majority(r)) {
+        raft__trace_emit(r, RAFT_TRACE_STEP_DOWN, RAFT_NOBODY, RAFT_STEP_DOWN_CHECK_QUORUM, 0, 0);
+        raft__convert_to_follower(r, r->current_term, RAFT_NOBODY);
     }
 }
 
@@ -31,13 +34,14 @@ static void trace_silent_followers(struct raft *r)
             continue;
         if (r->now >= p->last_response + r->cfg.election_timeout_max) {
             p->active = false;
-            trace_emit(r, RAFT_TRACE_PEER_INACTIVE, id, 0, 0, 0);
+            raft__trace_emit(r, RAFT_TRACE_PEER_INACTIVE, id, 0, 0, 0);
         }
     }
 }
 
 static void tick_leader(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER);
     trace_silent_followers(r);
     if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
         r->quorum_deadline = r->now + r->cfg.election_timeout_min;
@@ -48,16 +52,16 @@ static void tick_leader(struct raft *r)
     /* §3.10: "If the transfer does not complete after about one election timeout, the
      * prior leader aborts the transfer and resumes accepting client requests." */
     if (r->transfer_target != RAFT_NOBODY && r->now >= r->transfer_deadline)
-        transfer_abandon(r);
+        raft__transfer_abandon(r);
     if (r->now >= r->heartbeat_deadline) {
         r->heartbeat_deadline = r->now + r->cfg.heartbeat_interval;
-        replication_broadcast(r, true);
+        raft__replication_broadcast(r, true);
     }
 }
 
 int raft_tick(struct raft *r, raft_time now)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (now > r->now)
         r->now = now;
     if (r->stopped)
@@ -69,10 +73,10 @@ int raft_tick(struct raft *r, raft_time now)
          * AppendEntries RPC from current leader or granting vote to candidate:
          * convert to candidate"; with PreVote, ask first (§9.6). Only a server that
          * may stand (configuration.c): learners and peers waiting to join wait on. */
-        if (conf_may_campaign(r))
-            election_start(r, r->cfg.pre_vote, false);
+        if (raft__conf_may_campaign(r))
+            raft__election_start(r, r->cfg.pre_vote, false);
         else
-            election_reset_timer(r);
+            raft__election_reset_timer(r);
     }
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }
@@ -107,7 +111,7 @@ unsigned raft_election_progress(const struct raft *r, raft_time now)
  * closed link to another follower leaves the lease and the election timer alone. */
 void raft_peer_disconnected(struct raft *r, raft_id id)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped || r->role != RAFT_FOLLOWER || id != r->leader_id || id == RAFT_NOBODY)
         return;
     r->heard_leader = false;
@@ -120,12 +124,14 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
     int order = 0; /* voters from the dead leader's successor round to us: 1..n-1 */
     for (int step = 1; step <= RAFT_MAX_PEERS; step++) {
         raft_id x = (id - 1 + step) % RAFT_MAX_PEERS + 1;
-        if (conf_is_voter(r, x) || x == r->cfg.id)
+        if (raft__conf_is_voter(r, x) || x == r->cfg.id)
             order++;
         if (x == r->cfg.id)
             break;
     }
-    raft_time deadline = r->now + (raft_time)(order - 1) * slot + prng_next(r) % (slot / 2 + 1);
+    assert(order >= 1); /* the ring reaches us: (order - 1) below cannot wrap */
+    raft_time deadline =
+        r->now + (raft_time)(order - 1) * slot + raft__prng_next(r) % (slot / 2 + 1);
     if (deadline < r->election_deadline)
         r->election_deadline = deadline;
 }
@@ -133,7 +139,7 @@ void raft_peer_disconnected(struct raft *r, raft_id id)
 int raft_set_timing(struct raft *r, raft_time election_timeout_min, raft_time election_timeout_max,
                     raft_time heartbeat_interval, bool fast_failover)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (election_timeout_min == 0 || election_timeout_min > election_timeout_max ||
         heartbeat_interval == 0 || heartbeat_interval >= election_timeout_min)
         return RAFT_EINVAL;
@@ -150,7 +156,7 @@ int raft_set_timing(struct raft *r, raft_time election_timeout_min, raft_time el
     } else {
         /* From now, not from the last heartbeat: sped up, a timer started long ago would
          * fire at once and depose a leader that simply has not heard the news yet. */
-        election_reset_timer(r);
+        raft__election_reset_timer(r);
     }
     return RAFT_OK;
 }

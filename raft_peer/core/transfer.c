@@ -35,37 +35,43 @@
  * before the no-op still raises the target's term: without PreVote any server that
  * times out does that (§9.6).
  */
+#include <assert.h>
+
 #include "raft_peer/core/state.h"
 
 /* §3.10 step 3: "The prior leader sends a TimeoutNow request to the target server." */
-void transfer_send_timeout_now(struct raft *r, raft_id target)
+void raft__transfer_send_timeout_now(struct raft *r, raft_id target)
 {
+    /* §3.10: only to a voter that holds the leader's whole log, or it could not win. */
+    assert(r->role == RAFT_LEADER && raft__progress_member(r, target));
+    assert(r->progress[target].match_index == raft__log_last_index(&r->log));
     struct raft_message m = {
         .type = RAFT_MSG_TIMEOUT_NOW,
         .to = target,
         .term = r->current_term,
-        .u.timeout_now = {.last_log_index = log_last_index(&r->log)},
+        .u.timeout_now = {.last_log_index = raft__log_last_index(&r->log)},
     };
-    if (outbox_push(r, &m) == RAFT_OK)
+    if (raft__outbox_push(r, &m) == RAFT_OK)
         r->transfer_timeout_now_sent = true;
 }
 
 /* The leader gives the live transfer up (it took an election timeout, or another target
  * was chosen). If its TimeoutNow may be on the wire, the no-op of rule 2 above goes in
  * first; without memory for it the transfer stays live and is given up at a later tick. */
-int transfer_abandon(struct raft *r)
+int raft__transfer_abandon(struct raft *r)
 {
+    assert(r->role == RAFT_LEADER && r->transfer_target != RAFT_NOBODY);
     if (r->transfer_timeout_now_sent) {
         struct raft_entry noop = {.term = r->current_term, .type = RAFT_ENTRY_NOOP};
-        if (log_append(&r->log, &noop) != RAFT_OK) {
+        if (raft__log_append(&r->log, &noop) != RAFT_OK) {
             r->oom = true;
             r->transfer_deadline = r->now + r->cfg.heartbeat_interval;
             return RAFT_ENOMEM;
         }
         r->replicate_pending = true;
-        replication_maybe_commit(r);
+        raft__replication_maybe_commit(r);
     }
-    trace_emit(r, RAFT_TRACE_TRANSFER, r->transfer_target, 0, 0, 0);
+    raft__trace_emit(r, RAFT_TRACE_TRANSFER, r->transfer_target, 0, 0, 0);
     r->transfer_target = RAFT_NOBODY;
     r->transfer_timeout_now_sent = false;
     return RAFT_OK;
@@ -76,23 +82,23 @@ int transfer_abandon(struct raft *r)
  * caught up). */
 int raft_transfer_leadership(struct raft *r, raft_id target)
 {
-    ready_reset_if_taken(r);
+    raft__ready_reset_if_taken(r);
     if (r->stopped)
         return RAFT_ESTOPPED;
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
-    if (target == r->cfg.id || !conf_is_voter(r, target) || !progress_member(r, target))
+    if (target == r->cfg.id || !raft__conf_is_voter(r, target) || !raft__progress_member(r, target))
         return RAFT_EINVAL; /* only a voter can be elected */
     if (r->transfer_target != RAFT_NOBODY && r->transfer_target != target &&
-        transfer_abandon(r) != RAFT_OK)
+        raft__transfer_abandon(r) != RAFT_OK)
         return RAFT_ENOMEM;
     r->transfer_target = target;
     r->transfer_deadline = r->now + r->cfg.election_timeout_max;
-    trace_emit(r, RAFT_TRACE_TRANSFER, target, 1, 0, 0);
+    raft__trace_emit(r, RAFT_TRACE_TRANSFER, target, 1, 0, 0);
     struct progress *p = &r->progress[target];
-    if (p->match_index == log_last_index(&r->log))
-        transfer_send_timeout_now(r, target);
+    if (p->match_index == raft__log_last_index(&r->log))
+        raft__transfer_send_timeout_now(r, target);
     else
-        replication_send_append(r, target, false);
+        raft__replication_send_append(r, target, false);
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }
