@@ -14,6 +14,7 @@
 #include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/snapshot_service.h"
 #include "raft_peer/net/rpc_codec.h"
 
 #define READ_CHUNK (256u << 10)

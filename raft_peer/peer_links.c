@@ -17,6 +17,7 @@
 #include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
 #include "raft_peer/peer.h"
+#include "raft_peer/snapshot_service.h"
 #include "raft_peer/net/rpc_codec.h"
 
 #define BACKOFF_MIN_MS   20

@@ -18,26 +18,117 @@
 #include <unistd.h>
 
 #include "common/client_protocol.h"
-#include "raft_peer/storage/boot_config.h"
-#include "raft_peer/storage/crc32c.h"
+#include "common/error_message.h"
 #include "common/event_log.h"
 #include "raft_peer/net/event_loop.h"
-#include "raft_peer/peer.h"
 #include "raft_peer/net/rpc_codec.h"
-#include "raft_peer/storage/snapshot_store.h"
+#include "raft_peer/peer.h"
 #include "raft_peer/sm/state_machine.h"
+#include "raft_peer/snapshot_install.h"
+#include "raft_peer/snapshot_service.h"
+#include "raft_peer/storage/boot_config.h"
+#include "raft_peer/storage/crc32c.h"
+#include "raft_peer/storage/snapshot_store.h"
 #include "raft_peer/storage/storage.h"
 
 #define CHUNK_RESEND_MS  2000 /* an unanswered chunk is sent again */
 #define TRAILING_ENTRIES 1000 /* kept after a snapshot so slightly slow followers need none */
 
+/* Leader: one snapshot transfer in progress to a follower (chunked, one chunk in flight). */
+struct snapshot_send {
+    bool active;
+    raft_index index;
+    raft_term term;
+    uint64_t size;
+    uint32_t crc;
+    uint8_t *data;    /* the snapshot as it was when the transfer began: a newer one may
+                         replace the file meanwhile without restarting the transfer */
+    uint64_t offset;  /* the next byte the follower needs */
+    uint64_t sent_ms; /* when the chunk now in flight left */
+};
+
+/* What a snapshot child writes on its pipe before it exits. */
+struct snapshot_report {
+    int32_t ok;          /* 1: the snapshot is durable in data/<peer>/snapshot.fork/snapshot */
+    uint32_t crc;        /* crc32c of the data, as snapshot_save wrote it in the header */
+    uint64_t size;       /* bytes of data */
+    uint64_t encode_ms;  /* sm_snapshot_encode */
+    uint64_t write_ms;   /* snapshot_save: write, fdatasync, rename, directory fsync */
+    uint64_t private_kb; /* the child's Private_Dirty at the end: its own buffers plus the
+                            pages either side wrote since the fork (copy-on-write) */
+    char err[232];       /* why not, when !ok */
+};
+
+/* The snapshot being taken by a forked child, at most one at a time. */
+struct snapshot_child {
+    pid_t pid;        /* 0 when there is none */
+    int fd;           /* read end of its report pipe; -1 once closed */
+    raft_index index; /* what it covers: last applied index and its term at the fork */
+    raft_term term;
+    uint64_t bytes_mark; /* applied_bytes at the fork */
+    uint64_t started_ms;
+    uint64_t fork_ms; /* how long fork() held the event loop */
+    bool superseded;  /* a snapshot from the leader was installed meanwhile */
+    size_t got;       /* bytes of report read so far */
+    struct snapshot_report report;
+};
+
+/* Snapshots (§7): ours on disk, the child taking the next one, transfers out (leader)
+ * and in (follower). */
+struct snapshots {
+    raft_index index; /* ours: what it covers, its bytes' size and CRC */
+    raft_term term;
+    uint64_t size;
+    uint32_t crc;
+    struct raft_configuration configuration; /* the one it carries */
+    struct snapshot_send sends[CONFIG_MAX_PEERS + 1];
+    struct snapshot_receiver *receiver; /* the one being received, durable so far */
+    raft_index receiving_index;
+    raft_term receiving_term;
+    uint64_t receiving_size;
+    uint32_t receiving_crc;
+    uint64_t receiving_have;             /* bytes of it durable so far */
+    struct snapshot_install *installing; /* then read into the state machine */
+    struct snapshot_child child;
+    uint64_t applied_bytes; /* payload bytes of the entries applied since boot */
+    uint64_t bytes_mark;    /* applied_bytes when our last snapshot was taken */
+    uint64_t retry_ms;      /* after a failed snapshot, no new one before this */
+    unsigned failures;      /* in a row, for the back-off */
+    char err[512];          /* what the storage calls say went wrong */
+};
+
 static void remove_fork_leftovers(const struct peer *p);
 
-/* Boot order: the snapshot first, so the log can be opened after it. */
+raft_index snapshot_last_index(const struct snapshots *s)
+{
+    return s->index;
+}
+
+raft_term snapshot_last_term(const struct snapshots *s)
+{
+    return s->term;
+}
+
+struct raft_configuration snapshot_last_configuration(const struct snapshots *s)
+{
+    return s->configuration;
+}
+
+void snapshot_note_applied(struct snapshots *s, uint64_t bytes)
+{
+    s->applied_bytes += bytes;
+}
+
 int snapshot_boot(struct peer *p, char *err, size_t errlen)
 {
-    p->child.pid = 0;
-    p->child.fd = -1;
+    struct snapshots *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    p->snapshots = s;
+    s->child.pid = 0;
+    s->child.fd = -1;
     struct snapshot_meta m;
     uint8_t *data = NULL;
     if (snapshot_load(p->data_dir, &m, &data, err, errlen) != 0)
@@ -45,26 +136,26 @@ int snapshot_boot(struct peer *p, char *err, size_t errlen)
     if (m.index > 0) {
         const uint8_t *sm_bytes;
         size_t sm_len;
-        int rc = snapshot_config_split(data, m.size, &p->boot_configuration,
-                                       &p->snapshot_configuration, &sm_bytes, &sm_len);
+        int rc = snapshot_config_split(data, m.size, &p->boot_configuration, &s->configuration,
+                                       &sm_bytes, &sm_len);
         if (rc != 0)
-            snprintf(err, errlen, "%s/snapshot: its configuration is damaged", p->data_dir);
+            set_err(err, errlen, "%s/snapshot: its configuration is damaged", p->data_dir);
         else
             rc = sm_snapshot_decode(p->sm, sm_bytes, sm_len, err, errlen);
         free(data);
         if (rc != 0)
             return -1;
         if (sm_last_applied(p->sm) != m.index) {
-            snprintf(err, errlen, "%s/snapshot: covers index %llu but its state machine is at %llu",
-                     p->data_dir, (unsigned long long)m.index,
-                     (unsigned long long)sm_last_applied(p->sm));
+            set_err(err, errlen, "%s/snapshot: covers index %llu but its state machine is at %llu",
+                    p->data_dir, (unsigned long long)m.index,
+                    (unsigned long long)sm_last_applied(p->sm));
             return -1;
         }
     }
-    p->snapshot_index = m.index;
-    p->snapshot_term = m.term;
-    p->snapshot_size = m.size;
-    p->snapshot_crc = m.crc;
+    s->index = m.index;
+    s->term = m.term;
+    s->size = m.size;
+    s->crc = m.crc;
     remove_fork_leftovers(p);
     return 0;
 }
@@ -231,19 +322,21 @@ static void child_main(struct peer *p, int wfd, pid_t parent, raft_index index, 
 
 static void child_failed_later(struct peer *p)
 {
+    struct snapshots *s = p->snapshots;
     uint64_t delay = RETRY_MIN_MS;
-    for (unsigned i = 0; i < p->snapshot_failures && delay < RETRY_MAX_MS; i++)
+    for (unsigned i = 0; i < s->failures && delay < RETRY_MAX_MS; i++)
         delay *= 2;
     if (delay > RETRY_MAX_MS)
         delay = RETRY_MAX_MS;
-    p->snapshot_failures++;
-    p->snapshot_retry_ms = el_now_ms() + delay;
+    s->failures++;
+    s->retry_ms = el_now_ms() + delay;
 }
 
 /* Reads what the child wrote so far (the pipe is non-blocking); true at end of file. */
 static bool read_report(struct peer *p)
 {
-    struct snapshot_child *c = &p->child;
+    struct snapshots *s = p->snapshots;
+    struct snapshot_child *c = &s->child;
     while (c->fd >= 0) {
         uint8_t scratch[64];
         uint8_t *to = c->got < sizeof(c->report) ? (uint8_t *)&c->report + c->got : scratch;
@@ -269,19 +362,19 @@ static bool read_report(struct peer *p)
  * snapshot taken in the loop used to. */
 static void adopt(struct peer *p)
 {
-    struct snapshot_child *c = &p->child;
+    struct snapshots *s = p->snapshots;
+    struct snapshot_child *c = &s->child;
     char from[sizeof(p->data_dir) + 64], to[sizeof(p->data_dir) + 16];
     fork_path(p, "snapshot", from, sizeof(from));
     if (p->stopped) { /* the disk failed meanwhile: leave what is on it alone */
         (void)unlink(from);
         return;
     }
-    if (c->superseded || c->index <= p->snapshot_index) {
+    if (c->superseded || c->index <= s->index) {
         event_log_write(p->log, EVENT_LOG_INFO,
                         "discarded the snapshot at index %llu written by child %d: ours is "
                         "already at %llu",
-                        (unsigned long long)c->index, (int)c->pid,
-                        (unsigned long long)p->snapshot_index);
+                        (unsigned long long)c->index, (int)c->pid, (unsigned long long)s->index);
         (void)unlink(from);
         return;
     }
@@ -294,12 +387,12 @@ static void adopt(struct peer *p)
     }
     /* From here "snapshot" is the new one (a crash may still bring the old one back
      * until the directory is synced, which the log compaction waits for). */
-    p->snapshot_index = c->index;
-    p->snapshot_term = c->term;
-    p->snapshot_size = c->report.size;
-    p->snapshot_crc = c->report.crc;
-    p->snapshot_bytes_mark = c->bytes_mark;
-    p->snapshot_failures = 0;
+    s->index = c->index;
+    s->term = c->term;
+    s->size = c->report.size;
+    s->crc = c->report.crc;
+    s->bytes_mark = c->bytes_mark;
+    s->failures = 0;
     int dir_fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0 || fsync(dir_fd) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR,
@@ -318,8 +411,8 @@ static void adopt(struct peer *p)
     if (upto > raft_snapshot_index(p->raft)) {
         raft_term upto_term = raft_term_at(p->raft, upto);
         if (upto_term != 0 && raft_compact(p->raft, upto) == RAFT_OK &&
-            storage_compact(p->storage, upto, upto_term, p->err, sizeof(p->err)) != 0) {
-            event_log_write(p->log, EVENT_LOG_ERROR, "cannot compact the log: %s", p->err);
+            storage_compact(p->storage, upto, upto_term, s->err, sizeof(s->err)) != 0) {
+            event_log_write(p->log, EVENT_LOG_ERROR, "cannot compact the log: %s", s->err);
         }
     }
     event_log_write(
@@ -332,9 +425,11 @@ static void adopt(struct peer *p)
         (unsigned long long)c->report.write_ms, (unsigned long long)c->report.private_kb);
 }
 
-void snapshot_child_poll(struct peer *p)
+/* Reaps a finished child, if any, and adopts its snapshot. Never blocks. */
+static void child_poll(struct peer *p)
 {
-    struct snapshot_child *c = &p->child;
+    struct snapshots *s = p->snapshots;
+    struct snapshot_child *c = &s->child;
     if (c->pid == 0)
         return;
     int status;
@@ -386,13 +481,14 @@ static void on_child_report(struct event_loop *el, int fd, void *data, int mask)
     (void)mask;
     struct peer *p = data;
     if (read_report(p))
-        snapshot_child_poll(p); /* end of file: it has exited, or is about to */
+        child_poll(p); /* end of file: it has exited, or is about to */
 }
 
 /* Forks the child that writes the snapshot at index. The parent only records it. */
 static void start_child(struct peer *p, raft_index index, raft_term term)
 {
-    struct snapshot_child *c = &p->child;
+    struct snapshots *s = p->snapshots;
+    struct snapshot_child *c = &s->child;
     char dir[sizeof(p->data_dir) + 64];
     fork_path(p, NULL, dir, sizeof(dir));
     int fds[2];
@@ -432,7 +528,7 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
                                  .fd = fds[0],
                                  .index = index,
                                  .term = term,
-                                 .bytes_mark = p->applied_bytes,
+                                 .bytes_mark = s->applied_bytes,
                                  .started_ms = t0,
                                  .fork_ms = el_now_ms() - t0};
     event_log_write(p->log, EVENT_LOG_INFO,
@@ -444,10 +540,11 @@ static void start_child(struct peer *p, raft_index index, raft_term term)
  * writes is older, so stop it (reaped and ignored by snapshot_child_poll). */
 static void supersede_child(struct peer *p)
 {
-    if (p->child.pid == 0)
+    struct snapshots *s = p->snapshots;
+    if (s->child.pid == 0)
         return;
-    p->child.superseded = true;
-    (void)kill(p->child.pid, SIGKILL);
+    s->child.superseded = true;
+    (void)kill(s->child.pid, SIGKILL);
 }
 
 /* §7: "Servers take snapshots when the log reaches a fixed size in bytes"; here, when
@@ -455,14 +552,14 @@ static void supersede_child(struct peer *p)
  * applied since the last snapshot, whichever comes first. */
 void snapshot_maybe_take(struct peer *p)
 {
+    struct snapshots *s = p->snapshots;
     uint64_t applied = sm_last_applied(p->sm);
-    if (p->stopped || p->exiting || p->child.pid != 0 || p->installing ||
-        applied <= p->snapshot_index || applied > raft_persisted_index(p->raft) ||
-        el_now_ms() < p->snapshot_retry_ms)
+    if (p->stopped || p->exiting || s->child.pid != 0 || s->installing || applied <= s->index ||
+        applied > raft_persisted_index(p->raft) || el_now_ms() < s->retry_ms)
         return;
-    bool by_entries = applied - p->snapshot_index >= p->cfg.snapshot_threshold;
+    bool by_entries = applied - s->index >= p->cfg.snapshot_threshold;
     bool by_bytes = p->cfg.snapshot_threshold_bytes > 0 &&
-                    p->applied_bytes - p->snapshot_bytes_mark >= p->cfg.snapshot_threshold_bytes;
+                    s->applied_bytes - s->bytes_mark >= p->cfg.snapshot_threshold_bytes;
     if (!by_entries && !by_bytes)
         return;
     raft_term term = raft_term_at(p->raft, applied);
@@ -489,7 +586,8 @@ static void send_encoded(struct peer *p, raft_id to, struct buffer *line, int rc
 
 static void send_end(struct peer *p, raft_id to)
 {
-    struct snapshot_send *t = &p->sends[to];
+    struct snapshots *s = p->snapshots;
+    struct snapshot_send *t = &s->sends[to];
     free(t->data);
     t->data = NULL;
     t->active = false;
@@ -497,7 +595,8 @@ static void send_end(struct peer *p, raft_id to)
 
 static void send_chunk(struct peer *p, raft_id to)
 {
-    struct snapshot_send *t = &p->sends[to];
+    struct snapshots *s = p->snapshots;
+    struct snapshot_send *t = &s->sends[to];
     uint64_t left = t->size - t->offset;
     size_t want = left < RPC_SNAPSHOT_CHUNK_MAX ? (size_t)left : RPC_SNAPSHOT_CHUNK_MAX;
     struct rpc_install_snapshot m = {
@@ -521,30 +620,31 @@ static void send_chunk(struct peer *p, raft_id to)
 
 void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n)
 {
+    struct snapshots *s = p->snapshots;
     for (size_t i = 0; i < n; i++) {
         const struct raft_snapshot_request *req = &reqs[i];
         raft_id to = req->to;
-        if (to < 1 || to > p->n || p->sends[to].active)
+        if (to < 1 || to > p->n || s->sends[to].active)
             continue;
-        if (p->snapshot_index < req->index) {
+        if (s->index < req->index) {
             /* Cannot happen: we only compact what a snapshot covers. Say so, and retry. */
             event_log_write(p->log, EVENT_LOG_ERROR,
                             "%s needs a snapshot at %llu but ours is at %llu", p->names[to - 1],
-                            (unsigned long long)req->index, (unsigned long long)p->snapshot_index);
+                            (unsigned long long)req->index, (unsigned long long)s->index);
             raft_snapshot_sent(p->raft, to, req->index, false);
             continue;
         }
         struct snapshot_meta m;
         uint8_t *data = NULL;
-        if (snapshot_load(p->data_dir, &m, &data, p->err, sizeof(p->err)) != 0 ||
+        if (snapshot_load(p->data_dir, &m, &data, s->err, sizeof(s->err)) != 0 ||
             m.index < req->index) {
             event_log_write(p->log, EVENT_LOG_ERROR, "cannot read our snapshot for %s: %s",
-                            p->names[to - 1], p->err);
+                            p->names[to - 1], s->err);
             free(data);
             raft_snapshot_sent(p->raft, to, req->index, false);
             continue;
         }
-        struct snapshot_send *t = &p->sends[to];
+        struct snapshot_send *t = &s->sends[to];
         *t = (struct snapshot_send){.active = true,
                                     .index = m.index,
                                     .term = m.term,
@@ -563,7 +663,8 @@ void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *re
  * the core asks again once it answers. Only between readies: it calls the core. */
 void snapshot_abort_send(struct peer *p, raft_id to)
 {
-    struct snapshot_send *t = &p->sends[to];
+    struct snapshots *s = p->snapshots;
+    struct snapshot_send *t = &s->sends[to];
     if (!t->active)
         return;
     raft_index index = t->index;
@@ -582,10 +683,11 @@ void snapshot_abort_sends(struct peer *p)
 /* Resends a chunk nobody answered (the connection dropped, or the follower restarted). */
 void snapshot_housekeeping(struct peer *p)
 {
-    snapshot_child_poll(p); /* in case the pipe's end of file came before the exit */
+    struct snapshots *s = p->snapshots;
+    child_poll(p); /* in case the pipe's end of file came before the exit */
     uint64_t now = el_now_ms();
     for (raft_id id = 1; id <= p->n; id++) {
-        struct snapshot_send *t = &p->sends[id];
+        struct snapshot_send *t = &s->sends[id];
         if (!t->active)
             continue;
         if (raft_role(p->raft) != RAFT_LEADER) {
@@ -597,7 +699,9 @@ void snapshot_housekeeping(struct peer *p)
     }
 }
 
-void snapshot_reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done)
+/* Follower: how far the transfer from leader got (next: the byte it should send next),
+ * or done once the snapshot is ours. */
+static void reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done)
 {
     struct rpc_install_snapshot_result r = {
         .from = p->self,
@@ -612,25 +716,47 @@ void snapshot_reply(struct peer *p, raft_id leader, raft_index index, uint64_t n
     send_encoded(p, leader, &line, rpc_encode_install_snapshot_result(&r, p->names, p->n, &line));
 }
 
-void snapshot_adopted(struct peer *p, const struct snapshot_meta *m)
-{
-    p->snapshot_index = m->index;
-    p->snapshot_term = m->term;
-    p->snapshot_size = m->size;
-    p->snapshot_crc = m->crc;
-    p->snapshot_bytes_mark = p->applied_bytes;
-}
-
 /* A next_offset past the end tells the leader this transfer failed for good: it gives
  * up (raft_snapshot_sent false) and the core asks again at its own pace. */
 static void reply_failed(struct peer *p, raft_id leader, raft_index index, uint64_t size)
 {
-    snapshot_reply(p, leader, index, size + 1, false);
+    reply(p, leader, index, size + 1, false);
+}
+
+/* snapshot_install.c is done reading the received snapshot: answer the leader, and make
+ * the snapshot ours if the core and the state machine switched over to it. */
+static void on_install_done(void *ctx, const struct snapshot_install_result *r)
+{
+    struct peer *p = ctx;
+    struct snapshots *s = p->snapshots;
+    const struct snapshot_meta *m = r->meta;
+    s->installing = NULL; /* it frees itself when we return */
+    switch (r->outcome) {
+    case SNAPSHOT_INSTALLED:
+        s->index = m->index;
+        s->term = m->term;
+        s->size = m->size;
+        s->crc = m->crc;
+        s->configuration = *r->configuration;
+        s->bytes_mark = s->applied_bytes;
+        reply(p, r->leader, m->index, m->size, true);
+        break;
+    case SNAPSHOT_ALREADY_APPLIED:
+        reply(p, r->leader, m->index, m->size, true);
+        break;
+    case SNAPSHOT_TERM_OVER:
+        reply(p, r->leader, m->index, 0, false); /* our newer term tells it to step down */
+        break;
+    case SNAPSHOT_LOAD_FAILED:
+        reply_failed(p, r->leader, m->index, m->size);
+        break;
+    }
 }
 
 /* Follower side of Figure 13: one decoded chunk, from the leader it names. */
 static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
 {
+    struct snapshots *s = p->snapshots;
     raft_id leader = c->from;
     raft_term term = c->term;
     raft_index index = c->last_included_index;
@@ -639,72 +765,73 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
     uint32_t crc = c->crc;
     int rc = raft_snapshot_chunk(p->raft, leader, term, el_now_ms());
     if (rc == RAFT_EINVAL) {
-        snapshot_reply(p, leader, index, 0, false); /* our newer term tells it to step down */
+        reply(p, leader, index, 0, false); /* our newer term tells it to step down */
         return;
     }
     if (rc != RAFT_OK)
         return; /* stopped: silence, so the leader paces its retries instead of bouncing */
-    if (p->installing)
+    if (s->installing)
         return; /* still loading the last one: the leader asks again in CHUNK_RESEND_MS */
     if (index <= raft_commit_index(p->raft)) {
-        snapshot_reply(p, leader, index, size, true); /* we have all of it already */
+        reply(p, leader, index, size, true); /* we have all of it already */
         /* Nothing changes in the core: it only acknowledges what it has. */
         raft_install_snapshot(p->raft, leader, term, index, last_term, raft_configuration(p->raft),
                               el_now_ms());
         return;
     }
-    if (!p->receiver || p->receiving_index != index || p->receiving_term != last_term ||
-        p->receiving_size != size || p->receiving_crc != crc) {
-        snapshot_receiver_close(p->receiver);
-        p->receiver = NULL;
+    if (!s->receiver || s->receiving_index != index || s->receiving_term != last_term ||
+        s->receiving_size != size || s->receiving_crc != crc) {
+        snapshot_receiver_close(s->receiver);
+        s->receiver = NULL;
         struct snapshot_meta m = {.index = index, .term = last_term, .size = size, .crc = crc};
         uint64_t have = 0;
-        if (snapshot_receiver_open(p->data_dir, &m, &p->receiver, &have, p->err, sizeof(p->err)) !=
+        if (snapshot_receiver_open(p->data_dir, &m, &s->receiver, &have, s->err, sizeof(s->err)) !=
             0) {
-            event_log_write(p->log, EVENT_LOG_ERROR, "cannot receive a snapshot: %s", p->err);
+            event_log_write(p->log, EVENT_LOG_ERROR, "cannot receive a snapshot: %s", s->err);
             return;
         }
-        p->receiving_index = index;
-        p->receiving_term = last_term;
-        p->receiving_size = size;
-        p->receiving_crc = crc;
-        p->receiving_have = have;
+        s->receiving_index = index;
+        s->receiving_term = last_term;
+        s->receiving_size = size;
+        s->receiving_crc = crc;
+        s->receiving_have = have;
         event_log_write(p->log, EVENT_LOG_INFO,
                         "receiving snapshot at index %llu from %s (%llu bytes%s)",
                         (unsigned long long)index, p->names[leader - 1], (unsigned long long)size,
                         have ? ", resuming" : "");
     }
-    if (c->offset == p->receiving_have && p->receiving_have < size) {
-        if (snapshot_receiver_write(p->receiver, c->offset, c->data, c->len, p->err,
-                                    sizeof(p->err)) != 0) {
+    if (c->offset == s->receiving_have && s->receiving_have < size) {
+        if (snapshot_receiver_write(s->receiver, c->offset, c->data, c->len, s->err,
+                                    sizeof(s->err)) != 0) {
             event_log_write(p->log, EVENT_LOG_WARN, "snapshot chunk at %llu refused: %s",
-                            (unsigned long long)c->offset, p->err);
-            snapshot_receiver_close(p->receiver);
-            p->receiver = NULL;
+                            (unsigned long long)c->offset, s->err);
+            snapshot_receiver_close(s->receiver);
+            s->receiver = NULL;
             reply_failed(p, leader, index, size);
             return;
         }
-        p->receiving_have += c->len;
+        s->receiving_have += c->len;
     }
-    bool complete = p->receiving_have == size;
+    bool complete = s->receiving_have == size;
     if (complete) {
-        if (snapshot_receiver_finish(p->receiver, p->err, sizeof(p->err)) != 0) {
-            event_log_write(p->log, EVENT_LOG_ERROR, "received snapshot is bad: %s", p->err);
-            snapshot_receiver_close(p->receiver);
-            p->receiver = NULL;
+        if (snapshot_receiver_finish(s->receiver, s->err, sizeof(s->err)) != 0) {
+            event_log_write(p->log, EVENT_LOG_ERROR, "received snapshot is bad: %s", s->err);
+            snapshot_receiver_close(s->receiver);
+            s->receiver = NULL;
             reply_failed(p, leader, index, size);
             return;
         }
-        snapshot_receiver_close(p->receiver);
-        p->receiver = NULL;
+        snapshot_receiver_close(s->receiver);
+        s->receiver = NULL;
         /* The file is now our snapshot: a snapshot of our own, still being written or
          * yet to come, must not replace it before the state machine holds it. */
         supersede_child(p);
-        if (snapshot_install_start(p, leader, term, index) != 0)
+        s->installing = snapshot_install_start(p, leader, term, index, on_install_done, p);
+        if (!s->installing)
             reply_failed(p, leader, index, size);
-        return; /* answered once it is loaded (snapshot_install.c) */
+        return; /* answered once it is loaded (on_install_done) */
     }
-    snapshot_reply(p, leader, index, p->receiving_have, false);
+    reply(p, leader, index, s->receiving_have, false);
 }
 
 /* A chunk as it came off the wire. */
@@ -731,6 +858,7 @@ void snapshot_handle_chunk(struct peer *p, struct json_object *obj)
 /* Leader side: the follower says how far it got. */
 void snapshot_handle_result(struct peer *p, struct json_object *obj)
 {
+    struct snapshots *s = p->snapshots;
     char err[128] = "";
     struct rpc_install_snapshot_result r;
     if (rpc_decode_install_snapshot_result(obj, p->names, p->n, &r, err, sizeof(err)) != 0 ||
@@ -745,7 +873,7 @@ void snapshot_handle_result(struct peer *p, struct json_object *obj)
     uint64_t next = r.next_offset;
     bool done = r.done;
     raft_observe_term(p->raft, from, term);
-    struct snapshot_send *t = &p->sends[from];
+    struct snapshot_send *t = &s->sends[from];
     if (!t->active || index != t->index || raft_role(p->raft) != RAFT_LEADER)
         return;
     if (done) {
@@ -768,21 +896,25 @@ void snapshot_handle_result(struct peer *p, struct json_object *obj)
 
 void snapshot_free(struct peer *p)
 {
-    if (p->child.pid > 0) {
+    struct snapshots *s = p->snapshots;
+    if (!s)
+        return;
+    if (s->child.pid > 0) {
         /* Shutting down: what it writes would be adopted by nobody. Its leftover
          * files are removed at the next boot. */
-        (void)kill(p->child.pid, SIGKILL);
-        while (waitpid(p->child.pid, NULL, 0) < 0 && errno == EINTR) {
+        (void)kill(s->child.pid, SIGKILL);
+        while (waitpid(s->child.pid, NULL, 0) < 0 && errno == EINTR) {
         }
-        p->child.pid = 0;
+        s->child.pid = 0;
     }
-    if (p->child.fd >= 0 && p->el) {
-        el_del_file(p->el, p->child.fd, EL_READABLE);
-        close(p->child.fd);
-        p->child.fd = -1;
+    if (s->child.fd >= 0 && p->el) {
+        el_del_file(p->el, s->child.fd, EL_READABLE);
+        close(s->child.fd);
+        s->child.fd = -1;
     }
     snapshot_abort_sends(p);
-    snapshot_install_cancel(p);
-    snapshot_receiver_close(p->receiver);
-    p->receiver = NULL;
+    snapshot_install_cancel(s->installing);
+    snapshot_receiver_close(s->receiver);
+    free(s);
+    p->snapshots = NULL;
 }
