@@ -29,7 +29,8 @@ struct raft_configuration snapshot_last_configuration(const struct snapshots *s)
 /* Payload bytes of an applied entry, counted for snapshot_threshold_bytes. */
 void snapshot_note_applied(struct snapshots *s, uint64_t bytes);
 
-/* After a ready: a snapshot of our own once enough was applied since the last one. */
+/* After a ready: a snapshot of our own, taken by a forked child (snapshot_child.c), once
+ * enough was applied since the last one. */
 void snapshot_maybe_take(struct peer *p);
 /* Leader: starts a transfer to each follower the core asks one for. */
 void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n);
