@@ -21,6 +21,7 @@
 #include "raft_peer/pace_control.h"
 #include "raft_peer/peer.h"
 #include "raft_peer/replies.h"
+#include "raft_peer/snapshot_service.h"
 #include "raft_peer/status.h"
 
 static bool is_rpc_type(const char *type)

@@ -16,6 +16,7 @@
 #include "raft_peer/trace_log.h"
 #include "raft_peer/net/rpc_codec.h"
 #include "raft_peer/sm/state_machine.h"
+#include "raft_peer/snapshot_service.h"
 #include "raft_peer/storage/storage.h"
 
 static void on_storage_failure(struct peer *p, const char *what)
@@ -65,7 +66,7 @@ static void apply_committed(struct peer *p, const struct raft_ready *rd)
             p->stop_after_ready = true;
             return;
         }
-        p->applied_bytes += e->len; /* for snapshot_threshold_bytes */
+        snapshot_note_applied(p->snapshots, e->len); /* for snapshot_threshold_bytes */
         client_on_applied(p, index, e, &res);
     }
 }
@@ -209,20 +210,22 @@ static int boot_core(struct peer *p, const struct storage_boot *boot, char *err,
     rc.seed = el_now_ms() ^ ((uint64_t)getpid() << 20);
     rc.trace = trace_to_log;
     rc.trace_ctx = p;
+    raft_index snapshot_index = snapshot_last_index(p->snapshots);
     struct raft_boot_state bs = {
         .term = boot->term,
         .voted_for = boot->voted_for,
-        .snapshot_index = p->snapshot_index,
-        .snapshot_term = p->snapshot_term,
+        .snapshot_index = snapshot_index,
+        .snapshot_term = snapshot_last_term(p->snapshots),
         .entries = boot->entries,
         .n_entries = boot->n_entries,
         /* The log's configuration entries override it (§4.1). */
-        .configuration = p->snapshot_index > 0 ? p->snapshot_configuration : p->boot_configuration,
+        .configuration =
+            snapshot_index > 0 ? snapshot_last_configuration(p->snapshots) : p->boot_configuration,
     };
-    if (boot->n_entries > 0 && boot->first_index != p->snapshot_index + 1) {
+    if (boot->n_entries > 0 && boot->first_index != snapshot_index + 1) {
         snprintf(err, errlen, "%s: log starts at index %llu but the snapshot ends at %llu",
                  p->data_dir, (unsigned long long)boot->first_index,
-                 (unsigned long long)p->snapshot_index);
+                 (unsigned long long)snapshot_index);
         return -1;
     }
     if (boot->voted_for > p->n) {
@@ -278,8 +281,9 @@ int peer_start(struct peer *p, const struct config *cfg, int n, int self_index, 
     p->boot_configuration =
         n > 0 ? raft_configuration_bootstrap(n) : (struct raft_configuration){0, 0};
     if (snapshot_boot(p, err, errlen) != 0 ||
-        storage_open_after_snapshot(dir, p->snapshot_index, p->snapshot_term, &p->storage, &boot,
-                                    err, errlen) != 0) {
+        storage_open_after_snapshot(dir, snapshot_last_index(p->snapshots),
+                                    snapshot_last_term(p->snapshots), &p->storage, &boot, err,
+                                    errlen) != 0) {
         event_log_write(p->log, EVENT_LOG_ERROR, "refuses to start: %s", err);
         storage_boot_free(&boot);
         return -1;

@@ -23,45 +23,7 @@ struct event_loop;
 struct storage;
 struct state_machine;
 struct json_object;
-
-/* Leader: one snapshot transfer in progress to a follower (chunked, one chunk in flight). */
-struct snapshot_send {
-    bool active;
-    raft_index index;
-    raft_term term;
-    uint64_t size;
-    uint32_t crc;
-    uint8_t *data;    /* the snapshot as it was when the transfer began: a newer one may
-                         replace the file meanwhile without restarting the transfer */
-    uint64_t offset;  /* the next byte the follower needs */
-    uint64_t sent_ms; /* when the chunk now in flight left */
-};
-
-/* What a snapshot child writes on its pipe before it exits (snapshot_service.c). */
-struct snapshot_report {
-    int32_t ok;          /* 1: the snapshot is durable in data/<peer>/snapshot.fork/snapshot */
-    uint32_t crc;        /* crc32c of the data, as snapshot_save wrote it in the header */
-    uint64_t size;       /* bytes of data */
-    uint64_t encode_ms;  /* sm_snapshot_encode */
-    uint64_t write_ms;   /* snapshot_save: write, fdatasync, rename, directory fsync */
-    uint64_t private_kb; /* the child's Private_Dirty at the end: its own buffers plus the
-                            pages either side wrote since the fork (copy-on-write) */
-    char err[232];       /* why not, when !ok */
-};
-
-/* The snapshot being taken by a forked child, at most one at a time. */
-struct snapshot_child {
-    pid_t pid;        /* 0 when there is none */
-    int fd;           /* read end of its report pipe; -1 once closed */
-    raft_index index; /* what it covers: last applied index and its term at the fork */
-    raft_term term;
-    uint64_t bytes_mark; /* applied_bytes at the fork */
-    uint64_t started_ms;
-    uint64_t fork_ms; /* how long fork() held the event loop */
-    bool superseded;  /* a snapshot from the leader was installed meanwhile */
-    size_t got;       /* bytes of report read so far */
-    struct snapshot_report report;
-};
+struct snapshots;
 
 struct peer {
     struct config cfg;
@@ -69,8 +31,7 @@ struct peer {
      * configuration's business (docs/MEMBERSHIP.md), not the file's. */
     int n;
     int boot_n; /* N of the command line; 0 for raft_peer NAME --join */
-    struct raft_configuration boot_configuration;     /* data/<peer>/bootstrap */
-    struct raft_configuration snapshot_configuration; /* the one our snapshot carries */
+    struct raft_configuration boot_configuration; /* data/<peer>/bootstrap */
     uint64_t started_ms;
     raft_id self; /* 1..n */
     const char *names[CONFIG_MAX_PEERS];
@@ -94,25 +55,8 @@ struct peer {
     struct game_stream *game;              /* game_stream.h: NULL without -v */
     struct trace_log *trace;               /* trace_log.h */
 
-    /* Snapshots (§7): ours on disk, transfers out (leader) and in (follower). */
     char data_dir[CONFIG_PATH_MAX + 80]; /* data/<peer> */
-    raft_index snapshot_index;
-    raft_term snapshot_term;
-    uint64_t snapshot_size;
-    uint32_t snapshot_crc;
-    struct snapshot_send sends[CONFIG_MAX_PEERS + 1];
-    struct snapshot_receiver *receiver;
-    raft_index receiving_index;
-    raft_term receiving_term;
-    uint64_t receiving_size;
-    uint32_t receiving_crc;
-    uint64_t receiving_have; /* bytes of it durable so far */
-    struct snapshot_child child;
-    struct snapshot_install *installing; /* a received snapshot being read (follower) */
-    uint64_t applied_bytes;              /* payload bytes of the entries applied since boot */
-    uint64_t snapshot_bytes_mark;        /* applied_bytes when our last snapshot was taken */
-    uint64_t snapshot_retry_ms;          /* after a failed snapshot, no new one before this */
-    unsigned snapshot_failures;          /* in a row, for the back-off */
+    struct snapshots *snapshots;         /* snapshot_service.c */
 
     /* What a classroom sets through control messages (-v only). */
     struct fault_control *faults; /* network faults, fault_control.c */
@@ -147,32 +91,8 @@ void peer_process_ready(struct peer *p);
 /* peer_links.h, outbox.h, fault_control.h, pace_control.h: the links to the other
  * peers, the way out to them, network faults and lesson pace. */
 
-/* snapshot_service.c: taking, sending, receiving and loading snapshots. */
-int snapshot_boot(struct peer *p, char *err, size_t errlen);
-void snapshot_maybe_take(struct peer *p);
-void snapshot_start_sends(struct peer *p, const struct raft_snapshot_request *reqs, size_t n);
-void snapshot_handle_chunk(struct peer *p, struct json_object *obj);
-void snapshot_handle_result(struct peer *p, struct json_object *obj);
-void snapshot_housekeeping(struct peer *p);
-/* Reaps a finished snapshot child, if any, and adopts its snapshot. Never blocks. */
-void snapshot_child_poll(struct peer *p);
-void snapshot_abort_sends(struct peer *p);
-/* Gives up the transfer to one follower and tells the core. Only between readies. */
-void snapshot_abort_send(struct peer *p, raft_id to);
-void snapshot_free(struct peer *p);
-/* For snapshot_install.c: answers the leader's transfer; makes meta our snapshot. */
-struct snapshot_meta;
-void snapshot_reply(struct peer *p, raft_id leader, raft_index index, uint64_t next, bool done);
-void snapshot_adopted(struct peer *p, const struct snapshot_meta *m);
-
-/* snapshot_install.c: a durable received snapshot read into the state machine a slice
- * at a time, then handed to the core (raft_install_snapshot) and answered. 0, or -1
- * (logged) when it cannot even start. */
-struct snapshot_install;
-int snapshot_install_start(struct peer *p, raft_id leader, raft_term term, raft_index index);
-void snapshot_install_cancel(struct peer *p);
-
-/* net/conn_table.h, replies.h: accepted connections and answers on them; dispatch.h
- * what their lines mean. */
+/* snapshot_service.h, snapshot_install.h: taking, sending, receiving and loading
+ * snapshots. net/conn_table.h, replies.h: accepted connections and answers on them;
+ * dispatch.h what their lines mean. */
 
 #endif

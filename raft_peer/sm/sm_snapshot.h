@@ -29,7 +29,7 @@ int sm_snapshot_read(const uint8_t *data, size_t len, struct kv_store **kv, stru
                      uint64_t *last_applied, char *err, size_t errlen);
 
 /* The same read a slice at a time, so a peer that installs a snapshot from its leader
- * keeps serving between slices (snapshot_service.c). open checks the header; each step
+ * keeps serving between slices (snapshot_install.c). open checks the header; each step
  * does about budget variables' worth of work (the checksum first, then the variables,
  * then the sessions) and returns 1 when the snapshot is read, 0 when there is more, -1
  * with err on bad bytes or no memory; take hands the tables over (once, after 1). The

@@ -1,4 +1,4 @@
-/* test_snapshot_fork.c: snapshots written by a forked child (raft_peer/snapshot_service.c)
+/* test_snapshot_fork.c: snapshots written by a forked child (raft_peer/snapshot_child.c)
  * with real processes: the leader keeps answering while it takes several, every peer
  * restarts from its snapshot with every value intact, a follower far behind is brought
  * back by an installed snapshot while new ones are being written, and the byte trigger
