@@ -203,10 +203,13 @@ SIM_ARGS = $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --jobs $(SIM_JOBS))$(if 
 export RAFT_BIN_DIR := $(abspath $(BIN))
 
 test: all purity unit sim crash integration
-# The core's sources do no I/O; its archive exports only raft_ names (state.h says why).
-purity: $(CORE_LIB)
+# The core's sources do no I/O; its archive exports only raft_ names (state.h says why);
+# the daemon's leaf folders include no glue and its glue files call no one in a circle
+# (docs/ARCHITECTURE.md), read from the objects.
+purity: $(CORE_LIB) $(PEER_LIB) $(call obj,raft_peer/main.c)
 	@sh tests/check_core_purity.sh
 	@sh tests/check_core_symbols.sh $(CORE_LIB)
+	@sh tests/check_layers.sh $(BUILD)/obj
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 # make sim: SEEDS seeds, SIM_PACE_SEEDS more with --pace, then every deliberately
