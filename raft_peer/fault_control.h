@@ -16,7 +16,9 @@ struct conn;
 struct json_object;
 struct fault_control;
 
-/* p->faults, on p->el (created first). 0, or -1 when out of memory. */
+/* p->faults, on p->el (created first). 0, or -1 when out of memory. Made with or without
+ * -v, before anything is sent or received, and freed after the last message: the calls
+ * below take it as there (a peer without -v simply never has a fault set). */
 int faults_init(struct peer *p);
 void faults_free(struct peer *p);
 /* Carries out a control message whose action net_faults_is_action accepts, logs it and

@@ -521,6 +521,13 @@ int rpc_decode_install_snapshot(struct json_object *obj, const char *const *name
         set_err(err, errlen, "field \"crc\" must fit 32 bits");
         goto fail;
     }
+    /* A leader of term T holds no entry of a later term (the core refuses such a
+     * snapshot too, but only once it has been received whole and made ours on disk). */
+    if (s->last_included_term > s->term) {
+        set_err(err, errlen, "last_included_term %llu is after the leader's term %llu",
+                (unsigned long long)s->last_included_term, (unsigned long long)s->term);
+        goto fail;
+    }
     /* What the characters decode to, padding counted: 64 KiB is not a multiple of 3, so
      * a chunk's worth of characters without padding holds 2 bytes more than space. */
     size_t pad = coded_len >= 2 && coded[coded_len - 1] == '='

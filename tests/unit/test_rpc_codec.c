@@ -627,6 +627,10 @@ Test(rpc_codec, install_snapshot_hostile_chunks_are_refused)
         "\"crc\":1,\"offset\":0,\"data\":\"\",\"done\":false}",
         /* another type */
         "{\"type\":\"install_snapshot_result\",\"term\":3,\"from\":\"peer1\",\"to\":\"peer2\"}",
+        /* a snapshot whose last entry is of a term after the leader's */
+        "{\"type\":\"install_snapshot\",\"term\":3,\"leader_id\":\"peer1\",\"from\":\"peer1\","
+        "\"to\":\"peer2\",\"last_included_index\":10,\"last_included_term\":4,\"size\":1,"
+        "\"crc\":1,\"offset\":0,\"data\":\"\",\"done\":false}",
     };
 #undef CHUNK
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
