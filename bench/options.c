@@ -76,6 +76,8 @@ void options_usage(FILE *out)
         "  --json-file FILE       also append the result as one JSON line to FILE\n"
         "  --no-header            table rows without the header line\n"
         "  --label TEXT           a name carried into the report\n"
+        "  --raft KEY=VALUE       one more [raft] line for the peers the bench starts\n"
+        "                         (e.g. snapshot_threshold=100000); may be repeated\n"
         "  --etcd PATH            etcd mode: the etcd program (default $ETCD_BIN, else etcd\n"
         "                         in $PATH)\n"
         "  -h, --help             this help\n",
@@ -178,6 +180,7 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
         OPT_NO_HEADER,
         OPT_LABEL,
         OPT_ETCD,
+        OPT_RAFT,
     };
     static const struct option longopts[] = {
         {"peers", required_argument, NULL, 'n'},
@@ -203,6 +206,7 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
         {"no-header", no_argument, NULL, OPT_NO_HEADER},
         {"label", required_argument, NULL, OPT_LABEL},
         {"etcd", required_argument, NULL, OPT_ETCD},
+        {"raft", required_argument, NULL, OPT_RAFT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -325,6 +329,17 @@ int options_parse(int argc, char **argv, struct bench_options *o, char *err, siz
         case OPT_ETCD:
             o->etcd_bin = optarg;
             break;
+        case OPT_RAFT: {
+            /* KEY=VALUE, as the ini has it; the peers refuse what they do not know. */
+            const char *eq = strchr(optarg, '=');
+            size_t used = strlen(o->raft_lines);
+            if (!eq || eq == optarg || strpbrk(optarg, "\n[]") ||
+                used + strlen(optarg) + 2 > sizeof(o->raft_lines))
+                BAD("--raft: KEY=VALUE for the [raft] section, at most %zu bytes in all",
+                    sizeof(o->raft_lines) - 2);
+            snprintf(o->raft_lines + used, sizeof(o->raft_lines) - used, "%s\n", optarg);
+            break;
+        }
         case 'h':
             return 1;
         case ':':

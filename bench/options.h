@@ -47,6 +47,7 @@ struct bench_options {
     const char *json_file;  /* also append one JSON line per run here */
     bool no_header;         /* table rows only, for scripts that print many runs */
     const char *label;      /* free text carried into the report */
+    char raft_lines[1024];  /* --raft KEY=VALUE...: more [raft] lines of the started peers' ini */
     const char *etcd_bin;   /* etcd mode: the etcd program (NULL: $ETCD_BIN, else PATH) */
 };
 

@@ -41,6 +41,7 @@ int bench_cluster_open(struct bench_cluster *bc, const struct bench_options *o, 
         .election_timeout_max = o->timeout_max,
         .heartbeat_interval = o->heartbeat,
         .log_level = o->log_level,
+        .extra_raft = o->raft_lines[0] ? o->raft_lines : NULL,
     };
     bc->own = true;
     if (cluster_start(&bc->c, o->peers, &copt) != 0) {
