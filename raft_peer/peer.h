@@ -67,7 +67,7 @@ struct peer {
     enum raft_role last_role;
 
     struct raft_entry *entry_space; /* RPC_MAX_ENTRIES, where decoded RPCs put their entries */
-    char err[512];                  /* scratch for helpers' messages */
+    char err[512];                  /* peer.c's own: why the storage failed */
 };
 
 /* Loads everything and opens the port, whose lines go to the handlers in lines (ctx is

@@ -47,6 +47,7 @@ struct peer_link {
 struct peer_links {
     struct peer_link link[CONFIG_MAX_PEERS + 1]; /* by peer id */
     links_silent_fn *on_silent_drops;
+    char err[256]; /* why a connection failed, for the log line that says so */
 };
 
 static void on_link_event(struct event_loop *el, int fd, void *data, int mask);
@@ -104,7 +105,7 @@ static void link_connected(struct peer *p, raft_id id)
     l->connected = true;
     l->ever_connected = true;
     l->backoff_ms = BACKOFF_MIN_MS;
-    set_nodelay(p->err, sizeof(p->err), l->fd);
+    set_nodelay(p->links->err, sizeof(p->links->err), l->fd);
     if (l->down_reported) {
         l->down_reported = false;
         event_log_write(p->log, EVENT_LOG_INFO, "%s is reachable again", p->names[id - 1]);
@@ -125,8 +126,8 @@ static void on_link_event(struct event_loop *el, int fd, void *data, int mask)
         return;
     struct peer_link *l = &p->links->link[id];
     if (l->connecting && (mask & EL_WRITABLE)) {
-        if (tcp_connect_finish(p->err, sizeof(p->err), fd) != 0) {
-            link_close(p, id, p->err);
+        if (tcp_connect_finish(p->links->err, sizeof(p->links->err), fd) != 0) {
+            link_close(p, id, p->links->err);
             return;
         }
         link_connected(p, id);
@@ -148,10 +149,10 @@ static void link_connect(struct peer *p, raft_id id)
 {
     struct peer_link *l = &p->links->link[id];
     const struct config_peer *cp = &p->cfg.peers[id - 1];
-    int fd = tcp_connect_nonblock(p->err, sizeof(p->err), cp->host, cp->port);
+    int fd = tcp_connect_nonblock(p->links->err, sizeof(p->links->err), cp->host, cp->port);
     if (fd < 0) {
         l->fd = -1;
-        link_close(p, id, p->err);
+        link_close(p, id, p->links->err);
         return;
     }
     l->fd = fd;
