@@ -181,7 +181,16 @@ int mode_restart(const struct bench_options *o)
         bench_read_rss(c.pids[1], &rss, &hwm);
         cluster_kill_peer(&c, 1, SIGKILL);
     }
-    /* Alone, peer1 elects itself, appends its no-op and applies everything. */
+    /* Alone, peer1 elects itself, appends its no-op and applies everything. The starts
+     * above stored the 3-peer configuration they began with (data/peer1/bootstrap, which
+     * then wins over N: docs/MEMBERSHIP.md); without it, N = 1 bootstraps a cluster of
+     * one from the same log, whose entries are all commands. */
+    char bootstrap[sizeof(c.dir) + 32];
+    snprintf(bootstrap, sizeof(bootstrap), "%s/data/peer1/bootstrap", c.dir);
+    if (unlink(bootstrap) != 0 && errno != ENOENT) {
+        fprintf(stderr, "raft_bench: cannot remove %s: %s\n", bootstrap, strerror(errno));
+        goto out;
+    }
     struct peer_status st;
     t0 = bench_now_us();
     if (spawn_peer(&c, 1) < 0)
