@@ -48,7 +48,7 @@ int peer_campaign(struct peer *p)
         raft_time d = raft_next_deadline(p->r);
         if (d > limit)
             return fail(p->c, "peer %d: election timer did not fire (role %s)", p->id,
-                        role_str(raft_role(p->r)));
+                        raft_role_name(raft_role(p->r)));
         if (peer_advance(p, d > p->now ? d : p->now) != 0)
             return -1;
     }

@@ -20,7 +20,7 @@ void on_trace(void *ctx, const struct raft_trace *tr)
         /* Becoming a (pre-)candidate shows as the election it starts, below. */
         if (tr->a == RAFT_FOLLOWER || tr->a == RAFT_LEADER)
             text_printf(t, "%d becomes %s at term %" PRIu64 "\n", p->id,
-                        role_str((enum raft_role)tr->a), tr->term);
+                        raft_role_name((enum raft_role)tr->a), tr->term);
         break;
     case RAFT_TRACE_ELECTION_START:
         text_printf(t, "%d starts %s for term %" PRIu64 "\n", p->id,

@@ -150,7 +150,7 @@ static int expect_value(struct cluster *c, char **tok, int ntok)
         }
         char got[64];
         if (strcmp(what, "role") == 0)
-            snprintf(got, sizeof(got), "%s", role_str(raft_role(p->r)));
+            snprintf(got, sizeof(got), "%s", raft_role_name(raft_role(p->r)));
         else if (strcmp(what, "term") == 0)
             snprintf(got, sizeof(got), "%" PRIu64, raft_current_term(p->r));
         else if (strcmp(what, "vote") == 0)

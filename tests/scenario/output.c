@@ -5,21 +5,6 @@
 #include <ctype.h>
 #include <inttypes.h>
 
-const char *role_str(enum raft_role role)
-{
-    switch (role) {
-    case RAFT_FOLLOWER:
-        return "follower";
-    case RAFT_PRE_CANDIDATE:
-        return "pre_candidate";
-    case RAFT_CANDIDATE:
-        return "candidate";
-    case RAFT_LEADER:
-        return "leader";
-    }
-    return "?";
-}
-
 const char *vote_reason_str(uint64_t reason)
 {
     switch (reason) {

@@ -10,7 +10,6 @@
 #include "tests/scenario/text.h"
 #include "tests/scenario/wire.h"
 
-const char *role_str(enum raft_role role);
 const char *vote_reason_str(uint64_t reason);
 const char *step_down_str(uint64_t reason);
 /* A configuration as "1,2,3/4": voters, a slash, learners. */
