@@ -329,17 +329,18 @@ Test(peer, corrupted_middle_record_refuses_to_start, .fini = teardown, .timeout 
     int fd = open(seg, O_RDWR);
     cr_assert_geq(fd, 0);
     /* The middle of what the log holds: the segment is preallocated, so the records
-     * are followed by zeros up to the file's end. */
+     * are followed by zeros up to the file's end. Read whole: a byte per read of a
+     * 9 MiB file took a minute under valgrind. */
+    char *data = malloc((size_t)sb.st_size);
+    cr_assert_not_null(data);
+    cr_assert_eq(pread(fd, data, (size_t)sb.st_size, 0), sb.st_size);
     off_t used = sb.st_size;
-    char byte = 0;
-    while (used > 0 && byte == 0) {
-        cr_assert_eq(pread(fd, &byte, 1, used - 1), 1);
-        if (byte == 0)
-            used--;
-    }
+    while (used > 0 && data[used - 1] == 0)
+        used--;
     cr_assert_gt(used, 0, "an empty log");
     off_t middle = used / 2;
-    cr_assert_eq(pread(fd, &byte, 1, middle), 1);
+    char byte = data[middle];
+    free(data);
     byte ^= 0x5a;
     cr_assert_eq(pwrite(fd, &byte, 1, middle), 1);
     close(fd);

@@ -59,8 +59,10 @@ int lazyfs_private_mounts(void)
 {
     if (unshare(CLONE_NEWNS) != 0)
         return -1;
-    /* Without this, mounts would still propagate back to the machine's namespace. */
-    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    /* Without this, mounts would still propagate back to the machine's namespace. The
+     * kernel ignores the source and type of a propagation change; they are given anyway,
+     * since valgrind takes a NULL type for a bad pointer. */
+    return mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL);
 }
 
 static bool is_fuse_mount(const char *path)
