@@ -72,7 +72,7 @@ int member_request_send(struct requester *rq, const char *action, const char *pe
         return -1;
     struct member_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
-        atomic_store(&rq->busy, false);
+        requester_unclaim(rq);
         return -1;
     }
     j->rq = rq;

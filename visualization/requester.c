@@ -62,6 +62,11 @@ bool requester_claim(struct requester *r)
     return atomic_compare_exchange_strong(&r->busy, &expected, true);
 }
 
+void requester_unclaim(struct requester *r)
+{
+    atomic_store(&r->busy, false);
+}
+
 void requester_targets(const struct requester *r, int first, struct requester_targets *t)
 {
     memcpy(t->peers, r->peers, sizeof t->peers);
@@ -81,7 +86,7 @@ int requester_start(struct requester *r, void *(*fn)(void *), void *job)
         pthread_attr_destroy(&attr);
     }
     if (rc != 0)
-        atomic_store(&r->busy, false);
+        requester_unclaim(r);
     return rc;
 }
 
@@ -96,7 +101,7 @@ void requester_finish(struct requester *r, const char *fmt, ...)
     /* If the game is gone or the pipe is full, the result is simply lost. */
     ssize_t written = write(r->pipe_wr, rec, sizeof rec);
     (void)written;
-    atomic_store(&r->busy, false);
+    requester_unclaim(r);
 }
 
 /* Reads one line within timeout_ms into buf. Returns its length or -1. */

@@ -42,6 +42,8 @@ void requester_add_peer(struct requester *r, const char *name, const char *host,
 
 /* Takes the one request slot: false when a request is on its way or there is no peer. */
 bool requester_claim(struct requester *r);
+/* Gives the slot back when no request was started after all (out of memory). */
+void requester_unclaim(struct requester *r);
 /* The peers, starting at first (the leader, if known; else the first peer). */
 void requester_targets(const struct requester *r, int first, struct requester_targets *t);
 /* Runs fn(job) on a detached thread, which ends with requester_finish. -1 (the slot

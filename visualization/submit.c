@@ -134,7 +134,7 @@ int submitter_send(struct submitter *s, const char *command, int first_slot)
     }
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL) {
-        atomic_store(&s->rq.busy, false);
+        requester_unclaim(&s->rq);
         return -1;
     }
     j->s = s;
