@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "bench/fsync_round.h"
 #include "bench/latency.h"
 #include "bench/modes.h"
 #include "bench/report.h"
@@ -282,20 +283,41 @@ out:
     return rc;
 }
 
-int limits_floor(int samples, double *fsync_p50_us, double *rtt_p50_us, char *err, size_t errlen)
+/* A majority of `peers` syncing the same write together, each into its own zeroed
+ * file in a fresh directory on the clusters' file system. */
+static int measure_fsync_round(int samples, int peers, struct latency *lat, char *err,
+                               size_t errlen)
 {
-    struct latency fs, rtt;
+    char dir[64] = "/tmp/raftvillage-limits-XXXXXX";
+    if (!mkdtemp(dir)) {
+        snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+        return -1;
+    }
+    int rc =
+        fsync_round_measure(dir, peers, peers / 2 + 1, samples, LIMIT_BUDGET_US, lat, err, errlen);
+    remove_tree(dir);
+    return rc;
+}
+
+int limits_floor(int samples, int peers, struct floor_parts *f, char *err, size_t errlen)
+{
+    struct latency fs, round, rtt;
     latency_init(&fs);
+    latency_init(&round);
     latency_init(&rtt);
     int rc = measure_fsync_preallocated(samples, &fs, err, errlen) == 0 &&
-                     measure_rtt(samples, &rtt, err, errlen) == 0 && fs.n > 0 && rtt.n > 0
+                     measure_fsync_round(samples, peers, &round, err, errlen) == 0 &&
+                     measure_rtt(samples, &rtt, err, errlen) == 0 && fs.n > 0 && round.n > 0 &&
+                     rtt.n > 0
                  ? 0
                  : -1;
     if (rc == 0) {
-        *fsync_p50_us = (double)latency_percentile(&fs, 50);
-        *rtt_p50_us = (double)latency_percentile(&rtt, 50);
+        f->fsync_us = (double)latency_percentile(&fs, 50);
+        f->majority_fsync_us = (double)latency_percentile(&round, 50);
+        f->rtt_us = (double)latency_percentile(&rtt, 50);
     }
     latency_free(&fs);
+    latency_free(&round);
     latency_free(&rtt);
     return rc;
 }
@@ -334,9 +356,10 @@ static void runq_end(struct runq_phases *ph)
 int mode_limits(const struct bench_options *o)
 {
     char err[512];
-    struct latency fs, fs_shared, fs_prealloc, rtt;
+    struct latency fs, fs_shared, fs_round, fs_prealloc, rtt;
     latency_init(&fs);
     latency_init(&fs_shared);
+    latency_init(&fs_round);
     latency_init(&fs_prealloc);
     latency_init(&rtt);
     /* As many writers as the cluster has peers; a 1-peer cluster shares its disk with no
@@ -357,6 +380,8 @@ int mode_limits(const struct bench_options *o)
         runq_end(&quiet);
     }
     if (rc == 0 && shared)
+        rc = measure_fsync_round(o->samples, writers, &fs_round, err, sizeof(err));
+    if (rc == 0 && shared)
         rc = measure_fsync_shared(o->samples, writers, &fs_shared, err, sizeof(err));
     if (rc == 0) {
         runq_begin(&quiet);
@@ -375,23 +400,33 @@ int mode_limits(const struct bench_options *o)
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs, 50);
     double shared_us =
         2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs_shared, 50);
+    double majority_us =
+        2.0 * (double)latency_percentile(&rtt, 50) + (double)latency_percentile(&fs_round, 50);
     if (!o->json) {
         if (!o->no_header)
             printf("%-26s %7s %8s %8s %8s %8s %8s\n", "limit", "samples", "p50ms", "p99ms",
                    "p99.9ms", "maxms", "meanms");
-        char shared_name[48];
+        char shared_name[48], round_name[48];
         snprintf(shared_name, sizeof(shared_name), "append+fsync, %d at once", writers);
+        snprintf(round_name, sizeof(round_name), "prealloc, %d of %d together", writers / 2 + 1,
+                 writers);
         row("append+fsync (storage)", &fs);
         row("overwrite+fsync, prealloc", &fs_prealloc);
-        if (shared)
+        if (shared) {
+            row(round_name, &fs_round);
             row(shared_name, &fs_shared);
+        }
         row("tcp loopback rtt", &rtt);
         char a[32];
         printf("floor of a 1-client 3-peer write, 2 rtt + 1 fsync (p50s): %s ms\n",
                report_ms(a, floor_us));
-        if (shared)
+        if (shared) {
+            printf("the same where the %d peers share the disk, 2 rtt + a majority's syncs "
+                   "together: %s ms\n",
+                   writers, report_ms(a, majority_us));
             printf("the same with the disk shared by %d writers syncing without pause: %s ms\n",
                    writers, report_ms(a, shared_us));
+        }
         printf("time spent waiting for a CPU while measuring: %.0f%%\n", wait_share * 100);
     }
     struct json_object *obj = report_new(o);
@@ -402,6 +437,9 @@ int mode_limits(const struct bench_options *o)
             json_object_object_add(obj, "fsync_shared_us", report_latency(&fs_shared));
             json_object_object_add(obj, "fsync_shared_writers", json_object_new_int(writers));
             json_object_object_add(obj, "write_shared_disk_us", json_object_new_double(shared_us));
+            json_object_object_add(obj, "fsync_majority_us", report_latency(&fs_round));
+            json_object_object_add(obj, "write_majority_floor_us",
+                                   json_object_new_double(majority_us));
         }
         json_object_object_add(obj, "rtt_us", report_latency(&rtt));
         json_object_object_add(obj, "write_floor_us", json_object_new_double(floor_us));
@@ -413,6 +451,7 @@ int mode_limits(const struct bench_options *o)
 out:
     latency_free(&fs);
     latency_free(&fs_shared);
+    latency_free(&fs_round);
     latency_free(&fs_prealloc);
     latency_free(&rtt);
     return status;

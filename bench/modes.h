@@ -17,8 +17,14 @@ int mode_follower(const struct bench_options *o);
 int mode_scale(const struct bench_options *o);
 int mode_floor(const struct bench_options *o);
 
-/* mode_limits.c: the p50 of a small write + fdatasync into a preallocated file and of a
- * loopback round trip of one request line, samples of each. 0, or -1 with err. */
-int limits_floor(int samples, double *fsync_p50_us, double *rtt_p50_us, char *err, size_t errlen);
+/* What no 1-client write can beat on this machine, as p50s in us. */
+struct floor_parts {
+    double fsync_us;          /* one small write + fdatasync into a preallocated file */
+    double majority_fsync_us; /* the same by `peers` writers at once, until a majority is done */
+    double rtt_us;            /* one request line to another process and back, loopback */
+};
+
+/* mode_limits.c: measures the floor's parts, `samples` of each. 0, or -1 with err. */
+int limits_floor(int samples, int peers, struct floor_parts *f, char *err, size_t errlen);
 
 #endif

@@ -102,7 +102,7 @@ for peers in 3 5; do
 done
 say ""
 
-say "== one client against its floor (2 loopback round trips + 1 fdatasync into a preallocated file, measured before and after)"
+say "== one client against its floor (2 loopback round trips + 1 fdatasync into a preallocated file; and + a majority of the peers syncing together on the one disk they share; measured before and after)"
 bench floor -n 3 -T "$SECONDS_PER_RUN" --samples 2000
 say ""
 

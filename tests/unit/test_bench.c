@@ -12,12 +12,47 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/fsync_round.h"
 #include "bench/latency.h"
 #include "bench/load.h"
 #include "bench/mix.h"
 #include "bench/options.h"
 #include "common/client_protocol.h"
 #include "common/net.h"
+
+/* ---- a majority's fsyncs together ------------------------------------------- */
+
+Test(fsync_round, one_sample_per_round_from_first_start_to_the_quorum)
+{
+    char dir[] = "/tmp/raftvillage-test-round-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    struct latency l;
+    latency_init(&l);
+    char err[256] = "";
+    cr_assert_eq(fsync_round_measure(dir, 3, 2, 20, 60000000u, &l, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(l.n, 20);
+    cr_assert_gt(latency_min(&l), 0); /* a write and an fdatasync take some time */
+    latency_free(&l);
+    for (int i = 0; i < 3; i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "%s/writer%d", dir, i);
+        cr_assert_eq(unlink(path), 0, "writer %d had no file of its own", i);
+    }
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+Test(fsync_round, refuses_a_quorum_it_cannot_have)
+{
+    struct latency l;
+    latency_init(&l);
+    char err[256] = "";
+    cr_assert_eq(fsync_round_measure("/nonexistent", 3, 4, 5, 1000000u, &l, err, sizeof(err)), -1);
+    cr_assert_neq(err[0], '\0');
+    cr_assert_eq(fsync_round_measure("/nonexistent", 3, 2, 5, 1000000u, &l, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "/nonexistent") != NULL, "%s", err);
+    cr_assert_eq(l.n, 0);
+    latency_free(&l);
+}
 
 /* ---- latency ---------------------------------------------------------------- */
 
