@@ -1,12 +1,26 @@
 /* snapshot_install.c: a follower loads the snapshot its leader sent (Figure 13, steps 6
- * to 8) without stopping its event loop. The whole snapshot is durable already; its
- * bytes are read into a fresh state machine a slice at a time on a zero-delay timer, so
- * heartbeats, votes and clients are served between slices (a million variables take a
- * few hundred ms of reading). Only when the reading is done are the core and the state
- * machine switched over together, in one callback, before any ready is taken: the core
- * never hands out an entry the state machine does not follow. Chunks that arrive
- * meanwhile are ignored; the leader sends its last one again after 2 s, and by then the
- * answer has gone. */
+ * to 8) without stopping its event loop, and makes it its own only once it knows the
+ * bytes are a snapshot it can start from.
+ *
+ * The order, and why:
+ *   1. the last chunk arrives: snapshot.partial is sealed (size and transfer CRC
+ *      checked, fdatasync), still under its own name: data/<peer>/snapshot is the old
+ *      one, which a restart would load (snapshot_service.c);
+ *   2. its bytes are read back and parsed, the configuration at once, the state
+ *      machine a slice at a time on a zero-delay timer, so heartbeats, votes and
+ *      clients are served between slices (a million variables take a few hundred ms);
+ *      the state machine must end at the snapshot's index, as snapshot_boot requires;
+ *   3. the core is asked whether it would take it now (raft_snapshot_check);
+ *   4. only then the commit: rename over data/<peer>/snapshot and fsync the directory;
+ *   5. then, in the same callback and before any ready is taken, the core and the state
+ *      machine switch over together (the core never hands out an entry the state
+ *      machine does not follow), and the core's ready compacts the log after that.
+ * The CRC only proves the transfer: bytes a buggy or hostile leader sent that do not
+ * parse fail at 2 and are deleted, and a snapshot the core refuses stops at 3; either
+ * way the old snapshot stays, and the peer can still start from it. A crash before 4
+ * leaves the old snapshot and a sealed partial, resumed whole if the leader sends the
+ * same snapshot again. Chunks that arrive meanwhile are ignored; the leader sends its
+ * last one again after 2 s, and by then the answer has gone. */
 #include <stdlib.h>
 
 #include "common/error_message.h"
@@ -29,6 +43,7 @@ struct snapshot_install {
     raft_id leader;
     raft_term term; /* of the chunk that completed the snapshot */
     struct snapshot_meta meta;
+    struct snapshot_receiver *receiver; /* its sealed partial file, ours to commit */
     uint8_t *data;
     struct raft_configuration configuration; /* what the snapshot carries */
     struct sm_snapshot_reader *reader;
@@ -45,6 +60,7 @@ static void install_free(struct snapshot_install *in)
     if (in->timer >= 0)
         el_del_timer(in->p->el, in->timer);
     sm_snapshot_reader_free(in->reader);
+    snapshot_receiver_close(in->receiver);
     free(in->data);
     free(in);
 }
@@ -59,7 +75,37 @@ static void report(struct snapshot_install *in, enum snapshot_install_outcome ou
     in->done(in->done_ctx, &r);
 }
 
-/* The reading is done: switch the core and the state machine over, or neither. */
+enum snapshot_install_outcome snapshot_install_refusal(int rc, const char *why, raft_term term,
+                                                       raft_term current_term, char *out,
+                                                       size_t outlen)
+{
+    if (rc == RAFT_EINVAL && term < current_term) {
+        /* A newer term began while we read (its leader will catch us up); our newer
+         * term in the answer tells the old leader to step down. */
+        set_err(out, outlen, "term %llu is over (we are in term %llu)", (unsigned long long)term,
+                (unsigned long long)current_term);
+        return SNAPSHOT_TERM_OVER;
+    }
+    /* Anything else ends the transfer; the leader asks again at its own pace. */
+    set_err(out, outlen, "the core refuses it (%s): %s", raft_strerror(rc),
+            why ? why : "no reason given");
+    return SNAPSHOT_LOAD_FAILED;
+}
+
+/* The core would not take the snapshot: the log says why. */
+static enum snapshot_install_outcome refused(struct snapshot_install *in, int rc, const char *why)
+{
+    struct peer *p = in->p;
+    enum snapshot_install_outcome o = snapshot_install_refusal(
+        rc, why, in->term, raft_current_term(p->raft), in->err, sizeof(in->err));
+    event_log_write(p->log, o == SNAPSHOT_TERM_OVER ? EVENT_LOG_INFO : EVENT_LOG_WARN,
+                    "snapshot from %s at index %llu read but not installed: %s",
+                    p->names[in->leader - 1], (unsigned long long)in->meta.index, in->err);
+    return o;
+}
+
+/* The reading is done: commit the file, then switch the core and the state machine
+ * over; or none of it. */
 static enum snapshot_install_outcome install_finish(struct snapshot_install *in)
 {
     struct peer *p = in->p;
@@ -67,7 +113,9 @@ static enum snapshot_install_outcome install_finish(struct snapshot_install *in)
     const char *leader = p->names[in->leader - 1];
     const struct raft_configuration *conf = &in->configuration;
     if (index <= raft_commit_index(p->raft)) {
-        /* Our log caught up meanwhile: what we applied already goes as far. */
+        /* Our log caught up meanwhile: what we applied already goes as far, and our own
+         * snapshot stays; the partial is of no more use. */
+        snapshot_receiver_discard(in->receiver);
         raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
                               el_now_ms());
         event_log_write(p->log, EVENT_LOG_INFO,
@@ -76,8 +124,20 @@ static enum snapshot_install_outcome install_finish(struct snapshot_install *in)
                         (unsigned long long)raft_commit_index(p->raft));
         return SNAPSHOT_ALREADY_APPLIED;
     }
-    int rc = raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
-                                   el_now_ms());
+    const char *why = NULL;
+    int rc = raft_snapshot_check(p->raft, in->leader, in->term, in->meta.term, conf, &why);
+    if (rc != RAFT_OK)
+        return refused(in, rc, why); /* the partial stays: a resend resumes it whole */
+    /* Durable as data/<peer>/snapshot before the core hears of it: the core then
+     * compacts its log, and a restart must find the snapshot that covers the cut. */
+    if (snapshot_receiver_commit(in->receiver, in->err, sizeof(in->err)) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR,
+                        "cannot make the snapshot from %s at index %llu ours: %s", leader,
+                        (unsigned long long)index, in->err);
+        return SNAPSHOT_LOAD_FAILED;
+    }
+    rc = raft_install_snapshot(p->raft, in->leader, in->term, index, in->meta.term, conf,
+                               el_now_ms());
     if (rc == RAFT_ENOMEM) {
         /* Only its answer to the leader was lost (the core's ENOMEM): the core did switch
          * over, and so must the state machine; the leader asks again and hears it then. */
@@ -85,12 +145,10 @@ static enum snapshot_install_outcome install_finish(struct snapshot_install *in)
                         "out of memory answering the snapshot from %s at index %llu", leader,
                         (unsigned long long)index);
     } else if (rc != RAFT_OK) {
-        /* A newer term began while we read (its leader will catch us up). The file
-         * stays: it is committed state either way, and a restart reads it as such. */
-        event_log_write(p->log, EVENT_LOG_INFO,
-                        "snapshot from %s at index %llu read but not installed: term %llu is over",
-                        leader, (unsigned long long)index, (unsigned long long)in->term);
-        return SNAPSHOT_TERM_OVER;
+        /* Cannot happen: nothing ran since raft_snapshot_check. The file is committed
+         * state either way (a leader snapshots committed entries only), and a restart
+         * reads it as such. */
+        return refused(in, rc, "refused after raft_snapshot_check allowed it");
     }
     sm_snapshot_adopt(p->sm, in->reader);
     event_log_write(p->log, EVENT_LOG_INFO,
@@ -121,8 +179,9 @@ static int64_t on_slice(struct event_loop *el, int64_t id, void *data)
         rc = -1;
     }
     if (rc < 0) {
-        event_log_write(in->p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s",
-                        in->err);
+        event_log_write(in->p->log, EVENT_LOG_ERROR,
+                        "cannot load the received snapshot: %s; ours is unchanged", in->err);
+        snapshot_receiver_discard(in->receiver); /* a resend must not resume these bytes */
         report(in, SNAPSHOT_LOAD_FAILED);
     } else {
         report(in, install_finish(in));
@@ -142,14 +201,16 @@ static int split(struct snapshot_install *in, const uint8_t **sm_bytes, size_t *
 }
 
 struct snapshot_install *snapshot_install_start(struct peer *p, raft_id leader, raft_term term,
-                                                raft_index index, snapshot_install_done_fn *done,
-                                                void *ctx)
+                                                const struct snapshot_meta *meta,
+                                                struct snapshot_receiver *receiver,
+                                                snapshot_install_done_fn *done, void *ctx)
 {
     const uint8_t *sm_bytes = NULL;
     size_t sm_len = 0;
     struct snapshot_install *in = calloc(1, sizeof(*in));
     if (!in) {
         event_log_write(p->log, EVENT_LOG_ERROR, "out of memory loading a received snapshot");
+        snapshot_receiver_close(receiver);
         return NULL;
     }
     *in = (struct snapshot_install){.p = p,
@@ -157,14 +218,25 @@ struct snapshot_install *snapshot_install_start(struct peer *p, raft_id leader, 
                                     .done_ctx = ctx,
                                     .leader = leader,
                                     .term = term,
+                                    .meta = *meta,
+                                    .receiver = receiver,
                                     .timer = -1,
                                     .started_ms = el_now_ms()};
-    if (snapshot_load(p->data_dir, &in->meta, &in->data, in->err, sizeof(in->err)) != 0 ||
-        in->meta.index != index || split(in, &sm_bytes, &sm_len) != 0 ||
-        sm_snapshot_reader_open(sm_bytes, sm_len, &in->reader, in->err, sizeof(in->err)) != 0 ||
-        (in->timer = el_add_timer(p->el, 0, on_slice, in)) < 0) {
-        event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: %s",
-                        in->meta.index != index ? "the file is not the one received" : in->err);
+    if (snapshot_receiver_data(receiver, &in->data, in->err, sizeof(in->err)) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot read the received snapshot: %s", in->err);
+        install_free(in);
+        return NULL;
+    }
+    if (split(in, &sm_bytes, &sm_len) != 0 ||
+        sm_snapshot_reader_open(sm_bytes, sm_len, &in->reader, in->err, sizeof(in->err)) != 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR,
+                        "cannot load the received snapshot: %s; ours is unchanged", in->err);
+        snapshot_receiver_discard(receiver); /* a resend must not resume these bytes */
+        install_free(in);
+        return NULL;
+    }
+    if ((in->timer = el_add_timer(p->el, 0, on_slice, in)) < 0) {
+        event_log_write(p->log, EVENT_LOG_ERROR, "cannot load the received snapshot: no timer");
         in->timer = -1;
         install_free(in);
         return NULL;

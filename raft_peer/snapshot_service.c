@@ -244,6 +244,9 @@ static void on_install_done(void *ctx, const struct snapshot_install_result *r)
     s->installing = NULL; /* it frees itself when we return */
     switch (r->outcome) {
     case SNAPSHOT_INSTALLED:
+        /* The file is now our snapshot: one of our own, still being written or yet to
+         * come, is older and must not replace it. */
+        snapshot_child_supersede(p);
         s->index = m->index;
         s->term = m->term;
         s->size = m->size;
@@ -325,19 +328,19 @@ static void receive_chunk(struct peer *p, const struct rpc_install_snapshot *c)
     }
     bool complete = s->receiving_have == size;
     if (complete) {
-        if (snapshot_receiver_finish(s->receiver, s->err, sizeof(s->err)) != 0) {
+        if (snapshot_receiver_seal(s->receiver, s->err, sizeof(s->err)) != 0) {
             event_log_write(p->log, EVENT_LOG_ERROR, "received snapshot is bad: %s", s->err);
             snapshot_receiver_close(s->receiver);
             s->receiver = NULL;
             reply_failed(p, leader, index, size);
             return;
         }
-        snapshot_receiver_close(s->receiver);
+        /* Sealed but not yet ours: the install reads it, and commits it only if it can
+         * start from it (snapshot_install.c says in which order). */
+        struct snapshot_meta m = {.index = index, .term = last_term, .size = size, .crc = crc};
+        struct snapshot_receiver *sealed = s->receiver;
         s->receiver = NULL;
-        /* The file is now our snapshot: a snapshot of our own, still being written or
-         * yet to come, must not replace it before the state machine holds it. */
-        snapshot_child_supersede(p);
-        s->installing = snapshot_install_start(p, leader, term, index, on_install_done, p);
+        s->installing = snapshot_install_start(p, leader, term, &m, sealed, on_install_done, p);
         if (!s->installing)
             reply_failed(p, leader, index, size);
         return; /* answered once it is loaded (on_install_done) */

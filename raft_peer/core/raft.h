@@ -363,9 +363,16 @@ void raft_snapshot_sent(struct raft *r, raft_id id, raft_index index, bool ok);
  * rules as AppendEntries (recognise the leader, reset the election timer). RAFT_OK to
  * accept the chunk; RAFT_EINVAL when term is stale (answer with raft_current_term). */
 int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_time now);
+/* Follower: whether raft_install_snapshot would take this snapshot now, changing
+ * nothing: RAFT_OK, or the error it would return, with *why (when why is not NULL) a
+ * phrase naming the rule (RAFT_EINVAL: a stale term, a last included term after the
+ * leader's, an invalid configuration; RAFT_ESTOPPED). The caller asks before it makes
+ * the received snapshot its own on disk, which must come before raft_install_snapshot. */
+int raft_snapshot_check(const struct raft *r, raft_id leader, raft_term term, raft_term last_term,
+                        const struct raft_configuration *configuration, const char **why);
 /* Follower: the whole snapshot (last included index and term, and the configuration at
  * that index) is durable and loaded into the state machine. The core rebuilds its log
- * around it and acknowledges it. */
+ * around it and acknowledges it. Refuses what raft_snapshot_check refuses. */
 int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_index index,
                           raft_term last_term, const struct raft_configuration *configuration,
                           raft_time now);

@@ -76,6 +76,30 @@ int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_tim
     return RAFT_OK;
 }
 
+int raft_snapshot_check(const struct raft *r, raft_id leader, raft_term term, raft_term last_term,
+                        const struct raft_configuration *configuration, const char **why)
+{
+    const char *because = NULL;
+    int rc = RAFT_EINVAL;
+    /* raft_install_snapshot's refusals, in its order (raft_snapshot_chunk's last). */
+    if (!configuration || !raft__configuration_valid(configuration))
+        because = "the configuration it carries is not valid";
+    else if (last_term > term)
+        because = "its last included term is after the leader's term";
+    else if (r->stopped) {
+        because = "this peer is stopped";
+        rc = RAFT_ESTOPPED;
+    } else if (leader < 1 || leader > RAFT_MAX_PEERS || leader == r->cfg.id)
+        because = "it names no other peer as its leader";
+    else if (term < r->current_term)
+        because = "the leader's term is over";
+    else
+        rc = RAFT_OK;
+    if (why)
+        *why = because;
+    return rc;
+}
+
 /* Figure 13, receiver steps 6 to 8: "If existing log entry has same index and term
  * as snapshot's last included entry, retain log entries following it and reply.
  * Discard the entire log. Reset state machine using snapshot contents." */

@@ -3,7 +3,8 @@
  * "snapshot" only ever changes by rename(2) of a complete, fsynced file, so a crash
  * leaves the old or the new one; damage found in it is rot, and is refused. A received
  * snapshot is written in place into "snapshot.partial", laid out as the final file plus
- * two progress slots behind it; finishing cuts the slots off and renames. */
+ * two progress slots behind it; sealing cuts the slots off and fdatasyncs, and only the
+ * commit that the caller asks for once it has checked the contents renames it. */
 #include "raft_peer/storage/snapshot_store.h"
 
 #include <errno.h>
@@ -325,7 +326,8 @@ struct snapshot_receiver {
     int next_slot; /* the progress slot the next chunk records itself in; the other one
                       holds the durable fallback */
     bool failed;   /* an I/O error: nothing more may be trusted from this handle */
-    bool done;     /* finished (renamed) or refused: the partial is gone */
+    bool sealed;   /* complete, checked and durable at its final length; still partial */
+    bool done;     /* committed (renamed) or refused: the partial is gone */
     struct storage_io io;
 };
 
@@ -565,9 +567,9 @@ fail:
     return -1;
 }
 
-int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errlen)
+int snapshot_receiver_seal(struct snapshot_receiver *r, char *err, size_t errlen)
 {
-    if (receiver_usable(r, "snapshot_receiver_finish", err, errlen) < 0)
+    if (receiver_usable(r, "snapshot_receiver_seal", err, errlen) < 0)
         return -1;
     if (r->have != r->m.size) {
         set_err(err, errlen, "%s/%s: only %" PRIu64 " of %" PRIu64 " bytes received", r->dir,
@@ -591,10 +593,70 @@ int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errl
     step = "fsync";
     if (sio_fdatasync(&r->io, r->fd) < 0)
         goto fail;
-    step = "rename to " SNAP_NAME;
-    if (sio_rename(&r->io, r->dir_fd, SNAP_PARTIAL, SNAP_NAME) < 0)
-        goto fail;
+    r->sealed = true;
+    return 0;
+fail:
+    set_err(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
+    discard_partial(r);
+    return -1;
+}
+
+/* Refuses calls that need a sealed partial. */
+static int receiver_sealed(const struct snapshot_receiver *r, const char *what, char *err,
+                           size_t errlen)
+{
+    if (receiver_usable(r, what, err, errlen) < 0)
+        return -1;
+    if (!r->sealed) {
+        set_err(err, errlen, "%s: %s/%s is not sealed", what, r->dir, SNAP_PARTIAL);
+        return -1;
+    }
+    return 0;
+}
+
+int snapshot_receiver_data(struct snapshot_receiver *r, uint8_t **data, char *err, size_t errlen)
+{
+    if (data != NULL)
+        *data = NULL;
+    if (data == NULL) {
+        set_err(err, errlen, "snapshot_receiver_data: NULL argument");
+        return -1;
+    }
+    if (receiver_sealed(r, "snapshot_receiver_data", err, errlen) < 0)
+        return -1;
+    uint8_t *buf = malloc(r->m.size > 0 ? (size_t)r->m.size : 1);
+    if (buf == NULL) {
+        set_err(err, errlen, "%s/%s: out of memory for %" PRIu64 " bytes", r->dir, SNAP_PARTIAL,
+                r->m.size);
+        return -1;
+    }
+    if (sio_pread_all(r->fd, buf, (size_t)r->m.size, SNAP_HDR) < 0) {
+        set_err(err, errlen, "%s/%s: cannot read: %s", r->dir, SNAP_PARTIAL, strerror(errno));
+        free(buf);
+        return -1;
+    }
+    /* What comes back from the page cache, checked as snapshot_load checks a file. */
+    if (crc32c(0, buf, (size_t)r->m.size) != r->m.crc) {
+        set_err(err, errlen, "%s/%s: data checksum mismatch reading it back", r->dir, SNAP_PARTIAL);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    return 0;
+}
+
+int snapshot_receiver_commit(struct snapshot_receiver *r, char *err, size_t errlen)
+{
+    if (receiver_sealed(r, "snapshot_receiver_commit", err, errlen) < 0)
+        return -1;
+    if (sio_rename(&r->io, r->dir_fd, SNAP_PARTIAL, SNAP_NAME) < 0) {
+        set_err(err, errlen, "%s/%s: cannot rename to %s: %s", r->dir, SNAP_PARTIAL, SNAP_NAME,
+                strerror(errno));
+        discard_partial(r);
+        return -1;
+    }
     r->done = true;
+    /* The rename is the commit point, and it is durable only with the directory. */
     if (sio_fsync(&r->io, r->dir_fd) < 0) {
         r->failed = true;
         set_err(err, errlen, "%s: cannot fsync the directory after renaming %s: %s", r->dir,
@@ -602,10 +664,22 @@ int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errl
         return -1;
     }
     return 0;
-fail:
-    set_err(err, errlen, "%s/%s: cannot %s: %s", r->dir, SNAP_PARTIAL, step, strerror(errno));
-    discard_partial(r);
-    return -1;
+}
+
+int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errlen)
+{
+    if (snapshot_receiver_seal(r, err, errlen) < 0)
+        return -1;
+    return snapshot_receiver_commit(r, err, errlen);
+}
+
+void snapshot_receiver_discard(struct snapshot_receiver *r)
+{
+    if (r == NULL || r->done)
+        return;
+    r->done = true;
+    if (sio_unlink(&r->io, r->dir_fd, SNAP_PARTIAL) == 0)
+        (void)sio_fsync(&r->io, r->dir_fd);
 }
 
 void snapshot_receiver_close(struct snapshot_receiver *r)

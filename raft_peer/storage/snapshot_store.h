@@ -62,11 +62,29 @@ int snapshot_receiver_open(const char *dir, const struct snapshot_meta *m,
 int snapshot_receiver_write(struct snapshot_receiver *r, uint64_t offset, const uint8_t *data,
                             size_t len, char *err, size_t errlen);
 
-/* All bytes there: checks size and crc, then atomically makes it the current snapshot
- * (rename to "snapshot", fsync the directory), replacing whatever was current. A crc
- * mismatch fails, deletes the partial (it can never become right) and leaves the current
- * snapshot untouched. */
+/* All bytes there: checks size and crc, cuts the progress slots off and fdatasyncs.
+ * "snapshot.partial" is then the complete file, durable at its final length (a restart
+ * resumes it whole), and the current snapshot is still untouched: the caller reads it
+ * (snapshot_receiver_data) and checks what it holds before committing it. A crc
+ * mismatch fails and deletes the partial (it can never become right). */
+int snapshot_receiver_seal(struct snapshot_receiver *r, char *err, size_t errlen);
+
+/* After seal: the data read back into *data (malloc'd, the caller frees it), its crc
+ * checked again. */
+int snapshot_receiver_data(struct snapshot_receiver *r, uint8_t **data, char *err, size_t errlen);
+
+/* After seal: atomically makes the partial the current snapshot (rename to "snapshot",
+ * fsync the directory), replacing whatever was current. Durable when it returns 0; on
+ * -1 the directory fsync may be what failed, and a crash may then bring either file
+ * back. */
+int snapshot_receiver_commit(struct snapshot_receiver *r, char *err, size_t errlen);
+
+/* seal, then commit: for a caller with nothing to check in between. */
 int snapshot_receiver_finish(struct snapshot_receiver *r, char *err, size_t errlen);
+
+/* The bytes are useless (they do not parse as a snapshot): deletes the partial, best
+ * effort, so that no resume picks it up again. The current snapshot is untouched. */
+void snapshot_receiver_discard(struct snapshot_receiver *r);
 
 /* Closes the files; the partial file stays for resuming. NULL is fine. */
 void snapshot_receiver_close(struct snapshot_receiver *r);

@@ -369,6 +369,49 @@ Test(snapshot, receive_whole_and_install)
     free(a);
 }
 
+/* Sealed, the received snapshot is complete and durable but not yet current: the old
+ * one loads until the commit, a crash in between resumes the partial whole, and a
+ * discarded partial leaves the old one in place (snapshot_install.c relies on it). */
+Test(snapshot, sealed_partial_is_current_only_once_committed)
+{
+    enum { LEN = 20000 };
+    uint8_t *old = make_data(LEN, 4), *a = make_data(LEN, 5), *back = NULL;
+    must(snapshot_save(dir, 30, 2, old, LEN, err, sizeof err));
+    struct snapshot_meta m = meta_of(40, 3, a, LEN);
+    uint64_t have;
+    struct snapshot_receiver *r = recv_open(&m, &have);
+    cr_assert_eq(snapshot_receiver_commit(r, err, sizeof err), -1); /* not sealed yet */
+    cr_assert_eq(snapshot_receiver_data(r, &back, err, sizeof err), -1);
+    send_range(r, a, 0, LEN, 4096);
+    must(snapshot_receiver_seal(r, err, sizeof err));
+    assert_loads(30, 2, old, LEN);
+    must(snapshot_receiver_data(r, &back, err, sizeof err));
+    cr_assert_eq(memcmp(back, a, LEN), 0);
+    free(back);
+    snapshot_receiver_close(r); /* a crash here: the old one, and the partial resumes whole */
+    assert_loads(30, 2, old, LEN);
+    r = recv_open(&m, &have);
+    cr_assert_eq(have, LEN);
+    must(snapshot_receiver_seal(r, err, sizeof err));
+    must(snapshot_receiver_commit(r, err, sizeof err));
+    snapshot_receiver_close(r);
+    cr_assert(!exists("snapshot.partial"));
+    assert_loads(40, 3, a, LEN);
+
+    /* Discarded after sealing: gone, and the current one untouched. */
+    struct snapshot_meta m2 = meta_of(50, 3, old, LEN);
+    r = recv_open(&m2, &have);
+    send_range(r, old, 0, LEN, 4096);
+    must(snapshot_receiver_seal(r, err, sizeof err));
+    snapshot_receiver_discard(r);
+    cr_assert_eq(snapshot_receiver_commit(r, err, sizeof err), -1);
+    snapshot_receiver_close(r);
+    cr_assert(!exists("snapshot.partial"));
+    assert_loads(40, 3, a, LEN);
+    free(a);
+    free(old);
+}
+
 Test(snapshot, receive_refuses_bad_chunks_and_metas)
 {
     uint8_t *a = make_data(1000, 10);
