@@ -107,10 +107,11 @@ int raft_install_snapshot(struct raft *r, raft_id leader, raft_term term, raft_i
                           raft_term last_term, const struct raft_configuration *configuration,
                           raft_time now)
 {
-    /* The snapshot covers committed entries of the leader's log: none of a later term. */
-    if (!configuration || !raft__configuration_valid(configuration) || last_term > term)
-        return RAFT_EINVAL;
-    int rc = raft_snapshot_chunk(r, leader, term, now);
+    /* One list of refusals, raft_snapshot_check's, so the two cannot drift apart. */
+    int rc = raft_snapshot_check(r, leader, term, last_term, configuration, NULL);
+    if (rc != RAFT_OK)
+        return rc;
+    rc = raft_snapshot_chunk(r, leader, term, now);
     if (rc != RAFT_OK)
         return rc;
     if (index > r->commit_index) {
