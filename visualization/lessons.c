@@ -316,9 +316,7 @@ const struct lesson_def lesson_table[] = {
     LESSON("repair", "A log repaired after the heal",
            "conflicting entries replaced by the leader's (§5.3, Figures 7 and 8)", repair),
     LESSON("membership", "A villager joins, one leaves",
-           "one server per change, learners catch up first, the majority moves (dissertation "
-           "§4.1, §4.2)",
-           membership),
+           "learners catch up; one server per change (dissertation §4.1, §4.2)", membership),
 };
 const int lesson_count = (int)(sizeof lesson_table / sizeof lesson_table[0]);
 
