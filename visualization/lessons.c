@@ -284,8 +284,8 @@ static const struct lesson_step membership[] = {
                 "sending it entries until the change commits, then one last heartbeat with "
                 "the commit index, so that it can learn it was removed.",
         .check = LC_FOLLOWER_REMOVED,
-        .seen = "{gone} is out of committed entry {conf}: {n} voters, a majority is {majority} "
-                "of {n} (it was {majority0} of {n0}).",
+        .seen = "{gone} is out: entry {conf}, without it, is committed; {n} voters, a "
+                "majority is {majority} of {n} (it was {majority0} of {n0}).",
     },
     {
         .text = "Why one server at a time (§4.1): adding or removing one voter, a majority of "

@@ -358,8 +358,9 @@ Test(lesson, a_membership_change_passes_only_as_the_configurations_show_it, .ini
     set_conf(0xd, 0, false, 8);
     run(3000);
     cr_assert_eq(le.gone, 1);
-    cr_assert(said("peer2 is out of committed entry 8: 3 voters, a majority is 2 of 3 (it "
-                   "was 3 of 4)"));
+    cr_assert(
+        said("peer2 is out: entry 8, without it, is committed; 3 voters, a majority is 2 of 3 (it "
+             "was 3 of 4)"));
     cr_assert_eq(le.step, 5);
     /* Every member uses it, committed, but the village has not seen peer2 leave. */
     run(3000);
