@@ -8,9 +8,34 @@
 #include <json-c/json.h>
 #include <string.h>
 
+/* Majorities are counted among the voters of the configuration in use (dissertation
+ * §4.1): the village's, that of its living leader. Until a peer names one, every villager
+ * shown votes, as in a cluster whose membership never changed. */
+static bool is_voter(const struct village_model *m, int slot)
+{
+    return !m->membership_seen || (m->voters >> slot & 1u) != 0;
+}
+
+/* Whether a villager is one the lesson waits for: a voter or a learner. A peer in no
+ * configuration (a newcomer waiting, one removed) is neither revived nor awaited. */
+static bool counted(const struct village_model *m, int slot)
+{
+    return !m->membership_seen || ((m->voters | m->learners) >> slot & 1u) != 0;
+}
+
+static int n_voters(const struct village_model *m)
+{
+    return m->membership_seen ? __builtin_popcount(m->voters) : m->n;
+}
+
 static int majority(const struct village_model *m)
 {
-    return m->n / 2 + 1;
+    return n_voters(m) / 2 + 1;
+}
+
+static int lowest_slot(uint16_t mask)
+{
+    return mask != 0 ? __builtin_ctz(mask) : -1;
 }
 
 static const struct village_peer *peer(const struct village_model *m, int slot)
@@ -53,6 +78,8 @@ static void remember(struct lesson *l, const struct village_model *m)
     l->old = l->leader = lead;
     l->term = lead >= 0 ? m->peers[lead].term : 0;
     l->mark = lead >= 0 ? m->peers[lead].last_index : 0;
+    l->members_before = m->membership_seen ? (uint16_t)(m->voters | m->learners) : 0;
+    l->voters_seen = m->membership_seen ? m->voters : 0;
 }
 
 /* --- the checks ----------------------------------------------------------------------- */
@@ -61,12 +88,13 @@ static bool calm(struct lesson *l, const struct village_model *m)
 {
     int lead = village_model_leader(m);
 
-    if (m->n == 0 || village_model_alive_count(m) != m->n || village_model_cut_roads(m) != 0 ||
-        lead < 0)
+    if (m->n == 0 || village_model_cut_roads(m) != 0 || lead < 0)
         return false;
     for (int i = 0; i < m->n; i++) {
         const struct village_peer *p = &m->peers[i];
-        if (p->term != m->peers[lead].term ||
+        if (!counted(m, i))
+            continue;
+        if (p->life != VILLAGE_ALIVE || p->term != m->peers[lead].term ||
             (i != lead &&
              (p->role != VILLAGE_FOLLOWER || strcmp(p->leader, m->peers[lead].name) != 0)))
             return false;
@@ -93,7 +121,8 @@ static bool votes(struct lesson *l, const struct village_model *m)
     if (lp == NULL)
         return false;
     for (int i = 0; i < m->n; i++)
-        if (m->peers[i].term == lp->term && strcmp(m->peers[i].voted_for, lp->name) == 0)
+        if (is_voter(m, i) && m->peers[i].term == lp->term &&
+            strcmp(m->peers[i].voted_for, lp->name) == 0)
             n++;
     return n >= majority(m);
 }
@@ -110,7 +139,7 @@ static bool leader_appended(struct lesson *l, const struct village_model *m)
     return true;
 }
 
-/* Villagers whose log holds the entry (its term, when the tail says), and of those, the
+/* Voters whose log holds the entry (its term, when the tail says), and of those, the
  * ones that committed it. */
 static void count_entry(const struct lesson *l, const struct village_model *m, int *stored,
                         int *committed)
@@ -119,7 +148,7 @@ static void count_entry(const struct lesson *l, const struct village_model *m, i
     for (int i = 0; i < m->n; i++) {
         const struct village_peer *p = &m->peers[i];
         uint64_t t = term_at(p, l->entry);
-        if (p->life != VILLAGE_ALIVE || p->last_index < l->entry ||
+        if (!is_voter(m, i) || p->life != VILLAGE_ALIVE || p->last_index < l->entry ||
             (t != 0 && l->entry_term != 0 && t != l->entry_term))
             continue;
         (*stored)++;
@@ -141,7 +170,7 @@ static bool follower_dead(struct lesson *l, const struct village_model *m)
     int lead = village_model_leader(m);
 
     for (int i = 0; i < m->n; i++)
-        if (i != lead && m->peers[i].life == VILLAGE_GRAVE) {
+        if (i != lead && counted(m, i) && m->peers[i].life == VILLAGE_GRAVE) {
             l->victim = i;
             return true;
         }
@@ -150,10 +179,19 @@ static bool follower_dead(struct lesson *l, const struct village_model *m)
 
 static bool all_caught_up(const struct lesson *l, const struct village_model *m)
 {
-    int stored, committed;
+    int members = 0;
 
-    count_entry(l, m, &stored, &committed);
-    return m->n > 0 && committed == m->n;
+    for (int i = 0; i < m->n; i++) {
+        const struct village_peer *p = &m->peers[i];
+        uint64_t t = term_at(p, l->entry);
+        if (!counted(m, i))
+            continue;
+        if (p->life != VILLAGE_ALIVE || p->last_index < l->entry || p->commit_index < l->entry ||
+            (t != 0 && l->entry_term != 0 && t != l->entry_term))
+            return false;
+        members++;
+    }
+    return members > 0;
 }
 
 static bool old_follows(struct lesson *l, const struct village_model *m)
@@ -175,7 +213,7 @@ static bool old_isolated(const struct lesson *l, const struct village_model *m)
     if (!alive(m, l->old))
         return false;
     for (int j = 0; j < m->n; j++) {
-        if (j == l->old || !alive(m, j))
+        if (j == l->old || !alive(m, j) || !counted(m, j))
             continue;
         if (!village_model_cut(m, l->old, j) || !village_model_cut(m, j, l->old))
             return false;
@@ -225,6 +263,125 @@ static bool log_repaired(struct lesson *l, const struct village_model *m)
     return true;
 }
 
+/* --- membership (docs/MEMBERSHIP.md) ----------------------------------------------------- */
+
+/* Newcomers seen as learners, latched every tick: the learner stage of an add can be
+ * shorter than the peers' 15 ms gap between states, so any evidence counts: the
+ * village's configuration, any living peer's own (followers and the newcomer report
+ * theirs too), and the leader's log line "learner NAME caught up (round R)"
+ * (raft_peer/trace_log.c), which it writes only while NAME is a learner. */
+static void watch_learners(struct lesson *l, const struct village_model *m)
+{
+    uint16_t seen = m->membership_seen ? m->learners : 0;
+    uint64_t first = m->feed_total - (uint64_t)m->n_feed;
+
+    for (int i = 0; i < m->n; i++)
+        if (m->peers[i].life == VILLAGE_ALIVE)
+            seen |= m->peers[i].conf_learners;
+    for (int i = 0; i < m->n_feed; i++) {
+        const struct village_feed_line *f = village_model_feed_line(m, i);
+        const char *name, *end;
+        char buf[VILLAGE_NAME_MAX];
+        int slot;
+        if (first + (uint64_t)i < l->feed_seen || strncmp(f->text, "learner ", 8) != 0)
+            continue;
+        name = f->text + 8;
+        end = strstr(name, " caught up");
+        if (end == NULL || end == name || (size_t)(end - name) >= sizeof buf)
+            continue;
+        snprintf(buf, sizeof buf, "%.*s", (int)(end - name), name);
+        slot = village_model_find(m, buf);
+        if (slot >= 0 && slot < m->n)
+            seen |= (uint16_t)(1u << slot);
+    }
+    l->feed_seen = m->feed_total;
+    l->learner_seen |= (uint16_t)(seen & ~l->members_before);
+}
+
+static bool spare(const struct lesson *l, const struct village_model *m)
+{
+    return village_model_next_to_add(m) >= 0 || l->learner_seen != 0 ||
+           (m->membership_seen && ((m->voters | m->learners) & ~l->members_before) != 0);
+}
+
+static bool joiner_learner(struct lesson *l)
+{
+    if (l->learner_seen == 0)
+        return false;
+    l->joiner = lowest_slot(l->learner_seen);
+    l->voters_prev = l->voters_seen;
+    return true;
+}
+
+static bool joiner_voter(struct lesson *l, const struct village_model *m)
+{
+    if (l->joiner < 0 || !m->membership_seen || (m->voters >> l->joiner & 1u) == 0)
+        return false;
+    l->conf = m->conf_index;
+    return true;
+}
+
+/* Whether the living villager at slot uses the village's configuration and knows that
+ * it committed (its own entry is not pending: its commit index reached it). */
+static bool uses_committed(const struct village_model *m, int slot)
+{
+    const struct village_peer *p = &m->peers[slot];
+    return p->life == VILLAGE_ALIVE && p->conf_voters == m->voters &&
+           p->conf_learners == m->learners && !p->conf_pending;
+}
+
+static bool conf_committed(struct lesson *l, const struct village_model *m)
+{
+    int lead = village_model_leader(m), k = 0;
+
+    if (!m->membership_seen || m->conf_pending || lead < 0 || !uses_committed(m, lead) ||
+        (l->joiner >= 0 && (m->voters >> l->joiner & 1u) == 0))
+        return false;
+    for (int i = 0; i < m->n; i++)
+        k += (m->voters >> i & 1u) && uses_committed(m, i);
+    if (k < majority(m))
+        return false;
+    l->conf = m->conf_index;
+    l->voters_seen = m->voters;
+    return true;
+}
+
+static bool follower_removed(struct lesson *l, const struct village_model *m)
+{
+    int lead = village_model_leader(m);
+    uint16_t gone;
+
+    if (!m->membership_seen || m->conf_pending || lead < 0)
+        return false;
+    gone = (uint16_t)(l->voters_seen & ~(m->voters | m->learners) & ~(1u << lead));
+    if (l->old >= 0)
+        gone &= (uint16_t) ~(1u << l->old);
+    if (gone == 0)
+        return false;
+    l->gone = lowest_slot(gone);
+    l->voters_prev = l->voters_seen;
+    l->voters_seen = m->voters;
+    l->conf = m->conf_index;
+    return true;
+}
+
+static bool conf_everywhere(struct lesson *l, const struct village_model *m)
+{
+    uint16_t members = m->membership_seen ? (uint16_t)(m->voters | m->learners) : 0;
+
+    if (members == 0 || m->conf_pending || village_model_leader(m) < 0 ||
+        (l->gone >= 0 && !m->peers[l->gone].left))
+        return false;
+    for (int i = 0; i < m->n; i++)
+        if ((members >> i & 1u) && !uses_committed(m, i))
+            return false;
+    for (int i = m->n; i < VILLAGE_MAX_PEERS; i++)
+        if (members >> i & 1u)
+            return false;
+    l->conf = m->conf_index;
+    return true;
+}
+
 static bool check(struct lesson *l, const struct village_model *m, enum lesson_check c)
 {
     switch (c) {
@@ -265,6 +422,18 @@ static bool check(struct lesson *l, const struct village_model *m, enum lesson_c
         return village_model_cut_roads(m) == 0;
     case LC_LOG_REPAIRED:
         return log_repaired(l, m);
+    case LC_SPARE:
+        return spare(l, m);
+    case LC_JOINER_LEARNER:
+        return joiner_learner(l);
+    case LC_JOINER_VOTER:
+        return joiner_voter(l, m);
+    case LC_CONF_COMMITTED:
+        return conf_committed(l, m);
+    case LC_FOLLOWER_REMOVED:
+        return follower_removed(l, m);
+    case LC_CONF_EVERYWHERE:
+        return conf_everywhere(l, m);
     case LC_COUNT:
         break;
     }
@@ -292,6 +461,14 @@ static const char *waiting_words(enum lesson_check c)
         [LC_OLD_STEPPED_DOWN] = "{old} stepping down",
         [LC_HEALED] = "every road open",
         [LC_LOG_REPAIRED] = "{old}'s entry {entry} struck out and replaced by the leader's",
+        [LC_SPARE] = "a peer of the ini in no configuration and not running, to call in",
+        [LC_JOINER_LEARNER] = "a newcomer seen as a learner",
+        [LC_JOINER_VOTER] = "{joiner} a voter in the leader's configuration",
+        [LC_CONF_COMMITTED] = "the configuration committed on the leader and a majority of "
+                              "voters",
+        [LC_FOLLOWER_REMOVED] = "a follower out of the committed configuration",
+        [LC_CONF_EVERYWHERE] = "every member using the committed configuration, and {gone} "
+                               "walking away",
     };
     return c >= 0 && c < LC_COUNT && words[c] ? words[c] : "";
 }
@@ -340,7 +517,17 @@ static void fill(const struct lesson *l, const struct village_model *m, const ch
         else if (k == 8 && strncmp(src + 1, "majority", 8) == 0)
             snprintf(val, sizeof val, "%d", majority(m));
         else if (k == 1 && src[1] == 'n')
-            snprintf(val, sizeof val, "%d", m->n);
+            snprintf(val, sizeof val, "%d", n_voters(m));
+        else if (k == 9 && strncmp(src + 1, "majority0", 9) == 0)
+            snprintf(val, sizeof val, "%d", __builtin_popcount(l->voters_prev) / 2 + 1);
+        else if (k == 2 && strncmp(src + 1, "n0", 2) == 0)
+            snprintf(val, sizeof val, "%d", __builtin_popcount(l->voters_prev));
+        else if (k == 6 && strncmp(src + 1, "joiner", 6) == 0)
+            snprintf(val, sizeof val, "%s", slot_name(m, l->joiner, "the newcomer"));
+        else if (k == 4 && strncmp(src + 1, "gone", 4) == 0)
+            snprintf(val, sizeof val, "%s", slot_name(m, l->gone, "the follower"));
+        else if (k == 4 && strncmp(src + 1, "conf", 4) == 0)
+            snprintf(val, sizeof val, "%" PRIu64, l->conf);
         else {
             out[n++] = *src++; /* not a placeholder: a brace like any character */
             continue;
@@ -437,7 +624,7 @@ static void act(struct lesson *l, enum lesson_action a, const struct lesson_step
         /* graves, and plots of peers never heard from (a click on a plot starts it too) */
         for (int i = 0; i < m->n; i++)
             if (m->peers[i].life != VILLAGE_ALIVE && m->peers[i].name[0] != '\0' &&
-                !m->peers[i].reviving)
+                !m->peers[i].reviving && counted(m, i))
                 h->revive(h->ctx, i);
         break;
     }
@@ -448,6 +635,7 @@ void lesson_init(struct lesson *l)
     memset(l, 0, sizeof *l);
     l->def = -1;
     l->old = l->leader = l->victim = -1;
+    l->joiner = l->gone = -1;
 }
 
 void lesson_start(struct lesson *l, int def, const struct village_model *m, uint64_t now_ms,
@@ -460,6 +648,7 @@ void lesson_start(struct lesson *l, int def, const struct village_model *m, uint
     if (def < 0 || def >= lesson_count)
         return;
     l->def = def;
+    l->feed_seen = m->feed_total;
     d = def_of(l);
     snprintf(line, sizeof line, "Lesson \"%s\" begins (%d steps; n skips a step, l the menu)",
              d->title, d->n_steps);
@@ -501,6 +690,8 @@ void lesson_tick(struct lesson *l, const struct village_model *m, uint64_t now_m
             if (o->ghost_index[i] == l->entry && o->ghost_term[i] == l->entry_term)
                 l->saw_lost = true;
     }
+    if (l->old >= 0)
+        watch_learners(l, m);
     limit = s->timeout_ms ? s->timeout_ms : LESSON_STEP_TIMEOUT_MS;
     switch (l->phase) {
     case LESSON_PRE:

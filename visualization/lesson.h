@@ -36,6 +36,20 @@ enum lesson_check {
     LC_HEALED,           /* no road cut */
     LC_LOG_REPAIRED,     /* the old leader lost its stale entry (seen struck out) and
                             now holds the leader's entry there, committed */
+    /* Membership (docs/MEMBERSHIP.md). "The configuration" is the village's: its
+     * living leader's, the latest in its log, committed or not. */
+    LC_SPARE,            /* a peer of the ini in no configuration and not running, to call
+                            in (or one already on its way in) */
+    LC_JOINER_LEARNER,   /* a peer that was no member when the lesson looked was seen as a
+                            learner: in the configuration, in a peer's own, or in the
+                            leader's "learner NAME caught up": the joiner */
+    LC_JOINER_VOTER,     /* the joiner is a voter of the configuration */
+    LC_CONF_COMMITTED,   /* the configuration is committed on the leader, and a majority
+                            of its voters use it and know it committed */
+    LC_FOLLOWER_REMOVED, /* a voter of the last committed configuration seen, not the
+                            leader, is in none now, and that is committed: the one gone */
+    LC_CONF_EVERYWHERE,  /* every member uses the configuration and knows it committed,
+                            and the one gone has left the village */
     LC_COUNT,
 };
 
@@ -57,7 +71,8 @@ struct lesson_step {
     const char *command; /* for LA_SUBMIT and the sending actions */
     bool learner;        /* the learner acts in this step (for the screen and the hooks) */
     /* What happens and why, in plain words; {old} {leader} {victim} {entry} {term}
-     * {majority} {n} are filled in from the lesson's memory. */
+     * {majority} {n} {joiner} {gone} {conf} {majority0} {n0} are filled in from the
+     * lesson's memory. */
     const char *text;
     enum lesson_check check;
     /* Done the moment the check holds, without the reading pause: for what must follow
@@ -131,6 +146,15 @@ struct lesson {
     int victim;                 /* a follower that died */
     uint64_t entry, entry_term; /* the entry the lesson follows, and its term */
     bool saw_lost;              /* the old leader's log was seen losing the entry */
+
+    /* Membership: configurations as masks of slots (village_model.h). */
+    uint16_t members_before; /* voters and learners when the lesson looked */
+    uint16_t voters_seen;    /* voters of the last configuration seen committed */
+    uint16_t voters_prev;    /* voters before the last change seen: {n0}, {majority0} */
+    uint16_t learner_seen;   /* newcomers seen as learners, latched */
+    uint64_t feed_seen;      /* feed lines read for "learner NAME caught up" */
+    int joiner, gone;        /* the peer that joined, the one that was removed */
+    uint64_t conf;           /* the index of the configuration entry last seen: {conf} */
 };
 
 void lesson_init(struct lesson *l);

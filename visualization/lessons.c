@@ -240,6 +240,67 @@ static const struct lesson_step repair[] = {
     },
 };
 
+/* Membership as the cluster does it (docs/MEMBERSHIP.md; raft_peer/core/membership.c and
+ * configuration.c): one server per change, a newcomer a learner until it has caught up,
+ * a configuration in use from the moment it is appended. */
+static const struct lesson_step membership[] = {
+    READY,
+    {
+        .pre = LC_SPARE,
+        .learner = true,
+        .text = "{old} leads {n} voters: a majority is {majority} of {n}. Press a to call a "
+                "newcomer: the game starts the next peer of the ini with --join (it knows no "
+                "configuration, so it never stands for election) and asks {old} to add it. "
+                "The leader appends a configuration entry naming it a learner (dissertation "
+                "§4.2.1): an apprentice that receives the log but does not vote and counts "
+                "toward no majority.",
+        .check = LC_JOINER_LEARNER,
+        .seen = "{joiner} was seen as a learner.",
+    },
+    {
+        .text = "{leader} sends {joiner} the log in rounds (§4.2.1): each round sends what "
+                "the leader held when it began, and one done in less than an election timeout "
+                "means {joiner} has caught up. Only then does {leader} append a second entry "
+                "that makes it a voter. Why wait: with three voters and an empty fourth, a "
+                "majority is three of four, so one more failure would stop every commit until "
+                "the newcomer had copied the whole log.",
+        .check = LC_JOINER_VOTER,
+        .seen = "{joiner} caught up and is a voter from entry {conf}.",
+    },
+    {
+        .text = "A server uses the latest configuration in its log, committed or not (§4.1): "
+                "{leader} counts majorities among {n} voters from the moment it appends entry "
+                "{conf}, and each follower uses it once it holds the entry. The change is "
+                "complete when entry {conf} commits.",
+        .check = LC_CONF_COMMITTED,
+        .seen = "entry {conf} is committed: {n} voters, a majority is {majority} of {n} (it was "
+                "{majority0} of {n0}).",
+    },
+    {
+        .learner = true,
+        .text = "Now one leaves. Press x, then click a follower (not {leader}, who wears the "
+                "crown): the game asks {leader} to remove it. Again one server per change: "
+                "{leader} appends a configuration without it and uses it at once, yet keeps "
+                "sending it entries until the change commits, then one last heartbeat with "
+                "the commit index, so that it can learn it was removed.",
+        .check = LC_FOLLOWER_REMOVED,
+        .seen = "{gone} is out: entry {conf}, without it, is committed; {n} voters, a "
+                "majority is {majority} of {n} (it was {majority0} of {n0}).",
+    },
+    {
+        .text = "Why one server at a time (§4.1): adding or removing one voter, a majority of "
+                "the old configuration ({majority0} of {n0}) and one of the new ({majority} of "
+                "{n}) always share a server, so the two can never decide differently. Change "
+                "two at once and two majorities that share no one could each elect a leader in "
+                "the same term. "
+                "So {leader} refuses a second change while one is uncommitted.",
+        .check = LC_CONF_EVERYWHERE,
+        .seen = "all {n} voters use entry {conf}, committed; {gone} walks away. A leader may "
+                "remove itself too: it leads until the change commits, counting itself in no "
+                "majority, then steps down (§4.2.2).",
+    },
+};
+
 #define LESSON(name, title, teaches, steps)                                                        \
     {                                                                                              \
         name, title, teaches, steps, (int)(sizeof steps / sizeof steps[0])                         \
@@ -254,6 +315,8 @@ const struct lesson_def lesson_table[] = {
            "a leader cut off cannot commit; the majority goes on (§5.3, Figure 7)", partition),
     LESSON("repair", "A log repaired after the heal",
            "conflicting entries replaced by the leader's (§5.3, Figures 7 and 8)", repair),
+    LESSON("membership", "A villager joins, one leaves",
+           "learners catch up; one server per change (dissertation §4.1, §4.2)", membership),
 };
 const int lesson_count = (int)(sizeof lesson_table / sizeof lesson_table[0]);
 

@@ -3,7 +3,8 @@
  * (SDL_VIDEODRIVER=offscreen). The learner's part is played through the same inputs a
  * learner uses (--keys, --type, --click, fired when the lesson's step waits: @step:N),
  * and --dump-state must show the lesson over with every step's check passed. The
- * cluster itself is then asked whether it agrees with what the lesson saw. */
+ * cluster itself is then asked whether it agrees with what the lesson saw. The
+ * membership lesson's ini has a fourth peer, not started, for the learner to call in. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -23,7 +24,7 @@ static struct cluster h;
 static char game_bin[1100];
 static struct subprocess_result res; /* large: off the test's stack */
 static int leader_at_start;
-static pid_t revived[4]; /* by peer number: processes the game started again */
+static pid_t revived[5]; /* by peer number: processes the game started (again) */
 
 static void headless(void)
 {
@@ -33,13 +34,15 @@ static void headless(void)
 }
 
 /* Steady timeouts: the leader the test finds is still the leader when the learner's
- * clicks come, unless the machine stalls it for a second. */
-static void cluster_up(void)
+ * clicks come, unless the machine stalls it for a second. spare: peers in the ini after
+ * the three started. */
+static void cluster_up_with(int spare)
 {
     struct cluster_options opt = {
         .election_timeout_min = CLUSTER_STEADY_TIMEOUT_MIN,
         .election_timeout_max = CLUSTER_STEADY_TIMEOUT_MAX,
         .visual = true,
+        .spare = spare,
     };
 
     headless();
@@ -48,9 +51,19 @@ static void cluster_up(void)
     cr_assert_gt(leader_at_start, 0, "no leader within 15 s (logs in %s)", h.dir);
 }
 
+static void cluster_up(void)
+{
+    cluster_up_with(0);
+}
+
+static void cluster_up_spare(void)
+{
+    cluster_up_with(1);
+}
+
 static void cluster_down(void)
 {
-    for (int i = 1; i <= 3; i++)
+    for (int i = 1; i <= 4; i++)
         if (revived[i] > 1)
             kill(revived[i], SIGKILL);
     memset(revived, 0, sizeof revived);
@@ -86,14 +99,16 @@ static void note_revived(struct json_object *last)
         const char *name = str_field(v, "peer");
         pid_t pid = (pid_t)int_field(v, "pid");
         int k = name && strncmp(name, "peer", 4) == 0 ? atoi(name + 4) : 0;
-        if (k >= 1 && k <= 3 && pid > 1 && pid != h.pids[k] && !cluster_peer_alive(&h, k))
+        if (k >= 1 && k <= h.n_ini && k <= 4 && pid > 1 && pid != h.pids[k] &&
+            !cluster_peer_alive(&h, k))
             revived[k] = pid;
     }
 }
 
 /* Runs the game on the cluster with extra arguments (NULL-terminated), then checks the
- * last dump: the lesson name is over and every step passed, none skipped or late. */
-static void play(const char *name, const char *const *extra)
+ * last dump: the lesson name is over and every step passed, none skipped or late. The
+ * village's voters in the last dump go to voters_out (names, comma-separated) when given. */
+static void play_voters(const char *name, const char *const *extra, char *voters_out, size_t cap)
 {
     char *argv[48] = {game_bin,          "-c", h.ini, "--no-monster", "--dump-state",
                       "--quit-after-ms", NULL};
@@ -144,7 +159,21 @@ static void play(const char *name, const char *const *extra)
     for (size_t i = 0; i < json_object_array_length(results); i++)
         cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(results, i)), "passed",
                          "step %zu", i + 1);
+    if (voters_out) {
+        struct json_object *voters;
+        size_t used = 0;
+        voters_out[0] = '\0';
+        cr_assert(json_object_object_get_ex(last, "voters", &voters));
+        for (size_t i = 0; i < json_object_array_length(voters) && used < cap; i++)
+            used += (size_t)snprintf(voters_out + used, cap - used, "%s%s", i ? "," : "",
+                                     json_object_get_string(json_object_array_get_idx(voters, i)));
+    }
     json_object_put(last);
+}
+
+static void play(const char *name, const char *const *extra)
+{
+    play_voters(name, extra, NULL, 0);
 }
 
 /* Every peer, asked directly, agrees on term, leader and commit index. */
@@ -247,12 +276,48 @@ Test(lessons, a_log_repaired_after_the_heal, .init = cluster_up, .fini = cluster
     assert_cluster_agrees();
 }
 
+/* The learner presses a (peer4 starts with --join and is added: a learner, then a
+ * voter), then x and a click on a follower. The cluster must then agree: the three
+ * voters the village shows answer with one term, leader and commit index, and the
+ * leader counts three voters, peer4 among them. */
+Test(lessons, a_villager_joins_and_one_leaves, .init = cluster_up_spare, .fini = cluster_down,
+     .timeout = 150)
+{
+    const char *extra[] = {"--keys", "a@step:2+300,x@step:5+300", "--click",
+                           "villager:follower@step:5+600", NULL};
+    char voters[128], *name, *save = NULL;
+    int members[4], n = 0;
+    struct peer_status st[4];
+    bool same = false;
+    uint64_t deadline;
+
+    play_voters("membership", extra, voters, sizeof voters);
+    cr_assert(strstr(voters, "peer4") != NULL, "peer4 is no voter: %s", voters);
+    for (name = strtok_r(voters, ",", &save); name && n < 4; name = strtok_r(NULL, ",", &save))
+        members[n++] = atoi(name + 4);
+    cr_assert_eq(n, 3, "not three voters after one joined and one left");
+    deadline = harness_now_ms() + (uint64_t)harness_scaled_ms(AGREE_WAIT_MS);
+    while (!same && harness_now_ms() < deadline) {
+        same = true;
+        for (int i = 0; i < n && same; i++)
+            same = cluster_status(&h, members[i], &st[i]) == 0;
+        for (int i = 1; i < n && same; i++)
+            same = st[i].term == st[0].term && st[i].leader == st[0].leader &&
+                   st[i].commit_index == st[0].commit_index && st[0].leader > 0;
+        if (!same)
+            harness_sleep_ms(200);
+    }
+    cr_assert(same, "the three voters do not agree on term, leader and commit (logs in %s)", h.dir);
+    cr_assert_eq(cluster_user_cli(&h, &res, "members", NULL), 0);
+    cr_assert(strstr(res.out, "3 voters, 0 learners") != NULL, "%s", res.out);
+}
+
 Test(lessons, usage)
 {
     char *list[] = {game_bin, "--lesson", "list", NULL};
     char *unknown[] = {game_bin, "--lesson", "juggling", NULL};
     char *demo[] = {game_bin, "--demo", "--lesson", "election", NULL};
-    const char *names[] = {"election", "replication", "crash", "partition", "repair"};
+    const char *names[] = {"election", "replication", "crash", "partition", "repair", "membership"};
 
     headless();
     cr_assert_eq(subprocess_run(list, NULL, 10000, &res), 0);

@@ -3,7 +3,8 @@
  * lesson asked of them: the steps follow one another only when the model shows the
  * check holding, a step that never happens times out and can be tried again or
  * skipped, the lesson's own actions go through the hands, a log repair passes only once
- * the struck-out entry was seen, and every text of the table fills in. */
+ * the struck-out entry was seen, a membership change passes step by step only as the
+ * configurations the peers report show it, and every text of the table fills in. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -261,14 +262,188 @@ Test(lesson, a_repair_needs_the_lost_entry_seen, .init = setup)
     cr_assert_eq(le.passed, 6);
 }
 
+/* --- membership ----------------------------------------------------------------------- */
+
+/* The village's configuration (slots as bits), as its leader's state gives it, and each
+ * named villager's place in it; every living villager reports the same as its own. */
+static void set_conf(uint16_t voters, uint16_t learners, bool pending, uint64_t index)
+{
+    m.membership_seen = true;
+    m.voters = voters;
+    m.learners = learners;
+    m.conf_pending = pending;
+    m.conf_index = index;
+    for (int i = 0; i < VILLAGE_MAX_PEERS; i++) {
+        struct village_peer *p = &m.peers[i];
+        if (p->name[0] == '\0')
+            continue;
+        p->member = (voters >> i & 1u)     ? VILLAGE_MEMBER_VOTER
+                    : (learners >> i & 1u) ? VILLAGE_MEMBER_LEARNER
+                                           : VILLAGE_MEMBER_NONE;
+        if (p->life != VILLAGE_ALIVE)
+            continue;
+        p->conf_voters = voters;
+        p->conf_learners = learners;
+        p->conf_pending = pending;
+        p->conf_index = index;
+    }
+}
+
+/* Three voters of a four-peer ini; peer4 never started: the one to call in. */
+static void members_setup(void)
+{
+    setup();
+    village_model_add_peer(&m, 4, "peer4");
+    village_model_set_n(&m, 4);
+    set_conf(0x7, 0, false, 1);
+}
+
+Test(lesson, a_membership_change_passes_only_as_the_configurations_show_it, .init = members_setup)
+{
+    lesson_start(&le, lesson_find("membership"), &m, now, &hands);
+    run(3000);
+    /* peer4, in no configuration, is neither awaited nor revived: the village is calm. */
+    cr_assert_eq(le.step, 1, "step %d, status %s", le.step, le.status);
+    cr_assert_eq(rec.n_revives, 0);
+    cr_assert(said("peer1 leads 3 voters: a majority is 2 of 3"));
+    cr_assert_eq(le.phase, LESSON_WAITING);
+
+    /* peer4 starts with --join: running, in no configuration: not a learner yet. */
+    set_peer(3, 0, -1, 0, 0);
+    run(3000);
+    cr_assert_eq(le.step, 1);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    /* The leader appends a configuration naming it a learner, but its state with it
+     * was never heard (the stage can be shorter than the peers' gap between states);
+     * only peer2's own state showed it a moment: that is enough. */
+    m.peers[1].conf_learners = 0x8;
+    run(50);
+    cr_assert_eq(le.joiner, 3);
+    m.peers[1].conf_learners = 0;
+    set_conf(0x7, 0x8, false, 6);
+    set_peer(3, 2, 0, 6, 5);
+    run(3000);
+    cr_assert(said("peer4 was seen as a learner"));
+    cr_assert_eq(le.step, 2);
+    run(3000);
+    cr_assert_eq(le.step, 2, "a learner is no voter");
+
+    set_conf(0xf, 0, true, 7);
+    set_peer(3, 2, 0, 7, 6);
+    run(3000);
+    cr_assert(said("peer4 caught up and is a voter from entry 7"));
+    cr_assert_eq(le.step, 3);
+    /* Committed on the leader, but each follower still has it pending: not yet. */
+    m.conf_pending = false;
+    m.peers[0].conf_pending = false;
+    run(3000);
+    cr_assert_eq(le.step, 3, "the leader alone is no majority of four");
+    m.peers[1].conf_pending = false;
+    run(3000);
+    cr_assert_eq(le.step, 3, "two of four are no majority");
+    m.peers[3].conf_pending = false;
+    run(3000);
+    cr_assert(said("entry 7 is committed: 4 voters, a majority is 3 of 4 (it was 2 of 3)"));
+    cr_assert_eq(le.step, 4);
+
+    /* The leader removing itself is not the follower the step asks for. */
+    set_conf(0xe, 0, false, 8);
+    run(3000);
+    cr_assert_eq(le.step, 4);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    /* peer2 removed: uncommitted first, then committed. */
+    set_conf(0xd, 0, true, 8);
+    run(3000);
+    cr_assert_eq(le.step, 4, "an uncommitted removal is no removal yet");
+    set_conf(0xd, 0, false, 8);
+    run(3000);
+    cr_assert_eq(le.gone, 1);
+    cr_assert(
+        said("peer2 is out: entry 8, without it, is committed; 3 voters, a majority is 2 of 3 (it "
+             "was 3 of 4)"));
+    cr_assert_eq(le.step, 5);
+    /* Every member uses it, committed, but the village has not seen peer2 leave. */
+    run(3000);
+    cr_assert_eq(le.step, 5);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    m.peers[1].left = true;
+    m.peers[1].member = VILLAGE_MEMBER_NONE;
+    run(3000);
+    cr_assert_eq(le.phase, LESSON_DONE, "%s", le.status);
+    cr_assert_eq(le.passed, 6);
+    cr_assert_eq(le.failures, 0);
+
+    /* The next lesson neither revives nor awaits peer2, which exited once removed, and
+     * counts majorities among the three voters left. */
+    m.peers[1].life = VILLAGE_GRAVE;
+    memset(&rec, 0, sizeof rec);
+    lesson_start(&le, lesson_find("election"), &m, now, &hands);
+    run(3000);
+    cr_assert_eq(le.step, 1, "%s", le.status);
+    cr_assert_eq(rec.n_revives, 0);
+    for (int i = 0; i < 4; i++)
+        if (i != 1)
+            set_peer(i, 3, 2, 7, 7);
+    run(3000);
+    cr_assert_eq(le.step, 2);
+    cr_assert(said("2 votes of 3 make a leader"), "majorities among the voters");
+    snprintf(m.peers[3].voted_for, VILLAGE_NAME_MAX, "peer3");
+    snprintf(m.peers[1].voted_for, VILLAGE_NAME_MAX, "peer3"); /* not a voter */
+    m.peers[1].term = 3;
+    run(3000);
+    cr_assert_eq(le.step, 2, "a removed peer's vote does not count");
+    snprintf(m.peers[2].voted_for, VILLAGE_NAME_MAX, "peer3");
+    run(3000);
+    cr_assert_eq(le.step, 3);
+}
+
+/* Without a peer to call in the step waits; a learner before the lesson does not count;
+ * the leader's "learner NAME caught up" line is enough when no state showed the learner. */
+Test(lesson, a_joiner_is_seen_as_a_learner_in_the_leaders_words, .init = members_setup)
+{
+    village_model_feed_add(&m, 0, 2, now, "learner peer4 caught up (round 1)");
+    set_peer(3, 0, -1, 0, 0); /* running already: not one to call in */
+    lesson_start(&le, lesson_find("membership"), &m, now, &hands);
+    run(3000);
+    cr_assert_eq(le.step, 1);
+    cr_assert_eq(le.phase, LESSON_PRE);
+    cr_assert(strstr(le.status, "in no configuration and not running") != NULL, "%s", le.status);
+    m.peers[3].life = VILLAGE_GRAVE;
+    run(100);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    run(5000);
+    cr_assert_eq(le.phase, LESSON_WAITING, "an old line is not this lesson's newcomer");
+    village_model_feed_add(&m, 0, 2, now, "learner peer9 caught up (round 1)");
+    village_model_feed_add(&m, 0, 2, now, "learner peer2 caught up (round 2)");
+    run(3000);
+    cr_assert_eq(le.phase, LESSON_WAITING, "no such peer, or a member already");
+    village_model_feed_add(&m, 0, 2, now, "learner peer4 caught up (round 1)");
+    run(100);
+    cr_assert_eq(le.phase, LESSON_PASSED);
+    cr_assert_eq(le.joiner, 3);
+}
+
+/* The leader's own state naming the newcomer a learner is seen too. */
+Test(lesson, a_joiner_is_seen_as_a_learner_in_the_leaders_configuration, .init = members_setup)
+{
+    lesson_start(&le, lesson_find("membership"), &m, now, &hands);
+    run(3000);
+    cr_assert_eq(le.step, 1);
+    m.learners = 0x8; /* the village's: its leader's */
+    run(50);
+    cr_assert_eq(le.phase, LESSON_PASSED);
+    cr_assert_eq(le.joiner, 3);
+}
+
 /* Every text of the table uses only placeholders the engine fills in, and each lesson
  * fits the engine's bounds. */
 Test(lesson, the_table_is_well_formed)
 {
-    static const char *const known[] = {"{old}",  "{leader}",  "{victim}",   "{entry}",
-                                        "{term}", "{newterm}", "{majority}", "{n}"};
+    static const char *const known[] = {
+        "{old}", "{leader}", "{victim}", "{entry}", "{term}",      "{newterm}", "{majority}",
+        "{n}",   "{joiner}", "{gone}",   "{conf}",  "{majority0}", "{n0}"};
 
-    cr_assert_geq(lesson_count, 5);
+    cr_assert_geq(lesson_count, 6);
     for (int i = 0; i < lesson_count; i++) {
         const struct lesson_def *d = &lesson_table[i];
         cr_assert_eq(lesson_find(d->name), i);
