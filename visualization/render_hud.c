@@ -76,15 +76,15 @@ void render_topbar(struct render_ctx *rc, const struct game_view *v)
                                       y + (h - (float)th) / 2 + 2 * s, prim_rgb(0xff9da7),
                                       TEXT_LEFT);
     x += 24 * s;
+    int alive, members = village_model_members(m, false, &alive);
     if (lead >= 0) {
         const struct village_peer *p = &m->peers[lead];
         prim_fill_circle(rc->r, x + 6 * s, y + h / 2, 6 * s, prim_term_color(p->term));
         snprintf(line, sizeof line,
                  "term %" PRIu64 "   leader %s   commit %" PRIu64 "   %d of %d alive", p->term,
-                 p->name, p->commit_index, village_model_alive_count(m), m->n);
+                 p->name, p->commit_index, alive, members);
     } else {
-        snprintf(line, sizeof line, "no leader   %d of %d alive", village_model_alive_count(m),
-                 m->n);
+        snprintf(line, sizeof line, "no leader   %d of %d alive", alive, members);
     }
     if (m->membership_seen) {
         /* The configuration the village shows (the leader's), beside the count. */

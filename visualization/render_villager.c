@@ -507,13 +507,14 @@ void render_ledger(struct render_ctx *rc, const struct game_view *v)
     prim_round_rect(rc->r, x, y, w, h, 5 * s, prim_rgb(0xe9d8b4));
     y += 4 * s;
     if (lead == NULL) {
-        int alive = village_model_alive_count(v->model);
+        /* A leader needs a majority of the voters (a learner casts no vote). */
+        int alive, voters = village_model_members(v->model, true, &alive);
         text_draw(rc->tc, FONT_BOLD, "No leader", l->cx, y, ink, TEXT_CENTER);
         y += (float)text_line_height(rc->tc, FONT_BOLD);
         text_draw(rc->tc, FONT_SMALL,
-                  alive == 0                 ? "nobody is awake"
-                  : alive * 2 <= v->model->n ? "too few awake to elect one"
-                                             : "the village is choosing",
+                  alive == 0            ? "nobody is awake"
+                  : alive * 2 <= voters ? "too few awake to elect one"
+                                        : "the village is choosing",
                   l->cx, y, ink, TEXT_CENTER);
         return;
     }

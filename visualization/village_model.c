@@ -155,6 +155,21 @@ int village_model_alive_count(const struct village_model *m)
     return k;
 }
 
+int village_model_members(const struct village_model *m, bool voters_only, int *alive)
+{
+    uint32_t mask = voters_only ? m->voters : (uint32_t)(m->voters | m->learners);
+    int members = 0, awake = 0;
+
+    for (int i = 0; i < m->n; i++) {
+        if (m->membership_seen && !(mask >> i & 1u))
+            continue;
+        members++;
+        awake += m->peers[i].life == VILLAGE_ALIVE;
+    }
+    *alive = awake;
+    return members;
+}
+
 /* Copies text into a feed line, replacing control characters so the feed cannot be
  * garbled, and never leaving half a UTF-8 character at the cut. */
 static void copy_feed_text(char *dst, size_t cap, const char *src)

@@ -244,6 +244,10 @@ int village_model_find(const struct village_model *m, const char *name);
 int village_model_leader(const struct village_model *m);
 /* Living villagers among the shown ones. */
 int village_model_alive_count(const struct village_model *m);
+/* Members of the village's configuration (its voters and learners; with voters_only its
+ * voters alone), or every slot until a peer names a configuration; *alive gets how many
+ * of them are alive. A removed peer or a newcomer not yet added is no member. */
+int village_model_members(const struct village_model *m, bool voters_only, int *alive);
 
 /* True when messages from slot a to slot b are dropped, as either end reports it (a's
  * cut_to, or b's cut_from); only living villagers' reports count. */

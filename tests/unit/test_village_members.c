@@ -206,3 +206,22 @@ Test(village_members, bad_configurations_are_refused_whole)
                        10, 300),
                  0);
 }
+
+Test(village_members, counts_are_of_members_not_of_every_slot)
+{
+    int alive = -1;
+    three_alive(100);
+    /* peer4 joins as a learner and is heard from; peer5 is in the file only. */
+    cr_assert_eq(state(1, "leader", 2, three, "[\"peer4\"]", true, 11, 11, 200), 0);
+    cr_assert_eq(state(4, "follower", 2, three, "[\"peer4\"]", true, 11, 11, 200), 0);
+    cr_assert_eq(village_model_members(&m, false, &alive), 4, "3 voters and a learner");
+    cr_assert_eq(alive, 4);
+    cr_assert_eq(village_model_members(&m, true, &alive), 3, "a learner has no vote");
+    cr_assert_eq(alive, 3);
+    /* peer3 is removed: the leader's configuration names it no more. */
+    cr_assert_eq(state(1, "leader", 2, "[\"peer1\",\"peer2\"]", "[\"peer4\"]", false, 12, 12, 300),
+                 0);
+    cr_assert_eq(village_model_members(&m, true, &alive), 2, "the removed peer is no voter");
+    cr_assert_eq(alive, 2);
+    cr_assert_eq(village_model_members(&m, false, &alive), 3);
+}
