@@ -268,6 +268,7 @@ FUZZ_PKGS    := json-c inih
 # half-written daemon file cannot break it); the archive links what is used.
 FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/net/rpc_codec.c raft_peer/sm/state_machine.c \
                 raft_peer/sm/kv_store.c raft_peer/sm/prefault.c raft_peer/sm/client_sessions.c raft_peer/sm/sm_snapshot.c \
+                raft_peer/sm/sm_snapshot_crc32_clmul.c \
                 raft_peer/net/net_faults.c $(wildcard raft_peer/storage/*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \

@@ -21,7 +21,12 @@
  * "k123456", 88 for a 64-byte name). Entries are carved from slabs (KV_SLAB_BYTES, or
  * one slab sized for a whole snapshot), so there is no malloc header per variable; a
  * deleted entry goes to a free list for its size and is reused by the next name of that
- * size. Slabs and buckets are only given back by kv_free: the table never shrinks. */
+ * size. Slabs and buckets are only given back by kv_free: the table never shrinks.
+ *
+ * Loading a snapshot (kv_new_reserved, then kv_append_canonical) is the one bulk
+ * insertion: the names come in canonical order, so each one goes at the end of its
+ * chain, which is the chain of the entry appended before it or a later, empty one.
+ * Nothing is looked up, and the entries are laid out in the slab in bucket order. */
 #include "raft_peer/sm/prefault.h"
 #include "raft_peer/sm/kv_store.h"
 
@@ -75,6 +80,7 @@ struct kv_slab {
     struct kv_slab *next;
     size_t used;
     size_t cap;
+    size_t faulted; /* mem[0, faulted) has been faulted in, or will be on first touch */
     _Alignas(8) unsigned char mem[];
 };
 
@@ -91,6 +97,10 @@ struct kv_store {
     struct kv_entry *free_list[KV_CLASSES]; /* deleted entries, by size */
     size_t count;
     size_t name_bytes;
+    /* The greatest entry, while every entry came from kv_append_canonical (NULL
+     * otherwise, or when empty): where the next appended name goes. */
+    struct kv_entry *tail;
+    bool appending; /* only kv_append_canonical has changed the table so far */
     size_t last_moved;
     size_t max_moved;
     size_t growths;
@@ -177,15 +187,34 @@ static size_t entry_size(size_t len)
     return (offsetof(struct kv_entry, name) + len + 1 + 7) & ~(size_t)7;
 }
 
-static int add_slab(struct kv_store *kv, size_t bytes, bool populate)
+/* A reserved slab (a snapshot's entries) is faulted in 2 MiB at a time as it is carved,
+ * in one call per step rather than a fault per 4 KiB page: its size is only a bound
+ * (every name rounded up to the longest entry of its length), and the part never used
+ * is never faulted in. */
+static void fault_ahead(struct kv_slab *s)
 {
-    struct kv_slab *s = malloc(sizeof(*s) + bytes);
+    uintptr_t base = (uintptr_t)s->mem;
+    uintptr_t to = ((base + s->used) & ~(uintptr_t)(PREFAULT_HUGE_BYTES - 1)) + PREFAULT_HUGE_BYTES;
+    size_t end = to - base < s->cap ? (size_t)(to - base) : s->cap;
+    prefault(s->mem + s->faulted, end - s->faulted);
+    s->faulted = end;
+}
+
+static int add_slab(struct kv_store *kv, size_t bytes, bool reserved)
+{
+    struct kv_slab *s = reserved ? huge_malloc(sizeof(*s) + bytes) : malloc(sizeof(*s) + bytes);
     if (s == NULL)
         return -1;
-    if (populate)
-        prefault(s, sizeof(*s) + bytes);
+    /* Before the first write to it, or its first 2 MiB would come as small pages. */
+    if (reserved)
+        prefer_huge_pages(s, sizeof(*s) + bytes);
     s->used = 0;
     s->cap = bytes;
+    s->faulted = bytes; /* an ordinary slab is small: touched as it is used */
+    if (reserved) {
+        s->faulted = 0;
+        fault_ahead(s);
+    }
     s->next = kv->slabs;
     kv->slabs = s;
     POISON(s->mem, bytes);
@@ -207,6 +236,8 @@ static struct kv_entry *entry_alloc(struct kv_store *kv, size_t len)
         return NULL;
     e = (struct kv_entry *)(void *)(kv->slabs->mem + kv->slabs->used);
     kv->slabs->used += size;
+    if (kv->slabs->used > kv->slabs->faulted)
+        fault_ahead(kv->slabs);
     UNPOISON(e, size);
     return e;
 }
@@ -233,16 +264,25 @@ struct kv_store *kv_new_reserved(size_t n, size_t name_bytes)
     struct kv_store *kv = calloc(1, sizeof(*kv));
     if (kv == NULL)
         return NULL;
-    size_t nb = (size_t)1 << bits;
-    kv->t.b = calloc(nb, sizeof(*kv->t.b));
+    kv->appending = true;
+    size_t nb = (size_t)1 << bits, bytes = nb * sizeof(*kv->t.b);
     kv->t.bits = bits;
+    if (n == 0) {
+        kv->t.b = calloc(nb, sizeof(*kv->t.b));
+    } else {
+        /* Aligned so it is all huge pages, faulted in at once, then zeroed (calloc would
+         * not align it). */
+        kv->t.b = huge_malloc(bytes);
+        if (kv->t.b != NULL) {
+            prefault(kv->t.b, bytes);
+            memset(kv->t.b, 0, bytes);
+        }
+    }
     size_t slab = n * (offsetof(struct kv_entry, name) + 1 + 7) + name_bytes;
     if (kv->t.b == NULL || (n > 0 && add_slab(kv, slab, true) != 0)) {
         kv_free(kv);
         return NULL;
     }
-    if (n > 0)
-        prefault(kv->t.b, nb * sizeof(*kv->t.b));
     return kv;
 }
 
@@ -330,6 +370,8 @@ int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h,
 {
     if (len > COMMAND_NAME_MAX)
         return -1;
+    kv->appending = false;
+    kv->tail = NULL;
     rehash_step(kv);
     bool found;
     struct kv_entry **link = find_link(chain_of(kv, h), name, len, h, &found);
@@ -364,6 +406,8 @@ int kv_set(struct kv_store *kv, const char *name, int64_t value)
 
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old)
 {
+    kv->appending = false;
+    kv->tail = NULL;
     rehash_step(kv);
     size_t len = strlen(name);
     uint64_t h = kv_hash(name, len);
@@ -379,6 +423,42 @@ bool kv_del(struct kv_store *kv, const char *name, int64_t *old)
     kv->name_bytes -= e->len;
     entry_release(kv, e);
     return true;
+}
+
+int kv_append_canonical(struct kv_store *kv, const char *name, size_t len, uint64_t h,
+                        int64_t value)
+{
+    uint32_t hi = (uint32_t)(h >> 32);
+    struct kv_entry *tail = kv->tail;
+    /* Anything but an append to a table that only ever had appends, or one that would
+     * start a growth, takes the general path, which is right in every case. */
+    if (!kv->appending || len == 0 || len > COMMAND_NAME_MAX || kv->old.b != NULL ||
+        kv->count >= ((size_t)1 << kv->t.bits))
+        return kv_set_hashed(kv, name, len, h, value);
+    if (tail != NULL &&
+        (hi < tail->hash_hi ||
+         (hi == tail->hash_hi && kv_canonical_cmp_n(kv_hash(tail->name, tail->len), tail->name,
+                                                    tail->len, h, name, len) >= 0)))
+        return kv_set_hashed(kv, name, len, h, value);
+    struct kv_entry *e = entry_alloc(kv, len);
+    if (e == NULL)
+        return -1;
+    e->next = NULL;
+    e->hash_hi = hi;
+    e->value = value;
+    e->len = (uint8_t)len;
+    memcpy(e->name, name, len);
+    e->name[len] = '\0';
+    unsigned shift = 32 - kv->t.bits;
+    if (tail != NULL && tail->hash_hi >> shift == hi >> shift)
+        tail->next = e;
+    else
+        kv->t.b[index_of(h, kv->t.bits)] = e; /* empty: every earlier name is in a lower one */
+    kv->tail = e;
+    kv->count++;
+    kv->name_bytes += len;
+    kv->last_moved = 0;
+    return 0;
 }
 
 size_t kv_count(const struct kv_store *kv)

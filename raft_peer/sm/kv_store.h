@@ -21,7 +21,8 @@ typedef void (*kv_visit_fn)(void *ctx, const char *name, int64_t value);
 /* NULL when out of memory. */
 struct kv_store *kv_new(void);
 /* An empty table with buckets for n variables and one block for n entries whose names
- * total at most name_bytes, allocated and faulted in at once (a snapshot being loaded). */
+ * total at most name_bytes (a snapshot being loaded): the buckets faulted in at once,
+ * the block 2 MiB at a time as it fills, both in huge pages where the kernel can. */
 struct kv_store *kv_new_reserved(size_t n, size_t name_bytes);
 void kv_free(struct kv_store *kv);
 
@@ -34,6 +35,13 @@ int kv_set(struct kv_store *kv, const char *name, int64_t value);
  * h = kv_hash(name, len): the snapshot reader, which hashes every name to check the
  * order and inserts straight from the snapshot bytes. */
 int kv_set_hashed(struct kv_store *kv, const char *name, size_t len, uint64_t h, int64_t value);
+/* kv_set_hashed for a name greater, in canonical order, than every name in the table:
+ * the bulk load of a snapshot's variables into a table from kv_new_reserved. It goes at
+ * the end of its chain without a lookup. Anything else (a table that was changed
+ * otherwise, a name out of order, a growth due) takes kv_set_hashed's path, so the
+ * result is always that of kv_set_hashed. */
+int kv_append_canonical(struct kv_store *kv, const char *name, size_t len, uint64_t h,
+                        int64_t value);
 /* Unsets name; true and *old set if it was present. Never allocates. */
 bool kv_del(struct kv_store *kv, const char *name, int64_t *old);
 size_t kv_count(const struct kv_store *kv);

@@ -289,3 +289,17 @@ Test(command, only_writes_use_a_seq)
     cr_assert_not(command_uses_seq(""));
     cr_assert_not(command_uses_seq(NULL));
 }
+
+/* Every byte, first and later in a name, against the rule: letters and _ anywhere,
+ * digits after the first character, nothing else (a NUL and bytes >= 0x80 included). */
+Test(command, name_characters_every_byte)
+{
+    for (int c = 0; c < 256; c++) {
+        bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        bool digit = c >= '0' && c <= '9';
+        char first[2] = {(char)c, 'a'}, later[3] = {'a', (char)c, 'b'};
+        cr_assert_eq(command_name_valid_n(first, 2), letter, "byte %d first", c);
+        cr_assert_eq(command_name_valid_n(later, 3), letter || digit, "byte %d later", c);
+        cr_assert_eq(command_name_valid_n(later, 2), letter || digit, "byte %d last", c);
+    }
+}

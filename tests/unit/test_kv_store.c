@@ -388,3 +388,108 @@ Test(kv_store, names_sharing_the_top_half_of_their_hash)
     cr_assert_gt(found, 0, "no pair sharing the top 32 bits among %d names", N);
     free(v);
 }
+
+struct named_value {
+    char name[COMMAND_NAME_MAX + 1];
+    int64_t value;
+};
+
+static void take_named(void *ctx, const char *name, int64_t value)
+{
+    struct named_value **p = ctx;
+    snprintf((*p)->name, sizeof((*p)->name), "%s", name);
+    (*p)->value = value;
+    (*p)++;
+}
+
+/* A snapshot load: names appended in canonical order give the table kv_set gives, which
+ * then behaves as any other (lookups, overwrites, deletes, growth); appends out of order
+ * or after another change still land right (kv_set_hashed's path). */
+Test(kv_store, canonical_appends_build_the_same_table)
+{
+    enum { N = 5000 };
+    struct kv_store *ref = kv_new();
+    for (int k = 0; k < N; k++) {
+        char name[32];
+        name_of(name, sizeof(name), k);
+        cr_assert_eq(kv_set(ref, name, k * 3), 0);
+    }
+    struct named_value *order = calloc(N, sizeof(*order)), *p = order;
+    cr_assert_not_null(order);
+    kv_foreach(ref, take_named, &p);
+    cr_assert_eq(p - order, N);
+
+    struct kv_store *kv = kv_new_reserved(N, N * 9);
+    cr_assert_not_null(kv);
+    for (int i = 0; i < N; i++) {
+        size_t len = strlen(order[i].name);
+        cr_assert_eq(kv_append_canonical(kv, order[i].name, len, kv_hash(order[i].name, len),
+                                         order[i].value),
+                     0);
+    }
+    struct kv_stats st;
+    kv_stats(kv, &st);
+    cr_assert_eq(st.growths, 0);
+    cr_assert_eq(kv_count(kv), (size_t)N);
+    cr_assert_eq(kv_name_bytes(kv), kv_name_bytes(ref));
+    check_canonical(kv);
+    struct visits *va = visit(ref), *vb = visit(kv);
+    for (size_t i = 0; i < va->n; i++) {
+        cr_assert_str_eq(va->names[i], vb->names[i]);
+        cr_assert_eq(va->values[i], vb->values[i]);
+    }
+    free(va);
+    free(vb);
+    for (int k = 0; k < N; k++) {
+        char name[32];
+        int64_t v;
+        name_of(name, sizeof(name), k);
+        cr_assert(kv_get(kv, name, &v), "%s", name);
+        cr_assert_eq(v, k * 3);
+    }
+    /* Then used as any table: delete, overwrite, grow. */
+    for (int k = 0; k < N; k += 3) {
+        char name[32];
+        name_of(name, sizeof(name), k);
+        cr_assert(kv_del(kv, name, NULL));
+    }
+    for (int k = 0; k < 4 * N; k++) {
+        char name[32];
+        name_of(name, sizeof(name), k);
+        cr_assert_eq(kv_set(kv, name, -k), 0);
+    }
+    kv_stats(kv, &st);
+    cr_assert_geq(st.growths, 1);
+    cr_assert_eq(kv_count(kv), (size_t)(4 * N));
+    check_canonical(kv);
+
+    /* Appends out of order (every name twice, the second round backwards, so each is
+     * both a repeat and before the last one): the same table as kv_set's. */
+    struct kv_store *mixed = kv_new_reserved(N, N * 9);
+    cr_assert_not_null(mixed);
+    for (int i = 0; i < N; i += 2) {
+        size_t len = strlen(order[i].name);
+        cr_assert_eq(kv_append_canonical(mixed, order[i].name, len, kv_hash(order[i].name, len), 1),
+                     0);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        size_t len = strlen(order[i].name);
+        cr_assert_eq(kv_append_canonical(mixed, order[i].name, len, kv_hash(order[i].name, len),
+                                         order[i].value),
+                     0);
+    }
+    cr_assert_eq(kv_count(mixed), (size_t)N);
+    check_canonical(mixed);
+    va = visit(ref);
+    vb = visit(mixed);
+    for (size_t i = 0; i < va->n; i++) {
+        cr_assert_str_eq(va->names[i], vb->names[i]);
+        cr_assert_eq(va->values[i], vb->values[i]);
+    }
+    free(va);
+    free(vb);
+    free(order);
+    kv_free(mixed);
+    kv_free(kv);
+    kv_free(ref);
+}
