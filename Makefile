@@ -14,7 +14,7 @@
 #   tests/lazyfs/     a FUSE file system that loses unsynced data on command (if fuse3)
 
 CC      ?= cc
-PKGS    := inih json-c sdl2 SDL2_ttf libedit
+PKGS    := inih json-c sdl2 SDL2_ttf libedit zlib
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2 -g
@@ -263,12 +263,11 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_DIR     := build/fuzz
-FUZZ_PKGS    := json-c inih
+FUZZ_PKGS    := json-c inih zlib
 # The shared code, the core, and of the daemon only the modules under test (so a
 # half-written daemon file cannot break it); the archive links what is used.
 FUZZ_SRC     := $(COMMON_SRC) $(CORE_SRC) raft_peer/net/rpc_codec.c raft_peer/sm/state_machine.c \
                 raft_peer/sm/kv_store.c raft_peer/sm/prefault.c raft_peer/sm/client_sessions.c raft_peer/sm/sm_snapshot.c \
-                raft_peer/sm/sm_snapshot_crc32_clmul.c \
                 raft_peer/net/net_faults.c $(wildcard raft_peer/storage/*.c)
 FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -I. \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \

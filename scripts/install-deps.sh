@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang clang-format
   libinih-dev libjson-c-dev libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
-  libedit-dev libcriterion-dev
+  libedit-dev libcriterion-dev zlib1g-dev
   libfuse3-dev fuse3
   python3 tmux procps netcat-openbsd iproute2
 )
