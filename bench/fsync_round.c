@@ -61,10 +61,13 @@ static void *writer_main(void *arg)
         if (at + (off_t)sizeof(record) > (off_t)ROUND_FILE_BYTES)
             at = 0;
         w->started_us = bench_now_us();
-        if (w->error == 0 &&
-            (pwrite(w->fd, record, sizeof(record), at) != (ssize_t)sizeof(record) ||
-             fdatasync(w->fd) != 0))
-            w->error = errno ? errno : EIO;
+        if (w->error == 0) {
+            ssize_t n = pwrite(w->fd, record, sizeof(record), at);
+            if (n != (ssize_t)sizeof(record))
+                w->error = n < 0 ? errno : EIO; /* a short write sets no errno */
+            else if (fdatasync(w->fd) != 0)
+                w->error = errno;
+        }
         w->done_us = bench_now_us();
         at += (off_t)sizeof(record);
         pthread_mutex_lock(&r->lock);
@@ -91,19 +94,25 @@ static int open_zeroed(const char *dir, int i, char *err, size_t errlen)
     char path[128];
     snprintf(path, sizeof(path), "%s/writer%d", dir, i);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
     static const char zeros[65536];
-    for (unsigned off = 0; fd >= 0 && off < ROUND_FILE_BYTES; off += sizeof(zeros)) {
-        if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros)) {
+    for (unsigned off = 0; off < ROUND_FILE_BYTES; off += sizeof(zeros)) {
+        ssize_t n = write(fd, zeros, sizeof(zeros));
+        if (n != (ssize_t)sizeof(zeros)) {
+            snprintf(err, errlen, "cannot fill %s: %s", path,
+                     n < 0 ? strerror(errno) : "short write (disk full?)");
             close(fd);
-            fd = -1;
+            return -1;
         }
     }
-    if (fd >= 0 && fsync(fd) != 0) {
+    if (fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot sync %s: %s", path, strerror(errno));
         close(fd);
-        fd = -1;
+        return -1;
     }
-    if (fd < 0)
-        snprintf(err, errlen, "cannot prepare %s: %s", path, strerror(errno));
     return fd;
 }
 

@@ -80,6 +80,7 @@ static void remember(struct lesson *l, const struct village_model *m)
     l->mark = lead >= 0 ? m->peers[lead].last_index : 0;
     l->members_before = m->membership_seen ? (uint16_t)(m->voters | m->learners) : 0;
     l->voters_seen = m->membership_seen ? m->voters : 0;
+    l->voters_prev = l->voters_seen; /* "it was ..." stays true if a step is skipped */
 }
 
 /* --- the checks ----------------------------------------------------------------------- */
@@ -341,6 +342,7 @@ static bool conf_committed(struct lesson *l, const struct village_model *m)
         k += (m->voters >> i & 1u) && uses_committed(m, i);
     if (k < majority(m))
         return false;
+    l->leader = lead; /* leadership may have moved since: the next words name this one */
     l->conf = m->conf_index;
     l->voters_seen = m->voters;
     return true;
@@ -353,11 +355,12 @@ static bool follower_removed(struct lesson *l, const struct village_model *m)
 
     if (!m->membership_seen || m->conf_pending || lead < 0)
         return false;
+    /* Any voter the committed configuration no longer names, but the one leading now:
+     * the leader when the lesson began may have become a follower meanwhile. */
     gone = (uint16_t)(l->voters_seen & ~(m->voters | m->learners) & ~(1u << lead));
-    if (l->old >= 0)
-        gone &= (uint16_t) ~(1u << l->old);
     if (gone == 0)
         return false;
+    l->leader = lead;
     l->gone = lowest_slot(gone);
     l->voters_prev = l->voters_seen;
     l->voters_seen = m->voters;

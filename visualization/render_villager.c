@@ -508,13 +508,14 @@ void render_ledger(struct render_ctx *rc, const struct game_view *v)
     y += 4 * s;
     if (lead == NULL) {
         /* A leader needs a majority of the voters (a learner casts no vote). */
-        int alive, voters = village_model_members(v->model, true, &alive);
+        int awake, voters_awake, voters = village_model_members(v->model, true, &voters_awake);
+        (void)village_model_members(v->model, false, &awake);
         text_draw(rc->tc, FONT_BOLD, "No leader", l->cx, y, ink, TEXT_CENTER);
         y += (float)text_line_height(rc->tc, FONT_BOLD);
         text_draw(rc->tc, FONT_SMALL,
-                  alive == 0            ? "nobody is awake"
-                  : alive * 2 <= voters ? "too few awake to elect one"
-                                        : "the village is choosing",
+                  awake == 0                   ? "nobody is awake"
+                  : voters_awake * 2 <= voters ? "too few awake to elect one"
+                                               : "the village is choosing",
                   l->cx, y, ink, TEXT_CENTER);
         return;
     }

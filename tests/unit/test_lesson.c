@@ -397,6 +397,33 @@ Test(lesson, a_membership_change_passes_only_as_the_configurations_show_it, .ini
     cr_assert_eq(le.step, 3);
 }
 
+/* Leadership moves while the newcomer is promoted: the words name the leader now, and
+ * the old leader, a follower by then, may be the one removed. */
+Test(lesson, the_leader_may_change_before_the_removal, .init = members_setup)
+{
+    lesson_start(&le, lesson_find("membership"), &m, now, &hands);
+    run(3000);
+    cr_assert_eq(le.step, 1, "%s", le.status);
+    set_peer(3, 0, -1, 0, 0);
+    set_conf(0x7, 0x8, false, 6);
+    set_peer(3, 2, 0, 6, 5);
+    run(3000);
+    cr_assert_eq(le.step, 2, "%s", le.status);
+    /* peer3 wins term 3 and commits peer4's promotion. */
+    for (int i = 0; i < 4; i++)
+        set_peer(i, 3, 2, 7, 7);
+    set_conf(0xf, 0, false, 7);
+    run(3000); /* promoted */
+    run(3000); /* committed */
+    cr_assert_eq(le.step, 4, "%s", le.status);
+    cr_assert(said("not peer3, who wears the crown"), "the words name the leader now");
+    /* peer1, the leader the lesson began with, is removed. */
+    set_conf(0xe, 0, false, 8);
+    run(3000);
+    cr_assert_eq(le.gone, 0);
+    cr_assert_eq(le.step, 5, "%s", le.status);
+}
+
 /* Without a peer to call in the step waits; a learner before the lesson does not count;
  * the leader's "learner NAME caught up" line is enough when no state showed the learner. */
 Test(lesson, a_joiner_is_seen_as_a_learner_in_the_leaders_words, .init = members_setup)
