@@ -99,8 +99,10 @@ static enum snapshot_install_outcome refused(struct snapshot_install *in, int rc
     enum snapshot_install_outcome o = snapshot_install_refusal(
         rc, why, in->term, raft_current_term(p->raft), in->err, sizeof(in->err));
     event_log_write(p->log, o == SNAPSHOT_TERM_OVER ? EVENT_LOG_INFO : EVENT_LOG_WARN,
-                    "snapshot from %s at index %llu read but not installed: %s",
-                    p->names[in->leader - 1], (unsigned long long)in->meta.index, in->err);
+                    "snapshot from %s at index %llu read (%u slices over %llu ms) but not "
+                    "installed: %s",
+                    p->names[in->leader - 1], (unsigned long long)in->meta.index, in->slices,
+                    (unsigned long long)(el_now_ms() - in->started_ms), in->err);
     return o;
 }
 

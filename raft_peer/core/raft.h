@@ -366,8 +366,9 @@ int raft_snapshot_chunk(struct raft *r, raft_id leader, raft_term term, raft_tim
 /* Follower: whether raft_install_snapshot would take this snapshot now, changing
  * nothing: RAFT_OK, or the error it would return, with *why (when why is not NULL) a
  * phrase naming the rule (RAFT_EINVAL: a stale term, a last included term after the
- * leader's, an invalid configuration; RAFT_ESTOPPED). The caller asks before it makes
- * the received snapshot its own on disk, which must come before raft_install_snapshot. */
+ * leader's, an invalid configuration, a leader that names no other peer: an id out of
+ * range or our own; RAFT_ESTOPPED). The caller asks before it makes the received
+ * snapshot its own on disk, which must come before raft_install_snapshot. */
 int raft_snapshot_check(const struct raft *r, raft_id leader, raft_term term, raft_term last_term,
                         const struct raft_configuration *configuration, const char **why);
 /* Follower: the whole snapshot (last included index and term, and the configuration at

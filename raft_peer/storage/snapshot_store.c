@@ -3,8 +3,10 @@
  * "snapshot" only ever changes by rename(2) of a complete, fsynced file, so a crash
  * leaves the old or the new one; damage found in it is rot, and is refused. A received
  * snapshot is written in place into "snapshot.partial", laid out as the final file plus
- * two progress slots behind it; sealing cuts the slots off and fdatasyncs, and only the
- * commit that the caller asks for once it has checked the contents renames it. */
+ * two progress slots behind it while chunks arrive; sealing cuts the slots off and
+ * fdatasyncs, and only the commit that the caller asks for once it has checked the
+ * contents renames it. Until then, and after the caller refuses it, the partial is the
+ * sealed file, which a resend of the same snapshot resumes whole. */
 #include "raft_peer/storage/snapshot_store.h"
 
 #include <errno.h>
@@ -353,8 +355,10 @@ static struct slot decode_slot(const struct snapshot_receiver *r, const uint8_t 
  * slot whose claimed prefix checksum matches the bytes on disk. A chunk cut by a crash
  * fails that check (its slot may be on disk before its data), and the other slot,
  * written one fdatasync earlier, is then right. A file already cut to its final length
- * (a crash inside finish) is trusted whole if its checksum matches. 1 when resumed, 0
- * when the partial must be started again, -1 on a read error. */
+ * was sealed and not committed: the caller was still reading it, or refused it after
+ * reading (the core would not take it then), or a crash came before the commit. It is
+ * trusted whole if its checksum matches. 1 when resumed, 0 when the partial must be
+ * started again, -1 on a read error. */
 static int resume(struct snapshot_receiver *r, char *err, size_t errlen)
 {
     uint8_t h[SNAP_HDR], raw[2 * SLOT_SIZE];

@@ -401,6 +401,10 @@ int cluster_status(struct cluster *c, int i, struct peer_status *st)
         st->last_applied = (uint64_t)json_object_get_int64(v);
     if (json_object_object_get_ex(o, "log_length", &v))
         st->log_length = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "snapshot_index", &v))
+        st->snapshot_index = (uint64_t)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "variables", &v))
+        st->variables = (uint64_t)json_object_get_int64(v);
     if (json_object_object_get_ex(o, "stopped", &v))
         st->stopped = json_object_get_boolean(v);
     json_object_put(o);

@@ -103,6 +103,8 @@ struct peer_status {
     uint64_t commit_index;
     uint64_t last_applied;
     uint64_t log_length;
+    uint64_t snapshot_index; /* the index its log starts after */
+    uint64_t variables;      /* in its state machine */
     bool stopped;
 };
 int cluster_status(struct cluster *c, int i, struct peer_status *st);
