@@ -157,8 +157,8 @@ int mode_statemachine(const struct bench_options *o)
         printf("encode               %.1f ms CPU, %.1f ms wall\n", enc_cpu, enc_wall);
         printf("decode               %.1f ms CPU, %.1f ms wall\n", dec_cpu, dec_wall);
         printf("VmRSS with the copy  %ld KiB (VmHWM %ld KiB)\n", rss2, hwm);
-        printf("  target: no single apply over 5 ms: worst %.3f ms of wall time (%s)\n",
-               dw.worst, dw.over_5ms == 0 ? "met" : "NOT met");
+        printf("  target: no single apply over 5 ms: worst %.3f ms of wall time (%s)\n", dw.worst,
+               dw.over_5ms == 0 ? "met" : "NOT met");
         printf("  target: snapshot decode no slower than encode: %.2fx of wall time (%s)\n",
                dec_wall / enc_wall, dec_wall <= enc_wall ? "met" : "NOT met");
     }
