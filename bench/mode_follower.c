@@ -4,7 +4,9 @@
  * The writers stop, the follower is let go (SIGCONT) and timed until it has applied
  * everything the leader had committed. The same follower is then killed (SIGKILL)
  * while the clients write for another T seconds, restarted, and timed the same way:
- * catching up after a freeze should cost no more than after a restart.
+ * catching up after a freeze should cost no more than after a restart. First, the same
+ * writers run as long with every follower answering: the leader's VmRSS growth then is
+ * what the load alone costs, so the frozen follower's own share can be told apart.
  *
  * The writers run in their own thread (load.c's loop); this thread signals, samples
  * and polls the follower's status every millisecond. */
@@ -100,7 +102,8 @@ static int64_t wait_caught_up(struct cluster *c, int f, uint64_t index, uint64_t
 }
 
 /* Runs one absence of follower f (1-based) under leader l: SIGSTOP then SIGCONT, or
- * SIGKILL then a restart. 0, or -1 with the reason on stderr. */
+ * SIGKILL then a restart; with sig 0 nobody is absent (the baseline). 0, or -1 with the
+ * reason on stderr. */
 static int absence_run(struct bench_cluster *bc, struct writers *w, int l, int f, int sig,
                        double seconds, struct absence *a)
 {
@@ -120,13 +123,13 @@ static int absence_run(struct bench_cluster *bc, struct writers *w, int l, int f
         return -1;
     }
     uint64_t commit_before = ls.commit_index;
-    if (writers_start(w, sig == SIGSTOP ? "stop" : "kill") != 0) {
+    if (writers_start(w, sig == SIGSTOP ? "stop" : sig == SIGKILL ? "kill" : "base") != 0) {
         fprintf(stderr, "raft_bench: cannot start the writer thread\n");
         return -1;
     }
     if (sig == SIGSTOP)
         cluster_signal_peer(c, f, SIGSTOP);
-    else
+    else if (sig == SIGKILL)
         cluster_kill_peer(c, f, SIGKILL);
     a->rss_max_kib = a->rss_before_kib;
     uint64_t end = bench_now_us() + (uint64_t)(seconds * 1e6);
@@ -149,6 +152,8 @@ static int absence_run(struct bench_cluster *bc, struct writers *w, int l, int f
     }
     a->behind = ls.commit_index > applied_before ? ls.commit_index - applied_before : 0;
     a->entries = ls.commit_index - commit_before;
+    if (sig == 0)
+        return 0;
     uint64_t t0 = bench_now_us();
     if (sig == SIGSTOP) {
         cluster_signal_peer(c, f, SIGCONT);
@@ -180,11 +185,12 @@ static struct json_object *absence_json(const struct absence *a)
     return o;
 }
 
-static void print_table(const struct bench_options *o, const struct absence *stop,
-                        const struct absence *kill)
+static void print_table(const struct bench_options *o, const struct absence *base,
+                        const struct absence *stop, const struct absence *kill)
 {
     char a[32], b[32];
     long growth = stop->rss_max_kib - stop->rss_before_kib;
+    long base_growth = base->rss_max_kib - base->rss_before_kib;
     double ratio = kill->catchup_us > 0 ? (double)stop->catchup_us / (double)kill->catchup_us : 0;
     if (!o->no_header)
         printf("%-44s %16s  %-22s %s\n", "follower absent, writers running", "measured", "target",
@@ -196,6 +202,9 @@ static void print_table(const struct bench_options *o, const struct absence *sto
            stop->rss_before_kib, stop->rss_max_kib, stop->rss_end_kib,
            (unsigned long long)stop->writes, (unsigned long long)stop->entries, o->seconds,
            o->clients);
+    printf("  (the same writers as long with every follower answering: %ld KiB of growth, "
+           "%llu entries committed; so the frozen follower's own share is %ld KiB)\n",
+           base_growth, (unsigned long long)base->entries, growth - base_growth);
     printf("%-44s %12s ms  %-22s\n", "catch-up after SIGCONT",
            report_ms(a, (double)stop->catchup_us), "");
     printf("  (%llu entries behind)\n", (unsigned long long)stop->behind);
@@ -234,19 +243,22 @@ int mode_follower(const struct bench_options *o)
     writers_stop(w);
     if (cluster_wait_applied(&bc.c, 0, 1000) != 0)
         goto out;
-    struct absence stop, kill;
+    struct absence base, stop, kill;
+    memset(&stop, 0, sizeof(stop));
     memset(&kill, 0, sizeof(kill));
-    if (absence_run(&bc, w, l, f, SIGSTOP, o->seconds, &stop) != 0 ||
+    if (absence_run(&bc, w, l, f, 0, o->seconds, &base) != 0 ||
+        absence_run(&bc, w, l, f, SIGSTOP, o->seconds, &stop) != 0 ||
         absence_run(&bc, w, l, f, SIGKILL, o->seconds, &kill) != 0) {
         status = 1;
         goto out;
     }
     if (!o->json)
-        print_table(o, &stop, &kill);
+        print_table(o, &base, &stop, &kill);
     struct json_object *obj = report_new(o);
     if (obj) {
         json_object_object_add(obj, "clients", json_object_new_int(o->clients));
         json_object_object_add(obj, "seconds", json_object_new_double(o->seconds));
+        json_object_object_add(obj, "baseline", absence_json(&base));
         json_object_object_add(obj, "sigstop", absence_json(&stop));
         json_object_object_add(obj, "restart", absence_json(&kill));
         json_object_object_add(obj, "target_rss_growth_kib",

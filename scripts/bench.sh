@@ -11,7 +11,8 @@
 #   how the cost of a write grows with the state (raft_bench scale: 1,000 variables, then
 #   300,000 and 1,000,000), the state machine alone at 1,000,000 variables,
 #   idle memory, and the restart of a peer with a 1,000,000-entry log,
-#   a follower SIGSTOPped while 64 clients write: the leader's memory, and catch-up after
+#   a follower SIGSTOPped while 64 clients write: the leader's memory (beside the same load
+#   with every follower answering), and catch-up after
 #   SIGCONT against catch-up after a restart (targets of issue 14 printed beside).
 #
 # Results: build/bench/results-<time>.txt (the tables) and .jsonl (one JSON object per
