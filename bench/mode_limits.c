@@ -188,53 +188,6 @@ static int read_line(int fd, char *buf, size_t buflen)
     return -1;
 }
 
-/* The same small write and fdatasync, but overwriting a file already written full of
- * zeros: the file's size does not change, so the sync has no inode to write. Plain
- * syscalls, the best a preallocated log can do; the storage module preallocates its
- * segments (docs/STORAGE.md), so its row above should come out the same. */
-#define PREALLOC_BYTES (4u << 20)
-
-static int measure_fsync_preallocated(int samples, struct latency *lat, char *err, size_t errlen)
-{
-    char dir[64] = "/tmp/raftvillage-limits-XXXXXX";
-    if (!mkdtemp(dir)) {
-        snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
-        return -1;
-    }
-    char path[96];
-    snprintf(path, sizeof(path), "%s/preallocated", dir);
-    int rc = -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    static const char zeros[65536];
-    for (unsigned off = 0; fd >= 0 && off < PREALLOC_BYTES; off += sizeof(zeros))
-        if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
-            goto fail;
-    if (fd < 0 || fsync(fd) != 0)
-        goto fail;
-    char record[58];
-    memset(record, 'r', sizeof(record));
-    uint64_t budget_end = bench_now_us() + LIMIT_BUDGET_US;
-    off_t at = 0;
-    for (int i = 0; i < samples && bench_now_us() < budget_end; i++) {
-        if (at + (off_t)sizeof(record) > (off_t)PREALLOC_BYTES)
-            at = 0;
-        uint64_t t0 = bench_now_us();
-        if (pwrite(fd, record, sizeof(record), at) != (ssize_t)sizeof(record) || fdatasync(fd) != 0)
-            goto fail;
-        latency_add(lat, bench_now_us() - t0);
-        at += (off_t)sizeof(record);
-    }
-    rc = 0;
-    goto out;
-fail:
-    snprintf(err, errlen, "preallocated write in %s: %s", path, strerror(errno));
-out:
-    if (fd >= 0)
-        close(fd);
-    remove_tree(dir);
-    return rc;
-}
-
 /* One client_request-sized JSON line to a separate process and back, per sample. */
 static int measure_rtt(int samples, struct latency *lat, char *err, size_t errlen)
 {
@@ -283,8 +236,11 @@ out:
     return rc;
 }
 
-/* A majority of `peers` syncing the same write together, each into its own zeroed
- * file in a fresh directory on the clusters' file system. */
+/* A small write and fdatasync overwriting a file already written full of zeros (its size
+ * does not change, so the sync has no inode to write: the best a preallocated log can
+ * do; the storage module preallocates its segments, docs/STORAGE.md), by `peers`
+ * writers together until a majority is done; with 1 writer, the plain preallocated sync.
+ * Each writer has its own file in a fresh directory on the clusters' file system. */
 static int measure_fsync_round(int samples, int peers, struct latency *lat, char *err,
                                size_t errlen)
 {
@@ -305,7 +261,7 @@ int limits_floor(int samples, int peers, struct floor_parts *f, char *err, size_
     latency_init(&fs);
     latency_init(&round);
     latency_init(&rtt);
-    int rc = measure_fsync_preallocated(samples, &fs, err, errlen) == 0 &&
+    int rc = measure_fsync_round(samples, 1, &fs, err, errlen) == 0 &&
                      measure_fsync_round(samples, peers, &round, err, errlen) == 0 &&
                      measure_rtt(samples, &rtt, err, errlen) == 0 && fs.n > 0 && round.n > 0 &&
                      rtt.n > 0
@@ -376,7 +332,7 @@ int mode_limits(const struct bench_options *o)
     runq_end(&quiet);
     if (rc == 0) {
         runq_begin(&quiet);
-        rc = measure_fsync_preallocated(o->samples, &fs_prealloc, err, sizeof(err));
+        rc = measure_fsync_round(o->samples, 1, &fs_prealloc, err, sizeof(err));
         runq_end(&quiet);
     }
     if (rc == 0 && shared)

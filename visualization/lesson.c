@@ -9,28 +9,21 @@
 #include <string.h>
 
 /* Majorities are counted among the voters of the configuration in use (dissertation
- * §4.1): the village's, that of its living leader. Until a peer names one, every villager
- * shown votes, as in a cluster whose membership never changed. */
+ * §4.1), and the lesson waits only for members: a peer in no configuration (a newcomer
+ * waiting, one removed) is neither revived nor awaited (village_model_is_member). */
 static bool is_voter(const struct village_model *m, int slot)
 {
-    return !m->membership_seen || (m->voters >> slot & 1u) != 0;
+    return village_model_is_member(m, slot, true);
 }
 
-/* Whether a villager is one the lesson waits for: a voter or a learner. A peer in no
- * configuration (a newcomer waiting, one removed) is neither revived nor awaited. */
 static bool counted(const struct village_model *m, int slot)
 {
-    return !m->membership_seen || ((m->voters | m->learners) >> slot & 1u) != 0;
-}
-
-static int n_voters(const struct village_model *m)
-{
-    return m->membership_seen ? __builtin_popcount(m->voters) : m->n;
+    return village_model_is_member(m, slot, false);
 }
 
 static int majority(const struct village_model *m)
 {
-    return n_voters(m) / 2 + 1;
+    return village_model_members(m, true, NULL) / 2 + 1;
 }
 
 static int lowest_slot(uint16_t mask)
@@ -520,7 +513,7 @@ static void fill(const struct lesson *l, const struct village_model *m, const ch
         else if (k == 8 && strncmp(src + 1, "majority", 8) == 0)
             snprintf(val, sizeof val, "%d", majority(m));
         else if (k == 1 && src[1] == 'n')
-            snprintf(val, sizeof val, "%d", n_voters(m));
+            snprintf(val, sizeof val, "%d", village_model_members(m, true, NULL));
         else if (k == 9 && strncmp(src + 1, "majority0", 9) == 0)
             snprintf(val, sizeof val, "%d", __builtin_popcount(l->voters_prev) / 2 + 1);
         else if (k == 2 && strncmp(src + 1, "n0", 2) == 0)

@@ -155,18 +155,25 @@ int village_model_alive_count(const struct village_model *m)
     return k;
 }
 
-int village_model_members(const struct village_model *m, bool voters_only, int *alive)
+bool village_model_is_member(const struct village_model *m, int slot, bool voters_only)
 {
     uint32_t mask = voters_only ? m->voters : (uint32_t)(m->voters | m->learners);
+
+    return !m->membership_seen || (mask >> slot & 1u) != 0;
+}
+
+int village_model_members(const struct village_model *m, bool voters_only, int *alive)
+{
     int members = 0, awake = 0;
 
     for (int i = 0; i < m->n; i++) {
-        if (m->membership_seen && !(mask >> i & 1u))
+        if (!village_model_is_member(m, i, voters_only))
             continue;
         members++;
         awake += m->peers[i].life == VILLAGE_ALIVE;
     }
-    *alive = awake;
+    if (alive)
+        *alive = awake;
     return members;
 }
 

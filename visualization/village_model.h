@@ -244,9 +244,11 @@ int village_model_find(const struct village_model *m, const char *name);
 int village_model_leader(const struct village_model *m);
 /* Living villagers among the shown ones. */
 int village_model_alive_count(const struct village_model *m);
-/* Members of the village's configuration (its voters and learners; with voters_only its
- * voters alone), or every slot until a peer names a configuration; *alive gets how many
- * of them are alive. A removed peer or a newcomer not yet added is no member. */
+/* Whether slot is a member of the village's configuration (a voter or a learner; with
+ * voters_only a voter), which every slot is until a peer names a configuration. A
+ * removed peer or a newcomer not yet added is no member. */
+bool village_model_is_member(const struct village_model *m, int slot, bool voters_only);
+/* How many slots are members so; *alive (when not NULL) gets how many of them are alive. */
 int village_model_members(const struct village_model *m, bool voters_only, int *alive);
 
 /* True when messages from slot a to slot b are dropped, as either end reports it (a's

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "common/base64.h"
+#include "raft_peer/sm/kv_store.h"
 #include "tests/lib/cluster.h"
 
 #define WAIT_MS  8000
@@ -297,34 +298,16 @@ static void assert_sealed_partial(int peer, uint64_t index, uint64_t last_term, 
     free(part.bytes);
 }
 
-/* kv_hash (raft_peer/sm/kv_store.c, part of the snapshot format): FNV-1a, then
- * MurmurHash3's 64-bit finalizer. */
-static uint64_t kv_hash(const char *name, size_t len)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 struct var {
     uint64_t hash;
     char name[9];
 };
 
+/* The order the format requires, from the key table itself (linked in for it). */
 static int canonical_cmp(const void *a, const void *b)
 {
     const struct var *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    return strcmp(x->name, y->name);
+    return kv_canonical_cmp(x->hash, x->name, y->hash, y->name);
 }
 
 /* Snapshot data a leader could send: the configuration prefix conf (RVCF, its length,
