@@ -60,6 +60,7 @@ lazyfs=""
 
 if [ "${VG_NO_BUILD:-0}" != 1 ]; then
     echo "== build into $BUILD (-O1 -g)"
+    mkdir -p "$ROOT/$(dirname "$BUILD")" # a fresh clone has no build/ for the log yet
     # -Wno-maybe-uninitialized: at -O1 gcc 12 warns falsely about variables that are set
     # through a pointer by a callee that returns an error otherwise (storage_load.c).
     # shellcheck disable=SC2086
