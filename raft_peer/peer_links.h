@@ -13,10 +13,12 @@
 struct peer;
 struct peer_links;
 
-/* Bytes queued to one peer before we drop messages: a follower that answers needs at
- * most max_inflight batches of 256 KiB (base64 and JSON around them) plus heartbeats,
- * while one silent for an election timeout gets a probe or a snapshot chunk at most. */
-#define PEER_LINK_QUEUE_MAX  (32u << 20)
+/* Bytes queued to one peer before we drop messages. The core sends a follower at most
+ * max_inflight_bytes (1 MiB) of unanswered entries plus one batch of 256 KiB, which
+ * JSON around them makes a little more, then heartbeats, a probe or one snapshot chunk:
+ * this is a backstop, not the bound. One silent for an election timeout gets a probe
+ * or a snapshot chunk at most. */
+#define PEER_LINK_QUEUE_MAX  (8u << 20)
 #define PEER_LINK_SILENT_MAX (64u << 10)
 
 /* Called by links_report_lost, before the core hears of it, for a follower that is

@@ -11,7 +11,7 @@ static int progress_init(struct raft *r, raft_id id)
     /* A leader keeps no progress for itself: it counts its own log apart. */
     assert(id >= 1 && id <= RAFT_MAX_PEERS && id != r->cfg.id);
     struct progress *p = &r->progress[id];
-    raft_index *ring = p->inflight;
+    struct inflight_batch *ring = p->inflight;
     if (!ring) {
         ring = calloc(r->cfg.max_inflight, sizeof(*ring));
         if (!ring)
@@ -87,8 +87,7 @@ void raft__progress_become_probe(struct raft *r, struct progress *p)
     p->state = PROGRESS_PROBE;
     p->probe_sent = false;
     p->pending_snapshot = 0;
-    p->inflight_head = 0;
-    p->inflight_count = 0;
+    raft__progress_inflight_clear(p);
     if (p->next_index <= p->match_index)
         p->next_index = p->match_index + 1;
 }
@@ -100,34 +99,48 @@ void raft__progress_become_replicate(struct progress *p)
     p->state = PROGRESS_REPLICATE;
     p->probe_sent = false;
     p->next_index = p->match_index + 1;
-    p->inflight_head = 0;
-    p->inflight_count = 0;
+    raft__progress_inflight_clear(p);
 }
 
+/* Full by count or by bytes. A batch may take the bytes past the bound: the window is
+ * full from then on, so one batch always goes out however big its entries. */
 bool raft__progress_inflight_full(const struct raft *r, const struct progress *p)
 {
-    return p->inflight_count >= r->cfg.max_inflight;
+    return p->inflight_count >= r->cfg.max_inflight ||
+           (r->cfg.max_inflight_bytes > 0 && p->inflight_bytes >= r->cfg.max_inflight_bytes);
 }
 
-void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last)
+void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last,
+                                 uint64_t bytes)
 {
     assert(p->state == PROGRESS_REPLICATE && !raft__progress_inflight_full(r, p));
     /* Batches go out in log order, so the ring's last indexes grow and one
      * acknowledgement frees a prefix of it (raft__progress_inflight_free_to). */
     assert(p->inflight_count == 0 ||
-           last > p->inflight[(p->inflight_head + p->inflight_count - 1) % r->cfg.max_inflight]);
+           last >
+               p->inflight[(p->inflight_head + p->inflight_count - 1) % r->cfg.max_inflight].last);
     uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
-    p->inflight[slot] = last;
+    p->inflight[slot] = (struct inflight_batch){.last = last, .bytes = bytes};
     p->inflight_count++;
+    p->inflight_bytes += bytes;
 }
 
 /* An acknowledgement up to index answers every batch that ended at or before it. */
 void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index)
 {
-    while (p->inflight_count > 0 && p->inflight[p->inflight_head] <= index) {
+    while (p->inflight_count > 0 && p->inflight[p->inflight_head].last <= index) {
+        p->inflight_bytes -= p->inflight[p->inflight_head].bytes;
         p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
         p->inflight_count--;
     }
+}
+
+/* Nothing is in flight any more: a probe, a fresh start or a snapshot begins. */
+void raft__progress_inflight_clear(struct progress *p)
+{
+    p->inflight_head = 0;
+    p->inflight_count = 0;
+    p->inflight_bytes = 0;
 }
 
 /* Any answer of the current term shows the follower still follows us: §6.2

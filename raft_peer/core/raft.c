@@ -81,6 +81,7 @@ void raft_config_defaults(struct raft_config *cfg)
     cfg->max_entries_per_message = 256;
     cfg->max_bytes_per_message = 256 * 1024;
     cfg->max_inflight = 64;
+    cfg->max_inflight_bytes = 1u << 20;
     cfg->max_uncommitted = 65536;
 }
 

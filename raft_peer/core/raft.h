@@ -291,6 +291,10 @@ enum raft_mutation {
     RAFT_MUTATE_VOTE_FROM_NON_MEMBER = 1 << 8,   /* count votes of learners and non-members */
 };
 
+/* What an entry costs in max_inflight_bytes beside its data: about its framing in an
+ * AppendEntries, so small entries are not counted as free. */
+#define RAFT_ENTRY_OVERHEAD 48
+
 struct raft_config {
     raft_id id; /* this peer, 1..RAFT_MAX_PEERS; the configuration comes from the boot state */
     raft_time election_timeout_min;
@@ -304,7 +308,11 @@ struct raft_config {
     bool fast_failover;
     uint32_t max_entries_per_message; /* batching bound for one AppendEntries */
     uint32_t max_bytes_per_message;
-    uint32_t max_inflight;    /* pipelined AppendEntries per follower not yet answered */
+    uint32_t max_inflight; /* pipelined AppendEntries per follower not yet answered */
+    /* ...and the bytes they may carry, each entry counted as its data plus
+     * RAFT_ENTRY_OVERHEAD; 0: no bound. A follower that stops reading while it still
+     * counts as active (up to an election timeout) is sent no more than this. */
+    uint32_t max_inflight_bytes;
     uint32_t max_uncommitted; /* raft_propose answers RAFT_EBUSY past this many */
     unsigned mutations;       /* enum raft_mutation bits; ignored unless RAFT_MUTATIONS */
     raft_trace_fn trace;

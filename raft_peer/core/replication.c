@@ -5,8 +5,9 @@
 
 #include "raft_peer/core/state.h"
 
-/* How many entries from next fit one message under both bounds (at least one). */
-static uint32_t batch_size(const struct raft *r, raft_index next)
+/* How many entries from next fit one message under both bounds (at least one); with
+ * weight, what they count for in the inflight window (max_inflight_bytes). */
+static uint32_t batch_size_weighed(const struct raft *r, raft_index next, uint64_t *weight)
 {
     raft_index last = raft__log_last_index(&r->log);
     uint32_t n = 0;
@@ -18,7 +19,14 @@ static uint32_t batch_size(const struct raft *r, raft_index next)
         bytes += e->len;
         n++;
     }
+    if (weight)
+        *weight = bytes + (uint64_t)n * RAFT_ENTRY_OVERHEAD;
     return n;
+}
+
+static uint32_t batch_size(const struct raft *r, raft_index next)
+{
+    return batch_size_weighed(r, next, NULL);
 }
 
 static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n)
@@ -43,7 +51,7 @@ static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n
 /* Figure 2, Leaders: "If last log index >= nextIndex for a follower: send
  * AppendEntries RPC with log entries starting at nextIndex"; an empty one is a
  * heartbeat. In replicate state batches go out back to back, up to max_inflight
- * unanswered; in probe state one at a time. */
+ * unanswered and max_inflight_bytes; in probe state one at a time. */
 void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
 {
     assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
@@ -67,7 +75,7 @@ void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
                                             .configuration = r->snap_conf};
         p->state = PROGRESS_SNAPSHOT;
         p->pending_snapshot = r->log.offset;
-        p->inflight_head = p->inflight_count = 0;
+        raft__progress_inflight_clear(p);
         VEC_PUSH(r, r->snapshot_requests, req);
         return;
     }
@@ -90,10 +98,11 @@ void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
 
     bool sent = false;
     while (p->next_index <= last && !raft__progress_inflight_full(r, p)) {
-        uint32_t n = batch_size(r, p->next_index);
+        uint64_t weight;
+        uint32_t n = batch_size_weighed(r, p->next_index, &weight);
         send_entries(r, id, p->next_index - 1, n);
         p->next_index += n;
-        raft__progress_inflight_add(r, p, p->next_index - 1);
+        raft__progress_inflight_add(r, p, p->next_index - 1, weight);
         sent = true;
     }
     if (heartbeat && !sent) {

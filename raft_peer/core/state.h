@@ -39,15 +39,22 @@ enum progress_state {
     PROGRESS_SNAPSHOT,  /* what it needs was compacted: the caller is sending our snapshot */
 };
 
+/* One AppendEntries of a replicating follower's pipeline, not yet answered. */
+struct inflight_batch {
+    raft_index last; /* its last entry */
+    uint64_t bytes;  /* its entries' data, plus RAFT_ENTRY_OVERHEAD for each */
+};
+
 /* Figure 2's nextIndex and matchIndex, plus what pipelining and CheckQuorum need. */
 struct progress {
     raft_index next_index;
     raft_index match_index;
     enum progress_state state;
-    bool probe_sent;      /* probe: an AppendEntries is out; wait for a reply or heartbeat */
-    raft_index *inflight; /* ring of last indexes of unanswered batches (replicate) */
+    bool probe_sent; /* probe: an AppendEntries is out; wait for a reply or heartbeat */
+    struct inflight_batch *inflight; /* ring of unanswered batches (replicate) */
     uint32_t inflight_head;
     uint32_t inflight_count;
+    uint64_t inflight_bytes;       /* the sum of the ring's bytes */
     raft_index match_at_heartbeat; /* match_index when the last heartbeat went out */
     raft_index pending_snapshot;   /* snapshot state: the index being sent */
     bool recent_active;            /* answered since the last CheckQuorum round */
@@ -206,7 +213,9 @@ void raft__progress_free_all(struct raft *r);
 void raft__progress_become_probe(struct raft *r, struct progress *p);
 void raft__progress_become_replicate(struct progress *p);
 bool raft__progress_inflight_full(const struct raft *r, const struct progress *p);
-void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last);
+void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_index last,
+                                 uint64_t bytes);
+void raft__progress_inflight_clear(struct progress *p);
 void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index);
 void raft__progress_heard_from(struct raft *r, raft_id id);
 

@@ -52,6 +52,8 @@ int cmd_cluster(struct cluster *c, char **tok, int ntok)
             c->base.max_entries_per_message = (uint32_t)v;
         else if (eq && KEY("max_inflight") && v <= UINT32_MAX)
             c->base.max_inflight = (uint32_t)v;
+        else if (eq && KEY("max_inflight_bytes") && v <= UINT32_MAX)
+            c->base.max_inflight_bytes = (uint32_t)v;
         else if (eq && KEY("max_uncommitted") && v <= UINT32_MAX)
             c->base.max_uncommitted = (uint32_t)v;
         else if (eq && KEY("voters") && v >= 1 && v <= n)

@@ -57,6 +57,7 @@ struct sim_params {
     bool pre_vote, check_quorum;
     raft_time et_min, et_max, hb;
     uint32_t max_inflight, max_entries, max_bytes, max_uncommitted; /* 0: core default */
+    uint32_t max_inflight_bytes;                                    /* 0: no bound */
     raft_time fault_ms;                                             /* length of the fault phase */
     raft_time live_ms;    /* after it, the cluster must recover within this */
     raft_time chaos_mean; /* mean gap between fault actions */

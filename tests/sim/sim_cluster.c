@@ -762,6 +762,7 @@ void sim_node_boot(struct sim *s, struct sim_node *n)
     cfg.pre_vote = s->p.pre_vote;
     cfg.check_quorum = s->p.check_quorum;
     cfg.max_inflight = s->p.max_inflight;
+    cfg.max_inflight_bytes = s->p.max_inflight_bytes;
     cfg.max_entries_per_message = s->p.max_entries;
     cfg.max_bytes_per_message = s->p.max_bytes;
     if (s->p.max_uncommitted)

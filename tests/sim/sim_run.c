@@ -167,13 +167,13 @@ static void describe(const struct sim *s, char *buf, size_t len)
 {
     const struct sim_params *p = &s->p;
     snprintf(buf, len,
-             "peers=%d pre_vote=%d check_quorum=%d timeout=%llu-%llu/%llu inflight=%u "
+             "peers=%d pre_vote=%d check_quorum=%d timeout=%llu-%llu/%llu inflight=%u/%uB "
              "batch=%u/%uB uncommitted=%u snapshot_every=%llu faults=%llu.%01llus loss=%u%% "
              "dup=%u%% voters=%d member_every=%ums",
              p->n, p->pre_vote, p->check_quorum, (unsigned long long)p->et_min,
              (unsigned long long)p->et_max, (unsigned long long)p->hb, p->max_inflight,
-             p->max_entries, p->max_bytes, p->max_uncommitted, (unsigned long long)p->snap_every,
-             (unsigned long long)(p->fault_ms / 1000),
+             p->max_inflight_bytes, p->max_entries, p->max_bytes, p->max_uncommitted,
+             (unsigned long long)p->snap_every, (unsigned long long)(p->fault_ms / 1000),
              (unsigned long long)(p->fault_ms % 1000 / 100), p->net.loss_ppm / 10000,
              p->net.dup_ppm / 10000, p->voters0, (unsigned)p->member_mean);
 }

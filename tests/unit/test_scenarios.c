@@ -58,6 +58,7 @@ static void run_scenario(const char *name)
     X(transfer_abandoned)                                                                          \
     X(disconnect)                                                                                  \
     X(unreachable)                                                                                 \
+    X(inflight_bytes)                                                                              \
     X(membership_bug)                                                                              \
     X(membership_leader_removal)                                                                   \
     X(membership_learner)                                                                          \
