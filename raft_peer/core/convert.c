@@ -104,6 +104,6 @@ void raft__convert_to_leader(struct raft *r)
     r->leader_first_index = raft__log_last_index(&r->log);
     r->heartbeat_deadline = r->now + r->cfg.heartbeat_interval;
     r->quorum_deadline = r->now + r->cfg.election_timeout_min;
-    raft__replication_broadcast(r, false);
+    raft__replication_broadcast(r, SEND_NEW);
     raft__replication_maybe_commit(r); /* a cluster of one commits alone */
 }

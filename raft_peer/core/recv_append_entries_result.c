@@ -29,7 +29,7 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
         raft__progress_become_probe(r, p);
         if (res->last_log_index + 1 > p->match_index)
             p->next_index = res->last_log_index + 1;
-        raft__replication_send_append(r, id, false);
+        raft__replication_send_append(r, id, SEND_NEW);
         return;
     }
     if (p->state == PROGRESS_REPLICATE) {
@@ -54,7 +54,7 @@ static void on_reject(struct raft *r, raft_id id, const struct raft_append_entri
     raft__progress_become_probe(r, p);
     p->next_index = next;
     assert(p->match_index < p->next_index);
-    raft__replication_send_append(r, id, false);
+    raft__replication_send_append(r, id, SEND_NEW);
 }
 
 void raft__recv_append_entries_result(struct raft *r, const struct raft_message *m)
@@ -101,5 +101,5 @@ void raft__recv_append_entries_result(struct raft *r, const struct raft_message 
     /* §3.10: once the target has everything, tell it to start its election now. */
     if (r->transfer_target == id && p->match_index == raft__log_last_index(&r->log))
         raft__transfer_send_timeout_now(r, id);
-    raft__replication_send_append(r, id, false);
+    raft__replication_send_append(r, id, SEND_NEW);
 }

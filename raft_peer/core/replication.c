@@ -52,8 +52,9 @@ static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n
  * AppendEntries RPC with log entries starting at nextIndex"; an empty one is a
  * heartbeat. In replicate state batches go out back to back, up to max_inflight
  * unanswered and max_inflight_bytes; in probe state one at a time. */
-void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
+void raft__replication_send_append(struct raft *r, raft_id id, enum send_reason why)
 {
+    bool heartbeat = why != SEND_NEW; /* something must go, new or not */
     assert(r->role == RAFT_LEADER && raft__progress_member(r, id));
     struct progress *p = &r->progress[id];
     assert(p->match_index < p->next_index);
@@ -90,8 +91,11 @@ void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat)
         if (p->probe_sent && !heartbeat)
             return;
         /* A follower silent for an election timeout is asked only whether it is back:
-         * a batch each heartbeat would pile up, unread, in front of it. */
-        send_entries(r, id, p->next_index - 1, p->active ? batch_size(r, p->next_index) : 0);
+         * a batch each heartbeat would pile up, unread, in front of it. Nor does a read
+         * round send the probe's batch again: one that is out waits for its answer or
+         * for the heartbeat, and an empty probe from the same place carries the round. */
+        bool batch = p->active && !(why == SEND_READ && p->probe_sent);
+        send_entries(r, id, p->next_index - 1, batch ? batch_size(r, p->next_index) : 0);
         p->probe_sent = true;
         return;
     }
@@ -124,20 +128,22 @@ void raft__replication_send_farewell(struct raft *r, raft_id id)
     send_entries(r, id, p->match_index > r->log.offset ? p->match_index : r->log.offset, 0);
 }
 
-void raft__replication_broadcast(struct raft *r, bool heartbeat)
+void raft__replication_broadcast(struct raft *r, enum send_reason why)
 {
     assert(r->role == RAFT_LEADER);
     FOR_EACH_PEER(id, r->progress_members)
     {
         struct progress *p = &r->progress[id];
         /* A replicating follower whose acknowledgements stopped for a whole
-         * heartbeat interval lost a batch or its answer: probe from what matched. */
-        if (heartbeat && p->state == PROGRESS_REPLICATE && p->inflight_count > 0 &&
+         * heartbeat interval lost a batch or its answer: probe from what matched.
+         * Only the heartbeat measures that interval; a read round a moment after the
+         * last one would take a follower still syncing for one that lost a batch. */
+        if (why == SEND_HEARTBEAT && p->state == PROGRESS_REPLICATE && p->inflight_count > 0 &&
             p->match_index == p->match_at_heartbeat)
             raft__progress_become_probe(r, p), p->next_index = p->match_index + 1;
-        if (heartbeat)
+        if (why == SEND_HEARTBEAT)
             p->match_at_heartbeat = p->match_index;
-        raft__replication_send_append(r, id, heartbeat);
+        raft__replication_send_append(r, id, why);
     }
 }
 
@@ -153,10 +159,10 @@ void raft__replication_flush(struct raft *r)
     if (r->read_broadcast_pending) {
         r->read_broadcast_pending = false;
         r->replicate_pending = false;
-        raft__replication_broadcast(r, true);
+        raft__replication_broadcast(r, SEND_READ);
     } else if (r->replicate_pending) {
         r->replicate_pending = false;
-        raft__replication_broadcast(r, false);
+        raft__replication_broadcast(r, SEND_NEW);
     }
     raft__read_index_check(r); /* a cluster of one confirms reads alone */
 }

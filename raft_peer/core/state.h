@@ -239,9 +239,16 @@ void raft__transfer_send_timeout_now(struct raft *r, raft_id target);
 int raft__transfer_abandon(struct raft *r);
 
 /* replication.c */
-void raft__replication_send_append(struct raft *r, raft_id id, bool heartbeat);
+/* Why the leader sends a follower an AppendEntries. */
+enum send_reason {
+    SEND_NEW,       /* entries it has not been sent, if any (and the window allows) */
+    SEND_HEARTBEAT, /* the heartbeat interval: always something; a probe is sent again */
+    SEND_READ,      /* a ReadIndex round (§6.4): always something, carrying the round, but
+                     * no entries sent again: reads can come far oftener than heartbeats */
+};
+void raft__replication_send_append(struct raft *r, raft_id id, enum send_reason why);
 void raft__replication_send_farewell(struct raft *r, raft_id id);
-void raft__replication_broadcast(struct raft *r, bool heartbeat);
+void raft__replication_broadcast(struct raft *r, enum send_reason why);
 void raft__replication_flush(struct raft *r);
 void raft__replication_maybe_commit(struct raft *r);
 void raft__replication_set_commit(struct raft *r, raft_index commit);

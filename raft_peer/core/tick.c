@@ -55,7 +55,7 @@ static void tick_leader(struct raft *r)
         raft__transfer_abandon(r);
     if (r->now >= r->heartbeat_deadline) {
         r->heartbeat_deadline = r->now + r->cfg.heartbeat_interval;
-        raft__replication_broadcast(r, true);
+        raft__replication_broadcast(r, SEND_HEARTBEAT);
     }
 }
 

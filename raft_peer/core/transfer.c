@@ -99,6 +99,6 @@ int raft_transfer_leadership(struct raft *r, raft_id target)
     if (p->match_index == raft__log_last_index(&r->log))
         raft__transfer_send_timeout_now(r, target);
     else
-        raft__replication_send_append(r, target, false);
+        raft__replication_send_append(r, target, SEND_NEW);
     return r->oom ? RAFT_ENOMEM : RAFT_OK;
 }

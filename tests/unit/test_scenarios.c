@@ -49,6 +49,7 @@ static void run_scenario(const char *name)
     X(pre_vote)                                                                                    \
     X(check_quorum)                                                                                \
     X(read_index)                                                                                  \
+    X(read_rounds)                                                                                 \
     X(log_conflict)                                                                                \
     X(figure7)                                                                                     \
     X(figure8_d)                                                                                   \
