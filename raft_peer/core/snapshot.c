@@ -91,7 +91,7 @@ int raft_snapshot_check(const struct raft *r, raft_id leader, raft_term term, ra
         rc = RAFT_ESTOPPED;
     } else if (leader < 1 || leader > RAFT_MAX_PEERS || leader == r->cfg.id)
         because = "it names no other peer as its leader";
-    else if (term < r->current_term)
+    else if (term < r->current_term && !MUTATED(r, RAFT_MUTATE_SNAPSHOT_STALE_TERM))
         because = "the leader's term is over";
     else
         rc = RAFT_OK;

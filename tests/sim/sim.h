@@ -32,12 +32,13 @@ enum sim_ev_type {
     SIM_EV_HEAL,    /* end of the fault phase */
     SIM_EV_LIVE,    /* the post-heal client: retries until everything is applied */
     SIM_EV_DEADLINE,
-    SIM_EV_SNAP_CHUNK,  /* ptr: struct sim_xfer, a snapshot chunk reaching the follower */
-    SIM_EV_SNAP_REPLY,  /* ptr: struct sim_xfer, the answer (or the leader giving up) */
-    SIM_EV_DISCONNECT,  /* node learns that peer aux's connection closed (it crashed) */
-    SIM_EV_UNREACHABLE, /* leader node learns its messages to peer aux were dropped unsent */
-    SIM_EV_MEMBER,      /* aux 0: the operator wants a new change; else it tries its wish of
-                           that generation again */
+    SIM_EV_SNAP_CHUNK,   /* ptr: struct sim_xfer, a snapshot chunk reaching the follower */
+    SIM_EV_SNAP_REPLY,   /* ptr: struct sim_xfer, the answer (or the leader giving up) */
+    SIM_EV_DISCONNECT,   /* node learns that peer aux's connection closed (it crashed) */
+    SIM_EV_UNREACHABLE,  /* leader node learns its messages to peer aux were dropped unsent */
+    SIM_EV_MEMBER,       /* aux 0: the operator wants a new change; else it tries its wish of
+                            that generation again */
+    SIM_EV_SNAP_INSTALL, /* ptr: struct sim_xfer, the follower done reading it (node, inc) */
 };
 #define SIM_EV_BAD 1
 
@@ -118,6 +119,7 @@ struct sim_node {
     raft_index applied;              /* the volatile state machine: index applied last */
     uint64_t sm_chain;               /* and a hash of its state: the log chain at `applied` */
     bool sending[SIM_MAX_NODES + 1]; /* a snapshot transfer to that node is under way */
+    bool installing;                 /* reading a received snapshot (SIM_EV_SNAP_INSTALL pending) */
     int transfer_to;   /* target of its live leadership transfer, as its trace says; 0 none */
     uint64_t *waiting; /* ctx of reads waiting for their index to be applied */
     size_t n_waiting, waiting_cap;
@@ -180,6 +182,8 @@ struct sim_stats {
     uint64_t member_changes, retired;
     uint64_t steps, delivered, dropped, crashes, disk_fails, elections, proposals, applied_cmds,
         reads_served, reads_failed, partitions, writes, snapshots, installs, power_cuts;
+    uint64_t install_refusals; /* raft_snapshot_check refused a snapshot read to the end */
+    uint64_t installs_lost;    /* the follower crashed while it read the snapshot */
 };
 
 enum sim_phase { SIM_FAULTS = 0, SIM_HEALED = 1 };
@@ -267,6 +271,7 @@ void sim_snapshot_maybe_take(struct sim *s, struct sim_node *n);
 void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_ready *rd);
 void sim_on_snap_chunk(struct sim *s, struct sim_event *ev);
 void sim_on_snap_reply(struct sim *s, struct sim_event *ev);
+void sim_on_snap_install(struct sim *s, struct sim_event *ev);
 void sim_on_disconnect(struct sim *s, const struct sim_event *ev);
 void sim_on_unreachable(struct sim *s, const struct sim_event *ev);
 

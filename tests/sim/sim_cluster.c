@@ -893,6 +893,7 @@ void sim_node_crash(struct sim *s, struct sim_node *n)
     n->role = RAFT_FOLLOWER;
     n->sm_chain = 0;
     memset(n->sending, 0, sizeof(n->sending));
+    n->installing = false; /* its reading died with it (sim_on_snap_install) */
     sim_client_node_down(s, n);
     s->st.crashes++;
     /* The dead process's sockets close: peers that were talking to it may notice. */

@@ -37,6 +37,7 @@ static const struct {
     {"two-changes", RAFT_MUTATE_TWO_CHANGES},
     {"change-before-own-term", RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM},
     {"vote-from-non-member", RAFT_MUTATE_VOTE_FROM_NON_MEMBER},
+    {"snapshot-stale-term", RAFT_MUTATE_SNAPSHOT_STALE_TERM},
 };
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
 

@@ -108,6 +108,9 @@ static void dispatch(struct sim *s, struct sim_event *ev)
     case SIM_EV_SNAP_REPLY:
         sim_on_snap_reply(s, ev);
         break;
+    case SIM_EV_SNAP_INSTALL:
+        sim_on_snap_install(s, ev);
+        break;
     case SIM_EV_DISCONNECT:
         sim_on_disconnect(s, ev);
         break;
@@ -184,12 +187,14 @@ static void describe_stats(const struct sim *s, char *buf, size_t len)
     snprintf(buf, len,
              "%llu steps, %llu msgs, %llu elections, %llu committed, %llu crashes, %llu disk "
              "failures, %llu power cuts, %llu partitions, %llu snapshots, %llu installed, "
-             "%llu/%llu reads served, %llu membership changes, %llu retired",
+             "%llu refused, %llu lost in a crash, %llu/%llu reads served, %llu membership changes, "
+             "%llu retired",
              (unsigned long long)t->steps, (unsigned long long)t->delivered,
              (unsigned long long)t->elections, (unsigned long long)sim_inv_committed_index(&s->inv),
              (unsigned long long)t->crashes, (unsigned long long)t->disk_fails,
              (unsigned long long)t->power_cuts, (unsigned long long)t->partitions,
              (unsigned long long)t->snapshots, (unsigned long long)t->installs,
+             (unsigned long long)t->install_refusals, (unsigned long long)t->installs_lost,
              (unsigned long long)t->reads_served, (unsigned long long)s->client.n_reads,
              (unsigned long long)t->member_changes, (unsigned long long)t->retired);
 }
@@ -221,7 +226,7 @@ static void print_nodes(const struct sim *s, FILE *out)
 
 void sim_report(const struct sim *s, FILE *out, bool verbose)
 {
-    char cfg[400], stats[300];
+    char cfg[400], stats[360];
     describe(s, cfg, sizeof(cfg));
     describe_stats(s, stats, sizeof(stats));
     if (!s->failed) {

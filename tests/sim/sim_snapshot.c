@@ -141,8 +141,8 @@ void sim_snapshot_requests(struct sim *s, struct sim_node *n, const struct raft_
     }
 }
 
-/* The follower has the whole snapshot: as the daemon (raft_peer/snapshot_install.c), it
- * asks the core whether it would take it, makes it durable only then, then tells the
+/* The follower has read the whole snapshot: as the daemon (raft_peer/snapshot_install.c),
+ * it asks the core whether it would take it, makes it durable only then, then tells the
  * core; raft_snapshot_check must agree with raft_install_snapshot. */
 static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
 {
@@ -150,6 +150,7 @@ static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
     const char *why = NULL;
     int check = raft_snapshot_check(f->r, x->leader, x->term, x->snap_term, &x->conf, &why);
     if (check != RAFT_OK) {
+        s->st.install_refusals++;
         int rc = raft_install_snapshot(f->r, x->leader, x->term, x->index, x->snap_term, &x->conf,
                                        sim_node_now(s, f));
         record(s, SIM_SNAP_INSTALL, f->id, x->leader, x->index, 0, 0, (uint64_t)(int64_t)rc);
@@ -194,6 +195,20 @@ static void install(struct sim *s, struct sim_node *f, struct sim_xfer *x)
     x->ok = true;
 }
 
+/* How long the follower reads a snapshot it has whole before it asks the core: the
+ * daemon parses the state machine ~2 ms a slice between other events, so a large one
+ * takes longer than an election timeout. Mostly short, sometimes long enough for a new
+ * term, a new leader or a crash to come first. */
+static raft_time read_time(struct sim *s)
+{
+    uint64_t odds = sim_rng_below(&s->rng, 8);
+    if (odds < 3)
+        return sim_rng_range(&s->rng, 0, s->p.hb);
+    if (odds < 7)
+        return sim_rng_range(&s->rng, 0, s->p.et_min);
+    return sim_rng_range(&s->rng, s->p.et_min, 3 * s->p.et_max);
+}
+
 void sim_on_snap_chunk(struct sim *s, struct sim_event *ev)
 {
     struct sim_xfer *x = ev->ptr;
@@ -216,16 +231,66 @@ void sim_on_snap_chunk(struct sim *s, struct sim_event *ev)
     } else if (rc != RAFT_OK) {
         sim_fail(s, "Contract", "node %d: raft_snapshot_chunk answers %s", f->id,
                  raft_strerror(rc));
+    } else if (f->installing) {
+        /* As snapshot_service.c: the term rules apply, the chunk is ignored, and the
+         * leader hears nothing (it gives up and asks again). */
+        record(s, SIM_SNAP_IGNORED, f->id, x->leader, x->index, 0, 0, 0);
+        sim_node_settle(s, f);
+        if (!s->failed)
+            sim_client_serve(s, f);
+        if (s->failed)
+            free(x);
+        else
+            give_up_later(s, x);
+        return;
     } else if (x->chunk < x->chunks) {
         sim_node_settle(s, f);
         x->chunk++;
         send_chunk(s, x);
         return;
     } else {
+        /* Sealed; read it over the next events, then install (sim_on_snap_install). */
         sim_node_settle(s, f);
-        if (!s->failed && f->up)
-            install(s, f, x);
+        if (s->failed) {
+            free(x);
+            return;
+        }
+        if (!f->up) { /* shut down by what its ready led to (a retirement) */
+            give_up_later(s, x);
+            return;
+        }
+        raft_time reading = read_time(s);
+        record(s, SIM_SNAP_READING, f->id, x->leader, x->index, reading, 0, 0);
+        f->installing = true;
+        sim_schedule(s, s->now + reading, SIM_EV_SNAP_INSTALL, f->id, f->inc, x, 0, 0);
+        return;
     }
+    if (s->failed) {
+        free(x);
+        return;
+    }
+    sim_node_settle(s, f);
+    if (!s->failed)
+        sim_client_serve(s, f);
+    send_answer(s, x);
+}
+
+/* The follower has read the snapshot: it installs it, or it crashed meanwhile and the
+ * snapshot is gone with the process (its durable snapshot is still the old one). The
+ * leader hears the answer only now, as from the daemon. */
+void sim_on_snap_install(struct sim *s, struct sim_event *ev)
+{
+    struct sim_xfer *x = ev->ptr;
+    ev->ptr = NULL;
+    struct sim_node *f = &s->nodes[ev->node];
+    if (!f->up || f->inc != ev->inc) {
+        record(s, SIM_SNAP_LOST, f->id, x->leader, x->index, 0, 0, 0);
+        s->st.installs_lost++;
+        give_up_later(s, x);
+        return;
+    }
+    f->installing = false;
+    install(s, f, x);
     if (s->failed) {
         free(x);
         return;

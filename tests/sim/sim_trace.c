@@ -287,8 +287,24 @@ void sim_trace_format(const struct sim_rec *r, char *buf, size_t len)
                      raft_strerror((int)(int64_t)d));
             break;
         case SIM_SNAP_INSTALL:
-            snprintf(p, rest, "node %d installs snapshot %llu from %d: %s%s", r->node, a, r->peer,
-                     raft_strerror((int)(int64_t)d), b ? "" : " (already had it)");
+            if ((int)(int64_t)d != RAFT_OK)
+                snprintf(p, rest, "node %d refuses snapshot %llu from %d: %s", r->node, a, r->peer,
+                         raft_strerror((int)(int64_t)d));
+            else
+                snprintf(p, rest, "node %d installs snapshot %llu from %d%s", r->node, a, r->peer,
+                         b ? "" : " (already had it)");
+            break;
+        case SIM_SNAP_READING:
+            snprintf(p, rest, "node %d has snapshot %llu from %d whole, reads it for %llu ms",
+                     r->node, a, r->peer, b);
+            break;
+        case SIM_SNAP_LOST:
+            snprintf(p, rest, "node %d crashed reading snapshot %llu from %d: not installed",
+                     r->node, a, r->peer);
+            break;
+        case SIM_SNAP_IGNORED:
+            snprintf(p, rest, "node %d ignores snapshot %llu from %d: still reading another",
+                     r->node, a, r->peer);
             break;
         default:
             snprintf(p, rest, "node %d: snapshot transfer to %d %s", r->node, r->peer,

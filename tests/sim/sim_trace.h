@@ -38,6 +38,9 @@ enum sim_snap_event {
     SIM_SNAP_CHUNK,     /* peer = leader, a = index, b = chunk, c = chunks, d = result */
     SIM_SNAP_INSTALL,   /* peer = leader, a = index, d = result, b = 1 if the core installed it */
     SIM_SNAP_DONE,      /* peer = follower, a = 1 ok */
+    SIM_SNAP_READING,   /* peer = leader, a = index, b = ms the follower will read it for */
+    SIM_SNAP_LOST,      /* peer = leader, a = index: the follower crashed while reading it */
+    SIM_SNAP_IGNORED,   /* peer = leader, a = index: a chunk came while it read another */
 };
 
 enum sim_drop_reason {
