@@ -263,15 +263,18 @@ static bool log_repaired(struct lesson *l, const struct village_model *m)
  * shorter than the peers' 15 ms gap between states, so any evidence counts: the
  * village's configuration, any living peer's own (followers and the newcomer report
  * theirs too), and the leader's log line "learner NAME caught up (round R)"
- * (raft_peer/trace_log.c), which it writes only while NAME is a learner. */
+ * (raft_peer/trace_log.c), which it writes only while NAME is a learner (a peer at
+ * log_level warn sends no such line). Last, a newcomer already a voter: the core adds
+ * only learners (RAFT_CHANGE_ADD_LEARNER) and promotes them by a second change, so it
+ * was one, however briefly. */
 static void watch_learners(struct lesson *l, const struct village_model *m)
 {
-    uint16_t seen = m->membership_seen ? m->learners : 0;
+    uint16_t seen = m->membership_seen ? m->learners | m->voters : 0;
     uint64_t first = m->feed_total - (uint64_t)m->n_feed;
 
     for (int i = 0; i < m->n; i++)
         if (m->peers[i].life == VILLAGE_ALIVE)
-            seen |= m->peers[i].conf_learners;
+            seen |= m->peers[i].conf_learners | m->peers[i].conf_voters;
     for (int i = 0; i < m->n_feed; i++) {
         const struct village_feed_line *f = village_model_feed_line(m, i);
         const char *name, *end;

@@ -462,6 +462,25 @@ Test(lesson, a_joiner_is_seen_as_a_learner_in_the_leaders_configuration, .init =
     cr_assert_eq(le.joiner, 3);
 }
 
+/* No state and no line showed the newcomer a learner (a quick promotion, the leader at
+ * log_level warn), but it is a voter now: it was a learner first, since the core adds
+ * only learners; the lesson goes on rather than wait for a stage that has passed. */
+Test(lesson, a_joiner_already_a_voter_was_a_learner, .init = members_setup)
+{
+    lesson_start(&le, lesson_find("membership"), &m, now, &hands);
+    run(3000);
+    cr_assert_eq(le.step, 1);
+    cr_assert_eq(le.phase, LESSON_WAITING);
+    set_conf(0xf, 0, true, 7);
+    set_peer(3, 2, 0, 7, 6);
+    run(100);
+    cr_assert_eq(le.joiner, 3);
+    cr_assert_eq(le.phase, LESSON_PASSED);
+    run(3000);
+    cr_assert(said("peer4 caught up and is a voter from entry 7"));
+    cr_assert_eq(le.step, 3);
+}
+
 /* Every text of the table uses only placeholders the engine fills in, and each lesson
  * fits the engine's bounds. */
 Test(lesson, the_table_is_well_formed)
