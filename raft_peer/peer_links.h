@@ -13,11 +13,11 @@
 struct peer;
 struct peer_links;
 
-/* Bytes queued to one peer before we drop messages. The core sends a follower at most
- * max_inflight_bytes (1 MiB) of unanswered entries plus one batch of 256 KiB, which
- * JSON around them makes a little more, then heartbeats, a probe or one snapshot chunk:
- * this is a backstop, not the bound. One silent for an election timeout gets a probe
- * or a snapshot chunk at most. */
+/* Bytes queued to one peer before we drop messages. The core sends a follower that
+ * does not answer about max_inflight_bytes (1 MiB) of entries, one more batch of up to
+ * 256 KiB as a probe, then empty probes; or one snapshot chunk at a time. JSON around
+ * the entries makes that a little more: this is a backstop, not the bound. One silent for an
+ * election timeout gets a probe or a snapshot chunk at most. */
 #define PEER_LINK_QUEUE_MAX  (8u << 20)
 #define PEER_LINK_SILENT_MAX (64u << 10)
 

@@ -120,18 +120,22 @@ void raft__progress_inflight_add(const struct raft *r, struct progress *p, raft_
            last >
                p->inflight[(p->inflight_head + p->inflight_count - 1) % r->cfg.max_inflight].last);
     uint32_t slot = (p->inflight_head + p->inflight_count) % r->cfg.max_inflight;
+    if (p->inflight_count == 0)
+        p->inflight_since = r->now;
     p->inflight[slot] = (struct inflight_batch){.last = last, .bytes = bytes};
     p->inflight_count++;
     p->inflight_bytes += bytes;
 }
 
-/* An acknowledgement up to index answers every batch that ended at or before it. */
+/* An acknowledgement up to index answers every batch that ended at or before it; the
+ * acknowledgements are flowing again, so the stall clock restarts (replication.c). */
 void raft__progress_inflight_free_to(const struct raft *r, struct progress *p, raft_index index)
 {
     while (p->inflight_count > 0 && p->inflight[p->inflight_head].last <= index) {
         p->inflight_bytes -= p->inflight[p->inflight_head].bytes;
         p->inflight_head = (p->inflight_head + 1) % r->cfg.max_inflight;
         p->inflight_count--;
+        p->inflight_since = r->now;
     }
 }
 

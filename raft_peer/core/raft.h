@@ -290,6 +290,8 @@ enum raft_mutation {
     RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM = 1 << 7, /* change before committing an own-term entry */
     RAFT_MUTATE_VOTE_FROM_NON_MEMBER = 1 << 8,   /* count votes of learners and non-members */
     RAFT_MUTATE_SNAPSHOT_STALE_TERM = 1 << 9, /* raft_snapshot_check passes a leader's term over */
+    RAFT_MUTATE_READ_WITHOUT_ROUND = 1
+                                     << 10, /* serve reads with no majority's round (§6.4 step 3) */
 };
 
 /* What an entry costs in max_inflight_bytes beside its data: about its framing in an
@@ -312,7 +314,8 @@ struct raft_config {
     uint32_t max_inflight; /* pipelined AppendEntries per follower not yet answered */
     /* ...and the bytes they may carry, each entry counted as its data plus
      * RAFT_ENTRY_OVERHEAD; 0: no bound. A follower that stops reading while it still
-     * counts as active (up to an election timeout) is sent no more than this. */
+     * counts as active (up to an election timeout) is sent about this much: the window
+     * (its last batch may pass the bound), then one probe's batch, then empty probes. */
     uint32_t max_inflight_bytes;
     uint32_t max_uncommitted; /* raft_propose answers RAFT_EBUSY past this many */
     unsigned mutations;       /* enum raft_mutation bits; ignored unless RAFT_MUTATIONS */

@@ -46,7 +46,8 @@ void raft__read_index_check(struct raft *r)
         struct pending_read *pr = &r->reads_pending.items[i];
         /* Recorded at the commit index of this leadership, which only grew since. */
         assert(pr->index <= r->commit_index && pr->round <= r->read_round);
-        if (acked(r, pr->round) >= raft__majority(r)) {
+        if (acked(r, pr->round) >= raft__majority(r) ||
+            MUTATED(r, RAFT_MUTATE_READ_WITHOUT_ROUND)) {
             raft_index index = pr->index;
             if (index < r->leader_first_index)
                 index = r->leader_first_index;

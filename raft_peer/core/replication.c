@@ -90,11 +90,12 @@ void raft__replication_send_append(struct raft *r, raft_id id, enum send_reason 
     if (p->state == PROGRESS_PROBE) {
         if (p->probe_sent && !heartbeat)
             return;
-        /* A follower silent for an election timeout is asked only whether it is back:
-         * a batch each heartbeat would pile up, unread, in front of it. Nor does a read
-         * round send the probe's batch again: one that is out waits for its answer or
-         * for the heartbeat, and an empty probe from the same place carries the round. */
-        bool batch = p->active && !(why == SEND_READ && p->probe_sent);
+        /* One batch per probe: with one out and unanswered, a heartbeat or a read round
+         * sends an empty probe from the same place, whose answer restarts the stream
+         * if the batch was lost. A batch each time would pile up, unread, in front of a
+         * follower that has stopped reading, and reads come far oftener than
+         * heartbeats. A follower silent for an election timeout gets only empty ones. */
+        bool batch = p->active && !p->probe_sent;
         send_entries(r, id, p->next_index - 1, batch ? batch_size(r, p->next_index) : 0);
         p->probe_sent = true;
         return;
@@ -134,15 +135,14 @@ void raft__replication_broadcast(struct raft *r, enum send_reason why)
     FOR_EACH_PEER(id, r->progress_members)
     {
         struct progress *p = &r->progress[id];
-        /* A replicating follower whose acknowledgements stopped for a whole
-         * heartbeat interval lost a batch or its answer: probe from what matched.
-         * Only the heartbeat measures that interval; a read round a moment after the
-         * last one would take a follower still syncing for one that lost a batch. */
+        /* A replicating follower with a batch out and no answer for a whole heartbeat
+         * interval lost a batch or its answer: probe from what matched. The interval
+         * runs from the window's oldest batch or the last answer (progress.c), not from
+         * the last heartbeat, so a batch sent a moment before one is not sent twice;
+         * and only the heartbeat looks, not a read round a moment after another. */
         if (why == SEND_HEARTBEAT && p->state == PROGRESS_REPLICATE && p->inflight_count > 0 &&
-            p->match_index == p->match_at_heartbeat)
+            r->now - p->inflight_since >= r->cfg.heartbeat_interval)
             raft__progress_become_probe(r, p), p->next_index = p->match_index + 1;
-        if (why == SEND_HEARTBEAT)
-            p->match_at_heartbeat = p->match_index;
         raft__replication_send_append(r, id, why);
     }
 }

@@ -54,11 +54,11 @@ struct progress {
     struct inflight_batch *inflight; /* ring of unanswered batches (replicate) */
     uint32_t inflight_head;
     uint32_t inflight_count;
-    uint64_t inflight_bytes;       /* the sum of the ring's bytes */
-    raft_index match_at_heartbeat; /* match_index when the last heartbeat went out */
-    raft_index pending_snapshot;   /* snapshot state: the index being sent */
-    bool recent_active;            /* answered since the last CheckQuorum round */
-    bool active;                   /* for tracing a follower going silent and coming back */
+    uint64_t inflight_bytes;     /* the sum of the ring's bytes */
+    raft_time inflight_since;    /* the window's oldest batch went out, or the last answer came */
+    raft_index pending_snapshot; /* snapshot state: the index being sent */
+    bool recent_active;          /* answered since the last CheckQuorum round */
+    bool active;                 /* for tracing a follower going silent and coming back */
     raft_time last_response;
     uint64_t read_round_acked; /* §6.4: highest read_round echoed back this term */
     /* §4.2.1 catch-up rounds (membership.c); meaningful for learners. */

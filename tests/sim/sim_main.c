@@ -38,6 +38,7 @@ static const struct {
     {"change-before-own-term", RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM},
     {"vote-from-non-member", RAFT_MUTATE_VOTE_FROM_NON_MEMBER},
     {"snapshot-stale-term", RAFT_MUTATE_SNAPSHOT_STALE_TERM},
+    {"read-without-round", RAFT_MUTATE_READ_WITHOUT_ROUND},
 };
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))
 

@@ -50,6 +50,7 @@ static void run_scenario(const char *name)
     X(check_quorum)                                                                                \
     X(read_index)                                                                                  \
     X(read_rounds)                                                                                 \
+    X(stall_check)                                                                                 \
     X(log_conflict)                                                                                \
     X(figure7)                                                                                     \
     X(figure8_d)                                                                                   \
