@@ -8,8 +8,9 @@
 #   beside etcd 3.4: the same clients and mix against 3 etcd members (skipped, saying why,
 #   when etcd is not installed; installed with apt-get when root),
 #   failover: SIGKILL and SIGSTOP of the leader, with 150-300 ms and 12-24 ms timeouts,
-#   how the cost of a write grows with the state (raft_bench scale: 1,000 variables, then
-#   300,000 and 1,000,000), the state machine alone at 1,000,000 variables,
+#   how the cost of a write grows with the state (raft_bench scale: 1,000 variables beside
+#   300,000, then beside 1,000,000, in interleaved windows), the state machine alone at
+#   1,000,000 variables,
 #   idle memory, and the restart of a peer with a 1,000,000-entry log,
 #   a follower SIGSTOPped while 64 clients write: the leader's memory (beside the same load
 #   with every follower answering), and catch-up after
