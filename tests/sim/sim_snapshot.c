@@ -209,6 +209,20 @@ static raft_time read_time(struct sim *s)
     return sim_rng_range(&s->rng, s->p.et_min, 3 * s->p.et_max);
 }
 
+/* After the follower handled a chunk or the install: its ready is settled and its
+ * clients served, then the leader gets the answer (x is freed either way). */
+static void settle_and_answer(struct sim *s, struct sim_node *f, struct sim_xfer *x)
+{
+    if (s->failed) {
+        free(x);
+        return;
+    }
+    sim_node_settle(s, f);
+    if (!s->failed)
+        sim_client_serve(s, f);
+    send_answer(s, x);
+}
+
 void sim_on_snap_chunk(struct sim *s, struct sim_event *ev)
 {
     struct sim_xfer *x = ev->ptr;
@@ -265,14 +279,7 @@ void sim_on_snap_chunk(struct sim *s, struct sim_event *ev)
         sim_schedule(s, s->now + reading, SIM_EV_SNAP_INSTALL, f->id, f->inc, x, 0, 0);
         return;
     }
-    if (s->failed) {
-        free(x);
-        return;
-    }
-    sim_node_settle(s, f);
-    if (!s->failed)
-        sim_client_serve(s, f);
-    send_answer(s, x);
+    settle_and_answer(s, f, x);
 }
 
 /* The follower has read the snapshot: it installs it, or it crashed meanwhile and the
@@ -291,14 +298,7 @@ void sim_on_snap_install(struct sim *s, struct sim_event *ev)
     }
     f->installing = false;
     install(s, f, x);
-    if (s->failed) {
-        free(x);
-        return;
-    }
-    sim_node_settle(s, f);
-    if (!s->failed)
-        sim_client_serve(s, f);
-    send_answer(s, x);
+    settle_and_answer(s, f, x);
 }
 
 void sim_on_snap_reply(struct sim *s, struct sim_event *ev)
