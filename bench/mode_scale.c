@@ -22,6 +22,7 @@
 #include "bench/setup.h"
 
 #define SMALL_KEYS 1000u
+#define ISSUE_KEYS 300000u /* where issue 14 bounds the p99.9 and throughput ratios */
 
 /* One side's windows, summed. */
 struct window {
@@ -243,10 +244,18 @@ int mode_scale(const struct bench_options *o)
                o->seconds / 2);
         print_window(&sbc, "small", &small);
         print_window(&lbc, "large", &large);
-        printf("  target: write p99.9 at %ld variables within 2.5x of %u: %.2fx (%s)\n", o->entries,
-               SMALL_KEYS, p999_ratio, verdict(p999_ratio > 0 && p999_ratio <= 2.5));
-        printf("  target: throughput at %ld variables at least 0.8x of %u: %.2fx (%s)\n",
-               o->entries, SMALL_KEYS, tput_ratio, verdict(tput_ratio >= 0.8));
+        if (o->entries <= ISSUE_KEYS) {
+            printf("  target: write p99.9 at %ld variables within 2.5x of %u: %.2fx (%s)\n",
+                   o->entries, SMALL_KEYS, p999_ratio,
+                   verdict(p999_ratio > 0 && p999_ratio <= 2.5));
+            printf("  target: throughput at %ld variables at least 0.8x of %u: %.2fx (%s)\n",
+                   o->entries, SMALL_KEYS, tput_ratio, verdict(tput_ratio >= 0.8));
+        } else {
+            /* Issue 14 asks only that a larger state be held with no election. */
+            printf("  figure: write p99.9 at %ld variables %.2fx of %u; throughput %.2fx (the "
+                   "issue's bounds, 2.5x and 0.8x, are set at %u variables)\n",
+                   o->entries, p999_ratio, SMALL_KEYS, tput_ratio, ISSUE_KEYS);
+        }
         printf("  target: 0 elections and 0 unavailable while nothing is killed: %llu and %llu "
                "(%s)\n",
                (unsigned long long)(small.elections + large.elections),
