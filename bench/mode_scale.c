@@ -31,9 +31,10 @@ struct window {
     uint64_t ops, unavailable, timeouts, bad;
     double seconds; /* measured, summed over its windows */
     double max_wait_share;
-    uint64_t elections; /* highest term at the end minus at the start, summed */
-    long rss_kib[LOAD_MAX_TARGETS];
+    uint64_t elections;             /* highest term at the end minus at the start, summed */
+    long rss_kib[LOAD_MAX_TARGETS]; /* after its windows, the largest */
     long max_rss_kib;
+    long max_hwm_kib; /* the largest VmHWM of its peers: their peak, fill included */
 };
 
 static uint64_t highest_term(struct bench_cluster *bc)
@@ -50,12 +51,14 @@ static uint64_t highest_term(struct bench_cluster *bc)
 static void read_rss(struct bench_cluster *bc, struct window *w)
 {
     for (int i = 0; i < bc->n; i++) {
-        long hwm, rss = -1;
+        long hwm = -1, rss = -1;
         bench_read_rss(bc->c.pids[i + 1], &rss, &hwm);
         if (rss > w->rss_kib[i])
             w->rss_kib[i] = rss;
         if (rss > w->max_rss_kib)
             w->max_rss_kib = rss;
+        if (hwm > w->max_hwm_kib)
+            w->max_hwm_kib = hwm;
     }
 }
 
@@ -85,7 +88,7 @@ static int measure_window(struct bench_cluster *bc, const struct load_options *l
     w->unavailable += m.r.unavailable;
     w->timeouts += m.r.timeouts;
     w->bad += m.r.bad;
-    w->seconds += (double)lo->duration_us / 1e6;
+    w->seconds += (double)m.r.window_us / 1e6;
     if (m.max_wait_share > w->max_wait_share)
         w->max_wait_share = m.max_wait_share;
     measure_free(&m);
@@ -156,7 +159,8 @@ static int fill_cluster(struct bench_cluster *bc, const struct load_options *lo,
         return -1;
     }
     *seconds = (double)(bench_now_us() - t0) / 1e6;
-    *elections = highest_term(bc) - term0;
+    uint64_t term1 = highest_term(bc);
+    *elections = term1 > term0 ? term1 - term0 : 0;
     *bad = fr.bad;
     if (fr.bad)
         fprintf(stderr, "raft_bench: the fill had %llu bad answers, the first: %s\n",
@@ -200,6 +204,9 @@ int mode_scale(const struct bench_options *o)
     struct load_options llo = bench_workload(o, &lbc, lleader, NULL);
     llo.keys = (unsigned)o->entries;
     llo.seed = o->seed + 1;
+    /* Elections are counted over the whole run of each cluster, fill and idle spells
+     * included, not only inside the measured windows. */
+    uint64_t sterm0 = highest_term(&sbc), lterm0 = highest_term(&lbc);
     double fill_s;
     uint64_t fill_elections, fill_bad;
     if (fill_cluster(&lbc, &llo, o->entries, fill_prefix, &fill_s, &fill_elections, &fill_bad) != 0)
@@ -209,11 +216,11 @@ int mode_scale(const struct bench_options *o)
      * same stretch of time. */
     static const char order[] = "LSSL";
     slo.duration_us = llo.duration_us = slo.duration_us / 2;
+    char prefix[48];
     for (int i = 0; order[i]; i++) {
         bool is_large = order[i] == 'L';
         struct bench_cluster *bc = is_large ? &lbc : &sbc;
         struct load_options *lo = is_large ? &llo : &slo;
-        char prefix[48];
         snprintf(prefix, sizeof(prefix), "scale-%d-%s%d", (int)getpid(),
                  is_large ? "large" : "small", i);
         lo->id_prefix = prefix;
@@ -229,9 +236,14 @@ int mode_scale(const struct bench_options *o)
     double p999_large = (double)latency_percentile(&large.writes, 99.9);
     double p999_ratio = p999_small > 0 ? p999_large / p999_small : 0;
     double tput_ratio = ops_per_s(&small) > 0 ? ops_per_s(&large) / ops_per_s(&small) : 0;
-    bool quiet = large.elections == 0 && large.unavailable == 0 && small.elections == 0 &&
-                 small.unavailable == 0;
-    bool memory_ok = large.max_rss_kib <= 100 * 1024;
+    uint64_t sterm1 = highest_term(&sbc), lterm1 = highest_term(&lbc);
+    uint64_t elections =
+        (sterm1 > sterm0 ? sterm1 - sterm0 : 0) + (lterm1 > lterm0 ? lterm1 - lterm0 : 0);
+    uint64_t unavailable = small.unavailable + large.unavailable;
+    uint64_t timeouts = small.timeouts + large.timeouts;
+    bool quiet = elections == 0 && unavailable == 0 && timeouts == 0;
+    /* ~100 MB, as the issue puts it, held to 100 * 10^6 bytes, at the peers' peak. */
+    bool memory_ok = large.max_hwm_kib > 0 && large.max_hwm_kib <= 100000000 / 1024;
 
     if (!o->json) {
         if (!o->no_header)
@@ -256,12 +268,14 @@ int mode_scale(const struct bench_options *o)
                    "issue's bounds, 2.5x and 0.8x, are set at %u variables)\n",
                    o->entries, p999_ratio, SMALL_KEYS, tput_ratio, ISSUE_KEYS);
         }
-        printf("  target: 0 elections and 0 unavailable while nothing is killed: %llu and %llu "
+        printf("  target: 0 elections and 0 unavailable while nothing is killed (both clusters, "
+               "from start to end, the fill included): %llu and %llu, and %llu requests timed "
+               "out (%s)\n",
+               (unsigned long long)elections, (unsigned long long)unavailable,
+               (unsigned long long)timeouts, verdict(quiet));
+        printf("  target: at most ~100 MB per peer: %.1f MiB at the peak (VmHWM, fill included) "
                "(%s)\n",
-               (unsigned long long)(small.elections + large.elections),
-               (unsigned long long)(small.unavailable + large.unavailable), verdict(quiet));
-        printf("  target: at most ~100 MB per peer: %.1f MiB at most (%s)\n",
-               (double)large.max_rss_kib / 1024.0, verdict(memory_ok));
+               (double)large.max_hwm_kib / 1024.0, verdict(memory_ok));
     }
     struct json_object *obj = report_new(o);
     if (obj) {
@@ -272,6 +286,8 @@ int mode_scale(const struct bench_options *o)
         json_object_object_add(obj, "small", window_json(&sbc, &small));
         json_object_object_add(obj, "fill_s", json_object_new_double(fill_s));
         json_object_object_add(obj, "fill_elections", json_object_new_uint64(fill_elections));
+        json_object_object_add(obj, "elections", json_object_new_uint64(elections));
+        json_object_object_add(obj, "max_hwm_kib", json_object_new_int64(large.max_hwm_kib));
         json_object_object_add(obj, "large", window_json(&lbc, &large));
         json_object_object_add(obj, "p999_ratio", json_object_new_double(p999_ratio));
         json_object_object_add(obj, "throughput_ratio", json_object_new_double(tput_ratio));

@@ -290,8 +290,8 @@ enum raft_mutation {
     RAFT_MUTATE_CHANGE_BEFORE_OWN_TERM = 1 << 7, /* change before committing an own-term entry */
     RAFT_MUTATE_VOTE_FROM_NON_MEMBER = 1 << 8,   /* count votes of learners and non-members */
     RAFT_MUTATE_SNAPSHOT_STALE_TERM = 1 << 9, /* raft_snapshot_check passes a leader's term over */
-    RAFT_MUTATE_READ_WITHOUT_ROUND = 1
-                                     << 10, /* serve reads with no majority's round (§6.4 step 3) */
+    /* serve reads with no majority's heartbeat round (§6.4 step 3) */
+    RAFT_MUTATE_READ_WITHOUT_ROUND = 1 << 10,
 };
 
 /* What an entry costs in max_inflight_bytes beside its data: about its framing in an
