@@ -5,9 +5,9 @@
 
 #include "raft_peer/core/state.h"
 
-/* How many entries from next fit one message under both bounds (at least one); with
- * weight, what they count for in the inflight window (max_inflight_bytes). */
-static uint32_t batch_size_weighed(const struct raft *r, raft_index next, uint64_t *weight)
+/* How many entries from next fit one message under both bounds (at least one), and
+ * what they count for in the inflight window (max_inflight_bytes). */
+static uint32_t batch_size(const struct raft *r, raft_index next, uint64_t *weight)
 {
     raft_index last = raft__log_last_index(&r->log);
     uint32_t n = 0;
@@ -19,14 +19,8 @@ static uint32_t batch_size_weighed(const struct raft *r, raft_index next, uint64
         bytes += e->len;
         n++;
     }
-    if (weight)
-        *weight = bytes + (uint64_t)n * RAFT_ENTRY_OVERHEAD;
+    *weight = bytes + (uint64_t)n * RAFT_ENTRY_OVERHEAD;
     return n;
-}
-
-static uint32_t batch_size(const struct raft *r, raft_index next)
-{
-    return batch_size_weighed(r, next, NULL);
 }
 
 static void send_entries(struct raft *r, raft_id id, raft_index prev, uint32_t n)
@@ -95,8 +89,9 @@ void raft__replication_send_append(struct raft *r, raft_id id, enum send_reason 
          * if the batch was lost. A batch each time would pile up, unread, in front of a
          * follower that has stopped reading, and reads come far oftener than
          * heartbeats. A follower silent for an election timeout gets only empty ones. */
+        uint64_t weight;
         bool batch = p->active && !p->probe_sent;
-        send_entries(r, id, p->next_index - 1, batch ? batch_size(r, p->next_index) : 0);
+        send_entries(r, id, p->next_index - 1, batch ? batch_size(r, p->next_index, &weight) : 0);
         p->probe_sent = true;
         return;
     }
@@ -104,7 +99,7 @@ void raft__replication_send_append(struct raft *r, raft_id id, enum send_reason 
     bool sent = false;
     while (p->next_index <= last && !raft__progress_inflight_full(r, p)) {
         uint64_t weight;
-        uint32_t n = batch_size_weighed(r, p->next_index, &weight);
+        uint32_t n = batch_size(r, p->next_index, &weight);
         send_entries(r, id, p->next_index - 1, n);
         p->next_index += n;
         raft__progress_inflight_add(r, p, p->next_index - 1, weight);

@@ -209,17 +209,24 @@ static raft_time read_time(struct sim *s)
     return sim_rng_range(&s->rng, s->p.et_min, 3 * s->p.et_max);
 }
 
-/* After the follower handled a chunk or the install: its ready is settled and its
- * clients served, then the leader gets the answer (x is freed either way). */
+/* After the follower handled a chunk or the install: its ready settled, its clients
+ * served. False once the run failed. */
+static bool settle_and_serve(struct sim *s, struct sim_node *f)
+{
+    sim_node_settle(s, f);
+    if (!s->failed)
+        sim_client_serve(s, f);
+    return !s->failed;
+}
+
+/* ... and then the leader gets the answer (x is freed either way). */
 static void settle_and_answer(struct sim *s, struct sim_node *f, struct sim_xfer *x)
 {
     if (s->failed) {
         free(x);
         return;
     }
-    sim_node_settle(s, f);
-    if (!s->failed)
-        sim_client_serve(s, f);
+    settle_and_serve(s, f);
     send_answer(s, x);
 }
 
@@ -249,13 +256,10 @@ void sim_on_snap_chunk(struct sim *s, struct sim_event *ev)
         /* As snapshot_service.c: the term rules apply, the chunk is ignored, and the
          * leader hears nothing (it gives up and asks again). */
         record(s, SIM_SNAP_IGNORED, f->id, x->leader, x->index, 0, 0, 0);
-        sim_node_settle(s, f);
-        if (!s->failed)
-            sim_client_serve(s, f);
-        if (s->failed)
-            free(x);
-        else
+        if (settle_and_serve(s, f))
             give_up_later(s, x);
+        else
+            free(x);
         return;
     } else if (x->chunk < x->chunks) {
         sim_node_settle(s, f);
